@@ -1,0 +1,119 @@
+"""What was sent and what came back, as recorded values that checks judge and replay re-judges.
+
+An ``Exchange`` is already redacted when it is built (the transport owns secrets); everything
+downstream (checks, cassettes, reports) only ever sees these values.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from ._types import JSON, RawHeaders
+
+
+def _find(headers: RawHeaders, name: str) -> list[str]:
+    key = name.lower()
+    return [value for header, value in headers if header == key]
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    """One read from the socket: where it starts in the body, its size, when it arrived."""
+
+    offset: int
+    size: int
+    t: float
+
+
+class _Unparsed:
+    """Marker for a body that is not JSON (kept apart from a JSON ``null``)."""
+
+    __slots__ = ()
+
+
+UNPARSED = _Unparsed()
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    """The request as it went on the wire, secrets already replaced."""
+
+    method: str
+    url: str
+    headers: RawHeaders
+    body: bytes = b""
+
+    def header(self, name: str) -> str | None:
+        """First value of a header, or None."""
+        values = _find(self.headers, name)
+        return values[0] if values else None
+
+    @cached_property
+    def json(self) -> JSON:
+        """The decoded JSON body, or ``UNPARSED`` when the body is not JSON (malformed-JSON probes)."""
+        try:
+            return json.loads(self.body) if self.body else UNPARSED
+        except ValueError:
+            return UNPARSED
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request/response pair (or a request that got no response: ``error`` is then set)."""
+
+    id: str
+    request: RecordedRequest
+    status: int | None
+    headers: RawHeaders = ()
+    body: bytes = b""
+    chunks: tuple[Chunk, ...] = ()
+    elapsed: float = 0.0
+    started_at: str = ""
+    error: str | None = None
+    error_kind: str | None = None
+    truncated: bool = False
+    attempts: int = 1
+    notes: tuple[str, ...] = field(default=())
+
+    def header(self, name: str) -> str | None:
+        """First value of a response header, or None."""
+        values = _find(self.headers, name)
+        return values[0] if values else None
+
+    def header_all(self, name: str) -> list[str]:
+        """Every value of a response header, in order."""
+        return _find(self.headers, name)
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer arrived."""
+        return self.status is not None and 200 <= self.status < 300
+
+    @property
+    def streamed(self) -> bool:
+        """The request asked for a stream."""
+        body = self.request.json
+        return isinstance(body, dict) and body.get("stream") is True
+
+    @property
+    def media_type(self) -> str:
+        """The response media type without parameters, lower-cased ('' when absent)."""
+        value = self.header("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()
+
+    @cached_property
+    def json(self) -> JSON:
+        """The decoded response body, or ``UNPARSED`` when it is not JSON."""
+        try:
+            return json.loads(self.body) if self.body else UNPARSED
+        except ValueError:
+            return UNPARSED
+
+    def text(self, limit: int | None = None) -> str:
+        """The body as text for evidence (invalid UTF-8 replaced), optionally cut to ``limit`` chars."""
+        text = self.body.decode("utf-8", errors="replace")
+        if limit is not None and len(text) > limit:
+            return text[:limit] + f"… [{len(text) - limit} more characters]"
+        return text

@@ -1,0 +1,67 @@
+"""Verdicts as values: what a check found, and how the run reports it.
+
+Checks return ``Violation`` lists; the registry turns them into ``Finding`` values with an
+``Outcome``. Nothing here does I/O or knows about pytest.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+
+class Level(enum.Enum):
+    """How binding a rule is: a broken MUST fails, a broken SHOULD warns."""
+
+    MUST = "MUST"
+    SHOULD = "SHOULD"
+
+
+class Outcome(enum.Enum):
+    """The five outcomes a check can have; ``error`` is infrastructure, never the target's fault."""
+
+    PASS = "pass"
+    FAIL = "fail"
+    WARN = "warn"
+    SKIP = "skip"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """One broken property, with where it was seen.
+
+    ``message`` is made of ``Received:``/``Expected:`` lines; ``at`` is a JSON pointer or an
+    event locator such as ``event #7 (message_delta) @ byte 1432``; ``kind`` lets lower layers
+    (framer, grammar) tag a violation so the checks layer can route it; ``exchange`` names the
+    exchange (scenario id) it was observed on, filled in by the registry.
+    """
+
+    message: str
+    at: str | None = None
+    kind: enum.Enum | None = None
+    exchange: str | None = None
+    event_index: int | None = None
+
+
+class NotApplicable(Exception):
+    """Raised by a check when the exchange cannot be judged by it; becomes ``skip`` with the reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """The verdict of one check on one case, ready for every reporter."""
+
+    check_id: str
+    case: str
+    outcome: Outcome
+    level: Level
+    message: str = ""
+    violations: tuple[Violation, ...] = ()
+    exchanges: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def case_id(self) -> str:
+        """The id shared by pytest, baselines and the report: ``check`` or ``check:case``."""
+        return self.check_id if not self.case else f"{self.check_id}:{self.case}"
