@@ -1,0 +1,116 @@
+"""Exchanges ↔ JSON Lines: the run's record, which replay re-judges offline.
+
+One line per exchange. Bodies are stored as UTF-8 text when they decode, else base64, so a
+person can read a cassette and the bytes still round-trip exactly (framing checks need them).
+Everything written here was already redacted by the transport.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from ._types import JSONObject
+from .errors import CassetteError
+from .exchange import Chunk, Exchange, RecordedRequest
+
+FORMAT = "anthropic-conformance/cassette/1"
+
+
+def _encode(data: bytes) -> JSONObject:
+    try:
+        return {"text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def _decode(field: JSONObject) -> bytes:
+    if "text" in field:
+        return str(field["text"]).encode("utf-8")
+    return base64.b64decode(field.get("base64", ""))
+
+
+def to_record(exchange: Exchange) -> JSONObject:
+    """One exchange as a JSON-able record."""
+    return {
+        "format": FORMAT,
+        "id": exchange.id,
+        "started_at": exchange.started_at,
+        "elapsed": exchange.elapsed,
+        "attempts": exchange.attempts,
+        "request": {
+            "method": exchange.request.method,
+            "url": exchange.request.url,
+            "headers": [list(h) for h in exchange.request.headers],
+            "body": _encode(exchange.request.body),
+        },
+        "response": None
+        if exchange.status is None and not exchange.body
+        else {
+            "status": exchange.status,
+            "headers": [list(h) for h in exchange.headers],
+            "body": _encode(exchange.body),
+            "chunks": [[c.offset, c.size, c.t] for c in exchange.chunks],
+            "truncated": exchange.truncated,
+        },
+        "error": None if exchange.error is None else {"kind": exchange.error_kind, "message": exchange.error},
+        "notes": list(exchange.notes),
+    }
+
+
+def from_record(record: JSONObject) -> Exchange:
+    """The exchange a record describes."""
+    try:
+        req = record["request"]
+        resp = record.get("response") or {}
+        error = record.get("error") or {}
+        return Exchange(
+            id=str(record["id"]),
+            request=RecordedRequest(
+                method=req["method"],
+                url=req["url"],
+                headers=tuple((str(k), str(v)) for k, v in req["headers"]),
+                body=_decode(req["body"]),
+            ),
+            status=resp.get("status"),
+            headers=tuple((str(k), str(v)) for k, v in resp.get("headers", ())),
+            body=_decode(resp.get("body", {"text": ""})),
+            chunks=tuple(Chunk(offset=int(o), size=int(n), t=float(t)) for o, n, t in resp.get("chunks", ())),
+            elapsed=float(record.get("elapsed", 0.0)),
+            started_at=str(record.get("started_at", "")),
+            error=error.get("message"),
+            error_kind=error.get("kind"),
+            truncated=bool(resp.get("truncated", False)),
+            attempts=int(record.get("attempts", 1)),
+            notes=tuple(record.get("notes", ())),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CassetteError(f"malformed cassette record {record.get('id', '?')!r}: {exc}") from exc
+
+
+def write(path: Path, exchanges: Iterable[Exchange]) -> None:
+    """Write every exchange as one JSON line."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", encoding="utf-8") as out:
+        for exchange in exchanges:
+            out.write(json.dumps(to_record(exchange), ensure_ascii=False) + "\n")
+
+
+def read(path: Path) -> Iterator[Exchange]:
+    """The exchanges of a cassette, in order."""
+    try:
+        lines = path.read_text(encoding="utf-8").split("\n")  # not splitlines(): U+2028 may sit inside a string
+    except OSError as exc:
+        raise CassetteError(f"{path}: cannot read ({exc.strerror})") from exc
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            raise CassetteError(f"{path}:{number}: not JSON ({exc})") from exc
+        if not isinstance(record, dict):
+            raise CassetteError(f"{path}:{number}: not a record")
+        yield from_record(record)

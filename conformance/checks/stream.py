@@ -1,0 +1,168 @@
+"""Server-sent events: byte framing, event naming and the stream grammar, as recorded.
+
+Framing violations come from ``sse.framer`` and ordering violations from ``sse.grammar`` (the
+single home of every ordering rule); these checks only route them to their rule ids and judge
+what neither layer can: event names, JSON payloads, schemas and agreement with the twin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..findings import NotApplicable, Violation
+from ..sse.framer import FrameIssue
+from ..sse.grammar import GrammarIssue
+from ..sse.reading import StreamReading
+from .registry import check
+from .subject import Subject, locate, show
+
+
+def _reading(s: Subject) -> StreamReading:
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    return s.reading
+
+
+def _route(violations: Iterable[Violation], *kinds: object) -> list[Violation]:
+    return [v for v in violations if v.kind in kinds]
+
+
+def _cut_note(s: Subject) -> str:
+    ex = s.exchange
+    if ex.error:
+        return f"\nNote: the transport reports: {ex.error}"
+    if ex.truncated:
+        return "\nNote: the body was cut at the size cap"
+    return ""
+
+
+@check("stream.event_name_matches_type")
+def event_name_matches_type(s: Subject) -> list[Violation]:
+    """Official SDKs dispatch on the event: line and drop events without one (SDK _streaming.py)."""
+    reading = _reading(s)
+    found = list(_route(reading.framing, FrameIssue.BOM))
+    for event in reading.events:
+        if event.data is None or not isinstance(event.data.get("type"), str):
+            continue
+        kind = event.data["type"]
+        if event.name != kind:
+            received = "no event: line" if event.name is None else f"event: {event.name}"
+            found.append(Violation(f"Received: {received} for data of type {show(kind)}\nExpected: event: {kind}", at=locate(s, event.index), event_index=event.index))
+    return found
+
+
+@check("stream.data_is_json")
+def data_is_json(s: Subject) -> list[Violation]:
+    """Every consumer parses data as JSON; anything else is an exception in the client."""
+    found: list[Violation] = []
+    for event in _reading(s).events:
+        raw = event.raw.strip()
+        if event.data is not None or raw in ("", "[DONE]"):
+            continue
+        found.append(Violation(f"Received: data {show(event.raw[:120])}\nExpected: one JSON object", at=locate(s, event.index), event_index=event.index))
+    return found
+
+
+@check("stream.no_done_sentinel")
+def no_done_sentinel(s: Subject) -> list[Violation]:
+    """[DONE] is OpenAI's terminator; Anthropic clients try to parse it as JSON and fail."""
+    return [
+        Violation("Received: data: [DONE]\nExpected: no sentinel; message_stop ends the stream", at=locate(s, e.index), event_index=e.index)
+        for e in _reading(s).events
+        if e.raw.strip() == "[DONE]"
+    ]
+
+
+@check("stream.utf8_valid")
+def utf8_valid(s: Subject) -> list[Violation]:
+    """Clients decode every line as UTF-8 and raise on bad bytes (SDK _streaming.py)."""
+    return _route(_reading(s).framing, FrameIssue.BAD_UTF8)
+
+
+@check("stream.framing_terminated")
+def framing_terminated(s: Subject) -> list[Violation]:
+    """An unterminated last event is discarded by every SSE parser, silently losing it."""
+    found = _route(_reading(s).framing, FrameIssue.EOF_MID_EVENT, FrameIssue.EVENT_TOO_LARGE)
+    note = _cut_note(s)
+    return [Violation(v.message + note, at=v.at, kind=v.kind, event_index=v.event_index) for v in found] if note else found
+
+
+@check("stream.message_start_first")
+def message_start_first(s: Subject) -> list[Violation]:
+    """Clients create the message object from message_start; a second one restarts or corrupts it."""
+    return _route(_reading(s).grammar, GrammarIssue.START)
+
+
+@check("stream.event_order")
+def event_order(s: Subject) -> list[Violation]:
+    """Accumulators follow the documented event order; anything else leaves blocks half-built."""
+    return _route(_reading(s).grammar, GrammarIssue.ORDER)
+
+
+@check("stream.block_indices_sequential")
+def block_indices_sequential(s: Subject) -> list[Violation]:
+    """The block index is the position in content; a gap or mismatch puts deltas in the wrong block."""
+    return _route(_reading(s).grammar, GrammarIssue.INDEX)
+
+
+@check("stream.delta_matches_block")
+def delta_matches_block(s: Subject) -> list[Violation]:
+    """A thinking_delta inside a text block is how reasoning leaks into answers (LiteLLM #32357)."""
+    return _route(_reading(s).grammar, GrammarIssue.DELTA_KIND)
+
+
+@check("stream.ends_with_message_stop")
+def ends_with_message_stop(s: Subject) -> list[Violation]:
+    """Clients wait for message_stop to finish; without it they hang or report a cut stream."""
+    found = _route(_reading(s).grammar, GrammarIssue.NO_END, GrammarIssue.AFTER_END)
+    note = _cut_note(s)
+    return [Violation(v.message + note, at=v.at, kind=v.kind, event_index=v.event_index) for v in found] if note else found
+
+
+@check("stream.message_delta_stop_reason")
+def message_delta_stop_reason(s: Subject) -> list[Violation]:
+    """The stream's stop_reason only arrives in message_delta; null there leaves clients guessing."""
+    deltas = [(i, d) for i, d in s.events() if d.get("type") == "message_delta"]
+    if not deltas:
+        raise NotApplicable("no message_delta (judged by stream.ends_with_message_stop)")
+    index, last = deltas[-1]
+    delta = last.get("delta")
+    reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+    if not isinstance(reason, str) or not reason:
+        return [Violation(f"Received: stop_reason {show(reason)} in the last message_delta\nExpected: a non-null stop_reason", at=locate(s, index) + " /delta/stop_reason", event_index=index)]
+    return []
+
+
+@check("stream.event_schema")
+def event_schema(s: Subject) -> list[Violation]:
+    """SDKs deserialise each event into typed classes; a missing field is a client exception."""
+    found: list[Violation] = []
+    for index, data in s.events():
+        for pointer, message in s.schemas.errors("stream_event", data, limit=3):
+            found.append(Violation(f"Received: {message}\nExpected: a {data.get('type')!s} event as documented", at=f"{locate(s, index)} {pointer}", event_index=index))
+        if len(found) >= 10:
+            break
+    return found
+
+
+def _shape(message: dict[str, object]) -> dict[str, object]:
+    content = message.get("content")
+    types = [b.get("type") for b in content if isinstance(b, dict)] if isinstance(content, list) else content
+    return {"type": message.get("type"), "role": message.get("role"), "stop_reason": message.get("stop_reason"), "stop_sequence": message.get("stop_sequence"), "content types": types}
+
+
+@check("stream.rebuilt_matches_twin")
+def rebuilt_matches_twin(s: Subject) -> list[Violation]:
+    """Clients switch between streaming and not; the same request must produce the same message shape."""
+    plain = _shape(s.twin_message())
+    streamed = _shape(s.message())
+    found = []
+    for key, value in plain.items():
+        if streamed.get(key) != value:
+            found.append(
+                Violation(
+                    f"Received: {key} {show(streamed.get(key))} in the message rebuilt from the stream\nExpected: {show(value)}, as the same request not streamed ({s.twin.id if s.twin else '?'})",
+                    at=f"rebuilt message /{key.replace(' ', '_')}",
+                )
+            )
+    return found

@@ -1,0 +1,132 @@
+"""What a property check judges: one exchange, its request, its stream reading and its twin.
+
+Built by the judge; checks only read it. Schema validation lives here so every check that needs
+a schema uses the validators compiled once per run.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from .._types import JSON, JSONObject
+from ..contract.model import Contract, ModelFacts
+from ..exchange import UNPARSED, Exchange
+from ..findings import NotApplicable
+from ..scenarios import Request
+from ..sse.reading import StreamReading
+
+
+class SchemaBook:
+    """The contract's response schemas, compiled once, addressed by their logical names."""
+
+    def __init__(self, contract: Contract) -> None:
+        self._validators: dict[str, Draft202012Validator] = {}
+        for name, ref in contract.schema_refs.items():
+            file, _, pointer = ref.partition("#")
+            schema: Any = contract.schemas[file]
+            base = schema.get("$id", file)
+            target = {"$ref": f"{base}#{pointer}"} if pointer else schema
+            self._validators[name] = Draft202012Validator(target, registry=contract.schema_registry)
+
+    def errors(self, name: str, instance: JSON, *, limit: int = 5) -> list[tuple[str, str]]:
+        """(JSON pointer, message) for each way ``instance`` breaks schema ``name``, most useful first."""
+        validator = self._validators[name]
+        found = sorted(validator.iter_errors(instance), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
+        out: list[tuple[str, str]] = []
+        for error in found[:limit]:
+            leaf = _best_leaf(error)
+            pointer = "/" + "/".join(str(p) for p in leaf.absolute_path)
+            out.append((pointer, leaf.message))
+        return out
+
+
+def _best_leaf(error: Any) -> Any:
+    from jsonschema.exceptions import best_match
+
+    if error.context:
+        return best_match(error.context) or error
+    return error
+
+
+@dataclass(frozen=True)
+class Subject:
+    """One exchange under judgement, with everything a check may need to read."""
+
+    exchange: Exchange
+    request: Request
+    contract: Contract
+    facts: ModelFacts
+    schemas: SchemaBook
+    reading: StreamReading | None = None
+    twin: Exchange | None = None
+    twin_reading: StreamReading | None = None
+
+    @property
+    def scenario(self) -> str:
+        """The scenario id (also the exchange id)."""
+        return self.exchange.id
+
+    def body(self) -> JSONObject:
+        """The non-stream JSON body as an object, or NotApplicable (the schema check reports it)."""
+        data = self.exchange.json
+        if data is UNPARSED or not isinstance(data, dict):
+            raise NotApplicable("the body is not a JSON object")
+        return data
+
+    def message(self) -> JSONObject:
+        """The final message: the body, or for a stream the message rebuilt from its events."""
+        if self.reading is not None:
+            if self.reading.message is None:
+                raise NotApplicable("the stream has no message_start to rebuild a message from")
+            return self.reading.message
+        return self.body()
+
+    def twin_message(self) -> JSONObject:
+        """The final message of the non-stream twin, or NotApplicable when there is none usable."""
+        if self.twin is None or not self.twin.ok:
+            raise NotApplicable("no successful non-stream twin to compare with")
+        data = self.twin.json
+        if not isinstance(data, dict):
+            raise NotApplicable("the twin's body is not a JSON object")
+        return data
+
+    def events(self) -> list[tuple[int, JSONObject]]:
+        """(event number, decoded data) for every JSON-object event of the stream."""
+        if self.reading is None:
+            raise NotApplicable("not a stream")
+        return [(e.index, e.data) for e in self.reading.events if e.data is not None]
+
+    def request_json(self) -> Mapping[str, JSON]:
+        """The request body as sent."""
+        data = self.exchange.request.json
+        return data if isinstance(data, dict) else {}
+
+
+def is_int(value: JSON) -> bool:
+    """A JSON integer (``bool`` is not one, whatever Python thinks)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def show(value: JSON) -> str:
+    """A value as the report prints it: JSON, cut when long."""
+    try:
+        text = json.dumps(value, ensure_ascii=False)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 200 else text[:200] + "…"
+
+
+def locate(subject: Subject, index: int) -> str:
+    """An event locator for ``At:`` lines: ``event #7 (message_delta) @ byte 1432``."""
+    if subject.reading is None:
+        return f"event #{index}"
+    for event in subject.reading.events:
+        if event.index == index:
+            kind = event.data.get("type") if event.data else event.name
+            return f"event #{index} ({kind}) @ byte {event.frame.start}"
+    return f"event #{index}"

@@ -1,0 +1,140 @@
+"""Token usage: types, limits, cumulative streaming, agreement between a stream and its twin."""
+
+from __future__ import annotations
+
+from .._types import JSON, JSONObject
+from ..findings import NotApplicable, Violation
+from .registry import check
+from .subject import Subject, is_int, locate, show
+
+
+def _usage(message: JSONObject) -> JSONObject:
+    usage = message.get("usage")
+    if not isinstance(usage, dict):
+        raise NotApplicable("no usage object (judged by the schema checks)")
+    return usage
+
+
+def _start_usage(s: Subject) -> tuple[int, JSONObject]:
+    for index, data in s.events():
+        if data.get("type") == "message_start":
+            message = data.get("message")
+            if isinstance(message, dict) and isinstance(message.get("usage"), dict):
+                return index, message["usage"]
+            raise NotApplicable("message_start has no usage (judged by stream.event_schema)")
+    raise NotApplicable("no message_start")
+
+
+def _count(value: JSON) -> int:
+    return value if is_int(value) else 0
+
+
+@check("usage.input_tokens_positive")
+def input_tokens_positive(s: Subject) -> list[Violation]:
+    """Billing and context tracking read input_tokens; zero for a non-empty prompt means usage is lost."""
+    if s.reading is not None:
+        index, usage = _start_usage(s)
+        at = f"{locate(s, index)} /message/usage/input_tokens"
+    else:
+        usage, at = _usage(s.body()), "/usage/input_tokens"
+    value = usage.get("input_tokens")
+    if not is_int(value):
+        return [Violation(f"Received: input_tokens {show(value)}\nExpected: an integer >= 1", at=at)]
+    total = value + _count(usage.get("cache_creation_input_tokens")) + _count(usage.get("cache_read_input_tokens"))
+    if total < 1:
+        return [Violation(f"Received: input_tokens {value} (cache counters included: {total})\nExpected: >= 1 for a non-empty prompt", at=at)]
+    return []
+
+
+@check("usage.output_tokens_nonnegative")
+def output_tokens_nonnegative(s: Subject) -> list[Violation]:
+    """output_tokens feeds cost accounting; a negative or non-integer count corrupts it."""
+    found: list[Violation] = []
+    if s.reading is None:
+        value = _usage(s.body()).get("output_tokens")
+        if value is not None and not (is_int(value) and value >= 0):
+            found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at="/usage/output_tokens"))
+        return found
+    for index, data in s.events():
+        kind = data.get("type")
+        if kind == "message_start":
+            message = data.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+        elif kind == "message_delta":
+            usage = data.get("usage")
+        else:
+            continue
+        value = usage.get("output_tokens") if isinstance(usage, dict) else None
+        if value is not None and not (is_int(value) and value >= 0):
+            found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at=locate(s, index), event_index=index))
+    return found
+
+
+@check("usage.output_within_max_tokens")
+def output_within_max_tokens(s: Subject) -> list[Violation]:
+    """Clients budget on max_tokens; a target that overshoots it breaks them."""
+    limit = s.request_json().get("max_tokens")
+    if not is_int(limit):
+        raise NotApplicable("the request has no integer max_tokens")
+    used = _usage(s.message()).get("output_tokens")
+    if not is_int(used):
+        raise NotApplicable("no integer output_tokens (judged elsewhere)")
+    if used > limit:
+        at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
+        return [Violation(f"Received: output_tokens={used}\nExpected: <= max_tokens={limit}", at=at)]
+    return []
+
+
+@check("usage.stream_cumulative")
+def stream_cumulative(s: Subject) -> list[Violation]:
+    """message_delta usage is a running total (DOC-STR); clients overwrite, so a per-chunk count loses tokens."""
+    previous: tuple[int, int] | None = None
+    found: list[Violation] = []
+    for index, data in s.events():
+        kind = data.get("type")
+        if kind == "message_start":
+            message = data.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+        elif kind == "message_delta":
+            usage = data.get("usage")
+        else:
+            continue
+        value = usage.get("output_tokens") if isinstance(usage, dict) else None
+        if not is_int(value):
+            continue
+        if previous is not None and value < previous[1]:
+            found.append(
+                Violation(
+                    f"Received: output_tokens {value} in {kind}, after {previous[1]} at event #{previous[0]}\nExpected: a running total that never decreases",
+                    at=locate(s, index),
+                    event_index=index,
+                )
+            )
+        previous = (index, value)
+    return found
+
+
+def _within(a: int, b: int, tolerance: tuple[float, float]) -> bool:
+    absolute, relative = tolerance
+    return abs(a - b) <= max(absolute, relative * max(a, b))
+
+
+@check("usage.stream_matches_twin")
+def stream_matches_twin(s: Subject) -> list[Violation]:
+    """Cost dashboards sum streamed usage; it must agree with what the same request reports unstreamed."""
+    twin_usage = _usage(s.twin_message())
+    usage = _usage(s.message())
+    found: list[Violation] = []
+    for name, tolerance in s.contract.twin_tolerance.items():
+        streamed, plain = usage.get(name), twin_usage.get(name)
+        if not (is_int(streamed) and is_int(plain)):
+            continue
+        if not _within(streamed, plain, tolerance):
+            found.append(
+                Violation(
+                    f"Received: {name}={streamed} streamed, {plain} not streamed ({s.twin.id if s.twin else '?'})\n"
+                    f"Expected: equal within {tolerance[0]:g} tokens or {tolerance[1]:.0%}",
+                    at=f"final usage /{name}",
+                )
+            )
+    return found

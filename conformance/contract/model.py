@@ -1,0 +1,285 @@
+"""The contract as frozen values: rules, parameters, scenarios, model facts and the profile.
+
+Built only by ``loader.py`` from the spec files; everything downstream reads these values and
+never the YAML. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import fnmatch
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .._types import JSON, JSONObject
+from ..findings import Level
+
+
+class Tier(enum.Enum):
+    """How much of the suite a run covers; each tier includes the ones before it."""
+
+    SMOKE = "smoke"
+    CORE = "core"
+    FULL = "full"
+
+    @property
+    def rank(self) -> int:
+        """Order of the tiers, so ``--tier core`` can select smoke and core."""
+        return list(Tier).index(self)
+
+
+class RuleKind(enum.Enum):
+    """How a rule is exercised."""
+
+    EXPECTATION = "expectation"  # one scenario, judged by its status
+    PROPERTY = "property"  # a pure function over every selected exchange
+    GENERATED = "generated"  # one expectation case per parameter boundary or version
+
+
+@dataclass(frozen=True, slots=True)
+class Expect:
+    """Acceptable statuses, as exact codes ("404") or classes ("2xx")."""
+
+    status: tuple[str, ...]
+
+    def matches(self, status: int) -> bool:
+        """True when ``status`` is one of the acceptable ones."""
+        code = str(status)
+        return any(code == s or (s.endswith("xx") and code[0] == s[0]) for s in self.status)
+
+    def describe(self) -> str:
+        """The expectation as the report prints it."""
+        return " or ".join(self.status)
+
+
+@dataclass(frozen=True, slots=True)
+class Condition:
+    """A predicate over the model's facts, the profile's knobs and the API version."""
+
+    model: Mapping[str, JSON] = field(default_factory=dict)
+    profile: Mapping[str, JSON] = field(default_factory=dict)
+    api_version: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """An expectation or level that replaces the rule's default when ``when`` holds."""
+
+    when: Condition
+    expect: Expect | None = None
+    level: Level | None = None
+    skip: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Selector:
+    """Which exchanges of a run a property rule judges."""
+
+    endpoint: str | None = "messages"
+    stream: bool | None = None
+    status: str = "ok"
+    scenarios: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """How a generated rule gets its cases."""
+
+    source: str  # "params" | "versions"
+    cases: tuple[str, ...]
+    expect: Expect
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One check: its id, level, one-line text and source, and how it is exercised."""
+
+    id: str
+    area: str
+    level: Level
+    tier: Tier
+    text: str
+    source: str
+    kind: RuleKind
+    note: str = ""
+    scenario: str | None = None
+    expect: Expect | None = None
+    variants: tuple[Variant, ...] = ()
+    requires: Condition | None = None
+    needs: tuple[str, ...] = ()
+    on: Selector | None = None
+    generated: Generation | None = None
+    overridden_by: str = ""  # the profile line that changed this rule, with its source
+    skip: str | None = None  # a profile may declare the rule not applicable, with a reason
+
+
+@dataclass(frozen=True, slots=True)
+class CaseOverride:
+    """A spec or profile adjustment of one generated case."""
+
+    value: JSON = None
+    has_value: bool = False
+    expect: Expect | None = None
+    level: Level | None = None
+    skip: str | None = None
+    note: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelBound:
+    """A bound read from the model's facts instead of a constant."""
+
+    fact: str
+
+
+@dataclass(frozen=True, slots=True)
+class Param:
+    """One request parameter and the constraints the generator turns into cases."""
+
+    name: str
+    types: tuple[str, ...]
+    source: str
+    required: bool = False
+    minimum: float | ModelBound | None = None
+    maximum: float | ModelBound | None = None
+    step: float | None = None
+    enum: tuple[JSON, ...] = ()
+    items_type: str | None = None
+    removed: bool = False
+    removed_value: JSON = None
+    gated_by: tuple[str, str] | None = None  # (model fact, value) that makes accept cases lenient
+    base: str = "plain"
+    level: Level = Level.MUST
+    note: str = ""
+    cases: Mapping[str, CaseOverride] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ScenarioSpec:
+    """A request recipe as the spec states it (resolved into a request by ``scenarios.py``)."""
+
+    id: str
+    description: str = ""
+    base: str | None = None
+    endpoint: str = "messages"
+    method: str | None = None
+    path: str | None = None
+    tags: tuple[str, ...] = ()
+    body: JSONObject | None = None
+    set: JSONObject = field(default_factory=dict)
+    unset: tuple[str, ...] = ()
+    raw_body: str | None = None
+    auth: str | None = None
+    version: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    stream: bool | None = None
+    stream_twin: bool = False
+    marker: str | None = None
+    retry: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class ModelFacts:
+    """What rules may depend on per model; ``None`` means unknown, so rules accept every documented behaviour."""
+
+    model: str
+    max_output_tokens: int | None = None
+    prefill: bool | None = None
+    system_messages: bool | None = None
+    sampling_params: str | None = None
+    source: str = ""
+
+    def get(self, name: str) -> JSON:
+        """A fact by its spec name (``None`` when unknown)."""
+        return getattr(self, name, None)
+
+
+@dataclass(frozen=True, slots=True)
+class ModelEntry:
+    """A pattern of model ids and the facts that hold for them."""
+
+    match: str
+    facts: Mapping[str, JSON]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """A provider's documented deviations from Anthropic's API, each with its source."""
+
+    name: str
+    description: str
+    auth_schemes: tuple[str, ...]
+    api_versions: tuple[str, ...]
+    version_header_required: bool = True
+    auth_primary: str | None = None
+    base_url: str = ""
+    source: str = ""
+    default_model: str | None = None
+    features: Mapping[str, bool] = field(default_factory=dict)
+    feature_sources: Mapping[str, str] = field(default_factory=dict)
+    prices: Mapping[str, Any] = field(default_factory=dict)
+    strictness: Mapping[str, Any] = field(default_factory=dict)
+    deviations: tuple[str, ...] = ()  # one human line per documented deviation, with its source
+
+    @property
+    def primary_scheme(self) -> str:
+        """The auth scheme ordinary requests use."""
+        return self.auth_primary or self.auth_schemes[0]
+
+    def knob(self, name: str) -> JSON:
+        """A profile knob as rule conditions see it."""
+        if name == "auth_schemes":
+            return list(self.auth_schemes)
+        if name == "version_header_required":
+            return self.version_header_required
+        if name.startswith("features."):
+            return self.features.get(name.split(".", 1)[1])
+        return self.strictness.get(name)
+
+
+@dataclass(frozen=True)
+class Contract:
+    """The whole contract of one API version under one profile."""
+
+    api_version: str
+    title: str
+    sources: Mapping[str, str]
+    endpoints: Mapping[str, tuple[str, str]]
+    known_versions: tuple[str, ...]
+    unknown_version: str
+    beta_probe: str
+    wrong_key_prefix: str
+    status_types: Mapping[int, tuple[str, ...]]
+    stop_reasons: tuple[str, ...]
+    delta_blocks: Mapping[str, frozenset[str]]
+    max_event_bytes: int
+    twin_tolerance: Mapping[str, tuple[float, float]]
+    schemas: Mapping[str, JSONObject]  # name -> schema, refs resolvable through ``schema_registry``
+    schema_refs: Mapping[str, str]  # logical name -> "file.json#/pointer"
+    params: Mapping[str, Param]
+    scenarios: Mapping[str, ScenarioSpec]
+    rules: Mapping[str, Rule]
+    models: tuple[ModelEntry, ...]
+    profile: Profile
+    spec_dir: str = ""
+    schema_registry: Any = None  # referencing.Registry; typed loosely to keep jsonschema out of this module
+
+    def url(self, source: str) -> str:
+        """A rule's source as a URL (keys of ``sources`` are expanded)."""
+        return self.sources.get(source, source)
+
+    def model_facts(self, model: str) -> ModelFacts:
+        """The facts of ``model``: the first matching entry, else every fact unknown."""
+        candidates = (model, model.rsplit("/", 1)[-1])  # gateways prefix ids: anthropic/claude-…
+        for entry in self.models:
+            if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
+                known = {k: v for k, v in entry.facts.items() if k in _FACT_NAMES}
+                return ModelFacts(model=model, source=entry.source, **known)
+        return ModelFacts(model=model)
+
+
+_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params"})

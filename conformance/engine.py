@@ -1,0 +1,207 @@
+"""Plan → execute → judge: one run of the suite against one target.
+
+Owns the per-run ``RunResult``: which cases were selected, which requests they needed, what came
+back, what was judged, and what it cost. A preflight request goes first; if the target cannot
+answer it, the run stops with one ``TargetError`` instead of hundreds of failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from . import cassette
+from .contract.loader import load_contract
+from .contract.model import Contract, Tier
+from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
+from .exchange import Exchange
+from .findings import Finding, Outcome
+from .judge import Judge
+from .scenarios import Case, Request, build_cases, build_request, plan_requests, scenario_specs
+from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
+
+PREFLIGHT = "plain"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """Everything one run needs to know; the key never appears in a repr."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    model: str | None = None
+    api_version: str = "2023-06-01"
+    profile: str = "anthropic"
+    spec_dir: str | None = None
+    concurrency: int = 4
+    timeouts: Timeouts = field(default_factory=Timeouts)
+    limits: Limits = field(default_factory=Limits)
+    tier: Tier | None = None
+
+
+@dataclass
+class Spend:
+    """What a run cost: requests on the wire (retries included) and tokens the target reported."""
+
+    requests: int = 0
+    retries: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    @property
+    def tokens(self) -> int:
+        """Input plus output tokens."""
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class RunResult:
+    """A finished (or replayed) run."""
+
+    contract: Contract
+    model: str
+    base_url: str
+    cases: list[Case]
+    requests: dict[str, Request]
+    exchanges: dict[str, Exchange]
+    findings: list[Finding]
+    spend: Spend
+    started_at: str
+    wall_time: float
+
+    def by_case(self) -> dict[str, Finding]:
+        """Findings keyed by case id (``check`` or ``check:variation``)."""
+        return {f.case_id: f for f in self.findings}
+
+    def counts(self) -> dict[Outcome, int]:
+        """How many findings had each outcome."""
+        out = dict.fromkeys(Outcome, 0)
+        for finding in self.findings:
+            out[finding.outcome] += 1
+        return out
+
+
+def resolve_model(contract: Contract, model: str | None) -> str:
+    """The model to test: the option, else the profile's default."""
+    chosen = model or contract.profile.default_model
+    if not chosen:
+        from .errors import ConfigError
+
+        raise ConfigError(f"no --model given and profile {contract.profile.name!r} declares no default model")
+    return chosen
+
+
+def select_cases(cases: list[Case], *, ids: Collection[str] | None = None, tier: Tier | None = None) -> list[Case]:
+    """The cases a run judges: by id (as pytest selected them) and by tier."""
+    picked = [c for c in cases if ids is None or c.id in ids]
+    if tier is not None:
+        picked = [c for c in picked if c.rule.tier.rank <= tier.rank]
+    return picked
+
+
+def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
+    """Why the target cannot be tested at all, or None when the basic request worked."""
+    where = f"{exchange.request.method} {exchange.request.url}"
+    if exchange.status is None:
+        kind = TargetTimeout if exchange.error_kind == "timeout" else TargetUnreachable
+        return kind(f"target unreachable: {where}: {exchange.error}", url=exchange.request.url)
+    if exchange.ok:
+        return None
+    data = exchange.json
+    error = data.get("error") if isinstance(data, dict) else None
+    detail = f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) else exchange.text(160).strip()
+    if exchange.status in (401, 403):
+        return AuthRejected(f"the target refused the API key: {exchange.status} {detail} (check --api-key or ANTHROPIC_API_KEY, and the profile's auth scheme)")
+    if exchange.status in (429, 529):
+        return RateLimited(f"the target is rate limiting or overloaded: {where} → {exchange.status} {detail} after {exchange.attempts} attempts")
+    hint = ""
+    if exchange.status == 404 and base_url.rstrip("/").endswith("/v1"):
+        hint = " — the base URL ends in /v1, but the suite appends /v1/messages itself; drop the /v1"
+    elif 300 <= exchange.status < 400:
+        hint = f" — redirect to {exchange.header('location')!s} (not followed to another origin, so the key stays private)"
+    return TargetError(f"the target cannot answer a basic request: {where} → {exchange.status} {detail}{hint}", url=exchange.request.url)
+
+
+async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT) -> dict[str, Exchange]:
+    """Send the preflight, then everything else concurrently (bounded by the transport)."""
+    exchanges: dict[str, Exchange] = {}
+    if preflight in requests:
+        first = await transport.send(requests[preflight])
+        problem = preflight_problem(first, transport.target.base_url)
+        if problem is not None:
+            raise problem
+        exchanges[preflight] = first
+    rest = [sid for sid in requests if sid not in exchanges]
+    results = await asyncio.gather(*(transport.send(requests[sid]) for sid in rest))
+    exchanges.update(zip(rest, results, strict=True))
+    return {sid: exchanges[sid] for sid in requests}
+
+
+def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]:
+    """Input and output tokens the target reported across the run."""
+    total_in = total_out = 0
+    for exchange in exchanges.values():
+        if not exchange.ok:
+            continue
+        reading = judge.reading(exchange)
+        message = reading.message if reading is not None else exchange.json
+        usage = message.get("usage") if isinstance(message, dict) else None
+        if not isinstance(usage, dict):
+            continue
+        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+            value = usage.get(key)
+            total_in += value if isinstance(value, int) and not isinstance(value, bool) else 0
+        value = usage.get("output_tokens")
+        total_out += value if isinstance(value, int) and not isinstance(value, bool) else 0
+    return total_in, total_out
+
+
+def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
+    """Load the contract, pick the cases, and list the requests they need (preflight first)."""
+    contract = load_contract(settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+    model = resolve_model(contract, settings.model)
+    cases = select_cases(build_cases(contract, model), ids=ids, tier=settings.tier)
+    needed = plan_requests(contract, cases, model=model)
+    if not needed:
+        return contract, model, cases, {}
+    preflight = build_request(contract, scenario_specs(contract, model), PREFLIGHT, model=model)
+    return contract, model, cases, {PREFLIGHT: preflight, **{k: v for k, v in needed.items() if k != PREFLIGHT}}
+
+
+def run(settings: RunSettings, *, ids: Collection[str] | None = None, cassette_path: Path | None = None) -> RunResult:
+    """Plan, execute (raises ``TargetError`` when the preflight fails) and judge."""
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.monotonic()
+    contract, model, cases, requests = plan(settings, ids=ids)
+    target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix))
+
+    async def go() -> tuple[dict[str, Exchange], Spend]:
+        transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
+        try:
+            result = await execute(requests, transport)
+        finally:
+            await transport.aclose()
+        return result, Spend(requests=transport.counters.requests, retries=transport.counters.retries)
+
+    exchanges, spend = asyncio.run(go()) if requests else ({}, Spend())
+    if cassette_path is not None:
+        cassette.write(cassette_path, exchanges.values())
+    judge = Judge(contract, requests, exchanges, model=model)
+    findings = judge.judge_all(cases)
+    spend.input_tokens, spend.output_tokens = spend_of(judge, exchanges)
+    return RunResult(
+        contract=contract,
+        model=model,
+        base_url=target.url(""),
+        cases=cases,
+        requests=requests,
+        exchanges=exchanges,
+        findings=findings,
+        spend=spend,
+        started_at=started,
+        wall_time=round(time.monotonic() - t0, 3),
+    )

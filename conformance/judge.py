@@ -1,0 +1,187 @@
+"""Recorded exchanges + cases → findings. No I/O: the same code judges a live run and a replay.
+
+Expectation cases compare one exchange's status with the spec's expectation; property cases
+run their registered check on every exchange their selector picks and aggregate. Outcomes:
+a violation of a MUST fails, of a SHOULD warns; NotApplicable everywhere skips with the reason;
+an exchange that got no answer (or only 429/529 after retries) is ``error``, never ``fail``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from .checks.registry import CheckFn, registered
+from .checks.subject import SchemaBook, Subject
+from .contract.model import Contract, RuleKind, Selector
+from .exchange import Exchange
+from .findings import Finding, Level, NotApplicable, Outcome, Violation
+from .scenarios import Case, Request
+from .sse.reading import StreamReading, read_stream
+
+MAX_SHOWN = 3
+
+
+class Judge:
+    """Judges cases against one run's exchanges; stream readings are computed once and shared."""
+
+    def __init__(self, contract: Contract, requests: Mapping[str, Request], exchanges: Mapping[str, Exchange], *, model: str) -> None:
+        self.contract = contract
+        self.requests = requests
+        self.exchanges = exchanges
+        self.facts = contract.model_facts(model)
+        self.schemas = SchemaBook(contract)
+        self._checks = registered()
+        self._readings: dict[str, StreamReading] = {}
+
+    def reading(self, exchange: Exchange) -> StreamReading | None:
+        """The stream reading of a successful stream answer (memoised), else None."""
+        if not (exchange.streamed and exchange.ok):
+            return None
+        if exchange.id not in self._readings:
+            self._readings[exchange.id] = read_stream(
+                exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes
+            )
+        return self._readings[exchange.id]
+
+    def judge_all(self, cases: list[Case]) -> list[Finding]:
+        """One finding per case, in the order given."""
+        return [self.judge(case) for case in cases]
+
+    def judge(self, case: Case) -> Finding:
+        """The verdict of one case."""
+        base = Finding(check_id=case.check_id, case=case.variation, outcome=Outcome.PASS, level=case.level, exchanges=tuple(case.scenarios))
+        if case.skip:
+            return replace(base, outcome=Outcome.SKIP, message=case.skip)
+        if case.rule.kind is RuleKind.PROPERTY:
+            return self._judge_property(case, base)
+        return self._judge_expectation(case, base)
+
+    # ------------------------------------------------------------------ expectation cases
+
+    def _judge_expectation(self, case: Case, base: Finding) -> Finding:
+        sid = case.scenarios[0]
+        exchange = self.exchanges.get(sid)
+        if exchange is None:
+            return replace(base, outcome=Outcome.ERROR, message=f"scenario {sid!r} was not executed")
+        if exchange.status is None:
+            return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {exchange.error}")
+        expect = case.expect
+        assert expect is not None, case.id
+        if expect.matches(exchange.status):
+            return replace(base, notes=_notes(exchange, case))
+        if exchange.status in (429, 529) and exchange.attempts > 1:
+            return replace(base, outcome=Outcome.ERROR, message=f"{sid}: still {exchange.status} after {exchange.attempts} attempts; the target is rate limiting or overloaded")
+        detail = _status_detail(exchange)
+        message = f"Received: status {exchange.status}{detail}\nExpected: status {expect.describe()}"
+        if exchange.status >= 500 and any(s.startswith("4") for s in expect.status):
+            message += "\nNote: a client error answered as a server error (clients retry 5xx)"
+        violation = Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
+        return self._verdict(base, [violation], case)
+
+    # --------------------------------------------------------------------- property cases
+
+    def select(self, selector: Selector) -> list[Exchange]:
+        """Every exchange of the run the selector picks, in plan order."""
+        picked = []
+        for sid, exchange in self.exchanges.items():
+            request = self.requests.get(sid)
+            if request is None:
+                continue
+            if selector.endpoint is not None and request.endpoint != selector.endpoint:
+                continue
+            if selector.stream is not None and request.stream != selector.stream:
+                continue
+            if selector.scenarios and sid not in selector.scenarios:
+                continue
+            if selector.tags and not set(selector.tags) & request.tags:
+                continue
+            if exchange.status is not None:
+                if selector.status == "ok" and not exchange.ok:
+                    continue
+                if selector.status == "error" and exchange.status < 400:
+                    continue
+            picked.append(exchange)
+        return picked
+
+    def subject(self, exchange: Exchange) -> Subject:
+        """Everything a check may read about one exchange."""
+        request = self.requests[exchange.id]
+        twin = self.exchanges.get(request.twin) if request.twin else None
+        return Subject(
+            exchange=exchange,
+            request=request,
+            contract=self.contract,
+            facts=self.facts,
+            schemas=self.schemas,
+            reading=self.reading(exchange),
+            twin=twin,
+            twin_reading=None,
+        )
+
+    def _judge_property(self, case: Case, base: Finding) -> Finding:
+        rule = case.rule
+        fn: CheckFn | None = self._checks.get(rule.id)
+        if fn is None:
+            return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
+        assert rule.on is not None
+        picked = self.select(rule.on)
+        unanswered = [e for e in picked if e.status is None]
+        judged = [e for e in picked if e.status is not None]
+        if not judged:
+            return replace(base, outcome=Outcome.ERROR if unanswered else Outcome.SKIP, message=self._nothing_to_judge(case, unanswered))
+        violations: list[Violation] = []
+        reasons: list[str] = []
+        applicable: list[str] = []
+        for exchange in judged:
+            try:
+                found = fn(self.subject(exchange))
+            except NotApplicable as exc:
+                reasons.append(f"{exchange.id}: {exc}")
+                continue
+            except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
+                return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {type(exc).__name__}: {exc}")
+            applicable.append(exchange.id)
+            violations += [replace(v, exchange=exchange.id) for v in found]
+        if not applicable:
+            return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged))
+        judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
+        base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *(f"not applicable: {r}" for r in reasons[:5])))
+        if unanswered:
+            base = replace(base, notes=(*base.notes, f"no answer to: {', '.join(e.id for e in unanswered)}"))
+        if not violations:
+            return base
+        return self._verdict(base, violations, case)
+
+    def _nothing_to_judge(self, case: Case, unanswered: list[Exchange]) -> str:
+        if unanswered:
+            return "no answer to judge: " + "; ".join(f"{e.id}: {e.error}" for e in unanswered[:3])
+        needed = [sid for sid in case.rule.needs if sid in self.exchanges]
+        states = ", ".join(f"{sid} → {self.exchanges[sid].status}" for sid in needed[:4])
+        return f"prerequisite failed: no exchange this rule judges got the answer it needs ({states or 'none executed'})"
+
+    def _verdict(self, base: Finding, violations: list[Violation], case: Case) -> Finding:
+        outcome = Outcome.FAIL if case.level is Level.MUST else Outcome.WARN
+        shown = [f"[{v.exchange}] {v.message}" + (f"\nAt: {v.at}" if v.at else "") for v in violations[:MAX_SHOWN]]
+        more = len(violations) - MAX_SHOWN
+        if more > 0:
+            shown.append(f"… and {more} more violation(s)")
+        return replace(base, outcome=outcome, violations=tuple(violations), message="\n".join(shown))
+
+
+def _status_detail(exchange: Exchange) -> str:
+    data = exchange.json
+    if isinstance(data, dict) and isinstance(data.get("error"), dict):
+        error = data["error"]
+        return f" ({error.get('type')}: {str(error.get('message'))[:160]})"
+    if exchange.ok:
+        return " (the request was accepted)"
+    text = exchange.text(160).strip()
+    return f" ({text})" if text else ""
+
+
+def _notes(exchange: Exchange, case: Case) -> tuple[str, ...]:
+    notes = list(exchange.notes)
+    if case.note:
+        notes.append(case.note)
+    return tuple(notes)

@@ -1,0 +1,52 @@
+"""The one place that knows which strings are secret, and replaces them in everything recorded.
+
+Every value that leaves the transport (headers, URLs, bodies, error texts) passes through a
+``Redactor`` first, so cassettes, reports, JUnit and logs can only ever contain the mask.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+MASK = "[REDACTED]"
+_SECRET_HEADERS = frozenset({"x-api-key", "authorization", "proxy-authorization", "cookie", "set-cookie", "api-key", "x-goog-api-key"})
+_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+
+
+class Redactor:
+    """Replaces each secret (and credentials in URLs) by ``[REDACTED]``."""
+
+    def __init__(self, secrets: Iterable[str]) -> None:
+        # Longest first so a secret that contains another is masked whole; ignore trivially
+        # short strings that would shred unrelated text.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
+        self._bytes = [s.encode() for s in self._secrets]
+
+    def text(self, value: str) -> str:
+        """``value`` with every secret and URL userinfo masked."""
+        for secret in self._secrets:
+            if secret in value:
+                value = value.replace(secret, MASK)
+        return _USERINFO.sub(MASK + "@", value) if "://" in value else value
+
+    def data(self, value: bytes) -> bytes:
+        """``value`` with every secret masked (byte-level, so invalid UTF-8 stays untouched)."""
+        for secret in self._bytes:
+            if secret in value:
+                value = value.replace(secret, MASK.encode())
+        return value
+
+    def contains_secret(self, value: bytes) -> bool:
+        """True when ``value`` holds a secret (callers then drop chunk boundaries they cannot keep)."""
+        return any(secret in value for secret in self._bytes)
+
+    def header(self, name: str, value: str) -> str:
+        """A header value fit for a record: credential headers are masked whatever they hold."""
+        lowered = name.lower()
+        if lowered in _SECRET_HEADERS:
+            scheme, _, rest = value.partition(" ")
+            if lowered in ("authorization", "proxy-authorization") and rest:
+                return f"{scheme} {MASK}"
+            return MASK
+        return self.text(value)

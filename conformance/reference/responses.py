@@ -1,0 +1,123 @@
+"""Success bodies: the Message object, the stream's event sequence and the ids they carry.
+
+Owns field order and values as real 2026 responses show them (captures 20, 45: `model` first,
+`stop_details: null`, zeroed cache counters, `service_tier`, `inference_geo`), and where pings and
+unknown events sit in a stream. Byte layout (line endings, padding, chunking) is `sse_writer.py`'s job.
+"""
+
+from __future__ import annotations
+
+import secrets
+import string
+from dataclasses import dataclass
+
+from conformance._types import JSONObject
+from conformance.reference.toy_model import Generation
+from conformance.reference.validation import MessagesRequest
+from conformance.reference.variant import Variant
+
+_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
+
+
+def _base62(length: int) -> str:
+    return "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def request_id() -> str:
+    """`req_` + 24 base62 characters, the shape of first-party request ids."""
+    return "req_" + _base62(24)
+
+
+def message_id() -> str:
+    """`msg_01` + 22 base62 characters, the shape of first-party message ids."""
+    return "msg_01" + _base62(22)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One SSE event before serialisation: its name and its data object."""
+
+    name: str
+    data: JSONObject
+
+
+def _usage(input_tokens: int, output_tokens: int) -> JSONObject:
+    return {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+        "inference_geo": "not_available",
+    }
+
+
+def _message(
+    request: MessagesRequest, msg_id: str, content: list[JSONObject], generation: Generation | None, usage: JSONObject
+) -> JSONObject:
+    return {
+        "model": request.requested_model,
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "content": content,
+        "stop_reason": generation.stop_reason.value if generation else None,
+        "stop_sequence": generation.stop_sequence if generation else None,
+        "stop_details": None,
+        "usage": usage,
+    }
+
+
+def message_body(request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str) -> JSONObject:
+    """The non-streaming Message; one text block even when the text is empty."""
+    usage = _usage(input_tokens, generation.output_tokens)
+    return _message(request, msg_id, [{"type": "text", "text": generation.text}], generation, usage)
+
+
+def _deltas(generation: Generation, per_delta: int) -> list[Event]:
+    pieces = generation.pieces
+    groups = ["".join(pieces[i : i + per_delta]) for i in range(0, len(pieces), per_delta)]
+    return [
+        Event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": g}})
+        for g in groups
+    ]
+
+
+def stream_events(
+    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
+) -> list[Event]:
+    """The full event sequence: start, one text block, stop reason, end; pings spread after the block opens."""
+    ping = Event("ping", {"type": "ping"})
+    start = _message(request, msg_id, [], None, _usage(input_tokens, 1))
+    events = [Event("message_start", {"type": "message_start", "message": start})]
+    if variant.unknown_events:
+        events.append(Event("future_event", {"type": "future_event"}))
+    events.append(
+        Event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+    )
+    pings_left = variant.pings
+    if pings_left:
+        events.append(ping)
+        pings_left -= 1
+    for delta in _deltas(generation, variant.delta_chunk_tokens):
+        events.append(delta)
+        if pings_left:
+            events.append(ping)
+            pings_left -= 1
+    events.append(Event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+    events.extend([ping] * pings_left)
+    delta = {
+        "stop_reason": generation.stop_reason.value,
+        "stop_sequence": generation.stop_sequence,
+        "stop_details": None,
+    }
+    usage = {
+        "input_tokens": input_tokens,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": generation.output_tokens,
+    }
+    events.append(Event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
+    events.append(Event("message_stop", {"type": "message_stop"}))
+    return events

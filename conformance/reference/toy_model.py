@@ -1,0 +1,159 @@
+"""A deterministic stand-in for a language model: tokenizer, input counting and generation.
+
+Owns the reply rules and the token arithmetic (input_tokens, output_tokens, stop reasons), as pure
+functions over already-validated request values. Knows nothing about HTTP, SSE or validation.
+
+The suite's prompts are phrased so that real models obey them too; this model obeys them exactly:
+"Reply with exactly this text and nothing else: X" answers X, "Count from A to B" counts.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+from conformance._types import JSONObject
+
+_TOKEN = re.compile(r"\s*\S+|\s+")
+_ECHO = re.compile(r"(?is)reply with exactly this text and nothing else:\s*(.+)")
+_COUNT = re.compile(r"(?i)count from (\d+) to (\d+)")
+_COUNT_LIMIT = 100_000
+DEFAULT_REPLY = "Hello! I am the reference model."
+PER_MESSAGE_OVERHEAD = 3
+
+
+class StopReason(Enum):
+    """The stop reasons this model can produce (a subset of the API's enum)."""
+
+    END_TURN = "end_turn"
+    MAX_TOKENS = "max_tokens"
+    STOP_SEQUENCE = "stop_sequence"
+
+
+@dataclass(frozen=True, slots=True)
+class Generation:
+    """What one request produced; `pieces` concatenate to `text` and become the stream's deltas."""
+
+    text: str
+    output_tokens: int
+    stop_reason: StopReason
+    stop_sequence: str | None
+    pieces: tuple[str, ...]
+
+
+def tokenize(text: str) -> list[str]:
+    """Split into tokens of optional leading whitespace plus a run of non-space, so joins are lossless."""
+    return _TOKEN.findall(text)
+
+
+def count_text(text: str) -> int:
+    """Token count of a string."""
+    return len(tokenize(text))
+
+
+def _count_json(value: object) -> int:
+    return count_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
+
+
+def _count_content(content: object) -> int:
+    if isinstance(content, str):
+        return count_text(content)
+    total = 0
+    if isinstance(content, list):
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+                total += count_text(block["text"])
+            else:
+                total += _count_json(block)
+    return total
+
+
+def input_tokens(
+    *, system: object, messages: Sequence[JSONObject], tools: Sequence[object] = ()
+) -> int:
+    """Count a request's input; count_tokens and usage.input_tokens must agree on the same request."""
+    total = _count_content(system) if system is not None else 0
+    total += sum(_count_json(tool) for tool in tools)
+    for message in messages:
+        total += _count_content(message.get("content")) + PER_MESSAGE_OVERHEAD
+    return max(total, 1)
+
+
+def message_text(message: JSONObject) -> str:
+    """The plain text of a message: string content or its text blocks joined by newlines."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if not isinstance(content, list):
+        return ""
+    texts = [b["text"] for b in content if isinstance(b, dict) and b.get("type") == "text"]
+    return "\n".join(t for t in texts if isinstance(t, str))
+
+
+def reply_to(prompt: str) -> str:
+    """Apply the reply rules to the last user message's text."""
+    echo = _ECHO.search(prompt)
+    if echo:
+        return echo.group(1).strip()
+    count = _COUNT.search(prompt)
+    if count:
+        start, end = int(count.group(1)), int(count.group(2))
+        if start <= end and end - start < _COUNT_LIMIT:
+            return " ".join(str(n) for n in range(start, end + 1))
+    return DEFAULT_REPLY
+
+
+def _continuation(messages: Sequence[JSONObject]) -> str:
+    prompt = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    reply = reply_to(prompt)
+    if messages and messages[-1].get("role") == "assistant":
+        prefill = message_text(messages[-1])
+        if prefill and reply.startswith(prefill):
+            return reply[len(prefill) :]
+    return reply
+
+
+def _first_stop(text: str, stop_sequences: Sequence[str]) -> tuple[int, str] | None:
+    found = [(text.find(s), i, s) for i, s in enumerate(stop_sequences) if s and s in text]
+    if not found:
+        return None
+    position, _, sequence = min(found)
+    return position, sequence
+
+
+def generate(
+    messages: Sequence[JSONObject], *, max_tokens: int, stop_sequences: Sequence[str] = ()
+) -> Generation:
+    """Emit the reply token by token, stopping at a stop sequence or at max_tokens like a sampler does."""
+    emitted: list[str] = []
+    text = ""
+    for token in tokenize(_continuation(messages)):
+        emitted.append(token)
+        text += token
+        stop = _first_stop(text, stop_sequences)
+        if stop is not None:
+            return _finish(emitted, stop[0], StopReason.STOP_SEQUENCE, stop[1])
+        if len(emitted) >= max_tokens:
+            return _finish(emitted, len(text), StopReason.MAX_TOKENS, None)
+    return _finish(emitted, len(text), StopReason.END_TURN, None)
+
+
+def _finish(emitted: list[str], cut: int, reason: StopReason, sequence: str | None) -> Generation:
+    pieces: list[str] = []
+    remaining = cut
+    for token in emitted:
+        if remaining <= 0:
+            break
+        pieces.append(token[:remaining])
+        remaining -= len(token)
+    # An end-of-turn token is still a sampled token, so even an empty reply costs one.
+    return Generation(
+        text="".join(pieces),
+        output_tokens=max(len(emitted), 1),
+        stop_reason=reason,
+        stop_sequence=sequence,
+        pieces=tuple(p for p in pieces if p),
+    )

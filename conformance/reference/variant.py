@@ -1,0 +1,59 @@
+"""Legal variations of the stream's bytes that a faithful server may show.
+
+Owns the `Variant` knobs and the named catalogue the FaultRouter serves under `/_variant/<name>/`.
+Every variant must pass every check: each knob mirrors something real streams or the SSE spec allow
+(captures INDEX.md Observations 1-4; https://html.spec.whatwg.org/multipage/server-sent-events.html).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from types import MappingProxyType
+
+
+class LineEnding(Enum):
+    """The three line terminators the SSE grammar accepts."""
+
+    LF = "\n"
+    CRLF = "\r\n"
+    CR = "\r"
+
+
+@dataclass(frozen=True, slots=True)
+class Variant:
+    """How the faithful stream is laid out on the wire; the events' meaning never changes."""
+
+    line_ending: LineEnding = LineEnding.LF
+    pings: int = 1
+    comments: bool = False
+    unknown_events: bool = False
+    delta_chunk_tokens: int = 1
+    padded_json: bool = False
+
+    def __post_init__(self) -> None:
+        if self.pings < 0 or self.delta_chunk_tokens < 1:
+            raise ValueError("pings must be >= 0 and delta_chunk_tokens >= 1")
+
+
+DEFAULT = Variant()
+
+VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
+    {
+        "crlf": Variant(line_ending=LineEnding.CRLF),
+        "cr": Variant(line_ending=LineEnding.CR),
+        "no-ping": Variant(pings=0),
+        "many-pings": Variant(pings=5),
+        "comments-and-unknown-events": Variant(comments=True, unknown_events=True),
+        "three-token-deltas": Variant(delta_chunk_tokens=3),
+        "padded-json": Variant(padded_json=True),
+        "everything": Variant(
+            line_ending=LineEnding.CRLF,
+            pings=3,
+            comments=True,
+            unknown_events=True,
+            delta_chunk_tokens=2,
+            padded_json=True,
+        ),
+    }
+)

@@ -1,0 +1,413 @@
+"""Contract → the cases a run judges and the requests it sends. Pure: no I/O, no secrets.
+
+A *case* is one verdict (one pytest item): a rule, optionally one generated variation of it.
+A *request* is one exchange with the target; many cases share one request. Generated rules
+turn every parameter boundary in params.yaml (and every API version a profile lists) into a
+case and a request, so a new parameter in the spec is a new set of tests with no code change.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from ._types import JSON, JSONObject
+from .contract.model import Condition, Contract, Expect, ModelBound, ModelFacts, Param, Profile, Rule, RuleKind, ScenarioSpec
+from .findings import Level
+
+USER_AGENT = "anthropic-conformance/0.1"
+DEFAULT_STEP = {"integer": 1.0, "number": 0.01}
+
+# Wrong-type probes per declared type: values no lax validator coerces into that type.
+_WRONG_VALUES: tuple[tuple[str, JSON], ...] = (
+    ("string", "warm"),
+    ("number", 123),
+    ("object", {"unexpected": 1}),
+    ("array", ["unexpected"]),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    """One request the transport sends; ``auth`` names the credential mode, never the key."""
+
+    scenario: str
+    endpoint: str
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    auth: str  # "x-api-key" | "bearer" | "none" | "wrong-x-api-key" | "wrong-bearer"
+    body: bytes
+    stream: bool
+    tags: frozenset[str]
+    retry: bool = True
+    marker: str | None = None
+    twin: str | None = None  # the non-stream scenario this stream mirrors
+
+    def json_body(self) -> JSON:
+        """The body as JSON (``None`` for raw, deliberately malformed bodies)."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    """One verdict to reach: a rule (and a generated variation), its scenarios and expectation."""
+
+    id: str
+    rule: Rule
+    variation: str
+    scenarios: tuple[str, ...]
+    level: Level
+    expect: Expect | None = None
+    skip: str | None = None
+    note: str = ""
+    source: str = ""
+
+    @property
+    def check_id(self) -> str:
+        """The rule id this case belongs to."""
+        return self.rule.id
+
+
+# ------------------------------------------------------------------------------ conditions
+
+
+def holds(cond: Condition, facts: ModelFacts, profile: Profile, api_version: str) -> bool:
+    """True when every part of ``cond`` holds; an unknown model fact never satisfies a condition."""
+    if cond.api_version is not None and cond.api_version != api_version:
+        return False
+    for name, want in cond.model.items():
+        have = facts.get(name)
+        if have is None or have != want:
+            return False
+    for name, want in cond.profile.items():
+        have = profile.knob(name)
+        if isinstance(have, list):
+            if want not in have:
+                return False
+        elif have != want:
+            return False
+    return True
+
+
+def explain(cond: Condition, facts: ModelFacts, profile: Profile) -> str:
+    """Why ``cond`` does not hold, for a skip reason."""
+    parts = []
+    for name, want in cond.profile.items():
+        parts.append(f"profile {profile.name!r} declares {name}={profile.knob(name)!r}, the rule needs {want!r}")
+    for name, want in cond.model.items():
+        parts.append(f"model {facts.model!r} has {name}={facts.get(name)!r}, the rule needs {want!r}")
+    if cond.api_version:
+        parts.append(f"the rule applies to API version {cond.api_version}")
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------ cases
+
+
+def build_cases(contract: Contract, model: str) -> list[Case]:
+    """Every case of the contract for a run with ``model``; ids do not depend on the model."""
+    facts = contract.model_facts(model)
+    cases: list[Case] = []
+    for rule in contract.rules.values():
+        if rule.kind is RuleKind.GENERATED and rule.generated is not None:
+            if rule.generated.source == "params":
+                cases.extend(_param_cases(contract, rule, facts))
+            else:
+                cases.extend(_version_cases(contract, rule))
+            continue
+        expect, level, skip = _resolve(contract, rule, facts)
+        scenarios = (rule.scenario,) if rule.scenario else rule.needs
+        cases.append(Case(id=rule.id, rule=rule, variation="", scenarios=tuple(scenarios), level=level, expect=expect, skip=skip, note=rule.note, source=contract.url(rule.source)))
+    return cases
+
+
+def _resolve(contract: Contract, rule: Rule, facts: ModelFacts) -> tuple[Expect | None, Level, str | None]:
+    expect, level, skip = rule.expect, rule.level, rule.skip
+    if skip is None and rule.requires is not None and not holds(rule.requires, facts, contract.profile, contract.api_version):
+        skip = "not applicable: " + explain(rule.requires, facts, contract.profile)
+    for variant in rule.variants:
+        if holds(variant.when, facts, contract.profile, contract.api_version):
+            expect = variant.expect or expect
+            level = variant.level or level
+            skip = skip or variant.skip
+            break
+    return expect, level, skip
+
+
+def _version_cases(contract: Contract, rule: Rule) -> list[Case]:
+    assert rule.generated is not None
+    cases = []
+    for version in contract.profile.api_versions:
+        scenario = "plain" if version == contract.api_version else f"version.{version}"
+        cases.append(
+            Case(
+                id=f"{rule.id}:{version}",
+                rule=rule,
+                variation=version,
+                scenarios=(scenario,),
+                level=rule.level,
+                expect=rule.generated.expect,
+                skip=rule.skip,
+                source=contract.url(rule.source),
+            )
+        )
+    return cases
+
+
+def param_variations(param: Param) -> list[str]:
+    """The generated variations of one parameter, in a stable order."""
+    out: list[str] = []
+    if param.removed:
+        return ["present"]
+    if param.required:
+        out.append("missing")
+    if param.minimum is not None:
+        out += ["at_min", "below_min"]
+    if param.maximum is not None:
+        out += ["at_max", "above_max"]
+    out += [f"enum_{value}" for value in param.enum]
+    if param.enum:
+        out.append("not_in_enum")
+    if param.types:
+        out.append("wrong_type")
+    if "integer" in param.types:
+        out.append("not_integer")
+    if param.items_type:
+        out.append("item_wrong_type")
+    return out
+
+
+def _variation_kind(variation: str) -> str:
+    return "enum_value" if variation.startswith("enum_") else variation
+
+
+def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case]:
+    assert rule.generated is not None
+    wanted = set(rule.generated.cases)
+    cases: list[Case] = []
+    for param in contract.params.values():
+        for variation in param_variations(param):
+            if _variation_kind(variation) not in wanted:
+                continue
+            override = param.cases.get(variation)
+            expect = rule.generated.expect
+            level = param.level if param.level is not Level.MUST else rule.level
+            skip = rule.skip
+            note = param.note
+            source = contract.url(param.source)
+            value = _variation_value(param, variation, facts)
+            if isinstance(value, _Skip):
+                skip = skip or value.reason
+            if param.gated_by is not None and (variation in ("at_min", "at_max") or variation.startswith("enum_")):
+                fact, gated_value = param.gated_by
+                have = facts.get(fact)
+                if have is None:
+                    expect = Expect(("2xx", "400"))
+                    note = f"model {facts.model!r}: {fact} unknown, so a refusal is also accepted"
+                elif have == gated_value:
+                    expect = Expect(("2xx", "400"))
+                    note = f"model {facts.model!r} accepts {param.name} only at its default ({fact}={have})"
+            if override is not None:
+                expect = override.expect or expect
+                level = override.level or level
+                skip = skip or override.skip
+                note = override.note or note
+                source = contract.url(override.source) if override.source else source
+            cases.append(
+                Case(
+                    id=f"{rule.id}:{param.name}.{variation}",
+                    rule=rule,
+                    variation=f"{param.name}.{variation}",
+                    scenarios=(f"param.{param.name}.{variation}",),
+                    level=level,
+                    expect=expect,
+                    skip=skip,
+                    note=note,
+                    source=source,
+                )
+            )
+    return cases
+
+
+@dataclass(frozen=True, slots=True)
+class _Skip:
+    reason: str
+
+
+class _Missing:
+    """The variation removes the parameter."""
+
+
+_MISSING = _Missing()
+
+
+def _bound(bound: float | ModelBound | None, facts: ModelFacts) -> float | None:
+    if isinstance(bound, ModelBound):
+        value = facts.get(bound.fact)
+        return None if value is None else float(value)
+    return bound
+
+
+def _variation_value(param: Param, variation: str, facts: ModelFacts) -> JSON:
+    override = param.cases.get(variation)
+    if override is not None and override.has_value:
+        return override.value
+    integer = "integer" in param.types
+    step = param.step or DEFAULT_STEP["integer" if integer else "number"]
+
+    def num(x: float) -> JSON:
+        return int(x) if integer else round(x, 6)
+
+    if variation == "missing":
+        return _MISSING
+    if variation == "present":
+        return param.removed_value if param.removed_value is not None else 1
+    if variation in ("at_min", "below_min", "at_max", "above_max"):
+        bound = _bound(param.minimum if "min" in variation else param.maximum, facts)
+        if bound is None:
+            return _Skip(f"the bound of {param.name} comes from the model's {getattr(param.maximum, 'fact', 'facts')}, unknown for model {facts.model!r}; declare it in the profile's models.facts")
+        delta = {"at_min": 0.0, "below_min": -step, "at_max": 0.0, "above_max": step}[variation]
+        return num(bound + delta)
+    if variation.startswith("enum_"):
+        wanted = variation.removeprefix("enum_")
+        return next((v for v in param.enum if str(v) == wanted), wanted)
+    if variation == "not_in_enum":
+        return "not-a-documented-value"
+    if variation == "wrong_type":
+        return next(value for kind, value in _WRONG_VALUES if kind not in param.types and not (kind == "number" and "integer" in param.types))
+    if variation == "not_integer":
+        minimum = _bound(param.minimum, facts) or 0.0
+        return minimum + 1.5
+    if variation == "item_wrong_type":
+        return [123] if param.items_type == "string" else ["unexpected"]
+    raise ValueError(f"unknown variation {variation!r}")
+
+
+# --------------------------------------------------------------------------------- requests
+
+
+def scenario_specs(contract: Contract, model: str) -> dict[str, ScenarioSpec]:
+    """The spec's scenarios plus the generated ones (parameter boundaries, API versions)."""
+    specs = dict(contract.scenarios)
+    facts = contract.model_facts(model)
+    for param in contract.params.values():
+        for variation in param_variations(param):
+            value = _variation_value(param, variation, facts)
+            sid = f"param.{param.name}.{variation}"
+            if isinstance(value, _Skip):
+                continue
+            if isinstance(value, _Missing):
+                specs[sid] = ScenarioSpec(id=sid, base=param.base, unset=(param.name,))
+            else:
+                specs[sid] = ScenarioSpec(id=sid, base=param.base, set={param.name: value})
+    for version in contract.profile.api_versions:
+        sid = f"version.{version}"
+        specs[sid] = ScenarioSpec(id=sid, base="plain", version=version)
+    return specs
+
+
+def _chain(specs: Mapping[str, ScenarioSpec], sid: str) -> list[ScenarioSpec]:
+    chain: list[ScenarioSpec] = []
+    current: str | None = sid
+    while current is not None:
+        spec = specs[current]
+        if spec in chain:
+            raise ValueError(f"scenario {sid!r}: base chain forms a cycle")
+        chain.append(spec)
+        current = spec.base
+    return list(reversed(chain))
+
+
+def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: str, *, model: str) -> Request:
+    """Resolve one scenario (following ``base``) into the request to send."""
+    chain = _chain(specs, sid)
+    body: JSONObject | None = None
+    raw: str | None = None
+    auth = version = None
+    stream: bool | None = None
+    endpoint = "messages"
+    method = path = None
+    headers: dict[str, str] = {}
+    retry = True
+    marker = None
+    for spec in chain:
+        if spec.body is not None:
+            body = copy.deepcopy(spec.body)
+        if body is not None:
+            for key, value in spec.set.items():
+                body[key] = copy.deepcopy(value)
+            for key in spec.unset:
+                body.pop(key, None)
+        raw = spec.raw_body if spec.raw_body is not None else raw
+        auth = spec.auth or auth
+        version = spec.version or version
+        stream = spec.stream if spec.stream is not None else stream
+        endpoint = spec.endpoint if spec.endpoint != "messages" else endpoint
+        method, path = spec.method or method, spec.path or path
+        headers.update(spec.headers)
+        retry = retry and spec.retry
+        marker = spec.marker or marker
+    own = specs[sid]
+    default_method, default_path = contract.endpoints[endpoint]
+    payload: bytes = b""
+    if raw is not None:
+        payload = raw.replace("{model}", model).encode()
+    elif body is not None:
+        if "model" not in body and "model" not in _unset_anywhere(chain):
+            body = {"model": model, **body}
+        if stream:
+            body["stream"] = True
+        payload = json.dumps(body, ensure_ascii=False).encode()
+    wire: list[tuple[str, str]] = [("user-agent", USER_AGENT)]
+    if payload:
+        wire.append(("content-type", "application/json"))
+    resolved_version = {None: contract.api_version, "default": contract.api_version, "none": None, "unknown": contract.unknown_version}.get(version, version)
+    if resolved_version is not None:
+        wire.append(("anthropic-version", resolved_version))
+    for name, value in headers.items():
+        wire.append((name.lower(), value.replace("{beta_probe}", contract.beta_probe)))
+    primary = contract.profile.primary_scheme
+    auth_mode = {None: primary, "primary": primary, "wrong": f"wrong-{primary}"}.get(auth, auth) or primary
+    twin = own.base if own.id.endswith(".stream") and own.stream else None
+    tags = frozenset(own.tags if not twin else specs[twin].tags)
+    return Request(
+        scenario=sid,
+        endpoint=endpoint,
+        method=method or default_method,
+        path=path or default_path,
+        headers=tuple(wire),
+        auth=auth_mode,
+        body=payload,
+        stream=bool(stream),
+        tags=tags,
+        retry=retry,
+        marker=marker,
+        twin=twin,
+    )
+
+
+def _unset_anywhere(chain: Sequence[ScenarioSpec]) -> set[str]:
+    return {key for spec in chain for key in spec.unset}
+
+
+def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> dict[str, Request]:
+    """The requests the selected cases need (skipped cases need none), in a stable order."""
+    specs = scenario_specs(contract, model)
+    needed: list[str] = []
+    for case in cases:
+        if case.skip:
+            continue
+        for sid in case.scenarios:
+            if sid not in needed:
+                needed.append(sid)
+    for sid in list(needed):  # a stream needs its non-stream twin to be compared with
+        base = specs[sid].base if sid.endswith(".stream") else None
+        if base and base not in needed:
+            needed.append(base)
+    return {sid: build_request(contract, specs, sid, model=model) for sid in needed if sid in specs}

@@ -1,0 +1,322 @@
+"""Bytes to SSE frames by the WHATWG rules.
+
+Owns line splitting (CR, LF, CRLF at the byte level), per-line UTF-8 decoding, the BOM and the
+event size cap, and reports what it could not frame as ``Violation`` values. It knows no JSON
+and no event names: what a frame means is the grammar's job.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import sys
+from dataclasses import dataclass
+
+from ..findings import Violation
+
+_EOL = re.compile(rb"[\r\n]")
+_ESCAPED = re.compile("[\udc80-\udcff]")
+_BOM = b"\xef\xbb\xbf"
+_LF = 0x0A
+_REPORTED_BAD_LINES = 3
+
+
+class LineEnding(enum.Enum):
+    """The three line terminators SSE accepts; mixing them is legal but worth seeing."""
+
+    LF = "LF"
+    CR = "CR"
+    CRLF = "CRLF"
+
+
+_ENDING_SIZE = {LineEnding.LF: 1, LineEnding.CR: 1, LineEnding.CRLF: 2}
+
+
+class FrameIssue(enum.Enum):
+    """Violation kinds the framer reports, so checks can route them without reading messages."""
+
+    BAD_UTF8 = "bad_utf8"
+    EOF_MID_EVENT = "eof_mid_event"
+    EVENT_TOO_LARGE = "event_too_large"
+    BOM = "bom"
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One blank-line-terminated block, with where and when it arrived, for evidence and timing checks."""
+
+    index: int
+    event: str | None
+    data: str | None
+    id: str | None
+    retry: str | None
+    comments: tuple[str, ...]
+    fields: tuple[tuple[str, str], ...]
+    start: int
+    end: int
+    endings: frozenset[LineEnding]
+    t: float | None
+
+
+class _Block:
+    """Scratch state of the block being read; never leaves the framer."""
+
+    __slots__ = ("comments", "data", "dropped", "endings", "event", "fields", "id", "retry", "size", "start")
+
+    def __init__(self, start: int) -> None:
+        self.start = start
+        self.size = 0
+        self.dropped = False
+        self.event: str | None = None
+        self.id: str | None = None
+        self.retry: str | None = None
+        self.data: list[str] = []
+        self.comments: list[str] = []
+        self.fields: list[tuple[str, str]] = []
+        self.endings: set[LineEnding] = set()
+
+    def add(self, line: str) -> None:
+        """Interpret one non-blank line as WHATWG does: comment, ``name:value`` or a bare name."""
+        if line.startswith(":"):
+            self.comments.append(line[1:])
+            return
+        name, colon, value = line.partition(":")
+        name = sys.intern(name)  # thousands of "data" lines share one name
+        if colon and value.startswith(" "):
+            value = value[1:]
+        self.fields.append((name, value))
+        if name == "event":
+            self.event = value
+        elif name == "data":
+            self.data.append(value)
+        elif name == "id" and "\0" not in value:
+            self.id = value
+        elif name == "retry":
+            self.retry = value
+
+    def drop(self) -> None:
+        """Forget everything collected so an oversized event costs no memory."""
+        self.dropped = True
+        self.data.clear()
+        self.comments.clear()
+        self.fields.clear()
+
+    def frame(self, index: int, end: int, t: float | None) -> Frame:
+        """Freeze the block into the value the rest of the tool sees."""
+        return Frame(
+            index=index,
+            event=self.event,
+            data="\n".join(self.data) if self.data else None,
+            id=self.id,
+            retry=self.retry,
+            comments=tuple(self.comments),
+            fields=tuple(self.fields),
+            start=self.start,
+            end=end,
+            endings=frozenset(self.endings),
+            t=t,
+        )
+
+
+class Framer:
+    """Incremental SSE framer: chunk boundaries must never change the frames, so it is fed as bytes arrive."""
+
+    __slots__ = (
+        "_bad_bytes",
+        "_bad_lines",
+        "_block",
+        "_cr",
+        "_head",
+        "_index",
+        "_line",
+        "_line_len",
+        "_line_start",
+        "_max",
+        "_pos",
+        "_t",
+        "_violations",
+    )
+
+    def __init__(self, *, max_event_bytes: int = 8 * 1024 * 1024) -> None:
+        self._max = max_event_bytes
+        self._pos = 0
+        self._head: bytearray | None = bytearray()
+        self._line = bytearray()
+        self._line_len = 0
+        self._line_start = 0
+        self._cr = False
+        self._block: _Block | None = None
+        self._index = 0
+        self._t: float | None = None
+        self._violations: list[Violation] = []
+        self._bad_lines = 0
+        self._bad_bytes = 0
+
+    def feed(self, chunk: bytes, t: float | None = None) -> list[Frame]:
+        """Frames completed by this chunk; a trailing CR waits, since it may be half of a CRLF."""
+        self._t = t
+        if self._head is not None:
+            self._head += chunk
+            if len(self._head) < len(_BOM) and _BOM.startswith(self._head):
+                return []
+            chunk = self._settle_head()
+        frames: list[Frame] = []
+        self._scan(chunk, frames)
+        return frames
+
+    def flush(self) -> list[Frame]:
+        """End of input: a held CR is a line end after all, and may complete one last frame."""
+        frames: list[Frame] = []
+        if self._head:
+            self._scan(self._settle_head(), frames)
+        if self._cr:
+            self._cr = False
+            self._end_line(LineEnding.CR, self._pos, frames)
+        return frames
+
+    def close(self) -> list[Violation]:
+        """Every violation of the stream's life; call ``flush()`` first to keep a frame a final CR completes."""
+        self.flush()
+        violations = list(self._violations)
+        if self._bad_lines > _REPORTED_BAD_LINES:
+            violations.append(
+                Violation(
+                    f"Received: {self._bad_bytes} invalid UTF-8 bytes on {self._bad_lines} lines"
+                    f" (only the first {_REPORTED_BAD_LINES} lines reported)\nExpected: a UTF-8 body",
+                    kind=FrameIssue.BAD_UTF8,
+                )
+            )
+        if self._block is not None:
+            left = self._pos - self._block.start
+            violations.append(
+                Violation(
+                    f"Received: stream ended mid-event after {self._index} complete events"
+                    f" ({left} bytes of an unterminated event)\nExpected: every event ends with a blank line",
+                    at=f"byte {self._block.start}",
+                    kind=FrameIssue.EOF_MID_EVENT,
+                )
+            )
+        return violations
+
+    def _settle_head(self) -> bytes:
+        """Decide the BOM question once the first bytes are in; the SDK keeps a BOM and loses the first event name."""
+        head = bytes(self._head or b"")
+        self._head = None
+        if not head.startswith(_BOM):
+            return head
+        self._violations.append(
+            Violation(
+                "Received: a UTF-8 byte order mark at the start of the body"
+                "\nExpected: the body starts with the first field (clients that keep the BOM lose the first event name)",
+                at="byte 0",
+                kind=FrameIssue.BOM,
+            )
+        )
+        self._pos = self._line_start = len(_BOM)
+        return head[len(_BOM) :]
+
+    def _scan(self, chunk: bytes, frames: list[Frame]) -> None:
+        base = self._pos
+        size = len(chunk)
+        i = 0
+        if self._cr and size:
+            self._cr = False
+            if chunk[0] == _LF:
+                self._end_line(LineEnding.CRLF, base + 1, frames)
+                i = 1
+            else:
+                self._end_line(LineEnding.CR, base, frames)
+        while i < size:
+            found = _EOL.search(chunk, i)
+            if found is None:
+                self._extend(chunk, i, size)
+                break
+            j = found.start()
+            self._extend(chunk, i, j)
+            if chunk[j] == _LF:
+                self._end_line(LineEnding.LF, base + j + 1, frames)
+                i = j + 1
+            elif j + 1 == size:
+                self._cr = True
+                i = size
+            elif chunk[j + 1] == _LF:
+                self._end_line(LineEnding.CRLF, base + j + 2, frames)
+                i = j + 2
+            else:
+                self._end_line(LineEnding.CR, base + j + 1, frames)
+                i = j + 1
+        self._pos = base + size
+
+    def _extend(self, chunk: bytes, i: int, j: int) -> None:
+        if i == j:
+            return
+        self._line_len += j - i
+        block = self._open()
+        if block.dropped:
+            return
+        if block.size + self._line_len > self._max:
+            self._drop(block)
+            return
+        self._line += chunk[i:j]
+
+    def _end_line(self, ending: LineEnding, end: int, frames: list[Frame]) -> None:
+        block = self._block
+        if self._line_len == 0:
+            if block is not None:
+                if not block.dropped:
+                    block.endings.add(ending)
+                    frames.append(block.frame(self._index, end, self._t))
+                    self._index += 1
+                self._block = None
+        else:
+            block = self._open()
+            size = self._line_len + _ENDING_SIZE[ending]
+            if not block.dropped and block.size + size > self._max:
+                self._drop(block)
+            if not block.dropped:
+                block.size += size
+                block.endings.add(ending)
+                block.add(self._decode(bytes(self._line), self._line_start))
+        self._line.clear()
+        self._line_len = 0
+        self._line_start = end
+
+    def _open(self) -> _Block:
+        if self._block is None:
+            self._block = _Block(self._line_start)
+        return self._block
+
+    def _drop(self, block: _Block) -> None:
+        block.drop()
+        self._line.clear()
+        self._violations.append(
+            Violation(
+                f"Received: an event larger than {self._max} bytes starting at byte {block.start}"
+                f"\nExpected: events of at most {self._max} bytes (the rest of this event was skipped)",
+                at=f"byte {block.start}",
+                kind=FrameIssue.EVENT_TOO_LARGE,
+            )
+        )
+
+    def _decode(self, raw: bytes, start: int) -> str:
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        escaped = raw.decode("utf-8", "surrogateescape")
+        bad = _ESCAPED.findall(escaped)
+        first = _ESCAPED.search(escaped)
+        self._bad_lines += 1
+        self._bad_bytes += len(bad)
+        if first is not None and self._bad_lines <= _REPORTED_BAD_LINES:
+            where = len(escaped[: first.start()].encode("utf-8", "surrogateescape"))
+            self._violations.append(
+                Violation(
+                    f"Received: invalid UTF-8 byte 0x{raw[where]:02x} at byte {start + where}"
+                    f" ({len(bad)} invalid bytes on the line starting at byte {start})"
+                    "\nExpected: UTF-8 text (it was decoded with U+FFFD replacement)",
+                    at=f"byte {start + where}",
+                    kind=FrameIssue.BAD_UTF8,
+                )
+            )
+        return raw.decode("utf-8", "replace")

@@ -1,0 +1,261 @@
+"""The Messages stream grammar: decoded events in, ordering violations out.
+
+Rule 1: every ordering rule of the stream lives in this file, as much as possible in the tables
+(``TRANSITIONS`` for event order, ``DELTA_BLOCKS`` and ``_BLOCK_RULES`` for per-block rules).
+Rule 2: this file knows nothing of bytes, HTTP or pytest; it judges decoded events.
+
+After the first violation the grammar goes silent (state ERROR): one broken order explains
+everything after it, so cascades would only bury the finding.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections.abc import Callable, Mapping
+
+from ..findings import Violation
+
+
+class StreamState(enum.Enum):
+    """Where the stream is; ABORTED is the legal end by an ``error`` event, ERROR is ours after a violation."""
+
+    BEFORE_START = "BEFORE_START"
+    IN_MESSAGE = "IN_MESSAGE"
+    IN_BLOCK = "IN_BLOCK"
+    AFTER_DELTA = "AFTER_DELTA"
+    DONE = "DONE"
+    ABORTED = "ABORTED"
+    ERROR = "ERROR"
+
+
+class EventKind(enum.Enum):
+    """The grammar's input alphabet; values are the wire names, UNKNOWN covers types Anthropic adds later."""
+
+    MESSAGE_START = "message_start"
+    CONTENT_BLOCK_START = "content_block_start"
+    CONTENT_BLOCK_DELTA = "content_block_delta"
+    CONTENT_BLOCK_STOP = "content_block_stop"
+    MESSAGE_DELTA = "message_delta"
+    MESSAGE_STOP = "message_stop"
+    PING = "ping"
+    ERROR = "error"
+    UNKNOWN = "unknown"
+
+
+class GrammarIssue(enum.Enum):
+    """Violation kinds the grammar reports, so each can map to its own check."""
+
+    START = "start"
+    ORDER = "order"
+    INDEX = "index"
+    DELTA_KIND = "delta_kind"
+    AFTER_END = "after_end"
+    NO_END = "no_end"
+
+
+_S = StreamState
+_K = EventKind
+
+TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
+    _S.BEFORE_START: {
+        _K.MESSAGE_START: _S.IN_MESSAGE,
+        _K.PING: _S.BEFORE_START,
+        _K.UNKNOWN: _S.BEFORE_START,
+        _K.ERROR: _S.ABORTED,
+    },
+    _S.IN_MESSAGE: {
+        _K.CONTENT_BLOCK_START: _S.IN_BLOCK,
+        _K.MESSAGE_DELTA: _S.AFTER_DELTA,
+        _K.PING: _S.IN_MESSAGE,
+        _K.UNKNOWN: _S.IN_MESSAGE,
+        _K.ERROR: _S.ABORTED,
+    },
+    _S.IN_BLOCK: {
+        _K.CONTENT_BLOCK_DELTA: _S.IN_BLOCK,
+        _K.CONTENT_BLOCK_STOP: _S.IN_MESSAGE,
+        _K.PING: _S.IN_BLOCK,
+        _K.UNKNOWN: _S.IN_BLOCK,
+        _K.ERROR: _S.ABORTED,
+    },
+    _S.AFTER_DELTA: {
+        _K.MESSAGE_DELTA: _S.AFTER_DELTA,
+        _K.MESSAGE_STOP: _S.DONE,
+        _K.PING: _S.AFTER_DELTA,
+        _K.UNKNOWN: _S.AFTER_DELTA,
+        _K.ERROR: _S.ABORTED,
+    },
+    _S.DONE: {},
+    _S.ABORTED: {},
+    _S.ERROR: {},
+}
+
+DELTA_BLOCKS: dict[str, frozenset[str]] = {
+    "text_delta": frozenset({"text"}),
+    "citations_delta": frozenset({"text"}),
+    "input_json_delta": frozenset({"tool_use", "server_tool_use", "mcp_tool_use"}),
+    "thinking_delta": frozenset({"thinking"}),
+    "signature_delta": frozenset({"thinking"}),
+    "compaction_delta": frozenset({"compaction"}),
+}
+
+# What a missing (state, kind) pair is called: a second message_start is always START, then by state.
+_ISSUE_BY_STATE: dict[StreamState, GrammarIssue] = {
+    _S.BEFORE_START: GrammarIssue.START,
+    _S.DONE: GrammarIssue.AFTER_END,
+    _S.ABORTED: GrammarIssue.AFTER_END,
+}
+
+# States in which the end of the stream needs no comment.
+_QUIET_AT_END = frozenset({_S.DONE, _S.ABORTED, _S.ERROR})
+
+_KIND_BY_TYPE = {kind.value: kind for kind in EventKind if kind is not EventKind.UNKNOWN}
+
+
+def kind_of(event: Mapping[str, object]) -> EventKind:
+    """The event's kind from its ``type``; anything unrecognised is UNKNOWN because unknown events are legal."""
+    name = event.get("type")
+    return _KIND_BY_TYPE.get(name, EventKind.UNKNOWN) if isinstance(name, str) else EventKind.UNKNOWN
+
+
+def _wire_name(event: Mapping[str, object], kind: EventKind) -> str:
+    name = event.get("type")
+    return name if kind is EventKind.UNKNOWN and isinstance(name, str) and name else kind.value
+
+
+def _show(value: object) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        return repr(value)
+
+
+def _is_index(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class Grammar:
+    """Judges one stream's events in order; feed every decoded event, then ``close()`` at end of stream."""
+
+    __slots__ = ("_blocks", "_delta_blocks", "_known_blocks", "_seen", "_state")
+
+    def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
+        self._delta_blocks: Mapping[str, frozenset[str]] = dict(
+            DELTA_BLOCKS if delta_blocks is None else delta_blocks
+        )
+        self._known_blocks = frozenset().union(*self._delta_blocks.values())
+        self._state = StreamState.BEFORE_START
+        self._blocks: list[tuple[int, str | None]] = []
+        self._seen = 0
+
+    @property
+    def state(self) -> StreamState:
+        """Current state, for checks that care how far the stream got."""
+        return self._state
+
+    @property
+    def blocks(self) -> tuple[tuple[int, str | None], ...]:
+        """Blocks started so far as (index, block type), in order."""
+        return tuple(self._blocks)
+
+    def feed(self, event: Mapping[str, object], i: int) -> list[Violation]:
+        """Judge one event; at most one violation per stream, since later ones would be its echoes."""
+        if self._state is StreamState.ERROR:
+            return []
+        self._seen += 1
+        kind = kind_of(event)
+        name = _wire_name(event, kind)
+        after = TRANSITIONS[self._state].get(kind)
+        if after is None:
+            issue = GrammarIssue.START if kind is EventKind.MESSAGE_START else None
+            return self._fail(
+                Violation(
+                    f"can't accept {name} in state {self._state.name} (event #{i})",
+                    at=f"event #{i} ({name})",
+                    kind=issue or _ISSUE_BY_STATE.get(self._state, GrammarIssue.ORDER),
+                    event_index=i,
+                )
+            )
+        rule = _BLOCK_RULES.get(kind)
+        found = rule(self, event, i) if rule is not None else None
+        if found is not None:
+            return self._fail(found)
+        self._state = after
+        return []
+
+    def close(self) -> list[Violation]:
+        """End of stream: anything short of message_stop or an error event is a truncated stream."""
+        if self._state in _QUIET_AT_END:
+            return []
+        return [
+            Violation(
+                f"Received: stream ended in state {self._state.name} after {self._seen} events"
+                "\nExpected: message_stop (or an error event) as the last event",
+                kind=GrammarIssue.NO_END,
+            )
+        ]
+
+    def _fail(self, violation: Violation) -> list[Violation]:
+        self._state = StreamState.ERROR
+        return [violation]
+
+    def _open_index(self) -> int:
+        return self._blocks[-1][0] if self._blocks else -1
+
+    def _on_block_start(self, event: Mapping[str, object], i: int) -> Violation | None:
+        index, expected = event.get("index"), len(self._blocks)
+        if not _is_index(index) or index != expected:
+            return _index_violation(
+                "content_block_start",
+                index,
+                f"index {expected}: blocks are numbered 0, 1, 2… in the order they start",
+                i,
+            )
+        block = event.get("content_block")
+        kind = block.get("type") if isinstance(block, Mapping) else None
+        self._blocks.append((expected, kind if isinstance(kind, str) else None))
+        return None
+
+    def _on_block_delta(self, event: Mapping[str, object], i: int) -> Violation | None:
+        found = self._check_open_index("content_block_delta", event, i)
+        if found is not None:
+            return found
+        delta = event.get("delta")
+        delta_type = delta.get("type") if isinstance(delta, Mapping) else None
+        allowed = self._delta_blocks.get(delta_type) if isinstance(delta_type, str) else None
+        block_type = self._blocks[-1][1]
+        if allowed is None or block_type not in self._known_blocks or block_type in allowed:
+            return None
+        return Violation(
+            f"Received: {delta_type} in a {block_type} block (index {self._open_index()}, event #{i})"
+            f"\nExpected: {delta_type} only in {' or '.join(sorted(allowed))} blocks",
+            at=f"event #{i} (content_block_delta)",
+            kind=GrammarIssue.DELTA_KIND,
+            event_index=i,
+        )
+
+    def _on_block_stop(self, event: Mapping[str, object], i: int) -> Violation | None:
+        return self._check_open_index("content_block_stop", event, i)
+
+    def _check_open_index(self, name: str, event: Mapping[str, object], i: int) -> Violation | None:
+        index, expected = event.get("index"), self._open_index()
+        if _is_index(index) and index == expected:
+            return None
+        return _index_violation(name, index, f"index {expected}, the open block", i)
+
+
+def _index_violation(name: str, index: object, expected: str, i: int) -> Violation:
+    return Violation(
+        f"Received: {name} with index {_show(index)} (event #{i})\nExpected: {expected}",
+        at=f"event #{i} ({name})",
+        kind=GrammarIssue.INDEX,
+        event_index=i,
+    )
+
+
+# The per-block table: which extra rule each block event must pass once its order is legal.
+_BLOCK_RULES: dict[EventKind, Callable[[Grammar, Mapping[str, object], int], Violation | None]] = {
+    _K.CONTENT_BLOCK_START: Grammar._on_block_start,
+    _K.CONTENT_BLOCK_DELTA: Grammar._on_block_delta,
+    _K.CONTENT_BLOCK_STOP: Grammar._on_block_stop,
+}

@@ -1,0 +1,168 @@
+"""The final Message a client would hold after a stream, accumulated the way the official SDK does it.
+
+Owns only accumulation: it never judges and never raises on garbage (malformed events are
+skipped), so shape and usage checks can run on streamed answers exactly as on plain ones.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable, Iterable, Mapping
+
+from .._types import JSON, JSONObject
+
+
+class _Accumulator:
+    """Mutable scratch for one rebuild; lives only inside ``rebuild``."""
+
+    __slots__ = ("blocks", "inputs", "message")
+
+    def __init__(self, message: JSONObject) -> None:
+        self.message = message
+        content = message.get("content")
+        self.blocks: dict[int, JSONObject] = {}
+        if isinstance(content, list):
+            self.blocks = {i: block for i, block in enumerate(content) if isinstance(block, dict)}
+        self.inputs: dict[int, list[str]] = {}
+
+    def on_block_start(self, event: Mapping[str, object]) -> None:
+        index, block = _index(event.get("index")), event.get("content_block")
+        if index is not None and isinstance(block, Mapping):
+            self.blocks[index] = _copy(dict(block))
+
+    def on_block_delta(self, event: Mapping[str, object]) -> None:
+        index, delta = _index(event.get("index")), event.get("delta")
+        block = self.blocks.get(index) if index is not None else None
+        if index is None or block is None or not isinstance(delta, Mapping):
+            return
+        name = delta.get("type")
+        apply = _ON_DELTA.get(name) if isinstance(name, str) else None
+        if apply is not None:
+            apply(self, index, block, delta)
+
+    def on_block_stop(self, event: Mapping[str, object]) -> None:
+        index = _index(event.get("index"))
+        if index is not None:
+            self.finish_input(index)
+
+    def on_message_delta(self, event: Mapping[str, object]) -> None:
+        delta, usage = event.get("delta"), event.get("usage")
+        if isinstance(delta, Mapping):
+            for key, value in delta.items():
+                self.message[key] = _copy(value)
+        if isinstance(usage, Mapping):
+            if not isinstance(self.message.get("usage"), dict):
+                self.message["usage"] = {}
+            into = self.message["usage"]
+            for key, value in usage.items():
+                if value is not None or key not in into:
+                    into[key] = _copy(value)
+        for key, value in event.items():
+            if key not in ("type", "delta", "usage"):
+                self.message[key] = _copy(value)
+
+    def finish_input(self, index: int) -> None:
+        """Tool input arrives as JSON text in pieces and only means something once whole."""
+        parts = self.inputs.pop(index, None)
+        block = self.blocks.get(index)
+        if parts is None or block is None:
+            return
+        text = "".join(parts)
+        try:
+            block["input"] = json.loads(text) if text else {}
+        except (ValueError, RecursionError):
+            block["input"] = text
+
+    def result(self) -> JSONObject:
+        for index in list(self.inputs):
+            self.finish_input(index)
+        self.message["content"] = [self.blocks[i] for i in sorted(self.blocks)]
+        return self.message
+
+
+def _copy(value: JSON) -> JSON:
+    """Keep the events untouched; absurdly deep JSON is shared rather than crash the reading."""
+    try:
+        return copy.deepcopy(value)
+    except RecursionError:
+        return value
+
+
+def _index(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _append_text(block: JSONObject, key: str, piece: JSON) -> None:
+    current = block.get(key, "")
+    if isinstance(piece, str) and isinstance(current, str):
+        block[key] = current + piece
+
+
+def _text(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    _append_text(block, "text", delta.get("text"))
+
+
+def _thinking(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    _append_text(block, "thinking", delta.get("thinking"))
+
+
+def _signature(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    if "signature" in delta:
+        block["signature"] = delta["signature"]
+
+
+def _citation(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    if "citation" not in delta:
+        return
+    if not isinstance(block.get("citations"), list):
+        block["citations"] = []
+    block["citations"].append(_copy(delta["citation"]))
+
+
+def _input_json(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    piece = delta.get("partial_json")
+    if isinstance(piece, str):
+        acc.inputs.setdefault(index, []).append(piece)
+
+
+def _compaction(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
+    # The SDK replaces rather than appends: each compaction_delta carries the whole summary.
+    for key in ("content", "encrypted_content"):
+        if key in delta:
+            block[key] = _copy(delta[key])
+
+
+_ON_DELTA: dict[str, Callable[[_Accumulator, int, JSONObject, Mapping[str, JSON]], None]] = {
+    "text_delta": _text,
+    "citations_delta": _citation,
+    "input_json_delta": _input_json,
+    "thinking_delta": _thinking,
+    "signature_delta": _signature,
+    "compaction_delta": _compaction,
+}
+
+_ON_EVENT: dict[str, Callable[[_Accumulator, Mapping[str, object]], None]] = {
+    "content_block_start": _Accumulator.on_block_start,
+    "content_block_delta": _Accumulator.on_block_delta,
+    "content_block_stop": _Accumulator.on_block_stop,
+    "message_delta": _Accumulator.on_message_delta,
+}
+
+
+def rebuild(events: Iterable[Mapping[str, object]]) -> JSONObject | None:
+    """The Message a client ends up with, or None when there was no message_start to build on."""
+    acc: _Accumulator | None = None
+    for event in events:
+        if not isinstance(event, Mapping):
+            continue
+        kind = event.get("type")
+        if acc is None:
+            start = event.get("message") if kind == "message_start" else None
+            if isinstance(start, Mapping):
+                acc = _Accumulator(_copy(dict(start)))
+            continue
+        handle = _ON_EVENT.get(kind) if isinstance(kind, str) else None
+        if handle is not None:
+            handle(acc, event)
+    return acc.result() if acc is not None else None

@@ -1,0 +1,244 @@
+"""Sends requests to the target and records what happened, redacted, as ``Exchange`` values.
+
+The only module that imports httpx and the only one that holds the API key. Owns: timeouts
+(connect, idle read, whole exchange), the body size cap, retry of 429/529 after ``retry-after``
+(bounded), the redirect guard (never follows a redirect to another origin, so the key cannot
+leak), and translating httpx errors into recorded infrastructure errors. Judging is not its job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import secrets
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin, urlsplit
+
+import httpx
+
+from .exchange import Chunk, Exchange, RecordedRequest
+from .redact import Redactor
+from .scenarios import Request
+
+RETRY_STATUSES = frozenset({429, 529})
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """Bounds on one exchange, in seconds: nothing the target does can hang the run longer."""
+
+    connect: float = 10.0
+    read: float = 60.0  # also the longest silence tolerated inside a stream
+    total: float = 180.0
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Bounds on memory and on retrying a busy target."""
+
+    max_body_bytes: int = 32 * 1024 * 1024
+    retries: int = 3
+    max_retry_wait: float = 60.0
+    max_redirects: int = 3
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go and with which credential; the key never appears in a repr."""
+
+    base_url: str
+    api_key: str = field(repr=False)
+    wrong_key: str = field(default="", repr=False)
+
+    @property
+    def origin(self) -> tuple[str, str]:
+        """(scheme, host:port) of the base URL: redirects may only stay inside it."""
+        parts = urlsplit(self.base_url)
+        return parts.scheme, parts.netloc.rsplit("@", 1)[-1]
+
+    def url(self, path: str) -> str:
+        """The absolute URL of an API path, keeping any path prefix of the base URL."""
+        return self.base_url.rstrip("/") + path
+
+
+@dataclass
+class Counters:
+    """What the run spent: requests put on the wire (retries included) and their timing."""
+
+    requests: int = 0
+    retries: int = 0
+    bytes_received: int = 0
+
+
+def make_wrong_key(prefix: str) -> str:
+    """An invalid key that looks like a real one; it is not a secret and is never the real key."""
+    return prefix + secrets.token_hex(12)
+
+
+class Transport:
+    """httpx behind one seam: ``send(request) -> Exchange``."""
+
+    def __init__(self, target: Target, *, timeouts: Timeouts | None = None, limits: Limits | None = None, concurrency: int = 4) -> None:
+        self.target = target
+        self.timeouts = timeouts or Timeouts()
+        self.limits = limits or Limits()
+        self.counters = Counters()
+        self._redactor = Redactor([target.api_key])
+        self._semaphore = asyncio.Semaphore(max(1, concurrency))
+        self._client = httpx.AsyncClient(
+            timeout=httpx.Timeout(connect=self.timeouts.connect, read=self.timeouts.read, write=self.timeouts.read, pool=None),
+            follow_redirects=False,
+            trust_env=False,
+            limits=httpx.Limits(max_connections=max(1, concurrency) + 2, max_keepalive_connections=max(1, concurrency)),
+        )
+
+    @property
+    def redactor(self) -> Redactor:
+        """The redactor every recorded value went through."""
+        return self._redactor
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()
+
+    def _headers(self, request: Request) -> list[tuple[str, str]]:
+        headers = list(request.headers)
+        key = {"x-api-key": self.target.api_key, "bearer": self.target.api_key}.get(request.auth)
+        if request.auth.startswith("wrong-"):
+            key = self.target.wrong_key
+        if key is not None:
+            if request.auth.endswith("bearer"):
+                headers.append(("authorization", f"Bearer {key}"))
+            else:
+                headers.append(("x-api-key", key))
+        return headers
+
+    async def send(self, request: Request) -> Exchange:
+        """Send ``request`` (retrying 429/529 when allowed) and return the redacted record."""
+        async with self._semaphore:
+            attempts = 0
+            notes: list[str] = []
+            while True:
+                attempts += 1
+                exchange = await self._send_once(request, attempts, tuple(notes))
+                if exchange.status not in RETRY_STATUSES or not request.retry or attempts > self.limits.retries:
+                    if exchange.status in RETRY_STATUSES and request.retry and attempts > 1:
+                        return _with_note(exchange, f"still {exchange.status} after {attempts} attempts (infrastructure, not a verdict)")
+                    return exchange
+                wait = _retry_after(exchange, attempts, self.limits.max_retry_wait)
+                notes.append(f"attempt {attempts}: {exchange.status}, retried after {wait:.1f} s")
+                self.counters.retries += 1
+                await asyncio.sleep(wait)
+
+    async def _send_once(self, request: Request, attempt: int, notes: tuple[str, ...]) -> Exchange:
+        url = self.target.url(request.path)
+        headers = self._headers(request)
+        recorded = RecordedRequest(
+            method=request.method,
+            url=self._redactor.text(url),
+            headers=tuple((name, self._redactor.header(name, value)) for name, value in headers),
+            body=self._redactor.data(request.body),
+        )
+        started = datetime.now(UTC).isoformat(timespec="milliseconds")
+        t0 = time.monotonic()
+        chunks: list[Chunk] = []
+        body = bytearray()
+        status: int | None = None
+        response_headers: tuple[tuple[str, str], ...] = ()
+        error: str | None = None
+        error_kind: str | None = None
+        truncated = False
+        extra_notes: list[str] = []
+        try:
+            async with asyncio.timeout(self.timeouts.total):
+                self.counters.requests += 1
+                for _hop in range(self.limits.max_redirects + 1):
+                    req = self._client.build_request(request.method, url, headers=headers, content=request.body or None)
+                    response = await self._client.send(req, stream=True)
+                    try:
+                        status = response.status_code
+                        response_headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
+                        location = response.headers.get("location")
+                        if 300 <= status < 400 and location:
+                            target_url = urljoin(url, location)
+                            parts = urlsplit(target_url)
+                            if (parts.scheme, parts.netloc) == self.target.origin and _hop < self.limits.max_redirects:
+                                extra_notes.append(f"followed same-origin redirect {status} to {self._redactor.text(target_url)}")
+                                url = target_url
+                                continue
+                            extra_notes.append(f"redirect {status} to {self._redactor.text(target_url)} not followed: the key never leaves the target's origin")
+                        async for piece in response.aiter_bytes():
+                            room = self.limits.max_body_bytes - len(body)
+                            if len(piece) > room:
+                                piece = piece[: max(room, 0)]
+                                truncated = True
+                            if piece:
+                                chunks.append(Chunk(offset=len(body), size=len(piece), t=round(time.monotonic() - t0, 4)))
+                                body += piece
+                            if truncated:
+                                extra_notes.append(f"body cut at {self.limits.max_body_bytes} bytes (the cap)")
+                                break
+                    finally:
+                        await response.aclose()
+                    break
+        except TimeoutError:
+            error, error_kind = f"no complete answer within {self.timeouts.total:g} s (whole-exchange timeout)", "timeout"
+        except httpx.TimeoutException as exc:
+            phase = {"ConnectTimeout": "connect", "ReadTimeout": "read", "WriteTimeout": "write", "PoolTimeout": "pool"}.get(type(exc).__name__, "")
+            limit = self.timeouts.connect if phase == "connect" else self.timeouts.read
+            error, error_kind = f"{phase} timeout: nothing received for {limit:g} s", "timeout"
+        except httpx.ConnectError as exc:
+            error, error_kind = f"connection failed: {self._redactor.text(str(exc)) or type(exc).__name__}", "unreachable"
+        except httpx.RemoteProtocolError as exc:
+            error, error_kind = f"protocol error: {self._redactor.text(str(exc)) or type(exc).__name__}", "protocol"
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+            error, error_kind = f"{type(exc).__name__}: {self._redactor.text(str(exc))}", "protocol"
+        elapsed = round(time.monotonic() - t0, 4)
+        self.counters.bytes_received += len(body)
+        data = bytes(body)
+        if self._redactor.contains_secret(data):
+            data = self._redactor.data(data)
+            chunks = [Chunk(offset=0, size=len(data), t=chunks[-1].t if chunks else elapsed)]
+            extra_notes.append("the answer contained the API key; it was masked and chunk boundaries were dropped")
+        return Exchange(
+            id=request.scenario,
+            request=recorded,
+            status=status,
+            headers=tuple((k, self._redactor.header(k, v)) for k, v in response_headers),
+            body=data,
+            chunks=tuple(chunks),
+            elapsed=elapsed,
+            started_at=started,
+            error=error,
+            error_kind=error_kind,
+            truncated=truncated,
+            attempts=attempt,
+            notes=(*notes, *extra_notes),
+        )
+
+
+def _with_note(exchange: Exchange, note: str) -> Exchange:
+    from dataclasses import replace
+
+    return replace(exchange, notes=(*exchange.notes, note))
+
+
+def _retry_after(exchange: Exchange, attempt: int, cap: float) -> float:
+    """Seconds to wait: ``retry-after-ms``, ``retry-after`` (seconds or HTTP date), else backoff."""
+    value = exchange.header("retry-after-ms")
+    if value is not None:
+        try:
+            return min(max(float(value) / 1000, 0.0), cap)
+        except ValueError:
+            pass
+    value = exchange.header("retry-after")
+    if value is not None:
+        try:
+            return min(max(float(value), 0.0), cap)
+        except ValueError:
+            when = email.utils.parsedate_to_datetime(value) if value else None
+            if when is not None:
+                return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), cap)
+    return float(min(2 ** (attempt - 1), cap))
