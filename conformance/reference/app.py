@@ -33,7 +33,9 @@ def dumps(value: JSON) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def json_response(value: JSON, *, status: int = 200, rid: str, extra: dict[str, str] | None = None) -> Response:
+def json_response(
+    value: JSON, *, status: int = 200, rid: str, extra: dict[str, str] | None = None
+) -> Response:
     """An application/json response carrying the request id."""
     return Response(dumps(value), status, {"request-id": rid, **(extra or {})}, media_type="application/json")
 
@@ -136,7 +138,9 @@ class ReferenceApp:
             return await self._reject(request, negotiated, rid)
         return await route.handler(request, negotiated, rid, argument)
 
-    async def _reject(self, request: Request, error: ApiError, rid: str, *, extra: dict[str, str] | None = None) -> Response:
+    async def _reject(
+        self, request: Request, error: ApiError, rid: str, *, extra: dict[str, str] | None = None
+    ) -> Response:
         await _drain(request.stream().__aiter__(), _DRAIN_LIMIT)
         return error_response(error, rid, extra=extra)
 
@@ -156,7 +160,9 @@ class ReferenceApp:
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
         input_tokens = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
-        generation = toy_model.generate(valid.messages, max_tokens=valid.max_tokens, stop_sequences=valid.stop_sequences)
+        generation = toy_model.generate(
+            valid.messages, max_tokens=valid.max_tokens, stop_sequences=valid.stop_sequences
+        )
         msg_id = responses.message_id()
         if not valid.stream:
             body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id)
@@ -176,18 +182,24 @@ class ReferenceApp:
             media_type="text/event-stream; charset=utf-8",
         )
 
-    async def _count_tokens(self, request: Request, negotiated: headers.Negotiated, rid: str, _: str) -> Response:
+    async def _count_tokens(
+        self, request: Request, negotiated: headers.Negotiated, rid: str, _: str
+    ) -> Response:
         valid = await self._validated(request, negotiated, Endpoint.COUNT_TOKENS)
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
         count = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
         return json_response({"input_tokens": count}, rid=rid)
 
-    async def _list_models(self, request: Request, negotiated: headers.Negotiated, rid: str, _: str) -> Response:
+    async def _list_models(
+        self, request: Request, negotiated: headers.Negotiated, rid: str, _: str
+    ) -> Response:
         page = models_api.list_page(request.query_params)
         return error_response(page, rid) if isinstance(page, ApiError) else json_response(page, rid=rid)
 
-    async def _retrieve_model(self, request: Request, negotiated: headers.Negotiated, rid: str, name: str) -> Response:
+    async def _retrieve_model(
+        self, request: Request, negotiated: headers.Negotiated, rid: str, name: str
+    ) -> Response:
         info = models_api.retrieve(name)
         return error_response(info, rid) if isinstance(info, ApiError) else json_response(info, rid=rid)
 

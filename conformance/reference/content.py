@@ -72,7 +72,9 @@ def block_shape(path: str, value: object) -> Problem:
     if not isinstance(tag, str):
         return at(path, "Unable to extract tag using discriminator 'type'")
     if tag not in BLOCKS:
-        return at(path, f"Input tag '{tag}' found using 'type' does not match any of the expected tags: {_TAGS}")
+        return at(
+            path, f"Input tag '{tag}' found using 'type' does not match any of the expected tags: {_TAGS}"
+        )
     return shapes.object_fields(
         path, value, required=BLOCKS[tag], optional=_OPTIONAL.get(tag, {}), extra_allowed=True
     )

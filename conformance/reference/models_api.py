@@ -19,7 +19,12 @@ MAX_LIMIT = 1000
 
 def model_info(facts: ModelFacts) -> JSONObject:
     """The classic ModelInfo object (capture 70)."""
-    return {"type": "model", "id": facts.id, "display_name": facts.display_name, "created_at": facts.created_at}
+    return {
+        "type": "model",
+        "id": facts.id,
+        "display_name": facts.display_name,
+        "created_at": facts.created_at,
+    }
 
 
 def retrieve(name: str) -> ApiError | JSONObject:
@@ -36,7 +41,9 @@ def _limit(raw: str | None) -> ApiError | int:
     try:
         value = int(raw)
     except ValueError:
-        return invalid(shapes.at("limit", "Input should be a valid integer, unable to parse string as an integer"))
+        return invalid(
+            shapes.at("limit", "Input should be a valid integer, unable to parse string as an integer")
+        )
     if value < 1:
         return invalid(shapes.at("limit", "Input should be greater than or equal to 1"))
     if value > MAX_LIMIT:

@@ -54,7 +54,11 @@ def _usage(input_tokens: int, output_tokens: int) -> JSONObject:
 
 
 def _message(
-    request: MessagesRequest, msg_id: str, content: list[JSONObject], generation: Generation | None, usage: JSONObject
+    request: MessagesRequest,
+    msg_id: str,
+    content: list[JSONObject],
+    generation: Generation | None,
+    usage: JSONObject,
 ) -> JSONObject:
     return {
         "model": request.requested_model,
@@ -69,7 +73,9 @@ def _message(
     }
 
 
-def message_body(request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str) -> JSONObject:
+def message_body(
+    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str
+) -> JSONObject:
     """The non-streaming Message; one text block even when the text is empty."""
     usage = _usage(input_tokens, generation.output_tokens)
     return _message(request, msg_id, [{"type": "text", "text": generation.text}], generation, usage)
@@ -79,7 +85,10 @@ def _deltas(generation: Generation, per_delta: int) -> list[Event]:
     pieces = generation.pieces
     groups = ["".join(pieces[i : i + per_delta]) for i in range(0, len(pieces), per_delta)]
     return [
-        Event("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": g}})
+        Event(
+            "content_block_delta",
+            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": g}},
+        )
         for g in groups
     ]
 
@@ -94,7 +103,10 @@ def stream_events(
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
     events.append(
-        Event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
+        Event(
+            "content_block_start",
+            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        )
     )
     pings_left = variant.pings
     if pings_left:
@@ -107,7 +119,7 @@ def stream_events(
             pings_left -= 1
     events.append(Event("content_block_stop", {"type": "content_block_stop", "index": 0}))
     events.extend([ping] * pings_left)
-    delta = {
+    stop = {
         "stop_reason": generation.stop_reason.value,
         "stop_sequence": generation.stop_sequence,
         "stop_details": None,
@@ -118,6 +130,6 @@ def stream_events(
         "cache_read_input_tokens": 0,
         "output_tokens": generation.output_tokens,
     }
-    events.append(Event("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
+    events.append(Event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage}))
     events.append(Event("message_stop", {"type": "message_stop"}))
     return events

@@ -134,7 +134,9 @@ def _rewrite_buffered(
 
             async def intercept(message: Message) -> None:
                 nonlocal start
-                if message["type"] == "http.response.start" and _content_type(message).startswith("application/json"):
+                if message["type"] == "http.response.start" and _content_type(message).startswith(
+                    "application/json"
+                ):
                     start = message
                     return
                 if start is None or message["type"] != "http.response.body":
@@ -196,7 +198,9 @@ def _stream_wrapper(make: Callable[[], Callable[[bytes, bool], list[bytes]]]) ->
 
             async def intercept(message: Message) -> None:
                 nonlocal transform
-                if message["type"] == "http.response.start" and _content_type(message).startswith("text/event-stream"):
+                if message["type"] == "http.response.start" and _content_type(message).startswith(
+                    "text/event-stream"
+                ):
                     transform = make()
                 if transform is None or message["type"] != "http.response.body":
                     await send(message)
@@ -272,4 +276,3 @@ def rewrite_events(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> Wrap
 def event(name: str | None, data: JSON) -> EventOut:
     """Convenience for rewrite_events callbacks: serialise `data` compactly."""
     return name, json.dumps(data, ensure_ascii=False, separators=(",", ":"))
-

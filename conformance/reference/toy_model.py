@@ -71,9 +71,7 @@ def _count_content(content: object) -> int:
     return total
 
 
-def input_tokens(
-    *, system: object, messages: Sequence[JSONObject], tools: Sequence[object] = ()
-) -> int:
+def input_tokens(*, system: object, messages: Sequence[JSONObject], tools: Sequence[object] = ()) -> int:
     """Count a request's input; count_tokens and usage.input_tokens must agree on the same request."""
     total = _count_content(system) if system is not None else 0
     total += sum(_count_json(tool) for tool in tools)

@@ -1,0 +1,1 @@
+"""Server-sent events: framer (bytes to frames), grammar (events to violations), rebuild, reading."""

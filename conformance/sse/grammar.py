@@ -118,6 +118,13 @@ def kind_of(event: Mapping[str, object]) -> EventKind:
     return _KIND_BY_TYPE.get(name, EventKind.UNKNOWN) if isinstance(name, str) else EventKind.UNKNOWN
 
 
+def _issue(state: StreamState, kind: EventKind) -> GrammarIssue:
+    """Name a missing pair so each family of mistakes can map to its own check."""
+    if kind is EventKind.MESSAGE_START:
+        return GrammarIssue.START
+    return _ISSUE_BY_STATE.get(state, GrammarIssue.ORDER)
+
+
 def _wire_name(event: Mapping[str, object], kind: EventKind) -> str:
     name = event.get("type")
     return name if kind is EventKind.UNKNOWN and isinstance(name, str) and name else kind.value
@@ -167,12 +174,11 @@ class Grammar:
         name = _wire_name(event, kind)
         after = TRANSITIONS[self._state].get(kind)
         if after is None:
-            issue = GrammarIssue.START if kind is EventKind.MESSAGE_START else None
             return self._fail(
                 Violation(
                     f"can't accept {name} in state {self._state.name} (event #{i})",
                     at=f"event #{i} ({name})",
-                    kind=issue or _ISSUE_BY_STATE.get(self._state, GrammarIssue.ORDER),
+                    kind=_issue(self._state, kind),
                     event_index=i,
                 )
             )

@@ -1,0 +1,302 @@
+"""pytest glue, and nothing else: options, parametrization from the spec, outcomes, xdist.
+
+Registered through the ``pytest11`` entry point, so ``pytest --pyargs conformance --base-url …``
+works from any directory. Every decision about what to send and how to judge lives below this
+module; here a ``Finding`` only becomes a pytest outcome:
+pass → passed, fail → failed, warn → passed and reported as "warned", skip → skipped,
+error (infrastructure) → an error in setup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Any
+
+import pytest
+
+from .errors import ConformanceError, SpecError, TargetError
+from .findings import Finding, Outcome
+from .runstate import Options, RunState
+
+RUN_KEY = pytest.StashKey[RunState]()
+CASE_ARG = "conformance_case"
+TIERS = ("smoke", "core", "full")
+EXIT_SPEC_ERROR = 2
+EXIT_TARGET_UNUSABLE = 3
+
+
+class InfrastructureError(Exception):
+    """The exchange behind a case got no usable answer: the suite could not judge it."""
+
+
+# --------------------------------------------------------------------------- options
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """The conformance option group."""
+    group = parser.getgroup("conformance", "Anthropic Messages API conformance")
+    try:
+        group.addoption("--base-url", dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server.")
+    except ValueError:
+        pass  # pytest-base-url owns --base-url; its value lands in the same dest
+    group.addoption("--api-key", dest="conformance_api_key", metavar="KEY", default=None, help="API key for the target. Default: $ANTHROPIC_API_KEY.")
+    group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
+    group.addoption("--profile", dest="conformance_profile", metavar="NAME", default="anthropic", help="Provider profile (its documented deviations). Default: anthropic.")
+    group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="anthropic-version to judge against: 2023-06-01 or 2026-10-21.")
+    group.addoption("--spec-dir", dest="conformance_spec_dir", metavar="DIR", default=None, help="Use spec files from DIR instead of the packaged ones.")
+    group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
+    group.addoption("--report-dir", dest="conformance_report_dir", metavar="DIR", default="reports", help="Where reports/<run-id>/ is written. Default: reports.")
+    group.addoption("--tier", dest="conformance_tier", metavar="TIER", default=None, choices=TIERS, help="Run only this tier: smoke, core or full (each includes the ones before it).")
+    group.addoption("--request-timeout", dest="conformance_request_timeout", type=float, metavar="S", default=180.0, help="Longest time one exchange may take. Default: 180.")
+    group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
+
+
+def _options(config: pytest.Config) -> Options:
+    return Options(
+        base_url=config.getoption("base_url", None),
+        api_key=config.getoption("conformance_api_key"),
+        model=config.getoption("conformance_model"),
+        profile=config.getoption("conformance_profile"),
+        api_version=config.getoption("conformance_api_version"),
+        spec_dir=config.getoption("conformance_spec_dir"),
+        concurrency=config.getoption("conformance_concurrency"),
+        report_dir=config.getoption("conformance_report_dir"),
+        tier=config.getoption("conformance_tier"),
+        request_timeout=config.getoption("conformance_request_timeout"),
+        idle_timeout=config.getoption("conformance_idle_timeout"),
+    )
+
+
+def _is_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Create the run state; workers learn the run folder from the controller."""
+    from pathlib import Path
+
+    for tier in TIERS:
+        config.addinivalue_line("markers", f"{tier}: conformance checks in the {tier} tier (tiers include the ones before them)")
+    config.addinivalue_line("markers", "must: conformance checks of MUST rules (a violation fails)")
+    config.addinivalue_line("markers", "should: conformance checks of SHOULD rules (a violation warns)")
+    run_dir = None
+    if _is_worker(config):
+        run_dir_value = config.workerinput.get("conformance_run_dir")  # type: ignore[attr-defined]
+        run_dir = Path(run_dir_value) if run_dir_value else None
+    config.stash[RUN_KEY] = RunState(_options(config), run_dir=run_dir)
+    if config.pluginmanager.hasplugin("xdist"):
+        config.pluginmanager.register(_XdistHooks(), "conformance-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Stop the embedded server."""
+    state = config.stash.get(RUN_KEY, None)
+    if state is not None:
+        state.close()
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Make the run reproducible from its log: target, profile, version, model."""
+    o = config.stash[RUN_KEY].options
+    target = "embedded reference server" if o.embedded else o.base_url
+    return [f"conformance: target={target} profile={o.profile} api-version={o.api_version} model={o.model or '(profile default)'}"]
+
+
+# ----------------------------------------------------------------- parametrization
+
+
+def _state(config: pytest.Config) -> RunState:
+    return config.stash[RUN_KEY]
+
+
+def _exit_on(exc: ConformanceError) -> None:
+    code = EXIT_TARGET_UNUSABLE if isinstance(exc, TargetError) else EXIT_SPEC_ERROR
+    pytest.exit(f"conformance: {exc}", returncode=code)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """One test per case of the contract: rules, and every generated boundary of them."""
+    if CASE_ARG not in metafunc.fixturenames:
+        return
+    state = _state(metafunc.config)
+    try:
+        cases = state.cases
+        tier = state.tier
+    except ConformanceError as exc:
+        # Exiting here would show as a collection error with a traceback; collection_finish
+        # exits instead, with the one-line message.
+        state.startup_error = exc
+        metafunc.parametrize(CASE_ARG, [pytest.param("spec-error", id="spec-error", marks=pytest.mark.skip(reason=str(exc)))])
+        return
+    params = []
+    for case in cases:
+        marks: list[Any] = [getattr(pytest.mark, t) for t in TIERS[TIERS.index(case.rule.tier.value) :]]
+        marks.append(getattr(pytest.mark, case.level.value.lower()))
+        metafunc.config.addinivalue_line("markers", f"{case.rule.area}: conformance checks of the {case.rule.area} area")
+        marks.append(getattr(pytest.mark, case.rule.area))
+        if tier is not None and case.rule.tier.rank > tier.rank:
+            continue
+        params.append(pytest.param(case.id, id=case.id, marks=marks))
+    metafunc.parametrize(CASE_ARG, params)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Label items for Allure when it is active (area, check, target), so reports group well."""
+    if not config.pluginmanager.hasplugin("allure_pytest"):
+        return
+    import allure
+
+    state = _state(config)
+    target = "embedded-reference" if state.options.embedded else str(state.options.base_url)
+    for item in items:
+        case_id = _case_id(item)
+        if case_id is None:
+            continue
+        check, _, variation = case_id.partition(":")
+        area = check.split(".", 1)[0]
+        item.add_marker(allure.feature(area))
+        item.add_marker(allure.story(check))
+        item.add_marker(allure.label("check", check))
+        item.add_marker(allure.label("target", target))
+        item.add_marker(allure.label("profile", state.options.profile))
+        if variation:
+            item.add_marker(allure.label("case", variation))
+
+
+def _case_id(item: pytest.Item) -> str | None:
+    callspec = getattr(item, "callspec", None)
+    value = callspec.params.get(CASE_ARG) if callspec is not None else None
+    return value if isinstance(value, str) else None
+
+
+def _case_from_nodeid(nodeid: str) -> str | None:
+    if "[" not in nodeid or not nodeid.endswith("]"):
+        return None
+    return nodeid[nodeid.index("[") + 1 : -1]
+
+
+def _execute(config: pytest.Config, case_ids: list[str]) -> None:
+    state = _state(config)
+    if state.startup_error is None and case_ids:
+        try:
+            _ = state.cases
+        except ConformanceError as exc:
+            state.startup_error = exc
+    if state.startup_error is not None:
+        _exit_on(state.startup_error)
+    if not case_ids or config.option.collectonly:
+        return
+    try:
+        state.execute(case_ids)
+    except ConformanceError as exc:
+        if not _is_worker(config) and config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
+            state.record_fatal(str(exc))
+        _exit_on(exc)
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Without xdist: plan, send and judge every selected case before the first test runs."""
+    config = session.config
+    if _is_worker(config) or _xdist_active(config):
+        return
+    _execute(config, [cid for item in session.items if (cid := _case_id(item)) is not None])
+
+
+def _xdist_active(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "numprocesses", None)) and config.pluginmanager.hasplugin("dsession")
+
+
+class _XdistHooks:
+    """With xdist, the controller sends every request once; workers only report verdicts."""
+
+    def pytest_configure_node(self, node: Any) -> None:
+        state = _state(node.config)
+        node.workerinput["conformance_run_dir"] = str(state.planned_run_dir())
+
+    def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
+        state = _state(node.config)
+        if state.result is not None or state.fatal is not None:
+            return
+        _execute(node.config, [cid for nodeid in ids if (cid := _case_from_nodeid(nodeid)) is not None])
+
+
+# ------------------------------------------------------------------------ outcomes
+
+
+@pytest.fixture
+def conformance_finding(request: pytest.FixtureRequest, conformance_case: str) -> Finding:
+    """The verdict of this case; an infrastructure error becomes a pytest error in setup."""
+    state = _state(request.config)
+    finding = state.verdict(conformance_case)
+    if finding is None:
+        reason = state.fatal or "the case was not executed (was the run interrupted?)"
+        raise InfrastructureError(reason)
+    request.node.user_properties.extend(
+        [("conformance_check", finding.check_id), ("conformance_outcome", finding.outcome.value), ("conformance_level", finding.level.value)]
+    )
+    if finding.outcome is Outcome.ERROR:
+        raise InfrastructureError(finding.message)
+    return finding
+
+
+def report_finding(finding: Finding) -> None:
+    """Turn a verdict into the pytest outcome of the running test."""
+    if finding.outcome is Outcome.SKIP:
+        pytest.skip(finding.message)
+    if finding.outcome is Outcome.FAIL:
+        pytest.fail(f"{finding.case_id} [{finding.level.value}]\n{finding.message}", pytrace=False)
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
+    """A broken SHOULD passes but is counted and shown as "warned"."""
+    if report.when == "call" and report.passed and ("conformance_outcome", "warn") in report.user_properties:
+        return "warned", "W", ("WARN", {"yellow": True})
+    return None
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Show a warned case's message in the report sections, like a failure's."""
+    outcome = yield
+    report: pytest.TestReport = outcome.get_result()
+    if report.when == "call" and ("conformance_outcome", "warn") in item.user_properties:
+        case_id = _case_id(item)
+        finding = _state(item.config).verdict(case_id) if case_id else None
+        if finding is not None:
+            report.sections.append(("conformance warning", finding.message))
+
+
+def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
+    """Requests and tokens spent, and where the reports are."""
+    if _is_worker(config):
+        return
+    state = _state(config)
+    result = state.result
+    if result is None:
+        if state.fatal:
+            terminalreporter.write_line(f"conformance: {state.fatal}", red=True)
+        return
+    warned = [f for f in result.findings if f.outcome is Outcome.WARN]
+    if warned:
+        terminalreporter.section("conformance warnings (SHOULD rules)", sep="-")
+        for finding in warned:
+            first = finding.message.splitlines()[0] if finding.message else ""
+            terminalreporter.write_line(f"WARN {finding.case_id}: {first}")
+    spend = result.spend
+    terminalreporter.write_sep("-", "conformance")
+    terminalreporter.write_line(
+        f"{spend.requests} requests ({spend.retries} retries), {spend.input_tokens} input + {spend.output_tokens} output tokens, {result.wall_time:.1f} s against {result.base_url}"
+    )
+    terminalreporter.write_line(f"reports: {state.run_dir}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """A spec error found while collecting exits 2 rather than pytest's 4."""
+    state = session.config.stash.get(RUN_KEY, None)
+    if state is not None and state.fatal and not _is_worker(session.config):
+        session.exitstatus = EXIT_TARGET_UNUSABLE
+
+
+__all__ = ["InfrastructureError", "SpecError", "report_finding"]

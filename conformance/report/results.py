@@ -1,0 +1,83 @@
+"""A run as ``results.json``: the exchange format every reporter, baseline and comparison reads.
+
+The document validates against ``conformance/report/results.schema.json`` (checked in tests).
+It holds run metadata, one record per case, and what the run spent; never a secret (every value
+came through the transport's redactor).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+
+from .. import __version__
+from .._types import JSONObject
+from ..engine import RunResult
+from ..findings import Finding, Outcome
+from ..scenarios import Case
+
+FORMAT = "anthropic-conformance/results/1"
+SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+
+
+def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[str, str]) -> JSONObject:
+    """One case's verdict with the rule it judged and the evidence pointers."""
+    rule = case.rule if case is not None else None
+    return {
+        "id": finding.case_id,
+        "check": finding.check_id,
+        "case": finding.case,
+        "area": rule.area if rule else finding.check_id.split(".", 1)[0],
+        "tier": rule.tier.value if rule else None,
+        "level": finding.level.value,
+        "outcome": finding.outcome.value,
+        "rule": rule.text if rule else "",
+        "source": (case.source if case is not None else "") or source_of.get(finding.check_id, ""),
+        "expect": list(case.expect.status) if case is not None and case.expect is not None else None,
+        "message": finding.message,
+        "exchanges": list(finding.exchanges),
+        "violations": [
+            {"message": v.message, "at": v.at, "exchange": v.exchange, "event_index": v.event_index} for v in finding.violations[:20]
+        ],
+        "notes": list(finding.notes),
+        "profile_override": rule.overridden_by if rule else "",
+    }
+
+
+def build(result: RunResult, *, run_id: str, embedded: bool) -> JSONObject:
+    """The results document of a finished run."""
+    contract = result.contract
+    cases = {c.id: c for c in result.cases}
+    source_of = {r.id: contract.url(r.source) for r in contract.rules.values()}
+    counts = {o.value: n for o, n in result.counts().items()}
+    return {
+        "format": FORMAT,
+        "run": {
+            "id": run_id,
+            "suite_version": __version__,
+            "target": result.base_url,
+            "embedded_reference": embedded,
+            "profile": contract.profile.name,
+            "model": result.model,
+            "api_version": contract.api_version,
+            "spec_title": contract.title,
+            "started_at": result.started_at,
+            "wall_time_s": result.wall_time,
+        },
+        "spend": {
+            "requests": result.spend.requests,
+            "retries": result.spend.retries,
+            "input_tokens": result.spend.input_tokens,
+            "output_tokens": result.spend.output_tokens,
+        },
+        "counts": counts,
+        "must_failures": sum(1 for f in result.findings if f.outcome is Outcome.FAIL),
+        "results": [finding_record(f, cases.get(f.case_id), source_of=source_of) for f in result.findings],
+    }
+
+
+def write(path: Path, document: JSONObject) -> None:
+    """Write the document, pretty-printed (people read it in CI artifacts)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")

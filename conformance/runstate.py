@@ -1,0 +1,217 @@
+"""One run's lifecycle outside pytest: options, the run folder, the embedded server, the verdicts.
+
+The pytest plugin and the CLI both drive a ``RunState``; it owns what must happen exactly once
+per run (start the reference server, plan/execute/judge, write the cassette and results) and how
+xdist workers read the verdicts the controller reached. It imports no pytest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from . import engine
+from .contract.loader import load_contract
+from .contract.model import Contract, Tier
+from .engine import RunResult, RunSettings
+from .errors import ConfigError, ConformanceError
+from .findings import Finding, Level, Outcome
+from .report import results as results_doc
+from .scenarios import Case, build_cases
+from .transport import Limits, Timeouts
+
+VERDICTS = "verdicts.json"
+
+
+@dataclass(frozen=True)
+class Options:
+    """What a user chose, from pytest options or the CLI."""
+
+    base_url: str | None = None
+    api_key: str | None = field(default=None, repr=False)
+    model: str | None = None
+    profile: str = "anthropic"
+    api_version: str = "2023-06-01"
+    spec_dir: str | None = None
+    concurrency: int | None = None
+    report_dir: str = "reports"
+    tier: str | None = None
+    request_timeout: float = 180.0
+    idle_timeout: float = 60.0
+
+    @property
+    def embedded(self) -> bool:
+        """No URL: the run targets the embedded reference server."""
+        return not self.base_url
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: ``20261122-141503-a1b2``."""
+    return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def point_latest(report_dir: Path, run_dir: Path) -> None:
+    """Make ``reports/latest`` lead to this run (a symlink, or a text file where links fail)."""
+    latest = report_dir / "latest"
+    try:
+        if latest.is_symlink() or latest.is_file():
+            latest.unlink()
+        latest.symlink_to(run_dir.name, target_is_directory=True)
+    except OSError:
+        latest.with_suffix(".txt").write_text(run_dir.name + "\n", encoding="utf-8")
+
+
+class RunState:
+    """The state of one run, shared by every hook of one process."""
+
+    def __init__(self, options: Options, *, run_dir: Path | None = None) -> None:
+        self.options = options
+        self._run_dir = run_dir
+        self._server: Any = None
+        self.result: RunResult | None = None
+        self._verdicts: dict[str, Finding] | None = None
+        self.fatal: str | None = None
+        self.startup_error: ConformanceError | None = None
+
+    # ------------------------------------------------------------------------- contract
+
+    @cached_property
+    def contract(self) -> Contract:
+        """The contract under the chosen profile (raises ``SpecError``)."""
+        return load_contract(self.options.api_version, self.options.profile, spec_dir=self.options.spec_dir)
+
+    @cached_property
+    def model(self) -> str:
+        """The model under test."""
+        return engine.resolve_model(self.contract, self.options.model)
+
+    @cached_property
+    def cases(self) -> list[Case]:
+        """Every case of the contract (ids do not depend on the model)."""
+        return build_cases(self.contract, self.model)
+
+    @property
+    def tier(self) -> Tier | None:
+        """The selected tier, if any."""
+        if self.options.tier is None:
+            return None
+        try:
+            return Tier(self.options.tier)
+        except ValueError as exc:
+            raise ConfigError(f"--tier must be one of smoke, core, full (got {self.options.tier!r})") from exc
+
+    # ------------------------------------------------------------------------- run folder
+
+    @property
+    def run_dir(self) -> Path:
+        """``reports/<run-id>/``, created on first use."""
+        if self._run_dir is None:
+            self._run_dir = Path(self.options.report_dir) / new_run_id()
+        self._run_dir.mkdir(parents=True, exist_ok=True)
+        return self._run_dir
+
+    def planned_run_dir(self) -> Path:
+        """The run folder's path without creating it (shipped to xdist workers)."""
+        if self._run_dir is None:
+            self._run_dir = Path(self.options.report_dir) / new_run_id()
+        return self._run_dir
+
+    # ------------------------------------------------------------------------- execution
+
+    def settings(self, base_url: str, api_key: str) -> RunSettings:
+        """Engine settings for this run."""
+        concurrency = self.options.concurrency or (8 if self.options.embedded else 4)
+        return RunSettings(
+            base_url=base_url,
+            api_key=api_key,
+            model=self.options.model,
+            api_version=self.options.api_version,
+            profile=self.options.profile,
+            spec_dir=self.options.spec_dir,
+            concurrency=concurrency,
+            timeouts=Timeouts(read=self.options.idle_timeout, total=self.options.request_timeout),
+            limits=Limits(),
+            tier=self.tier,
+        )
+
+    def target(self) -> tuple[str, str]:
+        """(base URL, key): the user's, or the embedded server's, started on first use."""
+        if not self.options.embedded:
+            key = self.options.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
+            if not key:
+                raise ConfigError("no API key: pass --api-key or set ANTHROPIC_API_KEY (or omit --base-url to use the embedded reference server)")
+            return str(self.options.base_url), key
+        if self._server is None:
+            from .reference.server import ReferenceServer
+
+            key = "sk-ant-reference-" + secrets.token_hex(16)
+            server = ReferenceServer(api_key=key)
+            server.__enter__()
+            self._server = (server, key)
+        server, key = self._server
+        return str(server.base_url), str(key)
+
+    def execute(self, case_ids: list[str] | None) -> RunResult:
+        """Plan, execute and judge the selected cases; write the cassette, verdicts and results."""
+        base_url, key = self.target()
+        run_dir = self.run_dir
+        result = engine.run(self.settings(base_url, key), ids=None if case_ids is None else set(case_ids), cassette_path=run_dir / "cassette.jsonl")
+        self.result = result
+        self._verdicts = result.by_case()
+        self._write(result, run_dir)
+        return result
+
+    def _write(self, result: RunResult, run_dir: Path) -> None:
+        verdicts = [
+            {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes)}
+            for f in result.findings
+        ]
+        (run_dir / VERDICTS).write_text(json.dumps(verdicts, ensure_ascii=False), encoding="utf-8")
+        document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded)
+        results_doc.write(run_dir / "results.json", document)
+        point_latest(run_dir.parent, run_dir)
+
+    def record_fatal(self, message: str) -> None:
+        """Remember why the run could not start, for workers and the summary."""
+        self.fatal = message
+        (self.run_dir / VERDICTS).write_text(json.dumps({"fatal": message}), encoding="utf-8")
+
+    def verdict(self, case_id: str) -> Finding | None:
+        """The verdict of one case: from memory, or (on an xdist worker) from the run folder."""
+        if self._verdicts is None:
+            self._verdicts = self._load_verdicts()
+        return self._verdicts.get(case_id)
+
+    def _load_verdicts(self) -> dict[str, Finding]:
+        path = self.planned_run_dir() / VERDICTS
+        if not path.is_file():
+            return {}
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(data, dict):
+            self.fatal = str(data.get("fatal", "the run did not complete"))
+            return {}
+        return {
+            d["id"]: Finding(
+                check_id=d["check"],
+                case=d["case"],
+                outcome=Outcome(d["outcome"]),
+                level=Level(d["level"]),
+                message=d["message"],
+                exchanges=tuple(d["exchanges"]),
+                notes=tuple(d["notes"]),
+            )
+            for d in data
+        }
+
+    def close(self) -> None:
+        """Stop the embedded server if this process started it."""
+        if self._server is not None:
+            server, _ = self._server
+            self._server = None
+            server.__exit__(None, None, None)
