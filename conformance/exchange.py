@@ -55,7 +55,7 @@ class RecordedRequest:
         """The decoded JSON body, or ``UNPARSED`` when the body is not JSON (malformed-JSON probes)."""
         try:
             return json.loads(self.body) if self.body else UNPARSED
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's stack is not judgeable JSON
             return UNPARSED
 
 
@@ -108,7 +108,7 @@ class Exchange:
         """The decoded response body, or ``UNPARSED`` when it is not JSON."""
         try:
             return json.loads(self.body) if self.body else UNPARSED
-        except ValueError:
+        except (ValueError, RecursionError):  # nesting deeper than the parser's stack is not judgeable JSON
             return UNPARSED
 
     def text(self, limit: int | None = None) -> str:

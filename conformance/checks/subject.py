@@ -127,6 +127,7 @@ def locate(subject: Subject, index: int) -> str:
         return f"event #{index}"
     for event in subject.reading.events:
         if event.index == index:
-            kind = event.data.get("type") if event.data else event.name
-            return f"event #{index} ({kind}) @ byte {event.frame.start}"
+            kind = (event.data.get("type") if event.data else None) or event.name
+            label = f" ({kind})" if isinstance(kind, str) and kind else ""  # data: [DONE] has neither
+            return f"event #{index}{label} @ byte {event.frame.start}"
     return f"event #{index}"

@@ -416,6 +416,13 @@ def _check_references(contract: Contract, file_of: Mapping[str, Path]) -> None:
     for spec in contract.scenarios.values():
         if spec.base is not None and spec.base not in scenario_ids:
             raise SpecError(f"unknown base scenario {spec.base!r}", file=str(file_of["scenarios"]), pointer=f"/scenarios/{spec.id}/base")
+    for spec in contract.scenarios.values():  # every base exists now; a cycle would only surface at plan time
+        seen, base = {spec.id}, spec.base
+        while base is not None:
+            if base in seen:
+                raise SpecError(f"base chain of {spec.id!r} forms a cycle", file=str(file_of["scenarios"]), pointer=f"/scenarios/{spec.id}/base")
+            seen.add(base)
+            base = contract.scenarios[base].base
     for param in contract.params.values():
         if param.source not in contract.sources and not param.source.startswith(("http://", "https://")):
             raise SpecError(f"source {param.source!r} is neither a key of sources nor a URL", file=str(file_of["params"]), pointer=f"/params/{param.name}/source")

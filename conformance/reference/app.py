@@ -12,7 +12,7 @@ import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -96,6 +96,11 @@ class ReferenceApp:
     def __init__(self, *, api_key: str, variant: Variant = DEFAULT) -> None:
         self.api_key = api_key
         self.variant = variant
+        self._routes = {
+            "/v1/messages": _Route("POST", self._messages),
+            "/v1/messages/count_tokens": _Route("POST", self._count_tokens),
+            "/v1/models": _Route("GET", self._list_models),
+        }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -104,17 +109,15 @@ class ReferenceApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        response = await self._respond(request)
+        try:
+            response = await self._respond(request)
+        except ClientDisconnect:
+            return  # nobody is left to answer
         await response(scope, receive, send)
 
     def _route(self, path: str) -> tuple[_Route, str] | None:
-        fixed = {
-            "/v1/messages": _Route("POST", self._messages),
-            "/v1/messages/count_tokens": _Route("POST", self._count_tokens),
-            "/v1/models": _Route("GET", self._list_models),
-        }
-        if path in fixed:
-            return fixed[path], ""
+        if path in self._routes:
+            return self._routes[path], ""
         prefix = "/v1/models/"
         if path.startswith(prefix) and path[len(prefix) :] and "/" not in path[len(prefix) :]:
             return _Route("GET", self._retrieve_model), path[len(prefix) :]

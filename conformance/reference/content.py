@@ -173,7 +173,9 @@ def _prefill_problem(messages: Sequence[JSONObject], model: ModelFacts) -> Probl
     return None
 
 
-def conversation_problem(messages: Sequence[JSONObject], model: ModelFacts, version: ApiVersion) -> Problem:
+def conversation_problem(
+    messages: Sequence[JSONObject], model: ModelFacts, *, version: ApiVersion
+) -> Problem:
     """Rules that need the model: system-role placement, empty turns, text blocks, prefill, version limits."""
     for index, message in enumerate(messages):
         final_assistant = index == len(messages) - 1 and message["role"] == "assistant"

@@ -1,7 +1,7 @@
 """The catalogue of named faults: realistic deviations of real gateways, applied around the faithful app.
 
-Owns each fault's name, source, the checks it should break (`breaks`, curated by the lead) and its
-wrapper, plus `build_app`. The faithful app never learns it is wrapped (STYLE T3); the plumbing lives
+Owns each fault's name, source, the checks it should break and its wrapper, plus `build_app`. `breaks`
+lists the check ids that failed when the in-progress suite ran against the fault (curated by the lead). The faithful app never learns it is wrapped (STYLE T3); the plumbing lives
 in rewrite.py. The registry is read-only after import.
 """
 
@@ -133,56 +133,66 @@ def _lossy_utf8(chunk: bytes) -> bytes:
 _CATALOGUE = (
     Fault(
         name="drop-message-stop",
-        breaks=(),
+        breaks=("stream.ends_with_message_stop",),
         source=f"{PEERS} #14; https://github.com/huggingface/tau/pull/692",
         description="The stream ends after message_delta without a message_stop event.",
         wrap=_plain(rewrite_events(_drop_message_stop)),
     ),
     Fault(
         name="stop-reason-stop",
-        breaks=(),
+        breaks=("stop_reason.end_turn_on_natural_stop",),
         source=f"{PEERS} #27; https://github.com/aws-samples/bedrock-access-gateway/issues/11",
         description='OpenAI vocabulary leaks through: stop_reason "end_turn" is reported as "stop" (stream and non-stream).',
         wrap=_plain(compose(rewrite_events(_stream_stop), rewrite_json_response(_body_stop))),
     ),
     Fault(
         name="openai-error-envelope",
-        breaks=(),
+        breaks=("errors.envelope_shape", "errors.type_matches_status"),
         source=f"{PEERS} #22; https://github.com/yilewang/llm-for-zotero/issues/133",
         description='Errors come back as OpenAI\'s {"error":{"message","type","param","code"}} without "type":"error".',
         wrap=_plain(replace_error(_openai_envelope)),
     ),
     Fault(
         name="data-only-events",
-        breaks=(),
+        breaks=("stream.event_name_matches_type",),
         source="anthropic-contract.md §0.5 (official SDKs skip events without an event: line)",
         description="SSE events are sent as bare data: lines with no event: line.",
         wrap=_plain(rewrite_events(_data_only)),
     ),
     Fault(
         name="done-sentinel",
-        breaks=(),
+        breaks=("stream.no_done_sentinel",),
         source=f"{PEERS} #14; https://github.com/huggingface/tau/pull/692",
         description="An OpenAI-style data: [DONE] event follows message_stop.",
         wrap=_plain(rewrite_events(_done_sentinel)),
     ),
     Fault(
         name="accepts-any-key",
-        breaks=(),
+        breaks=("auth.missing_key_rejected", "auth.wrong_key_rejected"),
         source="anthropic-contract.md §8 (Ollama: key 'required but ignored'); ollama/ollama docs/api/anthropic-compatibility.mdx",
         description="Missing or wrong API keys are accepted (the gateway substitutes its own upstream key).",
         wrap=_accept_any_key,
     ),
     Fault(
         name="max-tokens-optional",
-        breaks=(),
+        breaks=("params.required_enforced",),
         source="anthropic-contract.md §8; ggml-org/llama.cpp tools/server/README.md (max_tokens optional, default 4096)",
         description="A request without max_tokens is served with max_tokens defaulted to 4096 instead of a 400.",
         wrap=_plain(rewrite_request(_default_max_tokens)),
     ),
     Fault(
         name="validation-errors-as-422",
-        breaks=(),
+        breaks=(
+            "errors.envelope_shape",
+            "headers.version_required",
+            "headers.version_unknown_rejected",
+            "params.invalid_value_rejected",
+            "params.required_enforced",
+            "params.wrong_type_rejected",
+            "request.malformed_json_rejected",
+            "roles.system_role_handled",
+            "roles.unknown_role_rejected",
+        ),
         source=f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
         description="Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.",
         wrap=_plain(replace_error(_fastapi_422)),

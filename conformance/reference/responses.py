@@ -56,6 +56,7 @@ def _usage(input_tokens: int, output_tokens: int) -> JSONObject:
 def _message(
     request: MessagesRequest,
     msg_id: str,
+    *,
     content: list[JSONObject],
     generation: Generation | None,
     usage: JSONObject,
@@ -78,7 +79,13 @@ def message_body(
 ) -> JSONObject:
     """The non-streaming Message; one text block even when the text is empty."""
     usage = _usage(input_tokens, generation.output_tokens)
-    return _message(request, msg_id, [{"type": "text", "text": generation.text}], generation, usage)
+    return _message(
+        request,
+        msg_id,
+        content=[{"type": "text", "text": generation.text}],
+        generation=generation,
+        usage=usage,
+    )
 
 
 def _deltas(generation: Generation, per_delta: int) -> list[Event]:
@@ -98,7 +105,7 @@ def stream_events(
 ) -> list[Event]:
     """The full event sequence: start, one text block, stop reason, end; pings spread after the block opens."""
     ping = Event("ping", {"type": "ping"})
-    start = _message(request, msg_id, [], None, _usage(input_tokens, 1))
+    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1))
     events = [Event("message_start", {"type": "message_start", "message": start})]
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))

@@ -58,7 +58,14 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
     parser.add_argument("--api-key", help=f"accepted key (prefer the {API_KEY_ENV} environment variable)")
-    parser.add_argument("--fault", action="append", default=[], metavar="NAME", help="wrap in a named fault")
+    parser.add_argument(
+        "--fault",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="wrap in named faults (repeatable)",
+    )
     parser.add_argument("--router", action="store_true", help="serve /_faults/<names>/ and /_variant/<name>/")
     return parser
 
@@ -86,6 +93,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         port=args.port,
         log_level="warning",
         access_log=False,
+        server_header=False,
         lifespan="on",
         timeout_graceful_shutdown=2,
     )
@@ -132,6 +140,11 @@ class ReferenceServer:
             raise RuntimeError("the reference server is not running")
         return self._base_url
 
+    @property
+    def pid(self) -> int | None:
+        """The child's process id while it runs (for diagnostics)."""
+        return self._process.pid if self._process is not None else None
+
     def _command(self) -> list[str]:
         command = [sys.executable, "-m", "conformance.reference", "--host", self._host, "--port", "0"]
         for name in self._faults:
@@ -142,7 +155,8 @@ class ReferenceServer:
         path = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
         return {**os.environ, API_KEY_ENV: self._api_key, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
-    def _stderr_tail(self, limit: int = 4000) -> str:
+    def stderr_tail(self, limit: int = 4000) -> str:
+        """The end of the child's stderr so far: uvicorn warnings, tracebacks, startup errors."""
         if self._stderr is None:
             return ""
         # pread leaves the offset the child shares with us alone.
@@ -167,9 +181,14 @@ class ReferenceServer:
             line = None
         match = _ANNOUNCED.match(line or "")
         if match is None:
-            why = "timed out" if line is None else f"exited or printed {line!r}"
             self._terminate()
-            tail = self._stderr_tail()
+            if line is None:
+                why = "timed out"
+            elif line:
+                why = f"printed {line!r}"
+            else:
+                why = f"exited with status {self._process.returncode}"
+            tail = self.stderr_tail()
             self.stop()
             raise RuntimeError(
                 f"reference server did not start ({why}, limit {self._startup_timeout:g} s); stderr tail:\n{tail}"

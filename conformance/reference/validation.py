@@ -125,11 +125,15 @@ def _optional(endpoint: Endpoint, version: ApiVersion) -> Mapping[str, Check]:
     return fields
 
 
+def _reject_constant(name: str) -> object:
+    raise ValueError(f"{name} is not valid JSON")
+
+
 def parse_json(raw: bytes) -> ApiError | JSONObject:
     """Decode the body; anything but a JSON object is a 400, as on the first-party API."""
     try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+        body = json.loads(raw, parse_constant=_reject_constant)
+    except ValueError as exc:  # UnicodeDecodeError included
         return invalid(f"The request body is not valid JSON: {exc}")
     if not isinstance(body, dict):
         return invalid("The request body must be a JSON object.")
@@ -171,7 +175,9 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
     if model is None:
         return ApiError(ErrorType.NOT_FOUND, f"model: {body['model']}")
     messages = tuple(body["messages"])
-    problem = _model_problem(body, model, endpoint) or content.conversation_problem(messages, model, version)
+    problem = _model_problem(body, model, endpoint) or content.conversation_problem(
+        messages, model, version=version
+    )
     if problem:
         return invalid(problem)
     return MessagesRequest(

@@ -45,6 +45,7 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
         "no-ping": Variant(pings=0),
         "many-pings": Variant(pings=5),
         "comments-and-unknown-events": Variant(comments=True, unknown_events=True),
+        "one-token-deltas": Variant(delta_chunk_tokens=1),
         "three-token-deltas": Variant(delta_chunk_tokens=3),
         "padded-json": Variant(padded_json=True),
         "everything": Variant(

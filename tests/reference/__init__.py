@@ -1,0 +1,1 @@
+"""Tests of conformance.reference: the embedded reference server, its faults and variants."""

@@ -12,6 +12,6 @@ COUNT = "Count from 1 to 200, separated by spaces."
 XYZZY = "Reply with exactly this text and nothing else: one two three XYZZY four five"
 
 
-def user(text: str) -> list[dict[str, Any]]:
-    """A one-turn conversation."""
+def user(text: str) -> list[Any]:
+    """A one-turn conversation (typed loosely so it also fits the SDK's MessageParam)."""
     return [{"role": "user", "content": text}]

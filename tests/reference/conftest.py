@@ -13,7 +13,6 @@ from conformance.reference import ReferenceServer
 from ._support import V2023
 
 
-
 @pytest.fixture(scope="session")
 def api_key() -> str:
     """A fresh key per session, like a real secret nobody can guess."""
@@ -25,6 +24,8 @@ def server(api_key: str) -> Iterator[ReferenceServer]:
     """The reference server in a child process, serving faults and variants by path."""
     with ReferenceServer(api_key, router=True) as running:
         yield running
+        log = running.stderr_tail()
+    assert "Traceback" not in log, f"the reference server logged an exception:\n{log}"
 
 
 @pytest.fixture(scope="session")
@@ -49,6 +50,10 @@ def http(base_url: str) -> Iterator[httpx.Client]:
 @pytest.fixture
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Keep the developer's ANTHROPIC_* variables out of the SDK clients under test."""
-    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL", "ANTHROPIC_CUSTOM_HEADERS"):
+    for name in (
+        "ANTHROPIC_API_KEY",
+        "ANTHROPIC_AUTH_TOKEN",
+        "ANTHROPIC_BASE_URL",
+        "ANTHROPIC_CUSTOM_HEADERS",
+    ):
         monkeypatch.delenv(name, raising=False)
-

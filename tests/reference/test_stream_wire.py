@@ -56,15 +56,36 @@ def test_stream_grammar_and_values(http, headers):
         "message_stop",
     ]
     start = events[0][1]["message"]
-    assert list(start) == ["model", "id", "type", "role", "content", "stop_reason", "stop_sequence", "stop_details", "usage"]
-    assert (start["model"], start["content"], start["stop_reason"], start["stop_sequence"]) == (HAIKU, [], None, None)
-    assert start["id"].startswith("msg_01") and len(start["id"]) == 28
+    assert list(start) == [
+        "model",
+        "id",
+        "type",
+        "role",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+        "stop_details",
+        "usage",
+    ]
+    assert (start["model"], start["content"], start["stop_reason"], start["stop_sequence"]) == (
+        HAIKU,
+        [],
+        None,
+        None,
+    )
+    assert start["id"].startswith("msg_01")
+    assert len(start["id"]) == 28
     assert start["usage"]["output_tokens"] == 1
     text = "".join(d["delta"]["text"] for n, d in events if n == "content_block_delta")
     assert text == "Grüße ok"
     delta = events[-2][1]
     assert delta["delta"] == {"stop_reason": "end_turn", "stop_sequence": None, "stop_details": None}
-    assert delta["usage"] == {"input_tokens": start["usage"]["input_tokens"], "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": 2}
+    assert delta["usage"] == {
+        "input_tokens": start["usage"]["input_tokens"],
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "output_tokens": 2,
+    }
 
 
 def test_ping_is_spelled_like_anthropic(http, headers):
@@ -96,14 +117,29 @@ def test_stream_and_message_agree(http, headers):
     assert message["content"] == [{"type": "text", "text": "one two three "}]
     assert message["stop_reason"] == events[-2][1]["delta"]["stop_reason"]
     assert message["usage"]["output_tokens"] == events[-2][1]["usage"]["output_tokens"]
-    assert message["usage"] == {**events[0][1]["message"]["usage"], "output_tokens": message["usage"]["output_tokens"]}
+    assert message["usage"] == {
+        **events[0][1]["message"]["usage"],
+        "output_tokens": message["usage"]["output_tokens"],
+    }
 
 
 def test_non_stream_message_shape(http, headers):
-    response = http.post("/v1/messages", headers=headers, json={"model": HAIKU, "max_tokens": 32, "messages": user(GRUSSE)})
+    response = http.post(
+        "/v1/messages", headers=headers, json={"model": HAIKU, "max_tokens": 32, "messages": user(GRUSSE)}
+    )
     assert response.headers["content-type"] == "application/json"
     message = response.json()
-    assert list(message) == ["model", "id", "type", "role", "content", "stop_reason", "stop_sequence", "stop_details", "usage"]
+    assert list(message) == [
+        "model",
+        "id",
+        "type",
+        "role",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+        "stop_details",
+        "usage",
+    ]
     assert message["usage"] == {
         "input_tokens": 13,
         "cache_creation_input_tokens": 0,
@@ -158,7 +194,11 @@ async def run_asgi(app, payload: dict[str, Any]) -> list[dict[str, Any]]:
         "path": "/v1/messages",
         "raw_path": b"/v1/messages",
         "query_string": b"",
-        "headers": [(b"x-api-key", b"k"), (b"anthropic-version", b"2023-06-01"), (b"content-type", b"application/json")],
+        "headers": [
+            (b"x-api-key", b"k"),
+            (b"anthropic-version", b"2023-06-01"),
+            (b"content-type", b"application/json"),
+        ],
         "client": ("127.0.0.1", 1),
         "server": ("127.0.0.1", 2),
     }
@@ -173,7 +213,9 @@ def anyio_backend():
 
 @pytest.mark.anyio
 async def test_each_event_is_its_own_message_and_multibyte_characters_are_split():
-    sent = await run_asgi(create_app(api_key="k"), {"model": HAIKU, "max_tokens": 32, "stream": True, "messages": user(GRUSSE)})
+    sent = await run_asgi(
+        create_app(api_key="k"), {"model": HAIKU, "max_tokens": 32, "stream": True, "messages": user(GRUSSE)}
+    )
     bodies = [m["body"] for m in sent if m["type"] == "http.response.body"]
     assert sent[-1] == {"type": "http.response.body", "body": b"", "more_body": False}
     whole = b"".join(bodies)

@@ -111,7 +111,10 @@ def test_last_user_message_selects_the_reply():
 
 
 def test_message_text_joins_text_blocks_only():
-    message = {"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}]}
+    message = {
+        "role": "user",
+        "content": [{"type": "text", "text": "a"}, {"type": "image"}, {"type": "text", "text": "b"}],
+    }
     assert message_text(message) == "a\nb"
 
 

@@ -25,7 +25,11 @@ def assert_error(response: httpx.Response, status: int, kind: str, message: str)
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     payload = response.json()
-    assert payload == {"type": "error", "error": {"type": kind, "message": message}, "request_id": payload["request_id"]}
+    assert payload == {
+        "type": "error",
+        "error": {"type": kind, "message": message},
+        "request_id": payload["request_id"],
+    }
     assert payload["request_id"] == response.headers["request-id"]
 
 
@@ -40,7 +44,14 @@ def test_unknown_path_wins_over_missing_auth(http):
     assert_error(http.post("/v2/messages"), 404, "not_found_error", "Not Found")
 
 
-@pytest.mark.parametrize(("method", "path", "allowed"), [("GET", "/v1/messages", "POST"), ("POST", "/v1/models", "GET"), ("DELETE", "/v1/messages/count_tokens", "POST")])
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("GET", "/v1/messages", "POST"),
+        ("POST", "/v1/models", "GET"),
+        ("DELETE", "/v1/messages/count_tokens", "POST"),
+    ],
+)
 def test_wrong_method_is_405_with_an_anthropic_envelope(http, method, path, allowed):
     response = http.request(method, path)
     assert_error(response, 405, "invalid_request_error", "Method Not Allowed")
@@ -49,7 +60,12 @@ def test_wrong_method_is_405_with_an_anthropic_envelope(http, method, path, allo
 
 def test_beta_query_is_accepted(http, headers):
     assert http.post("/v1/messages?beta=true", headers=headers, json=body()).status_code == 200
-    assert http.post("/v1/messages/count_tokens?beta=true", headers=headers, json=body(max_tokens=None)).status_code == 200
+    assert (
+        http.post(
+            "/v1/messages/count_tokens?beta=true", headers=headers, json=body(max_tokens=None)
+        ).status_code
+        == 200
+    )
 
 
 # ---------------------------------------------------------------------------- auth
@@ -60,7 +76,15 @@ def test_missing_key_is_401(http):
     assert_error(response, 401, "authentication_error", "x-api-key header is required")
 
 
-@pytest.mark.parametrize("auth", [{"x-api-key": "wrong"}, {"authorization": "Bearer wrong"}, {"authorization": "Basic abc"}, {"authorization": "Bearer"}])
+@pytest.mark.parametrize(
+    "auth",
+    [
+        {"x-api-key": "wrong"},
+        {"authorization": "Bearer wrong"},
+        {"authorization": "Basic abc"},
+        {"authorization": "Bearer"},
+    ],
+)
 def test_wrong_key_is_401(http, auth):
     response = http.post("/v1/messages", headers={**auth, "anthropic-version": V2023}, json=body())
     assert_error(response, 401, "authentication_error", "invalid x-api-key")
@@ -75,7 +99,12 @@ def test_x_api_key_wins_over_bearer(http, api_key):
     good_key = {"x-api-key": api_key, "authorization": "Bearer wrong", "anthropic-version": V2023}
     assert http.post("/v1/messages", headers=good_key, json=body()).status_code == 200
     bad_key = {"x-api-key": "wrong", "authorization": f"Bearer {api_key}", "anthropic-version": V2023}
-    assert_error(http.post("/v1/messages", headers=bad_key, json=body()), 401, "authentication_error", "invalid x-api-key")
+    assert_error(
+        http.post("/v1/messages", headers=bad_key, json=body()),
+        401,
+        "authentication_error",
+        "invalid x-api-key",
+    )
 
 
 def test_auth_is_checked_before_the_version(http):
@@ -92,19 +121,30 @@ def test_missing_version_is_400(http, api_key):
 
 @pytest.mark.parametrize("version", ["2023-10-01", "2023-06-01, 2023-06-01", "latest"])
 def test_unknown_version_is_400(http, api_key, version):
-    response = http.post("/v1/messages", headers={"x-api-key": api_key, "anthropic-version": version}, json=body())
-    assert_error(response, 400, "invalid_request_error", f'anthropic-version: "{version}" is not a valid version')
+    response = http.post(
+        "/v1/messages", headers={"x-api-key": api_key, "anthropic-version": version}, json=body()
+    )
+    assert_error(
+        response, 400, "invalid_request_error", f'anthropic-version: "{version}" is not a valid version'
+    )
 
 
 def test_repeated_version_header_is_400(http, api_key):
     headers = [("x-api-key", api_key), ("anthropic-version", V2023), ("anthropic-version", V2023)]
     response = http.post("/v1/messages", headers=headers, json=body())
-    assert_error(response, 400, "invalid_request_error", 'anthropic-version: "2023-06-01, 2023-06-01" is not a valid version')
+    assert_error(
+        response,
+        400,
+        "invalid_request_error",
+        'anthropic-version: "2023-06-01, 2023-06-01" is not a valid version',
+    )
 
 
 @pytest.mark.parametrize("version", ["2023-01-01", V2023, V2026])
 def test_known_versions_are_accepted(http, api_key, version):
-    response = http.post("/v1/messages", headers={"x-api-key": api_key, "anthropic-version": version}, json=body())
+    response = http.post(
+        "/v1/messages", headers={"x-api-key": api_key, "anthropic-version": version}, json=body()
+    )
     assert response.status_code == 200
 
 
@@ -120,26 +160,39 @@ def test_known_versions_are_accepted(http, api_key, version):
     ],
 )
 def test_known_betas_are_accepted(http, headers, values):
-    response = http.post("/v1/messages", headers=[*headers.items(), *(("anthropic-beta", v) for v in values)], json=body())
+    response = http.post(
+        "/v1/messages", headers=[*headers.items(), *(("anthropic-beta", v) for v in values)], json=body()
+    )
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize(("value", "listed"), [("not-a-beta", "`not-a-beta`"), ("", "``"), ("files-api-2025-04-14,", "``"), ("a,b", "`a`, `b`")])
+@pytest.mark.parametrize(
+    ("value", "listed"),
+    [("not-a-beta", "`not-a-beta`"), ("", "``"), ("files-api-2025-04-14,", "``"), ("a,b", "`a`, `b`")],
+)
 def test_unknown_or_empty_beta_is_400(http, headers, value, listed):
     response = http.post("/v1/messages", headers={**headers, "anthropic-beta": value}, json=body())
-    assert_error(response, 400, "invalid_request_error", f"Unexpected value(s) {listed} for the `anthropic-beta` header. {BETA_HINT}")
+    assert_error(
+        response,
+        400,
+        "invalid_request_error",
+        f"Unexpected value(s) {listed} for the `anthropic-beta` header. {BETA_HINT}",
+    )
 
 
 def test_version_is_checked_before_beta(http, api_key):
-    response = http.post("/v1/messages", headers={"x-api-key": api_key, "anthropic-beta": "nope"}, json=body())
+    response = http.post(
+        "/v1/messages", headers={"x-api-key": api_key, "anthropic-beta": "nope"}, json=body()
+    )
     assert_error(response, 400, "invalid_request_error", "anthropic-version: header is required")
 
 
 # ---------------------------------------------------------------------------- body
 
 
-def test_body_that_is_not_json(http, headers):
-    response = http.post("/v1/messages", headers=headers, content=b"{not json")
+@pytest.mark.parametrize("payload", [b"{not json", b"", b'{"max_tokens": NaN}', b"\xff\xfe"])
+def test_body_that_is_not_json(http, headers, payload):
+    response = http.post("/v1/messages", headers=headers, content=payload)
     assert response.status_code == 400
     assert response.json()["error"]["message"].startswith("The request body is not valid JSON: ")
 
@@ -155,7 +208,9 @@ TOO_LARGE = ("request_too_large", "Request exceeds the maximum allowed number of
 
 def test_declared_oversized_body_is_413(http, headers):
     padding = "x" * (32 * 1024 * 1024)
-    response = http.post("/v1/messages", headers=headers, content=json.dumps(body(metadata={"user_id": padding})))
+    response = http.post(
+        "/v1/messages", headers=headers, content=json.dumps(body(metadata={"user_id": padding}))
+    )
     assert_error(response, 413, *TOO_LARGE)
 
 
@@ -194,7 +249,11 @@ FIELD_ERRORS = [
     ("messages-empty", body(messages=[]), "messages: at least one message is required"),
     ("extra-field", body(foo=1), "foo: Extra inputs are not permitted"),
     ("system-type", body(system=3), "system: Input should be a valid list"),
-    ("system-block-type", body(system=[{"type": "image", "text": "x"}]), "system.0.type: Input should be 'text'"),
+    (
+        "system-block-type",
+        body(system=[{"type": "image", "text": "x"}]),
+        "system.0.type: Input should be 'text'",
+    ),
     ("system-block-text", body(system=[{"type": "text"}]), "system.0.text: Field required"),
     ("metadata-type", body(metadata="x"), "metadata: Input should be a valid dictionary"),
     ("metadata-extra", body(metadata={"x": 1}), "metadata.x: Extra inputs are not permitted"),
@@ -209,34 +268,140 @@ FIELD_ERRORS = [
     ("top-k-negative", body(top_k=-1), "top_k: Input should be greater than or equal to 0"),
     ("top-k-float", body(top_k=1.5), "top_k: Input should be a valid integer"),
     ("tools-type", body(tools={}), "tools: Input should be a valid list"),
-    ("tool-choice-type", body(tool_choice={"type": "sometimes"}), "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'"),
-    ("thinking-budget", body(thinking={"type": "enabled", "budget_tokens": 10}), "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024"),
+    (
+        "tool-choice-type",
+        body(tool_choice={"type": "sometimes"}),
+        "tool_choice.type: Input should be 'auto', 'any', 'tool' or 'none'",
+    ),
+    (
+        "thinking-budget",
+        body(thinking={"type": "enabled", "budget_tokens": 10}),
+        "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024",
+    ),
     ("service-tier", body(service_tier="gold"), "service_tier: Input should be 'auto' or 'standard_only'"),
     ("speed", body(speed="ludicrous"), "speed: Input should be 'standard' or 'fast'"),
     ("message-type", body(messages=["hi"]), "messages.0: Input should be a valid dictionary"),
     ("message-role-missing", body(messages=[{"content": "hi"}]), "messages.0.role: Field required"),
     ("message-content-missing", body(messages=[{"role": "user"}]), "messages.0.content: Field required"),
-    ("message-extra", body(messages=[{"role": "user", "content": "hi", "name": "x"}]), "messages.0.name: Extra inputs are not permitted"),
-    ("message-role", body(messages=[{"role": "tool", "content": "hi"}]), "messages.0.role: Input should be 'user' or 'assistant'"),
-    ("content-type", body(messages=[{"role": "user", "content": 3}]), "messages.0.content: Input should be a valid string or a list of content blocks"),
-    ("block-no-type", body(messages=[{"role": "user", "content": [{"text": "x"}]}]), "messages.0.content.0: Unable to extract tag using discriminator 'type'"),
-    ("block-text-missing", body(messages=[{"role": "user", "content": [{"type": "text"}]}]), "messages.0.content.0.text: Field required"),
-    ("block-tool-use-input", body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": []}]}]), "messages.1.content.0.input: Input should be a valid dictionary"),
-    ("block-image-source", body(messages=[{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]), "messages.0.content.0.source.type: Input should be 'base64', 'url' or 'file'"),
-    ("empty-text-block", body(messages=[{"role": "user", "content": [{"type": "text", "text": ""}]}]), "messages: text content blocks must be non-empty"),
-    ("blank-text-block", body(messages=[{"role": "user", "content": [{"type": "text", "text": "  "}]}]), "messages: text content blocks must contain non-whitespace text"),
-    ("empty-user-content", body(messages=[{"role": "user", "content": ""}]), "messages.0: all messages must have non-empty content except for the optional final assistant message"),
-    ("empty-user-blocks", body(messages=[{"role": "user", "content": []}, *user("hi")]), "messages.0: all messages must have non-empty content except for the optional final assistant message"),
-    ("empty-middle-assistant", body(messages=[*user("a"), {"role": "assistant", "content": ""}, *user("b")]), "messages.1: all messages must have non-empty content except for the optional final assistant message"),
-    ("prefill-trailing-space", body(messages=[*user("a"), {"role": "assistant", "content": "Sure "}]), "messages: final assistant content cannot end with trailing whitespace"),
-    ("prefill-trailing-newline", body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "text", "text": "Sure\n"}]}]), "messages: final assistant content cannot end with trailing whitespace"),
-    ("prefill-unsupported", body(model="claude-sonnet-4-6", messages=[*user("a"), {"role": "assistant", "content": "Sure"}]), "Prefilling assistant messages is not supported for this model."),
-    ("system-role-unsupported", body(messages=[*user("a"), {"role": "system", "content": "be brief"}]), "messages.1.role: role 'system' is not supported on this model"),
-    ("system-role-first", body(model="claude-opus-4-8", messages=[{"role": "system", "content": "x"}, *user("a")]), "messages.0: system messages must immediately follow a user message"),
-    ("system-role-after-assistant", body(model="claude-opus-4-8", messages=[*user("a"), {"role": "assistant", "content": "b"}, {"role": "system", "content": "x"}]), "messages.2: system messages must immediately follow a user message"),
-    ("system-role-image", body(model="claude-opus-4-8", messages=[*user("a"), {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "u"}}]}]), "messages.1.content.0: system messages may only contain text blocks"),
-    ("max-tokens-over-model", body(max_tokens=64001), "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-haiku-4-5-20251001"),
-    ("opus-47-temperature", body(model="claude-opus-4-7", temperature=0.5), "`temperature` is deprecated for this model."),
+    (
+        "message-extra",
+        body(messages=[{"role": "user", "content": "hi", "name": "x"}]),
+        "messages.0.name: Extra inputs are not permitted",
+    ),
+    (
+        "message-role",
+        body(messages=[{"role": "tool", "content": "hi"}]),
+        "messages.0.role: Input should be 'user' or 'assistant'",
+    ),
+    (
+        "content-type",
+        body(messages=[{"role": "user", "content": 3}]),
+        "messages.0.content: Input should be a valid string or a list of content blocks",
+    ),
+    (
+        "block-no-type",
+        body(messages=[{"role": "user", "content": [{"text": "x"}]}]),
+        "messages.0.content.0: Unable to extract tag using discriminator 'type'",
+    ),
+    (
+        "block-text-missing",
+        body(messages=[{"role": "user", "content": [{"type": "text"}]}]),
+        "messages.0.content.0.text: Field required",
+    ),
+    (
+        "block-tool-use-input",
+        body(
+            messages=[
+                *user("a"),
+                {"role": "assistant", "content": [{"type": "tool_use", "id": "t", "name": "n", "input": []}]},
+            ]
+        ),
+        "messages.1.content.0.input: Input should be a valid dictionary",
+    ),
+    (
+        "block-image-source",
+        body(messages=[{"role": "user", "content": [{"type": "image", "source": {"type": "ftp"}}]}]),
+        "messages.0.content.0.source.type: Input should be 'base64', 'url' or 'file'",
+    ),
+    (
+        "empty-text-block",
+        body(messages=[{"role": "user", "content": [{"type": "text", "text": ""}]}]),
+        "messages: text content blocks must be non-empty",
+    ),
+    (
+        "blank-text-block",
+        body(messages=[{"role": "user", "content": [{"type": "text", "text": "  "}]}]),
+        "messages: text content blocks must contain non-whitespace text",
+    ),
+    (
+        "empty-user-content",
+        body(messages=[{"role": "user", "content": ""}]),
+        "messages.0: all messages must have non-empty content except for the optional final assistant message",
+    ),
+    (
+        "empty-user-blocks",
+        body(messages=[{"role": "user", "content": []}, *user("hi")]),
+        "messages.0: all messages must have non-empty content except for the optional final assistant message",
+    ),
+    (
+        "empty-middle-assistant",
+        body(messages=[*user("a"), {"role": "assistant", "content": ""}, *user("b")]),
+        "messages.1: all messages must have non-empty content except for the optional final assistant message",
+    ),
+    (
+        "prefill-trailing-space",
+        body(messages=[*user("a"), {"role": "assistant", "content": "Sure "}]),
+        "messages: final assistant content cannot end with trailing whitespace",
+    ),
+    (
+        "prefill-trailing-newline",
+        body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "text", "text": "Sure\n"}]}]),
+        "messages: final assistant content cannot end with trailing whitespace",
+    ),
+    (
+        "prefill-unsupported",
+        body(model="claude-sonnet-4-6", messages=[*user("a"), {"role": "assistant", "content": "Sure"}]),
+        "Prefilling assistant messages is not supported for this model.",
+    ),
+    (
+        "system-role-unsupported",
+        body(messages=[*user("a"), {"role": "system", "content": "be brief"}]),
+        "messages.1.role: role 'system' is not supported on this model",
+    ),
+    (
+        "system-role-first",
+        body(model="claude-opus-4-8", messages=[{"role": "system", "content": "x"}, *user("a")]),
+        "messages.0: system messages must immediately follow a user message",
+    ),
+    (
+        "system-role-after-assistant",
+        body(
+            model="claude-opus-4-8",
+            messages=[*user("a"), {"role": "assistant", "content": "b"}, {"role": "system", "content": "x"}],
+        ),
+        "messages.2: system messages must immediately follow a user message",
+    ),
+    (
+        "system-role-image",
+        body(
+            model="claude-opus-4-8",
+            messages=[
+                *user("a"),
+                {"role": "system", "content": [{"type": "image", "source": {"type": "url", "url": "u"}}]},
+            ],
+        ),
+        "messages.1.content.0: system messages may only contain text blocks",
+    ),
+    (
+        "max-tokens-over-model",
+        body(max_tokens=64001),
+        "max_tokens: 64001 > 64000, which is the maximum allowed number of output tokens for claude-haiku-4-5-20251001",
+    ),
+    (
+        "opus-47-temperature",
+        body(model="claude-opus-4-7", temperature=0.5),
+        "`temperature` is deprecated for this model.",
+    ),
     ("opus-48-top-p", body(model="claude-opus-4-8", top_p=0.9), "`top_p` is deprecated for this model."),
     ("opus-47-top-k", body(model="claude-opus-4-7", top_k=5), "`top_k` is deprecated for this model."),
 ]
@@ -244,7 +409,9 @@ FIELD_ERRORS = [
 
 @pytest.mark.parametrize(("payload", "message"), [pytest.param(p, m, id=i) for i, p, m in FIELD_ERRORS])
 def test_body_rules(http, headers, payload, message):
-    assert_error(http.post("/v1/messages", headers=headers, json=payload), 400, "invalid_request_error", message)
+    assert_error(
+        http.post("/v1/messages", headers=headers, json=payload), 400, "invalid_request_error", message
+    )
 
 
 def test_unknown_model_is_404(http, headers):
@@ -254,23 +421,112 @@ def test_unknown_model_is_404(http, headers):
 
 def test_shape_errors_come_before_model_lookup(http, headers):
     response = http.post("/v1/messages", headers=headers, json=body(model="nope", max_tokens=0))
-    assert_error(response, 400, "invalid_request_error", "max_tokens: Input should be greater than or equal to 1")
+    assert_error(
+        response, 400, "invalid_request_error", "max_tokens: Input should be greater than or equal to 1"
+    )
 
 
 ACCEPTED = [
     ("alias", body(model="claude-haiku-4-5-20251001")),
-    ("every-optional-field", body(system="s", metadata={"user_id": None}, stop_sequences=["x"], stream=False, temperature=0, top_p=0.5, top_k=0, tools=[{"name": "t", "input_schema": {"type": "object"}}], tool_choice={"type": "auto"}, thinking={"type": "disabled"}, service_tier="auto", container=None, output_config={"effort": "low"}, context_management=None, cache_control={"type": "ephemeral"}, inference_geo=None, speed="standard", mcp_servers=[], diagnostics=None)),
+    (
+        "every-optional-field",
+        body(
+            system="s",
+            metadata={"user_id": None},
+            stop_sequences=["x"],
+            stream=False,
+            temperature=0,
+            top_p=0.5,
+            top_k=0,
+            tools=[{"name": "t", "input_schema": {"type": "object"}}],
+            tool_choice={"type": "auto"},
+            thinking={"type": "disabled"},
+            service_tier="auto",
+            container=None,
+            output_config={"effort": "low"},
+            context_management=None,
+            cache_control={"type": "ephemeral"},
+            inference_geo=None,
+            speed="standard",
+            mcp_servers=[],
+            diagnostics=None,
+        ),
+    ),
     ("system-blocks", body(system=[{"type": "text", "text": "s", "cache_control": {"type": "ephemeral"}}])),
     ("consecutive-user-turns", body(messages=[*user("a"), *user("b")])),
     ("leading-assistant", body(messages=[{"role": "assistant", "content": "hello"}, *user("b")])),
     ("final-assistant-empty", body(messages=[*user("a"), {"role": "assistant", "content": ""}])),
     ("prefill-on-haiku", body(messages=[*user("a"), {"role": "assistant", "content": "Sure"}])),
     ("opus-47-default-temperature", body(model="claude-opus-4-7", temperature=1.0)),
-    ("system-role-on-opus-48", body(model="claude-opus-4-8", messages=[*user("a"), {"role": "system", "content": "be brief"}, *user("b")])),
-    ("tool-round-trip", body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}]}, {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}]}])),
-    ("thinking-round-trip", body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "thinking", "thinking": "hm", "signature": "sig"}, {"type": "redacted_thinking", "data": "d"}, {"type": "text", "text": "b"}]}, *user("c")])),
-    ("document-in-assistant-2023", body(messages=[*user("a"), {"role": "assistant", "content": [{"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"}}]}, *user("c")])),
-    ("citations-in-user-2023", body(messages=[{"role": "user", "content": [{"type": "text", "text": "a", "citations": [{"type": "char_location"}]}]}])),
+    (
+        "system-role-on-opus-48",
+        body(
+            model="claude-opus-4-8",
+            messages=[*user("a"), {"role": "system", "content": "be brief"}, *user("b")],
+        ),
+    ),
+    (
+        "tool-round-trip",
+        body(
+            messages=[
+                *user("a"),
+                {
+                    "role": "assistant",
+                    "content": [{"type": "tool_use", "id": "toolu_1", "name": "t", "input": {}}],
+                },
+                {
+                    "role": "user",
+                    "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}],
+                },
+            ]
+        ),
+    ),
+    (
+        "thinking-round-trip",
+        body(
+            messages=[
+                *user("a"),
+                {
+                    "role": "assistant",
+                    "content": [
+                        {"type": "thinking", "thinking": "hm", "signature": "sig"},
+                        {"type": "redacted_thinking", "data": "d"},
+                        {"type": "text", "text": "b"},
+                    ],
+                },
+                *user("c"),
+            ]
+        ),
+    ),
+    (
+        "document-in-assistant-2023",
+        body(
+            messages=[
+                *user("a"),
+                {
+                    "role": "assistant",
+                    "content": [
+                        {
+                            "type": "document",
+                            "source": {"type": "text", "media_type": "text/plain", "data": "d"},
+                        }
+                    ],
+                },
+                *user("c"),
+            ]
+        ),
+    ),
+    (
+        "citations-in-user-2023",
+        body(
+            messages=[
+                {
+                    "role": "user",
+                    "content": [{"type": "text", "text": "a", "citations": [{"type": "char_location"}]}],
+                }
+            ]
+        ),
+    ),
     ("max-tokens-at-model-limit", body(model="claude-opus-4-8", max_tokens=128000)),
 ]
 
@@ -289,7 +545,9 @@ def headers_2026(api_key: str) -> dict[str, str]:
     return {"authorization": f"Bearer {api_key}", "anthropic-version": V2026}
 
 
-@pytest.mark.parametrize(("field", "value"), [("temperature", 1.0), ("temperature", 0.2), ("top_p", 0.9), ("top_k", 5)])
+@pytest.mark.parametrize(
+    ("field", "value"), [("temperature", 1.0), ("temperature", 0.2), ("top_p", 0.9), ("top_k", 5)]
+)
 def test_2026_removes_sampling_params_even_at_defaults(http, headers_2026, field, value):
     response = http.post("/v1/messages", headers=headers_2026, json=body(**{field: value}))
     assert_error(response, 400, "invalid_request_error", f"{field}: Extra inputs are not permitted")
@@ -299,19 +557,36 @@ def test_2026_rejects_documents_in_assistant_messages(http, headers_2026):
     document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "d"}}
     payload = body(messages=[*user("a"), {"role": "assistant", "content": [document]}, *user("c")])
     response = http.post("/v1/messages", headers=headers_2026, json=payload)
-    assert_error(response, 400, "invalid_request_error", "messages.1.content.0: document blocks are not supported in assistant messages")
+    assert_error(
+        response,
+        400,
+        "invalid_request_error",
+        "messages.1.content.0: document blocks are not supported in assistant messages",
+    )
 
 
 @pytest.mark.parametrize(
     "block",
     [
         {"type": "text", "text": "a", "citations": [{"type": "char_location"}]},
-        {"type": "search_result", "source": "s", "title": "t", "content": [{"type": "text", "text": "a", "citations": [{"type": "x"}]}]},
+        {
+            "type": "search_result",
+            "source": "s",
+            "title": "t",
+            "content": [{"type": "text", "text": "a", "citations": [{"type": "x"}]}],
+        },
     ],
 )
 def test_2026_rejects_citations_in_user_messages(http, headers_2026, block):
-    response = http.post("/v1/messages", headers=headers_2026, json=body(messages=[{"role": "user", "content": [block]}]))
-    assert_error(response, 400, "invalid_request_error", "messages.0.content.0.citations: citations are not supported in user messages")
+    response = http.post(
+        "/v1/messages", headers=headers_2026, json=body(messages=[{"role": "user", "content": [block]}])
+    )
+    assert_error(
+        response,
+        400,
+        "invalid_request_error",
+        "messages.0.content.0.citations: citations are not supported in user messages",
+    )
 
 
 def test_2026_accepts_empty_citations(http, headers_2026):
@@ -322,9 +597,15 @@ def test_2026_accepts_empty_citations(http, headers_2026):
 # ---------------------------------------------------------------------------- count_tokens
 
 
-@pytest.mark.parametrize("field", ["max_tokens", "stream", "stop_sequences", "metadata", "temperature", "top_p", "top_k"])
+@pytest.mark.parametrize(
+    "field", ["max_tokens", "stream", "stop_sequences", "metadata", "temperature", "top_p", "top_k"]
+)
 def test_count_tokens_refuses_generation_fields(http, headers, field):
-    payload = {"model": HAIKU, "messages": user("hi"), field: body(stream=True, stop_sequences=["x"], metadata={}, temperature=1, top_p=1, top_k=1)[field]}
+    payload = {
+        "model": HAIKU,
+        "messages": user("hi"),
+        field: body(stream=True, stop_sequences=["x"], metadata={}, temperature=1, top_p=1, top_k=1)[field],
+    }
     response = http.post("/v1/messages/count_tokens", headers=headers, json=payload)
     assert_error(response, 400, "invalid_request_error", f"{field}: Extra inputs are not permitted")
 
@@ -337,16 +618,25 @@ def test_count_tokens_requires_model_and_messages(http, headers):
 
 
 def test_count_tokens_unknown_model_is_404(http, headers):
-    response = http.post("/v1/messages/count_tokens", headers=headers, json={"model": "nope", "messages": user("hi")})
+    response = http.post(
+        "/v1/messages/count_tokens", headers=headers, json={"model": "nope", "messages": user("hi")}
+    )
     assert_error(response, 404, "not_found_error", "model: nope")
 
 
 def test_count_tokens_matches_usage(http, headers):
-    request = {"model": HAIKU, "system": "Be brief.", "messages": user("Count from 1 to 3"), "tools": [{"name": "t", "input_schema": {"type": "object"}}]}
+    request = {
+        "model": HAIKU,
+        "system": "Be brief.",
+        "messages": user("Count from 1 to 3"),
+        "tools": [{"name": "t", "input_schema": {"type": "object"}}],
+    }
     counted = http.post("/v1/messages/count_tokens", headers=headers, json=request)
     assert counted.status_code == 200
     assert list(counted.json()) == ["input_tokens"]
-    used = http.post("/v1/messages", headers=headers, json={**request, "max_tokens": 16}).json()["usage"]["input_tokens"]
+    used = http.post("/v1/messages", headers=headers, json={**request, "max_tokens": 16}).json()["usage"][
+        "input_tokens"
+    ]
     assert counted.json()["input_tokens"] == used
 
 
@@ -372,7 +662,9 @@ def test_models_pagination_walks_both_ways(http, headers):
     assert first["has_more"] is True
     second = http.get("/v1/models", headers=headers, params={"limit": 2, "after_id": first["last_id"]}).json()
     assert [m["id"] for m in second["data"]] == everything[2:4]
-    back = http.get("/v1/models", headers=headers, params={"limit": 1, "before_id": second["first_id"]}).json()
+    back = http.get(
+        "/v1/models", headers=headers, params={"limit": 1, "before_id": second["first_id"]}
+    ).json()
     assert [m["id"] for m in back["data"]] == [everything[1]]
     assert back["has_more"] is True
     end = http.get("/v1/models", headers=headers, params={"after_id": everything[-1]}).json()
@@ -390,7 +682,9 @@ def test_models_pagination_walks_both_ways(http, headers):
     ],
 )
 def test_models_list_rejects_bad_queries(http, headers, params, message):
-    assert_error(http.get("/v1/models", headers=headers, params=params), 400, "invalid_request_error", message)
+    assert_error(
+        http.get("/v1/models", headers=headers, params=params), 400, "invalid_request_error", message
+    )
 
 
 def test_models_list_accepts_limit_bounds(http, headers):
@@ -400,14 +694,23 @@ def test_models_list_accepts_limit_bounds(http, headers):
 
 def test_model_retrieve_resolves_aliases(http, headers):
     info = http.get("/v1/models/claude-haiku-4-5", headers=headers).json()
-    assert info == {"type": "model", "id": "claude-haiku-4-5-20251001", "display_name": "Claude Haiku 4.5", "created_at": "2025-10-15T00:00:00Z"}
+    assert info == {
+        "type": "model",
+        "id": "claude-haiku-4-5-20251001",
+        "display_name": "Claude Haiku 4.5",
+        "created_at": "2025-10-15T00:00:00Z",
+    }
 
 
 def test_model_retrieve_unknown_is_404(http, headers):
-    assert_error(http.get("/v1/models/claude-nope", headers=headers), 404, "not_found_error", "model: claude-nope")
+    assert_error(
+        http.get("/v1/models/claude-nope", headers=headers), 404, "not_found_error", "model: claude-nope"
+    )
 
 
 def test_models_need_auth_and_version(http, api_key):
-    assert_error(http.get("/v1/models/claude-opus-4-8"), 401, "authentication_error", "x-api-key header is required")
+    assert_error(
+        http.get("/v1/models/claude-opus-4-8"), 401, "authentication_error", "x-api-key header is required"
+    )
     response = http.get("/v1/models", headers={"x-api-key": api_key})
     assert_error(response, 400, "invalid_request_error", "anthropic-version: header is required")

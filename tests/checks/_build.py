@@ -1,0 +1,234 @@
+"""Hand-built recorded values for check tests: exchanges, SSE bodies and the Subject a judge would build.
+
+Nothing here judges; it only assembles the inputs a check reads, the way ``Judge.subject`` does,
+so each test states its status, headers, body and request in a few lines.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from conformance.checks.registry import registered
+from conformance.checks.subject import SchemaBook, Subject
+from conformance.contract.model import Contract
+from conformance.exchange import Chunk, Exchange, RecordedRequest
+from conformance.findings import Violation
+from conformance.scenarios import Request
+from conformance.sse.reading import read_stream
+
+MODEL = "claude-haiku-4-5"
+MSG_ID = "msg_01XFDUDYJgAACzvnptvVoYEL"
+PROMPT = "Reply with exactly this text and nothing else: Grüße ok"
+URL = "http://127.0.0.1:9/v1/messages"
+
+
+def request_json(**changes: Any) -> dict[str, Any]:
+    """The plain scenario's body; a ``None`` value removes the key."""
+    body: dict[str, Any] = {"model": MODEL, "max_tokens": 32, "messages": [{"role": "user", "content": PROMPT}]}
+    for key, value in changes.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
+def message(text: str = "Grüße ok", **changes: Any) -> dict[str, Any]:
+    """A non-streamed Message as Anthropic sends it, with ``changes`` applied to its top-level keys."""
+    body: dict[str, Any] = {
+        "id": MSG_ID,
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-haiku-4-5-20251001",
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 21, "output_tokens": 5, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0},
+    }
+    body.update(changes)
+    return body
+
+
+def error_body(kind: str = "invalid_request_error", text: str = "max_tokens: Field required") -> dict[str, Any]:
+    """Anthropic's error envelope (with the request_id added since 2025)."""
+    return {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
+
+
+def start(*, output_tokens: int = 1, input_tokens: int = 21, msg_id: str = MSG_ID) -> dict[str, Any]:
+    """A message_start event."""
+    usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output_tokens}
+    return {
+        "type": "message_start",
+        "message": {
+            "id": msg_id,
+            "type": "message",
+            "role": "assistant",
+            "model": "claude-haiku-4-5-20251001",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": usage,
+        },
+    }
+
+
+def block_start(index: int = 0, kind: str = "text") -> dict[str, Any]:
+    """A content_block_start; known kinds get their documented fields, others only a type."""
+    blocks: dict[str, dict[str, Any]] = {
+        "text": {"type": "text", "text": ""},
+        "thinking": {"type": "thinking", "thinking": "", "signature": ""},
+        "tool_use": {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}},
+        "redacted_thinking": {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
+    }
+    return {"type": "content_block_start", "index": index, "content_block": blocks.get(kind, {"type": kind})}
+
+
+def text_delta(text: str, index: int = 0) -> dict[str, Any]:
+    """A content_block_delta carrying text."""
+    return {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
+
+
+def delta(kind: str, index: int = 0, **fields: Any) -> dict[str, Any]:
+    """A content_block_delta of any delta type."""
+    return {"type": "content_block_delta", "index": index, "delta": {"type": kind, **fields}}
+
+
+def block_stop(index: int = 0) -> dict[str, Any]:
+    """A content_block_stop."""
+    return {"type": "content_block_stop", "index": index}
+
+
+def message_delta(stop_reason: str | None = "end_turn", *, output_tokens: int = 5, stop_sequence: str | None = None, **usage: Any) -> dict[str, Any]:
+    """A message_delta with the final stop_reason and cumulative usage."""
+    return {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence}, "usage": {"output_tokens": output_tokens, **usage}}
+
+
+PING = {"type": "ping"}
+STOP = {"type": "message_stop"}
+
+
+def text_events(*pieces: str, stop_reason: str = "end_turn", output_tokens: int = 5, stop_sequence: str | None = None) -> list[dict[str, Any]]:
+    """The events of a one-text-block answer, ping after the block start as Anthropic usually sends it."""
+    return [
+        start(),
+        block_start(0),
+        PING,
+        *(text_delta(p) for p in (pieces or ("Grüße", " ok"))),
+        block_stop(0),
+        message_delta(stop_reason, output_tokens=output_tokens, stop_sequence=stop_sequence),
+        STOP,
+    ]
+
+
+def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
+    """Anthropic's wire form: ``event: <type>`` then ``data: <json>`` and a blank line; bytes pass through verbatim."""
+    out = bytearray()
+    for event in events:
+        if isinstance(event, bytes):
+            out += event
+        else:
+            out += f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+    return bytes(out)
+
+
+def run(check_id: str, subject: Subject) -> list[Violation]:
+    """Run one registered check on one subject."""
+    return registered()[check_id](subject)
+
+
+def messages(check_id: str, subject: Subject) -> list[str]:
+    """The violation messages of one check, in order."""
+    return [v.message for v in run(check_id, subject)]
+
+
+class Build:
+    """Builds the recorded values a check reads, against one loaded contract."""
+
+    def __init__(self, contract: Contract) -> None:
+        self.contract = contract
+        self.schemas = SchemaBook(contract)
+        self.facts = contract.model_facts(MODEL)
+
+    def exchange(
+        self,
+        *,
+        status: int | None = 200,
+        body: bytes | dict[str, Any] | str = b"",
+        headers: Iterable[tuple[str, str]] | None = None,
+        request: dict[str, Any] | None = None,
+        scenario: str = "plain",
+        chunks: tuple[Chunk, ...] = (),
+        error: str | None = None,
+        truncated: bool = False,
+        content_type: str | None = None,
+    ) -> Exchange:
+        """One recorded exchange; a dict body is sent as compact JSON, a stream request gets an SSE content type."""
+        request = request_json() if request is None else request
+        raw = json.dumps(body).encode() if isinstance(body, dict) else body.encode() if isinstance(body, str) else body
+        if headers is None:
+            streamed = request.get("stream") is True and status is not None and 200 <= status < 300
+            kind = content_type or ("text/event-stream; charset=utf-8" if streamed else "application/json")
+            headers = [("content-type", kind), ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")]
+        return Exchange(
+            id=scenario,
+            request=RecordedRequest(method="POST", url=URL, headers=(("content-type", "application/json"), ("x-api-key", "[REDACTED]")), body=json.dumps(request).encode()),
+            status=status,
+            headers=tuple(headers),
+            body=raw,
+            chunks=chunks,
+            error=error,
+            truncated=truncated,
+        )
+
+    def subject(self, exchange: Exchange, *, marker: str | None = None, twin: Exchange | None = None, tags: Iterable[str] = ()) -> Subject:
+        """The Subject the judge would build: stream reading for a successful stream, twin when given."""
+        body = exchange.request.body
+        data = json.loads(body) if body else {}
+        stream = isinstance(data, dict) and data.get("stream") is True
+        request = Request(
+            scenario=exchange.id,
+            endpoint="messages",
+            method="POST",
+            path="/v1/messages",
+            headers=exchange.request.headers,
+            auth="x-api-key",
+            body=body,
+            stream=stream,
+            tags=frozenset(tags),
+            marker=marker,
+            twin=twin.id if twin is not None else None,
+        )
+        reading = None
+        if exchange.streamed and exchange.ok:
+            reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
+        return Subject(exchange=exchange, request=request, contract=self.contract, facts=self.facts, schemas=self.schemas, reading=reading, twin=twin)
+
+    def plain(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 200, request: dict[str, Any] | None = None, marker: str | None = None, **kwargs: Any) -> Subject:
+        """A non-streamed answer (a Message by default)."""
+        payload = message() if body is None else body
+        return self.subject(self.exchange(status=status, body=payload, request=request, **kwargs), marker=marker)
+
+    def stream(
+        self,
+        events: Iterable[Mapping[str, Any] | bytes] | bytes | None = None,
+        *,
+        request: dict[str, Any] | None = None,
+        marker: str | None = None,
+        twin: Exchange | None = None,
+        **kwargs: Any,
+    ) -> Subject:
+        """A streamed answer: events (or raw bytes) through the real SSE reader."""
+        raw = events if isinstance(events, bytes) else sse(text_events() if events is None else events)
+        body = request_json(stream=True) if request is None else {**request, "stream": True}
+        return self.subject(self.exchange(body=raw, request=body, scenario="plain.stream", **kwargs), marker=marker, twin=twin)
+
+    def error(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 400, **kwargs: Any) -> Subject:
+        """A non-2xx answer (Anthropic's envelope by default)."""
+        payload = error_body() if body is None else body
+        return self.subject(self.exchange(status=status, body=payload, scenario="auth.missing", **kwargs))
+
+    def twin(self, body: dict[str, Any] | None = None, *, status: int = 200, scenario: str = "plain") -> Exchange:
+        """The non-stream twin of a stream."""
+        return self.exchange(status=status, body=message() if body is None else body, scenario=scenario)

@@ -1,0 +1,77 @@
+"""Every check on real Anthropic responses (tests/fixtures/captures): zero false alarms.
+
+A capture is what api.anthropic.com actually sent, so any violation here is a bug in a check (or
+in a schema), never in the capture. Checks that judge behaviour a specific prompt forced (end_turn,
+max_tokens, stop sequences, the twin) or headers the captures did not keep are left out.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from conformance.findings import NotApplicable
+
+from ._build import request_json, run
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+STREAMS = sorted(CAPTURES.glob("*.sse"))
+MESSAGES = sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50)
+ERRORS = sorted(p for p in CAPTURES.glob("*.json") if 50 <= int(p.name[:2]) < 65)
+
+ON_EVERY_ANSWER = ["shape.id_prefix", "stop_reason.known_value", "stop_reason.stop_sequence_null_otherwise", "usage.input_tokens_positive", "usage.output_tokens_nonnegative"]
+STREAM_CHECKS = [
+    "stream.event_name_matches_type",
+    "stream.data_is_json",
+    "stream.no_done_sentinel",
+    "stream.utf8_valid",
+    "stream.framing_terminated",
+    "stream.message_start_first",
+    "stream.event_order",
+    "stream.block_indices_sequential",
+    "stream.delta_matches_block",
+    "stream.message_delta_stop_reason",
+    "stream.ends_with_message_stop",
+    "stream.event_schema",
+    "usage.stream_cumulative",
+    *ON_EVERY_ANSWER,
+]
+MESSAGE_CHECKS = ["shape.message_schema", *ON_EVERY_ANSWER]
+ERROR_CHECKS = ["errors.envelope_shape", "errors.type_matches_status"]
+BIG = request_json(max_tokens=64000)
+
+pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"capture corpus not found at {CAPTURES}")
+
+
+def verdicts(subject, check_ids):
+    out = {}
+    for cid in check_ids:
+        try:
+            found = run(cid, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[cid] = [f"{v.message} (at {v.at})" for v in found]
+    return out
+
+
+@pytest.mark.parametrize("path", STREAMS, ids=lambda p: p.stem)
+def test_real_streams_break_no_check(build, path):
+    subject = build.stream(path.read_bytes(), request={**BIG, "stream": True})
+    assert verdicts(subject, STREAM_CHECKS) == {}
+
+
+@pytest.mark.parametrize("path", MESSAGES, ids=lambda p: p.stem)
+def test_real_messages_break_no_check(build, path):
+    body = json.loads(path.read_text(encoding="utf-8"))
+    if body.get("type") != "message":
+        pytest.skip("not a Message body")
+    assert verdicts(build.plain(path.read_bytes(), request=BIG), MESSAGE_CHECKS) == {}
+
+
+@pytest.mark.parametrize("path", ERRORS, ids=lambda p: p.stem)
+def test_real_errors_break_no_check(build, path):
+    status = int(path.name.split("-")[2])
+    assert verdicts(build.error(path.read_bytes(), status=status), ERROR_CHECKS) == {}

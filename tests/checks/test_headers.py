@@ -1,0 +1,99 @@
+"""conformance/checks/headers.py: content types and request-id, on hand-built exchanges."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.findings import NotApplicable
+
+from ._build import error_body, messages, request_json, run
+
+REQUEST_ID = ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")
+
+
+# ------------------------------------------------------------------ headers.json_content_type
+
+
+@pytest.mark.parametrize("value", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+def test_json_content_type_accepts_json_with_or_without_parameters(build, value):
+    assert run("headers.json_content_type", build.plain(headers=[("content-type", value), REQUEST_ID])) == []
+
+
+def test_json_content_type_judges_errors_too(build):
+    assert run("headers.json_content_type", build.error(status=401)) == []
+
+
+def test_json_content_type_accepts_a_json_error_to_a_stream_request(build):
+    # INDEX.md observation 22: a streaming request that fails before the stream starts gets plain JSON.
+    subject = build.subject(build.exchange(status=400, body=error_body(), request=request_json(stream=True)))
+    assert run("headers.json_content_type", subject) == []
+
+
+def test_json_content_type_flags_html(build):
+    subject = build.plain(headers=[("content-type", "text/html; charset=utf-8"), REQUEST_ID])
+    [violation] = run("headers.json_content_type", subject)
+    assert violation.message == 'Received: Content-Type "text/html; charset=utf-8" (status 200)\nExpected: application/json'
+    assert violation.at == "header content-type"
+
+
+def test_json_content_type_flags_a_missing_header_on_an_error(build):
+    subject = build.error(status=401, headers=[REQUEST_ID])
+    assert messages("headers.json_content_type", subject) == ["Received: Content-Type null (status 401)\nExpected: application/json"]
+
+
+def test_json_content_type_flags_an_error_sent_as_event_stream(build):
+    exchange = build.exchange(status=500, body=error_body("api_error", "boom"), request=request_json(stream=True), content_type="text/event-stream")
+    assert messages("headers.json_content_type", build.subject(exchange)) == [
+        'Received: Content-Type "text/event-stream" (status 500)\nExpected: application/json'
+    ]
+
+
+def test_json_content_type_leaves_successful_streams_to_the_stream_check(build):
+    with pytest.raises(NotApplicable, match="headers.stream_content_type"):
+        run("headers.json_content_type", build.stream())
+
+
+def test_json_content_type_needs_an_answer(build):
+    subject = build.subject(build.exchange(status=None, error="connection failed"))
+    with pytest.raises(NotApplicable, match="no answer"):
+        run("headers.json_content_type", subject)
+
+
+# ---------------------------------------------------------------- headers.stream_content_type
+
+
+@pytest.mark.parametrize("value", ["text/event-stream", "text/event-stream; charset=utf-8", "Text/Event-Stream"])
+def test_stream_content_type_accepts_event_stream(build, value):
+    assert run("headers.stream_content_type", build.stream(headers=[("content-type", value), REQUEST_ID])) == []
+
+
+def test_stream_content_type_flags_json(build):
+    [violation] = run("headers.stream_content_type", build.stream(content_type="application/json"))
+    assert violation.message == 'Received: Content-Type "application/json"\nExpected: text/event-stream'
+    assert violation.at == "header content-type"
+
+
+def test_stream_content_type_flags_a_missing_header(build):
+    assert messages("headers.stream_content_type", build.stream(headers=[REQUEST_ID])) == [
+        "Received: Content-Type null\nExpected: text/event-stream"
+    ]
+
+
+# ------------------------------------------------------------------ headers.request_id_present
+
+
+def test_request_id_present_passes_with_the_header(build):
+    assert run("headers.request_id_present", build.plain()) == []
+    assert run("headers.request_id_present", build.error(status=401)) == []
+
+
+@pytest.mark.parametrize("headers", [[("content-type", "application/json")], [("content-type", "application/json"), ("request-id", "  ")]])
+def test_request_id_present_flags_a_missing_or_blank_header(build, headers):
+    [violation] = run("headers.request_id_present", build.error(status=401, headers=headers))
+    assert violation.message == "Received: no request-id header (status 401)\nExpected: a request-id header, e.g. req_018EeWyXxfu5pfWkrYcMdjWG"
+    assert violation.at == "header request-id"
+
+
+def test_request_id_present_needs_an_answer(build):
+    with pytest.raises(NotApplicable, match="no answer"):
+        run("headers.request_id_present", build.subject(build.exchange(status=None)))

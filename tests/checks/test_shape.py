@@ -1,0 +1,96 @@
+"""conformance/checks/shape.py: the Message schema and the msg_ id prefix."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.findings import NotApplicable
+
+from ._build import messages, message, run, start, text_events
+
+
+def test_message_schema_passes_a_message(build):
+    assert run("shape.message_schema", build.plain()) == []
+
+
+def test_message_schema_tolerates_newer_fields_and_empty_content(build):
+    # INDEX.md observations 7, 10, 18, 21: stop_details, context_management, refusal with no content.
+    body = message(content=[], stop_reason="refusal", stop_details={"type": "refusal"}, context_management={"applied_edits": []})
+    body["usage"] |= {"service_tier": "standard", "inference_geo": "not_available", "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}}
+    assert run("shape.message_schema", build.plain(body)) == []
+
+
+def test_message_schema_tolerates_any_key_order_and_whitespace(build):
+    raw = '{ "usage": {"output_tokens": 5, "input_tokens": 21},\n "stop_sequence": null, "content": [], "stop_reason": "end_turn",\n "model": "claude-2.1", "role": "assistant", "type": "message", "id": "msg_01" }'
+    assert run("shape.message_schema", build.plain(raw)) == []
+
+
+def test_message_schema_flags_a_missing_stop_sequence_key(build):
+    body = message()
+    del body["stop_sequence"]
+    [violation] = run("shape.message_schema", build.plain(body))
+    assert violation.message == "Received: 'stop_sequence' is a required property\nExpected: a Message as documented"
+    assert violation.at == "/"
+
+
+def test_message_schema_flags_a_null_stop_reason(build):
+    [violation] = run("shape.message_schema", build.plain(message(stop_reason=None)))
+    assert violation.message == "Received: None is not of type 'string'\nExpected: a Message as documented"
+    assert violation.at == "/stop_reason"
+
+
+def test_message_schema_flags_a_string_token_count(build):
+    body = message()
+    body["usage"]["input_tokens"] = "12"
+    [violation] = run("shape.message_schema", build.plain(body))
+    assert violation.message == "Received: '12' is not of type 'integer'\nExpected: a Message as documented"
+    assert violation.at == "/usage/input_tokens"
+
+
+def test_message_schema_flags_an_openai_completion(build):
+    body = {"id": "chatcmpl-9", "object": "chat.completion", "choices": [{"message": {"role": "assistant", "content": "ok"}}]}
+    assert messages("shape.message_schema", build.plain(body)) == [
+        f"Received: '{name}' is a required property\nExpected: a Message as documented" for name in ("type", "role", "content", "model", "stop_reason")
+    ]
+
+
+def test_message_schema_flags_a_body_that_is_not_json(build):
+    assert messages("shape.message_schema", build.plain("<html>Bad Gateway</html>")) == [
+        'Received: a body that is not JSON: "<html>Bad Gateway</html>"\nExpected: a Message object'
+    ]
+
+
+# --------------------------------------------------------------------------- shape.id_prefix
+
+
+@pytest.mark.parametrize("value", ["msg_01XFDUDYJgAACzvnptvVoYEL", "msg_011CSHoEeqs5C35K2UUqR7Fy", "msg_bdrk_01Tbyc5J2VnQgAqc9L7d1Z8h"])
+def test_id_prefix_accepts_every_real_id_shape(build, value):
+    # INDEX.md observation 9: msg_01…, msg_011C…, msg_bdrk_… on Bedrock.
+    assert run("shape.id_prefix", build.plain(message(id=value))) == []
+
+
+def test_id_prefix_flags_an_openai_id(build):
+    [violation] = run("shape.id_prefix", build.plain(message(id="chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT")))
+    assert violation.message == 'Received: id "chatcmpl-B9MBs8CjcvOU2jLn4n570S5qMJKcT"\nExpected: an id starting with msg_'
+    assert violation.at == "/id"
+
+
+def test_id_prefix_reads_a_stream_from_message_start(build):
+    assert run("shape.id_prefix", build.stream()) == []
+    events = text_events()
+    events[0] = start(msg_id="2f5d7c1e-uuid")
+    [violation] = run("shape.id_prefix", build.stream(events))
+    assert violation.message == 'Received: id "2f5d7c1e-uuid"\nExpected: an id starting with msg_'
+    assert violation.at == "message_start /message/id"
+
+
+def test_id_prefix_leaves_missing_ids_to_the_schema(build):
+    body = message()
+    del body["id"]
+    with pytest.raises(NotApplicable, match="no string id"):
+        run("shape.id_prefix", build.plain(body))
+
+
+def test_id_prefix_needs_a_message_start_in_a_stream(build):
+    with pytest.raises(NotApplicable, match="no message_start"):
+        run("shape.id_prefix", build.stream(text_events()[1:]))

@@ -1,0 +1,156 @@
+"""conformance/checks/stop_reason.py: documented values and the stop the request forced."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.findings import NotApplicable
+
+from ._build import messages, message, request_json, run, text_events
+
+KNOWN = ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"]
+LIMIT = request_json(max_tokens=5, messages=[{"role": "user", "content": "Count from 1 to 200, separated by spaces."}])
+XYZZY = request_json(stop_sequences=["XYZZY"], messages=[{"role": "user", "content": "Reply with exactly this text and nothing else: one two three XYZZY four five"}])
+
+
+# ------------------------------------------------------------------ stop_reason.known_value
+
+
+@pytest.mark.parametrize("reason", KNOWN)
+def test_known_value_accepts_every_documented_reason(build, reason):
+    assert run("stop_reason.known_value", build.plain(message(stop_reason=reason))) == []
+
+
+def test_known_value_flags_openai_finish_reasons(build):
+    [violation] = run("stop_reason.known_value", build.plain(message(stop_reason="stop")))
+    assert violation.message == f'Received: stop_reason "stop"\nExpected: one of {", ".join(KNOWN)}'
+    assert violation.at == "/stop_reason"
+
+
+def test_known_value_reads_the_stream_from_message_delta(build):
+    [violation] = run("stop_reason.known_value", build.stream(text_events(stop_reason="length")))
+    assert violation.message == f'Received: stop_reason "length"\nExpected: one of {", ".join(KNOWN)}'
+    assert violation.at == "message_delta /delta/stop_reason"
+
+
+def test_known_value_leaves_non_strings_to_the_schema(build):
+    with pytest.raises(NotApplicable, match="not a string"):
+        run("stop_reason.known_value", build.plain(message(stop_reason=None)))
+    body = message()
+    del body["stop_reason"]
+    with pytest.raises(NotApplicable, match="no stop_reason"):
+        run("stop_reason.known_value", build.plain(body))
+
+
+# -------------------------------------------------------- stop_reason.end_turn_on_natural_stop
+
+
+def test_end_turn_on_natural_stop_passes(build):
+    assert run("stop_reason.end_turn_on_natural_stop", build.plain()) == []
+    assert run("stop_reason.end_turn_on_natural_stop", build.stream()) == []
+
+
+def test_end_turn_on_natural_stop_flags_another_reason(build):
+    [violation] = run("stop_reason.end_turn_on_natural_stop", build.stream(text_events(stop_reason="max_tokens")))
+    assert violation.message == 'Received: stop_reason "max_tokens"\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
+    assert violation.at == "message_delta /delta/stop_reason"
+
+
+def test_end_turn_on_natural_stop_flags_a_null_reason(build):
+    assert messages("stop_reason.end_turn_on_natural_stop", build.plain(message(stop_reason=None))) == [
+        'Received: stop_reason null\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
+    ]
+
+
+# ------------------------------------------------------------- stop_reason.max_tokens_on_limit
+
+
+def test_max_tokens_on_limit_passes(build):
+    assert run("stop_reason.max_tokens_on_limit", build.plain(message(stop_reason="max_tokens"), request=LIMIT)) == []
+
+
+def test_max_tokens_on_limit_flags_end_turn(build):
+    # peers.md §4.6 #21: a target that ignores max_tokens finishes the answer instead.
+    [violation] = run("stop_reason.max_tokens_on_limit", build.plain(message(stop_reason="end_turn"), request=LIMIT))
+    assert violation.message == 'Received: stop_reason "end_turn"\nExpected: "max_tokens" (the prompt asks for far more than max_tokens=5 tokens)'
+    assert violation.at == "/stop_reason"
+
+
+# ------------------------------------------------------------ stop_reason.stop_sequence_reported
+
+
+def test_stop_sequence_reported_passes(build):
+    body = message("one two three ", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    assert run("stop_reason.stop_sequence_reported", build.plain(body, request=XYZZY, marker="XYZZY")) == []
+
+
+def test_stop_sequence_reported_reads_the_marker_from_the_request(build):
+    body = message("one two three ", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    assert run("stop_reason.stop_sequence_reported", build.plain(body, request=XYZZY)) == []
+
+
+def test_stop_sequence_reported_flags_a_hard_coded_null(build):
+    # peers.md §4.6 #3: stop_reason never "stop_sequence", stop_sequence always null.
+    body = message("one two three ", stop_reason="end_turn", stop_sequence=None)
+    found = run("stop_reason.stop_sequence_reported", build.plain(body, request=XYZZY, marker="XYZZY"))
+    assert [v.message for v in found] == [
+        "Received: stop_reason \"end_turn\"\nExpected: \"stop_sequence\" (the prompt makes the model print 'XYZZY', a stop sequence)",
+        'Received: stop_sequence null\nExpected: "XYZZY"',
+    ]
+    assert [v.at for v in found] == ["/stop_reason", "/stop_sequence"]
+
+
+def test_stop_sequence_reported_in_a_stream(build):
+    events = text_events("one two three ", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    assert run("stop_reason.stop_sequence_reported", build.stream(events, request=XYZZY, marker="XYZZY")) == []
+    events = text_events("one two three ", stop_reason="stop_sequence", stop_sequence="XY")
+    [violation] = run("stop_reason.stop_sequence_reported", build.stream(events, request=XYZZY, marker="XYZZY"))
+    assert violation.message == 'Received: stop_sequence "XY"\nExpected: "XYZZY"'
+    assert violation.at == "message_delta /delta/stop_sequence"
+
+
+def test_stop_sequence_reported_needs_a_stop_sequence(build):
+    with pytest.raises(NotApplicable, match="no stop sequence"):
+        run("stop_reason.stop_sequence_reported", build.plain())
+
+
+# ------------------------------------------------------------ stop_reason.stop_sequence_excluded
+
+
+def test_stop_sequence_excluded_passes(build):
+    body = message("one two three ", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    assert run("stop_reason.stop_sequence_excluded", build.plain(body, request=XYZZY, marker="XYZZY")) == []
+
+
+def test_stop_sequence_excluded_flags_the_marker_in_the_text(build):
+    body = message("one two three XYZZY", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    [violation] = run("stop_reason.stop_sequence_excluded", build.plain(body, request=XYZZY, marker="XYZZY"))
+    assert violation.message == "Received: text \"one two three XYZZY\"\nExpected: text without the stop sequence 'XYZZY'"
+    assert violation.at == "/content"
+
+
+def test_stop_sequence_excluded_reads_the_rebuilt_stream_text(build):
+    events = text_events("one two three ", "XYZ", "ZY", stop_reason="stop_sequence", stop_sequence="XYZZY")
+    assert messages("stop_reason.stop_sequence_excluded", build.stream(events, request=XYZZY, marker="XYZZY")) == [
+        "Received: text \"one two three XYZZY\"\nExpected: text without the stop sequence 'XYZZY'"
+    ]
+
+
+# ------------------------------------------------------- stop_reason.stop_sequence_null_otherwise
+
+
+@pytest.mark.parametrize(("reason", "value"), [("end_turn", None), ("max_tokens", None), ("stop_sequence", "XYZZY")])
+def test_stop_sequence_null_otherwise_passes(build, reason, value):
+    assert run("stop_reason.stop_sequence_null_otherwise", build.plain(message(stop_reason=reason, stop_sequence=value))) == []
+
+
+def test_stop_sequence_null_otherwise_flags_a_stale_value(build):
+    [violation] = run("stop_reason.stop_sequence_null_otherwise", build.plain(message(stop_reason="end_turn", stop_sequence="XYZZY")))
+    assert violation.message == 'Received: stop_sequence "XYZZY" with stop_reason "end_turn"\nExpected: null'
+    assert violation.at == "/stop_sequence"
+
+
+def test_stop_sequence_null_otherwise_flags_an_empty_string_in_a_stream(build):
+    [violation] = run("stop_reason.stop_sequence_null_otherwise", build.stream(text_events(stop_reason="max_tokens", stop_sequence="")))
+    assert violation.message == 'Received: stop_sequence "" with stop_reason "max_tokens"\nExpected: null'
+    assert violation.at == "message_delta /delta/stop_sequence"

@@ -1,0 +1,465 @@
+"""conformance/checks/stream.py: framing, naming, grammar routing, schemas and the twin comparison.
+
+Legal oddities come from the real captures (tests/fixtures/captures/INDEX.md, Observations) and
+must pass every stream check; deviations come from research/peers.md §4.6 and must fail exactly
+the check that owns them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+
+import pytest
+
+from conformance.checks.registry import registered
+from conformance.exchange import Chunk
+from conformance.findings import NotApplicable
+
+from ._build import (
+    PING,
+    STOP,
+    Build,
+    block_start,
+    block_stop,
+    delta,
+    message,
+    message_delta,
+    messages,
+    run,
+    sse,
+    start,
+    text_delta,
+    text_events,
+)
+
+STREAM_CHECKS = sorted(cid for cid in registered() if cid.startswith("stream.") or cid in ("usage.stream_cumulative", "usage.output_tokens_nonnegative", "usage.input_tokens_positive"))
+
+
+def at(events, index: int, kind: str) -> str:
+    """The locator a check prints for event ``index`` of a stream built from ``events``."""
+    return f"event #{index} ({kind}) @ byte {len(sse(events[:index]))}"
+
+
+def findings(subject) -> dict[str, list[str]]:
+    """Every stream check's violation messages, for the checks that found any."""
+    out: dict[str, list[str]] = {}
+    for cid in STREAM_CHECKS:
+        try:
+            found = run(cid, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[cid] = [v.message for v in found]
+    return out
+
+
+def padded(event: dict, spaces: int = 7) -> bytes:
+    """Anthropic's wire form since mid-2024: spaces before the final ``}`` of the data line."""
+    text = json.dumps(event, separators=(",", ":"))
+    return f"event: {event['type']}\ndata: {text[:-1]}{' ' * spaces}}}\n\n".encode()
+
+
+# ------------------------------------------------------------------- legal streams that pass
+
+
+def test_a_plain_stream_is_clean(build):
+    assert findings(build.stream()) == {}
+
+
+def test_pings_anywhere_after_message_start_are_legal(build):
+    # INDEX.md observation 3: between deltas, before a stop, between blocks, after a later start,
+    # after the last stop, back to back before message_delta (captures 10, 14, 15, 28, 30).
+    events = [
+        start(),
+        block_start(0),
+        text_delta("Grüße"),
+        PING,
+        text_delta(" ok"),
+        PING,
+        block_stop(0),
+        PING,
+        block_start(1, "tool_use"),
+        PING,
+        delta("input_json_delta", 1, partial_json=""),
+        block_stop(1),
+        PING,
+        PING,
+        message_delta("tool_use"),
+        STOP,
+    ]
+    assert findings(build.stream(events)) == {}
+
+
+def test_whitespace_padded_json_and_spaced_ping_are_legal(build):
+    # INDEX.md observations 1 and 2: padding before the final brace; ping is {"type": "ping"}.
+    events = text_events()
+    raw = b"".join(b'event: ping\ndata: {"type": "ping"}\n\n' if e is PING else padded(e) for e in events)
+    assert findings(build.stream(raw)) == {}
+
+
+def test_a_refusal_stream_with_no_content_block_is_legal(build):
+    # INDEX.md observation 10 (capture 27): message_start, message_delta, message_stop only.
+    events = [start(output_tokens=0), message_delta("refusal", output_tokens=0), STOP]
+    events[1]["delta"]["stop_details"] = {"type": "refusal", "category": "reasoning_extraction"}
+    assert findings(build.stream(events)) == {}
+
+
+def test_unknown_event_types_are_tolerated(build):
+    # DOC-STR: "we may add new event types, and your code should handle unknown event types gracefully".
+    events = text_events()
+    events.insert(3, {"type": "content_block_annotation", "index": 0, "note": "new"})
+    events.insert(0, {"type": "stream_metadata", "region": "eu"})
+    assert findings(build.stream(events)) == {}
+
+
+def test_block_order_and_empty_blocks_of_real_traffic_are_legal(build):
+    # INDEX.md observations 10-14: "\n\n" text before thinking, zero-delta blocks, empty deltas,
+    # a signature_delta last, unknown block and delta types.
+    events = [
+        start(output_tokens=0),
+        block_start(0),
+        text_delta("\n\n", 0),
+        block_stop(0),
+        block_start(1, "thinking"),
+        delta("thinking_delta", 1, thinking="Counting."),
+        delta("thinking_delta", 1, thinking=""),
+        delta("signature_delta", 1, signature="EuYBCkQYAiJA"),
+        block_stop(1),
+        block_start(2, "redacted_thinking"),
+        block_stop(2),
+        block_start(3, "advisor_tool_result"),
+        delta("advisor_delta", 3, text="note"),
+        block_stop(3),
+        block_start(4),
+        delta("future_delta", 4, value=1),
+        text_delta("ok", 4),
+        block_stop(4),
+        message_delta("end_turn", output_tokens=12, input_tokens=21),
+        STOP,
+    ]
+    assert findings(build.stream(events)) == {}
+
+
+def test_an_in_stream_error_event_ends_the_stream_legally(build):
+    # INDEX.md observation 23: event: error, then the stream simply ends (fragments f1, f2).
+    error = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded", "details": None}}
+    subject = build.stream([start(), block_start(), text_delta("Grüße"), error])
+    assert findings(subject) == {}
+    with pytest.raises(NotApplicable, match="no message_delta"):
+        run("stream.message_delta_stop_reason", subject)
+
+
+def test_crlf_line_endings_are_legal(build):
+    raw = sse(text_events()).replace(b"\n", b"\r\n")
+    assert findings(build.stream(raw)) == {}
+
+
+def test_a_character_split_across_reads_is_legal(build):
+    raw = sse(text_events())
+    cut = raw.index("ü".encode()) + 1
+    chunks = (Chunk(0, cut, 0.1), Chunk(cut, len(raw) - cut, 0.2))
+    assert findings(build.stream(raw, chunks=chunks)) == {}
+
+
+def test_stream_checks_need_a_stream(build):
+    for cid in STREAM_CHECKS:
+        if cid.startswith("stream.") and cid != "stream.rebuilt_matches_twin":
+            with pytest.raises(NotApplicable):
+                run(cid, build.plain())
+
+
+# -------------------------------------------------------------- stream.event_name_matches_type
+
+
+def test_event_name_matches_type_flags_data_only_events(build):
+    # anthropic-contract.md §0.5: official SDKs drop events without an event: line.
+    events = text_events()
+    raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    found = run("stream.event_name_matches_type", build.stream(raw))
+    assert len(found) == len(events)
+    assert found[0].message == 'Received: no event: line for data of type "message_start"\nExpected: event: message_start'
+    assert found[0].at == "event #0 (message_start) @ byte 0"
+    assert found[-1].message == 'Received: no event: line for data of type "message_stop"\nExpected: event: message_stop'
+
+
+def test_event_name_matches_type_flags_a_wrong_name(build):
+    events = text_events()
+    raw = sse(events).replace(b"event: content_block_delta", b"event: completion", 1)
+    [violation] = run("stream.event_name_matches_type", build.stream(raw))
+    assert violation.message == 'Received: event: completion for data of type "content_block_delta"\nExpected: event: content_block_delta'
+    assert violation.at == at(events, 3, "content_block_delta")
+    assert violation.event_index == 3
+
+
+def test_event_name_matches_type_flags_a_byte_order_mark(build):
+    [violation] = run("stream.event_name_matches_type", build.stream(b"\xef\xbb\xbf" + sse(text_events())))
+    assert violation.message == (
+        "Received: a UTF-8 byte order mark at the start of the body"
+        "\nExpected: the body starts with the first field (clients that keep the BOM lose the first event name)"
+    )
+    assert violation.at == "byte 0"
+
+
+# ----------------------------------------------------------------------- stream.data_is_json
+
+
+def test_data_is_json_flags_a_cut_payload(build):
+    events = text_events()
+    raw = sse(events).replace(b'{"type":"message_stop"}', b'{"type":"message_stop"')
+    [violation] = run("stream.data_is_json", build.stream(raw))
+    assert violation.message == 'Received: data "{\\"type\\":\\"message_stop\\""\nExpected: one JSON object'
+    assert violation.at == at(events, 7, "message_stop")
+
+
+def test_data_is_json_flags_json_that_is_not_an_object(build):
+    raw = sse([*text_events()[:-1], b'event: message_stop\ndata: "done"\n\n'])
+    assert messages("stream.data_is_json", build.stream(raw)) == ['Received: data "\\"done\\""\nExpected: one JSON object']
+
+
+def test_data_is_json_leaves_done_to_its_own_check(build):
+    assert run("stream.data_is_json", build.stream(sse(text_events()) + b"data: [DONE]\n\n")) == []
+
+
+# -------------------------------------------------------------------- stream.no_done_sentinel
+
+
+def test_no_done_sentinel_flags_openai_terminator(build):
+    # peers.md §4.6 #14: the stream ends with data: [DONE] (GitHub Copilot proxy).
+    raw = sse(text_events())
+    [violation] = run("stream.no_done_sentinel", build.stream(raw + b"data: [DONE]\n\n"))
+    assert violation.message == "Received: data: [DONE]\nExpected: no sentinel; message_stop ends the stream"
+    assert violation.at == f"event #8 @ byte {len(raw)}"
+    assert violation.event_index == 8
+
+
+# ------------------------------------------------------------------------- stream.utf8_valid
+
+
+def test_utf8_valid_flags_a_latin1_byte(build):
+    raw = sse(text_events()).replace("ü".encode(), b"\xfc")
+    bad = raw.index(b"\xfc")
+    line = raw.rindex(b"\n", 0, bad) + 1
+    [violation] = run("stream.utf8_valid", build.stream(raw))
+    assert violation.message == (
+        f"Received: invalid UTF-8 byte 0xfc at byte {bad} (1 invalid bytes on the line starting at byte {line})"
+        "\nExpected: UTF-8 text (it was decoded with U+FFFD replacement)"
+    )
+    assert violation.at == f"byte {bad}"
+
+
+# ----------------------------------------------------------------- stream.framing_terminated
+
+
+def test_framing_terminated_flags_a_stream_cut_mid_event(build):
+    raw = sse(text_events())[:-30]
+    start_of_last = len(sse(text_events()[:-1]))
+    [violation] = run("stream.framing_terminated", build.stream(raw))
+    assert violation.message == (
+        f"Received: stream ended mid-event after 7 complete events ({len(raw) - start_of_last} bytes of an unterminated event)"
+        "\nExpected: every event ends with a blank line"
+    )
+    assert violation.at == f"byte {start_of_last}"
+
+
+def test_framing_terminated_quotes_the_transport_error(build):
+    raw = sse(text_events())[:-30]
+    [violation] = run("stream.framing_terminated", build.stream(raw, error="read timeout: nothing received for 60 s"))
+    assert violation.message.endswith("\nExpected: every event ends with a blank line\nNote: the transport reports: read timeout: nothing received for 60 s")
+
+
+def test_framing_terminated_says_when_the_body_was_capped(build):
+    [violation] = run("stream.framing_terminated", build.stream(sse(text_events())[:-30], truncated=True))
+    assert violation.message.endswith("\nNote: the body was cut at the size cap")
+
+
+def test_framing_terminated_flags_an_event_over_the_size_cap(build):
+    small = Build(dataclasses.replace(build.contract, max_event_bytes=1024))
+    events = text_events("x" * 2000)
+    [violation] = run("stream.framing_terminated", small.stream(events))
+    begins = len(sse(events[:3]))
+    assert violation.message == (
+        f"Received: an event larger than 1024 bytes starting at byte {begins}"
+        "\nExpected: events of at most 1024 bytes (the rest of this event was skipped)"
+    )
+
+
+# ------------------------------------------------------------ grammar routing (stream.*)
+
+
+def test_message_start_first_flags_a_duplicate_message_start(build):
+    # peers.md §4.6 #8 (LiteLLM #32357): a second message_start with the same id.
+    events = [start(), block_start(), text_delta("Grüße"), start(), text_delta(" ok"), block_stop(), message_delta(), STOP]
+    subject = build.stream(events)
+    [violation] = run("stream.message_start_first", subject)
+    assert violation.message == "can't accept message_start in state IN_BLOCK (event #3)"
+    assert violation.at == "event #3 (message_start)"
+    assert findings(subject) == {"stream.message_start_first": [violation.message]}  # no cascade into other checks
+
+
+def test_message_start_first_flags_a_block_before_message_start(build):
+    assert messages("stream.message_start_first", build.stream(text_events()[1:])) == ["can't accept content_block_start in state BEFORE_START (event #0)"]
+
+
+def test_event_order_flags_message_delta_inside_a_block(build):
+    events = [start(), block_start(), text_delta("ok"), message_delta(), block_stop(), STOP]
+    [violation] = run("stream.event_order", build.stream(events))
+    assert violation.message == "can't accept message_delta in state IN_BLOCK (event #3)"
+    assert violation.event_index == 3
+
+
+def test_event_order_flags_a_nested_block(build):
+    events = [start(), block_start(0), block_start(1, "tool_use"), block_stop(1), block_stop(0), message_delta(), STOP]
+    assert messages("stream.event_order", build.stream(events)) == ["can't accept content_block_start in state IN_BLOCK (event #2)"]
+
+
+def test_block_indices_sequential_flags_a_first_block_at_one(build):
+    events = [start(), block_start(1), text_delta("ok", 1), block_stop(1), message_delta(), STOP]
+    [violation] = run("stream.block_indices_sequential", build.stream(events))
+    assert violation.message == "Received: content_block_start with index 1 (event #1)\nExpected: index 0: blocks are numbered 0, 1, 2… in the order they start"
+    assert violation.at == "event #1 (content_block_start)"
+
+
+def test_block_indices_sequential_flags_a_block_reopened_per_tool_chunk(build):
+    # peers.md §4.6 #11 (nanoclaw #1241): a new block for every tool-argument chunk, same index again.
+    events = [
+        start(),
+        block_start(0, "tool_use"),
+        delta("input_json_delta", 0, partial_json='{"city": '),
+        block_stop(0),
+        block_start(0, "tool_use"),
+        delta("input_json_delta", 0, partial_json='"Paris"}'),
+        block_stop(0),
+        message_delta("tool_use"),
+        STOP,
+    ]
+    assert messages("stream.block_indices_sequential", build.stream(events)) == [
+        "Received: content_block_start with index 0 (event #4)\nExpected: index 1: blocks are numbered 0, 1, 2… in the order they start"
+    ]
+
+
+def test_block_indices_sequential_flags_a_delta_for_another_block(build):
+    events = [start(), block_start(0), text_delta("ok", 1), block_stop(0), message_delta(), STOP]
+    assert messages("stream.block_indices_sequential", build.stream(events)) == [
+        "Received: content_block_delta with index 1 (event #2)\nExpected: index 0, the open block"
+    ]
+
+
+def test_delta_matches_block_flags_reasoning_inside_text(build):
+    # peers.md §4.6 #9 (LiteLLM #32357, #33224): thinking_delta inside a text block.
+    events = [start(), block_start(0), delta("thinking_delta", 0, thinking="hmm"), block_stop(0), message_delta(), STOP]
+    [violation] = run("stream.delta_matches_block", build.stream(events))
+    assert violation.message == "Received: thinking_delta in a text block (index 0, event #2)\nExpected: thinking_delta only in thinking blocks"
+    assert violation.at == "event #2 (content_block_delta)"
+
+
+def test_delta_matches_block_flags_tool_json_inside_text(build):
+    events = [start(), block_start(0), delta("input_json_delta", 0, partial_json="{}"), block_stop(0), message_delta(), STOP]
+    assert messages("stream.delta_matches_block", build.stream(events)) == [
+        "Received: input_json_delta in a text block (index 0, event #2)\nExpected: input_json_delta only in mcp_tool_use or server_tool_use or tool_use blocks"
+    ]
+
+
+# -------------------------------------------------------------- stream.message_delta_stop_reason
+
+
+def test_message_delta_stop_reason_flags_null(build):
+    events = text_events(stop_reason=None)
+    [violation] = run("stream.message_delta_stop_reason", build.stream(events))
+    assert violation.message == "Received: stop_reason null in the last message_delta\nExpected: a non-null stop_reason"
+    assert violation.at == at(events, 6, "message_delta") + " /delta/stop_reason"
+
+
+def test_message_delta_stop_reason_judges_the_last_message_delta(build):
+    events = [start(), block_start(), text_delta("ok"), block_stop(), message_delta(None, output_tokens=1), message_delta("end_turn"), STOP]
+    assert run("stream.message_delta_stop_reason", build.stream(events)) == []
+    events = [start(), block_start(), text_delta("ok"), block_stop(), message_delta("end_turn", output_tokens=1), message_delta(""), STOP]
+    assert messages("stream.message_delta_stop_reason", build.stream(events)) == ['Received: stop_reason "" in the last message_delta\nExpected: a non-null stop_reason']
+
+
+# ---------------------------------------------------------------- stream.ends_with_message_stop
+
+
+def test_ends_with_message_stop_flags_a_missing_message_stop(build):
+    [violation] = run("stream.ends_with_message_stop", build.stream(text_events()[:-1]))
+    assert violation.message == "Received: stream ended in state AFTER_DELTA after 7 events\nExpected: message_stop (or an error event) as the last event"
+
+
+def test_ends_with_message_stop_flags_events_after_message_stop(build):
+    [violation] = run("stream.ends_with_message_stop", build.stream([*text_events(), PING]))
+    assert violation.message == "can't accept ping in state DONE (event #8)"
+    assert violation.at == "event #8 (ping)"
+
+
+def test_ends_with_message_stop_quotes_the_transport_error(build):
+    subject = build.stream(text_events()[:-1], error="read timeout: nothing received for 60 s")
+    assert messages("stream.ends_with_message_stop", subject) == [
+        "Received: stream ended in state AFTER_DELTA after 7 events\nExpected: message_stop (or an error event) as the last event"
+        "\nNote: the transport reports: read timeout: nothing received for 60 s"
+    ]
+
+
+# ----------------------------------------------------------------------- stream.event_schema
+
+
+def test_event_schema_flags_message_delta_without_usage(build):
+    # peers.md §4.6 #5 (pi #6567): message_delta with no usage object crashes clients.
+    events = text_events()
+    events[-2] = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
+    [violation] = run("stream.event_schema", build.stream(events))
+    assert violation.message == "Received: 'usage' is a required property\nExpected: a message_delta event as documented"
+    assert violation.at == at(events, 6, "message_delta") + " /"
+
+
+def test_event_schema_flags_tool_use_start_without_input(build):
+    # peers.md §4.6 #13 (cc-switch #2557): content_block_start for tool_use lacks input: {}.
+    events = [start(), block_start(0, "tool_use"), delta("input_json_delta", 0, partial_json="{}"), block_stop(0), message_delta("tool_use"), STOP]
+    del events[1]["content_block"]["input"]
+    [violation] = run("stream.event_schema", build.stream(events))
+    assert violation.message == "Received: 'input' is a required property\nExpected: a content_block_start event as documented"
+    assert violation.at == at(events, 1, "content_block_start") + " /content_block"
+
+
+def test_event_schema_reports_at_most_ten_violations(build):
+    events = [start(), block_start(), *({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}} for _ in range(12)), block_stop(), message_delta(), STOP]
+    found = run("stream.event_schema", build.stream(events))
+    assert len(found) == 10
+    assert {v.message for v in found} == {"Received: 'text' is a required property\nExpected: a content_block_delta event as documented"}
+
+
+# ---------------------------------------------------------------- stream.rebuilt_matches_twin
+
+
+def test_rebuilt_matches_twin_passes_the_same_shape_with_other_text(build):
+    assert run("stream.rebuilt_matches_twin", build.stream(text_events("Hello", " there"), twin=build.twin())) == []
+
+
+def test_rebuilt_matches_twin_flags_a_dropped_tool_call(build):
+    # peers.md §4.6 #10 and #29: the stream loses the tool_use block the plain answer has.
+    tool = {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}
+    twin = build.twin(message(content=[{"type": "text", "text": "Checking."}, tool], stop_reason="tool_use"))
+    found = run("stream.rebuilt_matches_twin", build.stream(text_events("Checking."), twin=twin))
+    assert [v.message for v in found] == [
+        'Received: stop_reason "end_turn" in the message rebuilt from the stream\nExpected: "tool_use", as the same request not streamed (plain)',
+        'Received: content types ["text"] in the message rebuilt from the stream\nExpected: ["text", "tool_use"], as the same request not streamed (plain)',
+    ]
+    assert [v.at for v in found] == ["rebuilt message /stop_reason", "rebuilt message /content_types"]
+
+
+def test_rebuilt_matches_twin_flags_a_missing_stop_sequence(build):
+    twin = build.twin(message("one two three ", stop_reason="stop_sequence", stop_sequence="XYZZY"), scenario="stop_sequence")
+    found = run("stream.rebuilt_matches_twin", build.stream(text_events("one two three "), twin=twin))
+    assert [v.message for v in found] == [
+        'Received: stop_reason "end_turn" in the message rebuilt from the stream\nExpected: "stop_sequence", as the same request not streamed (stop_sequence)',
+        'Received: stop_sequence null in the message rebuilt from the stream\nExpected: "XYZZY", as the same request not streamed (stop_sequence)',
+    ]
+
+
+def test_rebuilt_matches_twin_needs_a_successful_twin(build):
+    with pytest.raises(NotApplicable, match="no successful non-stream twin"):
+        run("stream.rebuilt_matches_twin", build.stream(twin=build.twin(status=500)))
+
+
+def test_rebuilt_matches_twin_needs_a_message_start(build):
+    with pytest.raises(NotApplicable, match="no message_start"):
+        run("stream.rebuilt_matches_twin", build.stream(text_events()[1:], twin=build.twin()))

@@ -1,0 +1,197 @@
+"""conformance/checks/usage.py: token counts, limits, cumulative streaming and agreement with the twin."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.findings import NotApplicable
+
+from ._build import (
+    PING,
+    STOP,
+    block_start,
+    block_stop,
+    message,
+    message_delta,
+    messages,
+    request_json,
+    run,
+    sse,
+    start,
+    text_delta,
+    text_events,
+)
+
+LIMIT = request_json(max_tokens=5)
+
+
+def at(events, index: int, kind: str) -> str:
+    """The locator a check prints for event ``index`` of a stream built from ``events``."""
+    return f"event #{index} ({kind}) @ byte {len(sse(events[:index]))}"
+
+
+def usage(**counts):
+    return {"input_tokens": 21, "output_tokens": 5, **counts}
+
+
+# ---------------------------------------------------------------- usage.input_tokens_positive
+
+
+def test_input_tokens_positive_passes(build):
+    assert run("usage.input_tokens_positive", build.plain()) == []
+    assert run("usage.input_tokens_positive", build.stream()) == []
+
+
+def test_input_tokens_positive_counts_cached_tokens(build):
+    # INDEX.md observation 20: cached prompt parts are excluded from input_tokens.
+    body = message(usage=usage(input_tokens=0, cache_read_input_tokens=2055, cache_creation_input_tokens=None))
+    assert run("usage.input_tokens_positive", build.plain(body)) == []
+
+
+def test_input_tokens_positive_flags_zero_in_message_start(build):
+    # peers.md §4.6 #6: message_start.usage.input_tokens == 0, the real value only at the end.
+    events = text_events()
+    events[0] = start(input_tokens=0)
+    [violation] = run("usage.input_tokens_positive", build.stream(events))
+    assert violation.message == "Received: input_tokens 0 (cache counters included: 0)\nExpected: >= 1 for a non-empty prompt"
+    assert violation.at == "event #0 (message_start) @ byte 0 /message/usage/input_tokens"
+
+
+@pytest.mark.parametrize(("value", "shown"), [("21", '"21"'), (None, "null"), (True, "true"), (2.0, "2.0")])
+def test_input_tokens_positive_flags_non_integers(build, value, shown):
+    [violation] = run("usage.input_tokens_positive", build.plain(message(usage=usage(input_tokens=value))))
+    assert violation.message == f"Received: input_tokens {shown}\nExpected: an integer >= 1"
+    assert violation.at == "/usage/input_tokens"
+
+
+def test_input_tokens_positive_leaves_a_missing_usage_to_the_schema(build):
+    body = message()
+    del body["usage"]
+    with pytest.raises(NotApplicable, match="no usage object"):
+        run("usage.input_tokens_positive", build.plain(body))
+
+
+# ------------------------------------------------------------ usage.output_tokens_nonnegative
+
+
+def test_output_tokens_nonnegative_passes_zero(build):
+    # INDEX.md observation 19: a refusal reports output_tokens 0.
+    assert run("usage.output_tokens_nonnegative", build.plain(message(content=[], stop_reason="refusal", usage=usage(output_tokens=0)))) == []
+    assert run("usage.output_tokens_nonnegative", build.stream()) == []
+
+
+def test_output_tokens_nonnegative_flags_a_negative_count(build):
+    [violation] = run("usage.output_tokens_nonnegative", build.plain(message(usage=usage(output_tokens=-1))))
+    assert violation.message == "Received: output_tokens -1\nExpected: an integer >= 0"
+    assert violation.at == "/usage/output_tokens"
+
+
+def test_output_tokens_nonnegative_flags_every_bad_stream_event(build):
+    events = text_events()
+    events[0]["message"]["usage"]["output_tokens"] = "1"
+    events[-2] = message_delta(output_tokens=2.5)
+    found = run("usage.output_tokens_nonnegative", build.stream(events))
+    assert [v.message for v in found] == ['Received: output_tokens "1"\nExpected: an integer >= 0', "Received: output_tokens 2.5\nExpected: an integer >= 0"]
+    assert [v.at for v in found] == [at(events, 0, "message_start"), at(events, 6, "message_delta")]
+    assert [v.event_index for v in found] == [0, 6]
+
+
+# ------------------------------------------------------------- usage.output_within_max_tokens
+
+
+def test_output_within_max_tokens_passes_at_the_limit(build):
+    # INDEX.md observation 19: on max_tokens, output_tokens equals the request's max_tokens exactly.
+    assert run("usage.output_within_max_tokens", build.plain(message(stop_reason="max_tokens", usage=usage(output_tokens=5)), request=LIMIT)) == []
+
+
+def test_output_within_max_tokens_flags_an_overshoot(build):
+    [violation] = run("usage.output_within_max_tokens", build.plain(message(stop_reason="max_tokens", usage=usage(output_tokens=6)), request=LIMIT))
+    assert violation.message == "Received: output_tokens=6\nExpected: <= max_tokens=5"
+    assert violation.at == "/usage/output_tokens"
+
+
+def test_output_within_max_tokens_reads_the_final_stream_usage(build):
+    subject = build.stream(text_events(stop_reason="max_tokens", output_tokens=9), request=LIMIT)
+    [violation] = run("usage.output_within_max_tokens", subject)
+    assert violation.message == "Received: output_tokens=9\nExpected: <= max_tokens=5"
+    assert violation.at == "message_delta /usage/output_tokens"
+
+
+def test_output_within_max_tokens_needs_an_integer_limit(build):
+    with pytest.raises(NotApplicable, match="no integer max_tokens"):
+        run("usage.output_within_max_tokens", build.plain(request=request_json(max_tokens=None)))
+
+
+# ------------------------------------------------------------------- usage.stream_cumulative
+
+
+def test_stream_cumulative_passes_a_large_message_start_count(build):
+    # INDEX.md observation 6: message_start.output_tokens is not fixed at 0 or 1 (8, 88, even the total).
+    events = text_events(output_tokens=40)
+    events[0]["message"]["usage"]["output_tokens"] = 40
+    assert run("usage.stream_cumulative", build.stream(events)) == []
+
+
+def test_stream_cumulative_passes_a_message_delta_repeating_input_tokens(build):
+    # INDEX.md observation 17: later message_deltas repeat (and may enlarge) input_tokens and cache counters.
+    events = text_events()
+    events[-2] = message_delta(output_tokens=9, input_tokens=10387, cache_read_input_tokens=0)
+    assert run("usage.stream_cumulative", build.stream(events)) == []
+
+
+def test_stream_cumulative_flags_a_per_chunk_count(build):
+    events = [start(output_tokens=8), block_start(), text_delta("Grüße ok"), block_stop(), message_delta(output_tokens=3), STOP]
+    [violation] = run("usage.stream_cumulative", build.stream(events))
+    assert violation.message == "Received: output_tokens 3 in message_delta, after 8 at event #0\nExpected: a running total that never decreases"
+    assert violation.at == at(events, 4, "message_delta")
+    assert violation.event_index == 4
+
+
+def test_stream_cumulative_compares_successive_message_deltas(build):
+    events = [start(), block_start(), text_delta("ok"), block_stop(), message_delta(None, output_tokens=5), PING, message_delta(output_tokens=2), STOP]
+    assert messages("usage.stream_cumulative", build.stream(events)) == [
+        "Received: output_tokens 2 in message_delta, after 5 at event #4\nExpected: a running total that never decreases"
+    ]
+
+
+def test_stream_cumulative_is_for_streams(build):
+    with pytest.raises(NotApplicable, match="not a stream"):
+        run("usage.stream_cumulative", build.plain())
+
+
+# ----------------------------------------------------------------- usage.stream_matches_twin
+
+
+def test_stream_matches_twin_passes_within_the_tolerance(build):
+    twin = build.twin(message(usage=usage(output_tokens=7)))
+    assert run("usage.stream_matches_twin", build.stream(text_events(output_tokens=5), twin=twin)) == []
+
+
+def test_stream_matches_twin_flags_zeroed_stream_input(build):
+    # peers.md §4.6 #6: usage reported as zeros because closing events went out before usage arrived.
+    events = text_events()
+    events[0] = start(input_tokens=0)
+    [violation] = run("usage.stream_matches_twin", build.stream(events, twin=build.twin()))
+    assert violation.message == "Received: input_tokens=0 streamed, 21 not streamed (plain)\nExpected: equal within 0 tokens or 0%"
+    assert violation.at == "final usage /input_tokens"
+
+
+def test_stream_matches_twin_flags_output_beyond_the_tolerance(build):
+    assert messages("usage.stream_matches_twin", build.stream(text_events(output_tokens=40), twin=build.twin())) == [
+        "Received: output_tokens=40 streamed, 5 not streamed (plain)\nExpected: equal within 2 tokens or 25%"
+    ]
+
+
+def test_stream_matches_twin_takes_message_delta_input_over_message_start(build):
+    # The SDK accumulator overwrites message_start's counters with the ones message_delta repeats.
+    events = text_events()
+    events[0] = start(input_tokens=0)
+    events[-2] = message_delta(output_tokens=5, input_tokens=21)
+    assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
+
+
+def test_stream_matches_twin_needs_a_successful_twin(build):
+    with pytest.raises(NotApplicable, match="no successful non-stream twin"):
+        run("usage.stream_matches_twin", build.stream())
+    with pytest.raises(NotApplicable, match="no successful non-stream twin"):
+        run("usage.stream_matches_twin", build.stream(twin=build.twin(status=529)))

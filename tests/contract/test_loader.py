@@ -1,0 +1,312 @@
+"""conformance/contract/loader.py: the shipped specs load; a broken spec is one SpecError naming file and pointer.
+
+Broken trees are copies of specs/ in tmp_path with one edit each, so every test breaks exactly
+one thing and the error must point at it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conformance.contract.loader import available_profiles, available_versions, deep_merge, default_spec_dir, load_contract
+from conformance.contract.model import Expect, RuleKind
+from conformance.errors import SpecError
+from conformance.findings import Level
+
+SPECS = Path(__file__).resolve().parents[2] / "specs"
+V2023, V2026 = "2023-06-01", "2026-10-21"
+
+
+@pytest.fixture
+def specs(tmp_path: Path) -> Path:
+    """A private copy of the shipped spec tree."""
+    root = tmp_path / "specs"
+    shutil.copytree(SPECS, root)
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> Path:
+    """Replace the first ``old`` in ``path`` (which must be there) by ``new``."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"{old!r} not in {path}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return path
+
+
+def spec_error(root: Path, version: str = V2023, profile: str = "anthropic") -> SpecError:
+    with pytest.raises(SpecError) as caught:
+        load_contract(version, profile, spec_dir=root)
+    return caught.value
+
+
+# ---------------------------------------------------------------------------- shipped specs
+
+
+def test_the_shipped_specs_are_found():
+    assert default_spec_dir() == SPECS
+    assert available_versions() == [V2023, V2026]
+    assert available_profiles() == ["anthropic"]
+
+
+@pytest.mark.parametrize("version", [V2023, V2026])
+def test_both_api_versions_load_under_the_anthropic_profile(version):
+    contract = load_contract(version, "anthropic")
+    assert contract.api_version == version
+    assert contract.profile.name == "anthropic"
+    assert contract.profile.auth_schemes == ("x-api-key", "bearer")
+    assert contract.profile.api_versions == (V2023, V2026)
+    assert contract.profile.default_model == "claude-haiku-4-5"
+    assert contract.endpoints["messages"] == ("POST", "/v1/messages")
+    assert contract.status_types[529] == ("overloaded_error",)
+    assert contract.twin_tolerance == {"input_tokens": (0.0, 0.0), "output_tokens": (2.0, 0.25)}
+    assert contract.delta_blocks["thinking_delta"] == frozenset({"thinking"})
+    assert set(contract.schema_refs) == {"message", "start_message", "error", "stream_event", "usage", "count_tokens", "models_list", "model_info"}
+    assert contract.url("DOC-ERR") == "https://platform.claude.com/docs/en/api/errors"
+    assert contract.url("https://example.com/x") == "https://example.com/x"
+
+
+def test_rules_are_typed_by_how_they_are_exercised():
+    rules = load_contract().rules
+    assert rules["auth.missing_key_rejected"].kind is RuleKind.EXPECTATION
+    assert rules["auth.missing_key_rejected"].expect == Expect(("401",))
+    assert rules["shape.message_schema"].kind is RuleKind.PROPERTY
+    assert rules["shape.message_schema"].on is not None and rules["shape.message_schema"].on.stream is False
+    assert rules["params.required_enforced"].kind is RuleKind.GENERATED
+    assert rules["params.required_enforced"].generated is not None and rules["params.required_enforced"].generated.cases == ("missing",)
+    assert rules["headers.request_id_present"].level is Level.SHOULD
+
+
+def test_stream_twins_are_added_for_scenarios_that_ask_for_one():
+    scenarios = load_contract().scenarios
+    twin = scenarios["plain.stream"]
+    assert (twin.base, twin.stream, twin.body) == ("plain", True, None)
+    assert {"max_tokens_limit.stream", "stop_sequence.stream"} <= set(scenarios)
+    assert "auth.missing.stream" not in scenarios
+
+
+def test_2026_extends_2023_and_removes_the_sampling_parameters():
+    old, new = load_contract(V2023), load_contract(V2026)
+    assert new.title != old.title
+    assert set(new.rules) == set(old.rules)
+    assert new.rules["stream.event_order"] == old.rules["stream.event_order"]
+    assert set(new.scenarios) == set(old.scenarios)
+    assert new.sources == old.sources
+    for name in ("temperature", "top_p", "top_k"):
+        removed, before = new.params[name], old.params[name]
+        assert removed.removed and not before.removed
+        assert (removed.minimum, removed.maximum, removed.gated_by) == (None, None, None)
+        assert removed.source == "DOC-MIG"
+        assert removed.types == before.types  # inherited, not restated
+    assert new.params["temperature"].removed_value == 1.0
+    assert new.params["top_k"].removed_value == 5
+    assert new.params["max_tokens"] == old.params["max_tokens"]
+
+
+def test_model_facts_come_from_models_yaml():
+    contract = load_contract()
+    facts = contract.model_facts("claude-opus-4-7-20260301")
+    assert (facts.max_output_tokens, facts.prefill, facts.sampling_params, facts.source) == (128000, False, "default_only", "DOC-ERR")
+    assert contract.model_facts("anthropic/claude-haiku-4-5").max_output_tokens == 64000  # gateway prefix
+    unknown = contract.model_facts("llama-3-70b")
+    assert (unknown.max_output_tokens, unknown.prefill, unknown.sampling_params) == (None, None, None)
+
+
+def test_deep_merge_merges_mappings_replaces_lists_and_deletes_on_null():
+    base = {"a": {"x": 1, "y": [1, 2]}, "b": 2, "c": 3}
+    assert deep_merge(base, {"a": {"y": [3], "z": 4}, "b": None}) == {"a": {"x": 1, "y": [3], "z": 4}, "c": 3}
+    assert base == {"a": {"x": 1, "y": [1, 2]}, "b": 2, "c": 3}
+
+
+# ------------------------------------------------------------------------- broken spec trees
+
+
+def test_a_bad_level_names_the_file_and_pointer(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, 'level: SHOULD\n    tier: core\n    rule: "Every answer carries', 'level: MAYBE\n    tier: core\n    rule: "Every answer carries')
+    error = spec_error(specs)
+    assert (error.file, error.pointer) == (str(rules), "/rules/headers.request_id_present/level")
+    assert str(error) == f"{rules}#/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"
+
+
+def test_an_unknown_key_in_a_rule_names_the_rule(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "    scenario: auth.missing\n", "    scenario: auth.missing\n    colour: red\n")
+    error = spec_error(specs)
+    assert str(error) == f"{rules}#/rules/auth.missing_key_rejected: Additional properties are not allowed ('colour' was unexpected)"
+
+
+def test_a_yaml_syntax_error_names_the_line(specs):
+    scenarios = specs / "messages" / V2023 / "scenarios.yaml"
+    text = scenarios.read_text(encoding="utf-8")
+    line = text[: text.index("    auth: none\n")].count("\n") + 1
+    edit(scenarios, "    auth: none\n", "    auth: none: nested\n")
+    error = spec_error(specs)
+    assert (error.file, error.pointer) == (str(scenarios), f"line {line}, column 15")
+    assert str(error) == f"{scenarios}#line {line}, column 15: invalid YAML (mapping values are not allowed here)"
+
+
+def test_a_rule_whose_scenario_does_not_exist(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "scenario: auth.missing\n", "scenario: auth.nope\n")
+    assert str(spec_error(specs)) == f"{rules}#/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'"
+
+
+def test_a_property_rule_that_needs_an_unknown_scenario(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "needs: [plain.stream]\n", "needs: [plain.streamed]\n")
+    assert str(spec_error(specs)) == f"{rules}#/rules/headers.stream_content_type: unknown scenario 'plain.streamed'"
+
+
+def test_a_source_that_is_neither_a_key_nor_a_url(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "source: DOC-BETA", "source: NOT-A-KEY")
+    error = spec_error(specs)
+    assert str(error) == f"{rules}#/rules/headers.beta_accepted/source: source 'NOT-A-KEY' is neither a key of sources nor a URL"
+
+
+def test_a_param_source_that_is_neither_a_key_nor_a_url(specs):
+    params = specs / "messages" / V2023 / "params.yaml"
+    edit(params, "  stream:\n    type: boolean\n    source: OAS25", "  stream:\n    type: boolean\n    source: the docs")
+    assert str(spec_error(specs)) == f"{params}#/params/stream/source: source 'the docs' is neither a key of sources nor a URL"
+
+
+def test_an_unknown_base_scenario(specs):
+    scenarios = specs / "messages" / V2023 / "scenarios.yaml"
+    edit(scenarios, "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: plian")
+    assert str(spec_error(specs)) == f"{scenarios}#/scenarios/auth.wrong/base: unknown base scenario 'plian'"
+
+
+def test_an_error_in_the_overlay_blames_the_overlay_file(specs):
+    params = specs / "messages" / V2026 / "params.yaml"
+    edit(params, "    removed_value: 5\n", "    removed_value: 5\n    level: MAYBE\n")
+    error = spec_error(specs, V2026)
+    assert str(error) == f"{params}#/params/top_k/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"
+
+
+def test_an_error_in_the_base_blames_the_base_file_when_loading_the_overlay(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "    tier: smoke\n", "    tier: huge\n")
+    assert spec_error(specs, V2026).file == str(rules)
+
+
+def test_an_extends_cycle(specs):
+    edit(specs / "messages" / V2023 / "contract.yaml", 'api_version: "2023-06-01"', 'extends: ../2026-10-21\napi_version: "2023-06-01"')
+    error = spec_error(specs, V2026)
+    assert (error.pointer, str(error).rsplit(": ", 1)[-1]) == ("/extends", "extends forms a cycle")
+
+
+def test_a_missing_schema_file(specs):
+    (specs / "messages" / V2023 / "schemas" / "error.json").unlink()
+    error = spec_error(specs)
+    assert str(error) == f"{specs / 'messages' / V2023 / 'contract.yaml'}#/schemas: schema file(s) not found: ['error.json']"
+
+
+def test_an_unknown_api_version(specs):
+    error = spec_error(specs, "2099-01-01")
+    assert str(error) == f"{specs / 'messages' / '2099-01-01'}: no contract for API version '2099-01-01' (known: 2023-06-01, 2026-10-21)"
+
+
+def test_an_unknown_profile(specs):
+    error = spec_error(specs, profile="acme")
+    assert str(error) == f"{specs / 'profiles' / 'acme.yaml'}: unknown profile 'acme' (known: anthropic)"
+
+
+def test_a_missing_spec_folder(tmp_path):
+    with pytest.raises(SpecError, match="spec folder not found"):
+        load_contract(spec_dir=tmp_path / "nowhere")
+
+
+# ---------------------------------------------------------------------------------- profiles
+
+
+GATEWAY = """\
+name: gateway
+extends: anthropic
+description: "A gateway with documented deviations."
+auth:
+  schemes: [bearer]
+api_versions: ["2023-06-01"]
+version_header_required: false
+rules:
+  headers.request_id_present:
+    level: MUST
+    note: "the gateway promises a request id"
+    source: https://gateway.example/docs/ids
+  auth.x_api_key_accepted:
+    skip: "bearer only"
+    source: https://gateway.example/docs/auth
+  request.unknown_model_not_found:
+    expect: {status: ["400", "404"]}
+    source: https://gateway.example/docs/errors
+  params.required_enforced:
+    expect: {status: ["422"]}
+    source: https://gateway.example/docs/validation
+params:
+  top_k:
+    maximum: 500
+    source: https://gateway.example/docs/params
+"""
+
+
+def test_a_profile_override_changes_the_rule_and_records_why(specs):
+    (specs / "profiles" / "gateway.yaml").write_text(GATEWAY, encoding="utf-8")
+    contract = load_contract(V2023, "gateway", spec_dir=specs)
+    rules, base = contract.rules, load_contract(V2023, "anthropic", spec_dir=specs).rules
+
+    level = rules["headers.request_id_present"]
+    assert level.level is Level.MUST and base["headers.request_id_present"].level is Level.SHOULD
+    assert level.overridden_by == "the gateway promises a request id (https://gateway.example/docs/ids)"
+
+    skipped = rules["auth.x_api_key_accepted"]
+    assert (skipped.skip, skipped.overridden_by) == ("bearer only", "changed by profile (https://gateway.example/docs/auth)")
+
+    expect = rules["request.unknown_model_not_found"]
+    assert expect.expect == Expect(("400", "404"))
+    generated = rules["params.required_enforced"].generated
+    assert generated is not None and generated.expect == Expect(("422",)) and generated.cases == ("missing",)
+
+    untouched = rules["stream.event_order"]
+    assert untouched == base["stream.event_order"] and untouched.overridden_by == ""
+
+
+def test_a_profile_extends_another_and_adjusts_params(specs):
+    (specs / "profiles" / "gateway.yaml").write_text(GATEWAY, encoding="utf-8")
+    contract = load_contract(V2023, "gateway", spec_dir=specs)
+    profile = contract.profile
+    assert (profile.name, profile.auth_schemes, profile.api_versions, profile.version_header_required) == ("gateway", ("bearer",), (V2023,), False)
+    assert profile.default_model == "claude-haiku-4-5"  # inherited from anthropic
+    assert profile.features["streaming"] is True
+    assert contract.params["top_k"].maximum == 500.0
+    assert contract.params["top_k"].minimum == 0.0
+    assert "rules.headers.request_id_present: the gateway promises a request id (https://gateway.example/docs/ids)" in profile.deviations
+    assert "params.top_k: overridden (https://gateway.example/docs/params)" in profile.deviations
+
+
+def test_a_profile_overriding_an_unknown_rule(specs):
+    profile = specs / "profiles" / "anthropic.yaml"
+    edit(profile, "features:", 'rules:\n  auth.no_such_rule: {source: "https://x.example", level: SHOULD}\nfeatures:')
+    error = spec_error(specs)
+    assert str(error) == f"{profile}#/rules/auth.no_such_rule: profile overrides unknown rule 'auth.no_such_rule'"
+
+
+def test_a_profile_override_without_a_source(specs):
+    profile = specs / "profiles" / "anthropic.yaml"
+    edit(profile, "features:", "rules:\n  auth.wrong_key_rejected: {level: SHOULD}\nfeatures:")
+    error = spec_error(specs)
+    assert str(error) == f"{profile}#/rules/auth.wrong_key_rejected: 'source' is a required property"
+
+
+def test_a_profile_may_be_given_as_a_file(specs, tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(GATEWAY.replace("name: gateway\n", "name: mine\n").replace("extends: anthropic\n", ""), encoding="utf-8")
+    assert load_contract(V2023, str(path), spec_dir=specs).profile.name == "mine"
+
+
+def test_a_cycle_of_base_scenarios(specs):
+    scenarios = specs / "messages" / V2023 / "scenarios.yaml"
+    edit(scenarios, "  auth.missing:\n    base: plain", "  auth.missing:\n    base: auth.wrong")
+    edit(scenarios, "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: auth.missing")
+    assert str(spec_error(specs)) == f"{scenarios}#/scenarios/auth.missing/base: base chain of 'auth.missing' forms a cycle"

@@ -1,0 +1,184 @@
+"""The wrapper builders faults are made of, driven directly over ASGI (no network, no ASGITransport)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from conformance.reference.app import create_app
+from conformance.reference.rewrite import (
+    RequestView,
+    compose,
+    event,
+    replace_error,
+    rewrite_events,
+    rewrite_json_response,
+    rewrite_request,
+    rewrite_response_headers,
+    rewrite_stream_bytes,
+)
+
+from ._support import GRUSSE, HAIKU, user
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+def scope(path: str = "/v1/messages", method: str = "POST") -> dict[str, Any]:
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "headers": [(b"x-api-key", b"k"), (b"anthropic-version", b"2023-06-01")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+
+
+async def call(
+    app, raw: bytes | list[bytes], *, path: str = "/v1/messages"
+) -> tuple[int, dict[str, str], list[bytes]]:
+    chunks = [raw] if isinstance(raw, bytes) else list(raw)
+    sent: list[dict[str, Any]] = []
+
+    async def receive():
+        if chunks:
+            chunk = chunks.pop(0)
+            return {"type": "http.request", "body": chunk, "more_body": bool(chunks)}
+        return {"type": "http.disconnect"}
+
+    async def send(message):
+        sent.append(message)
+
+    await app(scope(path), receive, send)
+    start = sent[0]
+    headers = {k.decode(): v.decode() for k, v in start["headers"]}
+    return start["status"], headers, [m.get("body", b"") for m in sent[1:]]
+
+
+def dumps(value: Any) -> bytes:
+    return json.dumps(value).encode()
+
+
+STREAM = {"model": HAIKU, "max_tokens": 32, "stream": True, "messages": user(GRUSSE)}
+
+
+@pytest.mark.anyio
+async def test_rewrite_events_reassembles_split_characters():
+    app = rewrite_events(lambda name, data: [event(name, data)])(create_app(api_key="k"))
+    _, _, bodies = await call(app, dumps(STREAM))
+    whole = b"".join(bodies).decode("utf-8")
+    assert "Grüße" in whole
+    for body in bodies:
+        body.decode("utf-8")  # every chunk holds whole characters again
+
+
+@pytest.mark.anyio
+async def test_rewrite_events_can_drop_and_add():
+    def fn(name, data):
+        if name == "ping":
+            return []
+        return [event(name, data), (None, "extra")] if name == "message_stop" else [event(name, data)]
+
+    _, _, bodies = await call(rewrite_events(fn)(create_app(api_key="k")), dumps(STREAM))
+    whole = b"".join(bodies).decode()
+    assert "ping" not in whole
+    assert whole.endswith("data: extra\n\n")
+
+
+@pytest.mark.anyio
+async def test_rewrite_stream_bytes_sees_each_chunk():
+    seen: list[bytes] = []
+
+    def fn(chunk: bytes) -> bytes:
+        seen.append(chunk)
+        return chunk
+
+    _, _, bodies = await call(rewrite_stream_bytes(fn)(create_app(api_key="k")), dumps(STREAM))
+    assert b"".join(seen) == b"".join(bodies)
+    assert any(chunk.endswith(b"\xc3") for chunk in seen)
+
+
+@pytest.mark.anyio
+async def test_rewrite_json_response_fixes_content_length():
+    app = rewrite_json_response(lambda status, body: {**body, "added": "ü" * 10})(create_app(api_key="k"))
+    status, headers, bodies = await call(app, dumps({**STREAM, "stream": False}))
+    assert status == 200
+    assert int(headers["content-length"]) == len(b"".join(bodies))
+    assert json.loads(b"".join(bodies))["added"] == "ü" * 10
+
+
+@pytest.mark.anyio
+async def test_rewrite_json_response_may_return_raw_bytes():
+    app = rewrite_json_response(lambda status, body: b"not json")(create_app(api_key="k"))
+    _, headers, bodies = await call(app, dumps({}))
+    assert (b"".join(bodies), headers["content-length"]) == (b"not json", "8")
+
+
+@pytest.mark.anyio
+async def test_replace_error_only_touches_errors():
+    app = replace_error(lambda status, body: (418, {"teapot": True}))(create_app(api_key="k"))
+    assert (await call(app, dumps({})))[0] == 418
+    assert (await call(app, dumps({**STREAM, "stream": False})))[0] == 200
+
+
+@pytest.mark.anyio
+async def test_rewrite_request_changes_body_and_headers():
+    def fn(view: RequestView) -> RequestView:
+        assert view.method == "POST"
+        assert view.path == "/v1/messages"
+        return RequestView(view.method, view.path, (*view.headers, ("anthropic-beta", "bogus")), view.body)
+
+    status, _, bodies = await call(
+        rewrite_request(fn)(create_app(api_key="k")), dumps({**STREAM, "stream": False})
+    )
+    assert status == 400
+    assert "anthropic-beta" in json.loads(b"".join(bodies))["error"]["message"]
+
+
+@pytest.mark.anyio
+async def test_rewrite_request_passes_non_json_bodies_untouched():
+    app = rewrite_request(lambda view: view)(create_app(api_key="k"))
+    status, _, bodies = await call(app, [b"{not", b" json"])
+    assert status == 400
+    assert json.loads(b"".join(bodies))["error"]["message"].startswith("The request body is not valid JSON")
+
+
+@pytest.mark.anyio
+async def test_rewrite_request_replays_oversized_bodies():
+    touched: list[RequestView] = []
+
+    def fn(view: RequestView) -> RequestView:
+        touched.append(view)
+        return view
+
+    app = rewrite_request(fn)(create_app(api_key="k"))
+    chunks = [b" " * (1024 * 1024)] * 34
+    status, _, _ = await call(app, chunks)
+    assert status == 413
+    assert touched == []
+
+
+@pytest.mark.anyio
+async def test_rewrite_response_headers_and_compose_order():
+    order: list[str] = []
+
+    def tag(label: str):
+        def fn(headers):
+            order.append(label)
+            return (*headers, ("x-tag", label))
+
+        return rewrite_response_headers(fn)
+
+    _, headers, _ = await call(compose(tag("outer"), tag("inner"))(create_app(api_key="k")), dumps({}))
+    assert order == ["inner", "outer"]
+    assert headers["x-tag"] == "outer"  # last one written wins in this dict view
