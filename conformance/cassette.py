@@ -29,7 +29,7 @@ def _encode(data: bytes) -> JSONObject:
 def _decode(field: JSONObject) -> bytes:
     if "text" in field:
         return str(field["text"]).encode("utf-8")
-    return base64.b64decode(field.get("base64", ""))
+    return base64.b64decode(field.get("base64", ""), validate=True)  # a damaged body must not read back as other bytes
 
 
 def to_record(exchange: Exchange) -> JSONObject:
@@ -86,7 +86,7 @@ def from_record(record: JSONObject) -> Exchange:
             attempts=int(record.get("attempts", 1)),
             notes=tuple(record.get("notes", ())),
         )
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list or string where a mapping belongs
         raise CassetteError(f"malformed cassette record {record.get('id', '?')!r}: {exc}") from exc
 
 

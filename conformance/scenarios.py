@@ -372,7 +372,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         wire.append(("anthropic-version", resolved_version))
     for name, value in headers.items():
         wire.append((name.lower(), value.replace("{beta_probe}", contract.beta_probe)))
-    primary = contract.profile.primary_scheme
+    primary = primary_scheme(contract)
     auth_mode = {None: primary, "primary": primary, "wrong": f"wrong-{primary}"}.get(auth, auth) or primary
     twin = own.base if own.id.endswith(".stream") and own.stream else None
     tags = frozenset(own.tags if not twin else specs[twin].tags)
@@ -390,6 +390,16 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         marker=marker,
         twin=twin,
     )
+
+
+def primary_scheme(contract: Contract) -> str:
+    """The auth scheme ordinary requests use: the profile's choice, else what the SDK of that API version sends."""
+    profile = contract.profile
+    if profile.auth_primary:
+        return profile.auth_primary
+    if contract.api_version >= "2026-10-21" and "bearer" in profile.auth_schemes:
+        return "bearer"  # SDK >= 2.0 sends Authorization: Bearer with 2026-10-21
+    return profile.auth_schemes[0]
 
 
 def _unset_anywhere(chain: Sequence[ScenarioSpec]) -> set[str]:

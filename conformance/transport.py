@@ -238,7 +238,9 @@ def _retry_after(exchange: Exchange, attempt: int, cap: float) -> float:
         try:
             return min(max(float(value), 0.0), cap)
         except ValueError:
-            when = email.utils.parsedate_to_datetime(value) if value else None
-            if when is not None:
-                return min(max((when - datetime.now(UTC)).total_seconds(), 0.0), cap)
+            try:  # an HTTP date; a target's garbage ("soon", a zoneless date) must not crash the run
+                when = email.utils.parsedate_to_datetime(value)
+                return min(max((when.replace(tzinfo=when.tzinfo or UTC) - datetime.now(UTC)).total_seconds(), 0.0), cap)
+            except (TypeError, ValueError):
+                pass
     return float(min(2 ** (attempt - 1), cap))

@@ -10,8 +10,9 @@ from .subject import Subject, show
 
 def _stop(s: Subject) -> tuple[JSONObject, object]:
     message = s.message()
-    if "stop_reason" not in message:
-        raise NotApplicable("no stop_reason (judged by the schema checks)")
+    if message.get("stop_reason") is None:
+        owner = "stream.message_delta_stop_reason" if s.reading is not None else "shape.message_schema"
+        raise NotApplicable(f"no stop_reason (judged by {owner})")
     return message, message["stop_reason"]
 
 

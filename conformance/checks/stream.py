@@ -158,6 +158,8 @@ def rebuilt_matches_twin(s: Subject) -> list[Violation]:
     streamed = _shape(s.message())
     found = []
     for key, value in plain.items():
+        if key == "stop_reason" and streamed.get(key) is None:
+            continue  # a null stop_reason is stream.message_delta_stop_reason's finding
         if streamed.get(key) != value:
             found.append(
                 Violation(
@@ -166,3 +168,18 @@ def rebuilt_matches_twin(s: Subject) -> list[Violation]:
                 )
             )
     return found
+
+
+@check("stream.text_intact")
+def text_intact(s: Subject) -> list[Violation]:
+    """A proxy that decodes each chunk on its own turns a split character into U+FFFD; users see mojibake."""
+    if any(v.kind is FrameIssue.BAD_UTF8 for v in _reading(s).framing):
+        raise NotApplicable("the bytes are not valid UTF-8 (judged by stream.utf8_valid)")
+    streamed = "".join(
+        d.get("delta", {}).get("text", "") for _, d in s.events() if d.get("type") == "content_block_delta" and isinstance(d.get("delta"), dict) and isinstance(d["delta"].get("text"), str)
+    )
+    plain = s.twin_message()
+    twin_text = "".join(b.get("text", "") for b in plain.get("content", []) if isinstance(b, dict) and isinstance(b.get("text"), str)) if isinstance(plain.get("content"), list) else ""
+    if "\ufffd" in streamed and "\ufffd" not in twin_text:
+        return [Violation(f"Received: streamed text {show(streamed)} with U+FFFD replacement characters\nExpected: {show(twin_text)}, as the same request not streamed", at="text_delta events")]
+    return []

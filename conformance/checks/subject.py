@@ -18,6 +18,7 @@ from ..contract.model import Contract, ModelFacts
 from ..exchange import UNPARSED, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
+from ..sse.framer import FrameIssue
 from ..sse.reading import StreamReading
 
 
@@ -83,6 +84,8 @@ class Subject:
         if self.reading is not None:
             if self.reading.message is None:
                 raise NotApplicable("the stream has no message_start to rebuild a message from")
+            if self.reading.grammar or any(v.kind is FrameIssue.EOF_MID_EVENT for v in self.reading.framing):
+                raise NotApplicable("the stream is broken, so no final message can be rebuilt (judged by the stream.* checks)")
             return self.reading.message
         return self.body()
 

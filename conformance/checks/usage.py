@@ -124,6 +124,10 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
     """Cost dashboards sum streamed usage; it must agree with what the same request reports unstreamed."""
     twin_usage = _usage(s.twin_message())
     usage = _usage(s.message())
+    deltas = [d for _, d in s.events() if d.get("type") == "message_delta"]
+    final = deltas[-1].get("usage") if deltas else None
+    if not isinstance(final, dict) or not is_int(final.get("output_tokens")):
+        raise NotApplicable("the final message_delta carries no output_tokens (judged by stream.event_schema)")
     found: list[Violation] = []
     for name, tolerance in s.contract.twin_tolerance.items():
         streamed, plain = usage.get(name), twin_usage.get(name)

@@ -115,6 +115,35 @@ def rewrite_request(fn: Callable[[RequestView], RequestView]) -> Wrapper:
     return wrap
 
 
+def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> Wrapper:
+    """Answer a request with an error envelope when `fn` returns (status, error type, message); else pass it on."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            chunks, more = await _buffer(receive)
+            raw = b"".join(chunks)
+            try:
+                body: JSON | None = json.loads(raw) if raw and not more else None
+            except ValueError:
+                body = None
+            verdict = fn(RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body))
+            if verdict is None:
+                await app(scope, _replay(chunks, more, receive), send)
+                return
+            status, kind, message = verdict
+            payload = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"request-id", b"req_011CFaultRefusedRequest0")]
+            await send({"type": "http.response.start", "status": status, "headers": headers})
+            await send({"type": "http.response.body", "body": payload, "more_body": False})
+
+        return wrapped
+
+    return wrap
+
+
 def _content_type(start: Message) -> str:
     for key, value in start.get("headers", []):
         if key.lower() == b"content-type":
@@ -244,9 +273,15 @@ def format_event(name: str | None, data: str) -> bytes:
 
 def rewrite_events(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> Wrapper:
     """Re-frame the stream event by event: `fn` maps (name, parsed data) to zero or more (name, data text)."""
+    return rewrite_events_with_state(lambda: fn)
+
+
+def rewrite_events_with_state(factory: Callable[[], Callable[[str | None, JSON], Iterable[EventOut]]]) -> Wrapper:
+    """Like `rewrite_events`, with a fresh `fn` from `factory` per response, for rewrites that count or remember."""
 
     def make() -> Callable[[bytes, bool], list[bytes]]:
         pending = bytearray()
+        fn = factory()
 
         def transform(chunk: bytes, last: bool) -> list[bytes]:
             pending.extend(chunk)

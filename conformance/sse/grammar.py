@@ -141,6 +141,17 @@ def _is_index(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+_QUIET_KINDS = frozenset({EventKind.PING, EventKind.UNKNOWN, EventKind.ERROR})
+
+
+def expected_after(state: StreamState) -> str:
+    """What the table accepts in ``state``, for the Expected: line of a violation."""
+    wanted = [kind.value for kind in TRANSITIONS[state] if kind not in _QUIET_KINDS]
+    if not wanted:
+        return "the end of the stream" if state is not StreamState.ERROR else "nothing (an earlier violation)"
+    return " or ".join(wanted) + " (ping and error are accepted anywhere before the end)"
+
+
 class Grammar:
     """Judges one stream's events in order; feed every decoded event, then ``close()`` at end of stream."""
 
@@ -176,7 +187,7 @@ class Grammar:
         if after is None:
             return self._fail(
                 Violation(
-                    f"can't accept {name} in state {self._state.name} (event #{i})",
+                    f"Received: can't accept {name} in state {self._state.name} (event #{i})\nExpected: {expected_after(self._state)}",
                     at=f"event #{i} ({name})",
                     kind=_issue(self._state, kind),
                     event_index=i,

@@ -15,6 +15,7 @@ from conformance.sse.grammar import (
     Grammar,
     GrammarIssue,
     StreamState,
+    expected_after,
     kind_of,
 )
 
@@ -122,7 +123,7 @@ def test_every_state_and_kind(state, kind):
         assert grammar.state is S.ERROR
         assert [(v.message, v.at, v.kind, v.event_index) for v in violations] == [
             (
-                f"can't accept {name} in state {state.name} (event #{i})",
+                f"Received: can't accept {name} in state {state.name} (event #{i})\nExpected: {expected_after(state)}",
                 f"event #{i} ({name})",
                 expected_issue(state, kind),
                 i,
@@ -135,7 +136,10 @@ def test_exact_message_for_a_delta_outside_a_block():
     for i, event in enumerate([START, TEXT_BLOCK, TEXT, STOP_BLOCK]):
         assert grammar.feed(event, i) == []
     (violation,) = grammar.feed(TEXT, 4)
-    assert violation.message == "can't accept content_block_delta in state IN_MESSAGE (event #4)"
+    assert violation.message == (
+        "Received: can't accept content_block_delta in state IN_MESSAGE (event #4)\n"
+        "Expected: content_block_start or message_delta (ping and error are accepted anywhere before the end)"
+    )
     assert violation.at == "event #4 (content_block_delta)"
 
 
@@ -326,7 +330,7 @@ def test_unknown_and_untyped_events_are_tolerated():
 
 def test_unknown_event_after_the_end_names_its_type():
     violations, _ = judge([START, DELTA, STOP, NEW])
-    assert violations[0].message == "can't accept brand_new_event in state DONE (event #3)"
+    assert violations[0].message == "Received: can't accept brand_new_event in state DONE (event #3)\nExpected: the end of the stream"
     assert violations[0].kind is GrammarIssue.AFTER_END
 
 

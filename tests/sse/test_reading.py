@@ -113,7 +113,7 @@ def test_bytes_after_the_last_chunk_are_still_read():
 def test_grammar_violations_carry_the_event_index():
     reading = read_stream(START + STOP)
     assert [(v.kind, v.event_index, v.message) for v in reading.grammar] == [
-        (GrammarIssue.ORDER, 1, "can't accept message_stop in state IN_MESSAGE (event #1)")
+        (GrammarIssue.ORDER, 1, "Received: can't accept message_stop in state IN_MESSAGE (event #1)\nExpected: content_block_start or message_delta (ping and error are accepted anywhere before the end)")
     ]
 
 

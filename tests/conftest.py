@@ -1,0 +1,27 @@
+"""Fixtures shared by the project's tests: one reference server process (with the fault router)."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterator
+
+import pytest
+
+from conformance.reference import ReferenceServer
+
+DISTINCTIVE = "sk-ant-api03-LEAKCANARY-"
+
+
+@pytest.fixture(scope="session")
+def reference_key() -> str:
+    """A distinctive key: any artifact that contains it leaked a secret."""
+    return DISTINCTIVE + secrets.token_hex(16)
+
+
+@pytest.fixture(scope="session")
+def reference(reference_key: str) -> Iterator[ReferenceServer]:
+    """The reference server in a child process; /_faults/<name> and /_variant/<name> select misbehaviour."""
+    with ReferenceServer(reference_key, router=True) as running:
+        yield running
+        log = running.stderr_tail()
+    assert "Traceback" not in log, f"the reference server logged an exception:\n{log}"

@@ -1,0 +1,67 @@
+"""Every check can fail: the suite against the reference server, faithful and with each fault.
+
+The faithful server passes every check (skips only where the rule says so), each legal variant
+too, and every fault in the catalogue makes exactly the checks it declares non-passing, each
+with evidence. Every check id appears in some fault's ``breaks``.
+"""
+
+from __future__ import annotations
+
+from operator import attrgetter
+
+import pytest
+
+from conformance.checks.registry import registered
+from conformance.contract.loader import load_contract
+from conformance.engine import RunResult, RunSettings, run
+from conformance.findings import Outcome
+from conformance.reference import ReferenceServer
+from conformance.reference.faults import FAULTS, Fault
+from conformance.reference.router import fault_base_path, variant_base_path
+from conformance.reference.variant import VARIANTS
+
+VERSIONS = ("2023-06-01", "2026-10-21")
+
+
+def _run(base_url: str, key: str, api_version: str = "2023-06-01") -> RunResult:
+    return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, concurrency=8))
+
+
+def _not_passing(result: RunResult) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for finding in result.findings:
+        if finding.outcome in (Outcome.FAIL, Outcome.WARN, Outcome.ERROR):
+            out.setdefault(finding.check_id, []).append(f"{finding.case_id} {finding.outcome.value}: {finding.message}")
+    return out
+
+
+@pytest.mark.parametrize("api_version", VERSIONS)
+def test_faithful_server_passes_everything(reference: ReferenceServer, reference_key: str, api_version: str) -> None:
+    result = _run(reference.base_url, reference_key, api_version)
+    assert _not_passing(result) == {}
+    skipped = [f.case_id for f in result.findings if f.outcome is Outcome.SKIP]
+    assert skipped == [], "a faithful server under the anthropic profile leaves nothing unjudged"
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_legal_variants_pass(reference: ReferenceServer, reference_key: str, variant: str) -> None:
+    result = _run(reference.base_url + variant_base_path(variant), reference_key)
+    assert _not_passing(result) == {}
+
+
+@pytest.mark.parametrize("fault", FAULTS.values(), ids=attrgetter("name"))
+def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
+    result = _run(reference.base_url + fault_base_path(fault.name), reference_key, fault.options.get("api_version", "2023-06-01"))
+    broken = _not_passing(result)
+    assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
+    for finding in result.findings:
+        assert finding.outcome is not Outcome.ERROR, finding.message
+        if finding.outcome in (Outcome.FAIL, Outcome.WARN):
+            assert "Received:" in finding.message and "Expected:" in finding.message, finding.message
+
+
+def test_every_check_can_fail() -> None:
+    ids = set(load_contract("2023-06-01").rules) | set(load_contract("2026-10-21").rules)
+    assert set(registered()) <= ids
+    covered = {check for fault in FAULTS.values() for check in fault.breaks}
+    assert sorted(ids - covered) == []
