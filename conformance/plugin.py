@@ -240,12 +240,16 @@ def conformance_finding(request: pytest.FixtureRequest, conformance_case: str) -
     return finding
 
 
-def report_finding(finding: Finding) -> None:
-    """Turn a verdict into the pytest outcome of the running test."""
+def report_finding(finding: Finding, request: pytest.FixtureRequest | None = None) -> None:
+    """Turn a verdict into the pytest outcome of the running test; a failure names its rule and source."""
     if finding.outcome is Outcome.SKIP:
         pytest.skip(finding.message)
     if finding.outcome is Outcome.FAIL:
-        pytest.fail(f"{finding.case_id} [{finding.level.value}]\n{finding.message}", pytrace=False)
+        header = f"{finding.case_id} [{finding.level.value}]"
+        case = _state(request.config).case(finding.case_id) if request is not None else None
+        if case is not None:
+            header += f" {case.rule.text}\nSource: {case.source}"
+        pytest.fail(f"{header}\n{finding.message}", pytrace=False)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:

@@ -96,6 +96,13 @@ class RunState:
         """Every case of the contract (ids do not depend on the model)."""
         return build_cases(self.contract, self.model)
 
+    def case(self, case_id: str) -> Case | None:
+        """A case by id, for messages that name the rule (None when the spec could not load)."""
+        try:
+            return next((c for c in self.cases if c.id == case_id), None)
+        except ConformanceError:
+            return None
+
     @property
     def tier(self) -> Tier | None:
         """The selected tier, if any."""
