@@ -14,7 +14,18 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ._types import JSON, JSONObject
-from .contract.model import Condition, Contract, Expect, ModelBound, ModelFacts, Param, Profile, Rule, RuleKind, ScenarioSpec
+from .contract.model import (
+    Condition,
+    Contract,
+    Expect,
+    ModelBound,
+    ModelFacts,
+    Param,
+    Profile,
+    Rule,
+    RuleKind,
+    ScenarioSpec,
+)
 from .findings import Level
 
 USER_AGENT = "anthropic-conformance/0.1"

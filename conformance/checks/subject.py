@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
 
@@ -110,7 +110,7 @@ class Subject:
         return data if isinstance(data, dict) else {}
 
 
-def is_int(value: JSON) -> bool:
+def is_int(value: JSON) -> TypeGuard[int]:
     """A JSON integer (``bool`` is not one, whatever Python thinks)."""
     return isinstance(value, int) and not isinstance(value, bool)
 

@@ -200,9 +200,7 @@ def _blame(path: list[Any], origins: list[tuple[Path, JSONObject]]) -> Path:
         node: Any = doc
         reached = 0
         for key in path:
-            if isinstance(node, dict) and key in node:
-                node, reached = node[key], reached + 1
-            elif isinstance(node, list) and isinstance(key, int) and key < len(node):
+            if (isinstance(node, dict) and key in node) or (isinstance(node, list) and isinstance(key, int) and key < len(node)):
                 node, reached = node[key], reached + 1
             else:
                 break

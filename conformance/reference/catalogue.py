@@ -9,6 +9,7 @@ rewrite.py. Adding a fault here adds a row to the project's fault-matrix test.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -405,7 +406,7 @@ def _refuse_top_k(view: RequestView) -> tuple[int, str, str] | None:
 
 def _refuse_repeated_roles(view: RequestView) -> tuple[int, str, str] | None:
     roles = _roles(view)
-    if any(a == b for a, b in zip(roles, roles[1:], strict=False)):
+    if any(a == b for a, b in itertools.pairwise(roles)):
         return 400, "invalid_request_error", 'messages: roles must alternate between "user" and "assistant"'
     return None
 
