@@ -9,6 +9,7 @@ error (infrastructure) → an error in setup.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Generator
 from typing import Any
 
@@ -35,10 +36,8 @@ class InfrastructureError(Exception):
 def pytest_addoption(parser: pytest.Parser) -> None:
     """The conformance option group."""
     group = parser.getgroup("conformance", "Anthropic Messages API conformance")
-    try:
+    with contextlib.suppress(ValueError):  # pytest-base-url may own --base-url; its value lands in the same dest
         group.addoption("--base-url", dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server.")
-    except ValueError:
-        pass  # pytest-base-url owns --base-url; its value lands in the same dest
     group.addoption("--api-key", dest="conformance_api_key", metavar="KEY", default=None, help="API key for the target. Default: $ANTHROPIC_API_KEY.")
     group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
     group.addoption("--profile", dest="conformance_profile", metavar="NAME", default="anthropic", help="Provider profile (its documented deviations). Default: anthropic.")

@@ -57,7 +57,8 @@ def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_k
     for finding in result.findings:
         assert finding.outcome is not Outcome.ERROR, finding.message
         if finding.outcome in (Outcome.FAIL, Outcome.WARN):
-            assert "Received:" in finding.message and "Expected:" in finding.message, finding.message
+            assert "Received:" in finding.message, finding.message
+            assert "Expected:" in finding.message, finding.message
 
 
 def test_every_check_can_fail() -> None:
