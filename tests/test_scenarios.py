@@ -11,7 +11,16 @@ import pytest
 from conformance.contract.loader import load_contract
 from conformance.contract.model import Condition, Expect, ScenarioSpec
 from conformance.findings import Level
-from conformance.scenarios import USER_AGENT, build_cases, build_request, explain, holds, param_variations, plan_requests, scenario_specs
+from conformance.scenarios import (
+    USER_AGENT,
+    build_cases,
+    build_request,
+    explain,
+    holds,
+    param_variations,
+    plan_requests,
+    scenario_specs,
+)
 
 SPECS = Path(__file__).resolve().parents[1] / "specs"
 HAIKU, OPUS47, OPUS48, UNKNOWN = "claude-haiku-4-5", "claude-opus-4-7", "claude-opus-4-8", "llama-3-70b"
@@ -112,7 +121,8 @@ def test_a_case_override_in_params_yaml_changes_one_case(c2023):
     assert case.note == "OAS25 minimum is 1, but the SDK docstring documents max_tokens=0 for cache pre-warming"
     assert case.source == "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/types/message_create_params.py"
     above = cases_by_id(c2023)["params.invalid_value_rejected:max_tokens.above_max"]
-    assert above.expect == Expect(("400",)) and above.source == "https://platform.claude.com/docs/en/about-claude/models/overview"
+    assert above.expect == Expect(("400",))
+    assert above.source == "https://platform.claude.com/docs/en/about-claude/models/overview"
 
 
 def test_2026_generates_present_cases_for_removed_sampling_parameters(c2026):
@@ -149,7 +159,8 @@ def test_unknown_max_output_tokens_skips_the_upper_bound_cases(c2023):
     assert cases["params.invalid_value_rejected:max_tokens.above_max"].skip == reason
     assert cases["params.valid_value_accepted:max_tokens.at_min"].skip is None
     specs = scenario_specs(c2023, UNKNOWN)
-    assert "param.max_tokens.at_max" not in specs and "param.max_tokens.at_min" in specs
+    assert "param.max_tokens.at_max" not in specs
+    assert "param.max_tokens.at_min" in specs
     assert "param.max_tokens.above_max" not in plan_requests(c2023, cases.values(), model=UNKNOWN)
 
 
@@ -220,7 +231,8 @@ def test_plain_request_fills_in_the_model_and_default_headers(c2023):
     assert req.tags == frozenset({"natural_stop"})
     data = req.json_body()
     assert list(data) == ["model", "max_tokens", "messages"]
-    assert data["model"] == HAIKU and data["max_tokens"] == 32
+    assert data["model"] == HAIKU
+    assert data["max_tokens"] == 32
     assert "Grüße".encode() in req.body  # UTF-8 on the wire, not \u escapes
 
 
@@ -234,9 +246,12 @@ def test_set_and_unset(c2023):
 def test_stream_twins(c2023):
     for sid in ("plain", "max_tokens_limit", "stop_sequence"):
         plain, twin = request(c2023, sid), request(c2023, f"{sid}.stream")
-        assert twin.stream and twin.twin == sid and not plain.stream
+        assert twin.stream
+        assert twin.twin == sid
+        assert not plain.stream
         assert twin.json_body() == {**plain.json_body(), "stream": True}
-        assert twin.tags == plain.tags and twin.marker == plain.marker
+        assert twin.tags == plain.tags
+        assert twin.marker == plain.marker
     assert request(c2023, "stop_sequence.stream").marker == "XYZZY"
     assert request(c2023, "max_tokens_limit.stream").tags == frozenset({"limit_stop"})
 
@@ -320,8 +335,25 @@ def test_adding_a_parameter_to_the_spec_adds_its_tests(specs, c2023):
     for cid, (status, value) in expected.items():
         case = added[cid]
         name = case.variation.split(".", 1)[0]
-        assert case.expect == Expect((status,)) and case.source == OAS25 and case.skip is None
+        assert case.expect == Expect((status,))
+        assert case.source == OAS25
+        assert case.skip is None
         [sid] = case.scenarios
         sent = requests[sid].json_body()
         assert sent[name] == value, cid
         assert {k: v for k, v in sent.items() if k != name} == plain
+
+
+def test_2026_requests_authenticate_as_sdk_2_does(c2026):
+    # anthropic-contract.md §0.2: SDK >= 2.0 sends Authorization: Bearer with anthropic-version 2026-10-21.
+    assert request(c2026, "plain").auth == "bearer"
+    assert request(c2026, "auth.wrong").auth == "wrong-bearer"
+    assert request(c2026, "auth.x_api_key").auth == "x-api-key"
+
+
+def test_a_profile_primary_scheme_wins(specs):
+    edit = specs / "profiles" / "anthropic.yaml"
+    edit.write_text(edit.read_text(encoding="utf-8").replace("  schemes: [x-api-key, bearer]", "  schemes: [x-api-key, bearer]\n  primary: x-api-key"), encoding="utf-8")
+    contract = load_contract("2026-10-21", spec_dir=specs)
+    assert request(contract, "plain").auth == "x-api-key"
+    assert request(contract, "auth.wrong").auth == "wrong-x-api-key"

@@ -49,7 +49,7 @@ def test_json_content_type_flags_an_error_sent_as_event_stream(build):
 
 
 def test_json_content_type_leaves_successful_streams_to_the_stream_check(build):
-    with pytest.raises(NotApplicable, match="headers.stream_content_type"):
+    with pytest.raises(NotApplicable, match=r"headers\.stream_content_type"):
         run("headers.json_content_type", build.stream())
 
 

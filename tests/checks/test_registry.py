@@ -27,7 +27,8 @@ def test_no_expectation_or_generated_rule_has_a_check_function():
 def test_every_check_is_named_after_its_id_and_says_why():
     for check_id, fn in registered().items():
         assert fn.__name__ == check_id.split(".", 1)[1]
-        assert fn.__doc__ and "\n" not in fn.__doc__.strip(), check_id
+        assert fn.__doc__, check_id
+        assert "\n" not in fn.__doc__.strip(), check_id
 
 
 def test_the_registry_is_read_only():
@@ -37,7 +38,7 @@ def test_the_registry_is_read_only():
 
 @pytest.mark.parametrize("bad", ["shape", "Shape.id_prefix", "shape.id-prefix", "shape.id.prefix", "shape."])
 def test_check_rejects_ids_not_of_the_form_area_property(bad):
-    with pytest.raises(ValueError, match="must be area.property_that_holds"):
+    with pytest.raises(ValueError, match=r"must be area\.property_that_holds"):
         check(bad)
 
 

@@ -6,7 +6,7 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import messages, message, run, start, text_events
+from ._build import message, messages, run, start, text_events
 
 
 def test_message_schema_passes_a_message(build):

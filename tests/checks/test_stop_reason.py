@@ -6,7 +6,7 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import messages, message, request_json, run, text_events
+from ._build import message, messages, request_json, run, text_events
 
 KNOWN = ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"]
 LIMIT = request_json(max_tokens=5, messages=[{"role": "user", "content": "Count from 1 to 200, separated by spaces."}])
@@ -33,13 +33,20 @@ def test_known_value_reads_the_stream_from_message_delta(build):
     assert violation.at == "message_delta /delta/stop_reason"
 
 
-def test_known_value_leaves_non_strings_to_the_schema(build):
-    with pytest.raises(NotApplicable, match="not a string"):
+def test_known_value_leaves_missing_values_to_their_owners(build):
+    with pytest.raises(NotApplicable, match=r"^no stop_reason \(judged by shape\.message_schema\)$"):
         run("stop_reason.known_value", build.plain(message(stop_reason=None)))
     body = message()
     del body["stop_reason"]
-    with pytest.raises(NotApplicable, match="no stop_reason"):
+    with pytest.raises(NotApplicable, match=r"^no stop_reason \(judged by shape\.message_schema\)$"):
         run("stop_reason.known_value", build.plain(body))
+    with pytest.raises(NotApplicable, match=r"^no stop_reason \(judged by stream\.message_delta_stop_reason\)$"):
+        run("stop_reason.known_value", build.stream(text_events(stop_reason=None)))
+
+
+def test_known_value_leaves_non_strings_to_the_schema(build):
+    with pytest.raises(NotApplicable, match="not a string"):
+        run("stop_reason.known_value", build.plain(message(stop_reason=7)))
 
 
 # -------------------------------------------------------- stop_reason.end_turn_on_natural_stop
@@ -56,10 +63,15 @@ def test_end_turn_on_natural_stop_flags_another_reason(build):
     assert violation.at == "message_delta /delta/stop_reason"
 
 
-def test_end_turn_on_natural_stop_flags_a_null_reason(build):
-    assert messages("stop_reason.end_turn_on_natural_stop", build.plain(message(stop_reason=None))) == [
-        'Received: stop_reason null\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
+def test_end_turn_on_natural_stop_flags_a_non_string_reason(build):
+    assert messages("stop_reason.end_turn_on_natural_stop", build.plain(message(stop_reason=["end_turn"]))) == [
+        'Received: stop_reason ["end_turn"]\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
     ]
+
+
+def test_end_turn_on_natural_stop_leaves_a_null_reason_to_the_schema(build):
+    with pytest.raises(NotApplicable, match=r"shape\.message_schema"):
+        run("stop_reason.end_turn_on_natural_stop", build.plain(message(stop_reason=None)))
 
 
 # ------------------------------------------------------------- stop_reason.max_tokens_on_limit

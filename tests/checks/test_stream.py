@@ -33,6 +33,7 @@ from ._build import (
     text_events,
 )
 
+ANYWHERE = " (ping and error are accepted anywhere before the end)"
 STREAM_CHECKS = sorted(cid for cid in registered() if cid.startswith("stream.") or cid in ("usage.stream_cumulative", "usage.output_tokens_nonnegative", "usage.input_tokens_positive"))
 
 
@@ -63,8 +64,9 @@ def padded(event: dict, spaces: int = 7) -> bytes:
 # ------------------------------------------------------------------- legal streams that pass
 
 
-def test_a_plain_stream_is_clean(build):
-    assert findings(build.stream()) == {}
+@pytest.mark.parametrize("check_id", STREAM_CHECKS)
+def test_every_stream_check_passes_a_plain_stream_with_its_twin(build, check_id):
+    assert run(check_id, build.stream(twin=build.twin())) == []
 
 
 def test_pings_anywhere_after_message_start_are_legal(build):
@@ -292,25 +294,25 @@ def test_message_start_first_flags_a_duplicate_message_start(build):
     events = [start(), block_start(), text_delta("Grüße"), start(), text_delta(" ok"), block_stop(), message_delta(), STOP]
     subject = build.stream(events)
     [violation] = run("stream.message_start_first", subject)
-    assert violation.message == "can't accept message_start in state IN_BLOCK (event #3)"
+    assert violation.message == f"Received: can't accept message_start in state IN_BLOCK (event #3)\nExpected: content_block_delta or content_block_stop{ANYWHERE}"
     assert violation.at == "event #3 (message_start)"
     assert findings(subject) == {"stream.message_start_first": [violation.message]}  # no cascade into other checks
 
 
 def test_message_start_first_flags_a_block_before_message_start(build):
-    assert messages("stream.message_start_first", build.stream(text_events()[1:])) == ["can't accept content_block_start in state BEFORE_START (event #0)"]
+    assert messages("stream.message_start_first", build.stream(text_events()[1:])) == [f"Received: can't accept content_block_start in state BEFORE_START (event #0)\nExpected: message_start{ANYWHERE}"]
 
 
 def test_event_order_flags_message_delta_inside_a_block(build):
     events = [start(), block_start(), text_delta("ok"), message_delta(), block_stop(), STOP]
     [violation] = run("stream.event_order", build.stream(events))
-    assert violation.message == "can't accept message_delta in state IN_BLOCK (event #3)"
+    assert violation.message == f"Received: can't accept message_delta in state IN_BLOCK (event #3)\nExpected: content_block_delta or content_block_stop{ANYWHERE}"
     assert violation.event_index == 3
 
 
 def test_event_order_flags_a_nested_block(build):
     events = [start(), block_start(0), block_start(1, "tool_use"), block_stop(1), block_stop(0), message_delta(), STOP]
-    assert messages("stream.event_order", build.stream(events)) == ["can't accept content_block_start in state IN_BLOCK (event #2)"]
+    assert messages("stream.event_order", build.stream(events)) == [f"Received: can't accept content_block_start in state IN_BLOCK (event #2)\nExpected: content_block_delta or content_block_stop{ANYWHERE}"]
 
 
 def test_block_indices_sequential_flags_a_first_block_at_one(build):
@@ -387,7 +389,7 @@ def test_ends_with_message_stop_flags_a_missing_message_stop(build):
 
 def test_ends_with_message_stop_flags_events_after_message_stop(build):
     [violation] = run("stream.ends_with_message_stop", build.stream([*text_events(), PING]))
-    assert violation.message == "can't accept ping in state DONE (event #8)"
+    assert violation.message == "Received: can't accept ping in state DONE (event #8)\nExpected: the end of the stream"
     assert violation.at == "event #8 (ping)"
 
 
@@ -463,3 +465,49 @@ def test_rebuilt_matches_twin_needs_a_successful_twin(build):
 def test_rebuilt_matches_twin_needs_a_message_start(build):
     with pytest.raises(NotApplicable, match="no message_start"):
         run("stream.rebuilt_matches_twin", build.stream(text_events()[1:], twin=build.twin()))
+
+
+def test_rebuilt_matches_twin_leaves_a_null_stop_reason_to_message_delta_stop_reason(build):
+    assert run("stream.rebuilt_matches_twin", build.stream(text_events(stop_reason=None), twin=build.twin())) == []
+
+
+def test_a_broken_stream_has_no_final_message_to_judge(build):
+    # One broken order explains everything after it: message-level checks step aside.
+    events = [start(), block_start(), text_delta("ok"), message_delta(), block_stop(), STOP]
+    subject = build.stream(events, twin=build.twin())
+    for cid in ("stream.rebuilt_matches_twin", "usage.output_within_max_tokens", "stop_reason.known_value"):
+        with pytest.raises(NotApplicable, match=r"the stream is broken"):
+            run(cid, subject)
+    cut = build.stream(sse(text_events())[:-30] + b"\n", twin=build.twin())
+    with pytest.raises(NotApplicable, match=r"the stream is broken"):
+        run("usage.stream_matches_twin", cut)
+
+
+# ---------------------------------------------------------------------- stream.text_intact
+
+
+def test_text_intact_passes_the_same_characters(build):
+    assert run("stream.text_intact", build.stream(text_events("Grü", "ße ok"), twin=build.twin())) == []
+
+
+def test_text_intact_flags_replacement_characters_from_a_chunk_decoding_proxy(build):
+    # A proxy that decodes each upstream chunk on its own turns the two bytes of ü into U+FFFD U+FFFD.
+    [violation] = run("stream.text_intact", build.stream(text_events("Gr\ufffd\ufffd", "ße ok"), twin=build.twin()))
+    assert violation.message == 'Received: streamed text "Gr\ufffd\ufffdße ok" with U+FFFD replacement characters\nExpected: "Grüße ok", as the same request not streamed'
+    assert violation.at == "text_delta events"
+
+
+def test_text_intact_accepts_replacement_characters_the_model_really_wrote(build):
+    twin = build.twin(message("bad \ufffd byte"))
+    assert run("stream.text_intact", build.stream(text_events("bad \ufffd byte"), twin=twin)) == []
+
+
+def test_text_intact_leaves_invalid_bytes_to_utf8_valid(build):
+    raw = sse(text_events()).replace("ü".encode(), b"\xfc")
+    with pytest.raises(NotApplicable, match=r"stream\.utf8_valid"):
+        run("stream.text_intact", build.stream(raw, twin=build.twin()))
+
+
+def test_text_intact_needs_a_twin(build):
+    with pytest.raises(NotApplicable, match="no successful non-stream twin"):
+        run("stream.text_intact", build.stream(text_events("Gr\ufffd")))

@@ -195,3 +195,10 @@ def test_stream_matches_twin_needs_a_successful_twin(build):
         run("usage.stream_matches_twin", build.stream())
     with pytest.raises(NotApplicable, match="no successful non-stream twin"):
         run("usage.stream_matches_twin", build.stream(twin=build.twin(status=529)))
+
+
+def test_stream_matches_twin_needs_output_tokens_in_the_final_message_delta(build):
+    events = text_events()
+    events[-2] = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
+    with pytest.raises(NotApplicable, match=r"stream\.event_schema"):
+        run("usage.stream_matches_twin", build.stream(events, twin=build.twin()))

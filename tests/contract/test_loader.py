@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from conformance.contract.loader import available_profiles, available_versions, deep_merge, default_spec_dir, load_contract
+from conformance.contract.loader import (
+    available_profiles,
+    available_versions,
+    deep_merge,
+    default_spec_dir,
+    load_contract,
+)
 from conformance.contract.model import Expect, RuleKind
 from conformance.errors import SpecError
 from conformance.findings import Level
@@ -73,9 +79,11 @@ def test_rules_are_typed_by_how_they_are_exercised():
     assert rules["auth.missing_key_rejected"].kind is RuleKind.EXPECTATION
     assert rules["auth.missing_key_rejected"].expect == Expect(("401",))
     assert rules["shape.message_schema"].kind is RuleKind.PROPERTY
-    assert rules["shape.message_schema"].on is not None and rules["shape.message_schema"].on.stream is False
+    assert rules["shape.message_schema"].on is not None
+    assert rules["shape.message_schema"].on.stream is False
     assert rules["params.required_enforced"].kind is RuleKind.GENERATED
-    assert rules["params.required_enforced"].generated is not None and rules["params.required_enforced"].generated.cases == ("missing",)
+    assert rules["params.required_enforced"].generated is not None
+    assert rules["params.required_enforced"].generated.cases == ("missing",)
     assert rules["headers.request_id_present"].level is Level.SHOULD
 
 
@@ -96,7 +104,8 @@ def test_2026_extends_2023_and_removes_the_sampling_parameters():
     assert new.sources == old.sources
     for name in ("temperature", "top_p", "top_k"):
         removed, before = new.params[name], old.params[name]
-        assert removed.removed and not before.removed
+        assert removed.removed
+        assert not before.removed
         assert (removed.minimum, removed.maximum, removed.gated_by) == (None, None, None)
         assert removed.source == "DOC-MIG"
         assert removed.types == before.types  # inherited, not restated
@@ -257,7 +266,8 @@ def test_a_profile_override_changes_the_rule_and_records_why(specs):
     rules, base = contract.rules, load_contract(V2023, "anthropic", spec_dir=specs).rules
 
     level = rules["headers.request_id_present"]
-    assert level.level is Level.MUST and base["headers.request_id_present"].level is Level.SHOULD
+    assert level.level is Level.MUST
+    assert base["headers.request_id_present"].level is Level.SHOULD
     assert level.overridden_by == "the gateway promises a request id (https://gateway.example/docs/ids)"
 
     skipped = rules["auth.x_api_key_accepted"]
@@ -266,10 +276,13 @@ def test_a_profile_override_changes_the_rule_and_records_why(specs):
     expect = rules["request.unknown_model_not_found"]
     assert expect.expect == Expect(("400", "404"))
     generated = rules["params.required_enforced"].generated
-    assert generated is not None and generated.expect == Expect(("422",)) and generated.cases == ("missing",)
+    assert generated is not None
+    assert generated.expect == Expect(("422",))
+    assert generated.cases == ("missing",)
 
     untouched = rules["stream.event_order"]
-    assert untouched == base["stream.event_order"] and untouched.overridden_by == ""
+    assert untouched == base["stream.event_order"]
+    assert untouched.overridden_by == ""
 
 
 def test_a_profile_extends_another_and_adjusts_params(specs):

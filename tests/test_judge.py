@@ -1,0 +1,279 @@
+"""conformance/judge.py: recorded exchanges + cases → findings, for expectation and property cases."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from conformance.contract.loader import load_contract
+from conformance.exchange import Exchange, RecordedRequest
+from conformance.findings import Level, Outcome
+from conformance.judge import Judge
+from conformance.scenarios import build_cases, plan_requests
+
+MODEL = "claude-haiku-4-5"
+URL = "http://127.0.0.1:9/v1/messages"
+RID = ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")
+JSON = ("content-type", "application/json")
+MESSAGE = {
+    "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+    "type": "message",
+    "role": "assistant",
+    "model": MODEL,
+    "content": [{"type": "text", "text": "Grüße ok"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {"input_tokens": 21, "output_tokens": 5},
+}
+AUTH_ERROR = {"type": "error", "error": {"type": "authentication_error", "message": "x-api-key header is required"}}
+
+
+@pytest.fixture(scope="module")
+def contract():
+    return load_contract()
+
+
+@pytest.fixture(scope="module")
+def cases(contract):
+    return {case.id: case for case in build_cases(contract, MODEL)}
+
+
+@pytest.fixture(scope="module")
+def requests(contract, cases):
+    return plan_requests(contract, cases.values(), model=MODEL)
+
+
+def answer(requests, sid, status=200, body=MESSAGE, headers=(JSON, RID), **kwargs) -> Exchange:
+    """The exchange the transport would record for scenario ``sid``."""
+    req = requests[sid]
+    raw = json.dumps(body).encode() if isinstance(body, dict) else body
+    recorded = RecordedRequest(method=req.method, url=URL, headers=req.headers, body=req.body)
+    return Exchange(id=sid, request=recorded, status=status, headers=tuple(headers), body=raw, **kwargs)
+
+
+def judge(contract, requests, *exchanges: Exchange) -> Judge:
+    return Judge(contract, requests, {e.id: e for e in exchanges}, model=MODEL)
+
+
+# ------------------------------------------------------------------------- expectation cases
+
+
+def test_expectation_passes_and_carries_notes(contract, cases, requests):
+    ex = answer(requests, "auth.missing", 401, AUTH_ERROR, notes=("attempt 1: 429, retried after 0.0 s",))
+    finding = judge(contract, requests, ex).judge(cases["auth.missing_key_rejected"])
+    assert (finding.outcome, finding.message, finding.case_id, finding.level) == (Outcome.PASS, "", "auth.missing_key_rejected", Level.MUST)
+    assert finding.notes == ("attempt 1: 429, retried after 0.0 s",)
+    assert finding.exchanges == ("auth.missing",)
+
+
+def test_expectation_pass_notes_include_the_case_note(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "roles.system", 400, {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}})).judge(
+        cases["roles.system_role_handled"]
+    )
+    assert finding.outcome is Outcome.PASS
+    assert finding.notes == (cases["roles.system_role_handled"].note,)
+
+
+def test_expectation_fails_with_the_status_message(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "auth.missing", 200)).judge(cases["auth.missing_key_rejected"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message == f"[auth.missing] Received: status 200 (the request was accepted)\nExpected: status 401\nAt: POST {URL}"
+    [violation] = finding.violations
+    assert (violation.exchange, violation.at) == ("auth.missing", f"POST {URL}")
+
+
+def test_expectation_failure_quotes_the_error_body(contract, cases, requests):
+    body = {"type": "error", "error": {"type": "not_found_error", "message": "model: claude-conformance-no-such-model"}}
+    finding = judge(contract, requests, answer(requests, "roles.unknown", 404, body)).judge(cases["roles.unknown_role_rejected"])
+    assert finding.message == (
+        f"[roles.unknown] Received: status 404 (not_found_error: model: claude-conformance-no-such-model)\nExpected: status 400\nAt: POST {URL}"
+    )
+
+
+def test_expectation_failure_quotes_a_text_body(contract, cases, requests):
+    ex = answer(requests, "body.malformed", 422, b"Unprocessable Entity", headers=(("content-type", "text/plain"),))
+    finding = judge(contract, requests, ex).judge(cases["request.malformed_json_rejected"])
+    assert finding.message == f"[body.malformed] Received: status 422 (Unprocessable Entity)\nExpected: status 400\nAt: POST {URL}"
+
+
+def test_expectation_notes_a_server_error_for_a_client_error(contract, cases, requests):
+    body = {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}}
+    finding = judge(contract, requests, answer(requests, "body.malformed", 500, body)).judge(cases["request.malformed_json_rejected"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message == (
+        "[body.malformed] Received: status 500 (api_error: Internal server error)\nExpected: status 400"
+        "\nNote: a client error answered as a server error (clients retry 5xx)"
+        f"\nAt: POST {URL}"
+    )
+
+
+def test_expectation_without_an_answer_is_an_error(contract, cases, requests):
+    ex = answer(requests, "auth.missing", None, b"", error="connection failed: [Errno 111] Connection refused", error_kind="unreachable")
+    finding = judge(contract, requests, ex).judge(cases["auth.missing_key_rejected"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to auth.missing: connection failed: [Errno 111] Connection refused")
+
+
+def test_expectation_still_rate_limited_after_retries_is_an_error(contract, cases, requests):
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    ex = answer(requests, "auth.missing", 429, body, attempts=4)
+    finding = judge(contract, requests, ex).judge(cases["auth.missing_key_rejected"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "auth.missing: still 429 after 4 attempts; the target is rate limiting or overloaded")
+
+
+def test_expectation_a_single_429_is_a_verdict(contract, cases, requests):
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    finding = judge(contract, requests, answer(requests, "auth.missing", 429, body)).judge(cases["auth.missing_key_rejected"])
+    assert finding.outcome is Outcome.FAIL
+
+
+def test_expectation_of_an_unexecuted_scenario_is_an_error(contract, cases, requests):
+    finding = judge(contract, requests).judge(cases["auth.missing_key_rejected"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "scenario 'auth.missing' was not executed")
+
+
+def test_expectation_at_should_level_warns(contract, cases, requests):
+    case = replace(cases["auth.missing_key_rejected"], level=Level.SHOULD)
+    assert judge(contract, requests, answer(requests, "auth.missing", 200)).judge(case).outcome is Outcome.WARN
+
+
+def test_generated_case_is_judged_by_its_expectation(contract, cases, requests):
+    case = cases["params.invalid_value_rejected:max_tokens.below_min"]
+    finding = judge(contract, requests, answer(requests, "param.max_tokens.below_min", 200)).judge(case)
+    assert (finding.outcome, finding.case_id) == (Outcome.PASS, "params.invalid_value_rejected:max_tokens.below_min")
+    finding = judge(contract, requests, answer(requests, "param.max_tokens.below_min", 500, b"")).judge(case)
+    assert finding.message == f"[param.max_tokens.below_min] Received: status 500\nExpected: status 2xx or 400\nNote: a client error answered as a server error (clients retry 5xx)\nAt: POST {URL}"
+
+
+def test_a_skipped_case_is_skipped_with_its_reason(contract, requests):
+    [case] = [c for c in build_cases(contract, "llama-3") if c.id == "params.valid_value_accepted:max_tokens.at_max"]
+    finding = judge(contract, requests).judge(case)
+    assert (finding.outcome, finding.message) == (Outcome.SKIP, case.skip)
+
+
+# ---------------------------------------------------------------------------- property cases
+
+
+def test_property_aggregates_violations_across_exchanges(contract, cases, requests):
+    html = (("content-type", "text/html"), RID)
+    plain = answer(requests, "plain", 200, MESSAGE, headers=html)
+    missing = answer(requests, "auth.missing", 401, AUTH_ERROR, headers=html)
+    finding = judge(contract, requests, plain, missing).judge(cases["headers.json_content_type"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.exchanges == ("plain", "auth.missing")
+    assert [v.exchange for v in finding.violations] == ["plain", "auth.missing"]
+    assert finding.message == (
+        '[plain] Received: Content-Type "text/html" (status 200)\nExpected: application/json\nAt: header content-type\n'
+        '[auth.missing] Received: Content-Type "text/html" (status 401)\nExpected: application/json\nAt: header content-type'
+    )
+    assert finding.notes == ("judged on 2 exchange(s): plain, auth.missing",)
+
+
+def test_property_passes_when_every_exchange_passes(contract, cases, requests):
+    found = judge(contract, requests, answer(requests, "plain"), answer(requests, "auth.missing", 401, AUTH_ERROR)).judge(cases["headers.json_content_type"])
+    assert (found.outcome, found.message, found.violations) == (Outcome.PASS, "", ())
+
+
+def test_property_selector_picks_only_matching_exchanges(contract, cases, requests):
+    # errors.* judge error answers only; the successful plain answer is not even looked at.
+    j = judge(contract, requests, answer(requests, "plain", 200, b"not json"), answer(requests, "auth.missing", 401, AUTH_ERROR))
+    finding = j.judge(cases["errors.envelope_shape"])
+    assert (finding.outcome, finding.exchanges) == (Outcome.PASS, ("auth.missing",))
+
+
+def test_property_shows_three_violations_and_counts_the_rest(contract, cases, requests):
+    events = [{"type": "message_start", "message": dict(MESSAGE, content=[], stop_reason=None)}, {"type": "ping"}, {"type": "ping"}, {"type": "ping"}, {"type": "message_stop"}]
+    raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
+    ex = answer(requests, "plain.stream", 200, raw, headers=(("content-type", "text/event-stream"), RID))
+    finding = judge(contract, requests, ex).judge(cases["stream.event_name_matches_type"])
+    assert finding.outcome is Outcome.FAIL
+    assert len(finding.violations) == 5
+    assert finding.message.count("[plain.stream] Received: no event: line") == 3
+    assert finding.message.endswith("\n… and 2 more violation(s)")
+
+
+def test_property_not_applicable_everywhere_is_a_skip(contract, cases, requests):
+    body = {k: v for k, v in MESSAGE.items() if k != "id"}
+    finding = judge(contract, requests, answer(requests, "plain", 200, body)).judge(cases["shape.id_prefix"])
+    assert (finding.outcome, finding.message) == (Outcome.SKIP, "not applicable: plain: no string id (judged by the schema checks)")
+
+
+def test_property_records_where_it_was_not_applicable(contract, cases, requests):
+    body = {k: v for k, v in MESSAGE.items() if k != "id"}
+    j = judge(contract, requests, answer(requests, "plain", 200, body), answer(requests, "auth.missing", 401, AUTH_ERROR))
+    finding = j.judge(cases["headers.request_id_present"])
+    assert finding.outcome is Outcome.PASS
+    j = judge(contract, requests, answer(requests, "plain", 200, dict(MESSAGE, id="chatcmpl-1")), answer(requests, "max_tokens_limit", 200, body))
+    finding = j.judge(cases["shape.id_prefix"])
+    assert finding.outcome is Outcome.WARN  # SHOULD
+    assert finding.notes == ("judged on 1 exchange(s): plain", "not applicable: max_tokens_limit: no string id (judged by the schema checks)")
+
+
+def test_property_should_violation_warns(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "plain", headers=(JSON,))).judge(cases["headers.request_id_present"])
+    assert (finding.outcome, finding.level) == (Outcome.WARN, Level.SHOULD)
+    assert finding.message == "[plain] Received: no request-id header (status 200)\nExpected: a request-id header, e.g. req_018EeWyXxfu5pfWkrYcMdjWG\nAt: header request-id"
+
+
+def test_property_with_nothing_selected_is_a_prerequisite_skip(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "plain", 500, b"")).judge(cases["shape.message_schema"])
+    assert finding.outcome is Outcome.SKIP
+    assert finding.message == "prerequisite failed: no exchange this rule judges got the answer it needs (plain → 500)"
+
+
+def test_property_with_only_unanswered_exchanges_is_an_error(contract, cases, requests):
+    ex = answer(requests, "plain", None, b"", error="read timeout: nothing received for 60 s", error_kind="timeout")
+    finding = judge(contract, requests, ex).judge(cases["shape.message_schema"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to judge: plain: read timeout: nothing received for 60 s")
+
+
+def test_property_notes_unanswered_exchanges_next_to_a_verdict(contract, cases, requests):
+    lost = answer(requests, "auth.missing", None, b"", error="connection failed")
+    finding = judge(contract, requests, answer(requests, "plain"), lost).judge(cases["headers.json_content_type"])
+    assert finding.outcome is Outcome.PASS
+    assert finding.notes == ("judged on 1 exchange(s): plain", "no answer to: auth.missing")
+
+
+def test_property_check_that_raises_is_an_error_naming_the_check(contract, cases, requests):
+    def message_schema(subject):
+        raise KeyError("usage")
+
+    j = judge(contract, requests, answer(requests, "plain"))
+    j._checks = {**j._checks, "shape.message_schema": message_schema}  # a stand-in for a buggy check
+    finding = j.judge(cases["shape.message_schema"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "check shape.message_schema raised KeyError: 'usage'")
+
+
+def test_property_without_a_registered_check_is_an_error(contract, cases, requests):
+    case = replace(cases["shape.message_schema"], rule=replace(cases["shape.message_schema"].rule, id="shape.no_such_check"))
+    finding = judge(contract, requests, answer(requests, "plain")).judge(case)
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "no check function is registered for shape.no_such_check")
+
+
+def test_a_deeply_nested_body_is_a_verdict_not_an_error(contract, cases, requests):
+    deep = b"[" * 100_000 + b"]" * 100_000
+    finding = judge(contract, requests, answer(requests, "plain", 200, deep)).judge(cases["shape.message_schema"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message.startswith('[plain] Received: a body that is not JSON: "[[[[')
+
+
+def test_stream_twin_is_given_to_the_subject_and_readings_are_shared(contract, cases, requests):
+    events = [
+        {"type": "message_start", "message": dict(MESSAGE, content=[], stop_reason=None, usage={"input_tokens": 21, "output_tokens": 1})},
+        {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Grüße ok"}},
+        {"type": "content_block_stop", "index": 0},
+        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}},
+        {"type": "message_stop"},
+    ]
+    raw = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+    stream = answer(requests, "plain.stream", 200, raw, headers=(("content-type", "text/event-stream"), RID))
+    j = judge(contract, requests, answer(requests, "plain"), stream)
+    subject = j.subject(stream)
+    assert subject.twin is not None
+    assert subject.twin.id == "plain"
+    assert subject.reading is j.reading(stream)
+    assert j.reading(answer(requests, "plain")) is None
+    findings = {f.case_id: f.outcome for f in j.judge_all([cases["usage.stream_matches_twin"], cases["stream.rebuilt_matches_twin"], cases["stream.event_order"]])}
+    assert findings == {"usage.stream_matches_twin": Outcome.PASS, "stream.rebuilt_matches_twin": Outcome.PASS, "stream.event_order": Outcome.PASS}

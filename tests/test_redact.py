@@ -1,0 +1,65 @@
+"""conformance/redact.py: the key is masked in text, bytes, headers and URLs."""
+
+from __future__ import annotations
+
+import pytest
+
+from conformance.redact import MASK, Redactor
+
+KEY = "sk-ant-api03-Zq7xT3stK3y0nlyF0rTests-AAAA"
+
+
+@pytest.fixture
+def redactor() -> Redactor:
+    return Redactor([KEY])
+
+
+def test_text(redactor):
+    assert redactor.text(f"invalid x-api-key: {KEY}.") == f"invalid x-api-key: {MASK}."
+    assert redactor.text(f"{KEY}{KEY}") == MASK + MASK
+    assert redactor.text("nothing secret here") == "nothing secret here"
+
+
+def test_bytes_including_invalid_utf8(redactor):
+    assert redactor.data(b"\xff" + KEY.encode() + b"\xfe") == b"\xff" + MASK.encode() + b"\xfe"
+    assert redactor.contains_secret(b"key=" + KEY.encode())
+    assert not redactor.contains_secret(b"key=sk-ant-other")
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "masked"),
+    [
+        ("x-api-key", KEY, MASK),
+        ("X-Api-Key", "anything at all", MASK),
+        ("authorization", f"Bearer {KEY}", f"Bearer {MASK}"),
+        ("Authorization", "Basic dXNlcjpwYXNz", f"Basic {MASK}"),
+        ("authorization", KEY, MASK),
+        ("proxy-authorization", f"Bearer {KEY}", f"Bearer {MASK}"),
+        ("cookie", "session=abc", MASK),
+        ("set-cookie", "session=abc; HttpOnly", MASK),
+        ("x-goog-api-key", KEY, MASK),
+        ("location", f"https://evil.example/?key={KEY}", f"https://evil.example/?key={MASK}"),
+        ("content-type", "application/json", "application/json"),
+    ],
+)
+def test_headers(redactor, name, value, masked):
+    assert redactor.header(name, value) == masked
+
+
+@pytest.mark.parametrize(
+    ("url", "masked"),
+    [
+        ("https://user:pass@gateway.example/v1/messages", f"https://{MASK}@gateway.example/v1/messages"),
+        (f"http://{KEY}@127.0.0.1:8080/", f"http://{MASK}@127.0.0.1:8080/"),
+        ("https://gateway.example/v1/messages?x=a@b", "https://gateway.example/v1/messages?x=a@b"),
+        ("see http://token@h/x and https://h2/y", f"see http://{MASK}@h/x and https://h2/y"),
+    ],
+)
+def test_url_userinfo(redactor, url, masked):
+    assert redactor.text(url) == masked
+
+
+def test_longest_secret_wins_and_short_strings_are_ignored():
+    redactor = Redactor([KEY, KEY[:20], "abc", ""])
+    assert redactor.text(f"{KEY} {KEY[:20]}") == f"{MASK} {MASK}"
+    assert redactor.text("abc") == "abc"
