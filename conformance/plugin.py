@@ -170,10 +170,14 @@ def _case_id(item: pytest.Item) -> str | None:
     return value if isinstance(value, str) else None
 
 
+SUITE_TEST = "test_conformance.py::test_check["
+
+
 def _case_from_nodeid(nodeid: str) -> str | None:
-    if "[" not in nodeid or not nodeid.endswith("]"):
+    """The case id of one of the suite's own items (xdist reports node ids, not items)."""
+    if SUITE_TEST not in nodeid or not nodeid.endswith("]"):
         return None
-    return nodeid[nodeid.index("[") + 1 : -1]
+    return nodeid[nodeid.index(SUITE_TEST) + len(SUITE_TEST) : -1]
 
 
 def _execute(config: pytest.Config, case_ids: list[str]) -> None:

@@ -448,7 +448,30 @@ def _load_schemas(chain: list[Path]) -> tuple[dict[str, JSONObject], Registry[An
             raise SpecError(f"not a valid JSON Schema ({getattr(exc, 'message', exc)})", file=str(path), pointer=pointer) from exc
         schemas[name] = schema
         resources_.append((schema.get("$id", name), Resource.from_contents(schema)))
-    return schemas, Registry().with_resources(resources_)
+    registry: Registry[Any] = Registry().with_resources(resources_)
+    for name, schema in schemas.items():
+        base = schema.get("$id", name)
+        for pointer, ref in _refs(schema, ""):
+            try:
+                registry.resolver(base_uri=base).lookup(ref)
+            except Exception as exc:  # referencing raises several unrelated types; all mean "broken ref"
+                raise SpecError(f"$ref {ref!r} does not resolve ({type(exc).__name__})", file=str(files[name]), pointer=pointer) from exc
+    return schemas, registry
+
+
+def _refs(node: JSON, pointer: str) -> list[tuple[str, str]]:
+    """Every ($ref location, $ref value) inside a schema."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                found.append((pointer + "/$ref", value))
+            else:
+                found += _refs(value, f"{pointer}/{key}")
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            found += _refs(value, f"{pointer}/{index}")
+    return found
 
 
 def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profile_doc: JSONObject, profile_file: Path) -> Contract:

@@ -323,3 +323,9 @@ def test_a_cycle_of_base_scenarios(specs):
     edit(scenarios, "  auth.missing:\n    base: plain", "  auth.missing:\n    base: auth.wrong")
     edit(scenarios, "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: auth.missing")
     assert str(spec_error(specs)) == f"{scenarios}#/scenarios/auth.missing/base: base chain of 'auth.missing' forms a cycle"
+
+
+def test_a_schema_ref_that_does_not_resolve_is_a_spec_error(specs):
+    (specs / "messages" / V2023 / "schemas" / "content_block.json").unlink()
+    error = spec_error(specs)
+    assert str(error).endswith("schemas/message.json#/properties/content/items/$ref: $ref 'content_block.json' does not resolve (Unresolvable)")

@@ -121,3 +121,20 @@ def test_the_api_key_reaches_no_artifact(pytester: pytest.Pytester, reference: R
     leaks = [str(p) for p in written if reference_key.encode() in p.read_bytes()]
     assert leaks == []
     assert reference_key not in result.stdout.str() + result.stderr.str()
+
+
+def test_unrelated_parametrized_tests_never_trigger_a_run(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        test_other="""
+        import pytest
+
+        @pytest.mark.parametrize("x", ["auth.missing_key_rejected", "stream.event_order"])
+        def test_x(x):
+            assert x
+        """
+    )
+    for extra in ((), ("-n", "2")):
+        result = pytester.runpytest_subprocess("-p", "no:cacheprovider", *extra)
+        assert result.ret == 0, result.stdout.str()
+        assert not (pytester.path / "reports").exists()
+        assert "conformance" not in result.stdout.str().split("short test summary")[-1].split("passed")[-1]
