@@ -428,13 +428,16 @@ def _check_references(contract: Contract, file_of: Mapping[str, Path]) -> None:
             raise SpecError(f"unknown base scenario {param.base!r}", file=str(file_of["params"]), pointer=f"/params/{param.name}/base")
 
 
-def _load_schemas(chain: list[Path]) -> tuple[dict[str, JSONObject], Registry[Any]]:
+def _load_schemas(chain: list[Path], refs: Mapping[str, str], contract_file: Path) -> tuple[dict[str, JSONObject], Registry[Any]]:
     files: dict[str, Path] = {}
     for folder in chain:
         schema_dir = folder / "schemas"
         if schema_dir.is_dir():
             for path in sorted(schema_dir.glob("*.json")):
                 files[path.name] = path
+    missing = [ref for ref in refs.values() if ref.split("#", 1)[0] not in files]
+    if missing:
+        raise SpecError(f"schema file(s) not found: {missing}", file=str(contract_file), pointer="/schemas")
     schemas: dict[str, JSONObject] = {}
     resources_: list[tuple[str, Resource[Any]]] = []
     for name, path in files.items():
@@ -494,11 +497,8 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
             scenarios[f"{sid}.stream"] = replace(spec, id=f"{sid}.stream", base=sid, body=None, stream=True, stream_twin=False)
     profile = _profile(profile_doc)
     model_entries = [*profile_doc.get("models", {}).get("facts", ()), *docs["models"]["models"]]
-    schemas, registry = _load_schemas(chain)
     refs = dict(c["schemas"])
-    missing = [ref for ref in refs.values() if ref.split("#", 1)[0] not in schemas]
-    if missing:
-        raise SpecError(f"schema file(s) not found: {missing}", file=str(file_of["contract"]), pointer="/schemas")
+    schemas, registry = _load_schemas(chain, refs, file_of["contract"])
     contract = Contract(
         api_version=c["api_version"],
         title=c["title"],
