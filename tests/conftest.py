@@ -6,8 +6,13 @@ import secrets
 from collections.abc import Iterator
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from conformance.reference import ReferenceServer
+
+# Fuzz tests run on shared 2-core CI machines: generation speed is not what they test.
+settings.register_profile("project", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("project")
 
 DISTINCTIVE = "sk-ant-api03-LEAKCANARY-"
 
