@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -115,7 +115,8 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
     error = data.get("error") if isinstance(data, dict) else None
     detail = f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) else exchange.text(160).strip()
     if exchange.status in (401, 403):
-        return AuthRejected(f"the target refused the API key: {exchange.status} {detail} (check --api-key or ANTHROPIC_API_KEY, and the profile's auth scheme)")
+        scheme = "Authorization: Bearer" if exchange.request.header("authorization") else "x-api-key"
+        return AuthRejected(f"the target refused the API key sent as {scheme}: {exchange.status} {detail} (check the key, and the profile's auth schemes)")
     if exchange.status in (429, 529):
         return RateLimited(f"the target is rate limiting or overloaded: {where} → {exchange.status} {detail} after {exchange.attempts} attempts")
     hint = ""
@@ -126,18 +127,31 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
     return TargetError(f"the target cannot answer a basic request: {where} → {exchange.status} {detail}{hint}", url=exchange.request.url)
 
 
-async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT) -> dict[str, Exchange]:
+Progress = Callable[[int, int], None]
+
+
+async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, progress: Progress | None = None) -> dict[str, Exchange]:
     """Send the preflight, then everything else concurrently (bounded by the transport)."""
     exchanges: dict[str, Exchange] = {}
+    total = len(requests)
+
+    def tick() -> None:
+        if progress is not None:
+            progress(len(exchanges), total)
+
     if preflight in requests:
         first = await transport.send(requests[preflight])
         problem = preflight_problem(first, transport.target.base_url)
         if problem is not None:
             raise problem
         exchanges[preflight] = first
-    rest = [sid for sid in requests if sid not in exchanges]
-    results = await asyncio.gather(*(transport.send(requests[sid]) for sid in rest))
-    exchanges.update(zip(rest, results, strict=True))
+        tick()
+
+    async def send(sid: str) -> None:
+        exchanges[sid] = await transport.send(requests[sid])
+        tick()
+
+    await asyncio.gather(*(send(sid) for sid in requests if sid not in exchanges))
     return {sid: exchanges[sid] for sid in requests}
 
 
@@ -172,7 +186,7 @@ def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> tuple[
     return contract, model, cases, {PREFLIGHT: preflight, **{k: v for k, v in needed.items() if k != PREFLIGHT}}
 
 
-def run(settings: RunSettings, *, ids: Collection[str] | None = None, cassette_path: Path | None = None) -> RunResult:
+def run(settings: RunSettings, *, ids: Collection[str] | None = None, cassette_path: Path | None = None, progress: Progress | None = None) -> RunResult:
     """Plan, execute (raises ``TargetError`` when the preflight fails) and judge."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
@@ -182,7 +196,7 @@ def run(settings: RunSettings, *, ids: Collection[str] | None = None, cassette_p
     async def go() -> tuple[dict[str, Exchange], Spend]:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
         try:
-            result = await execute(requests, transport)
+            result = await execute(requests, transport, progress=progress)
         finally:
             await transport.aclose()
         return result, Spend(requests=transport.counters.requests, retries=transport.counters.retries)

@@ -39,6 +39,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     with contextlib.suppress(ValueError):  # pytest-base-url may own --base-url; its value lands in the same dest
         group.addoption("--base-url", dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server.")
     group.addoption("--api-key", dest="conformance_api_key", metavar="KEY", default=None, help="API key for the target. Default: $ANTHROPIC_API_KEY.")
+    group.addoption("--api-key-env", dest="conformance_api_key_env", metavar="VAR", default=None, help="Read the API key from environment variable VAR (keeps it off command lines).")
+    group.addoption("--run-id", dest="conformance_run_id", metavar="ID", default=None, help="Name of the run folder under --report-dir. Default: a timestamp.")
     group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
     group.addoption("--profile", dest="conformance_profile", metavar="NAME", default="anthropic", help="Provider profile (its documented deviations). Default: anthropic.")
     group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="anthropic-version to judge against: 2023-06-01 or 2026-10-21.")
@@ -54,6 +56,8 @@ def _options(config: pytest.Config) -> Options:
     return Options(
         base_url=config.getoption("base_url", None),
         api_key=config.getoption("conformance_api_key"),
+        api_key_env=config.getoption("conformance_api_key_env"),
+        run_id=config.getoption("conformance_run_id"),
         model=config.getoption("conformance_model"),
         profile=config.getoption("conformance_profile"),
         api_version=config.getoption("conformance_api_version"),
@@ -193,9 +197,11 @@ def _execute(config: pytest.Config, case_ids: list[str]) -> None:
         return
     try:
         state.execute(case_ids)
+    except TargetError as exc:
+        state.record_fatal(str(exc))  # xdist workers and the CLI read it
+        _exit_on(exc)
     except ConformanceError as exc:
-        if not _is_worker(config) and config.pluginmanager.hasplugin("xdist") and getattr(config.option, "numprocesses", None):
-            state.record_fatal(str(exc))
+        state.startup_error = exc
         _exit_on(exc)
 
 

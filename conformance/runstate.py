@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -35,6 +36,8 @@ class Options:
 
     base_url: str | None = None
     api_key: str | None = field(default=None, repr=False)
+    api_key_env: str | None = None
+    run_id: str | None = None
     model: str | None = None
     profile: str = "anthropic"
     api_version: str = "2023-06-01"
@@ -73,6 +76,9 @@ class RunState:
     def __init__(self, options: Options, *, run_dir: Path | None = None) -> None:
         self.options = options
         self._run_dir = run_dir
+        if run_dir is None and options.run_id:
+            self._run_dir = Path(options.report_dir) / options.run_id
+        self.progress: Callable[[int, int], None] | None = None
         self._server: Any = None
         self.result: RunResult | None = None
         self._verdicts: dict[str, Finding] | None = None
@@ -150,9 +156,14 @@ class RunState:
     def target(self) -> tuple[str, str]:
         """(base URL, key): the user's, or the embedded server's, started on first use."""
         if not self.options.embedded:
-            key = self.options.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
+            if self.options.api_key_env:
+                key = os.environ.get(self.options.api_key_env, "")
+                if not key:
+                    raise ConfigError(f"environment variable {self.options.api_key_env} is not set (it should hold the target's API key)")
+            else:
+                key = self.options.api_key or os.environ.get("ANTHROPIC_API_KEY", "")
             if not key:
-                raise ConfigError("no API key: pass --api-key or set ANTHROPIC_API_KEY (or omit --base-url to use the embedded reference server)")
+                raise ConfigError("no API key: pass --api-key, --api-key-env VAR or set ANTHROPIC_API_KEY (or omit --base-url to use the embedded reference server)")
             return str(self.options.base_url), key
         if self._server is None:
             from .reference.server import ReferenceServer
@@ -168,7 +179,9 @@ class RunState:
         """Plan, execute and judge the selected cases; write the cassette, verdicts and results."""
         base_url, key = self.target()
         run_dir = self.run_dir
-        result = engine.run(self.settings(base_url, key), ids=None if case_ids is None else set(case_ids), cassette_path=run_dir / "cassette.jsonl")
+        result = engine.run(
+            self.settings(base_url, key), ids=None if case_ids is None else set(case_ids), cassette_path=run_dir / "cassette.jsonl", progress=self.progress
+        )
         self.result = result
         self._verdicts = result.by_case()
         self._write(result, run_dir)

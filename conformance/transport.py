@@ -190,7 +190,7 @@ class Transport:
             limit = self.timeouts.connect if phase == "connect" else self.timeouts.read
             error, error_kind = f"{phase} timeout: nothing received for {limit:g} s", "timeout"
         except httpx.ConnectError as exc:
-            error, error_kind = f"connection failed: {self._redactor.text(str(exc)) or type(exc).__name__}", "unreachable"
+            error, error_kind = f"connection failed: {self._redactor.text(_root_cause(exc))}", "unreachable"
         except httpx.RemoteProtocolError as exc:
             error, error_kind = f"protocol error: {self._redactor.text(str(exc)) or type(exc).__name__}", "protocol"
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
@@ -217,6 +217,23 @@ class Transport:
             attempts=attempt,
             notes=(*notes, *extra_notes),
         )
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The most specific reason in an exception chain (httpx hides 'Connection refused' two levels down)."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    for candidate in reversed(seen):
+        if isinstance(candidate, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(candidate, OSError) and candidate.strerror:
+            return candidate.strerror
+        if str(candidate):
+            return str(candidate)
+    return type(exc).__name__
 
 
 def _with_note(exchange: Exchange, note: str) -> Exchange:

@@ -75,7 +75,7 @@ def test_unreachable_target_stops_with_one_line_and_exit_3(pytester: pytest.Pyte
 def test_refused_key_stops_with_exit_3(pytester: pytest.Pytester, reference: ReferenceServer) -> None:
     result = pytester.runpytest_subprocess(*SUITE, "--base-url", reference.base_url, "--api-key", "sk-ant-not-the-key-0000")
     assert result.ret == 3
-    result.stdout.fnmatch_lines(["*the target refused the API key: 401 authentication_error*"])
+    result.stdout.fnmatch_lines(["*the target refused the API key sent as x-api-key: 401 authentication_error*"])
 
 
 def test_broken_spec_is_one_line_and_exit_2(pytester: pytest.Pytester, tmp_path: Path) -> None:

@@ -1,0 +1,7 @@
+"""``python -m conformance``: the same as the ``anthropic-conformance`` command."""
+
+from __future__ import annotations
+
+from .cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,240 @@
+"""anthropic-conformance: run the suite, serve the reference server, list the checks.
+
+Exit codes (also in ``--help`` and README):
+  0  no MUST rule failed
+  1  at least one MUST rule failed
+  2  usage or spec error (bad option, broken spec file, missing key variable)
+  3  target unusable (the preflight request failed: unreachable, key refused, …)
+  4  internal error of the suite itself (a bug: please report it)
+
+``run`` drives pytest in-process with the conformance plugin, so JUnit and Allure come from pytest
+and allure-pytest; the key travels by environment variable name, never on a command line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .contract.loader import available_profiles, available_versions, load_contract
+from .errors import ConformanceError
+from .report import terminal
+from .runstate import new_run_id
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EPILOG = """exit codes:
+  0  no MUST rule failed          1  at least one MUST rule failed
+  2  usage or spec error          3  target unusable (preflight failed)
+  4  internal error of the suite (please report it)"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="anthropic-conformance",
+        description="Conformance suite for the Anthropic Messages API: point it at a base URL and learn exactly where the target deviates.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run the suite (no --base-url: against the embedded reference server)", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run.add_argument("--base-url", metavar="URL", help="target base URL; the suite appends /v1/messages (default: embedded reference server)")
+    run.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key (default: ANTHROPIC_API_KEY)")
+    run.add_argument("--model", help="model id to test (default: the profile's default model)")
+    run.add_argument("--profile", default="anthropic", help="provider profile: its documented deviations (default: anthropic)")
+    run.add_argument("--api-version", default="2023-06-01", help="anthropic-version to judge against (default: 2023-06-01)")
+    run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier (each includes the ones before it)")
+    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k)")
+    run.add_argument("-m", dest="markexpr", metavar="EXPR", help="select checks by marker expression, e.g. 'stream and must' (pytest -m)")
+    run.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
+    run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones")
+    run.add_argument("--request-timeout", type=float, metavar="S", help="longest time one exchange may take (default: 180)")
+    run.add_argument("--idle-timeout", type=float, metavar="S", help="longest silence tolerated while reading (default: 60)")
+    run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="anything after -- goes to pytest unchanged")
+
+    serve = sub.add_parser("serve", help="run the reference server alone (a faithful mock; --fault makes it misbehave)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080, help="port to listen on (0 picks a free one; default: 8080)")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable); see --list-faults")
+    serve.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
+    serve.add_argument("--api-key-env", metavar="VAR", help="accept the key in environment variable VAR (default: a generated key, printed)")
+
+    checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
+    checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable)")
+    checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
+    checks.add_argument("--api-version", default="2023-06-01")
+    checks.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    checks.add_argument("--spec-dir", metavar="DIR")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script and of ``python -m conformance``."""
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "run":
+            return cmd_run(args)
+        if args.command == "serve":
+            return cmd_serve(args)
+        return cmd_list_checks(args)
+    except ConformanceError as exc:
+        print(f"anthropic-conformance: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("anthropic-conformance: interrupted", file=sys.stderr)
+        return 130
+
+
+# --------------------------------------------------------------------------------- run
+
+
+class _CliPlugin:
+    """Joins the pytest run: hands the engine a progress callback and keeps the run state."""
+
+    def __init__(self, progress: terminal.Progress) -> None:
+        self.progress = progress
+        self.state: Any = None
+
+    def pytest_configure(self, config: Any) -> None:
+        from .plugin import RUN_KEY
+
+        self.state = config.stash[RUN_KEY]
+        self.state.progress = self.progress
+
+
+def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
+    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal"]
+    argv += ["--report-dir", args.report_dir, "--run-id", run_dir.name, "--profile", args.profile, "--api-version", args.api_version]
+    argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
+    if args.base_url:
+        argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
+    for flag, value in (("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
+                        ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr)):
+        if value is not None:
+            argv += [flag, str(value)]
+    return argv + list(args.pytest_args)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the suite through pytest, then print the summary and choose the exit code."""
+    import pytest
+
+    if args.base_url and not os.environ.get(args.api_key_env):
+        print(f"anthropic-conformance: environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})", file=sys.stderr)
+        return EXIT_USAGE
+    load_contract(args.api_version, args.profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
+    run_dir = Path(args.report_dir) / new_run_id()
+    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {args.profile} · API {args.api_version}", file=sys.stderr)
+    plugin = _CliPlugin(terminal.Progress(sys.stderr))
+    code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
+    state = plugin.state
+    if state is not None and state.startup_error is not None:
+        print(f"anthropic-conformance: {state.startup_error}", file=sys.stderr)
+        return EXIT_USAGE
+    if state is not None and state.fatal:
+        print(f"anthropic-conformance: {state.fatal}", file=sys.stderr)
+        return EXIT_TARGET
+    results = run_dir / "results.json"
+    if not results.is_file():
+        if code == pytest.ExitCode.NO_TESTS_COLLECTED:
+            print("anthropic-conformance: no check matches the selection (-k/-m/--tier)", file=sys.stderr)
+            return EXIT_USAGE
+        if code in (pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.INTERRUPTED):
+            return EXIT_USAGE
+        print(f"anthropic-conformance: the run ended without results (pytest exit code {code}); this is a bug in the suite", file=sys.stderr)
+        return EXIT_INTERNAL
+    document = json.loads(results.read_text(encoding="utf-8"))
+    report = run_dir / "report.html"
+    print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.fancy(sys.stdout)))
+    if code == pytest.ExitCode.INTERNAL_ERROR:
+        return EXIT_INTERNAL
+    return EXIT_FAILED if document["must_failures"] else EXIT_OK
+
+
+# ------------------------------------------------------------------------------- serve
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the reference server in the foreground until interrupted."""
+    from .reference.faults import FAULTS
+    from .reference.server import API_KEY_ENV
+    from .reference.server import main as serve_main
+
+    if args.list_faults:
+        for fault in FAULTS.values():
+            print(f"{fault.name:34} {fault.description}\n{'':34} breaks: {', '.join(fault.breaks)}")
+        return EXIT_OK
+    unknown = [name for name in args.fault if name not in FAULTS]
+    if unknown:
+        print(f"anthropic-conformance: unknown fault(s) {', '.join(unknown)}; see serve --list-faults", file=sys.stderr)
+        return EXIT_USAGE
+    if args.api_key_env:
+        key = os.environ.get(args.api_key_env, "")
+        if not key:
+            print(f"anthropic-conformance: environment variable {args.api_key_env} is not set", file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        import secrets
+
+        key = "sk-ant-reference-" + secrets.token_hex(12)
+        print(f"API key accepted by this server: {key}", file=sys.stderr)
+    os.environ[API_KEY_ENV] = key
+    faults = [arg for name in args.fault for arg in ("--fault", name)]
+    if args.fault:
+        print(f"faults injected: {', '.join(args.fault)}", file=sys.stderr)
+    return serve_main(["--host", args.host, "--port", str(args.port), *faults])
+
+
+# ------------------------------------------------------------------------- list-checks
+
+
+def cmd_list_checks(args: argparse.Namespace) -> int:
+    """Print every check of the contract under a profile."""
+    if args.api_version not in available_versions(Path(args.spec_dir) if args.spec_dir else None):
+        raise ConformanceError(f"unknown API version {args.api_version!r} (known: {', '.join(available_versions())})")
+    if args.profile not in available_profiles(Path(args.spec_dir) if args.spec_dir else None) and not Path(args.profile).is_file():
+        raise ConformanceError(f"unknown profile {args.profile!r} (known: {', '.join(available_profiles())})")
+    contract = load_contract(args.api_version, args.profile, spec_dir=args.spec_dir)
+    from .scenarios import build_cases
+
+    model = contract.profile.default_model or "unknown-model"
+    generated: dict[str, int] = {}
+    for case in build_cases(contract, model):
+        generated[case.check_id] = generated.get(case.check_id, 0) + 1
+    rows = []
+    for rule in contract.rules.values():
+        if args.area and rule.area not in args.area:
+            continue
+        change = rule.overridden_by or (f"skipped: {rule.skip}" if rule.skip else "")
+        rows.append({
+            "id": rule.id, "area": rule.area, "level": rule.level.value, "tier": rule.tier.value, "kind": rule.kind.value,
+            "cases": generated.get(rule.id, 0), "rule": rule.text, "source": contract.url(rule.source), "profile_change": change,
+        })
+    if args.format == "json":
+        print(json.dumps({"api_version": contract.api_version, "profile": contract.profile.name, "deviations": list(contract.profile.deviations), "checks": rows}, indent=2))
+        return EXIT_OK
+    if args.format == "markdown":
+        print("| id | level | tier | rule | source |\n|---|---|---|---|---|")
+        for row in rows:
+            rule = str(row["rule"]).replace("|", "\\|") + (f" *(profile: {row['profile_change']})*" if row["profile_change"] else "")
+            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {rule} | {row['source']} |")
+        return EXIT_OK
+    print(f"{len(rows)} checks, {sum(int(str(r['cases'])) for r in rows)} cases · API {contract.api_version} · profile {contract.profile.name}")
+    for row in rows:
+        cases = f" ×{row['cases']}" if row["kind"] == "generated" else ""
+        print(f"\n{row['id']}{cases}  [{row['level']}, {row['tier']}]\n  {row['rule']}\n  {row['source']}")
+        if row["profile_change"]:
+            print(f"  profile {contract.profile.name}: {row['profile_change']}")
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

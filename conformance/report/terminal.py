@@ -1,0 +1,96 @@
+"""The CLI's words on a terminal: the live progress line and the end-of-run summary.
+
+Reads only the results document (the same one every other reporter reads), so the summary of a
+live run and of a replayed one look the same. Colour and carriage returns only on a real TTY
+outside CI; everything else gets plain lines.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import TextIO
+
+from .._types import JSONObject
+
+ORDER = ("fail", "warn", "error", "skip", "pass")
+_COLOUR = {"fail": "31", "warn": "33", "error": "35", "skip": "36", "pass": "32", "dim": "2", "bold": "1"}
+_MARK = {"fail": "✗", "warn": "!", "error": "E", "skip": "-", "pass": "✓"}
+
+
+def fancy(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Colour and an updating line only for a person at a terminal (not CI, not NO_COLOR, not a pipe)."""
+    return stream.isatty() and not environ.get("CI") and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+class Progress:
+    """The live progress line while requests are in flight."""
+
+    def __init__(self, stream: TextIO = sys.stderr, *, live: bool | None = None) -> None:
+        self.stream = stream
+        self.live = fancy(stream) if live is None else live
+        self.started = time.monotonic()
+        self._last_printed = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        elapsed = time.monotonic() - self.started
+        line = f"  requests {done}/{total} · {elapsed:.1f} s"
+        if self.live:
+            self.stream.write("\r\x1b[2K" + line)
+            if done == total:
+                self.stream.write("\n")
+            self.stream.flush()
+            return
+        step = max(1, total // 4)
+        if done == total or done == 1 or done // step != self._last_printed // step:
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self._last_printed = done
+
+
+def _paint(text: str, style: str, colour: bool) -> str:
+    return f"\x1b[{_COLOUR[style]}m{text}\x1b[0m" if colour else text
+
+
+def _first_line(text: str) -> str:
+    return text.splitlines()[0] if text else ""
+
+
+def summary(document: JSONObject, *, report_path: str | None, colour: bool = False) -> str:
+    """The end-of-run summary: counts, MUST failures grouped by area with their rule, spend, report path."""
+    run, spend, counts = document["run"], document["spend"], document["counts"]
+    target = "embedded reference server" if run["embedded_reference"] else run["target"]
+    lines = [
+        _paint(f"anthropic-conformance {run['suite_version']}", "bold", colour) + f" — {target}",
+        f"  profile {run['profile']} · model {run['model']} · anthropic-version {run['api_version']} · run {run['id']}",
+        "  " + " · ".join(_paint(f"{counts.get(o, 0)} {o}", o, colour and counts.get(o, 0) > 0) for o in ORDER),
+    ]
+    by_outcome: dict[str, list[JSONObject]] = {}
+    for record in document["results"]:
+        by_outcome.setdefault(record["outcome"], []).append(record)
+    for outcome, title in (("fail", "MUST failures"), ("warn", "SHOULD warnings"), ("error", "Not judged (infrastructure)")):
+        records = by_outcome.get(outcome, [])
+        if not records:
+            continue
+        lines.append("")
+        lines.append(_paint(f"{title} ({len(records)})", outcome, colour))
+        areas: dict[str, list[JSONObject]] = {}
+        for record in records:
+            areas.setdefault(record["area"], []).append(record)
+        for area in sorted(areas):
+            lines.append(f"  {area}")
+            for record in areas[area]:
+                lines.append(f"    {_paint(_MARK[outcome], outcome, colour)} {record['id']} — {record['rule']}")
+                detail = _first_line(record["message"])
+                if detail:
+                    lines.append(_paint(f"        {detail[:160]}", "dim", colour))
+    lines.append("")
+    lines.append(
+        f"  spent {spend['requests']} requests ({spend['retries']} retries), "
+        f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens, wall {run['wall_time_s']:.1f} s"
+    )
+    if report_path:
+        lines.append(f"  report {report_path}")
+    return "\n".join(lines)
