@@ -224,12 +224,12 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
     if args.format == "markdown":
         print("| id | level | tier | rule | source |\n|---|---|---|---|---|")
         for row in rows:
-            rule = str(row["rule"]).replace("|", "\\|") + (f" *(profile: {row['profile_change']})*" if row["profile_change"] else "")
-            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {rule} | {row['source']} |")
+            text = str(row["rule"]).replace("|", "\\|") + (f" *(profile: {row['profile_change']})*" if row["profile_change"] else "")
+            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {text} | {row['source']} |")
         return EXIT_OK
     print(f"{len(rows)} checks, {sum(int(str(r['cases'])) for r in rows)} cases · API {contract.api_version} · profile {contract.profile.name}")
     for row in rows:
-        cases = f" ×{row['cases']}" if row["kind"] == "generated" else ""
+        cases = f" ({row['cases']} cases)" if row["kind"] == "generated" else ""
         print(f"\n{row['id']}{cases}  [{row['level']}, {row['tier']}]\n  {row['rule']}\n  {row['source']}")
         if row["profile_change"]:
             print(f"  profile {contract.profile.name}: {row['profile_change']}")
