@@ -221,7 +221,7 @@ def event_window(exchange: Exchange, event_index: int | None, context: int = 4, 
         return ()
     marked = event_index is not None and 0 <= event_index < len(events)
     centre = event_index if marked and event_index is not None else len(events) - 1
-    first = max(0, centre - context)
+    first = max(0, centre - (context if marked else 2 * context))
     last = centre + context + 1 if marked else len(events)
     return tuple(
         EventLine(
