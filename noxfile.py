@@ -43,3 +43,23 @@ def conformance(session: nox.Session) -> None:
     allure_dir = ROOT / "reports" / "allure-results"
     shutil.rmtree(allure_dir, ignore_errors=True)  # not --clean-alluredir: it races under xdist
     session.run("pytest", "--pyargs", "conformance", f"--alluredir={allure_dir}", "--junitxml=reports/junit.xml", *session.posargs)
+
+
+@nox.session(python=False)
+def report(session: nox.Session) -> None:
+    """Optional: Allure 3 single-file HTML from the latest run's allure-results, analytics stripped.
+
+    ``nox -s report`` (after a run) or ``nox -s report -- reports/<run-id>/allure-results``.
+    """
+    from conformance.report.allure import external_references, strip_analytics
+
+    results = Path(session.posargs[0]) if session.posargs else ROOT / "reports" / "latest" / "allure-results"
+    if not results.is_dir():
+        session.error(f"no allure-results at {results}: run the suite first (anthropic-conformance run or nox -s conformance)")
+    session.run("npm", "ci", "--no-fund", "--no-audit", external=True)
+    out = results.parent / "allure-report"
+    session.run("npx", "allure", "awesome", "--single-file", "--report-name", "Anthropic Messages API conformance", "-o", str(out), str(results), external=True)
+    page = out / "index.html"
+    cleaned, removed = strip_analytics(page.read_text(encoding="utf-8"))
+    page.write_text(cleaned, encoding="utf-8")
+    session.log(f"{page}: removed {removed} analytics block(s); {external_references(cleaned)} external reference(s) left")
