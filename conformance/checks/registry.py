@@ -36,7 +36,13 @@ def check(check_id: str) -> Callable[[CheckFn], CheckFn]:
 
 
 def registered() -> Mapping[str, CheckFn]:
-    """Every property check, after importing all check modules."""
-    from . import errors, headers, shape, stop_reason, stream, usage  # noqa: F401  (registration side effect)
+    """Every property check, after importing every module of this package (registration is the side effect)."""
+    import importlib
+    import pkgutil
 
+    from .. import checks
+
+    for module in pkgutil.iter_modules(checks.__path__):
+        if module.name not in ("registry", "subject") and not module.name.startswith("_"):
+            importlib.import_module(f"{checks.__name__}.{module.name}")
     return MappingProxyType(_CHECKS)

@@ -149,14 +149,29 @@ def deep_merge(base: JSON, overlay: JSON) -> JSON:
     return merged
 
 
+def _kind_files(folder: Path, kind: str) -> list[Path]:
+    """``<kind>.yaml`` and, for large kinds, the per-area fragments in ``<kind>/*.yaml``."""
+    files = [folder / f"{kind}.yaml"] if (folder / f"{kind}.yaml").is_file() else []
+    if (folder / kind).is_dir():
+        files += sorted((folder / kind).glob("*.yaml"))
+    return files
+
+
 def _merge_chain(chain: list[Path], kind: str) -> tuple[JSONObject, list[tuple[Path, JSONObject]]]:
     merged: JSONObject = {}
     origins: list[tuple[Path, JSONObject]] = []
     for folder in chain:
-        path = folder / f"{kind}.yaml"
-        if path.is_file():
+        seen: dict[str, Path] = {}
+        for path in _kind_files(folder, kind):
             doc = read_yaml(path)
-            doc.pop("extends", None) if kind == "contract" else None
+            if kind == "contract":
+                doc.pop("extends", None)
+            for section, entries in doc.items():  # fragments of one folder may not define the same key twice
+                if isinstance(entries, dict) and kind != "contract":
+                    for key in entries:
+                        if f"{section}/{key}" in seen:
+                            raise SpecError(f"{key!r} is also defined in {seen[section + '/' + key]}", file=str(path), pointer=f"/{section}/{key}")
+                        seen[f"{section}/{key}"] = path
             origins.append((path, doc))
             merged = deep_merge(merged, doc)
     if not origins:
@@ -482,8 +497,9 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
     file_of = {kind: chain[-1] / f"{kind}.yaml" for kind in SPEC_FILES}
     for kind in SPEC_FILES:
         for folder in reversed(chain):
-            if (folder / f"{kind}.yaml").is_file():
-                file_of[kind] = folder / f"{kind}.yaml"
+            files = _kind_files(folder, kind)
+            if files:
+                file_of[kind] = files[0]
                 break
     param_docs = deep_merge(docs["params"]["params"], profile_doc.get("params", {}))
     params = {name: _param(name, raw) for name, raw in param_docs.items()}

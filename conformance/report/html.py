@@ -195,9 +195,7 @@ def exchange_view(exchange: Exchange) -> ExchangeView:
 
 def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
     run, spend = document.get("run", {}), document.get("spend", {})
-    target = str(run.get("target", ""))
     return [
-        ("Target", target + (" (embedded reference server)" if run.get("embedded_reference") else "")),
         ("Profile", str(run.get("profile", ""))),
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),

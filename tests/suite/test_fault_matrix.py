@@ -23,8 +23,8 @@ from conformance.reference.variant import VARIANTS
 VERSIONS = ("2023-06-01", "2026-10-21")
 
 
-def _run(base_url: str, key: str, api_version: str = "2023-06-01") -> RunResult:
-    return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, concurrency=8))
+def _run(base_url: str, key: str, api_version: str = "2023-06-01", **options: str) -> RunResult:
+    return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, concurrency=8, **options))  # type: ignore[arg-type]
 
 
 def _not_passing(result: RunResult) -> dict[str, list[str]]:
@@ -51,7 +51,7 @@ def test_legal_variants_pass(reference: ReferenceServer, reference_key: str, var
 
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=attrgetter("name"))
 def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
-    result = _run(reference.base_url + fault_base_path(fault.name), reference_key, fault.options.get("api_version", "2023-06-01"))
+    result = _run(reference.base_url + fault_base_path(fault.name), reference_key, **fault.options)
     broken = _not_passing(result)
     assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
     for finding in result.findings:

@@ -471,7 +471,7 @@ def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrap
     return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=_plain(wrapper), options=options)
 
 
-CATALOGUE: tuple[Fault, ...] = (
+FAULTS: tuple[Fault, ...] = (
     # ------------------------------------------------------------------ auth
     Fault(
         name="accepts-any-key",
