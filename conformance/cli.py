@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--base-url", metavar="URL", help="target base URL; the suite appends /v1/messages (default: embedded reference server)")
     run.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key (default: ANTHROPIC_API_KEY)")
     run.add_argument("--model", help="model id to test (default: the profile's default model)")
-    run.add_argument("--profile", default="anthropic", help="provider profile: its documented deviations (default: anthropic)")
+    run.add_argument("--profile", help="provider profile: its documented deviations (default: anthropic; reference for the embedded server)")
     run.add_argument("--api-version", default="2023-06-01", help="anthropic-version to judge against (default: 2023-06-01)")
     run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier (each includes the ones before it)")
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
@@ -112,11 +112,11 @@ class _CliPlugin:
 
 def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
     argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal"]
-    argv += ["--report-dir", args.report_dir, "--run-id", run_dir.name, "--profile", args.profile, "--api-version", args.api_version]
+    argv += ["--report-dir", args.report_dir, "--run-id", run_dir.name, "--api-version", args.api_version]
     argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
     if args.base_url:
         argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
-    for flag, value in (("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
+    for flag, value in (("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
                         ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr)):
         if value is not None:
             argv += [flag, str(value)]
@@ -130,9 +130,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.base_url and not os.environ.get(args.api_key_env):
         print(f"anthropic-conformance: environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})", file=sys.stderr)
         return EXIT_USAGE
-    load_contract(args.api_version, args.profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
+    profile = args.profile or ("anthropic" if args.base_url else "reference")
+    load_contract(args.api_version, profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
     run_dir = Path(args.report_dir) / new_run_id()
-    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {args.profile} · API {args.api_version}", file=sys.stderr)
+    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}", file=sys.stderr)
     plugin = _CliPlugin(terminal.Progress(sys.stderr))
     code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
     state = plugin.state

@@ -42,7 +42,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--api-key-env", dest="conformance_api_key_env", metavar="VAR", default=None, help="Read the API key from environment variable VAR (keeps it off command lines).")
     group.addoption("--run-id", dest="conformance_run_id", metavar="ID", default=None, help="Name of the run folder under --report-dir. Default: a timestamp.")
     group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
-    group.addoption("--profile", dest="conformance_profile", metavar="NAME", default="anthropic", help="Provider profile (its documented deviations). Default: anthropic.")
+    group.addoption("--profile", dest="conformance_profile", metavar="NAME", default=None, help="Provider profile (its documented deviations). Default: anthropic (reference for the embedded server).")
     group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="anthropic-version to judge against: 2023-06-01 or 2026-10-21.")
     group.addoption("--spec-dir", dest="conformance_spec_dir", metavar="DIR", default=None, help="Use spec files from DIR instead of the packaged ones.")
     group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
@@ -102,7 +102,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """Make the run reproducible from its log: target, profile, version, model."""
     o = config.stash[RUN_KEY].options
     target = "embedded reference server" if o.embedded else o.base_url
-    return [f"conformance: target={target} profile={o.profile} api-version={o.api_version} model={o.model or '(profile default)'}"]
+    return [f"conformance: target={target} profile={o.profile_name} api-version={o.api_version} model={o.model or '(profile default)'}"]
 
 
 # ----------------------------------------------------------------- parametrization
@@ -163,7 +163,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         item.add_marker(allure.story(check))
         item.add_marker(allure.label("check", check))
         item.add_marker(allure.label("target", target))
-        item.add_marker(allure.label("profile", state.options.profile))
+        item.add_marker(allure.label("profile", state.options.profile_name))
         if variation:
             item.add_marker(allure.label("case", variation))
 

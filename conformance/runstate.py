@@ -39,7 +39,7 @@ class Options:
     api_key_env: str | None = None
     run_id: str | None = None
     model: str | None = None
-    profile: str = "anthropic"
+    profile: str | None = None
     api_version: str = "2023-06-01"
     spec_dir: str | None = None
     concurrency: int | None = None
@@ -52,6 +52,11 @@ class Options:
     def embedded(self) -> bool:
         """No URL: the run targets the embedded reference server."""
         return not self.base_url
+
+    @property
+    def profile_name(self) -> str:
+        """The chosen profile; by default ``reference`` for the embedded server and ``anthropic`` otherwise."""
+        return self.profile or ("reference" if self.embedded else "anthropic")
 
 
 def new_run_id() -> str:
@@ -90,7 +95,7 @@ class RunState:
     @cached_property
     def contract(self) -> Contract:
         """The contract under the chosen profile (raises ``SpecError``)."""
-        return load_contract(self.options.api_version, self.options.profile, spec_dir=self.options.spec_dir)
+        return load_contract(self.options.api_version, self.options.profile_name, spec_dir=self.options.spec_dir)
 
     @cached_property
     def model(self) -> str:
@@ -145,7 +150,7 @@ class RunState:
             api_key=api_key,
             model=self.options.model,
             api_version=self.options.api_version,
-            profile=self.options.profile,
+            profile=self.options.profile_name,
             spec_dir=self.options.spec_dir,
             concurrency=concurrency,
             timeouts=Timeouts(read=self.options.idle_timeout, total=self.options.request_timeout),

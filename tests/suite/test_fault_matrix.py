@@ -23,8 +23,9 @@ from conformance.reference.variant import VARIANTS
 VERSIONS = ("2023-06-01", "2026-10-21")
 
 
-def _run(base_url: str, key: str, api_version: str = "2023-06-01", **options: str) -> RunResult:
-    return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, concurrency=8, **options))  # type: ignore[arg-type]
+def _run(base_url: str, key: str, api_version: str = "2023-06-01", profile: str = "reference", **options: str) -> RunResult:
+    # The reference profile: Anthropic's contract plus the hooks that make error paths producible.
+    return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, profile=profile, concurrency=8, **options))  # type: ignore[arg-type]
 
 
 def _not_passing(result: RunResult) -> dict[str, list[str]]:

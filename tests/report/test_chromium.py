@@ -1,0 +1,74 @@
+"""report.html in a real browser: opened from file://, the page works, and a target's script never runs."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from conformance.report import html as report_html
+
+CHROMIUM = Path("/usr/bin/chromium")
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+)
+
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)")
+
+
+def dump_dom(page: Path, profile: Path) -> str:
+    """The DOM after load (our script has run), as headless Chromium serialises it."""
+    done = subprocess.run(
+        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    return done.stdout.decode("utf-8")
+
+
+def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, build) -> None:
+    payload = build.SCRIPT_PAYLOAD + " " + build.IMG_PAYLOAD
+    exchanges = {"plain": build.exchange("plain", status=400, response=payload.encode(), response_headers=(("content-type", "text/html"),))}
+    document = build.document(
+        [
+            build.record("auth.x_api_key_accepted", exchanges=("plain",)),
+            build.record(
+                "errors.envelope_shape",
+                "fail",
+                message=f"[plain] Received: {payload}\nExpected: an error envelope",
+                exchanges=("plain",),
+                violations=[build.violation(f"Received: {payload}\nExpected: an error envelope", "plain", at="/")],
+            ),
+        ]
+    )
+    page = report_html.write_report(tmp_path / "run", document, exchanges)
+    dom = dump_dom(page, tmp_path / "chromium-profile")
+
+    assert "Messages API conformance" in dom
+    assert "<dd>claude-haiku-4-5</dd>" in dom
+    assert 'id="errors.envelope_shape"' in dom
+    assert 'id="auth.x_api_key_accepted"' in dom
+    assert str(escape("Received: ")) in dom
+    escaped = str(escape(build.SCRIPT_PAYLOAD)).replace("&#39;", "'")  # Chromium serialises quotes in text unescaped
+    assert escaped in dom, "the payload is there, as text"
+    assert re.search(r"<body[^>]*data-pwned", dom) is None, "the target's script did not run"
+    assert "<img" not in dom, "the target's markup did not become elements"
+
+    failure = dom.split('id="errors.envelope_shape"', 1)[1].split("</section>", 1)[0]
+    assert '<div class="xb">' in failure, "our script copied the exchange's evidence into the open failure"
+    assert "x-api-key: $API_KEY" in failure
+    assert "HTTP 400" in failure
+    assert "<form id=\"filters\">" in dom, "our script ran: the filters are shown"
+    assert re.search(r'data-count="fail">1<', dom), "and counted"
+    assert re.search(r'id="f-shown">2 of 2<', dom)
