@@ -72,3 +72,33 @@ def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, b
     assert "<form id=\"filters\">" in dom, "our script ran: the filters are shown"
     assert re.search(r'data-count="fail">1<', dom), "and counted"
     assert re.search(r'id="f-shown">2 of 2<', dom)
+
+
+DRIVER = """<script>
+(function () {
+  document.querySelector('#filters input[value="pass"]').click();
+  var area = document.getElementById("f-area");
+  area.value = "stream";
+  area.dispatchEvent(new Event("change"));
+  document.body.setAttribute("data-driven", "1");
+}());
+</script>"""
+
+
+def test_filters_hide_rows_and_update_counts(tmp_path, build) -> None:
+    """Drive the filters with a test-only script (the CSP that would block it is removed for this test)."""
+    document, exchanges = build.synthetic(105)
+    page = report_html.render(document, exchanges)
+    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", DRIVER + "</body>")
+    path = tmp_path / "driven.html"
+    path.write_text(page, encoding="utf-8")
+    dom = dump_dom(path, tmp_path / "chromium-profile")
+    assert 'data-driven="1"' in dom
+    rows = re.findall(r'<section class="r (\w+)" id="([^"]+)" data-o="\w+" data-a="(\w+)"[^>]*?( hidden(?:="")?)?>', dom)
+    assert len(rows) == 105
+    shown = [(outcome, area) for outcome, _, area, hidden in rows if not hidden]
+    stream = [(outcome, area) for outcome, _, area, _ in rows if area == "stream"]
+    assert shown == [(o, a) for o, a in stream if o != "pass"]
+    counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', dom))
+    assert counts == {o: str(sum(1 for x, _ in stream if x == o)) for o in ("fail", "error", "warn", "skip", "pass")}
+    assert f'id="f-shown">{len(shown)} of 105<' in dom
