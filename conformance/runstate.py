@@ -23,6 +23,7 @@ from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome
+from .report import html, summary
 from .report import results as results_doc
 from .scenarios import Case, build_cases
 from .transport import Limits, Timeouts
@@ -200,6 +201,10 @@ class RunState:
         (run_dir / VERDICTS).write_text(json.dumps(verdicts, ensure_ascii=False), encoding="utf-8")
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded)
         results_doc.write(run_dir / "results.json", document)
+        html.write_report(run_dir, document, result.exchanges)
+        text = summary.markdown(document)
+        (run_dir / "summary.md").write_text(text, encoding="utf-8")
+        summary.append_github_step_summary(text)
         point_latest(run_dir.parent, run_dir)
 
     def record_fatal(self, message: str) -> None:

@@ -85,7 +85,7 @@ class Transport:
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
         self.counters = Counters()
-        self._redactor = Redactor([target.api_key])
+        self._redactor = Redactor([target.api_key], public=[target.wrong_key])
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._client = httpx.AsyncClient(
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=self.timeouts.read, write=self.timeouts.read, pool=None),

@@ -63,3 +63,11 @@ def test_longest_secret_wins_and_short_strings_are_ignored():
     redactor = Redactor([KEY, KEY[:20], "abc", ""])
     assert redactor.text(f"{KEY} {KEY[:20]}") == f"{MASK} {MASK}"
     assert redactor.text("abc") == "abc"
+
+
+def test_a_public_probe_value_stays_readable_but_never_beside_a_secret():
+    redactor = Redactor(["sk-ant-real-secret-123"], public=["sk-ant-api03-conformance-invalid-abc"])
+    assert redactor.header("x-api-key", "sk-ant-api03-conformance-invalid-abc") == "sk-ant-api03-conformance-invalid-abc"
+    assert redactor.header("authorization", "Bearer sk-ant-api03-conformance-invalid-abc") == "Bearer sk-ant-api03-conformance-invalid-abc"
+    assert redactor.header("x-api-key", "sk-ant-real-secret-123") == "[REDACTED]"
+    assert redactor.header("x-api-key", "something else") == "[REDACTED]"

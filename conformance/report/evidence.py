@@ -26,6 +26,8 @@ _SCHEME_HEADERS = frozenset({"authorization", "proxy-authorization"})
 _CURL_SETS = frozenset({"content-length", "host", "connection", "transfer-encoding"})
 _CONTROL = re.compile(r"\r\n|[\x00-\x08\x0b-\x1f\x7f]")
 _DOUBLE_QUOTED = re.compile(r'(["\\`$])')
+_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[{}\[\],:]|[^\s{}\[\],:"]+')
+MAX_DEPTH = 32
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,14 +90,6 @@ def _delimiter(text: str) -> str:
     return word
 
 
-def _is_json(data: bytes) -> bool:
-    try:
-        json.loads(data)
-    except (ValueError, RecursionError):
-        return False
-    return True
-
-
 def curl(exchange: Exchange) -> str:
     """A copy-pasteable command that sends the recorded request again, with the key read from ``$API_KEY``."""
     request = exchange.request
@@ -115,7 +109,7 @@ def curl(exchange: Exchange) -> str:
     heredoc = ""
     if body:
         text = _utf8(body)
-        if text is not None and _is_json(body) and "\r" not in text and "\0" not in text:
+        if text is not None and _is_json_text(text) and "\r" not in text and "\0" not in text:
             word = _delimiter(text)
             lines.append(f"  --data-binary @- <<'{word}'")
             heredoc = text + ("" if text.endswith("\n") else "\n") + word
@@ -139,6 +133,14 @@ def _utf8(data: bytes) -> str | None:
         return None
 
 
+def _is_json_text(text: str) -> bool:
+    try:
+        json.loads(text)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _visible(match: re.Match[str]) -> str:
     char = match.group()
     if char == "\r\n":
@@ -151,6 +153,35 @@ def _visible(match: re.Match[str]) -> str:
 def visible_text(text: str) -> str:
     """Control characters as ``\\xNN`` escapes (tabs, LF and CRLF kept) so nothing invisible hides in evidence."""
     return _CONTROL.sub(_visible, text)
+
+
+def _reindent(text: str, limit: int) -> str | None:
+    """Valid JSON laid out two spaces per level, every token verbatim (numbers, escapes, duplicate keys), stopping past ``limit``."""
+    out: list[str] = []
+    size = depth = 0
+    tokens = _TOKEN.finditer(text)
+    token = next(tokens, None)
+    while token is not None and size <= limit:
+        value = token.group()
+        following = next(tokens, None)
+        if value in ("{", "[") and following is not None and following.group() in ("}", "]"):
+            piece, following = value + following.group(), next(tokens, None)
+        elif value in ("{", "["):
+            depth += 1
+            if depth > MAX_DEPTH:
+                return None  # deep nesting would be mostly indentation: show it as sent
+            piece = value + "\n" + "  " * depth
+        elif value in ("}", "]"):
+            depth -= 1
+            piece = "\n" + "  " * depth + value
+        elif value == ",":
+            piece = ",\n" + "  " * depth
+        else:
+            piece = ": " if value == ":" else value
+        out.append(piece)
+        size += len(piece)
+        token = following
+    return "".join(out)
 
 
 def _cut(text: str, limit: int) -> tuple[str, str]:
@@ -166,13 +197,13 @@ def body_view(data: bytes, *, limit: int = BODY_LIMIT) -> BodyView:
         return BodyView("", "empty", 0)
     text = _utf8(data)
     if text is not None:
-        try:
-            pretty = json.dumps(json.loads(text), indent=2, ensure_ascii=False)
-        except (ValueError, RecursionError):
+        pretty = _reindent(text, limit) if _is_json_text(text) else None
+        if pretty is None:
             shown, note = _cut(visible_text(text), limit)
             return BodyView(shown, "text", size, note)
-        shown, note = _cut(pretty, limit)
-        return BodyView(shown, "json", size, note)
+        if len(pretty) > limit:
+            return BodyView(pretty[:limit], "json", size, f"cut at {limit:,} characters of a {size:,}-byte body")
+        return BodyView(pretty, "json", size)
     lossy = data.decode("utf-8", errors="backslashreplace")
     invalid = lossy.count("\\x") - data.count(b"\\x")
     if b"\0" not in data and invalid * 100 <= size:

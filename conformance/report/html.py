@@ -39,6 +39,7 @@ class ViolationView:
     lines: tuple[tuple[str, str], ...]
     at: str | None
     exchange: str | None
+    linked: bool
     window: tuple[evidence.EventLine, ...]
 
 
@@ -119,11 +120,12 @@ class _Windows:
         return self._cache[key]
 
 
-def _violations(record: Mapping[str, Any], windows: _Windows) -> tuple[ViolationView, ...]:
+def _violations(record: Mapping[str, Any], exchanges: Mapping[str, Exchange], windows: _Windows) -> tuple[ViolationView, ...]:
     views = []
     for v in record.get("violations") or ():
         exchange, index = v.get("exchange"), v.get("event_index")
-        views.append(ViolationView(_lines(str(v.get("message", ""))), v.get("at"), exchange, windows.get(exchange, index)))
+        linked = isinstance(exchange, str) and exchange in exchanges
+        views.append(ViolationView(_lines(str(v.get("message", ""))), v.get("at"), exchange, linked, windows.get(exchange, index)))
     return tuple(views)
 
 
@@ -143,7 +145,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
         outcome = str(record.get("outcome", ""))
         has_evidence = outcome in ("fail", "warn", "error")
         ids = _cited(record, exchanges) if has_evidence else []
-        cited.update(dict.fromkeys(ids[:SHOWN_EXCHANGES]))
+        cited.update(dict.fromkeys(ids))
         is_open = outcome in ("fail", "error") and opened < OPEN_FAILURES
         opened += is_open
         expect = record.get("expect")
@@ -162,7 +164,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 override=str(record.get("profile_override") or ""),
                 expect=", ".join(expect) if expect else "",
                 notes=tuple(record.get("notes") or ()),
-                violations=_violations(record, windows) if has_evidence else (),
+                violations=_violations(record, exchanges, windows) if has_evidence else (),
                 exchanges=tuple(ids[:SHOWN_EXCHANGES]),
                 more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),
                 evidence=has_evidence,
@@ -175,6 +177,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
 def exchange_view(exchange: Exchange) -> ExchangeView:
     """The evidence of one exchange: request, curl, response (or why none came), notes."""
     status = "no answer" if exchange.status is None else str(exchange.status)
+    response = evidence.response_view(exchange)
     meta = [f"{exchange.elapsed:.3f} s"]
     if exchange.attempts > 1:
         meta.append(f"{exchange.attempts} attempts")
@@ -186,9 +189,9 @@ def exchange_view(exchange: Exchange) -> ExchangeView:
         meta=" · ".join(meta),
         request=evidence.request_view(exchange),
         curl=evidence.curl(exchange),
-        response=evidence.response_view(exchange),
+        response=response,
         failure=evidence.failure_text(exchange),
-        stream=exchange.streamed,
+        stream=exchange.streamed and response is not None and response.body.kind != "json",
         notes=tuple(exchange.notes),
     )
 
@@ -262,5 +265,5 @@ def write_report(run_dir: Path, document: JSONObject, exchanges: Mapping[str, Ex
     """Write ``run_dir/report.html`` and return its path."""
     path = run_dir / REPORT_NAME
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render(document, exchanges), encoding="utf-8")
+    path.write_text(render(document, exchanges), encoding="utf-8", errors="backslashreplace")  # a lone surrogate from JSON stays visible
     return path

@@ -104,6 +104,28 @@ def test_body_view_pretty_prints_json() -> None:
     assert view.note == ""
 
 
+def test_body_view_keeps_every_json_token_verbatim() -> None:
+    raw = b'{"n": 1.0, "e": 1E2, "big": 12345678901234567890.50, "s": "\\ud800 \\u00e9 \\/", "k": 1, "k": 2, "o": {}, "a": [ ]}'
+    view = evidence.body_view(raw)
+    assert view.kind == "json"
+    assert view.text == (
+        '{\n  "n": 1.0,\n  "e": 1E2,\n  "big": 12345678901234567890.50,\n  "s": "\\ud800 \\u00e9 \\/",'
+        '\n  "k": 1,\n  "k": 2,\n  "o": {},\n  "a": []\n}'
+    ), "pretty-printing changes whitespace only: numbers, escapes and duplicate keys are evidence"
+
+
+def test_body_view_shows_deep_json_as_sent() -> None:
+    raw = b"[" * 40 + b"]" * 40
+    view = evidence.body_view(raw)
+    assert (view.kind, view.text) == ("text", raw.decode())
+
+
+def test_body_view_cuts_long_json_with_a_note() -> None:
+    view = evidence.body_view(b'{"a": "' + b"x" * 100 + b'"}', limit=20)
+    assert view.text == '{\n  "a": "xxxxxxxxxx'[:20]
+    assert view.note == "cut at 20 characters of a 109-byte body"
+
+
 def test_body_view_cuts_long_bodies_with_a_note() -> None:
     view = evidence.body_view(b"x" * 50, limit=10)
     assert view.text == "x" * 10

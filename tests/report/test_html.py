@@ -244,3 +244,13 @@ def test_a_real_faulty_run_renders_without_the_key(tmp_path, reference: Referenc
     assert '<tr class="hit">' in page
     assert 'id="ex-body.malformed"' in page
     assert "--data-raw" in page
+
+
+def test_lone_surrogates_and_unknown_exchanges_do_not_break_the_page(tmp_path, build) -> None:
+    document = build.document(
+        [build.record("errors.envelope_shape", "fail", message="Received: \ud800", exchanges=("gone",), violations=[build.violation("Received: \ud800", "gone")])]
+    )
+    page = report_html.write_report(tmp_path, document, {}).read_text(encoding="utf-8")
+    assert "Received: \\ud800" in page
+    assert "on exchange gone (not in the cassette)" in page
+    assert 'href="#ex-gone"' not in page
