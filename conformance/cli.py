@@ -111,7 +111,10 @@ class _CliPlugin:
 
 
 def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
-    argv = ["--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal"]
+    isolated = str(Path(__file__).with_name("_cli_pytest.ini"))
+    # -c: ignore the surrounding project's pytest settings; --assert=plain: this process imported
+    # the package before pytest could install its rewrite hook (and the suite uses no assert).
+    argv = ["-c", isolated, "--rootdir", os.getcwd(), "--assert=plain", "--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal"]
     argv += ["--report-dir", args.report_dir, "--run-id", run_dir.name, "--api-version", args.api_version]
     argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
     if args.base_url:

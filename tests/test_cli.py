@@ -152,3 +152,13 @@ def test_unknown_fault_is_a_usage_error(tmp_path: Path) -> None:
 @pytest.mark.parametrize("args", [("--help",), ("run", "--help"), ("serve", "--help"), ("list-checks", "--help")])
 def test_every_command_has_help(tmp_path: Path, args: tuple[str, ...]) -> None:
     assert cli(*args, cwd=tmp_path).returncode == 0
+
+
+def test_run_ignores_the_pytest_settings_of_the_project_it_is_started_in(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.pytest.ini_options]\nfilterwarnings = ["error"]\naddopts = "--strict-markers -x --maxfail=1"\nxfail_strict = true\n',
+        encoding="utf-8",
+    )
+    result = cli("run", "-k", "auth", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
