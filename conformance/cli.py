@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, baseline
 from .contract.loader import available_profiles, available_versions, load_contract
 from .errors import ConformanceError
 from .report import terminal
@@ -55,6 +55,13 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k)")
     run.add_argument("-m", dest="markexpr", metavar="EXPR", help="select checks by marker expression, e.g. 'stream and must' (pytest -m)")
     run.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
+    run.add_argument("--target-name", metavar="NAME", help="a name for the target in reports and baselines (default: its base URL)")
+    run.add_argument("--baseline", metavar="FILE", help="YAML of expected MUST failures (with reasons, optional expiry): listed failures do not fail the run")
+    run.add_argument("--strict-baseline", action="store_true", help="a baseline entry that now passes (stale) fails the run")
+    run.add_argument("--write-baseline", metavar="FILE", help="write this run's MUST failures as a starting baseline")
+    run.add_argument("--max-requests", type=int, metavar="N", help="refuse to start a run that could send more than N requests")
+    run.add_argument("--max-tokens-total", type=int, metavar="N", help="refuse to start a run whose token upper bound exceeds N")
+    run.add_argument("--behaviour-retries", type=int, default=1, metavar="N", help="resend a failed behaviour probe up to N times; a late pass is a warning (default: 1)")
     run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones")
     run.add_argument("--request-timeout", type=float, metavar="S", help="longest time one exchange may take (default: 180)")
     run.add_argument("--idle-timeout", type=float, metavar="S", help="longest silence tolerated while reading (default: 60)")
@@ -108,6 +115,7 @@ class _CliPlugin:
 
         self.state = config.stash[RUN_KEY]
         self.state.progress = self.progress
+        self.state.on_plan = lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)
 
 
 def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
@@ -119,7 +127,11 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
     argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
     if args.base_url:
         argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
-    for flag, value in (("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
+    if args.strict_baseline:
+        argv.append("--strict-baseline")
+    for flag, value in (("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
+                        ("--max-requests", args.max_requests), ("--max-tokens-total", args.max_tokens_total), ("--behaviour-retries", args.behaviour_retries),
+                        ("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
                         ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr)):
         if value is not None:
             argv += [flag, str(value)]
@@ -137,6 +149,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     load_contract(args.api_version, profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
     run_dir = Path(args.report_dir) / new_run_id()
     print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}", file=sys.stderr)
+    if args.baseline:
+        baseline.load(args.baseline)  # a broken baseline is a one-line exit 2 before any request
     plugin = _CliPlugin(terminal.Progress(sys.stderr))
     code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
     state = plugin.state
@@ -160,7 +174,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.fancy(sys.stdout)))
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_INTERNAL
-    return EXIT_FAILED if document["must_failures"] else EXIT_OK
+    return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
 
 
 # ------------------------------------------------------------------------------- serve

@@ -10,18 +10,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import cassette
+from . import budget, cassette
+from .budget import Estimate
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
 from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
-from .exchange import Exchange
+from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
 from .judge import Judge
-from .scenarios import Case, Request, build_cases, build_request, plan_requests, scenario_specs
+from .scenarios import NOT_SENT, Case, Request, build_cases, build_request, follow_up, plan_requests, scenario_specs
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
 
 PREFLIGHT = "plain"
@@ -41,6 +42,9 @@ class RunSettings:
     timeouts: Timeouts = field(default_factory=Timeouts)
     limits: Limits = field(default_factory=Limits)
     tier: Tier | None = None
+    behaviour_retries: int = 1
+    max_requests: int | None = None
+    max_tokens_total: int | None = None
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Spend:
     retries: int = 0
     input_tokens: int = 0
     output_tokens: int = 0
+    cost_usd: float | None = None
 
     @property
     def tokens(self) -> int:
@@ -130,6 +135,18 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
 Progress = Callable[[int, int], None]
 
 
+def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
+    """A follow-up that was not sent: the answer it continues is missing or not a Message."""
+    got = "no answer" if followed is None or followed.status is None else f"status {followed.status}"
+    return Exchange(
+        id=request.scenario,
+        request=RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body),
+        status=None,
+        error=f"not sent: it continues {request.follows}, which got {got}",
+        error_kind=NOT_SENT,
+    )
+
+
 async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, progress: Progress | None = None) -> dict[str, Exchange]:
     """Send the preflight, then everything else concurrently (bounded by the transport)."""
     exchanges: dict[str, Exchange] = {}
@@ -147,8 +164,22 @@ async def execute(requests: Mapping[str, Request], transport: Transport, *, pref
         exchanges[preflight] = first
         tick()
 
+    answered = {sid: asyncio.Event() for sid in requests}
+    for sid in exchanges:
+        answered[sid].set()
+
     async def send(sid: str) -> None:
-        exchanges[sid] = await transport.send(requests[sid])
+        request = requests[sid]
+        if request.follows is None:
+            exchanges[sid] = await transport.send(request)
+        else:  # a follow-up continues an answer, so it waits for that answer
+            followed = None
+            if request.follows in answered:
+                await answered[request.follows].wait()
+                followed = exchanges.get(request.follows)
+            continued = follow_up(request, followed.json) if followed is not None and followed.ok else None
+            exchanges[sid] = await transport.send(continued) if continued is not None else _not_sent(request, followed)
+        answered[sid].set()
         tick()
 
     await asyncio.gather(*(send(sid) for sid in requests if sid not in exchanges))
@@ -186,27 +217,96 @@ def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> tuple[
     return contract, model, cases, {PREFLIGHT: preflight, **{k: v for k, v in needed.items() if k != PREFLIGHT}}
 
 
-def run(settings: RunSettings, *, ids: Collection[str] | None = None, cassette_path: Path | None = None, progress: Progress | None = None) -> RunResult:
-    """Plan, execute (raises ``TargetError`` when the preflight fails) and judge."""
+def planned_cost(settings: RunSettings, cases: list[Case], requests: Mapping[str, Request]) -> Estimate:
+    """The estimate of a plan: requests, and behaviour retries that may follow."""
+    behaviour = {sid for case in cases if case.rule.behaviour for sid in case.scenarios if sid in requests}
+    return budget.estimate(requests.values(), behaviour_scenarios=[requests[sid] for sid in sorted(behaviour)], behaviour_retries=settings.behaviour_retries)
+
+
+async def retry_behaviour(
+    judge: Judge, cases: list[Case], findings: list[Finding], transport: Transport, retries: int
+) -> tuple[list[Finding], list[Exchange]]:
+    """Resend the scenarios of failed behaviour probes; a probe that passes on retry is a warning.
+
+    Protocol checks are never retried: only rules marked ``behaviour`` (what a model may vary
+    on, such as obeying a stop-sequence prompt) get another attempt, and a pass that needed one
+    is reported as ``warn`` with the attempts, never as a silent pass.
+    """
+    out = list(findings)
+    extra: list[Exchange] = []
+    pending = [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
+    current = dict(judge.exchanges)
+    for attempt in range(2, retries + 2):
+        if not pending:
+            break
+        sids: set[str] = set()
+        for i in pending:
+            for violation in findings[i].violations:
+                sid = violation.exchange
+                if sid is not None and sid in judge.requests:
+                    sids.add(sid)
+                    twin = judge.requests[sid].twin
+                    if twin:
+                        sids.add(twin)
+        fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in sorted(sids)))
+        current.update({e.id: e for e in fresh})
+        extra += [replace(e, id=f"{e.id}#attempt{attempt}") for e in fresh]
+        again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
+        still = []
+        for i in pending:
+            verdict = again.judge(cases[i])
+            if verdict.outcome is Outcome.PASS:
+                first = findings[i].message.splitlines()[0] if findings[i].message else ""
+                out[i] = replace(
+                    findings[i],
+                    outcome=Outcome.WARN,
+                    message=f"Received: passed only on attempt {attempt} of {retries + 1} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
+                    notes=(*findings[i].notes, f"attempt 1 failed: {findings[i].message}"),
+                )
+            else:
+                still.append(i)
+        pending = still
+    for i in pending:
+        out[i] = replace(out[i], notes=(*out[i].notes, f"failed on all {retries + 1} attempts"))
+    return out, extra
+
+
+def run(
+    settings: RunSettings,
+    *,
+    ids: Collection[str] | None = None,
+    cassette_path: Path | None = None,
+    progress: Progress | None = None,
+    on_plan: Callable[[Estimate], None] | None = None,
+) -> RunResult:
+    """Plan, check the budget, execute (``TargetError`` when the preflight fails), judge, retry behaviour probes."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
     contract, model, cases, requests = plan(settings, ids=ids)
+    cost_plan = planned_cost(settings, cases, requests)
+    if on_plan is not None:
+        on_plan(cost_plan)
+    budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
     target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix))
 
-    async def go() -> tuple[dict[str, Exchange], Spend]:
+    async def go() -> tuple[dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend]:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
         try:
-            result = await execute(requests, transport, progress=progress)
+            exchanges = await execute(requests, transport, progress=progress) if requests else {}
+            judge = Judge(contract, requests, exchanges, model=model)
+            findings = judge.judge_all(cases)
+            extra: list[Exchange] = []
+            if settings.behaviour_retries > 0 and requests:
+                findings, extra = await retry_behaviour(judge, cases, findings, transport, settings.behaviour_retries)
         finally:
             await transport.aclose()
-        return result, Spend(requests=transport.counters.requests, retries=transport.counters.retries)
+        return exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries)
 
-    exchanges, spend = asyncio.run(go()) if requests else ({}, Spend())
+    exchanges, findings, extra, judge, spend = asyncio.run(go())
     if cassette_path is not None:
-        cassette.write(cassette_path, exchanges.values())
-    judge = Judge(contract, requests, exchanges, model=model)
-    findings = judge.judge_all(cases)
-    spend.input_tokens, spend.output_tokens = spend_of(judge, exchanges)
+        cassette.write(cassette_path, [*exchanges.values(), *extra])
+    spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})
+    spend.cost_usd = budget.cost(contract.profile.prices, model, spend.input_tokens, spend.output_tokens)
     return RunResult(
         contract=contract,
         model=model,

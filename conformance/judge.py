@@ -3,7 +3,9 @@
 Expectation cases compare one exchange's status with the spec's expectation; property cases
 run their registered check on every exchange their selector picks and aggregate. Outcomes:
 a violation of a MUST fails, of a SHOULD warns; NotApplicable everywhere skips with the reason;
-an exchange that got no answer (or only 429/529 after retries) is ``error``, never ``fail``.
+an exchange that got no answer (or only 429/529 after retries) is ``error``, never ``fail``, and so
+is a stream that broke off with an error event for every check that needed its final message,
+unless other exchanges let the rule reach a verdict.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 
 from .checks.registry import CheckFn, registered
-from .checks.subject import SchemaBook, Subject
+from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
 from .contract.model import Contract, RuleKind, Selector
 from .exchange import Exchange
 from .findings import Finding, Level, NotApplicable, Outcome, Violation
-from .scenarios import Case, Request
+from .scenarios import NOT_SENT, Case, Request
 from .sse.reading import StreamReading, read_stream
 
 MAX_SHOWN = 3
@@ -64,6 +66,8 @@ class Judge:
         exchange = self.exchanges.get(sid)
         if exchange is None:
             return replace(base, outcome=Outcome.ERROR, message=f"scenario {sid!r} was not executed")
+        if exchange.status is None and exchange.error_kind == NOT_SENT:
+            return replace(base, outcome=Outcome.SKIP, message=f"prerequisite failed: {exchange.error}")
         if exchange.status is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {exchange.error}")
         expect = case.expect
@@ -125,33 +129,53 @@ class Judge:
         if fn is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
         assert rule.on is not None
-        picked = self.select(rule.on)
+        picked = [e for e in self.select(rule.on) if e.error_kind != NOT_SENT]
         unanswered = [e for e in picked if e.status is None]
         judged = [e for e in picked if e.status is not None]
+        cut_short = self._throttled(rule.on)
         if not judged:
+            if cut_short and not unanswered:
+                return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short))
             return replace(base, outcome=Outcome.ERROR if unanswered else Outcome.SKIP, message=self._nothing_to_judge(case, unanswered))
         violations: list[Violation] = []
         reasons: list[str] = []
         applicable: list[str] = []
         for exchange in judged:
+            subject = self.subject(exchange)
             try:
-                found = fn(self.subject(exchange))
+                found = fn(subject)
             except NotApplicable as exc:
-                reasons.append(f"{exchange.id}: {exc}")
+                # On an answer that broke off, "not applicable" only means "not there to judge": infrastructure.
+                broken = str(exc) if isinstance(exc, Unjudgeable) else subject.broken_off()
+                if broken is not None:
+                    cut_short.append(f"{exchange.id}: {broken}")
+                else:
+                    reasons.append(f"{exchange.id}: {exc}")
                 continue
             except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
                 return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {type(exc).__name__}: {exc}")
             applicable.append(exchange.id)
             violations += [replace(v, exchange=exchange.id) for v in found]
         if not applicable:
+            if cut_short:
+                return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short), exchanges=tuple(e.id for e in judged))
             return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged))
         judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
         base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *(f"not applicable: {r}" for r in reasons[:5])))
         if unanswered:
             base = replace(base, notes=(*base.notes, f"no answer to: {', '.join(e.id for e in unanswered)}"))
+        if cut_short:
+            base = replace(base, notes=(*base.notes, *(f"not judged, no complete answer: {c}" for c in cut_short[:5])))
         if not violations:
             return base
         return self._verdict(base, violations, case)
+
+    def _throttled(self, selector: Selector) -> list[str]:
+        """Answers a rule on successful exchanges wanted but never got: still 429/529 after the transport's retries."""
+        if selector.status != "ok":
+            return []  # a rule on error answers judges a 429 like any other error
+        wanted = self.select(replace(selector, status="any"))
+        return [f"{e.id}: {reason}" for e in wanted if e.status is not None and (reason := infrastructure_failure(e)) is not None]
 
     def _nothing_to_judge(self, case: Case, unanswered: list[Exchange]) -> str:
         if unanswered:
@@ -167,6 +191,11 @@ class Judge:
         if more > 0:
             shown.append(f"… and {more} more violation(s)")
         return replace(base, outcome=outcome, violations=tuple(violations), message="\n".join(shown))
+
+
+def _no_complete_answer(cut_short: list[str]) -> str:
+    more = f"; … and {len(cut_short) - MAX_SHOWN} more" if len(cut_short) > MAX_SHOWN else ""
+    return "no complete answer to judge (infrastructure, not a verdict): " + "; ".join(cut_short[:MAX_SHOWN]) + more
 
 
 def _status_detail(exchange: Exchange) -> str:

@@ -48,6 +48,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
     group.addoption("--report-dir", dest="conformance_report_dir", metavar="DIR", default="reports", help="Where reports/<run-id>/ is written. Default: reports.")
     group.addoption("--tier", dest="conformance_tier", metavar="TIER", default=None, choices=TIERS, help="Run only this tier: smoke, core or full (each includes the ones before it).")
+    group.addoption("--target-name", dest="conformance_target_name", metavar="NAME", default=None, help="A name for the target in reports and baselines. Default: its base URL.")
+    group.addoption("--baseline", dest="conformance_baseline", metavar="FILE", default=None, help="YAML of expected MUST failures: listed failures are xfailed, not failed.")
+    group.addoption("--strict-baseline", dest="conformance_strict_baseline", action="store_true", default=False, help="A baseline entry that now passes (stale) fails the run.")
+    group.addoption("--write-baseline", dest="conformance_write_baseline", metavar="FILE", default=None, help="Write this run's MUST failures as a starting baseline.")
+    group.addoption("--behaviour-retries", dest="conformance_behaviour_retries", type=int, metavar="N", default=1, help="Resend a failed behaviour probe up to N times; a pass on retry is a warning. Default: 1.")
+    group.addoption("--max-requests", dest="conformance_max_requests", type=int, metavar="N", default=None, help="Refuse to start a run that could send more than N requests.")
+    group.addoption("--max-tokens-total", dest="conformance_max_tokens_total", type=int, metavar="N", default=None, help="Refuse to start a run whose token upper bound exceeds N.")
     group.addoption("--request-timeout", dest="conformance_request_timeout", type=float, metavar="S", default=180.0, help="Longest time one exchange may take. Default: 180.")
     group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
 
@@ -65,6 +72,13 @@ def _options(config: pytest.Config) -> Options:
         concurrency=config.getoption("conformance_concurrency"),
         report_dir=config.getoption("conformance_report_dir"),
         tier=config.getoption("conformance_tier"),
+        target_name=config.getoption("conformance_target_name"),
+        baseline=config.getoption("conformance_baseline"),
+        strict_baseline=config.getoption("conformance_strict_baseline"),
+        write_baseline=config.getoption("conformance_write_baseline"),
+        behaviour_retries=config.getoption("conformance_behaviour_retries"),
+        max_requests=config.getoption("conformance_max_requests"),
+        max_tokens_total=config.getoption("conformance_max_tokens_total"),
         request_timeout=config.getoption("conformance_request_timeout"),
         idle_timeout=config.getoption("conformance_idle_timeout"),
     )
@@ -86,7 +100,12 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_worker(config):
         run_dir_value = config.workerinput.get("conformance_run_dir")  # type: ignore[attr-defined]
         run_dir = Path(run_dir_value) if run_dir_value else None
-    config.stash[RUN_KEY] = RunState(_options(config), run_dir=run_dir)
+    state = RunState(_options(config), run_dir=run_dir)
+    config.stash[RUN_KEY] = state
+    try:
+        state.load_baseline()
+    except ConformanceError as exc:
+        raise pytest.UsageError(f"conformance: {exc}") from exc
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "conformance-xdist")
 
@@ -195,6 +214,9 @@ def _execute(config: pytest.Config, case_ids: list[str]) -> None:
         _exit_on(state.startup_error)
     if not case_ids or config.option.collectonly:
         return
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None and state.on_plan is None:
+        state.on_plan = lambda plan: reporter.write_line(f"conformance: {plan.describe()}")
     try:
         state.execute(case_ids)
     except TargetError as exc:
@@ -252,8 +274,16 @@ def conformance_finding(request: pytest.FixtureRequest, conformance_case: str) -
 
 def report_finding(finding: Finding, request: pytest.FixtureRequest | None = None) -> None:
     """Turn a verdict into the pytest outcome of the running test; a failure names its rule and source."""
+    state = _state(request.config) if request is not None else None
     if finding.outcome is Outcome.SKIP:
         pytest.skip(finding.message)
+    if finding.outcome is Outcome.FAIL and state is not None and finding.case_id in state.excused:
+        pytest.xfail(f"baselined: {state.excused[finding.case_id]}")
+    if finding.outcome is Outcome.PASS and state is not None and finding.case_id in state.stale:
+        if state.options.strict_baseline:
+            pytest.fail(f"{finding.case_id}: stale baseline entry, the check passes now; remove it from {state.options.baseline}", pytrace=False)
+        if request is not None:
+            request.node.user_properties.append(("conformance_stale", "1"))
     if finding.outcome is Outcome.FAIL:
         header = f"{finding.case_id} [{finding.level.value}]"
         case = _state(request.config).case(finding.case_id) if request is not None else None
@@ -266,6 +296,8 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
     """A broken SHOULD passes but is counted and shown as "warned"."""
     if report.when == "call" and report.passed and ("conformance_outcome", "warn") in report.user_properties:
         return "warned", "W", ("WARN", {"yellow": True})
+    if report.when == "call" and report.passed and ("conformance_stale", "1") in report.user_properties:
+        return "stale", "S", ("STALE BASELINE", {"yellow": True})
     return None
 
 

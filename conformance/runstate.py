@@ -17,9 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from . import baseline as baseline_mod
 from . import engine
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
+from .budget import Estimate
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome
@@ -48,11 +50,28 @@ class Options:
     tier: str | None = None
     request_timeout: float = 180.0
     idle_timeout: float = 60.0
+    target_name: str | None = None
+    baseline: str | None = None
+    strict_baseline: bool = False
+    write_baseline: str | None = None
+    behaviour_retries: int = 1
+    max_requests: int | None = None
+    max_tokens_total: int | None = None
 
     @property
     def embedded(self) -> bool:
         """No URL: the run targets the embedded reference server."""
         return not self.base_url
+
+    @property
+    def names(self) -> list[str]:
+        """Every name a baseline entry may use for this target."""
+        from urllib.parse import urlsplit
+
+        names = [self.target_name] if self.target_name else []
+        if self.embedded:
+            return [*names, "embedded", "reference"]
+        return [*names, str(self.base_url), urlsplit(str(self.base_url)).netloc]
 
     @property
     def profile_name(self) -> str:
@@ -85,6 +104,15 @@ class RunState:
         if run_dir is None and options.run_id:
             self._run_dir = Path(options.report_dir) / options.run_id
         self.progress: Callable[[int, int], None] | None = None
+        self.on_plan: Callable[[Estimate], None] | None = None
+        self.baseline: list[baseline_mod.Entry] | None = None
+        self.excused: dict[str, str] = {}  # case id -> the baseline reason that excuses its failure
+        self.stale: set[str] = set()  # case ids covered by a stale baseline entry
+
+    def load_baseline(self) -> None:
+        """Read the baseline file up front, so a broken one stops the run before any request."""
+        if self.options.baseline and self.baseline is None:
+            self.baseline = baseline_mod.load(self.options.baseline)
         self._server: Any = None
         self.result: RunResult | None = None
         self._verdicts: dict[str, Finding] | None = None
@@ -157,6 +185,9 @@ class RunState:
             timeouts=Timeouts(read=self.options.idle_timeout, total=self.options.request_timeout),
             limits=Limits(),
             tier=self.tier,
+            behaviour_retries=max(0, self.options.behaviour_retries),
+            max_requests=self.options.max_requests,
+            max_tokens_total=self.options.max_tokens_total,
         )
 
     def target(self) -> tuple[str, str]:
@@ -186,7 +217,11 @@ class RunState:
         base_url, key = self.target()
         run_dir = self.run_dir
         result = engine.run(
-            self.settings(base_url, key), ids=None if case_ids is None else set(case_ids), cassette_path=run_dir / "cassette.jsonl", progress=self.progress
+            self.settings(base_url, key),
+            ids=None if case_ids is None else set(case_ids),
+            cassette_path=run_dir / "cassette.jsonl",
+            progress=self.progress,
+            on_plan=self.on_plan,
         )
         self.result = result
         self._verdicts = result.by_case()
@@ -198,14 +233,46 @@ class RunState:
             {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes)}
             for f in result.findings
         ]
-        (run_dir / VERDICTS).write_text(json.dumps(verdicts, ensure_ascii=False), encoding="utf-8")
-        document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded)
+        document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
+        self._gate(document)
+        shared = {"verdicts": verdicts, "excused": self.excused, "stale": sorted(self.stale)}
+        (run_dir / VERDICTS).write_text(json.dumps(shared, ensure_ascii=False), encoding="utf-8")
         results_doc.write(run_dir / "results.json", document)
         html.write_report(run_dir, document, result.exchanges)
         text = summary.markdown(document)
         (run_dir / "summary.md").write_text(text, encoding="utf-8")
         summary.append_github_step_summary(text)
         point_latest(run_dir.parent, run_dir)
+
+    def _gate(self, document: dict[str, Any]) -> None:
+        """Apply the baseline (if any) to the document: mark excused failures, stale and expired entries."""
+        self.load_baseline()
+        records = document["results"]
+        if self.options.write_baseline:
+            baseline_mod.write(self.options.write_baseline, records, target=self.options.target_name)
+        if self.baseline is None:
+            document["gate"] = {"failed": document["must_failures"] > 0, "reasons": [f"{document['must_failures']} MUST failure(s)"] if document["must_failures"] else []}
+            return
+        verdict = baseline_mod.apply(records, self.baseline, targets=self.options.names)
+        self.excused = {case_id: entry.reason for case_id, entry in verdict.excused.items()}
+        for record in records:
+            if record["id"] in self.excused:
+                record["baselined"] = self.excused[record["id"]]
+        stale_ids = {e.id for e in verdict.stale}
+        self.stale = {r["id"] for r in records if r["outcome"] == "pass" and (r["id"] in stale_ids or r["check"] in stale_ids)}
+        reasons = [f"{len(verdict.unexcused)} MUST failure(s) not in the baseline"] if verdict.unexcused else []
+        reasons += [f"baseline entry {e.id} expired on {e.expires}" for e in verdict.expired]
+        if self.options.strict_baseline:
+            reasons += [f"stale baseline entry {e.id}: it passes now; remove it" for e in verdict.stale]
+        document["baseline"] = {
+            "file": str(self.options.baseline),
+            "strict": self.options.strict_baseline,
+            "excused": [{"id": k, "reason": v} for k, v in self.excused.items()],
+            "unexcused": verdict.unexcused,
+            "stale": [{"check": e.id, "reason": e.reason} for e in verdict.stale],
+            "expired": [{"check": e.id, "expires": str(e.expires), "reason": e.reason} for e in verdict.expired],
+        }
+        document["gate"] = {"failed": verdict.fails(strict=self.options.strict_baseline), "reasons": reasons}
 
     def record_fatal(self, message: str) -> None:
         """Remember why the run could not start, for workers and the summary."""
@@ -223,9 +290,10 @@ class RunState:
         if not path.is_file():
             return {}
         data = json.loads(path.read_text(encoding="utf-8"))
-        if isinstance(data, dict):
-            self.fatal = str(data.get("fatal", "the run did not complete"))
+        if "fatal" in data:
+            self.fatal = str(data["fatal"])
             return {}
+        self.excused, self.stale = dict(data["excused"]), set(data["stale"])
         return {
             d["id"]: Finding(
                 check_id=d["check"],
@@ -236,7 +304,7 @@ class RunState:
                 exchanges=tuple(d["exchanges"]),
                 notes=tuple(d["notes"]),
             )
-            for d in data
+            for d in data["verdicts"]
         }
 
     def close(self) -> None:

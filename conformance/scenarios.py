@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ._types import JSON, JSONObject
 from .contract.model import (
@@ -29,6 +29,7 @@ from .contract.model import (
 from .findings import Level
 
 USER_AGENT = "anthropic-conformance/0.1"
+NOT_SENT = "not_sent"  # Exchange.error_kind of a follow-up whose answer to continue never came
 DEFAULT_STEP = {"integer": 1.0, "number": 0.01}
 
 # Wrong-type probes per declared type: values no lax validator coerces into that type.
@@ -56,6 +57,8 @@ class Request:
     retry: bool = True
     marker: str | None = None
     twin: str | None = None  # the non-stream scenario this stream mirrors
+    follows: str | None = None  # sent only after this scenario's answer, which it continues (see ``follow_up``)
+    reply: str = ""
 
     def json_body(self) -> JSON:
         """The body as JSON (``None`` for raw, deliberately malformed bodies)."""
@@ -94,7 +97,12 @@ def holds(cond: Condition, facts: ModelFacts, profile: Profile, api_version: str
         return False
     for name, want in cond.model.items():
         have = facts.get(name)
-        if have is None or have != want:
+        if have is None:
+            return False
+        if isinstance(have, list | tuple):  # a list fact (thinking types) holds when it contains the wanted value
+            if want not in have:
+                return False
+        elif have != want:
             return False
     for name, want in cond.profile.items():
         have = profile.knob(name)
@@ -400,6 +408,8 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         retry=retry,
         marker=marker,
         twin=twin,
+        follows=own.follows,
+        reply=own.reply,
     )
 
 
@@ -431,4 +441,25 @@ def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> d
         base = specs[sid].base if sid.endswith(".stream") else None
         if base and base not in needed:
             needed.append(base)
+    for sid in list(needed):  # a follow-up needs the answer it continues
+        followed = specs[sid].follows if sid in specs else None
+        if followed and followed not in needed:
+            needed.append(followed)
     return {sid: build_request(contract, specs, sid, model=model) for sid in needed if sid in specs}
+
+
+def follow_up(request: Request, answer: JSON) -> Request | None:
+    """The follow-up as sent: the conversation so far, ``answer`` verbatim as the assistant turn, then the reply turn.
+
+    Every tool call of the answer gets a tool_result carrying ``request.reply``; an answer without
+    tool calls gets the reply as plain text. None when ``answer`` is not a Message to continue.
+    """
+    body = request.json_body()
+    content = answer.get("content") if isinstance(answer, dict) and answer.get("type") == "message" else None
+    if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not isinstance(content, list):
+        return None
+    calls = [b["id"] for b in content if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)]
+    reply = request.reply or "Continue."
+    turn: JSON = [{"type": "tool_result", "tool_use_id": call, "content": reply} for call in calls] if calls else reply
+    body["messages"] = [*body["messages"], {"role": "assistant", "content": content}, {"role": "user", "content": turn}]
+    return replace(request, body=json.dumps(body, ensure_ascii=False).encode())

@@ -1,7 +1,9 @@
 """What a property check judges: one exchange, its request, its stream reading and its twin.
 
 Built by the judge; checks only read it. Schema validation lives here so every check that needs
-a schema uses the validators compiled once per run.
+a schema uses the validators compiled once per run. ``Unjudgeable`` is how a subject says its
+answer broke off (an error event mid-stream, a twin still 429/529 after retries): the judge
+turns that into ``error``, never ``skip`` or ``fail``, unless other exchanges reach a verdict.
 """
 
 from __future__ import annotations
@@ -19,7 +21,39 @@ from ..exchange import UNPARSED, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
 from ..sse.framer import FrameIssue
-from ..sse.reading import StreamReading
+from ..sse.reading import Event, StreamReading
+
+RETRIED_STATUSES = frozenset({429, 529})
+_NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol"})
+
+
+class Unjudgeable(NotApplicable):
+    """The answer is incomplete through infrastructure, not through anything a rule judges; the outcome is ``error``."""
+
+
+def infrastructure_failure(exchange: Exchange) -> str | None:
+    """Why ``exchange`` holds no answer to judge (no response, or 429/529 even after retries), else None."""
+    if exchange.status is None:
+        return f"no answer: {exchange.error}" if exchange.error_kind in _NO_ANSWER_KINDS else None
+    if exchange.status in RETRIED_STATUSES and exchange.attempts > 1:
+        return f"still {exchange.status} after {exchange.attempts} attempts (the target is rate limiting or overloaded)"
+    return None
+
+
+def error_event(reading: StreamReading) -> Event | None:
+    """The stream's first error event, named so by its event: line (as the SDK reads it) or by its data's type."""
+    for event in reading.events:
+        if event.name == "error" or (event.data is not None and event.data.get("type") == "error"):
+            return event
+    return None
+
+
+def describe_error(event: Event) -> str:
+    """``error.type: error.message`` of an error event, or its raw data when it is not the envelope."""
+    error = event.data.get("error") if event.data is not None else None
+    if isinstance(error, dict) and isinstance(error.get("type"), str):
+        return f"{error['type']}: {str(error.get('message'))[:120]}"
+    return show(event.raw[:120])
 
 
 class SchemaBook:
@@ -79,9 +113,19 @@ class Subject:
             raise NotApplicable("the body is not a JSON object")
         return data
 
+    def broken_off(self) -> str | None:
+        """Why this stream stopped short of a final message through an error event, or None."""
+        event = error_event(self.reading) if self.reading is not None else None
+        if event is None:
+            return None
+        return f"the stream broke off with an error event ({describe_error(event)}) at {locate(self, event.index)}"
+
     def message(self) -> JSONObject:
         """The final message: the body, or for a stream the message rebuilt from its events."""
         if self.reading is not None:
+            broken = self.broken_off()
+            if broken is not None:
+                raise Unjudgeable(f"{broken}, so there is no final message to judge")
             if self.reading.message is None:
                 raise NotApplicable("the stream has no message_start to rebuild a message from")
             if self.reading.grammar or any(v.kind is FrameIssue.EOF_MID_EVENT for v in self.reading.framing):
@@ -91,6 +135,8 @@ class Subject:
 
     def twin_message(self) -> JSONObject:
         """The final message of the non-stream twin, or NotApplicable when there is none usable."""
+        if self.twin is not None and (failure := infrastructure_failure(self.twin)) is not None:
+            raise Unjudgeable(f"the non-stream twin {self.twin.id} has nothing to compare with: {failure}")
         if self.twin is None or not self.twin.ok:
             raise NotApplicable("no successful non-stream twin to compare with")
         data = self.twin.json

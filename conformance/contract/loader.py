@@ -43,7 +43,7 @@ from .model import (
 )
 
 SPEC_FILES = ("contract", "params", "scenarios", "rules", "models")
-_KNOWN_FACTS = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params"})
+_KNOWN_FACTS = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking"})
 _KNOWN_KNOBS = frozenset({"auth_schemes", "version_header_required"})
 
 
@@ -271,6 +271,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         source=raw["source"],
         kind=kind,
         note=raw.get("note", ""),
+        behaviour=bool(raw.get("behaviour", False)),
         scenario=raw.get("scenario"),
         expect=_expect(raw.get("expect")),
         variants=tuple(
@@ -359,6 +360,8 @@ def _scenario(sid: str, raw: JSONObject) -> ScenarioSpec:
         stream_twin=bool(raw.get("stream_twin", False)),
         marker=raw.get("marker"),
         retry=bool(raw.get("retry", True)),
+        follows=raw.get("follows"),
+        reply=raw.get("reply", ""),
     )
 
 
@@ -429,6 +432,8 @@ def _check_references(contract: Contract, file_of: Mapping[str, Path]) -> None:
     for spec in contract.scenarios.values():
         if spec.base is not None and spec.base not in scenario_ids:
             raise SpecError(f"unknown base scenario {spec.base!r}", file=str(file_of["scenarios"]), pointer=f"/scenarios/{spec.id}/base")
+        if spec.follows is not None and (spec.follows not in scenario_ids or contract.scenarios[spec.follows].follows is not None):
+            raise SpecError(f"follows {spec.follows!r}: not a scenario, or itself a follow-up", file=str(file_of["scenarios"]), pointer=f"/scenarios/{spec.id}/follows")
     for spec in contract.scenarios.values():  # every base exists now; a cycle would only surface at plan time
         seen, base = {spec.id}, spec.base
         while base is not None:
@@ -538,6 +543,7 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         profile=profile,
         spec_dir=str(root),
         schema_registry=registry,
+        max_stream_silence=float(c["stream"]["max_silence_s"]) if "max_silence_s" in c["stream"] else None,
     )
     _check_references(contract, file_of)
     return contract

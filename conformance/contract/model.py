@@ -111,6 +111,7 @@ class Rule:
     needs: tuple[str, ...] = ()
     on: Selector | None = None
     generated: Generation | None = None
+    behaviour: bool = False  # a model may vary on it: retried on failure (--behaviour-retries), a late pass warns
     overridden_by: str = ""  # the profile line that changed this rule, with its source
     skip: str | None = None  # a profile may declare the rule not applicable, with a reason
 
@@ -179,6 +180,8 @@ class ScenarioSpec:
     stream_twin: bool = False
     marker: str | None = None
     retry: bool = True
+    follows: str | None = None  # sent after this scenario, continuing its conversation with its answer
+    reply: str = ""  # the follow-up's user turn: each tool call's result, or plain text
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +193,7 @@ class ModelFacts:
     prefill: bool | None = None
     system_messages: bool | None = None
     sampling_params: str | None = None
+    thinking: tuple[str, ...] | None = None  # thinking types accepted: enabled, adaptive
     source: str = ""
 
     def get(self, name: str) -> JSON:
@@ -267,6 +271,7 @@ class Contract:
     profile: Profile
     spec_dir: str = ""
     schema_registry: Any = None  # referencing.Registry; typed loosely to keep jsonschema out of this module
+    max_stream_silence: float | None = None  # seconds without any event after message_start (stream.max_silence_s)
 
     def url(self, source: str) -> str:
         """A rule's source as a URL (keys of ``sources`` are expanded)."""
@@ -277,9 +282,9 @@ class Contract:
         candidates = (model, model.rsplit("/", 1)[-1])  # gateways prefix ids: anthropic/claude-…
         for entry in self.models:
             if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
-                known = {k: v for k, v in entry.facts.items() if k in _FACT_NAMES}
+                known = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}
                 return ModelFacts(model=model, source=entry.source, **known)
         return ModelFacts(model=model)
 
 
-_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params"})
+_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking"})

@@ -1,9 +1,10 @@
 """The faithful reference server as an ASGI app: routing, check order, body limits and responses.
 
 Owns which route answers what, the order checks run in (path/method → body size → auth → version →
-beta → body JSON → shape → model → model rules), the 32 MB limit while reading, and the response
-headers (`request-id` on everything). Rules live in headers.py / validation.py / content.py, bodies in
-responses.py / sse_writer.py / models_api.py. Knows nothing about faults: they wrap this app from outside.
+beta → simulation hook → body JSON → shape → model → model rules), the 32 MB limit while reading, and the
+response headers (`request-id` on everything). Rules live in headers.py / validation.py / content.py, bodies in
+responses.py / sse_writer.py / models_api.py, simulated 429/529/413 and mid-stream errors in simulate.py.
+Knows nothing about faults: they wrap this app from outside.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance._types import JSON, RawHeaders
-from conformance.reference import headers, models_api, responses, sse_writer, toy_model
+from conformance.reference import headers, models_api, responses, simulate, sse_writer, toy_model
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.validation import MAX_BODY_BYTES, Endpoint, MessagesRequest, parse_json, validate
 from conformance.reference.variant import DEFAULT, Variant
@@ -139,6 +140,12 @@ class ReferenceApp:
         negotiated = failure or headers.negotiate(raw)
         if isinstance(negotiated, ApiError):
             return await self._reject(request, negotiated, rid)
+        simulation = simulate.requested(raw)
+        if isinstance(simulation, ApiError):
+            return await self._reject(request, simulation, rid)
+        refused = simulate.refusal(simulation) if simulation is not None else None
+        if refused is not None:
+            return await self._reject(request, refused[0], rid, extra=refused[1])
         return await route.handler(request, negotiated, rid, argument)
 
     async def _reject(
@@ -173,6 +180,8 @@ class ReferenceApp:
         events = responses.stream_events(
             valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant
         )
+        if simulate.requested(_raw_headers(request)) is simulate.Simulation.MIDSTREAM_ERROR:
+            events = simulate.break_off(events)
         chunks = list(sse_writer.chunks(events, self.variant))
 
         async def body_chunks() -> AsyncIterator[bytes]:

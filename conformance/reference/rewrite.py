@@ -144,6 +144,31 @@ def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> 
     return wrap
 
 
+def branch_on_request(choose: Callable[[RequestView], bool], wrapper: Wrapper) -> Wrapper:
+    """Send a request through `wrapper` only when `choose(view)` is true; otherwise to the app untouched."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        wrapped_app = wrapper(app)
+
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            chunks, more = await _buffer(receive)
+            raw = b"".join(chunks)
+            try:
+                body: JSON | None = json.loads(raw) if raw and not more else None
+            except ValueError:
+                body = None
+            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body)
+            target = wrapped_app if choose(view) else app
+            await target(scope, _replay(chunks, more, receive), send)
+
+        return wrapped
+
+    return wrap
+
+
 def _content_type(start: Message) -> str:
     for key, value in start.get("headers", []):
         if key.lower() == b"content-type":

@@ -45,7 +45,7 @@ def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[st
     }
 
 
-def build(result: RunResult, *, run_id: str, embedded: bool) -> JSONObject:
+def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = None) -> JSONObject:
     """The results document of a finished run."""
     contract = result.contract
     cases = {c.id: c for c in result.cases}
@@ -55,6 +55,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool) -> JSONObject:
         "format": FORMAT,
         "run": {
             "id": run_id,
+            "name": name or ("embedded" if embedded else result.base_url),
             "suite_version": __version__,
             "target": result.base_url,
             "embedded_reference": embedded,
@@ -70,6 +71,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool) -> JSONObject:
             "retries": result.spend.retries,
             "input_tokens": result.spend.input_tokens,
             "output_tokens": result.spend.output_tokens,
+            "cost_usd": result.spend.cost_usd,
         },
         "counts": counts,
         "must_failures": sum(1 for f in result.findings if f.outcome is Outcome.FAIL),

@@ -82,14 +82,25 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         for area in sorted(areas):
             lines.append(f"  {area}")
             for record in areas[area]:
-                lines.append(f"    {_paint(_MARK[outcome], outcome, colour)} {record['id']} — {record['rule']}")
+                excused = f" (baselined: {record['baselined']})" if record.get("baselined") else ""
+                lines.append(f"    {_paint(_MARK[outcome], outcome, colour)} {record['id']} — {record['rule']}{excused}")
                 detail = _first_line(record["message"])
                 if detail:
                     lines.append(_paint(f"        {detail[:160]}", "dim", colour))
+    base = document.get("baseline")
+    if base:
+        lines.append("")
+        lines.append(f"Baseline {base['file']}: {len(base['excused'])} failure(s) excused, {len(base['stale'])} stale, {len(base['expired'])} expired")
+        lines += [f"    stale: {e['check']} passes now; remove it ({e['reason']})" for e in base["stale"]]
+        lines += [f"    expired: {e['check']} (expired {e['expires']}): {e['reason']}" for e in base["expired"]]
+    gate = document.get("gate", {})
+    if gate.get("reasons"):
+        lines.append(_paint("  gate: FAILED — " + "; ".join(gate["reasons"]), "fail", colour) if gate.get("failed") else "  gate: passed — " + "; ".join(gate["reasons"]))
     lines.append("")
+    cost = f", about ${spend['cost_usd']:.4f}" if spend.get("cost_usd") is not None else ""
     lines.append(
         f"  spent {spend['requests']} requests ({spend['retries']} retries), "
-        f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens, wall {run['wall_time_s']:.1f} s"
+        f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}, wall {run['wall_time_s']:.1f} s"
     )
     if report_path:
         lines.append(f"  report {report_path}")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -21,6 +22,7 @@ from conformance.reference.rewrite import (
     EventOut,
     RequestView,
     Wrapper,
+    branch_on_request,
     compose,
     event,
     refuse_request,
@@ -467,6 +469,23 @@ def _drop_request_id(headers: RawHeaders) -> RawHeaders:
     return tuple((k, v) for k, v in headers if k != "request-id")
 
 
+def _every_other_time() -> Callable[[RequestView], bool]:
+    """True on the 1st, 3rd, 5th… sighting of each distinct request body (so a run and its one retry differ)."""
+    seen: dict[str, int] = {}
+
+    def choose(view: RequestView) -> bool:
+        key = json.dumps(view.body, sort_keys=True)
+        seen[key] = seen.get(key, 0) + 1
+        return seen[key] % 2 == 1
+
+    return choose
+
+
+def _flaky_stop_sequence(app: ASGIApp, _context: FaultContext) -> ASGIApp:
+    hide = compose(rewrite_json_response(_body(_hide_stop_sequence)), rewrite_events(_on("message_delta", _delta(_hide_stop_sequence))))
+    return branch_on_request(_every_other_time(), hide)(app)
+
+
 def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
     return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=_plain(wrapper), options=options)
 
@@ -539,6 +558,13 @@ FAULTS: tuple[Fault, ...] = (
            "max_tokens is not passed on: the backend generates until it stops by itself.", rewrite_request(_edit_body(_raise_max_tokens))),
     _fault("stop-sequence-not-reported", ["stop_reason.stop_sequence_reported"], f"{PEERS} #3; https://github.com/vllm-project/vllm/pull/45807",
            "Stop sequences are enforced but reported as end_turn with stop_sequence null.", compose(rewrite_json_response(_body(_hide_stop_sequence)), rewrite_events(_on("message_delta", _delta(_hide_stop_sequence))))),
+    Fault(
+        name="flaky-stop-sequence",
+        breaks=("stop_reason.stop_sequence_reported",),
+        source="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons (behaviour a model may vary on between samples)",
+        description="Every other identical request reports its stop sequence as end_turn: the probe passes only on retry, which is a warning.",
+        wrap=_flaky_stop_sequence,
+    ),
     _fault("stop-sequence-included", ["stop_reason.stop_sequence_excluded"], "https://docs.vllm.ai/en/latest/api/vllm/sampling_params.html (include_stop_str_in_output)",
            "The matched stop sequence is left at the end of the text.",
            compose(rewrite_json_response(_body(_append_stop_sequence)), rewrite_events_with_state(_included_stop_sequence))),

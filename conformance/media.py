@@ -1,0 +1,196 @@
+"""Tiny valid media files made by code: 1×1 images (PNG, JPEG, GIF, WebP, BMP) and a one-page PDF.
+
+Owns the bytes of the files the suite attaches to requests, the ``{media:<type>}`` placeholders
+scenarios use to name them, and sniffing a file's real type from its first bytes (what the API
+does before it answers "the image appears to be a image/png image"). Standard library only;
+knows nothing about HTTP, requests or checks.
+
+Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; one 8×8 block, DC only), GIF89a, WebP lossless
+(RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import struct
+import zlib
+from collections.abc import Callable, Mapping
+from functools import cache
+from types import MappingProxyType
+
+from ._types import JSON
+
+_PLACEHOLDER = re.compile(r"^\{media:([a-z]+/[a-z0-9.+-]+)\}$")
+
+
+def _png_chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+
+def png() -> bytes:
+    """A 1×1 white truecolour PNG."""
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, depth 8, RGB, deflate, no filter/interlace
+    pixels = zlib.compress(b"\x00\xff\xff\xff")  # filter byte 0, then one RGB pixel
+    return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
+
+
+def _segment(marker: int, payload: bytes) -> bytes:
+    return struct.pack(">BBH", 0xFF, marker, len(payload) + 2) + payload
+
+
+def jpeg() -> bytes:
+    """A 1×1 mid-grey baseline JPEG: one component, one block whose only coefficient is DC 0."""
+    jfif = b"JFIF\x00" + struct.pack(">BBBHHBB", 1, 1, 0, 1, 1, 0, 0)
+    quant = b"\x00" + b"\x01" * 64  # table 0, 8-bit precision, all ones
+    frame = struct.pack(">BHHB", 8, 1, 1, 1) + b"\x01\x11\x00"  # 8-bit, 1×1, one component: id 1, 1×1 sampling, table 0
+    # Two one-symbol Huffman tables: DC category 0 and AC end-of-block, each coded as the single bit 0.
+    huffman = b"\x00" + bytes([1] + [0] * 15) + b"\x00" + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
+    scan = b"\x01" + b"\x01\x00" + b"\x00\x3f\x00"  # one component, DC/AC table 0, spectral 0..63
+    entropy = bytes([0b00111111])  # DC '0', EOB '0', padded with ones
+    return (
+        b"\xff\xd8"
+        + _segment(0xE0, jfif)
+        + _segment(0xDB, quant)
+        + _segment(0xC0, frame)
+        + _segment(0xC4, huffman)
+        + _segment(0xDA, scan)
+        + entropy
+        + b"\xff\xd9"
+    )
+
+
+class _Bits:
+    """Packs values least-significant bit first, as GIF's LZW and WebP's VP8L streams do."""
+
+    def __init__(self) -> None:
+        self.value = 0
+        self.count = 0
+
+    def write(self, value: int, width: int) -> None:
+        self.value |= value << self.count
+        self.count += width
+
+    def bytes(self) -> bytes:
+        return self.value.to_bytes((self.count + 7) // 8, "little")
+
+
+def gif() -> bytes:
+    """A 1×1 white GIF89a with a two-colour palette."""
+    screen = struct.pack("<HHBBB", 1, 1, 0x80, 0, 0)  # global colour table of 2 entries
+    palette = b"\xff\xff\xff\x00\x00\x00"
+    descriptor = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
+    lzw = _Bits()
+    for code in (4, 0, 5):  # clear, palette index 0, end of information (3-bit codes, minimum size 2)
+        lzw.write(code, 3)
+    data = lzw.bytes()
+    return b"GIF89a" + screen + palette + descriptor + b"\x02" + bytes([len(data)]) + data + b"\x00;"
+
+
+def webp() -> bytes:
+    """A 1×1 white lossless WebP: every prefix code has one symbol, so the pixel takes no bits."""
+    bits = _Bits()
+    bits.write(0x2F, 8)  # VP8L signature
+    bits.write(0, 14)  # width - 1
+    bits.write(0, 14)  # height - 1
+    bits.write(0, 1)  # alpha_is_used
+    bits.write(0, 3)  # version
+    bits.write(0, 1)  # no transform
+    bits.write(0, 1)  # no colour cache
+    bits.write(0, 1)  # no meta prefix codes
+    for symbol in (255, 255, 255, 255):  # green, red, blue, alpha: simple code, one 8-bit symbol
+        bits.write(1, 1)
+        bits.write(0, 1)
+        bits.write(1, 1)
+        bits.write(symbol, 8)
+    bits.write(1, 1)  # distance: simple code, one 1-bit symbol 0
+    bits.write(0, 1)
+    bits.write(0, 1)
+    bits.write(0, 1)
+    payload = bits.bytes()
+    chunk = b"VP8L" + struct.pack("<I", len(payload)) + payload + b"\x00" * (len(payload) % 2)
+    return b"RIFF" + struct.pack("<I", 4 + len(chunk)) + b"WEBP" + chunk
+
+
+def bmp() -> bytes:
+    """A 1×1 white 24-bit BMP: a real image in a format the API does not accept."""
+    row = b"\xff\xff\xff\x00"  # BGR plus padding to 4 bytes
+    info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(row), 2835, 2835, 0, 0)
+    header = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(row), 0, 0, 14 + len(info))
+    return header + info + row
+
+
+def pdf() -> bytes:
+    """A one-page PDF, one inch square, that says "ok"; small pages keep the page image cheap."""
+    text = b"BT /F1 24 Tf 14 28 Td (ok) Tj ET"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 72 72] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(text)).encode() + b" >>\nstream\n" + text + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n".encode() + b"0000000000 65535 f \n"
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return bytes(out)
+
+
+MAKERS: Mapping[str, Callable[[], bytes]] = MappingProxyType(
+    {
+        "image/png": png,
+        "image/jpeg": jpeg,
+        "image/gif": gif,
+        "image/webp": webp,
+        "image/bmp": bmp,
+        "application/pdf": pdf,
+    }
+)
+
+
+@cache
+def make(media_type: str) -> bytes:
+    """The bytes of the tiny file of ``media_type``; KeyError names the known types."""
+    if media_type not in MAKERS:
+        raise KeyError(f"no tiny file of type {media_type!r}; known: {', '.join(MAKERS)}")
+    return MAKERS[media_type]()
+
+
+def base64_of(media_type: str) -> str:
+    """The tiny file of ``media_type`` as the base64 text a request carries."""
+    return base64.b64encode(make(media_type)).decode("ascii")
+
+
+def sniff(data: bytes) -> str | None:
+    """The media type a file's signature shows, or None when it is none the API knows."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    if data.startswith(b"%PDF-"):
+        return "application/pdf"
+    if data.startswith(b"BM"):
+        return "image/bmp"
+    return None
+
+
+def expand(value: JSON) -> JSON:
+    """``value`` with every ``"{media:<type>}"`` string replaced by that file's base64 text."""
+    if isinstance(value, str):
+        found = _PLACEHOLDER.match(value)
+        return base64_of(found.group(1)) if found else value
+    if isinstance(value, list):
+        return [expand(item) for item in value]
+    if isinstance(value, dict):
+        return {key: expand(item) for key, item in value.items()}
+    return value
