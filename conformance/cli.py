@@ -61,6 +61,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--write-baseline", metavar="FILE", help="write this run's MUST failures as a starting baseline")
     run.add_argument("--max-requests", type=int, metavar="N", help="refuse to start a run that could send more than N requests")
     run.add_argument("--max-tokens-total", type=int, metavar="N", help="refuse to start a run whose token upper bound exceeds N")
+    run.add_argument("--against", metavar="RESULTS_JSON", help="compare with an earlier run's results.json: what got better, worse, what is new")
     run.add_argument("--behaviour-retries", type=int, default=1, metavar="N", help="resend a failed behaviour probe up to N times; a late pass is a warning (default: 1)")
     run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones")
     run.add_argument("--request-timeout", type=float, metavar="S", help="longest time one exchange may take (default: 180)")
@@ -73,6 +74,36 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable); see --list-faults")
     serve.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
     serve.add_argument("--api-key-env", metavar="VAR", help="accept the key in environment variable VAR (default: a generated key, printed)")
+
+    comp = sub.add_parser("compare", help="run the suite against several targets (a TOML file) and write one side-by-side report", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency")
+    comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target")
+    comp.add_argument("--report-dir", default="reports", metavar="DIR")
+    comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json")
+    comp.add_argument("--baseline", metavar="FILE", help="expected failures (entries may name a target)")
+    comp.add_argument("--strict-baseline", action="store_true")
+    comp.add_argument("--behaviour-retries", type=int, default=1, metavar="N")
+
+    merge = sub.add_parser("merge", help="combine results.json files of separate runs (e.g. a CI matrix) into one comparison report")
+    merge.add_argument("results", nargs="+", metavar="RESULTS_JSON")
+    merge.add_argument("--out", default="reports/merged", metavar="DIR", help="where comparison.json, compare.html and summary.md go (default: reports/merged)")
+    merge.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json")
+
+    replay = sub.add_parser("replay", help="re-judge a recorded run (a run folder or its cassette.jsonl) offline, with the current checks")
+    replay.add_argument("path", metavar="RUN_DIR_OR_CASSETTE")
+    replay.add_argument("--profile", help="default: the profile the run used")
+    replay.add_argument("--api-version", help="default: the API version the run used")
+    replay.add_argument("--model", help="default: the model the run used")
+    replay.add_argument("--report-dir", default="reports", metavar="DIR")
+    replay.add_argument("--spec-dir", metavar="DIR")
+    replay.add_argument("--baseline", metavar="FILE")
+    replay.add_argument("--strict-baseline", action="store_true")
+
+    validate = sub.add_parser("validate", help="judge one saved response body or raw SSE stream (e.g. from curl) and print the findings")
+    validate.add_argument("file", metavar="FILE")
+    validate.add_argument("--status", type=int, help="the HTTP status it came with (default: 200, or the status its error type implies)")
+    validate.add_argument("--api-version", default="2023-06-01")
+    validate.add_argument("--spec-dir", metavar="DIR")
 
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
     checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable)")
@@ -91,6 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_run(args)
         if args.command == "serve":
             return cmd_serve(args)
+        if args.command == "replay":
+            return cmd_replay(args)
+        if args.command == "compare":
+            return cmd_compare(args)
+        if args.command == "merge":
+            return cmd_merge(args)
+        if args.command == "validate":
+            return cmd_validate(args)
         return cmd_list_checks(args)
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
@@ -98,6 +137,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("anthropic-conformance: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into head & co: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 # --------------------------------------------------------------------------------- run
@@ -129,7 +171,7 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
         argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
     if args.strict_baseline:
         argv.append("--strict-baseline")
-    for flag, value in (("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
+    for flag, value in (("--against", args.against), ("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
                         ("--max-requests", args.max_requests), ("--max-tokens-total", args.max_tokens_total), ("--behaviour-retries", args.behaviour_retries),
                         ("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
                         ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr)):
@@ -175,6 +217,159 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_INTERNAL
     return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
+
+
+# ------------------------------------------------------------------------ compare, merge
+
+
+def _profiles(documents: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for document in documents:
+        run = document["run"]
+        if run["profile"] not in out:
+            try:
+                out[run["profile"]] = load_contract(run["api_version"], run["profile"]).profile
+            except ConformanceError:
+                continue
+    return out
+
+
+def _against(document: dict[str, Any], path: str | None) -> None:
+    from . import compare
+
+    if not path:
+        return
+    try:
+        previous = json.loads(Path(path).read_text(encoding="utf-8"))
+        earlier = {t: {cid: {"id": cid, "outcome": row["cells"][t]["outcome"]} for cid, row in ((r["id"], r) for r in previous["checks"]) if t in row["cells"]} for t in {c["name"] for c in previous["targets"]}}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConformanceError(f"--against {path}: not a comparison.json of this suite ({exc})") from exc
+    targets = {}
+    for column in document["targets"]:
+        name = column["name"]
+        now = [{"id": row["id"], "outcome": row["cells"][name]["outcome"]} for row in document["checks"] if name in row["cells"]]
+        targets[name] = compare.diff(now, list(earlier.get(name, {}).values()))
+    document["against"] = {"file": path, "targets": targets}
+
+
+def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
+    from .report import matrix, summary
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "comparison.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    page: Path = matrix.write(out_dir, document)
+    text = matrix.markdown(document)
+    (out_dir / "summary.md").write_text(text, encoding="utf-8")
+    summary.append_github_step_summary(text)
+    return page
+
+
+def _print_comparison(document: dict[str, Any], page: Path) -> None:
+    for column in document["targets"]:
+        if column["status"] != "ok":
+            print(f"  {column['name']:20} {column['error']}")
+            continue
+        counts = column["counts"]
+        print(f"  {column['name']:20} {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn · {counts['skip']} skip · {counts['error']} error  ({column['profile']}, {column['model']})")
+    differing = [row for row in document["checks"] if len({cell["outcome"] for cell in row["cells"].values()}) > 1]
+    print(f"  {len(document['checks'])} checks, {len(differing)} where the targets differ")
+    print(f"  report {page}")
+
+
+def _compare_exit(document: dict[str, Any]) -> int:
+    if any(c.get("gate_failed") for c in document["targets"]):
+        return EXIT_FAILED
+    return EXIT_TARGET if any(c["status"] != "ok" for c in document["targets"]) else EXIT_OK
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    """Run every target of a targets file concurrently and write the side-by-side report."""
+    from . import compare
+
+    specs = compare.load_targets(args.targets)
+    if args.baseline:
+        baseline.load(args.baseline)
+    out_dir = Path(args.report_dir) / f"compare-{new_run_id()}"
+    print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
+    overrides: dict[str, Any] = {"step_summary": False, "baseline": args.baseline, "strict_baseline": args.strict_baseline, "behaviour_retries": args.behaviour_retries}
+    if args.tier:
+        overrides["tier"] = args.tier
+    runs = compare.run_targets(specs, out_dir, overrides=overrides)
+    documents = [r.document for r in runs if r.document is not None]
+    entries = [(r.spec.name, r.document, r.error, f"{r.spec.name}/report.html" if r.document is not None else None) for r in runs]
+    document = compare.comparison(entries, profiles=_profiles(documents))
+    _against(document, args.against)
+    page = _publish(out_dir, document)
+    _print_comparison(document, page)
+    return _compare_exit(document)
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    """Combine separately made results.json files into one comparison report."""
+    from . import compare
+
+    out_dir = Path(args.out)
+    entries: list[tuple[str, dict[str, Any] | None, str | None, str | None]] = []
+    documents = []
+    for item in args.results:
+        path = Path(item)
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+            name = str(document["run"].get("name") or document["run"]["target"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ConformanceError(f"{path}: not a results.json of this suite ({exc})") from exc
+        if any(name == e[0] for e in entries):
+            name = f"{name}-{len(entries) + 1}"
+        report = path.with_name("report.html")
+        link = os.path.relpath(report, out_dir.resolve()) if report.is_file() else None
+        entries.append((name, document, None, link))
+        documents.append(document)
+    merged = compare.comparison(entries, profiles=_profiles(documents))
+    _against(merged, args.against)
+    page = _publish(out_dir, merged)
+    _print_comparison(merged, page)
+    return EXIT_FAILED if any(c.get("gate_failed") for c in merged["targets"]) else EXIT_OK
+
+
+# ------------------------------------------------------------------------ replay, validate
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    """Judge a recorded run again, offline, and write a fresh report."""
+    from .replay import replay
+    from .runstate import Options, RunState
+
+    result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
+    options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline)
+    state = RunState(options)
+    run_dir = state.run_dir
+    state.write(result, run_dir)
+    document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    print(f"replayed {args.path}: {len(result.exchanges)} recorded exchanges, no request sent", file=sys.stderr)
+    print(terminal.summary(document, report_path=str(run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
+    return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print what the checks find in one saved answer."""
+    from .validate import validate
+
+    path = Path(args.file)
+    if not path.is_file():
+        raise ConformanceError(f"{path}: no such file")
+    judged = validate(path, status=args.status, api_version=args.api_version, spec_dir=args.spec_dir)
+    colour = terminal.fancy(sys.stdout)
+    print(f"{path}: judged as {judged.kind}, {len(judged.findings)} checks")
+    for note in judged.notes:
+        print(f"  note: {note}")
+    for finding in judged.findings:
+        mark = {"pass": "✓", "fail": "✗", "warn": "!"}[finding.outcome.value]
+        print(f"  {terminal._paint(mark, finding.outcome.value, colour)} {finding.check_id}")
+        for line in finding.message.splitlines():
+            print(f"      {line}")
+    counts = {o: sum(1 for f in judged.findings if f.outcome.value == o) for o in ("pass", "fail", "warn")}
+    print(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn")
+    return EXIT_FAILED if judged.must_failures else EXIT_OK
 
 
 # ------------------------------------------------------------------------------- serve

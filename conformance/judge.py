@@ -78,7 +78,7 @@ class Judge:
             return replace(base, outcome=Outcome.ERROR, message=f"{sid}: still {exchange.status} after {exchange.attempts} attempts; the target is rate limiting or overloaded")
         detail = _status_detail(exchange)
         message = f"Received: status {exchange.status}{detail}\nExpected: status {expect.describe()}"
-        if exchange.status >= 500 and any(s.startswith("4") for s in expect.status):
+        if exchange.status >= 500 and any(s.startswith("4") and s != "429" for s in expect.status):
             message += "\nNote: a client error answered as a server error (clients retry 5xx)"
         violation = Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
         return self._verdict(base, [violation], case)
@@ -121,6 +121,7 @@ class Judge:
             reading=self.reading(exchange),
             twin=twin,
             twin_reading=None,
+            peers=self.exchanges,
         )
 
     def _judge_property(self, case: Case, base: Finding) -> Finding:

@@ -1,11 +1,11 @@
-"""Tiny valid media files made by code: 1×1 images (PNG, JPEG, GIF, WebP, BMP) and a one-page PDF.
+"""Tiny valid media files made by code: 1x1 images (PNG, JPEG, GIF, WebP, BMP) and a one-page PDF.
 
 Owns the bytes of the files the suite attaches to requests, the ``{media:<type>}`` placeholders
 scenarios use to name them, and sniffing a file's real type from its first bytes (what the API
 does before it answers "the image appears to be a image/png image"). Standard library only;
 knows nothing about HTTP, requests or checks.
 
-Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; one 8×8 block, DC only), GIF89a, WebP lossless
+Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; one 8x8 block, DC only), GIF89a, WebP lossless
 (RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
 """
 
@@ -29,7 +29,7 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png() -> bytes:
-    """A 1×1 white truecolour PNG."""
+    """A 1x1 white truecolour PNG."""
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, depth 8, RGB, deflate, no filter/interlace
     pixels = zlib.compress(b"\x00\xff\xff\xff")  # filter byte 0, then one RGB pixel
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
@@ -40,10 +40,10 @@ def _segment(marker: int, payload: bytes) -> bytes:
 
 
 def jpeg() -> bytes:
-    """A 1×1 mid-grey baseline JPEG: one component, one block whose only coefficient is DC 0."""
+    """A 1x1 mid-grey baseline JPEG: one component, one block whose only coefficient is DC 0."""
     jfif = b"JFIF\x00" + struct.pack(">BBBHHBB", 1, 1, 0, 1, 1, 0, 0)
     quant = b"\x00" + b"\x01" * 64  # table 0, 8-bit precision, all ones
-    frame = struct.pack(">BHHB", 8, 1, 1, 1) + b"\x01\x11\x00"  # 8-bit, 1×1, one component: id 1, 1×1 sampling, table 0
+    frame = struct.pack(">BHHB", 8, 1, 1, 1) + b"\x01\x11\x00"  # 8-bit, 1x1, one component: id 1, 1x1 sampling, table 0
     # Two one-symbol Huffman tables: DC category 0 and AC end-of-block, each coded as the single bit 0.
     huffman = b"\x00" + bytes([1] + [0] * 15) + b"\x00" + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
     scan = b"\x01" + b"\x01\x00" + b"\x00\x3f\x00"  # one component, DC/AC table 0, spectral 0..63
@@ -76,7 +76,7 @@ class _Bits:
 
 
 def gif() -> bytes:
-    """A 1×1 white GIF89a with a two-colour palette."""
+    """A 1x1 white GIF89a with a two-colour palette."""
     screen = struct.pack("<HHBBB", 1, 1, 0x80, 0, 0)  # global colour table of 2 entries
     palette = b"\xff\xff\xff\x00\x00\x00"
     descriptor = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
@@ -88,7 +88,7 @@ def gif() -> bytes:
 
 
 def webp() -> bytes:
-    """A 1×1 white lossless WebP: every prefix code has one symbol, so the pixel takes no bits."""
+    """A 1x1 white lossless WebP: every prefix code has one symbol, so the pixel takes no bits."""
     bits = _Bits()
     bits.write(0x2F, 8)  # VP8L signature
     bits.write(0, 14)  # width - 1
@@ -113,7 +113,7 @@ def webp() -> bytes:
 
 
 def bmp() -> bytes:
-    """A 1×1 white 24-bit BMP: a real image in a format the API does not accept."""
+    """A 1x1 white 24-bit BMP: a real image in a format the API does not accept."""
     row = b"\xff\xff\xff\x00"  # BGR plus padding to 4 bytes
     info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(row), 2835, 2835, 0, 0)
     header = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(row), 0, 0, 14 + len(info))

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import baseline as baseline_mod
+from . import compare
 from . import engine
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
@@ -57,6 +58,8 @@ class Options:
     behaviour_retries: int = 1
     max_requests: int | None = None
     max_tokens_total: int | None = None
+    against: str | None = None
+    step_summary: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -77,6 +80,16 @@ class Options:
     def profile_name(self) -> str:
         """The chosen profile; by default ``reference`` for the embedded server and ``anthropic`` otherwise."""
         return self.profile or ("reference" if self.embedded else "anthropic")
+
+
+def _previous_results(path: str) -> list[dict[str, Any]]:
+    """The result records of an earlier results.json (for --against)."""
+    try:
+        document = json.loads(Path(path).read_text(encoding="utf-8"))
+        results = document["results"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigError(f"--against {path}: not a results.json of this suite ({exc})") from exc
+    return list(results)
 
 
 def new_run_id() -> str:
@@ -225,23 +238,27 @@ class RunState:
         )
         self.result = result
         self._verdicts = result.by_case()
-        self._write(result, run_dir)
+        self.write(result, run_dir)
         return result
 
-    def _write(self, result: RunResult, run_dir: Path) -> None:
+    def write(self, result: RunResult, run_dir: Path) -> None:
+        """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``."""
         verdicts = [
             {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes)}
             for f in result.findings
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
         self._gate(document)
+        if self.options.against:
+            document["against"] = {"file": self.options.against, **compare.diff(document["results"], _previous_results(self.options.against))}
         shared = {"verdicts": verdicts, "excused": self.excused, "stale": sorted(self.stale)}
         (run_dir / VERDICTS).write_text(json.dumps(shared, ensure_ascii=False), encoding="utf-8")
         results_doc.write(run_dir / "results.json", document)
         html.write_report(run_dir, document, result.exchanges)
         text = summary.markdown(document)
         (run_dir / "summary.md").write_text(text, encoding="utf-8")
-        summary.append_github_step_summary(text)
+        if self.options.step_summary:
+            summary.append_github_step_summary(text)
         point_latest(run_dir.parent, run_dir)
 
     def _gate(self, document: dict[str, Any]) -> None:

@@ -12,7 +12,9 @@ import copy
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from urllib.parse import quote
 
+from . import media
 from ._types import JSON, JSONObject
 from .contract.model import (
     Condition,
@@ -382,7 +384,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
             body = {"model": model, **body}
         if stream:
             body["stream"] = True
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        payload = json.dumps(media.expand(body), ensure_ascii=False).encode()  # "{media:image/png}" → base64
     wire: list[tuple[str, str]] = [("user-agent", USER_AGENT)]
     if payload:
         wire.append(("content-type", "application/json"))
@@ -395,11 +397,13 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
     auth_mode = {None: primary, "primary": primary, "wrong": f"wrong-{primary}"}.get(auth, auth) or primary
     twin = own.base if own.id.endswith(".stream") and own.stream else None
     tags = frozenset(own.tags if not twin else specs[twin].tags)
+    if twin is None and endpoint == "count_tokens":  # a count is compared with the answer to the messages request it mirrors
+        twin = next((spec.id for spec in reversed(chain[:-1]) if spec.endpoint == "messages"), None)
     return Request(
         scenario=sid,
         endpoint=endpoint,
         method=method or default_method,
-        path=path or default_path,
+        path=(path or default_path).replace("{model}", quote(model, safe="/")),
         headers=tuple(wire),
         auth=auth_mode,
         body=payload,
@@ -445,7 +449,11 @@ def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> d
         followed = specs[sid].follows if sid in specs else None
         if followed and followed not in needed:
             needed.append(followed)
-    return {sid: build_request(contract, specs, sid, model=model) for sid in needed if sid in specs}
+    requests = {sid: build_request(contract, specs, sid, model=model) for sid in needed if sid in specs}
+    for request in list(requests.values()):  # a count needs the messages answer it is compared with
+        if request.twin and request.twin not in requests:
+            requests[request.twin] = build_request(contract, specs, request.twin, model=model)
+    return requests
 
 
 def follow_up(request: Request, answer: JSON) -> Request | None:

@@ -8,14 +8,25 @@ errors.* and stream.*; these checks only judge what those cannot.
 
 from __future__ import annotations
 
+import itertools
 import re
 
+from .._types import JSON
 from ..findings import NotApplicable, Violation
 from ..sse.framer import Frame
 from .registry import check
 from .subject import Subject, describe_error, error_event, locate, show
 
 _SECONDS = re.compile(r"^\d+(\.\d+)?$")
+# error.details.error_code of the 429s a spend limit causes (SDK-2.12 _error_classes.py).
+_SPEND_LIMIT_CODES = frozenset({"contract_spend_limit_reached", "enforced_spend_limit_reached"})
+
+
+def _error_code(body: JSON) -> str | None:
+    error = body.get("error") if isinstance(body, dict) else None
+    details = error.get("details") if isinstance(error, dict) else None
+    code = details.get("error_code") if isinstance(details, dict) else None
+    return code if isinstance(code, str) else None
 
 
 @check("recovery.retry_after_on_rate_limit")
@@ -23,6 +34,9 @@ def retry_after_on_rate_limit(s: Subject) -> list[Violation]:
     """Clients (Claude Code, the SDKs) wait what retry-after says; without it they guess or retry at once."""
     if s.exchange.status != 429:
         raise NotApplicable(f"status {s.exchange.status}, not 429")
+    code = _error_code(s.exchange.json)
+    if code in _SPEND_LIMIT_CODES:
+        raise NotApplicable(f"a spend-limit 429 ({code}): Anthropic sends it without retry-after, since waiting does not help (DOC-RL)")
     value = s.exchange.header("retry-after")
     if value is None:
         ms = s.exchange.header("retry-after-ms")
@@ -36,20 +50,19 @@ def retry_after_on_rate_limit(s: Subject) -> list[Violation]:
 @check("recovery.pre_stream_error_is_status")
 def pre_stream_error_is_status(s: Subject) -> list[Violation]:
     """SDKs and Claude Code retry 429/529 statuses; the same failure sent as a 200 stream is not retried."""
-    for index, data in s.events():
-        if data.get("type") == "message_start":
-            return []
-        event = error_event(s.reading) if s.reading is not None else None
-        if event is not None and event.index == index:
-            return [
-                Violation(
-                    f"Received: status 200 and an error event ({describe_error(event)}) before message_start\n"
-                    "Expected: an HTTP error status (e.g. 529 overloaded_error) when the request fails before its stream starts",
-                    at=locate(s, index),
-                    event_index=index,
-                )
-            ]
-    return []
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    event = error_event(s.reading)
+    if event is None or any(e.index < event.index and e.data is not None and e.data.get("type") == "message_start" for e in s.reading.events):
+        return []
+    return [
+        Violation(
+            f"Received: status 200 and an error event ({describe_error(event)}) before message_start\n"
+            "Expected: an HTTP error status (e.g. 529 overloaded_error) when the request fails before its stream starts",
+            at=locate(s, event.index),
+            event_index=event.index,
+        )
+    ]
 
 
 @check("recovery.stream_failure_surfaced")
@@ -61,17 +74,21 @@ def stream_failure_surfaced(s: Subject) -> list[Violation]:
     if ex.status >= 400:
         return []  # the failure reached the client as a status (its envelope is judged by errors.*)
     if s.reading is None:
-        return [Violation(f"Received: status {ex.status} and no stream (Content-Type {show(ex.header('content-type'))})\nExpected: a stream that ends with an error event, since the target was made to fail mid-stream")]
+        raise NotApplicable("not a stream")
     if error_event(s.reading) is not None:
         return []
-    ends = [(i, d.get("type")) for i, d in s.events() if d.get("type") in ("message_delta", "message_stop")]
-    reason = next((d.get("delta", {}).get("stop_reason") for _, d in s.events() if d.get("type") == "message_delta" and isinstance(d.get("delta"), dict)), None)
-    received = f"a stream that ends normally (stop_reason {show(reason)})" if ends else "a stream with no error event"
+    deltas = [(i, d.get("delta")) for i, d in s.events() if d.get("type") == "message_delta"]
+    if deltas:
+        index, delta = deltas[-1]
+        reason = delta.get("stop_reason") if isinstance(delta, dict) else None
+        received, at = f"a stream that ends like a complete answer (stop_reason {show(reason)})", locate(s, index)
+    else:
+        received, at = "a stream with no error event", None
     return [
         Violation(
             f"Received: {received}, though the target was made to fail after the stream started\n"
-            'Expected: an error event, e.g. {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, as the last event',
-            at=locate(s, ends[-1][0]) if ends else None,
+            'Expected: an error event as the last event, e.g. {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
+            at=at,
         )
     ]
 
@@ -96,20 +113,20 @@ def stream_silence_bounded(s: Subject) -> list[Violation]:
     if s.reading is None:
         raise NotApplicable("not a stream")
     limit = _silence_limit(s)
-    frames = list(s.reading.frames)
-    start = next((i for i, f in enumerate(frames) if any(e.frame is f and e.data and e.data.get("type") == "message_start" for e in s.reading.events)), None)
+    start = next((e.frame for e in s.reading.events if e.data is not None and e.data.get("type") == "message_start"), None)
     if start is None:
         raise NotApplicable("no message_start (judged by stream.message_start_first)")
-    timed = [f for f in frames[start:] if f.t is not None]
+    after_start = itertools.dropwhile(lambda f: f is not start, s.reading.frames)
+    timed = [(f.t, f) for f in after_start if f.t is not None]
     if len(timed) < 2:
         raise NotApplicable("no arrival times were recorded for this stream")
-    gap, before, after = max(((b.t - a.t, a, b) for a, b in zip(timed, timed[1:], strict=False) if a.t is not None and b.t is not None), key=lambda g: g[0])
+    gap, before, after = max(((b - a, fa, fb) for (a, fa), (b, fb) in itertools.pairwise(timed)), key=lambda g: g[0])
     if gap <= limit:
         return []
     return [
         Violation(
             f"Received: {gap:.1f} s without any event, ping or comment, after {_label(s, before)}\n"
-            f"Expected: at most {limit:g} s of silence after message_start (send ping events while the answer is pending)",
+            f"Expected: at most {limit:g} s of silence after message_start (ping events keep a pending answer alive)",
             at=_label(s, after),
         )
     ]

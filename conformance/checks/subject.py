@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
 from jsonschema import Draft202012Validator
@@ -100,11 +100,16 @@ class Subject:
     reading: StreamReading | None = None
     twin: Exchange | None = None
     twin_reading: StreamReading | None = None
+    peers: Mapping[str, Exchange] = field(default_factory=dict)  # every exchange of the run, by scenario id
 
     @property
     def scenario(self) -> str:
         """The scenario id (also the exchange id)."""
         return self.exchange.id
+
+    def peer(self, scenario: str) -> Exchange | None:
+        """Another exchange of the same run (a listing a page is compared with), or None when it was not sent."""
+        return self.peers.get(scenario)
 
     def body(self) -> JSONObject:
         """The non-stream JSON body as an object, or NotApplicable (the schema check reports it)."""

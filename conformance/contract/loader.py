@@ -288,7 +288,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         on=None
         if on is None
         else Selector(
-            endpoint=on.get("endpoint", "messages"),
+            endpoint=None if on.get("endpoint") == "any" else on.get("endpoint", "messages"),
             stream=on.get("stream"),
             status=on.get("status", "ok"),
             scenarios=tuple(on.get("scenarios", ())),
@@ -298,6 +298,10 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         if gen is None
         else Generation(source=gen["from"], cases=tuple(gen.get("cases", ())), expect=_expect(gen["expect"]) or Expect(("2xx",))),
     )
+
+
+def _tolerance(raw: JSONObject | None) -> tuple[float, float] | None:
+    return None if raw is None else (float(raw["absolute"]), float(raw["relative"]))
 
 
 def _bound(raw: JSON) -> float | ModelBound | None:
@@ -544,6 +548,7 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         spec_dir=str(root),
         schema_registry=registry,
         max_stream_silence=float(c["stream"]["max_silence_s"]) if "max_silence_s" in c["stream"] else None,
+        count_tokens_tolerance=_tolerance(c["usage"].get("count_tokens_tolerance")),
     )
     _check_references(contract, file_of)
     return contract

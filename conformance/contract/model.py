@@ -76,7 +76,7 @@ class Variant:
 class Selector:
     """Which exchanges of a run a property rule judges."""
 
-    endpoint: str | None = "messages"
+    endpoint: str | None = "messages"  # None (spec: "any") picks exchanges of every endpoint
     stream: bool | None = None
     status: str = "ok"
     scenarios: tuple[str, ...] = ()
@@ -272,6 +272,7 @@ class Contract:
     spec_dir: str = ""
     schema_registry: Any = None  # referencing.Registry; typed loosely to keep jsonschema out of this module
     max_stream_silence: float | None = None  # seconds without any event after message_start (stream.max_silence_s)
+    count_tokens_tolerance: tuple[float, float] | None = None  # (tokens, fraction) count_tokens may differ from usage
 
     def url(self, source: str) -> str:
         """A rule's source as a URL (keys of ``sources`` are expanded)."""

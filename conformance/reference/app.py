@@ -18,7 +18,7 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance._types import JSON, RawHeaders
-from conformance.reference import headers, models_api, responses, simulate, sse_writer, toy_model
+from conformance.reference import headers, models_api, responses, simulate, sse_writer, toy_model, turns
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.validation import MAX_BODY_BYTES, Endpoint, MessagesRequest, parse_json, validate
 from conformance.reference.variant import DEFAULT, Variant
@@ -170,9 +170,7 @@ class ReferenceApp:
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
         input_tokens = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
-        generation = toy_model.generate(
-            valid.messages, max_tokens=valid.max_tokens, stop_sequences=valid.stop_sequences
-        )
+        generation = turns.respond(valid)
         msg_id = responses.message_id()
         if not valid.stream:
             body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from conformance._types import JSONObject
-from conformance.reference import shapes
+from conformance.reference import media_rules, shapes
 from conformance.reference.headers import ApiVersion
 from conformance.reference.models import ModelFacts
 from conformance.reference.shapes import Check, Problem, at, join
@@ -37,8 +37,8 @@ def _tool_result_content(path: str, value: object) -> Problem:
 # Required fields per request block type; extras are tolerated (light checks, easy to extend).
 BLOCKS: Mapping[str, Mapping[str, Check]] = {
     "text": {"text": _STR},
-    "image": {"source": _source(("base64", "url", "file"))},
-    "document": {"source": _source(("base64", "text", "content", "url", "file"))},
+    "image": {"source": media_rules.image_source},
+    "document": {"source": media_rules.document_source},
     "search_result": {"source": _STR, "title": _STR, "content": shapes.array},
     "thinking": {"thinking": _STR, "signature": _STR},
     "redacted_thinking": {"data": _STR},

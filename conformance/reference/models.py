@@ -14,6 +14,10 @@ Sources:
 * sampling parameters: Opus 4.7 and later answer non-default temperature/top_p/top_k with 400
   "`temperature` is deprecated for this model." (https://github.com/danielmiessler/Fabric/issues/2109).
 * release dates (created_at): the per-model overview pages ("Released February 5, 2026", ...).
+* thinking types: the models overview's "Extended thinking" and "Adaptive thinking" rows; Opus 4.7 and 4.8 answer
+  `thinking.type.enabled` with 400 ("\"thinking.type.enabled\" is not supported for this model. ...",
+  https://github.com/anomalyco/opencode/issues/22863); a model without adaptive thinking answers it with 400
+  ("adaptive thinking is not supported on this model", quoted in https://github.com/anthropics/claude-code/issues/51212).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ class ModelFacts:
     prefill: bool
     system_messages: bool
     sampling: SamplingPolicy
+    thinking: tuple[str, ...] = ()  # the thinking types accepted: "enabled" (budget_tokens), "adaptive"
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -59,6 +64,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=False,
         system_messages=True,
         sampling=SamplingPolicy.DEFAULT_ONLY,
+        thinking=("adaptive",),
     ),
     ModelFacts(
         id="claude-opus-4-7",
@@ -69,6 +75,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=False,
         system_messages=False,
         sampling=SamplingPolicy.DEFAULT_ONLY,
+        thinking=("adaptive",),
     ),
     ModelFacts(
         id="claude-sonnet-4-6",
@@ -79,6 +86,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=False,
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
+        thinking=("enabled", "adaptive"),
     ),
     ModelFacts(
         id="claude-opus-4-6",
@@ -89,6 +97,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=False,
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
+        thinking=("enabled", "adaptive"),
     ),
     ModelFacts(
         id="claude-haiku-4-5-20251001",
@@ -99,6 +108,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=True,
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
+        thinking=("enabled",),
     ),
     ModelFacts(
         id="claude-sonnet-4-5-20250929",
@@ -109,6 +119,7 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         prefill=True,
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
+        thinking=("enabled",),
     ),
 )
 

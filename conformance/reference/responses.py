@@ -12,6 +12,7 @@ import string
 from dataclasses import dataclass
 
 from conformance._types import JSONObject
+from conformance.reference import blocks
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
 from conformance.reference.variant import Variant
@@ -77,54 +78,38 @@ def _message(
 def message_body(
     request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str
 ) -> JSONObject:
-    """The non-streaming Message; one text block even when the text is empty."""
+    """The non-streaming Message; without tool calls one text block even when the text is empty."""
     usage = _usage(input_tokens, generation.output_tokens)
     return _message(
         request,
         msg_id,
-        content=[{"type": "text", "text": generation.text}],
+        content=blocks.content(generation),
         generation=generation,
         usage=usage,
     )
 
 
-def _deltas(generation: Generation, per_delta: int) -> list[Event]:
-    pieces = generation.pieces
-    groups = ["".join(pieces[i : i + per_delta]) for i in range(0, len(pieces), per_delta)]
-    return [
-        Event(
-            "content_block_delta",
-            {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": g}},
-        )
-        for g in groups
-    ]
-
-
 def stream_events(
     request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
 ) -> list[Event]:
-    """The full event sequence: start, one text block, stop reason, end; pings spread after the block opens."""
+    """The full event sequence: start, each block (start, deltas, stop), stop reason, end; pings after the first block opens."""
     ping = Event("ping", {"type": "ping"})
     start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1))
     events = [Event("message_start", {"type": "message_start", "message": start})]
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
-    events.append(
-        Event(
-            "content_block_start",
-            {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
-        )
-    )
     pings_left = variant.pings
-    if pings_left:
-        events.append(ping)
-        pings_left -= 1
-    for delta in _deltas(generation, variant.delta_chunk_tokens):
-        events.append(delta)
-        if pings_left:
+    for index, block in enumerate(blocks.streamed(generation, per_delta=variant.delta_chunk_tokens)):
+        events.append(Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": block.start}))
+        if pings_left and index == 0:
             events.append(ping)
             pings_left -= 1
-    events.append(Event("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        for delta in block.deltas:
+            events.append(Event("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}))
+            if pings_left:
+                events.append(ping)
+                pings_left -= 1
+        events.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
     events.extend([ping] * pings_left)
     stop = {
         "stop_reason": generation.stop_reason.value,

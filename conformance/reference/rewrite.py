@@ -1,13 +1,14 @@
 """Builders for ASGI wrappers that rewrite a request or a response on its way through.
 
 Owns the send/receive plumbing faults are made of (STYLE T3): buffering and replaying the request body,
-holding back `http.response.start` until a JSON body is rewritten, re-framing SSE events, and fixing
-`content-length`. Each builder takes a small pure function and returns `Wrapper = ASGIApp -> ASGIApp`.
+holding back `http.response.start` until a JSON body is rewritten, re-framing SSE events, delaying stream
+chunks, and fixing `content-length`. Each builder takes a small pure function and returns `Wrapper = ASGIApp -> ASGIApp`.
 Knows nothing about any particular fault or about the app it wraps.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -336,3 +337,62 @@ def rewrite_events_with_state(factory: Callable[[], Callable[[str | None, JSON],
 def event(name: str | None, data: JSON) -> EventOut:
     """Convenience for rewrite_events callbacks: serialise `data` compactly."""
     return name, json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+
+
+def reanswer_json(fn: Callable[[int, JSON], tuple[int, str, bytes] | None]) -> Wrapper:
+    """Replace an application/json answer by `fn`'s (status, content type, body); None keeps it as it was."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            start: Message | None = None
+            body = bytearray()
+
+            async def intercept(message: Message) -> None:
+                nonlocal start
+                if message["type"] == "http.response.start" and _content_type(message).startswith("application/json"):
+                    start = message
+                    return
+                if start is None or message["type"] != "http.response.body":
+                    await send(message)
+                    return
+                body.extend(message.get("body", b""))
+                if message.get("more_body", False):
+                    return
+                status, raw = start["status"], bytes(body)
+                headers = _decode_headers(start.get("headers", []))
+                result = fn(status, json.loads(raw))
+                if result is not None:
+                    status, media_type, raw = result
+                    headers = tuple((k, media_type if k == "content-type" else v) for k, v in headers)
+                await send({**start, "status": status, "headers": _encode_headers(_with_length(headers, len(raw)))})
+                await send({"type": "http.response.body", "body": raw, "more_body": False})
+
+            await app(scope, receive, intercept)
+
+        return wrapped
+
+    return wrap
+
+
+def stall_stream(factory: Callable[[], Callable[[bytes], float]]) -> Wrapper:
+    """Hold SSE body chunks back: a fresh `fn` per response says how many seconds to wait before sending each one."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            delay: Callable[[bytes], float] | None = None
+
+            async def intercept(message: Message) -> None:
+                nonlocal delay
+                if message["type"] == "http.response.start" and _content_type(message).startswith("text/event-stream"):
+                    delay = factory()
+                elif delay is not None and message["type"] == "http.response.body":
+                    seconds = delay(message.get("body", b""))
+                    if seconds > 0:
+                        await asyncio.sleep(seconds)
+                await send(message)
+
+            await app(scope, receive, intercept)
+
+        return wrapped
+
+    return wrap

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance._types import JSONObject
+from conformance.reference.thoughts import Thought
+from conformance.reference.tool_calls import ToolCall
 
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _ECHO = re.compile(r"(?is)reply with exactly this text and nothing else:\s*(.+)")
@@ -31,17 +33,24 @@ class StopReason(Enum):
     END_TURN = "end_turn"
     MAX_TOKENS = "max_tokens"
     STOP_SEQUENCE = "stop_sequence"
+    TOOL_USE = "tool_use"
 
 
 @dataclass(frozen=True, slots=True)
 class Generation:
-    """What one request produced; `pieces` concatenate to `text` and become the stream's deltas."""
+    """What one request produced; `pieces` concatenate to `text` and become the stream's deltas.
+
+    A turn that thinks starts with `thought`; a turn that ends in tool calls carries them in `calls`
+    and has no text block (see turns.py, which composes both).
+    """
 
     text: str
     output_tokens: int
     stop_reason: StopReason
     stop_sequence: str | None
     pieces: tuple[str, ...]
+    thought: Thought | None = None
+    calls: tuple[ToolCall, ...] = ()
 
 
 def tokenize(text: str) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance._types import JSONObject
-from conformance.reference import content, shapes
+from conformance.reference import content, shapes, tool_rules
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.headers import ApiVersion
 from conformance.reference.models import ModelFacts, SamplingPolicy, lookup
@@ -42,6 +42,8 @@ class MessagesRequest:
     max_tokens: int
     stop_sequences: tuple[str, ...]
     stream: bool
+    tool_choice: object = None
+    thinking: object = None
 
 
 def _system(path: str, value: object) -> Problem:
@@ -169,6 +171,8 @@ def _model_problem(body: JSONObject, model: ModelFacts, endpoint: Endpoint) -> P
 def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> ApiError | MessagesRequest:
     """Run every body rule in the API's order and return the first failure or the normalised request."""
     problem = _shape(body, endpoint, version)
+    tools = tuple(body.get("tools") or ())
+    problem = problem or tool_rules.tools_problem(tools) or tool_rules.tool_choice_problem(body.get("tool_choice"), tools)
     if problem:
         return invalid(problem)
     model = lookup(body["model"])
@@ -177,6 +181,12 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
     messages = tuple(body["messages"])
     problem = _model_problem(body, model, endpoint) or content.conversation_problem(
         messages, model, version=version
+    )
+    thinking = tool_rules.thinking_type(body.get("thinking"))
+    problem = (
+        problem
+        or tool_rules.thinking_problem(body, model, max_tokens=body.get("max_tokens"))
+        or tool_rules.conversation_problem(messages, has_tools=bool(tools), thinking=thinking)
     )
     if problem:
         return invalid(problem)
@@ -189,4 +199,6 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
         max_tokens=body.get("max_tokens", 0),
         stop_sequences=tuple(body.get("stop_sequences") or ()),
         stream=bool(body.get("stream", False)),
+        tool_choice=body.get("tool_choice"),
+        thinking=body.get("thinking"),
     )

@@ -93,6 +93,12 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         lines.append(f"Baseline {base['file']}: {len(base['excused'])} failure(s) excused, {len(base['stale'])} stale, {len(base['expired'])} expired")
         lines += [f"    stale: {e['check']} passes now; remove it ({e['reason']})" for e in base["stale"]]
         lines += [f"    expired: {e['check']} (expired {e['expires']}): {e['reason']}" for e in base["expired"]]
+    against = document.get("against")
+    if against:
+        lines.append("")
+        lines.append(f"Against {against['file']}: {len(against['better'])} better, {len(against['worse'])} worse, {len(against['new'])} new, {len(against['gone'])} gone")
+        lines += [f"    worse: {c['id']} {c['before']} → {c['now']}" for c in against["worse"][:20]]
+        lines += [f"    better: {c['id']} {c['before']} → {c['now']}" for c in against["better"][:20]]
     gate = document.get("gate", {})
     if gate.get("reasons"):
         lines.append(_paint("  gate: FAILED — " + "; ".join(gate["reasons"]), "fail", colour) if gate.get("failed") else "  gate: passed — " + "; ".join(gate["reasons"]))

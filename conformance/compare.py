@@ -1,0 +1,246 @@
+"""Several targets side by side: a targets file, concurrent runs, and the comparison document.
+
+The comparison document (``comparison.json``) is the exchange format of the side-by-side view:
+checks × targets, each cell an outcome with a link to its evidence, and per target what its
+profile declares beside what was observed, and a score per area. ``compare`` builds it from live
+runs; ``merge`` from results.json files made elsewhere (a CI matrix with one job per provider).
+Nothing here renders; report/matrix.py does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import threading
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from ._types import JSONObject
+from .errors import ConfigError, ConformanceError, TargetError
+
+FORMAT = "anthropic-conformance/comparison/1"
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+TARGET_KEYS = frozenset({"name", "base_url", "api_key", "model", "profile", "api_version", "concurrency", "tier"})
+
+# Which checks show whether a declared capability is really there (by id prefix).
+FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
+    "auth x-api-key": ("auth.x_api_key_accepted",),
+    "auth bearer": ("auth.bearer_accepted",),
+    "streaming": ("stream.", "headers.stream_content_type"),
+    "tools": ("tools.",),
+    "thinking": ("thinking.",),
+    "vision": ("content.image",),
+    "pdf": ("content.pdf", "content.document"),
+    "count_tokens": ("endpoints.count_tokens",),
+    "models": ("endpoints.models",),
+}
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """One target of a comparison; the key is resolved from the environment and never printed."""
+
+    name: str
+    base_url: str | None
+    api_key: str | None = field(default=None, repr=False)
+    model: str | None = None
+    profile: str | None = None
+    api_version: str = "2023-06-01"
+    concurrency: int | None = None
+    tier: str | None = None
+
+
+def _expand(value: str, where: str, environ: Mapping[str, str]) -> str:
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in environ or environ[name] == "":
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return environ[name]
+
+    return _VAR.sub(one, value)
+
+
+def _int(value: object, where: str) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise ConfigError(f"{where}: must be a positive integer, got {value!r}")
+
+
+def load_targets(path: Path | str, *, environ: Mapping[str, str] = os.environ) -> list[TargetSpec]:
+    """Parse a targets TOML file: ``[defaults]`` and ``[[target]]`` tables, ``${VAR}`` expanded."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML ({exc})") from exc
+    defaults = data.get("defaults", {})
+    raw_targets = data.get("target", [])
+    if not isinstance(raw_targets, list) or not raw_targets:
+        raise ConfigError(f"{path}: needs at least one [[target]] table")
+    specs: list[TargetSpec] = []
+    for index, raw in enumerate(raw_targets):
+        merged = {**defaults, **raw}
+        where = f"{path}: target #{index + 1} ({merged.get('name', '?')})"
+        unknown = set(merged) - TARGET_KEYS
+        if unknown:
+            raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)} (known: {sorted(TARGET_KEYS)})")
+        name = merged.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ConfigError(f"{where}: needs a 'name' made of letters, digits, '.', '_' or '-'")
+        values = {k: _expand(v, f"{where}, {k}", environ) if isinstance(v, str) else v for k, v in merged.items()}
+        if values.get("base_url") and not values.get("api_key"):
+            raise ConfigError(f"{where}: needs 'api_key', e.g. api_key = \"${{{name.upper().replace('-', '_')}_KEY}}\"")
+        specs.append(
+            TargetSpec(
+                name=name,
+                base_url=values.get("base_url") or None,
+                api_key=values.get("api_key"),
+                model=values.get("model"),
+                profile=values.get("profile"),
+                api_version=str(values.get("api_version", "2023-06-01")),
+                concurrency=_int(values.get("concurrency"), f"{where}, concurrency"),
+                tier=values.get("tier"),
+            )
+        )
+    names = [s.name for s in specs]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ConfigError(f"{path}: target names must be unique (repeated: {', '.join(duplicates)})")
+    return specs
+
+
+@dataclass
+class TargetRun:
+    """The outcome of one target's run: its results document, or why it could not run."""
+
+    spec: TargetSpec
+    run_dir: Path
+    document: JSONObject | None = None
+    error: str | None = None
+
+
+def run_targets(specs: Iterable[TargetSpec], out_dir: Path, *, overrides: Mapping[str, Any] | None = None) -> list[TargetRun]:
+    """Run every target concurrently (each within its own concurrency); a dead target never stops the others."""
+    import json
+
+    from .runstate import Options, RunState
+
+    runs = [TargetRun(spec=s, run_dir=out_dir / s.name) for s in specs]
+
+    def work(item: TargetRun) -> None:
+        spec = item.spec
+        extra = dict(overrides or {})
+        options = Options(
+            base_url=spec.base_url, api_key=spec.api_key, model=spec.model, profile=spec.profile, api_version=spec.api_version,
+            concurrency=spec.concurrency, tier=spec.tier or extra.pop("tier", None), report_dir=str(out_dir), run_id=spec.name,
+            target_name=spec.name, **extra,
+        )
+        state = RunState(options)
+        try:
+            state.execute(None)
+            item.document = json.loads((item.run_dir / "results.json").read_text(encoding="utf-8"))
+        except TargetError as exc:
+            item.error = f"unusable: {exc}"
+        except ConformanceError as exc:
+            item.error = f"not run: {exc}"
+        finally:
+            state.close()
+
+    threads = [threading.Thread(target=work, args=(item,), name=f"compare-{item.spec.name}") for item in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return runs
+
+
+def _declared(document: JSONObject, profiles: Mapping[str, Any]) -> dict[str, bool | None]:
+    profile = profiles.get(document["run"]["profile"])
+    if profile is None:
+        return {}
+    declared: dict[str, bool | None] = {"auth x-api-key": "x-api-key" in profile.auth_schemes, "auth bearer": "bearer" in profile.auth_schemes}
+    for feature in FEATURE_CHECKS:
+        if feature in profile.features:
+            declared[feature] = profile.features[feature]
+    return declared
+
+
+def _observed(results: list[JSONObject]) -> dict[str, str]:
+    observed: dict[str, str] = {}
+    for feature, prefixes in FEATURE_CHECKS.items():
+        outcomes = [r["outcome"] for r in results if any(r["id"].startswith(p) for p in prefixes) and r["outcome"] != "skip"]
+        if not outcomes:
+            observed[feature] = "not judged"
+        elif "fail" in outcomes:
+            observed[feature] = f"fails {outcomes.count('fail')} of {len(outcomes)}"
+        elif "error" in outcomes:
+            observed[feature] = "errors"
+        else:
+            observed[feature] = "works"
+    return observed
+
+
+def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str | None]], *, profiles: Mapping[str, Any] | None = None) -> JSONObject:
+    """The comparison document from (name, results document or None, error, relative report path) per target."""
+    targets: list[JSONObject] = []
+    rows: dict[str, JSONObject] = {}
+    for name, document, error, report in entries:
+        column: JSONObject = {"name": name, "status": "ok" if document is not None else "unusable", "error": error, "report": report}
+        if document is not None:
+            run = document["run"]
+            results = document["results"]
+            column.update(
+                base_url=run["target"], profile=run["profile"], model=run["model"], api_version=run["api_version"], counts=document["counts"],
+                must_failures=document["must_failures"], gate_failed=document.get("gate", {}).get("failed"), spend=document["spend"],
+                declared=_declared(document, profiles or {}), observed=_observed(results), scores=_scores(results),
+            )
+            for record in results:
+                row = rows.setdefault(record["id"], {k: record[k] for k in ("id", "check", "case", "area", "level", "rule", "source")} | {"cells": {}})
+                first = record["message"].splitlines()[0] if record["message"] else ""
+                link = f"{report}#{record['id']}" if report else None
+                row["cells"][name] = {"outcome": record["outcome"], "message": first, "link": link, **({"baselined": record["baselined"]} if record.get("baselined") else {})}
+        targets.append(column)
+    checks = sorted(rows.values(), key=lambda r: (r["area"], r["id"]))
+    return {"format": FORMAT, "suite_version": __version__, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "targets": targets, "checks": checks}
+
+
+def _scores(results: list[JSONObject]) -> dict[str, JSONObject]:
+    scores: dict[str, JSONObject] = {}
+    for record in results:
+        if record["outcome"] in ("skip", "error"):
+            continue
+        area = scores.setdefault(record["area"], {"pass": 0, "judged": 0})
+        area["judged"] += 1
+        area["pass"] += record["outcome"] in ("pass", "warn")
+    return scores
+
+
+def diff(current: Iterable[Mapping[str, Any]], previous: Iterable[Mapping[str, Any]]) -> JSONObject:
+    """What changed between two runs of one target: better, worse, new and gone cases."""
+    rank = {"pass": 0, "warn": 1, "skip": 2, "error": 2, "fail": 3}
+    now = {str(r["id"]): str(r["outcome"]) for r in current}
+    before = {str(r["id"]): str(r["outcome"]) for r in previous}
+    better: list[JSONObject] = []
+    worse: list[JSONObject] = []
+    for case_id, outcome in now.items():
+        old = before.get(case_id)
+        if old is None or old == outcome:
+            continue
+        change = {"id": case_id, "before": old, "now": outcome}
+        (better if rank[outcome] < rank[old] else worse).append(change)
+    return {
+        "better": sorted(better, key=lambda c: c["id"]),
+        "worse": sorted(worse, key=lambda c: c["id"]),
+        "new": sorted(case_id for case_id in now if case_id not in before),
+        "gone": sorted(case_id for case_id in before if case_id not in now),
+    }

@@ -1,0 +1,62 @@
+"""The content blocks of one turn, whole (a Message's `content`) and as a stream sends them.
+
+Owns block order (thinking first, then text or tool_use blocks) and each block's stream form
+(DOC-STR, captures 03, 07, 23): a thinking block starts empty with signature "", gets its text in
+thinking_delta pieces and its signature in one signature_delta just before it stops; a tool_use block
+starts with `input: {}` and gets its input as input_json_delta pieces, the first one "". Indices,
+pings and bytes are responses.py's and sse_writer.py's job.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance._types import JSONObject
+from conformance.reference.tool_calls import ToolCall
+from conformance.reference.toy_model import Generation, tokenize
+
+
+@dataclass(frozen=True, slots=True)
+class StreamedBlock:
+    """One block as streamed: what content_block_start carries, then the delta objects in order."""
+
+    start: JSONObject
+    deltas: tuple[JSONObject, ...]
+
+
+def content(generation: Generation) -> list[JSONObject]:
+    """A Message's content: the thought, then tool calls, or one text block (even when its text is empty)."""
+    blocks: list[JSONObject] = []
+    if generation.thought is not None:
+        blocks.append({"type": "thinking", "thinking": generation.thought.text, "signature": generation.thought.signature})
+    if generation.calls:
+        blocks.extend(call.block() for call in generation.calls)
+    else:
+        blocks.append({"type": "text", "text": generation.text})
+    return blocks
+
+
+def _groups(pieces: tuple[str, ...], size: int) -> list[str]:
+    return ["".join(pieces[i : i + size]) for i in range(0, len(pieces), size)]
+
+
+def _tool_use(call: ToolCall, size: int) -> StreamedBlock:
+    start: JSONObject = {"type": "tool_use", "id": call.id, "name": call.name, "input": {}}
+    pieces = ["", *_groups(tuple(tokenize(call.input_json)), size)]
+    return StreamedBlock(start, tuple({"type": "input_json_delta", "partial_json": p} for p in pieces))
+
+
+def streamed(generation: Generation, *, per_delta: int) -> list[StreamedBlock]:
+    """The blocks of `content(generation)` in stream form; deltas carry `per_delta` tokens each."""
+    blocks: list[StreamedBlock] = []
+    thought = generation.thought
+    if thought is not None:
+        deltas: list[JSONObject] = [{"type": "thinking_delta", "thinking": g} for g in _groups(tuple(tokenize(thought.text)), per_delta)]
+        deltas.append({"type": "signature_delta", "signature": thought.signature})
+        blocks.append(StreamedBlock({"type": "thinking", "thinking": "", "signature": ""}, tuple(deltas)))
+    if generation.calls:
+        blocks.extend(_tool_use(call, per_delta) for call in generation.calls)
+    else:
+        text = tuple({"type": "text_delta", "text": g} for g in _groups(generation.pieces, per_delta))
+        blocks.append(StreamedBlock({"type": "text", "text": ""}, text))
+    return blocks

@@ -1,0 +1,179 @@
+"""Faults on the recovery paths: how gateways mangle 429/529/413 refusals, in-stream errors and silences.
+
+Most of them only show when the server is made to fail (conformance/reference/simulate.py), which the
+``reference`` profile does on purpose. Deviation numbers refer to the research notes' table
+(peers.md §4.6); every fault names a public source. ``stream-stall-without-ping`` is judged under
+``short-silence.yaml`` (the reference profile with a 1 s silence limit), so its stall stays short.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from starlette.types import ASGIApp
+
+from conformance._types import JSON, RawHeaders
+from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.rewrite import (
+    EventOut,
+    RequestView,
+    Wrapper,
+    branch_on_request,
+    event,
+    format_event,
+    reanswer_json,
+    replace_error,
+    rewrite_events,
+    rewrite_events_with_state,
+    rewrite_response_headers,
+    stall_stream,
+)
+
+PEERS = "peers.md §4.6"
+STALL_S = 1.5
+SHORT_SILENCE_PROFILE = str(Path(__file__).with_name("short-silence.yaml"))
+EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
+
+
+def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
+    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
+        return wrapper(app)
+
+    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
+
+
+# ------------------------------------------------------------------------------ refusals
+
+
+def _status(old: int, new: int, kind: str | None = None, message: str | None = None) -> Callable[[int, JSON], tuple[int, JSON] | None]:
+    """Answer ``old`` with ``new`` instead, optionally retyping the error (the envelope stays)."""
+
+    def rewrite(status: int, body: JSON) -> tuple[int, JSON] | None:
+        if status != old or not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+            return None
+        error = dict(body["error"])
+        error["type"] = kind or error["type"]
+        error["message"] = message or error["message"]
+        return new, {**body, "error": error}
+
+    return rewrite
+
+
+def _strip_retry_hints(headers: RawHeaders) -> RawHeaders:
+    return tuple((k, v) for k, v in headers if k not in ("retry-after", "retry-after-ms") and not k.startswith("anthropic-ratelimit-"))
+
+
+def _stream_request(view: RequestView) -> bool:
+    return isinstance(view.body, dict) and view.body.get("stream") is True
+
+
+def _in_band(status: int, body: JSON) -> tuple[int, str, bytes] | None:
+    """An upstream refusal (429, 5xx, 529) turned into a 200 stream whose only event is the error."""
+    if status != 429 and status < 500:
+        return None
+    return 200, "text/event-stream; charset=utf-8", format_event("error", json.dumps(body, separators=(",", ":")))
+
+
+# ------------------------------------------------------------------------ in-stream errors
+
+
+def _closing(output_tokens: int) -> list[EventOut]:
+    delta = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": output_tokens}}
+    return [event("message_delta", delta), event("message_stop", {"type": "message_stop"})]
+
+
+def _on_error(fn: Callable[[dict[str, JSON], dict[str, int]], list[EventOut]]) -> Callable[[], EventFn]:
+    """A per-stream rewrite of the error event; ``fn`` also sees the open block and the deltas so far."""
+
+    def factory() -> EventFn:
+        state = {"open": -1, "deltas": 0}
+
+        def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+            if not isinstance(data, dict):
+                return [event(name, data)]
+            kind, index = data.get("type"), data.get("index")
+            if kind == "content_block_start" and isinstance(index, int):
+                state["open"] = index
+            elif kind == "content_block_stop":
+                state["open"] = -1
+            elif kind == "content_block_delta":
+                state["deltas"] += 1
+            return fn(data, state) if kind == "error" else [event(name, data)]
+
+        return rewrite
+
+    return factory
+
+
+def _swallow(data: dict[str, JSON], state: dict[str, int]) -> list[EventOut]:
+    stop = [event("content_block_stop", {"type": "content_block_stop", "index": state["open"]})] if state["open"] >= 0 else []
+    return [*stop, *_closing(1 + state["deltas"])]
+
+
+def _then_close(data: dict[str, JSON], state: dict[str, int]) -> list[EventOut]:
+    return [event("error", data), *_closing(1 + state["deltas"])]
+
+
+def _openai_shape(data: dict[str, JSON], _state: dict[str, int]) -> list[EventOut]:
+    error = data.get("error")
+    message = error.get("message") if isinstance(error, dict) else "upstream failed"
+    return [event("error", {"error": {"message": message, "type": "server_error", "param": None, "code": None}})]
+
+
+def _error_data_only(name: str | None, data: JSON) -> Iterable[EventOut]:
+    return [event(None if name == "error" else name, data)]
+
+
+# ------------------------------------------------------------------------------ silences
+
+
+def _stall_after_block_start() -> Callable[[bytes], float]:
+    """Wait once, right after the first content_block_start went out: a buffered block with no pings."""
+    state = {"armed": False, "done": False}
+
+    def delay(chunk: bytes) -> float:
+        if state["done"] or not chunk:
+            return 0.0
+        if state["armed"]:
+            state["done"] = True
+            return STALL_S
+        state["armed"] = b"content_block_start" in chunk
+        return 0.0
+
+    return delay
+
+
+FAULTS: tuple[Fault, ...] = (
+    # ------------------------------------------------------------------ refusals
+    _fault("rate-limit-as-503", ["recovery.rate_limited_status"], "https://github.com/sourcegraph/sourcegraph-public-snapshot/pull/52786 (upstream 429 rewritten to 503)",
+           "A rate-limit refusal is answered 503, so clients do not back off as a 429 tells them to.", replace_error(_status(429, 503))),
+    _fault("overloaded-as-api-error-500", ["recovery.overloaded_status"], f"{PEERS} #23; https://github.com/langwatch/langwatch/pull/6207",
+           "An overloaded refusal is answered 500 api_error instead of 529 overloaded_error.", replace_error(_status(529, 500, "api_error", "Internal server error"))),
+    _fault("too-large-as-400", ["recovery.too_large_status"],
+           "https://github.com/raine/claude-code-proxy/pull/30 (413 request_too_large had to be added so Claude Code trims the request); https://docs.requesty.ai/api-reference/endpoint/messages-create (no 413 among the documented errors)",
+           "A request refused for its size is answered 400 invalid_request_error instead of 413 request_too_large.", replace_error(_status(413, 400, "invalid_request_error"))),
+    _fault("retry-after-stripped", ["recovery.retry_after_on_rate_limit"], f"{PEERS} #24; https://github.com/BerriAI/litellm/pull/37767",
+           "retry-after and the anthropic-ratelimit-* headers are dropped on the way through, 429s included.", rewrite_response_headers(_strip_retry_hints)),
+    _fault("pre-stream-error-as-200-stream", ["recovery.overloaded_status", "recovery.pre_stream_error_is_status"],
+           "peers.md §5 (trustedrouter-provider-check: HTTP status before streaming), §7 item 9; https://github.com/pleaseai/shunt/pull/549 (streams opened before the upstream's first byte)",
+           "A stream request the upstream refuses (429, 5xx, 529) gets a 200 event stream whose only event is the error.", branch_on_request(_stream_request, reanswer_json(_in_band))),
+    # ---------------------------------------------------------- in-stream errors
+    _fault("midstream-error-swallowed", ["recovery.stream_failure_surfaced"],
+           "https://github.com/mnfst/llm-gateway/pull/2231 (a fabricated end_turn message instead of the error event); peers.md §1 (Open Responses: upstream failure swallowed into completed)",
+           "An error event mid-stream is replaced by a normal ending (content_block_stop, message_delta end_turn, message_stop).", rewrite_events_with_state(_on_error(_swallow))),
+    _fault("midstream-error-openai-shape", ["stream.ends_with_message_stop", "stream.event_schema"],
+           "https://github.com/vllm-project/vllm/issues/46028 (an OpenAI {\"error\": {...}} chunk mid-stream); https://github.com/mnfst/llm-gateway/pull/2231",
+           'The error event carries OpenAI\'s {"error": {"message", "type", "param", "code"}} instead of the Anthropic envelope.', rewrite_events_with_state(_on_error(_openai_shape))),
+    _fault("midstream-error-data-only", ["stream.event_name_matches_type"],
+           "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/_streaming.py (events without event: are skipped, so the failure is lost); https://github.com/BerriAI/litellm/issues/4562",
+           "The mid-stream error is sent as a bare data: line with no event: error line.", rewrite_events(_error_data_only)),
+    _fault("error-then-message-stop", ["stream.ends_with_message_stop"],
+           "https://github.com/Sunnyender-org/cursor-sdk2api/pull/26 (closing message_delta/message_stop sent around an in-stream error); DOC-STR: the stream ends at the error event",
+           "After the error event the stream still sends message_delta (end_turn) and message_stop.", rewrite_events_with_state(_on_error(_then_close))),
+    # ------------------------------------------------------------------ silences
+    _fault("stream-stall-without-ping", ["recovery.stream_silence_bounded"], f"{PEERS} #15; https://github.com/ollama/ollama/pull/14932",
+           f"After the first content_block_start the stream goes silent for {STALL_S:g} s with no ping (judged under a 1 s limit).",
+           stall_stream(_stall_after_block_start), profile=SHORT_SILENCE_PROFILE),
+)

@@ -1,0 +1,113 @@
+"""Judge one captured answer on its own: a Message body, an error body, or a raw SSE stream.
+
+For the body a user saved with curl while debugging a client. There is no request and no
+twin, so only the checks that can be judged from the answer alone run: schemas, framing, the
+stream grammar, usage types, the error envelope. A stream that does not begin with
+message_start is a fragment (a captured tail) and is judged event by event only.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks.registry import registered
+from .checks.subject import SchemaBook, Subject
+from .contract.loader import load_contract
+from .contract.model import Contract, RuleKind
+from .exchange import Chunk, Exchange, RecordedRequest
+from .findings import Finding, Level, NotApplicable, Outcome
+from .scenarios import Request
+from .sse.reading import read_stream
+
+ORDER_CHECKS = frozenset({"stream.message_start_first", "stream.event_order", "stream.block_indices_sequential", "stream.delta_matches_block", "stream.ends_with_message_stop", "stream.message_delta_stop_reason"})
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What ``validate`` found: the kind it recognised and one finding per applicable check."""
+
+    kind: str
+    findings: tuple[Finding, ...]
+    notes: tuple[str, ...] = ()
+
+    @property
+    def must_failures(self) -> int:
+        """How many MUST checks failed."""
+        return sum(1 for f in self.findings if f.outcome is Outcome.FAIL)
+
+
+def sniff(data: bytes) -> str:
+    """``stream``, ``message``, ``error``, ``count_tokens``, ``models`` or ``json``."""
+    try:
+        value = json.loads(data)
+    except ValueError:
+        return "stream"
+    if isinstance(value, dict):
+        kind = value.get("type")
+        if kind == "message":
+            return "message"
+        if kind == "error" or ("error" in value and "type" not in value):
+            return "error"
+        if "input_tokens" in value and len(value) <= 3 and kind is None:
+            return "count_tokens"
+        if isinstance(value.get("data"), list) and "has_more" in value:
+            return "models"
+    return "json"
+
+
+def _status_for(contract: Contract, data: bytes) -> int:
+    try:
+        kind = json.loads(data)["error"]["type"]
+    except (ValueError, KeyError, TypeError):
+        return 400
+    return next((status for status, types in contract.status_types.items() if kind in types), 400)
+
+
+def validate(path: Path | str, *, status: int | None = None, api_version: str = "2023-06-01", spec_dir: str | None = None) -> Judged:
+    """Judge the file at ``path`` with every check that needs nothing but the answer itself."""
+    data = Path(path).read_bytes()
+    contract = load_contract(api_version, "anthropic", spec_dir=spec_dir)
+    kind = sniff(data)
+    stream = kind == "stream"
+    endpoint = {"count_tokens": "count_tokens", "models": "models"}.get(kind, "messages")
+    code = status or (_status_for(contract, data) if kind == "error" else 200)
+    media = "text/event-stream; charset=utf-8" if stream else "application/json"
+    body = json.dumps({"stream": True}).encode() if stream else b"{}"
+    exchange = Exchange(
+        id="validate",
+        request=RecordedRequest(method="POST", url="file://" + str(Path(path).resolve()), headers=(), body=body),
+        status=code,
+        headers=(("content-type", media), ("request-id", "req_validate")),
+        body=data,
+        chunks=(Chunk(offset=0, size=len(data), t=0.0),),
+    )
+    request = Request(scenario="validate", endpoint=endpoint, method="POST", path="", headers=(), auth="none", body=body, stream=stream, tags=frozenset())
+    reading = read_stream(data, exchange.chunks, delta_blocks=contract.delta_blocks, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
+    fragment = bool(reading and reading.events and (reading.events[0].data or {}).get("type") not in ("message_start", "ping"))
+    subject = Subject(exchange=exchange, request=request, contract=contract, facts=contract.model_facts(""), schemas=SchemaBook(contract), reading=reading)
+    checks = registered()
+    findings: list[Finding] = []
+    for rule in contract.rules.values():
+        selector = rule.on
+        if rule.kind is not RuleKind.PROPERTY or selector is None or selector.tags or selector.scenarios or rule.id.startswith("headers."):
+            continue
+        if selector.endpoint not in (None, endpoint) or (selector.stream is not None and selector.stream != stream):
+            continue
+        if (selector.status == "ok" and code >= 300) or (selector.status == "error" and code < 400):
+            continue
+        if fragment and rule.id in ORDER_CHECKS:
+            continue
+        fn = checks.get(rule.id)
+        if fn is None:
+            continue
+        try:
+            violations = fn(subject)
+        except NotApplicable:
+            continue
+        outcome = Outcome.PASS if not violations else (Outcome.FAIL if rule.level is Level.MUST else Outcome.WARN)
+        message = "\n".join(v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:3])
+        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations)))
+    notes = ("a fragment: the stream does not start with message_start, so only per-event checks ran",) if fragment else ()
+    return Judged(kind=kind, findings=tuple(findings), notes=notes)
