@@ -1,0 +1,80 @@
+"""Targets files, comparison documents and run-to-run diffs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conformance import compare
+from conformance.errors import ConfigError
+
+
+def targets(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "targets.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_targets_expand_variables_and_take_defaults(tmp_path: Path) -> None:
+    path = targets(tmp_path, '[defaults]\nprofile = "generic-gateway"\nconcurrency = 2\n\n[[target]]\nname = "gw"\nbase_url = "https://gw.example"\napi_key = "${GW_KEY}"\nmodel = "m"\n\n[[target]]\nname = "local"\n')
+    gw, local = compare.load_targets(path, environ={"GW_KEY": "secret-value"})
+    assert (gw.name, gw.base_url, gw.api_key, gw.profile, gw.concurrency, gw.model) == ("gw", "https://gw.example", "secret-value", "generic-gateway", 2, "m")
+    assert (local.base_url, local.api_key) == (None, None)
+    assert "secret-value" not in repr(gw)
+
+
+def test_a_missing_variable_is_named(tmp_path: Path) -> None:
+    path = targets(tmp_path, '[[target]]\nname = "gw"\nbase_url = "https://gw.example"\napi_key = "${GW_KEY}"\n')
+    with pytest.raises(ConfigError, match=r"target #1 \(gw\), api_key: environment variable GW_KEY is not set"):
+        compare.load_targets(path, environ={})
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('[[target]]\nname = "a b"\n', "needs a 'name'"),
+        ('[[target]]\nname = "a"\n[[target]]\nname = "a"\n', "repeated: a"),
+        ('[[target]]\nname = "a"\nurl = "x"\n', "unknown key(s) ['url']"),
+        ('[[target]]\nname = "a"\nbase_url = "https://x"\n', "needs 'api_key'"),
+        ('[[target]]\nname = "a"\nconcurrency = "many"\n', "concurrency: must be a positive integer"),
+        ("nothing = 1\n", "needs at least one [[target]] table"),
+        ("[[target]\n", "invalid TOML"),
+    ],
+)
+def test_broken_targets_files_are_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    with pytest.raises(ConfigError) as error:
+        compare.load_targets(targets(tmp_path, text), environ={})
+    assert message in str(error.value)
+
+
+def test_diff_reports_better_worse_new_and_gone() -> None:
+    now = [{"id": "a.x", "outcome": "pass"}, {"id": "a.y", "outcome": "fail"}, {"id": "a.z", "outcome": "pass"}]
+    before = [{"id": "a.x", "outcome": "fail"}, {"id": "a.y", "outcome": "pass"}, {"id": "a.w", "outcome": "pass"}]
+    assert compare.diff(now, before) == {
+        "better": [{"id": "a.x", "before": "fail", "now": "pass"}],
+        "worse": [{"id": "a.y", "before": "pass", "now": "fail"}],
+        "new": ["a.z"],
+        "gone": ["a.w"],
+    }
+
+
+def test_comparison_document_has_cells_links_and_unusable_columns() -> None:
+    document = {
+        "run": {"target": "https://a", "profile": "anthropic", "model": "m", "api_version": "2023-06-01"},
+        "counts": {"pass": 1, "fail": 1, "warn": 0, "skip": 0, "error": 0},
+        "must_failures": 1,
+        "gate": {"failed": True, "reasons": []},
+        "spend": {"requests": 2},
+        "results": [
+            {"id": "stream.event_order", "check": "stream.event_order", "case": "", "area": "stream", "level": "MUST", "rule": "r", "source": "s", "outcome": "fail", "message": "Received: x\nExpected: y"},
+            {"id": "auth.bearer_accepted", "check": "auth.bearer_accepted", "case": "", "area": "auth", "level": "MUST", "rule": "r", "source": "s", "outcome": "pass", "message": ""},
+        ],
+    }
+    doc = compare.comparison([("a", document, None, "a/report.html"), ("dead", None, "unusable: connection refused", None)])
+    assert [t["status"] for t in doc["targets"]] == ["ok", "unusable"]
+    assert doc["targets"][1]["error"] == "unusable: connection refused"
+    row = next(r for r in doc["checks"] if r["id"] == "stream.event_order")
+    assert row["cells"] == {"a": {"outcome": "fail", "message": "Received: x", "link": "a/report.html#stream.event_order"}}
+    assert doc["targets"][0]["scores"]["stream"] == {"pass": 0, "judged": 1}
+    assert doc["targets"][0]["observed"]["auth bearer"] == "works"

@@ -1,0 +1,65 @@
+"""Replay re-judges a recorded run offline with the same verdicts; validate judges saved answers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import pytest
+
+from conformance.engine import RunSettings, run
+from conformance.findings import Outcome
+from conformance.reference import ReferenceServer
+from conformance.replay import replay
+from conformance.validate import validate
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+FILES = sorted(p for p in [*CAPTURES.glob("*.sse"), *CAPTURES.glob("*.json"), *(CAPTURES / "fragments").glob("*")] if p.is_file())
+
+
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("replay must not open a socket")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+
+
+@pytest.mark.parametrize("fault", ["", "stop-reason-stop+duplicate-message-start", "flaky-stop-sequence"])
+def test_replay_gives_the_same_verdicts_offline(tmp_path: Path, reference: ReferenceServer, reference_key: str, fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = reference.base_url + (f"/_faults/{fault}" if fault else "")
+    tape = tmp_path / "cassette.jsonl"
+    live = run(RunSettings(base_url=url, api_key=reference_key, profile="reference", concurrency=8), cassette_path=tape)
+    _no_network(monkeypatch)
+    again = replay(tape, profile="reference", api_version="2023-06-01", model=live.model)
+    assert {f.case_id: f.outcome for f in again.findings} == {f.case_id: f.outcome for f in live.findings}
+    assert {f.case_id: f.message for f in again.findings if f.outcome is Outcome.FAIL} == {f.case_id: f.message for f in live.findings if f.outcome is Outcome.FAIL}
+    assert reference_key.encode() not in tape.read_bytes()
+
+
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_real_capture_validates_conformant_in_well_under_a_second(path: Path) -> None:
+    started = time.perf_counter()
+    judged = validate(path)
+    elapsed = time.perf_counter() - started
+    assert judged.must_failures == 0, [f.message for f in judged.findings if f.outcome is Outcome.FAIL]
+    assert judged.findings, "at least one check applies to every capture"
+    assert elapsed < 1.0
+
+
+def test_validate_finds_a_broken_stream(tmp_path: Path) -> None:
+    good = (CAPTURES / "01-opus3-text-2024-03.sse").read_bytes()
+    broken = tmp_path / "broken.sse"
+    broken.write_bytes(good.replace(b"event: message_stop\n", b"").replace(b'data: {"type":"message_stop"}\n\n', b"data: [DONE]\n\n").replace(b"event: content_block_delta", b"event: delta", 1))
+    judged = validate(broken)
+    failed = sorted(f.check_id for f in judged.findings if f.outcome is Outcome.FAIL)
+    assert failed == ["stream.ends_with_message_stop", "stream.event_name_matches_type", "stream.no_done_sentinel"]
+
+
+def test_validate_an_error_body(tmp_path: Path) -> None:
+    body = tmp_path / "error.json"
+    body.write_text('{"error": {"message": "bad", "type": "invalid_request_error", "param": null}}', encoding="utf-8")
+    judged = validate(body, status=400)
+    assert [f.check_id for f in judged.findings if f.outcome is Outcome.FAIL] == ["errors.envelope_shape"]
+    assert os.fspath(body)
