@@ -158,9 +158,10 @@ class Judge:
             applicable.append(exchange.id)
             violations += [replace(v, exchange=exchange.id) for v in found]
         if not applicable:
-            if cut_short:
+            if cut_short and not reasons:  # nothing but broken-off answers: the run could not judge the rule
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short), exchanges=tuple(e.id for e in judged))
-            return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged))
+            notes = tuple(f"not judged, no complete answer: {c}" for c in cut_short[:5])
+            return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged), notes=notes)
         judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
         base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *(f"not applicable: {r}" for r in reasons[:5])))
         if unanswered:

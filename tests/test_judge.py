@@ -277,3 +277,152 @@ def test_stream_twin_is_given_to_the_subject_and_readings_are_shared(contract, c
     assert j.reading(answer(requests, "plain")) is None
     findings = {f.case_id: f.outcome for f in j.judge_all([cases["usage.stream_matches_twin"], cases["stream.rebuilt_matches_twin"], cases["stream.event_order"]])}
     assert findings == {"usage.stream_matches_twin": Outcome.PASS, "stream.rebuilt_matches_twin": Outcome.PASS, "stream.event_order": Outcome.PASS}
+
+
+# ------------------------------------------------- answers that broke off: infrastructure, not verdicts
+
+SSE = ("content-type", "text/event-stream")
+START = {"type": "message_start", "message": dict(MESSAGE, content=[], stop_reason=None, usage={"input_tokens": 21, "output_tokens": 1})}
+OVERLOADED = {"type": "error", "error": {"details": None, "type": "overloaded_error", "message": "Overloaded"}}
+RATE_LIMIT = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+
+
+def sse(*events) -> bytes:
+    return "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode()
+
+
+BROKEN_OFF = sse(
+    START,
+    {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
+    {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Grüße"}},
+    OVERLOADED,
+)
+BROKE_OFF = "the stream broke off with an error event (overloaded_error: Overloaded) at event #3 (error) @ byte "
+
+
+def broken_stream(requests, sid="plain.stream"):
+    return answer(requests, sid, 200, BROKEN_OFF, headers=(SSE, RID))
+
+
+def test_a_check_that_needs_the_final_message_of_a_broken_off_stream_is_an_error(contract, cases, requests):
+    finding = judge(contract, requests, broken_stream(requests)).judge(cases["stop_reason.known_value"])
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message.startswith("no complete answer to judge (infrastructure, not a verdict): plain.stream: " + BROKE_OFF)
+    assert finding.message.endswith(", so there is no final message to judge")
+
+
+def test_not_applicable_on_a_broken_off_stream_is_an_error_too(contract, cases, requests):
+    # "no message_delta" is the abort's doing, not a reason the rule does not apply.
+    finding = judge(contract, requests, broken_stream(requests)).judge(cases["stream.message_delta_stop_reason"])
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message.startswith("no complete answer to judge (infrastructure, not a verdict): plain.stream: " + BROKE_OFF)
+
+
+def test_what_did_arrive_of_a_broken_off_stream_is_still_judged(contract, cases, requests):
+    j = judge(contract, requests, broken_stream(requests))
+    assert {c: j.judge(cases[c]).outcome for c in ("stream.event_order", "stream.ends_with_message_stop", "usage.input_tokens_positive")} == dict.fromkeys(
+        ("stream.event_order", "stream.ends_with_message_stop", "usage.input_tokens_positive"), Outcome.PASS
+    )
+
+
+def test_other_exchanges_reach_the_verdict_and_the_broken_off_one_is_noted(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "plain"), broken_stream(requests)).judge(cases["stop_reason.known_value"])
+    assert finding.outcome is Outcome.PASS
+    assert finding.notes[0] == "judged on 1 exchange(s): plain"
+    assert finding.notes[1].startswith("not judged, no complete answer: plain.stream: " + BROKE_OFF)
+
+
+def test_a_broken_off_stream_never_turns_into_a_failure(contract, cases, requests):
+    # The partial message has no stop_reason and one short block: without the signal it would fail these.
+    j = judge(contract, requests, answer(requests, "plain"), broken_stream(requests))
+    outcomes = {c: j.judge(cases[c]).outcome for c in ("stream.rebuilt_matches_twin", "usage.stream_matches_twin", "stop_reason.end_turn_on_natural_stop")}
+    assert outcomes == {"stream.rebuilt_matches_twin": Outcome.ERROR, "usage.stream_matches_twin": Outcome.ERROR, "stop_reason.end_turn_on_natural_stop": Outcome.PASS}
+
+
+def test_answers_still_rate_limited_after_retries_are_an_error_not_a_skip(contract, cases, requests):
+    throttled = answer(requests, "plain", 429, RATE_LIMIT, attempts=4)
+    finding = judge(contract, requests, throttled).judge(cases["shape.message_schema"])
+    assert (finding.outcome, finding.message) == (
+        Outcome.ERROR,
+        "no complete answer to judge (infrastructure, not a verdict): plain: still 429 after 4 attempts (the target is rate limiting or overloaded)",
+    )
+    once = answer(requests, "plain", 429, RATE_LIMIT)  # not retried: an answer like any other, so a prerequisite skip
+    assert judge(contract, requests, once).judge(cases["shape.message_schema"]).outcome is Outcome.SKIP
+
+
+def test_rules_on_error_answers_judge_a_throttled_answer_as_it_is(contract, cases, requests):
+    throttled = answer(requests, "plain", 429, RATE_LIMIT, attempts=4)
+    finding = judge(contract, requests, throttled).judge(cases["errors.type_matches_status"])
+    assert (finding.outcome, finding.exchanges) == (Outcome.PASS, ("plain",))
+
+
+def test_a_twin_still_overloaded_after_retries_makes_the_comparison_an_error(contract, cases, requests):
+    stream = answer(requests, "plain.stream", 200, sse(START, {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 5}}, {"type": "message_stop"}), headers=(SSE, RID))
+    twin = answer(requests, "plain", 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, attempts=4)
+    finding = judge(contract, requests, twin, stream).judge(cases["usage.stream_matches_twin"])
+    assert finding.outcome is Outcome.ERROR
+    assert finding.message == (
+        "no complete answer to judge (infrastructure, not a verdict): plain.stream: the non-stream twin plain has nothing to compare with: "
+        "still 529 after 4 attempts (the target is rate limiting or overloaded)"
+    )
+
+
+# ------------------------------------------------------- the simulated refusals (reference profile)
+
+
+@pytest.fixture(scope="module")
+def simulating():
+    contract = load_contract("2023-06-01", "reference")
+    cases = {case.id: case for case in build_cases(contract, MODEL)}
+    return contract, cases, plan_requests(contract, cases.values(), model=MODEL)
+
+
+def test_simulations_are_planned_only_where_the_profile_offers_them(requests, simulating):
+    _, cases, planned = simulating
+    simulated = sorted(sid for sid in planned if sid.startswith("simulate."))
+    assert simulated == ["simulate.midstream_error", "simulate.overloaded", "simulate.rate_limited", "simulate.too_large"]
+    assert all(planned[sid].retry is False for sid in simulated)
+    assert not [sid for sid in requests if sid.startswith("simulate.")]  # the anthropic profile never sends them
+    assert cases["recovery.rate_limited_status"].skip is None
+
+
+def test_simulated_refusals_are_judged_by_the_errors_checks(simulating):
+    contract, cases, planned = simulating
+    refusals = [
+        answer(planned, "simulate.rate_limited", 429, RATE_LIMIT, headers=(JSON, RID, ("retry-after", "1"))),
+        answer(planned, "simulate.overloaded", 529, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}),
+        answer(planned, "simulate.too_large", 413, {"type": "error", "error": {"type": "request_too_large", "message": "too big"}}),
+    ]
+    j = judge(contract, planned, answer(planned, "auth.missing", 401, AUTH_ERROR), *refusals)
+    for case_id in ("errors.envelope_shape", "errors.type_matches_status", "recovery.retry_after_on_rate_limit"):
+        finding = j.judge(cases[case_id])
+        assert finding.outcome is Outcome.PASS, finding.message
+        assert "simulate.rate_limited" in finding.exchanges
+    assert set(j.judge(cases["errors.type_matches_status"]).exchanges) >= {"simulate.overloaded", "simulate.too_large"}
+    assert j.judge(cases["recovery.rate_limited_status"]).outcome is Outcome.PASS  # a single, unretried 429 is the verdict
+
+
+def test_overloaded_answered_as_500_api_error_fails_only_the_status_rule(simulating):
+    contract, cases, planned = simulating
+    five_hundred = answer(planned, "simulate.overloaded", 500, {"type": "error", "error": {"type": "api_error", "message": "Internal server error"}})
+    j = judge(contract, planned, five_hundred)
+    finding = j.judge(cases["recovery.overloaded_status"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message == f"[simulate.overloaded] Received: status 500 (api_error: Internal server error)\nExpected: status 529\nAt: POST {URL}"
+    assert j.judge(cases["errors.type_matches_status"]).outcome is Outcome.PASS  # 500 api_error is a consistent pair
+
+
+def test_a_rate_limit_answered_503_is_not_called_a_client_error(simulating):
+    contract, cases, planned = simulating
+    finding = judge(contract, planned, answer(planned, "simulate.rate_limited", 503, RATE_LIMIT)).judge(cases["recovery.rate_limited_status"])
+    assert finding.outcome is Outcome.FAIL
+    assert "client error" not in finding.message
+
+
+def test_a_rule_skipped_for_the_target_s_own_reasons_stays_a_skip_beside_a_broken_off_stream(contract, cases, requests):
+    # Every other stream was cut by the target itself (judged by stream.*): the rule is not applicable, not an error.
+    cut = answer(requests, "max_tokens_limit.stream", 200, sse(START), headers=(SSE, RID))
+    finding = judge(contract, requests, broken_stream(requests), cut).judge(cases["stream.message_delta_stop_reason"])
+    assert finding.outcome is Outcome.SKIP
+    assert finding.message == "not applicable: max_tokens_limit.stream: no message_delta (judged by stream.ends_with_message_stop)"
+    assert finding.notes[0].startswith("not judged, no complete answer: plain.stream: " + BROKE_OFF)

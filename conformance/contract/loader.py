@@ -531,7 +531,7 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         endpoints={k: (v["method"], v["path"]) for k, v in c["endpoints"].items()},
         known_versions=tuple(c["headers"]["known_versions"]),
         unknown_version=c["headers"]["unknown_version"],
-        beta_probe=c["headers"]["beta_probe"],
+        beta_probe=profile_doc.get("headers", {}).get("beta_probe") or c["headers"]["beta_probe"],
         wrong_key_prefix=c["headers"]["wrong_key_prefix"],
         status_types={int(k): tuple(v) for k, v in c["errors"]["status_types"].items()},
         stop_reasons=tuple(c["stop_reasons"]),

@@ -9,6 +9,7 @@ Knows nothing about faults: they wrap this app from outside.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -114,6 +115,8 @@ class ReferenceApp:
             response = await self._respond(request)
         except ClientDisconnect:
             return  # nobody is left to answer
+        if self.variant.first_byte_delay_s:
+            await asyncio.sleep(self.variant.first_byte_delay_s)
         await response(scope, receive, send)
 
     def _route(self, path: str) -> tuple[_Route, str] | None:
@@ -180,11 +183,15 @@ class ReferenceApp:
         )
         if simulate.requested(_raw_headers(request)) is simulate.Simulation.MIDSTREAM_ERROR:
             events = simulate.break_off(events)
-        chunks = list(sse_writer.chunks(events, self.variant))
+        groups = list(sse_writer.event_chunks(events, self.variant))
+        pace = self.variant.event_delay_s
 
         async def body_chunks() -> AsyncIterator[bytes]:
-            for chunk in chunks:
-                yield chunk
+            for index, group in enumerate(groups):
+                if pace and index:
+                    await asyncio.sleep(pace)
+                for chunk in group:
+                    yield chunk
 
         return StreamingResponse(
             body_chunks(),

@@ -21,15 +21,6 @@ _DICT: Check = shapes.obj
 _CACHE = shapes.nullable(shapes.obj)
 
 
-def _source(kinds: tuple[str, ...]) -> Check:
-    def run(path: str, value: object) -> Problem:
-        return shapes.object_fields(
-            path, value, required={"type": shapes.one_of_literal(kinds)}, optional={}, extra_allowed=True
-        )
-
-    return run
-
-
 def _tool_result_content(path: str, value: object) -> Problem:
     return None if isinstance(value, str) else shapes.array(path, value)
 

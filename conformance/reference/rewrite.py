@@ -33,6 +33,7 @@ class RequestView:
     path: str
     headers: RawHeaders
     body: JSON | None
+    query: str = ""  # the raw query string (`beta=true`), which `path` never carries
 
 
 def compose(*wrappers: Wrapper) -> Wrapper:
@@ -44,6 +45,10 @@ def compose(*wrappers: Wrapper) -> Wrapper:
         return app
 
     return wrap
+
+
+def _query(scope: Scope) -> str:
+    return bytes(scope.get("query_string", b"")).decode("latin-1")
 
 
 def _decode_headers(raw: Iterable[tuple[bytes, bytes]]) -> RawHeaders:
@@ -102,13 +107,13 @@ def rewrite_request(fn: Callable[[RequestView], RequestView]) -> Wrapper:
                 body: JSON | None = json.loads(raw) if raw else None
             except ValueError:
                 body = None
-            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body)
+            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope))
             new = fn(view)
             headers = new.headers
             if new.body is not None and new.body != body:
                 raw = json.dumps(new.body, ensure_ascii=False).encode()
                 headers = _with_length(headers, len(raw))
-            new_scope = {**scope, "headers": _encode_headers(headers), "path": new.path}
+            new_scope = {**scope, "headers": _encode_headers(headers), "path": new.path, "query_string": new.query.encode("latin-1")}
             await app(new_scope, _replay([raw], False, receive), send)
 
         return wrapped
@@ -130,7 +135,7 @@ def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> 
                 body: JSON | None = json.loads(raw) if raw and not more else None
             except ValueError:
                 body = None
-            verdict = fn(RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body))
+            verdict = fn(RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope)))
             if verdict is None:
                 await app(scope, _replay(chunks, more, receive), send)
                 return
@@ -161,7 +166,7 @@ def branch_on_request(choose: Callable[[RequestView], bool], wrapper: Wrapper) -
                 body: JSON | None = json.loads(raw) if raw and not more else None
             except ValueError:
                 body = None
-            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body)
+            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope))
             target = wrapped_app if choose(view) else app
             await target(scope, _replay(chunks, more, receive), send)
 

@@ -39,10 +39,15 @@ def split_inside_character(chunk: bytes) -> list[bytes]:
     return [chunk]
 
 
-def chunks(events: Iterable[Event], variant: Variant) -> Iterator[bytes]:
-    """The body as the ASGI messages to send, comments interleaved when the variant asks for them."""
+def event_chunks(events: Iterable[Event], variant: Variant) -> Iterator[list[bytes]]:
+    """The ASGI messages grouped per event (a comment goes with the event it precedes), so a pace can fall between events."""
     eol = variant.line_ending.value
     for index, event in enumerate(events):
-        if variant.comments and index:
-            yield f": keepalive{eol}{eol}".encode()
-        yield from split_inside_character(encode(event, variant))
+        comment = [f": keepalive{eol}{eol}".encode()] if variant.comments and index else []
+        yield [*comment, *split_inside_character(encode(event, variant))]
+
+
+def chunks(events: Iterable[Event], variant: Variant) -> Iterator[bytes]:
+    """The body as the ASGI messages to send, comments interleaved when the variant asks for them."""
+    for group in event_chunks(events, variant):
+        yield from group

@@ -3,6 +3,7 @@
 Owns the `Variant` knobs and the named catalogue the FaultRouter serves under `/_variant/<name>/`.
 Every variant must pass every check: each knob mirrors something real streams or the SSE spec allow
 (captures INDEX.md Observations 1-4; https://html.spec.whatwg.org/multipage/server-sent-events.html).
+Latency is legal too: the API promises no response time, so a slow target must pass as well.
 """
 
 from __future__ import annotations
@@ -30,10 +31,14 @@ class Variant:
     unknown_events: bool = False
     delta_chunk_tokens: int = 1
     padded_json: bool = False
+    first_byte_delay_s: float = 0.0  # before any response starts, error or not
+    event_delay_s: float = 0.0  # between consecutive events of a stream
 
     def __post_init__(self) -> None:
         if self.pings < 0 or self.delta_chunk_tokens < 1:
             raise ValueError("pings must be >= 0 and delta_chunk_tokens >= 1")
+        if self.first_byte_delay_s < 0 or self.event_delay_s < 0:
+            raise ValueError("first_byte_delay_s and event_delay_s must be >= 0")
 
 
 DEFAULT = Variant()
@@ -48,6 +53,8 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
         "one-token-deltas": Variant(delta_chunk_tokens=1),
         "three-token-deltas": Variant(delta_chunk_tokens=3),
         "padded-json": Variant(padded_json=True),
+        # A model's pace: the latency the benchmarks (bench/run.py) measure the engine against.
+        "slow": Variant(first_byte_delay_s=1.0, event_delay_s=0.02),
         "everything": Variant(
             line_ending=LineEnding.CRLF,
             pings=3,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any, cast
 
@@ -188,3 +189,46 @@ def test_sdk_sends_what_we_think(clean_env, base_url, api_key):
     assert sent["anthropic-version"] == "2026-10-21"
     assert sent["authorization"] == f"Bearer {api_key}"
     assert "x-api-key" not in sent
+
+
+# ------------------------------------------------- simulated failures (conformance/reference/simulate.py)
+
+SIMULATE = "anthropic-conformance-simulate"
+
+
+@pytest.mark.parametrize(
+    ("what", "error_class", "status", "kind"),
+    [
+        ("rate_limited", anthropic.RateLimitError, 429, "rate_limit_error"),
+        ("overloaded", anthropic.OverloadedError, 529, "overloaded_error"),
+        ("too_large", anthropic.ContentTooLargeError, 413, "request_too_large"),
+    ],
+)
+def test_simulated_refusals_raise_the_sdk_class_clients_branch_on(client, what, error_class, status, kind):
+    with pytest.raises(error_class) as caught:
+        client.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE), extra_headers={SIMULATE: what})
+    assert (caught.value.status_code, error_of(caught)["type"]) == (status, kind)
+    assert caught.value.request_id is not None
+    if what == "rate_limited":
+        assert caught.value.response.headers["retry-after"] == "1"
+
+
+def test_a_stream_refused_before_it_starts_raises_before_any_event(client):
+    with pytest.raises(anthropic.OverloadedError), client.messages.stream(model=HAIKU, max_tokens=32, messages=user(GRUSSE), extra_headers={SIMULATE: "overloaded"}) as stream:
+        list(stream.text_stream)
+
+
+def test_a_midstream_error_event_raises_after_the_text_that_arrived(client):
+    received: list[str] = []
+    with pytest.raises(anthropic.APIStatusError) as caught, client.messages.stream(model=HAIKU, max_tokens=32, messages=user(GRUSSE), extra_headers={SIMULATE: "midstream_error"}) as stream:
+        received.extend(stream.text_stream)
+    assert received == ["Grüße"]
+    assert error_of(caught) == {"details": None, "type": "overloaded_error", "message": "Overloaded"}
+
+
+def test_the_sdk_waits_what_retry_after_says(clean_env, base_url, api_key):
+    with anthropic.Anthropic(api_key=api_key, base_url=base_url, max_retries=1) as sdk:
+        started = time.monotonic()
+        with pytest.raises(anthropic.RateLimitError):
+            sdk.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE), extra_headers={SIMULATE: "rate_limited"})
+    assert time.monotonic() - started >= 1.0  # one retry, after the 1 s the simulated 429 asks for

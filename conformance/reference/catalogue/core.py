@@ -123,12 +123,20 @@ def _delta_before_stop() -> EventFn:
 
 def _block_per_chunk(*, same_index: bool) -> Callable[[], EventFn]:
     def factory() -> EventFn:
-        state = {"blocks": 0, "open": False}
+        state = {"blocks": 0, "text": True, "index": 0}
 
         def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
             if not isinstance(data, dict):
                 return [event(name, data)]
             kind = data.get("type")
+            if kind == "content_block_start":  # only text blocks are split; others (thinking, tool_use) pass, renumbered
+                block = data.get("content_block")
+                state["text"] = isinstance(block, dict) and block.get("type") == "text"
+                if not state["text"]:
+                    state["index"] = 0 if same_index else state["blocks"]
+                    state["blocks"] += 1
+            if kind in ("content_block_start", "content_block_delta", "content_block_stop") and not state["text"]:
+                return [event(name, {**data, "index": state["index"]})]
             if kind in ("content_block_start", "content_block_stop"):
                 return []  # replaced by one block per delta
             if kind == "content_block_delta":
@@ -174,6 +182,10 @@ def _included_stop_sequence() -> EventFn:
         if name == "content_block_stop":
             held.append((name, data))
             return []
+        if name == "content_block_start" and held:  # a later block follows: the held one was not the last
+            out_early = [event(n, d) for n, d in held]
+            held.clear()
+            return [*out_early, event(name, data)]
         if name == "message_delta" and isinstance(data, dict):
             out: list[EventOut] = []
             marker = data["delta"].get("stop_sequence")
@@ -554,7 +566,7 @@ FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------- stop_reason
     _fault("stop-reason-stop", ["stop_reason.end_turn_on_natural_stop", "stop_reason.known_value"], f"{PEERS} #27; https://github.com/aws-samples/bedrock-access-gateway/issues/11",
            'OpenAI vocabulary leaks through: stop_reason "end_turn" is reported as "stop".', compose(rewrite_json_response(_body(_stop_in_body)), rewrite_events(_on("message_delta", _stop_in_delta)))),
-    _fault("ignore-max-tokens", ["stop_reason.max_tokens_on_limit", "usage.output_within_max_tokens"], f"{PEERS} #21 (max_tokens not passed to the backend)",
+    _fault("ignore-max-tokens", ["stop_reason.max_tokens_on_limit", "thinking.budget_not_below_max_tokens_rejected", "usage.output_within_max_tokens"], f"{PEERS} #21 (max_tokens not passed to the backend)",
            "max_tokens is not passed on: the backend generates until it stops by itself.", rewrite_request(_edit_body(_raise_max_tokens))),
     _fault("stop-sequence-not-reported", ["stop_reason.stop_sequence_reported"], f"{PEERS} #3; https://github.com/vllm-project/vllm/pull/45807",
            "Stop sequences are enforced but reported as end_turn with stop_sequence null.", compose(rewrite_json_response(_body(_hide_stop_sequence)), rewrite_events(_on("message_delta", _delta(_hide_stop_sequence))))),
@@ -613,7 +625,9 @@ FAULTS: tuple[Fault, ...] = (
            "Every error is typed invalid_request_error whatever its status.", replace_error(_all_invalid_request)),
     _fault("validation-errors-as-422",
            ["errors.envelope_shape", "headers.version_required", "headers.version_unknown_rejected", "params.invalid_value_rejected", "params.required_enforced",
-            "params.wrong_type_rejected", "request.malformed_json_rejected", "roles.system_role_handled", "roles.unknown_role_rejected"],
+            "params.wrong_type_rejected", "request.malformed_json_rejected", "roles.system_role_handled", "roles.unknown_role_rejected",
+            "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected",
+            "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"],
            f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
            "Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.", replace_error(_fastapi_422)),
 )

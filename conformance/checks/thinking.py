@@ -1,0 +1,89 @@
+"""Extended thinking: the thinking blocks of an answer, their signatures and how a stream delivers them.
+
+A thinking block is only useful to a client that can send it back in the next turn, which takes
+its signature unmodified; these checks judge what makes that possible. Whether the round trip is
+accepted is an expectation rule (thinking.round_trip_accepted), judged by status.
+"""
+
+from __future__ import annotations
+
+from .._types import JSONObject
+from ..findings import NotApplicable, Violation
+from .registry import check
+from .subject import Subject, locate, show
+
+_THINKING = ("thinking", "redacted_thinking")
+
+
+def _content(message: JSONObject) -> list[JSONObject]:
+    content = message.get("content")
+    if not isinstance(content, list):
+        raise NotApplicable("no content array (judged by the schema checks)")
+    return [b for b in content if isinstance(b, dict)]
+
+
+def _continues_tool_calls(s: Subject) -> bool:
+    """The request answers tool calls: the model continues its turn and need not think again."""
+    messages = s.request_json().get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    content = last.get("content") if isinstance(last, dict) else None
+    return isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+
+
+@check("thinking.block_present")
+def block_present(s: Subject) -> list[Violation]:
+    """Clients show and send back reasoning from thinking blocks; folded into text it leaks into the answer (peers #9)."""
+    thinking = s.request_json().get("thinking")
+    if not (isinstance(thinking, dict) and thinking.get("type") == "enabled"):
+        raise NotApplicable("extended thinking is not enabled")
+    if _continues_tool_calls(s):
+        raise NotApplicable("the request continues a tool-use turn, which need not start with new thinking")
+    blocks = _content(s.message())
+    if not any(b.get("type") in _THINKING for b in blocks):
+        at = "rebuilt message /content" if s.reading is not None else "/content"
+        return [Violation(f"Received: content types {show([b.get('type') for b in blocks])}\nExpected: a thinking or redacted_thinking block (thinking is enabled)", at=at)]
+    return []
+
+
+@check("thinking.signature_present")
+def signature_present(s: Subject) -> list[Violation]:
+    """The next turn must carry the block back with its signature; an empty one is refused (peers #20)."""
+    blocks = [(i, b) for i, b in enumerate(_content(s.message())) if b.get("type") == "thinking"]
+    if not blocks:
+        raise NotApplicable("no thinking block")
+    prefix = "rebuilt message " if s.reading is not None else ""
+    return [
+        Violation(f"Received: signature {show(block.get('signature'))}\nExpected: a non-empty signature string", at=f"{prefix}/content/{position}/signature")
+        for position, block in blocks
+        if not (isinstance(block.get("signature"), str) and block["signature"])
+    ]
+
+
+@check("thinking.stream_signature_delta")
+def stream_signature_delta(s: Subject) -> list[Violation]:
+    """The signature only arrives as a signature_delta; a stream without one leaves the block unsendable (Ollama lists none)."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    s.message()  # a broken stream is judged by the stream.* checks
+    open_blocks: dict[int, bool] = {}  # index of an open thinking block -> signature_delta seen
+    judged = False
+    found: list[Violation] = []
+    for index, data in s.events():
+        kind, block_index = data.get("type"), data.get("index")
+        if not isinstance(block_index, int):
+            continue
+        if kind == "content_block_start":
+            block = data.get("content_block")
+            if isinstance(block, dict) and block.get("type") == "thinking":
+                open_blocks[block_index] = False
+        elif kind == "content_block_delta" and block_index in open_blocks:
+            delta = data.get("delta")
+            if isinstance(delta, dict) and delta.get("type") == "signature_delta":
+                open_blocks[block_index] = True
+        elif kind == "content_block_stop" and block_index in open_blocks:
+            judged = True
+            if not open_blocks.pop(block_index):
+                found.append(Violation(f"Received: content_block_stop of thinking block {block_index} without a signature_delta\nExpected: a signature_delta before the block stops", at=locate(s, index), event_index=index))
+    if not judged:
+        raise NotApplicable("no thinking block in the stream")
+    return found

@@ -1,0 +1,227 @@
+"""Tool use: the calls an answer makes, judged against the tools and tool_choice of its request.
+
+Each check reads tool_choice and tools from the request it judges, so it applies wherever a run
+forced, forbade or limited tool calls and is not applicable elsewhere. A streamed answer is judged
+on the message a client rebuilds from its events (input_json_delta pieces joined and parsed at the
+block's stop, as the SDK does); a broken stream is left to the stream.* checks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from jsonschema import Draft202012Validator
+
+from .._types import JSON, JSONObject
+from ..findings import NotApplicable, Violation
+from .registry import check
+from .subject import Subject, show
+
+
+def _content_at(s: Subject) -> str:
+    return "rebuilt message /content" if s.reading is not None else "/content"
+
+
+def _where(s: Subject, position: int, key: str = "") -> str:
+    return f"{_content_at(s)}/{position}" + (f"/{key}" if key else "")
+
+
+def _tool_uses(message: JSONObject) -> list[tuple[int, JSONObject]]:
+    """(position in content, block) of every tool_use block."""
+    content = message.get("content")
+    if not isinstance(content, list):
+        raise NotApplicable("no content array (judged by the schema checks)")
+    return [(i, b) for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "tool_use"]
+
+
+def _choice(s: Subject) -> Mapping[str, JSON]:
+    choice = s.request_json().get("tool_choice")
+    return choice if isinstance(choice, dict) else {}
+
+
+def _tools(s: Subject) -> dict[str, JSONObject]:
+    tools = s.request_json().get("tools")
+    if not isinstance(tools, list):
+        return {}
+    return {t["name"]: t for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)}
+
+
+def _forced(s: Subject) -> Mapping[str, JSON]:
+    choice = _choice(s)
+    if choice.get("type") not in ("tool", "any"):
+        raise NotApplicable("tool_choice does not force a tool call")
+    return choice
+
+
+def _not_cut(message: JSONObject) -> None:
+    if message.get("stop_reason") == "max_tokens":
+        raise NotApplicable("max_tokens cut the answer, so a forced call may be incomplete")
+
+
+def _received(calls: list[tuple[int, JSONObject]], message: JSONObject) -> str:
+    if calls:
+        return "tool_use blocks for " + ", ".join(show(b.get("name")) for _, b in calls)
+    content = message.get("content")
+    kinds = [b.get("type") for b in content if isinstance(b, dict)] if isinstance(content, list) else []
+    return f"no tool_use block (content types {show(kinds)}, stop_reason {show(message.get('stop_reason'))})"
+
+
+@check("tools.forced_tool_called")
+def forced_tool_called(s: Subject) -> list[Violation]:
+    """An agent that forces a tool waits for that call; an answer without it stalls the loop."""
+    choice = _forced(s)
+    message = s.message()
+    _not_cut(message)
+    calls = _tool_uses(message)
+    if choice.get("type") == "tool":
+        wanted = choice.get("name")
+        if not any(b.get("name") == wanted for _, b in calls):
+            return [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block named {show(wanted)} (tool_choice forces it)", at=_content_at(s))]
+        return []
+    declared = sorted(_tools(s))
+    if not any(b.get("name") in declared for _, b in calls):
+        return [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block for one of {show(declared)} (tool_choice any)", at=_content_at(s))]
+    return []
+
+
+@check("tools.stop_reason_tool_use")
+def stop_reason_tool_use(s: Subject) -> list[Violation]:
+    """Agents decide to run tools on stop_reason tool_use; another value ends the loop with the call unrun."""
+    _forced(s)
+    message = s.message()
+    _not_cut(message)
+    reason = message.get("stop_reason")
+    if reason is None:
+        raise NotApplicable("no stop_reason (judged by the schema and stream checks)")
+    if reason != "tool_use":
+        at = "message_delta /delta/stop_reason" if s.reading is not None else "/stop_reason"
+        return [Violation(f"Received: stop_reason {show(reason)}\nExpected: \"tool_use\" (tool_choice forces a tool call)", at=at)]
+    return []
+
+
+@check("tools.tool_use_block_present")
+def tool_use_block_present(s: Subject) -> list[Violation]:
+    """stop_reason tool_use with no call to run leaves an agent with nothing to answer and nothing to say (peers #10)."""
+    message = s.message()
+    if message.get("stop_reason") != "tool_use":
+        raise NotApplicable("stop_reason is not tool_use")
+    calls = _tool_uses(message)
+    if not calls:
+        return [Violation(f"Received: {_received(calls, message)}\nExpected: at least one tool_use block with stop_reason tool_use", at=_content_at(s))]
+    return []
+
+
+@check("tools.id_prefix")
+def id_prefix(s: Subject) -> list[Violation]:
+    """Clients and logs recognise tool calls by the toolu_ prefix; Anthropic warns formats may change."""
+    calls = _tool_uses(s.message())
+    if not calls:
+        raise NotApplicable("no tool_use block")
+    found = []
+    for position, block in calls:
+        value = block.get("id")
+        if isinstance(value, str) and not value.startswith("toolu_"):
+            found.append(Violation(f"Received: tool_use id {show(value)}\nExpected: an id starting with toolu_", at=_where(s, position, "id")))
+    return found
+
+
+@check("tools.ids_unique")
+def ids_unique(s: Subject) -> list[Violation]:
+    """tool_result names its call by id; a repeated id is ambiguous, and the API refuses a history that has one."""
+    calls = _tool_uses(s.message())
+    if not calls:
+        raise NotApplicable("no tool_use block")
+    first: dict[str, int] = {}
+    found = []
+    for position, block in calls:
+        value = block.get("id")
+        if not isinstance(value, str):
+            continue
+        if value in first:
+            found.append(Violation(f"Received: tool_use id {show(value)} again (first at /content/{first[value]})\nExpected: a distinct id for every tool_use block", at=_where(s, position, "id")))
+        else:
+            first[value] = position
+    return found
+
+
+@check("tools.input_matches_schema")
+def input_matches_schema(s: Subject) -> list[Violation]:
+    """The client passes input straight to its tool; an input outside the schema makes the tool fail."""
+    tools = _tools(s)
+    calls = [(p, b) for p, b in _tool_uses(s.message()) if isinstance(b.get("input"), dict) and isinstance(tools.get(str(b.get("name"))), dict)]
+    if not calls:
+        raise NotApplicable("no tool_use block with an object input for a tool of the request")
+    found = []
+    for position, block in calls:
+        schema = tools[str(block["name"])].get("input_schema")
+        if not isinstance(schema, dict):
+            continue
+        for error in sorted(Draft202012Validator(schema).iter_errors(block["input"]), key=lambda e: list(e.absolute_path))[:3]:
+            pointer = "".join(f"/{p}" for p in error.absolute_path)
+            found.append(
+                Violation(
+                    f"Received: input {show(block['input'])}: {error.message}\nExpected: an input valid against {block['name']}'s input_schema",
+                    at=_where(s, position, "input") + pointer,
+                )
+            )
+    return found
+
+
+@check("tools.stream_input_is_object")
+def stream_input_is_object(s: Subject) -> list[Violation]:
+    """Clients parse the joined input_json_delta pieces at the block's stop; anything but an object breaks the call."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    calls = _tool_uses(s.message())
+    if not calls:
+        raise NotApplicable("no tool_use block")
+    found = []
+    for position, block in calls:
+        value = block.get("input")
+        if "input" in block and not isinstance(value, dict):
+            found.append(Violation(f"Received: input_json_delta pieces joining into {show(value)}\nExpected: the JSON text of an object", at=_where(s, position, "input")))
+    return found
+
+
+@check("tools.stream_input_matches_twin")
+def stream_input_matches_twin(s: Subject) -> list[Violation]:
+    """A client that streams must get the same arguments as one that does not (LiteLLM #25605 lost them to {})."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    _forced(s)
+    expected = _tool_uses(s.twin_message())
+    if not expected:
+        raise NotApplicable("the non-stream twin made no tool call (judged by tools.forced_tool_called)")
+    received = _tool_uses(s.message())
+    found = []
+    for (position, block), (_, twin) in zip(received, expected, strict=False):
+        if block.get("input") != twin.get("input"):
+            found.append(
+                Violation(
+                    f"Received: input {show(block.get('input'))} joined from input_json_delta\nExpected: {show(twin.get('input'))}, as the same request not streamed ({s.twin.id if s.twin else '?'})",
+                    at=_where(s, position, "input"),
+                )
+            )
+    return found
+
+
+@check("tools.tool_choice_none_respected")
+def tool_choice_none_respected(s: Subject) -> list[Violation]:
+    """tool_choice none is how a client asks for a plain answer; a call it did not allow cannot be run."""
+    if _choice(s).get("type") != "none":
+        raise NotApplicable("tool_choice is not none")
+    calls = _tool_uses(s.message())
+    if calls:
+        return [Violation(f"Received: {_received(calls, s.message())}\nExpected: no tool_use block (tool_choice none)", at=_where(s, calls[0][0]))]
+    return []
+
+
+@check("tools.parallel_disabled_respected")
+def parallel_disabled_respected(s: Subject) -> list[Violation]:
+    """Clients that run one tool at a time set disable_parallel_tool_use; extra calls go unanswered."""
+    if _choice(s).get("disable_parallel_tool_use") is not True:
+        raise NotApplicable("disable_parallel_tool_use is not true")
+    calls = _tool_uses(s.message())
+    if len(calls) > 1:
+        return [Violation(f"Received: {len(calls)} tool_use blocks ({_received(calls, s.message())})\nExpected: at most one (disable_parallel_tool_use true)", at=_where(s, calls[1][0]))]
+    return []

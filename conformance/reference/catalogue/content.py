@@ -1,0 +1,210 @@
+"""Faults in content blocks and request extras: images, documents, system prompts, metadata, service_tier, stop sequences.
+
+Each is a deviation a real gateway or backend showed, with its public source; deviation numbers refer to
+the research notes' table (peers.md §4.6). Request rewrites and refusals only; the faithful app never
+learns it is wrapped.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import copy
+from collections.abc import Callable, Iterable, Iterator
+
+from starlette.types import ASGIApp
+
+from conformance import media
+from conformance._types import JSON, JSONObject
+from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.media_rules import IMAGE_TYPES
+from conformance.reference.rewrite import RequestView, Wrapper, refuse_request, rewrite_request
+
+PEERS = "peers.md §4.6"
+MSG_PATH = "/v1/messages"
+Refusal = tuple[int, str, str] | None
+
+
+def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
+    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
+        return wrapper(app)
+
+    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
+
+
+def _body(view: RequestView) -> JSONObject | None:
+    """The Messages body of a request to /v1/messages, else None (count_tokens and models pass untouched)."""
+    return view.body if view.path.rstrip("/") == MSG_PATH and isinstance(view.body, dict) else None
+
+
+def _blocks(body: JSONObject) -> Iterator[tuple[str, JSONObject, JSONObject]]:
+    """(location, message, block) for every content block of every message."""
+    messages = body.get("messages")
+    for i, message in enumerate(messages if isinstance(messages, list) else ()):
+        content = message.get("content") if isinstance(message, dict) else None
+        for j, block in enumerate(content if isinstance(content, list) else ()):
+            if isinstance(block, dict):
+                yield f"messages.{i}.content.{j}", message, block
+
+
+def _source(block: JSONObject) -> JSONObject:
+    source = block.get("source")
+    return source if isinstance(source, dict) else {}
+
+
+def _refuse_block(test: Callable[[JSONObject], bool], problem: str) -> Callable[[RequestView], Refusal]:
+    def refuse(view: RequestView) -> Refusal:
+        body = _body(view)
+        for where, _message, block in _blocks(body) if body is not None else ():
+            if test(block):
+                return 400, "invalid_request_error", f"{where}: {problem}"
+        return None
+
+    return refuse
+
+
+def _refuse_field(name: str) -> Callable[[RequestView], Refusal]:
+    def refuse(view: RequestView) -> Refusal:
+        body = _body(view)
+        return (400, "invalid_request_error", f"{name}: Extra inputs are not permitted") if body is not None and name in body else None
+
+    return refuse
+
+
+def _edit(fn: Callable[[JSONObject], None]) -> Wrapper:
+    """A request rewrite of /v1/messages bodies (fn edits a copy in place)."""
+
+    def rewrite(view: RequestView) -> RequestView:
+        body = _body(view)
+        if body is None:
+            return view
+        edited = copy.deepcopy(body)
+        fn(edited)
+        return RequestView(view.method, view.path, view.headers, edited, view.query)
+
+    return rewrite_request(rewrite)
+
+
+# ---------------------------------------------------------------------------------- images
+
+
+def _is_image(block: JSONObject) -> bool:
+    return block.get("type") == "image"
+
+
+def _is_webp(block: JSONObject) -> bool:
+    return _is_image(block) and _source(block).get("media_type") == "image/webp"
+
+
+def _is_url_image(block: JSONObject) -> bool:
+    return _is_image(block) and _source(block).get("type") == "url"
+
+
+def _relabel_images(body: JSONObject) -> None:
+    """What a gateway that hands images on as data URLs lets through: the backend decodes whatever bytes arrive."""
+    for _where, _message, block in _blocks(body):
+        source = _source(block)
+        if not _is_image(block) or source.get("type") != "base64" or not isinstance(source.get("data"), str):
+            continue
+        try:
+            sniffed = media.sniff(base64.b64decode(source["data"], validate=True))
+        except (binascii.Error, ValueError):
+            continue
+        if sniffed in IMAGE_TYPES:
+            source["media_type"] = sniffed
+        elif sniffed is not None:  # another real image format (BMP): decoded and passed on as pixels
+            source["media_type"], source["data"] = "image/png", media.base64_of("image/png")
+
+
+# ------------------------------------------------------------------------------- documents
+
+
+def _is_document(block: JSONObject) -> bool:
+    return block.get("type") == "document"
+
+
+def _drop_2026_content(body: JSONObject) -> None:
+    """Quietly remove what 2026-10-21 refuses: documents in assistant turns, citations in user turns."""
+    for _where, message, block in list(_blocks(body)):
+        content = message["content"]
+        if message.get("role") == "assistant" and _is_document(block):
+            content.remove(block)
+        elif message.get("role") == "user" and block.get("type") == "text":
+            block.pop("citations", None)
+
+
+# ---------------------------------------------------------------------------------- extras
+
+
+def _wrap_string_system(body: JSONObject) -> None:
+    """Prepend an attribution block to a string system prompt, leaving the string itself as a raw array item."""
+    system: JSON = body.get("system")
+    if isinstance(system, str):
+        body["system"] = [{"type": "text", "text": "x-anthropic-billing-header: cc_version=2.1.0"}, system]
+
+
+def _refuse_system_cache_control(view: RequestView) -> Refusal:
+    body = _body(view)
+    system = body.get("system") if body is not None else None
+    for index, block in enumerate(system if isinstance(system, list) else ()):
+        if isinstance(block, dict) and "cache_control" in block:
+            return 400, "invalid_request_error", f"system.{index}.cache_control: Extra inputs are not permitted"
+    return None
+
+
+def _first_stop_sequence_only(body: JSONObject) -> None:
+    stops = body.get("stop_sequences")
+    if isinstance(stops, list) and len(stops) > 1:
+        body["stop_sequences"] = stops[:1]
+
+
+FAULTS: tuple[Fault, ...] = (
+    # ------------------------------------------------------------------ images
+    _fault("images-refused",
+           ["content.image_gif_accepted", "content.image_jpeg_accepted", "content.image_png_accepted", "content.image_url_accepted", "content.image_webp_accepted"],
+           f"{PEERS} #25 (image input to a text-only backend); https://github.com/ggml-org/llama.cpp/issues/13566",
+           "Every image block is refused: the backend behind the gateway takes text only.",
+           refuse_request(_refuse_block(_is_image, "image input is not supported by this model"))),
+    _fault("webp-refused", ["content.image_webp_accepted"],
+           "https://github.com/cline/cline/issues/8977 (llama-server: 400 'Failed to load image or audio file'; stb_image has no WebP decoder)",
+           "image/webp images are refused; JPEG, PNG and GIF pass.",
+           refuse_request(_refuse_block(_is_webp, "Failed to load image or audio file"))),
+    _fault("image-url-refused", ["content.image_url_accepted"],
+           "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (images: base64 only, no URL)",
+           "Image blocks with a url source are refused; only base64 images are taken.",
+           refuse_request(_refuse_block(_is_url_image, "Input tag 'url' found using 'type' does not match any of the expected tags: 'base64'"))),
+    _fault("image-media-type-unchecked", ["content.image_media_type_mismatch_rejected", "content.image_media_type_unknown_rejected"],
+           "https://github.com/mealie-recipes/mealie/pull/5897 (OpenAI-style backends take a media type Anthropic refuses with 400)",
+           "Images go on as data URLs to a backend that decodes any bytes: an unknown or wrong media type is accepted.",
+           _edit(_relabel_images)),
+    # --------------------------------------------------------------- documents
+    _fault("documents-refused", ["content.pdf_document_accepted", "content.text_document_accepted"],
+           "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py (blocks: text, image, tool_use, tool_result, thinking); Ollama's compatibility doc lists documents as unsupported",
+           "document blocks are refused as an unknown content block type.",
+           refuse_request(_refuse_block(_is_document, "Input tag 'document' found using 'type' does not match any of the expected tags: 'text', 'image', 'tool_use', 'tool_result', 'thinking'"))),
+    _fault("content-2026-rules-ignored", ["content.document_in_assistant_rejected", "content.user_citations_rejected"],
+           "https://platform.claude.com/docs/en/api/migration-2026-10-21 (gateways that accept everything 2026-10-21 rejects, contract §8)",
+           "Under 2026-10-21, documents in assistant turns and citations in user turns are silently dropped instead of refused.",
+           _edit(_drop_2026_content), api_version="2026-10-21"),
+    # ------------------------------------------------------------------ extras
+    _fault("system-string-refused", ["content.system_string_accepted"],
+           "https://github.com/horselock/claude-code-proxy/pull/12 (a string system prompt was put into the system array as a raw string)",
+           "A string system prompt is appended raw to an injected system array, so the request is refused.",
+           _edit(_wrap_string_system)),
+    _fault("system-cache-control-refused", ["content.system_blocks_accepted"],
+           f"{PEERS} #19 ('Extra inputs are not permitted' for cache_control and other fields Claude Code sends)",
+           "cache_control on a system block is refused as an extra input.",
+           refuse_request(_refuse_system_cache_control)),
+    _fault("metadata-refused", ["content.metadata_user_id_accepted"],
+           f"{PEERS} #19; https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (metadata not supported)",
+           "metadata is refused as an extra input, though Claude Code sends metadata.user_id on every request.",
+           refuse_request(_refuse_field("metadata"))),
+    _fault("service-tier-refused", ["params.valid_value_accepted"],
+           f"{PEERS} #19; https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py (no service_tier field)",
+           "service_tier is refused as an extra input at every value.",
+           refuse_request(_refuse_field("service_tier"))),
+    _fault("first-stop-sequence-only", ["content.fired_stop_sequence_reported"],
+           "https://github.com/stanford-crfm/helm/pull/948 (a backend that takes at most one stop sequence); https://github.com/invergent-ai/surogate/issues/133 (competing stop strings)",
+           "Only the first stop sequence is passed on, so a later one never stops the answer.",
+           _edit(_first_stop_sequence_only)),
+)

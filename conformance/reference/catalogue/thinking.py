@@ -1,0 +1,181 @@
+"""Extended-thinking deviations real gateways show, each a small wrapper around the faithful app.
+
+Thinking survives a gateway only if the block, its signature and the way a stream delivers it
+(thinking_delta pieces, one signature_delta) all pass through unchanged, and the next turn may
+carry it back. Deviation numbers refer to the research notes' table (peers.md §4.6).
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from conformance._types import JSON
+from conformance.reference.fault import Fault
+from conformance.reference.rewrite import (
+    EventOut,
+    RequestView,
+    Wrapper,
+    compose,
+    event,
+    refuse_request,
+    rewrite_events,
+    rewrite_events_with_state,
+    rewrite_json_response,
+    rewrite_request,
+)
+
+EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
+Verdict = tuple[int, str, str] | None
+PEERS = "peers.md §4.6"
+
+
+def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
+    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=lambda app, _context: wrapper(app), options=options)
+
+
+def _messages(view: RequestView) -> dict[str, JSON] | None:
+    if view.path.rstrip("/") != "/v1/messages" or not isinstance(view.body, dict):
+        return None
+    return copy.deepcopy(view.body)
+
+
+def _body(fn: Callable[[list[JSON]], list[JSON]]) -> Wrapper:
+    """Rewrite the content of successful non-stream Messages."""
+
+    def rewrite(status: int, body: JSON) -> JSON:
+        if status == 200 and isinstance(body, dict) and body.get("type") == "message" and isinstance(body.get("content"), list):
+            body = {**body, "content": fn(copy.deepcopy(body["content"]))}
+        return body
+
+    return rewrite_json_response(rewrite)
+
+
+def _delta_type(data: JSON) -> str | None:
+    delta = data.get("delta") if isinstance(data, dict) and data.get("type") == "content_block_delta" else None
+    kind = delta.get("type") if isinstance(delta, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
+# ------------------------------------------------------------------------------ responses
+
+
+def _empty_signatures(content: list[JSON]) -> list[JSON]:
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "thinking":
+            block["signature"] = ""
+    return content
+
+
+def _empty_signature_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
+    if _delta_type(data) == "signature_delta" and isinstance(data, dict):
+        data = {**data, "delta": {"type": "signature_delta", "signature": ""}}
+    return [event(name, data)]
+
+
+def _drop_signature_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
+    return [] if _delta_type(data) == "signature_delta" else [event(name, data)]
+
+
+def _fold_into_text(content: list[JSON]) -> list[JSON]:
+    """Reasoning as the start of the answer's text: one text block where the thinking block was."""
+    out: list[JSON] = []
+    for block in content:
+        if isinstance(block, dict) and block.get("type") == "thinking":
+            out.append({"type": "text", "text": str(block.get("thinking", ""))})
+        else:
+            out.append(block)
+    return out
+
+
+def _fold_stream_into_text() -> EventFn:
+    """A thinking block streamed as a text block: thinking_delta becomes text_delta, the signature is dropped."""
+    folded: set[int] = set()
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if not isinstance(data, dict):
+            return [event(name, data)]
+        block = data.get("content_block")
+        if data.get("type") == "content_block_start" and isinstance(block, dict) and block.get("type") == "thinking":
+            folded.add(int(data.get("index", -1)))
+            return [event(name, {**data, "content_block": {"type": "text", "text": ""}})]
+        if data.get("index") in folded and _delta_type(data) == "signature_delta":
+            return []
+        if data.get("index") in folded and _delta_type(data) == "thinking_delta":
+            delta = data["delta"]
+            assert isinstance(delta, dict)
+            return [event(name, {**data, "delta": {"type": "text_delta", "text": delta.get("thinking", "")}})]
+        return [event(name, data)]
+
+    return rewrite
+
+
+# ------------------------------------------------------------------------------- requests
+
+
+def _assistant_thinking(view: RequestView) -> bool:
+    body = _messages(view)
+    messages = body.get("messages") if body is not None else None
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) and message.get("role") == "assistant" else None
+        if isinstance(content, list) and any(isinstance(b, dict) and b.get("type") == "thinking" for b in content):
+            return True
+    return False
+
+
+def _refuse_round_trip(view: RequestView) -> Verdict:
+    if _assistant_thinking(view):
+        return 400, "invalid_request_error", "messages.1.content.0: Invalid `signature` in `thinking` block"
+    return None
+
+
+def _refuse_thinking(view: RequestView) -> Verdict:
+    body = _messages(view)
+    if body is not None and "thinking" in body:
+        return 400, "invalid_request_error", "thinking: Extra inputs are not permitted"
+    return None
+
+
+def _refuse_adaptive(view: RequestView) -> Verdict:
+    body = _messages(view)
+    thinking = body.get("thinking") if body is not None else None
+    if isinstance(thinking, dict) and thinking.get("type") == "adaptive":
+        return 400, "invalid_request_error", "adaptive thinking is not supported on this model"
+    return None
+
+
+def _ignore_invalid_budget(view: RequestView) -> RequestView:
+    """A budget the API would refuse is not checked: thinking is dropped and the request served."""
+    body = _messages(view)
+    thinking = body.get("thinking") if body is not None else None
+    if body is None or not isinstance(thinking, dict) or thinking.get("type") != "enabled":
+        return view
+    budget, limit = thinking.get("budget_tokens"), body.get("max_tokens")
+    if isinstance(budget, int) and isinstance(limit, int) and not 1024 <= budget < limit:
+        del body["thinking"]
+        return replace(view, body=body)
+    return view
+
+
+FAULTS: tuple[Fault, ...] = (
+    _fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
+           "Thinking blocks carry an empty signature (streamed: an empty signature_delta), so the next turn cannot send them back.",
+           compose(_body(_empty_signatures), rewrite_events(_empty_signature_delta))),
+    _fault("signature-delta-missing", ["thinking.signature_present", "thinking.stream_signature_delta"],
+           f"{PEERS} #20; https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (streaming deltas: no signature_delta)",
+           "Streams send thinking_delta pieces but never a signature_delta.", rewrite_events(_drop_signature_delta)),
+    _fault("thinking-folded-into-text", ["thinking.block_present", "thinking.round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
+           "The reasoning comes back as text: the thinking block becomes a text block and its signature is lost.",
+           compose(_body(_fold_into_text), rewrite_events_with_state(_fold_stream_into_text))),
+    _fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
+           "A thinking block sent back in the next turn is refused (the gateway re-routes it to a backend that cannot verify its signature).",
+           refuse_request(_refuse_round_trip)),
+    _fault("thinking-not-supported", ["thinking.enabled_accepted"], "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (no thinking parameter)",
+           "Any thinking parameter is refused as an extra input.", refuse_request(_refuse_thinking)),
+    _fault("adaptive-thinking-rejected", ["thinking.adaptive_accepted"], "https://github.com/openclaw/openclaw/issues/67888 (adaptive thinking unknown for a model that has it)",
+           "thinking {type: adaptive} is refused for a model that offers it.", refuse_request(_refuse_adaptive), model="claude-sonnet-4-6"),
+    _fault("budget-tokens-not-validated", ["thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
+           "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
+           "budget_tokens outside [1024, max_tokens) is not refused; the request is served without thinking.", rewrite_request(_ignore_invalid_budget)),
+)

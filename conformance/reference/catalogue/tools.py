@@ -1,0 +1,327 @@
+"""Tool-use deviations real gateways show, each a small wrapper around the faithful app.
+
+Most come from translating Anthropic tool use to and from OpenAI's function calling: arguments
+are a JSON string there, ids are call_…, finish_reason tool_calls has to be mapped, and
+tool_choice none, disable_parallel_tool_use and is_error have no direct counterpart. Deviation
+numbers refer to the research notes' table (peers.md §4.6).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from conformance._types import JSON
+from conformance.reference.fault import Fault
+from conformance.reference.rewrite import (
+    EventOut,
+    RequestView,
+    Wrapper,
+    compose,
+    event,
+    refuse_request,
+    rewrite_events,
+    rewrite_events_with_state,
+    rewrite_json_response,
+    rewrite_request,
+)
+
+EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
+Verdict = tuple[int, str, str] | None
+PEERS = "peers.md §4.6"
+VLLM = "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py"
+
+
+def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
+    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=lambda app, _context: wrapper(app), options=options)
+
+
+def _messages(view: RequestView) -> dict[str, JSON] | None:
+    """A copy of a Messages request body (or count_tokens), None for anything else."""
+    if not view.path.rstrip("/").startswith("/v1/messages") or not isinstance(view.body, dict):
+        return None
+    return copy.deepcopy(view.body)
+
+
+def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
+    def rewrite(view: RequestView) -> RequestView:
+        body = _messages(view)
+        if body is None:
+            return view
+        fn(body)
+        return replace(view, body=body)
+
+    return rewrite_request(rewrite)
+
+
+def _body(fn: Callable[[list[JSON]], list[JSON]]) -> Wrapper:
+    """Rewrite the content of successful non-stream Messages."""
+
+    def rewrite(status: int, body: JSON) -> JSON:
+        if status == 200 and isinstance(body, dict) and body.get("type") == "message" and isinstance(body.get("content"), list):
+            body = {**body, "content": fn(copy.deepcopy(body["content"]))}
+        return body
+
+    return rewrite_json_response(rewrite)
+
+
+def _blocks(kind: str, fn: Callable[[dict[str, JSON]], None]) -> Callable[[list[JSON]], list[JSON]]:
+    def apply(content: list[JSON]) -> list[JSON]:
+        for block in content:
+            if isinstance(block, dict) and block.get("type") == kind:
+                fn(block)
+        return content
+
+    return apply
+
+
+def _tool_use_starts(fn: Callable[[dict[str, JSON]], None]) -> EventFn:
+    """An event rewrite of every tool_use content_block_start's block."""
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        block = data.get("content_block") if isinstance(data, dict) and data.get("type") == "content_block_start" else None
+        if isinstance(data, dict) and isinstance(block, dict) and block.get("type") == "tool_use":
+            block = copy.deepcopy(block)
+            fn(block)
+            data = {**data, "content_block": block}
+        return [event(name, data)]
+
+    return rewrite
+
+
+# ------------------------------------------------------------------------------ responses
+
+
+def _without_tool_use(content: list[JSON]) -> list[JSON]:
+    return [b for b in content if not (isinstance(b, dict) and b.get("type") == "tool_use")]
+
+
+def _drop_tool_blocks() -> EventFn:
+    """Drop every event of tool_use blocks and renumber the blocks after them."""
+    state: dict[str, object] = {"dropped": set(), "shift": 0}
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if not isinstance(data, dict) or not isinstance(data.get("index"), int):
+            return [event(name, data)]
+        dropped = state["dropped"]
+        assert isinstance(dropped, set)
+        block = data.get("content_block")
+        if data.get("type") == "content_block_start" and isinstance(block, dict) and block.get("type") == "tool_use":
+            dropped.add(data["index"])
+        if data["index"] in dropped:
+            if data.get("type") == "content_block_stop":
+                state["shift"] = len(dropped)
+            return []
+        shift = state["shift"]
+        assert isinstance(shift, int)
+        return [event(name, {**data, "index": data["index"] - shift})]
+
+    return rewrite
+
+
+def _lose_stream_input(name: str | None, data: JSON) -> Iterable[EventOut]:
+    delta = data.get("delta") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+        data = {**data, "delta": {**delta, "partial_json": ""}}
+    return [event(name, data)]
+
+
+def _block_per_argument_chunk() -> EventFn:
+    """Each input_json_delta of a tool_use block opens a new block with the same id; the first block stays empty."""
+    state: dict[str, JSON] = {"next": 0, "tool": None}
+    shift: dict[int, int] = {}
+
+    def new_index() -> int:
+        index = state["next"]
+        assert isinstance(index, int)
+        state["next"] = index + 1
+        return index
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if not isinstance(data, dict) or not isinstance(data.get("index"), int):
+            return [event(name, data)]
+        kind, block = data.get("type"), data.get("content_block")
+        if kind == "content_block_start":
+            is_tool = isinstance(block, dict) and block.get("type") == "tool_use"
+            state["tool"] = copy.deepcopy(block) if is_tool else None
+            index = new_index()
+            shift[data["index"]] = index
+            if is_tool:
+                return [event(name, {**data, "index": index}), event("content_block_stop", {"type": "content_block_stop", "index": index})]
+            return [event(name, {**data, "index": index})]
+        if state["tool"] is not None and kind in ("content_block_delta", "content_block_stop"):
+            if kind == "content_block_stop":
+                return []
+            index = new_index()
+            start = {"type": "content_block_start", "index": index, "content_block": state["tool"]}
+            return [event("content_block_start", start), event(name, {**data, "index": index}), event("content_block_stop", {"type": "content_block_stop", "index": index})]
+        return [event(name, {**data, "index": shift.get(data["index"], data["index"])})]
+
+    return rewrite
+
+
+def _drop_start_input(block: dict[str, JSON]) -> None:
+    block.pop("input", None)
+
+
+def _input_as_string(block: dict[str, JSON]) -> None:
+    block["input"] = json.dumps(block.get("input"))
+
+
+def _stream_input_as_string() -> EventFn:
+    """Hold a tool_use block's input_json_delta pieces and send them as one JSON string literal at its stop."""
+    pieces: dict[int, list[str]] = {}
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if not isinstance(data, dict) or not isinstance(data.get("index"), int):
+            return [event(name, data)]
+        index, delta = data["index"], data.get("delta")
+        if data.get("type") == "content_block_delta" and isinstance(delta, dict) and delta.get("type") == "input_json_delta":
+            pieces.setdefault(index, []).append(str(delta.get("partial_json", "")))
+            return []
+        if data.get("type") == "content_block_stop" and index in pieces:
+            whole = json.dumps("".join(pieces.pop(index)) or "{}")
+            joined = {"type": "content_block_delta", "index": index, "delta": {"type": "input_json_delta", "partial_json": whole}}
+            return [event("content_block_delta", joined), event(name, data)]
+        return [event(name, data)]
+
+    return rewrite
+
+
+def _openai_id(block: dict[str, JSON]) -> None:
+    block["id"] = "call_" + str(block.get("id", "")).removeprefix("toolu_")
+
+
+def _namespaced(block: dict[str, JSON]) -> None:
+    block["name"] = "mcp__client_tools__" + str(block.get("name", ""))
+
+
+def _end_turn_for_tool_use(target: dict[str, JSON]) -> None:
+    if target.get("stop_reason") == "tool_use":
+        target["stop_reason"] = "end_turn"
+
+
+def _stop_in_body(status: int, body: JSON) -> JSON:
+    if status == 200 and isinstance(body, dict) and body.get("type") == "message":
+        body = copy.deepcopy(body)
+        _end_turn_for_tool_use(body)
+    return body
+
+
+def _stop_in_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
+    delta = data.get("delta") if isinstance(data, dict) and data.get("type") == "message_delta" else None
+    if isinstance(data, dict) and isinstance(delta, dict):
+        delta = dict(delta)
+        _end_turn_for_tool_use(delta)
+        data = {**data, "delta": delta}
+    return [event(name, data)]
+
+
+# ------------------------------------------------------------------------------- requests
+
+
+def _choice(body: dict[str, JSON]) -> dict[str, JSON] | None:
+    choice = body.get("tool_choice")
+    return choice if isinstance(choice, dict) else None
+
+
+def _ignore_none(body: dict[str, JSON]) -> None:
+    choice = _choice(body)
+    if choice is not None and choice.get("type") == "none":
+        del body["tool_choice"]
+
+
+def _refuse_none(view: RequestView) -> Verdict:
+    body = _messages(view)
+    choice = _choice(body) if body is not None else None
+    if choice is not None and choice.get("type") == "none":
+        return 400, "invalid_request_error", "tool_choice.type: Input should be 'auto', 'any' or 'tool'"
+    return None
+
+
+def _drop_parallel_flag(body: dict[str, JSON]) -> None:
+    choice = _choice(body)
+    if choice is not None:
+        choice.pop("disable_parallel_tool_use", None)
+
+
+_INVALID_NAME = re.compile(r"[^a-zA-Z0-9_-]")
+
+
+def _sanitise_tools(body: dict[str, JSON]) -> None:
+    tools = body.get("tools")
+    for tool in tools if isinstance(tools, list) else ():
+        if not isinstance(tool, dict):
+            continue
+        if isinstance(tool.get("name"), str):
+            tool["name"] = _INVALID_NAME.sub("_", tool["name"])[:128] or "tool"
+        schema = tool.get("input_schema")
+        if not isinstance(schema, dict) or schema.get("type") != "object":
+            tool["input_schema"] = {"type": "object", "properties": {}}
+
+
+def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
+    body = _messages(view)
+    messages = body.get("messages") if body is not None else None
+    found = []
+    for message in messages if isinstance(messages, list) else ():
+        content = message.get("content") if isinstance(message, dict) else None
+        found += [b for b in content if isinstance(b, dict) and b.get("type") == "tool_result"] if isinstance(content, list) else []
+    return found
+
+
+def _refuse_tool_results(view: RequestView) -> Verdict:
+    if _tool_results(view):
+        return 400, "invalid_request_error", "Unexpected tool call id in tool results"
+    return None
+
+
+def _refuse_is_error(view: RequestView) -> Verdict:
+    if any("is_error" in block for block in _tool_results(view)):
+        return 400, "invalid_request_error", "messages.2.content.0.tool_result.is_error: Extra inputs are not permitted"
+    return None
+
+
+FAULTS: tuple[Fault, ...] = (
+    _fault("tool-call-dropped", ["tools.forced_tool_called", "tools.tool_use_block_present"], f"{PEERS} #10 (vLLM test_message_stream_converter.py docstring)",
+           "stop_reason tool_use arrives, but the tool_use block was lost in translation (streamed or not).",
+           compose(_body(_without_tool_use), rewrite_events_with_state(_drop_tool_blocks))),
+    _fault("stream-tool-input-lost", ["tools.input_matches_schema", "tools.stream_input_matches_twin"], f"{PEERS} #12; https://github.com/BerriAI/litellm/issues/25605",
+           "Streamed tool calls lose their arguments: every input_json_delta is empty, so the input is {} (non-stream is fine).",
+           rewrite_events(_lose_stream_input)),
+    _fault("tool-use-block-per-chunk",
+           ["stream.rebuilt_matches_twin", "tools.ids_unique", "tools.input_matches_schema", "tools.stream_input_is_object", "tools.stream_input_matches_twin"],
+           f"{PEERS} #11; https://github.com/nanocoai/nanoclaw/pull/1241",
+           "Every tool-argument chunk opens a new tool_use block with the same id; the first block stays empty.",
+           rewrite_events_with_state(_block_per_argument_chunk)),
+    _fault("tool-use-start-without-input", ["stream.event_schema"], f"{PEERS} #13; https://github.com/farion1231/cc-switch/pull/2557",
+           "content_block_start of a tool_use block has no input field.", rewrite_events(_tool_use_starts(_drop_start_input))),
+    _fault("tool-input-json-string", ["shape.message_schema", "thinking.round_trip_accepted", "tools.stream_input_is_object"],
+           "https://github.com/nielspeter/claude-code-proxy/pull/13 (OpenAI arguments string forwarded as tool_use.input)",
+           "tool_use input is OpenAI's arguments string instead of an object (streamed: the pieces join into a JSON string literal).",
+           compose(_body(_blocks("tool_use", _input_as_string)), rewrite_events_with_state(_stream_input_as_string))),
+    _fault("openai-tool-call-ids", ["tools.id_prefix"], "https://github.com/theopenco/llmgateway/pull/3389 (call_… ids leaked on /v1/messages)",
+           "tool_use ids are OpenAI call_… ids instead of toolu_… ids.",
+           compose(_body(_blocks("tool_use", _openai_id)), rewrite_events(_tool_use_starts(_openai_id)))),
+    _fault("tool-names-namespaced", ["tools.forced_tool_called"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
+           "tool_use blocks name the tool with the gateway's MCP prefix (mcp__client_tools__get_weather), not as the request defined it.",
+           compose(_body(_blocks("tool_use", _namespaced)), rewrite_events(_tool_use_starts(_namespaced)))),
+    _fault("tool-use-stop-reason-end-turn", ["tools.stop_reason_tool_use"], "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason tool_calls translated to end_turn)",
+           "An answer that calls a tool reports stop_reason end_turn instead of tool_use.",
+           compose(rewrite_json_response(_stop_in_body), rewrite_events(_stop_in_delta))),
+    _fault("tool-choice-none-ignored", ["tools.tool_choice_none_respected"], "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (tool_choice not supported)",
+           "tool_choice none is dropped, so the model may call the tool anyway.", _edit(_ignore_none)),
+    _fault("tool-choice-none-rejected", ["tools.tool_choice_none_accepted"], f"{VLLM} (tool_choice type auto, any or tool only)",
+           "tool_choice {type: none} is refused with 400.", refuse_request(_refuse_none)),
+    _fault("parallel-tool-use-not-disabled", ["tools.parallel_disabled_respected"], f"{VLLM} (no disable_parallel_tool_use)",
+           "disable_parallel_tool_use is dropped, so the model makes one call per city.", _edit(_drop_parallel_flag)),
+    _fault("tool-definitions-not-validated", ["tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"], f"{VLLM} (tool name a plain str, input_schema any dict)",
+           "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", _edit(_sanitise_tools)),
+    _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
+           "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
+    _fault("tool-result-is-error-rejected", ["tools.tool_result_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
+           "A tool_result carrying is_error is refused as an extra input.", refuse_request(_refuse_is_error)),
+)
