@@ -121,16 +121,16 @@ class RunState:
         self.baseline: list[baseline_mod.Entry] | None = None
         self.excused: dict[str, str] = {}  # case id -> the baseline reason that excuses its failure
         self.stale: set[str] = set()  # case ids covered by a stale baseline entry
-
-    def load_baseline(self) -> None:
-        """Read the baseline file up front, so a broken one stops the run before any request."""
-        if self.options.baseline and self.baseline is None:
-            self.baseline = baseline_mod.load(self.options.baseline)
         self._server: Any = None
         self.result: RunResult | None = None
         self._verdicts: dict[str, Finding] | None = None
         self.fatal: str | None = None
         self.startup_error: ConformanceError | None = None
+
+    def load_baseline(self) -> None:
+        """Read the baseline file up front, so a broken one stops the run before any request."""
+        if self.options.baseline and self.baseline is None:
+            self.baseline = baseline_mod.load(self.options.baseline)
 
     # ------------------------------------------------------------------------- contract
 

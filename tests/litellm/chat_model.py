@@ -1,0 +1,271 @@
+"""The OpenAI Chat Completions side of the LiteLLM test: request validation and the toy model's answer.
+
+Owns what an OpenAI-format server decides about a /v1/chat/completions body (which fields it knows,
+which values it refuses and with what error, how `max_tokens`, `stop`, `tools` and `tool_choice`
+shape the answer) and the answer's non-streamed and streamed JSON. The words come from the reference
+server's toy model, so the suite's prompts ("Reply with exactly this text…", "Count from 1 to 200")
+behave as on a real model. Knows nothing about HTTP or SSE framing (backend.py does).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import string
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.reference import tool_calls, toy_model
+from conformance.reference.tool_calls import ToolCall
+from conformance.reference.toy_model import Generation, StopReason
+
+MODEL = "toy-chat-1"
+DEFAULT_MAX_TOKENS = 4096
+_ALPHABET = string.ascii_letters + string.digits
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+_ROLES = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
+# The request fields api.openai.com documents for chat completions; it refuses any other
+# ("Unrecognized request argument supplied: <name>"), so a translation layer that leaks an
+# Anthropic-only field shows up here as it would upstream.
+_KNOWN_FIELDS = frozenset(
+    {
+        "model", "messages", "max_tokens", "max_completion_tokens", "stop", "stream", "stream_options",
+        "temperature", "top_p", "n", "tools", "tool_choice", "parallel_tool_calls", "user", "metadata",
+        "store", "seed", "response_format", "reasoning_effort", "frequency_penalty", "presence_penalty",
+        "logit_bias", "logprobs", "top_logprobs", "service_tier", "modalities", "prediction", "audio",
+        "web_search_options", "prompt_cache_key", "safety_identifier", "verbosity", "functions", "function_call",
+    }
+)
+_FINISH = {
+    StopReason.END_TURN: "stop",
+    StopReason.STOP_SEQUENCE: "stop",  # OpenAI's finish_reason does not say which stop fired
+    StopReason.MAX_TOKENS: "length",
+    StopReason.TOOL_USE: "tool_calls",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ApiError(Exception):
+    """An OpenAI error answer: status plus the {"error": {...}} body."""
+
+    status: int
+    message: str
+    param: str | None = None
+    code: str | None = None
+    type: str = "invalid_request_error"
+
+    def body(self) -> dict[str, Any]:
+        """The JSON body api.openai.com sends with an error status."""
+        return {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One completed request: the generation plus what the response needs to echo."""
+
+    id: str
+    created: int
+    model: str
+    prompt_tokens: int
+    generation: Generation
+    calls: tuple[ToolCall, ...]
+
+
+def _random_id(prefix: str, length: int) -> str:
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def _invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+    return ApiError(400, f"Invalid '{param}': {message}", param=param, code=code)
+
+
+def _check_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
+    value = body.get(name)
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _invalid(name, f"expected a decimal, but got {json.dumps(value)} instead.", "invalid_type")
+    if not low <= value <= high:
+        raise _invalid(name, f"decimal out of range. Expected a value between {low:g} and {high:g}, but got {value} instead.")
+
+
+def _max_tokens(body: dict[str, Any]) -> int:
+    for name in ("max_completion_tokens", "max_tokens"):
+        value = body.get(name)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise _invalid(name, f"expected an integer, but got {json.dumps(value)} instead.", "invalid_type")
+        if value < 1:
+            raise _invalid(name, f"integer below minimum value. Expected a value >= 1, but got {value} instead.", "integer_below_min_value")
+        return value
+    return DEFAULT_MAX_TOKENS
+
+
+def _stops(body: dict[str, Any]) -> tuple[str, ...]:
+    stop = body.get("stop")
+    if stop is None:
+        return ()
+    stops = [stop] if isinstance(stop, str) else stop
+    if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
+        raise _invalid("stop", "expected a string or an array of strings.", "invalid_type")
+    if len(stops) > 4:
+        raise _invalid("stop", f"array too long. Expected an array with maximum length 4, but got an array with length {len(stops)} instead.", "array_above_max_length")
+    return tuple(stops)
+
+
+def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's function tools in the toy model's shape ({name, input_schema})."""
+    tools = body.get("tools")
+    if tools is None:
+        return []
+    if not isinstance(tools, list):
+        raise _invalid("tools", "expected an array.", "invalid_type")
+    converted = []
+    for index, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if not isinstance(function, dict) or tool.get("type") != "function":
+            raise _invalid(f"tools[{index}]", "expected an object with type 'function' and a 'function' object.")
+        name = function.get("name")
+        if not isinstance(name, str) or not _TOOL_NAME.match(name):
+            raise _invalid(f"tools[{index}].function.name", f"string does not match pattern. Expected a string that matches the pattern '{_TOOL_NAME.pattern}'.")
+        parameters = function.get("parameters", {"type": "object", "properties": {}})
+        if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
+            kind = parameters.get("type") if isinstance(parameters, dict) else type(parameters).__name__
+            raise ApiError(400, f"Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'.", param=f"tools[{index}].function.parameters", code="invalid_function_parameters")
+        converted.append({"name": name, "input_schema": parameters})
+    return converted
+
+
+def _tool_choice(body: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
+    """OpenAI's tool_choice and parallel_tool_calls in the toy model's Anthropic-shaped terms."""
+    choice = body.get("tool_choice", "auto" if tools else "none")
+    if choice == "required":
+        mapped: dict[str, Any] = {"type": "any"}
+    elif choice in ("auto", "none"):
+        mapped = {"type": choice}
+    elif isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict):
+        name = choice["function"].get("name")
+        if not any(t["name"] == name for t in tools):
+            raise _invalid("tool_choice", f"tool_choice names function {json.dumps(name)}, which is not in 'tools'.")
+        mapped = {"type": "tool", "name": name}
+    else:
+        raise _invalid("tool_choice", f"expected 'none', 'auto', 'required' or a function choice, but got {json.dumps(choice)} instead.")
+    if body.get("parallel_tool_calls") is False:
+        mapped["disable_parallel_tool_use"] = True
+    return mapped
+
+
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    messages = body.get("messages")
+    if messages is None:
+        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
+    if not isinstance(messages, list) or not messages:
+        raise _invalid("messages", "empty array. Expected an array with minimum length 1, but got an empty array instead.", "empty_array")
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in _ROLES:
+            role = message.get("role") if isinstance(message, dict) else None
+            raise _invalid(f"messages[{index}].role", f"value must be one of {sorted(_ROLES)}, got {json.dumps(role)}.")
+    return messages
+
+
+def _prompt(messages: list[dict[str, Any]]) -> str:
+    """The latest user text; empty after a tool result, so the model then answers instead of calling again."""
+    for message in reversed(messages):
+        if message["role"] in ("tool", "function"):
+            return ""
+        if message["role"] == "user":
+            return toy_model.message_text(message)
+    return ""
+
+
+def _calls_tokens(calls: tuple[ToolCall, ...]) -> int:
+    return sum(toy_model.count_text(c.name) + toy_model.count_text(c.input_json) for c in calls)
+
+
+def answer(body: object, *, known_model: str = MODEL) -> Answer:
+    """Validate a chat completions body like api.openai.com and produce the toy model's answer."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "We could not parse the JSON body of your request. (HINT: the body must be a JSON object.)")
+    unknown = sorted(set(body) - _KNOWN_FIELDS)
+    if unknown:
+        raise ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0], code="unknown_parameter")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise ApiError(400, "you must provide a model parameter", param="model", code="missing_required_parameter")
+    if model != known_model:
+        raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found")
+    messages = _messages(body)
+    limit = _max_tokens(body)
+    stops = _stops(body)
+    _check_number(body, "temperature", 0, 2)
+    _check_number(body, "top_p", 0, 1)
+    tools = _tools(body)
+    choice = _tool_choice(body, tools)
+    calls = tool_calls.choose(_prompt(messages), tools, choice)
+    if calls and _calls_tokens(calls) <= limit:
+        generation = Generation(text="", output_tokens=_calls_tokens(calls), stop_reason=StopReason.TOOL_USE, stop_sequence=None, pieces=())
+    else:
+        calls = ()
+        turns = [{"role": "user", "content": _prompt(messages)}]
+        if messages[-1]["role"] == "assistant":  # a trailing assistant message is continued, like a prefill
+            turns.append(messages[-1])
+        generation = toy_model.generate(turns, max_tokens=limit, stop_sequences=stops)
+    prompt_tokens = toy_model.input_tokens(system=None, messages=messages, tools=tools)
+    return Answer(_random_id("chatcmpl-", 29), int(time.time()), model, prompt_tokens, generation, calls)
+
+
+def _usage(a: Answer) -> dict[str, Any]:
+    out = a.generation.output_tokens
+    return {
+        "prompt_tokens": a.prompt_tokens,
+        "completion_tokens": out,
+        "total_tokens": a.prompt_tokens + out,
+        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+    }
+
+
+def _wire_calls(a: Answer) -> list[dict[str, Any]]:
+    return [{"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.input_json}} for c in a.calls]
+
+
+def completion(a: Answer) -> dict[str, Any]:
+    """The non-streamed chat.completion object."""
+    message: dict[str, Any] = {"role": "assistant", "content": a.generation.text if not a.calls else None, "refusal": None, "annotations": []}
+    if a.calls:
+        message["tool_calls"] = _wire_calls(a)
+    return {
+        "id": a.id,
+        "object": "chat.completion",
+        "created": a.created,
+        "model": a.model,
+        "choices": [{"index": 0, "message": message, "logprobs": None, "finish_reason": _FINISH[a.generation.stop_reason]}],
+        "usage": _usage(a),
+        "service_tier": "default",
+        "system_fingerprint": "fp_toy",
+    }
+
+
+def chunks(a: Answer, *, include_usage: bool) -> Iterator[dict[str, Any]]:
+    """The chat.completion.chunk objects of a stream, in order ([DONE] is the framing's business)."""
+
+    def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        extra = {"usage": None} if include_usage else {}
+        return {"id": a.id, "object": "chat.completion.chunk", "created": a.created, "model": a.model, "service_tier": "default", "system_fingerprint": "fp_toy", "choices": [choice], **extra}
+
+    yield chunk({"role": "assistant", "content": "" if not a.calls else None, "refusal": None})
+    for piece in a.generation.pieces:
+        yield chunk({"content": piece})
+    for index, call in enumerate(a.calls):
+        yield chunk({"tool_calls": [{"index": index, "id": call.id, "type": "function", "function": {"name": call.name, "arguments": ""}}]})
+        text = call.input_json
+        for start in range(0, len(text), 8):
+            yield chunk({"tool_calls": [{"index": index, "function": {"arguments": text[start : start + 8]}}]})
+    yield chunk({}, _FINISH[a.generation.stop_reason])
+    if include_usage:
+        yield {"id": a.id, "object": "chat.completion.chunk", "created": a.created, "model": a.model, "service_tier": "default", "system_fingerprint": "fp_toy", "choices": [], "usage": _usage(a)}
