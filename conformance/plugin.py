@@ -52,6 +52,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--baseline", dest="conformance_baseline", metavar="FILE", default=None, help="YAML of expected MUST failures: listed failures are xfailed, not failed.")
     group.addoption("--strict-baseline", dest="conformance_strict_baseline", action="store_true", default=False, help="A baseline entry that now passes (stale) fails the run.")
     group.addoption("--write-baseline", dest="conformance_write_baseline", metavar="FILE", default=None, help="Write this run's MUST failures as a starting baseline.")
+    group.addoption("--against", dest="conformance_against", metavar="RESULTS_JSON", default=None, help="Compare with an earlier results.json: better, worse, new, gone.")
     group.addoption("--behaviour-retries", dest="conformance_behaviour_retries", type=int, metavar="N", default=1, help="Resend a failed behaviour probe up to N times; a pass on retry is a warning. Default: 1.")
     group.addoption("--max-requests", dest="conformance_max_requests", type=int, metavar="N", default=None, help="Refuse to start a run that could send more than N requests.")
     group.addoption("--max-tokens-total", dest="conformance_max_tokens_total", type=int, metavar="N", default=None, help="Refuse to start a run whose token upper bound exceeds N.")
@@ -77,6 +78,7 @@ def _options(config: pytest.Config) -> Options:
         strict_baseline=config.getoption("conformance_strict_baseline"),
         write_baseline=config.getoption("conformance_write_baseline"),
         behaviour_retries=config.getoption("conformance_behaviour_retries"),
+        against=config.getoption("conformance_against"),
         max_requests=config.getoption("conformance_max_requests"),
         max_tokens_total=config.getoption("conformance_max_tokens_total"),
         request_timeout=config.getoption("conformance_request_timeout"),

@@ -532,7 +532,7 @@ FAULTS: tuple[Fault, ...] = (
     _fault("no-request-id", ["headers.request_id_present"], "https://platform.claude.com/docs/en/api/errors (request-id on every response)",
            "The request-id response header is stripped.", rewrite_response_headers(_drop_request_id)),
     # --------------------------------------------------------------- request
-    _fault("unknown-model-400", ["request.unknown_model_not_found"], f"{PEERS} #23 (status mapping)",
+    _fault("unknown-model-400", ["models.unknown_id_not_found", "request.unknown_model_not_found"], f"{PEERS} #23 (status mapping)",
            "An unknown model is a 400 invalid_request_error instead of 404 not_found_error.", replace_error(_error_where("not_found_error", "model:", 400, "invalid_request_error"))),
     _fault("malformed-json-500", ["request.malformed_json_rejected"], f"{PEERS} #21, #25 (client errors answered as 5xx)",
            "A body that is not JSON crashes the handler: 500 api_error.", replace_error(_error_where("invalid_request_error", "The request body is not valid JSON", 500, "api_error", "Internal server error"))),
@@ -568,11 +568,11 @@ FAULTS: tuple[Fault, ...] = (
            'OpenAI vocabulary leaks through: stop_reason "end_turn" is reported as "stop".', compose(rewrite_json_response(_body(_stop_in_body)), rewrite_events(_on("message_delta", _stop_in_delta)))),
     _fault("ignore-max-tokens", ["stop_reason.max_tokens_on_limit", "thinking.budget_not_below_max_tokens_rejected", "usage.output_within_max_tokens"], f"{PEERS} #21 (max_tokens not passed to the backend)",
            "max_tokens is not passed on: the backend generates until it stops by itself.", rewrite_request(_edit_body(_raise_max_tokens))),
-    _fault("stop-sequence-not-reported", ["stop_reason.stop_sequence_reported"], f"{PEERS} #3; https://github.com/vllm-project/vllm/pull/45807",
+    _fault("stop-sequence-not-reported", ["content.fired_stop_sequence_reported", "stop_reason.stop_sequence_reported"], f"{PEERS} #3; https://github.com/vllm-project/vllm/pull/45807",
            "Stop sequences are enforced but reported as end_turn with stop_sequence null.", compose(rewrite_json_response(_body(_hide_stop_sequence)), rewrite_events(_on("message_delta", _delta(_hide_stop_sequence))))),
     Fault(
         name="flaky-stop-sequence",
-        breaks=("stop_reason.stop_sequence_reported",),
+        breaks=("content.fired_stop_sequence_reported", "stop_reason.stop_sequence_reported"),
         source="https://platform.claude.com/docs/en/build-with-claude/handling-stop-reasons (behaviour a model may vary on between samples)",
         description="Every other identical request reports its stop sequence as end_turn: the probe passes only on retry, which is a warning.",
         wrap=_flaky_stop_sequence,
@@ -627,7 +627,8 @@ FAULTS: tuple[Fault, ...] = (
            ["errors.envelope_shape", "headers.version_required", "headers.version_unknown_rejected", "params.invalid_value_rejected", "params.required_enforced",
             "params.wrong_type_rejected", "request.malformed_json_rejected", "roles.system_role_handled", "roles.unknown_role_rejected",
             "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected",
-            "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"],
+            "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected",
+            "content.image_media_type_mismatch_rejected", "content.image_media_type_unknown_rejected", "count_tokens.messages_required", "count_tokens.model_required"],
            f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
            "Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.", replace_error(_fastapi_422)),
 )

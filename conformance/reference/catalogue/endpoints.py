@@ -90,15 +90,18 @@ def _zero(_status: int, _body: JSON) -> tuple[int, str, bytes]:
 # ------------------------------------------------------------------------------------ models
 
 
-def _openai_list(status: int, body: JSON) -> JSON:
-    if status != 200 or not isinstance(body, dict) or not isinstance(body.get("data"), list):
+def _openai_model(item: JSON) -> JSON:
+    model_id = item.get("id") if isinstance(item, dict) else None
+    return {"id": model_id, "object": "model", "created": 1_759_276_800, "owned_by": "anthropic"}
+
+
+def _openai_shapes(status: int, body: JSON) -> JSON:
+    """OpenAI's list and model objects in place of Anthropic's page and ModelInfo."""
+    if status != 200 or not isinstance(body, dict):
         return body
-    models = [
-        {"id": item.get("id"), "object": "model", "created": 1_759_276_800, "owned_by": "anthropic"}
-        for item in body["data"]
-        if isinstance(item, dict)
-    ]
-    return {"object": "list", "data": models}
+    if isinstance(body.get("data"), list):
+        return {"object": "list", "data": [_openai_model(item) for item in body["data"]]}
+    return _openai_model(body) if body.get("type") == "model" else body
 
 
 def _null_cursor_ids(status: int, body: JSON) -> JSON:
@@ -157,10 +160,10 @@ FAULTS: tuple[Fault, ...] = (
            'count_tokens is a stub: {"input_tokens": 0} for any body, valid or not.',
            branch_on_request(_counting, reanswer_json(_zero))),
     # ------------------------------------------------------------------- models
-    _fault("models-openai-list", ["models.list_schema"],
-           f"{PEERS} #27; https://github.com/BerriAI/litellm/issues/13128 (the /v1/models listing in OpenAI's shape)",
-           'GET /v1/models answers OpenAI\'s {"object": "list", "data": [{"id", "object": "model", ...}]} page.',
-           branch_on_request(_listing, rewrite_json_response(_openai_list))),
+    _fault("models-openai-shape", ["models.list_schema", "models.retrieve_schema"],
+           f"{PEERS} #27; https://github.com/BerriAI/litellm/issues/13128 (the /v1/models listing and model objects in OpenAI's shape)",
+           'GET /v1/models answers OpenAI\'s {"object": "list", "data": [...]} and /v1/models/{id} an {"id", "object": "model", "created", "owned_by"}.',
+           branch_on_request(lambda view: _listing(view) or _retrieving(view), rewrite_json_response(_openai_shapes))),
     _fault("models-null-cursor-ids", ["models.list_schema"],
            "https://github.com/databricks/unity-gateway/issues/680 (first_id and last_id stay null, so clients cannot page)",
            "Model pages carry first_id and last_id null whatever they hold.",

@@ -175,7 +175,7 @@ FAULTS: tuple[Fault, ...] = (
            "Any thinking parameter is refused as an extra input.", refuse_request(_refuse_thinking)),
     _fault("adaptive-thinking-rejected", ["thinking.adaptive_accepted"], "https://github.com/openclaw/openclaw/issues/67888 (adaptive thinking unknown for a model that has it)",
            "thinking {type: adaptive} is refused for a model that offers it.", refuse_request(_refuse_adaptive), model="claude-sonnet-4-6"),
-    _fault("budget-tokens-not-validated", ["thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
+    _fault("budget-tokens-not-validated", ["thinking.block_present", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
            "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
            "budget_tokens outside [1024, max_tokens) is not refused; the request is served without thinking.", rewrite_request(_ignore_invalid_budget)),
 )

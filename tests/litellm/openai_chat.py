@@ -4,7 +4,7 @@ Owns what an OpenAI-format server decides about a /v1/chat/completions body (whi
 which values it refuses and with what error, how `max_tokens`, `stop`, `tools` and `tool_choice`
 shape the answer) and the answer's non-streamed and streamed JSON. The words come from the reference
 server's toy model, so the suite's prompts ("Reply with exactly this text…", "Count from 1 to 200")
-behave as on a real model. Knows nothing about HTTP or SSE framing (backend.py does).
+behave as on a real model. Knows nothing about HTTP or SSE framing (openai_backend.py does).
 """
 
 from __future__ import annotations
@@ -205,7 +205,8 @@ def answer(body: object, *, known_model: str = MODEL) -> Answer:
     _check_number(body, "top_p", 0, 1)
     tools = _tools(body)
     choice = _tool_choice(body, tools)
-    calls = tool_calls.choose(_prompt(messages), tools, choice)
+    # OpenAI names calls call_…; the toy model's own ids are Anthropic's toolu_… shape.
+    calls = tuple(ToolCall(_random_id("call_", 24), c.name, c.input) for c in tool_calls.choose(_prompt(messages), tools, choice))
     if calls and _calls_tokens(calls) <= limit:
         generation = Generation(text="", output_tokens=_calls_tokens(calls), stop_reason=StopReason.TOOL_USE, stop_sequence=None, pieces=())
     else:

@@ -1,0 +1,509 @@
+"""Misbehaving HTTP servers on real 127.0.0.1 sockets, one behaviour each, for the hostile battery.
+
+Raw sockets on purpose: a framework would refuse to send most of what is here (control characters
+in headers, a body cut mid-event, a gzip bomb, bytes that are not HTTP at all). Every server
+records what it received, so a test can prove the key never reached a host it must not reach.
+A behaviour answers the first request (the suite's preflight) faithfully unless it is a
+preflight behaviour; it misbehaves on the requests it names after that.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+import json
+import random
+import re
+import socket
+import socketserver
+import threading
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any
+
+HEAD_LIMIT = 64 * 1024
+_REQUEST_LINE = re.compile(rb"[A-Z]{1,16} \S+ HTTP/1\.[01]\r\n")
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request as it arrived: parsed when it was HTTP, and always the raw bytes."""
+
+    method: str
+    path: str
+    headers: tuple[tuple[str, str], ...]
+    body: bytes
+    raw: bytes
+
+    def header(self, name: str) -> str | None:
+        return next((v for k, v in self.headers if k == name), None)
+
+    @property
+    def http(self) -> bool:
+        return bool(self.method)
+
+    @property
+    def keyed(self) -> bool:
+        """It carried a credential (either scheme)."""
+        return self.header("x-api-key") is not None or self.header("authorization") is not None
+
+    @property
+    def stream(self) -> bool:
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return False
+        return isinstance(body, dict) and body.get("stream") is True
+
+    @property
+    def model(self) -> str:
+        try:
+            body = json.loads(self.body)
+        except ValueError:
+            return "unknown"
+        return str(body.get("model", "unknown")) if isinstance(body, dict) else "unknown"
+
+
+class Wire:
+    """The accepted socket, with sends that report a departed client instead of raising."""
+
+    def __init__(self, sock: socket.socket, stop: threading.Event) -> None:
+        self._sock = sock
+        self._stop = stop
+
+    def send(self, data: bytes) -> bool:
+        """False once the client has gone (it hit a timeout or the size cap and hung up)."""
+        try:
+            self._sock.sendall(data)
+        except OSError:
+            return False
+        return True
+
+    def pause(self, seconds: float) -> bool:
+        """Wait, unless the server is stopping; False when it is."""
+        return not self._stop.wait(seconds)
+
+    def hold(self) -> None:
+        """Say nothing more until the client hangs up or the server stops."""
+        self._sock.settimeout(0.1)
+        while not self._stop.is_set():
+            try:
+                if self._sock.recv(4096) == b"":
+                    return
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+
+Answer = Callable[["HostileServer", Wire, Received], None]
+
+
+class Phase(enum.Enum):
+    """When a behaviour shows: on the preflight (the run must stop, exit 3) or only after it (verdicts)."""
+
+    PREFLIGHT = "preflight"
+    LATER = "later"
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one server does wrong; ``answer`` handles every request it receives."""
+
+    name: str
+    phase: Phase
+    description: str
+    answer: Answer
+
+
+# ------------------------------------------------------------------------------ HTTP bytes
+
+
+def head(status: int, reason: str, headers: list[tuple[str, str | bytes]], *, length: int | None) -> bytes:
+    """A status line and headers, written byte for byte (nothing validated: that is the point)."""
+    lines = [f"HTTP/1.1 {status} {reason}".encode()]
+    for name, value in [*headers, ("connection", "close")]:
+        lines.append(name.encode("latin-1") + b": " + (value if isinstance(value, bytes) else value.encode("latin-1")))
+    if length is not None:
+        lines.append(b"content-length: " + str(length).encode())
+    return b"\r\n".join(lines) + b"\r\n\r\n"
+
+
+def response(status: int, reason: str, body: bytes, *, content_type: str = "application/json", headers: list[tuple[str, str | bytes]] | None = None) -> bytes:
+    return head(status, reason, [("content-type", content_type), ("request-id", "req_hostile01"), *(headers or [])], length=len(body)) + body
+
+
+def stream_head(headers: list[tuple[str, str | bytes]] | None = None) -> bytes:
+    """A 200 event stream delimited by closing the connection (no length, not chunked)."""
+    return head(200, "OK", [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache"), ("request-id", "req_hostile02"), *(headers or [])], length=None)
+
+
+def event(name: str, data: dict[str, Any] | str | bytes) -> bytes:
+    payload = data if isinstance(data, bytes) else (data if isinstance(data, str) else json.dumps(data)).encode()
+    return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"
+
+
+def message(model: str) -> dict[str, Any]:
+    return {
+        "id": "msg_01HostileBattery0000000",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": "ok"}],
+        "stop_reason": "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": 12, "output_tokens": 1},
+    }
+
+
+def error_body(kind: str, text: str) -> bytes:
+    return json.dumps({"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_hostile03"}).encode()
+
+
+def stream_events(model: str, *, text: bytes = b'"ok"') -> list[bytes]:
+    """The seven events of a faithful one-block answer; ``text`` is the delta's JSON string, raw."""
+    start = dict(message(model), content=[], stop_reason=None, usage={"input_tokens": 12, "output_tokens": 1})
+    return [
+        event("message_start", {"type": "message_start", "message": start}),
+        event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
+        event("ping", {"type": "ping"}),
+        event("content_block_delta", b'{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":' + text + b"}}"),
+        event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        event("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 1}}),
+        event("message_stop", {"type": "message_stop"}),
+    ]
+
+
+def faithful(server: HostileServer, wire: Wire, request: Received) -> None:
+    """What a conforming target answers to the requests the battery's selections send."""
+    if not request.keyed:
+        wire.send(response(401, "Unauthorized", error_body("authentication_error", "x-api-key header is required")))
+    elif request.path.split("?")[0] != "/v1/messages":
+        wire.send(response(404, "Not Found", error_body("not_found_error", "no such route")))
+    elif request.stream:
+        wire.send(stream_head() + b"".join(stream_events(request.model)))
+    else:
+        wire.send(response(200, "OK", json.dumps(message(request.model)).encode()))
+
+
+def later(misbehave: Answer) -> Answer:
+    """Answer the preflight (the first request) faithfully, then misbehave."""
+
+    def answer(server: HostileServer, wire: Wire, request: Received) -> None:
+        (faithful if server.serial(request) == 1 else misbehave)(server, wire, request)
+
+    return answer
+
+
+def on_streams(misbehave: Answer) -> Answer:
+    """Misbehave on stream requests only; everything else is faithful."""
+
+    def answer(server: HostileServer, wire: Wire, request: Received) -> None:
+        (misbehave if request.keyed and request.stream else faithful)(server, wire, request)
+
+    return answer
+
+
+# --------------------------------------------------------------------------- behaviours
+
+
+def _not_http(server: HostileServer, wire: Wire, request: Received) -> None:
+    """What nginx says when TLS (or anything else that is not HTTP) reaches a plain port."""
+    if not request.http:
+        wire.send(response(400, "Bad Request", b"<html><body><h1>400 Bad Request</h1>The plain HTTP request was sent to HTTPS port</body></html>\n", content_type="text/html"))
+        return
+    faithful(server, wire, request)
+
+
+def _garbage(server: HostileServer, wire: Wire, request: Received) -> None:
+    noise = random.Random(1729).randbytes(4096)
+    wire.send(b"\x00\x1b[2J" + noise.replace(b"HTTP", b"xxxx"))
+
+
+BAD_GATEWAY = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
+    b"<script>document.title='\x1b]0;pwned\x07'</script>\r\n</body>\r\n</html>\r\n"
+)
+
+
+def _bad_gateway(server: HostileServer, wire: Wire, request: Received) -> None:
+    wire.send(response(502, "Bad Gateway", BAD_GATEWAY, content_type="text/html"))
+
+
+def _silent(server: HostileServer, wire: Wire, request: Received) -> None:
+    wire.hold()
+
+
+def _drip(server: HostileServer, wire: Wire, request: Received) -> None:
+    """Headers, then one event, then a ping every 0.4 s for ever: never idle, never done."""
+    first = stream_events(request.model)[0] if request.stream else b'{"type":"message",'
+    content_type = "text/event-stream" if request.stream else "application/json"
+    if not wire.send(head(200, "OK", [("content-type", content_type), ("request-id", "req_hostile04")], length=None) + first):
+        return
+    tick = event("ping", {"type": "ping"}) if request.stream else b" "
+    while wire.pause(0.4) and wire.send(tick):
+        pass
+
+
+def _stall(server: HostileServer, wire: Wire, request: Received) -> None:
+    if wire.send(stream_head() + stream_events(request.model)[0]):
+        wire.hold()
+
+
+def _cut(server: HostileServer, wire: Wire, request: Received) -> None:
+    events = stream_events(request.model)
+    wire.send(stream_head() + b"".join(events[:3]) + events[3][: len(events[3]) // 2])
+
+
+def _bad_utf8(server: HostileServer, wire: Wire, request: Received) -> None:
+    # 0xff never occurs in UTF-8; 0xc3 0x28 is a lead byte with no continuation; 0xe2 0x82 stops short.
+    wire.send(stream_head() + b"".join(stream_events(request.model, text=b'"ok \xff \xc3\x28 \xe2\x82"')))
+
+
+def _flood(server: HostileServer, wire: Wire, request: Received) -> None:
+    """A model that never stops: text deltas as fast as the socket takes them."""
+    events = stream_events(request.model)
+    if not wire.send(stream_head() + b"".join(events[:3])):
+        return
+    batch = events[3] * (64 * 1024 // len(events[3]))
+    while wire.send(batch) and not server.stopping:
+        pass
+
+
+def _huge(server: HostileServer, wire: Wire, request: Received) -> None:
+    """100 MiB, announced by content-length: one endless JSON string (a stream gets it inside a delta)."""
+    if request.stream:
+        opening = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"'
+        start, content_type = b"".join(stream_events(request.model)[:2]) + opening, "text/event-stream"
+    else:
+        start, content_type = b'{"type":"error","error":{"type":"authentication_error","message":"', "application/json"
+    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
+    if not wire.send(head(status, reason, [("content-type", content_type), ("request-id", "req_hostile05")], length=100 * MIB) + start):
+        return
+    sent = len(start)
+    block = b"A" * MIB
+    while sent < 100 * MIB and not server.stopping:
+        piece = block[: 100 * MIB - sent]
+        if not wire.send(piece):
+            return
+        sent += len(piece)
+
+
+BOMB_BYTES = 256 * MIB
+
+
+@functools.cache
+def gzip_bomb(prefix: bytes) -> bytes:
+    """``prefix`` then 256 MiB of zeros, gzip-compressed to about a thousandth of that."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    out = [packer.compress(prefix)]
+    zeros = bytes(MIB)
+    out += [packer.compress(zeros) for _ in range(BOMB_BYTES // MIB)]
+    out.append(packer.flush())
+    return b"".join(out)
+
+
+def _bomb(server: HostileServer, wire: Wire, request: Received) -> None:
+    if request.stream:
+        body, content_type = gzip_bomb(stream_events(request.model)[0]), "text/event-stream"
+    else:
+        body, content_type = gzip_bomb(b'{"type":"error","error":{"type":"authentication_error","message":"'), "application/json"
+    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
+    wire.send(head(status, reason, [("content-type", content_type), ("content-encoding", "gzip"), ("request-id", "req_hostile06")], length=len(body)) + body)
+
+
+def _redirect(server: HostileServer, wire: Wire, request: Received) -> None:
+    """A same-origin hop (which the suite may follow), then a hop to another host (which it must not)."""
+    if not request.path.startswith("/hop/"):
+        wire.send(head(307, "Temporary Redirect", [("location", "/hop" + request.path)], length=0))
+        return
+    elsewhere = server.elsewhere
+    assert elsewhere is not None, "the redirect behaviour needs a second server"
+    location = f"{elsewhere.base_url}{request.path.removeprefix('/hop')}"
+    wire.send(head(307, "Temporary Redirect", [("location", location)], length=0))
+
+
+CONTROL_HEADER = b"\x1b[31mred\x1b[0m\x07\x00 and a bare\rCR"
+
+
+def _control_headers(server: HostileServer, wire: Wire, request: Received) -> None:
+    body = error_body("authentication_error", "x-api-key header is required") if not request.keyed else json.dumps(message(request.model)).encode()
+    content_type = "application/json"
+    if request.stream:
+        body, content_type = b"".join(stream_events(request.model)), "text/event-stream"
+    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
+    wire.send(head(status, reason, [("content-type", content_type), ("x-debug", CONTROL_HEADER), ("request-id", b"req_\x7f\x08")], length=len(body)) + body)
+
+
+DEPTH = 10_000
+
+
+def _nested(server: HostileServer, wire: Wire, request: Received) -> None:
+    deep = b"[" * DEPTH + b"]" * DEPTH
+    if request.stream:
+        wire.send(stream_head() + event("message_start", b'{"type":"message_start","message":' + deep + b"}") + b"".join(stream_events(request.model)[1:]))
+    else:
+        body = b'{"type":"error","error":{"type":"authentication_error","message":"nested","detail":' + deep + b"}}"
+        wire.send(response(401, "Unauthorized", body))
+
+
+SCRIPT = '<script>alert("hostile")</script>'
+SCRIPT_MESSAGE = f"{SCRIPT}<img src=x onerror=alert(2)>\x1b]0;pwned\x07\x1b[2J"
+
+
+def _script(server: HostileServer, wire: Wire, request: Received) -> None:
+    """A 500 where a 401 belongs, and an error event mid-stream, both carrying markup and terminal escapes."""
+    headers: list[tuple[str, str | bytes]] = [("x-hostile", "<img src=x onerror=alert(3)>")]
+    if request.stream:
+        events = stream_events(request.model)
+        failure = event("error", {"type": "error", "error": {"type": "api_error", "message": SCRIPT_MESSAGE}})
+        wire.send(stream_head(headers) + b"".join(events[:4]) + failure)
+    else:
+        wire.send(response(500, "Internal Server Error", error_body("api_error", SCRIPT_MESSAGE), headers=headers))
+
+
+BEHAVIOURS: dict[str, Behaviour] = {
+    b.name: b
+    for b in (
+        Behaviour("well-behaved", Phase.LATER, "answers everything faithfully (the control)", faithful),
+        Behaviour("refuse-connection", Phase.PREFLIGHT, "nothing listens on the port", faithful),
+        Behaviour("tls-to-plain-port", Phase.PREFLIGHT, "speaks plain HTTP; the base URL says https", _not_http),
+        Behaviour("garbage-bytes", Phase.PREFLIGHT, "answers 4 KiB of random bytes, not HTTP", _garbage),
+        Behaviour("html-502", Phase.PREFLIGHT, "answers an nginx 502 HTML page (multi-line, a script, a terminal escape)", _bad_gateway),
+        Behaviour("silent-preflight", Phase.PREFLIGHT, "reads the request and never answers", _silent),
+        Behaviour("endless-preflight", Phase.PREFLIGHT, "answers 200, then drips the body for ever", _drip),
+        Behaviour("redirect-preflight", Phase.PREFLIGHT, "redirects every request to another host", _redirect),
+        Behaviour("stall-after-one-event", Phase.LATER, "streams message_start, then silence", later(on_streams(_stall))),
+        Behaviour("cut-mid-event", Phase.LATER, "streams three events and half of the fourth, then closes", later(on_streams(_cut))),
+        Behaviour("invalid-utf8", Phase.LATER, "streams a text delta with bytes that are not UTF-8", later(on_streams(_bad_utf8))),
+        Behaviour("endless-drip", Phase.LATER, "streams a ping every 0.4 s for ever", later(on_streams(_drip))),
+        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood))),
+        Behaviour("hundred-megabyte-body", Phase.LATER, "answers 100 MiB (content-length) after the preflight", later(_huge)),
+        Behaviour("gzip-bomb", Phase.LATER, "answers 256 MiB of zeros gzip-compressed to 256 KiB after the preflight", later(_bomb)),
+        Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect)),
+        Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers)),
+        Behaviour("nested-json", Phase.LATER, "answers JSON nested 10,000 deep after the preflight", later(_nested)),
+        Behaviour("script-in-error", Phase.LATER, "answers errors whose message is markup with terminal escapes", later(_script)),
+    )
+}
+
+
+# ------------------------------------------------------------------------------ servers
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: _TCPServer
+
+    def handle(self) -> None:
+        sock: socket.socket = self.request
+        sock.settimeout(10)
+        owner = self.server.owner
+        try:
+            received = _read_request(sock)
+        except OSError:
+            return
+        owner.record(received)
+        owner.behaviour.answer(owner, Wire(sock, owner.stop_event), received)
+
+
+class _TCPServer(socketserver.ThreadingTCPServer):
+    daemon_threads = True
+    block_on_close = False
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], owner: HostileServer) -> None:
+        self.owner = owner
+        super().__init__(address, _Handler)
+
+
+def _read_request(sock: socket.socket) -> Received:
+    """One request: the head up to the blank line and a content-length body; anything not HTTP is kept raw."""
+    data = b""
+    while b"\r\n\r\n" not in data and len(data) < HEAD_LIMIT:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        data += piece
+        if not _REQUEST_LINE.match(data) and (b"\r\n" in data or not re.match(rb"[A-Z]*$", data)):
+            return Received("", "", (), b"", data)  # TLS, or anything else that is not HTTP/1.x
+    head_bytes, _, body = data.partition(b"\r\n\r\n")
+    lines = head_bytes.decode("latin-1").split("\r\n")
+    method, path, _ = (lines[0].split(" ") + ["", ""])[:3]
+    headers = tuple((k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:]))
+    length = int(dict(headers).get("content-length", "0") or 0)
+    while len(body) < length:
+        piece = sock.recv(65536)
+        if not piece:
+            break
+        body += piece
+    return Received(method, path, headers, body, head_bytes + b"\r\n\r\n" + body)
+
+
+@dataclass
+class HostileServer:
+    """One behaviour on a real socket; ``received`` lists every request, in arrival order."""
+
+    behaviour: Behaviour
+    host: str = "127.0.0.1"
+    elsewhere: HostileServer | None = None  # where a redirect behaviour sends the client
+    received: list[Received] = field(default_factory=list)
+    stop_event: threading.Event = field(default_factory=threading.Event)
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tcp: _TCPServer | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    @property
+    def port(self) -> int:
+        assert self._tcp is not None
+        return int(self._tcp.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def record(self, request: Received) -> None:
+        with self._lock:
+            self.received.append(request)
+
+    def serial(self, request: Received) -> int:
+        """1 for the first request this server received, 2 for the second, …"""
+        with self._lock:
+            return next(i for i, r in enumerate(self.received, 1) if r is request)
+
+    def saw(self, secret: str) -> bool:
+        """Whether any byte this server received contained ``secret``."""
+        token = secret.encode()
+        with self._lock:
+            return any(token in r.raw for r in self.received)
+
+    def __enter__(self) -> HostileServer:
+        self._tcp = _TCPServer((self.host, 0), self)
+        self._thread = threading.Thread(target=self._tcp.serve_forever, kwargs={"poll_interval": 0.05}, name=f"hostile-{self.behaviour.name}", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop_event.set()
+        if self._tcp is not None:
+            self._tcp.shutdown()
+            self._tcp.server_close()
+        if self._thread is not None:
+            self._thread.join(5)
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released): connecting is refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
