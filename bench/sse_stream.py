@@ -10,6 +10,7 @@ ping spelling) except for the rewritten ``"index":N``.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -95,7 +96,7 @@ def long_text_stream(text_bytes: int) -> bytes:
     deltas = [e for e in events if e.name == b"content_block_delta"]
     head = [e for e in events if e.name in (b"message_start", b"content_block_start", b"ping")][:3]
     tail = [e for e in events if e.name in (b"content_block_stop", b"message_delta", b"message_stop")]
-    per_round = sum(len(e.data) for e in deltas)  # close enough: the text is most of each delta
+    per_round = sum(len(json.loads(e.data)["delta"]["text"].encode()) for e in deltas)
     rounds = max(1, text_bytes // per_round)
     body: list[bytes] = [_encode(e) for e in head]
     for _ in range(rounds):

@@ -8,6 +8,7 @@ answer it, the run stops with one ``TargetError`` instead of hundreds of failure
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -22,7 +23,16 @@ from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, Targe
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
 from .judge import Judge
-from .scenarios import NOT_SENT, Case, Request, build_cases, build_request, follow_up, plan_requests, scenario_specs
+from .scenarios import (
+    NOT_SENT,
+    Case,
+    Request,
+    build_cases,
+    build_request,
+    follow_up,
+    plan_requests,
+    scenario_specs,
+)
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
 
 PREFLIGHT = "plain"
@@ -108,17 +118,36 @@ def select_cases(cases: list[Case], *, ids: Collection[str] | None = None, tier:
     return picked
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    """Target text fit for the run's one-line verdict: whitespace collapsed, control characters as ``\\xNN``, cut."""
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
+    return flat if len(flat) <= limit else flat[:limit] + "…"
+
+
+def _said(value: object) -> str:
+    """A field of the target's error envelope as text; a structure where a string belongs is named, not printed (it may nest 10,000 deep)."""
+    if isinstance(value, str):
+        return value
+    return str(value) if value is None or isinstance(value, int | float) else f"<{type(value).__name__}>"
+
+
 def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
     """Why the target cannot be tested at all, or None when the basic request worked."""
     where = f"{exchange.request.method} {exchange.request.url}"
     if exchange.status is None:
         kind = TargetTimeout if exchange.error_kind == "timeout" else TargetUnreachable
-        return kind(f"target unreachable: {where}: {exchange.error}", url=exchange.request.url)
+        return kind(f"target unreachable: {where}: {_one_line(str(exchange.error))}", url=exchange.request.url)
+    if exchange.ok and exchange.error is not None:  # a status came, then the body never completed: every request would hang the same way
+        kind = TargetTimeout if exchange.error_kind == "timeout" else TargetError
+        return kind(f"the target's answer to a basic request broke off: {where} → {exchange.status}, then after {len(exchange.body)} bytes: {_one_line(exchange.error)}", url=exchange.request.url)
     if exchange.ok:
         return None
     data = exchange.json
     error = data.get("error") if isinstance(data, dict) else None
-    detail = f"{error.get('type')}: {error.get('message')}" if isinstance(error, dict) else exchange.text(160).strip()
+    detail = _one_line(f"{_said(error.get('type'))}: {_said(error.get('message'))}" if isinstance(error, dict) else exchange.text(400), 160)
     if exchange.status in (401, 403):
         scheme = "Authorization: Bearer" if exchange.request.header("authorization") else "x-api-key"
         return AuthRejected(f"the target refused the API key sent as {scheme}: {exchange.status} {detail} (check the key, and the profile's auth schemes)")
@@ -128,7 +157,7 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
     if exchange.status == 404 and base_url.rstrip("/").endswith("/v1"):
         hint = " — the base URL ends in /v1, but the suite appends /v1/messages itself; drop the /v1"
     elif 300 <= exchange.status < 400:
-        hint = f" — redirect to {exchange.header('location')!s} (not followed to another origin, so the key stays private)"
+        hint = f" — redirect to {_one_line(str(exchange.header('location')))} (not followed to another origin, so the key stays private)"
     return TargetError(f"the target cannot answer a basic request: {where} → {exchange.status} {detail}{hint}", url=exchange.request.url)
 
 

@@ -74,6 +74,9 @@ class Judge:
         assert expect is not None, case.id
         if expect.matches(exchange.status):
             return replace(base, notes=_notes(exchange, case))
+        redirect = _unfollowed(exchange)
+        if redirect is not None:
+            return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {redirect}", notes=_notes(exchange, case))
         if exchange.status in (429, 529) and exchange.attempts > 1:
             return replace(base, outcome=Outcome.ERROR, message=f"{sid}: still {exchange.status} after {exchange.attempts} attempts; the target is rate limiting or overloaded")
         detail = _status_detail(exchange)
@@ -133,7 +136,7 @@ class Judge:
         picked = [e for e in self.select(rule.on) if e.error_kind != NOT_SENT]
         unanswered = [e for e in picked if e.status is None]
         judged = [e for e in picked if e.status is not None]
-        cut_short = self._throttled(rule.on)
+        cut_short = self._cut_short(rule.on)
         if not judged:
             if cut_short and not unanswered:
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short))
@@ -172,12 +175,20 @@ class Judge:
             return base
         return self._verdict(base, violations, case)
 
-    def _throttled(self, selector: Selector) -> list[str]:
-        """Answers a rule on successful exchanges wanted but never got: still 429/529 after the transport's retries."""
-        if selector.status != "ok":
-            return []  # a rule on error answers judges a 429 like any other error
+    def _cut_short(self, selector: Selector) -> list[str]:
+        """Answers a rule wanted but never got: a redirect not followed, or (for rules on successful answers) still 429/529 after retries."""
+        if selector.status not in ("ok", "error"):
+            return []  # a rule on any answer judges whatever came
         wanted = self.select(replace(selector, status="any"))
-        return [f"{e.id}: {reason}" for e in wanted if e.status is not None and (reason := infrastructure_failure(e)) is not None]
+        out = []
+        for e in wanted:
+            if e.status is None:
+                continue
+            # A rule on error answers judges a 429 like any other error; only a redirect hides one.
+            reason = _unfollowed(e) or (infrastructure_failure(e) if selector.status == "ok" else None)
+            if reason is not None:
+                out.append(f"{e.id}: {reason}")
+        return out
 
     def _nothing_to_judge(self, case: Case, unanswered: list[Exchange]) -> str:
         if unanswered:
@@ -200,11 +211,26 @@ def _no_complete_answer(cut_short: list[str]) -> str:
     return "no complete answer to judge (infrastructure, not a verdict): " + "; ".join(cut_short[:MAX_SHOWN]) + more
 
 
+def _unfollowed(exchange: Exchange) -> str | None:
+    """Why a 3xx is not an answer: the transport follows only a few redirects, never to another origin (the key stays there)."""
+    location = exchange.header("location")
+    if exchange.status is None or not 300 <= exchange.status < 400 or location is None:
+        return None
+    return f"redirected ({exchange.status}) to {location[:300]}, which the suite does not follow (only a few redirects, never to another origin, so the key stays private)"
+
+
+def _said(value: object) -> str:
+    """A field of the target's error envelope as text; a structure where a string belongs is named, not printed (it may nest 10,000 deep)."""
+    if isinstance(value, str):
+        return value[:160]
+    return str(value) if value is None or isinstance(value, int | float) else f"<{type(value).__name__}>"
+
+
 def _status_detail(exchange: Exchange) -> str:
     data = exchange.json
     if isinstance(data, dict) and isinstance(data.get("error"), dict):
         error = data["error"]
-        return f" ({error.get('type')}: {str(error.get('message'))[:160]})"
+        return f" ({_said(error.get('type'))}: {_said(error.get('message'))})"
     if exchange.ok:
         return " (the request was accepted)"
     text = exchange.text(160).strip()

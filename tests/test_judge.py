@@ -426,3 +426,19 @@ def test_a_rule_skipped_for_the_target_s_own_reasons_stays_a_skip_beside_a_broke
     assert finding.outcome is Outcome.SKIP
     assert finding.message == "not applicable: max_tokens_limit.stream: no message_delta (judged by stream.ends_with_message_stop)"
     assert finding.notes[0].startswith("not judged, no complete answer: plain.stream: " + BROKE_OFF)
+
+
+# ------------------------------------------------------------------- peers of an exchange
+
+
+def test_property_checks_read_other_exchanges_of_the_run(contract, cases, requests):
+    def page(ids):
+        return {"data": [{"type": "model", "id": i, "display_name": i, "created_at": "2026-01-01T00:00:00Z"} for i in ids], "has_more": False, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+
+    listing = answer(requests, "models.list", body=page(["claude-opus-4-8", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]))
+    retrieved = answer(requests, "models.retrieve", body=page(["claude-haiku-4-5-20251001"])["data"][0])
+    after = answer(requests, "models.after", body=page(["claude-sonnet-4-5-20250929"]))
+    rule = cases["models.after_id_pages"]
+    assert judge(contract, requests, listing, retrieved, after).judge(rule).outcome is Outcome.PASS
+    alone = judge(contract, requests, after).judge(rule)
+    assert (alone.outcome, alone.message) == (Outcome.SKIP, "not applicable: models.after: no usable models.list page (GET /v1/models) to compare with")

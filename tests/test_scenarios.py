@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 from pathlib import Path
 
 import pytest
 
+from conformance import media
 from conformance.contract.loader import load_contract
 from conformance.contract.model import Condition, Expect, ScenarioSpec
 from conformance.findings import Level
@@ -299,9 +301,9 @@ def test_plan_requests_skips_skipped_cases_and_adds_stream_bases(c2023):
 
 
 NEW_PARAMS = """\
-  service_tier:
+  verbosity:
     type: string
-    enum: [auto, standard_only]
+    enum: [low, high]
     source: OAS25
   top_n:
     type: integer
@@ -318,10 +320,10 @@ def test_adding_a_parameter_to_the_spec_adds_its_tests(specs, c2023):
     cases = cases_by_id(contract)
     added = {cid: case for cid, case in cases.items() if cid not in cases_by_id(c2023)}
     expected = {
-        "params.valid_value_accepted:service_tier.enum_auto": ("2xx", "auto"),
-        "params.valid_value_accepted:service_tier.enum_standard_only": ("2xx", "standard_only"),
-        "params.invalid_value_rejected:service_tier.not_in_enum": ("400", "not-a-documented-value"),
-        "params.wrong_type_rejected:service_tier.wrong_type": ("400", 123),
+        "params.valid_value_accepted:verbosity.enum_low": ("2xx", "low"),
+        "params.valid_value_accepted:verbosity.enum_high": ("2xx", "high"),
+        "params.invalid_value_rejected:verbosity.not_in_enum": ("400", "not-a-documented-value"),
+        "params.wrong_type_rejected:verbosity.wrong_type": ("400", 123),
         "params.valid_value_accepted:top_n.at_min": ("2xx", 1),
         "params.valid_value_accepted:top_n.at_max": ("2xx", 8),
         "params.invalid_value_rejected:top_n.below_min": ("400", 0),
@@ -357,3 +359,44 @@ def test_a_profile_primary_scheme_wins(specs):
     contract = load_contract("2026-10-21", spec_dir=specs)
     assert request(contract, "plain").auth == "x-api-key"
     assert request(contract, "auth.wrong").auth == "wrong-x-api-key"
+
+
+# ------------------------------------------------------ media, endpoints and the count's twin
+
+
+def test_media_placeholders_become_base64_of_the_generated_file(c2023):
+    sent = request(c2023, "vision.webp").json_body()
+    source = sent["messages"][0]["content"][0]["source"]
+    assert base64.b64decode(source["data"]) == media.webp()
+    assert source["media_type"] == "image/webp"
+    assert "{media:" not in request(c2023, "document.pdf").body.decode()
+
+
+def test_model_placeholders_in_a_path_are_the_run_model(c2023):
+    assert request(c2023, "models.retrieve").path == "/v1/models/claude-haiku-4-5"
+    assert request(c2023, "models.after").path == "/v1/models?limit=1&after_id=claude-haiku-4-5"
+    specs = scenario_specs(c2023, "anthropic/claude haiku")
+    assert build_request(c2023, specs, "models.retrieve", model="anthropic/claude haiku").path == "/v1/models/anthropic/claude%20haiku"
+
+
+def test_models_requests_are_body_free_gets(c2023):
+    for sid in ("models.list", "models.first", "models.after", "models.retrieve", "models.unknown"):
+        req = request(c2023, sid)
+        assert (req.endpoint, req.method, req.body) == ("models", "GET", b""), sid
+        assert "content-type" not in dict(req.headers)
+
+
+def test_a_count_is_its_messages_request_without_max_tokens_and_has_it_as_twin(c2023):
+    answered, counted, beta = request(c2023, "system.string"), request(c2023, "count_tokens.system"), request(c2023, "count_tokens.beta")
+    assert (counted.endpoint, counted.method, counted.path) == ("count_tokens", "POST", "/v1/messages/count_tokens")
+    assert beta.path == "/v1/messages/count_tokens?beta=true"
+    assert {k: v for k, v in answered.json_body().items() if k != "max_tokens"} == counted.json_body() == beta.json_body()
+    assert counted.twin == beta.twin == "system.string"
+    assert counted.tags == frozenset()
+    assert "model" not in request(c2023, "count_tokens.no_model").json_body()
+    assert "messages" not in request(c2023, "count_tokens.no_messages").json_body()
+
+
+def test_plan_requests_adds_the_messages_twin_of_a_count(c2023):
+    cases = [c for c in build_cases(c2023, HAIKU) if c.id == "count_tokens.response_schema"]
+    assert list(plan_requests(c2023, cases, model=HAIKU)) == ["count_tokens.system", "count_tokens.beta", "system.string"]

@@ -283,7 +283,7 @@ class Contract:
         candidates = (model, model.rsplit("/", 1)[-1])  # gateways prefix ids: anthropic/claude-…
         for entry in self.models:
             if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
-                known = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}
+                known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}
                 return ModelFacts(model=model, source=entry.source, **known)
         return ModelFacts(model=model)
 

@@ -91,7 +91,7 @@ def _chosen(tools: list[JSONObject], prompt: str, choice: Mapping[str, JSON]) ->
     if kind == "tool":
         return next((t for t in tools if t["name"] == choice.get("name")), None)
     if kind == "any":
-        return (named or tools or [None])[0]
+        return (named or tools)[0] if tools else None
     if kind == "auto":
         return named[0] if named else None
     return None

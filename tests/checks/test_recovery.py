@@ -232,3 +232,26 @@ def test_infrastructure_failures_are_no_answer_or_429_529_after_retries(build):
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=2)) == "still 529 after 2 attempts (the target is rate limiting or overloaded)"
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=1)) is None
     assert infrastructure_failure(dataclasses.replace(ok, status=None, error="read timeout", error_kind="timeout")) == "no answer: read timeout"
+
+
+# ------------------------------------------------------------------- real captures: no false alarms
+
+
+@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
+def test_real_streams_raise_no_recovery_alarm(build, path):
+    subject = build.stream(path.read_bytes())
+    assert run("recovery.pre_stream_error_is_status", subject) == []
+    assert subject.broken_off() is None
+
+
+def test_the_real_midstream_error_fragment_is_a_legal_break_off(build):
+    fragment = CAPTURES / "fragments" / "f1-midstream-api-error-2024-07.sse"
+    if not fragment.is_file():
+        pytest.skip("fragment f1 not found")
+    subject = build.stream(sse([start(), block_start(0)]) + fragment.read_bytes())
+    assert run("recovery.pre_stream_error_is_status", subject) == []
+    assert run("recovery.stream_failure_surfaced", subject) == []
+    assert run("stream.ends_with_message_stop", subject) == []
+    assert run("stream.event_schema", subject) == []
+    assert subject.broken_off() is not None
+    assert "(api_error: Internal server error)" in subject.broken_off()

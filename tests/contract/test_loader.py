@@ -98,9 +98,12 @@ def test_stream_twins_are_added_for_scenarios_that_ask_for_one():
 def test_2026_extends_2023_and_removes_the_sampling_parameters():
     old, new = load_contract(V2023), load_contract(V2026)
     assert new.title != old.title
-    assert set(new.rules) == set(old.rules)
+    # 2026-10-21 keeps every 2023-06-01 rule and scenario, and adds its own content refusals (DOC-MIG)
+    assert set(new.rules) - set(old.rules) == {"content.document_in_assistant_rejected", "content.user_citations_rejected"}
+    assert set(old.rules) <= set(new.rules)
     assert new.rules["stream.event_order"] == old.rules["stream.event_order"]
-    assert set(new.scenarios) == set(old.scenarios)
+    assert set(new.scenarios) - set(old.scenarios) == {"document.in_assistant", "citations.in_user"}
+    assert set(old.scenarios) <= set(new.scenarios)
     assert new.sources == old.sources
     for name in ("temperature", "top_p", "top_k"):
         removed, before = new.params[name], old.params[name]
@@ -329,3 +332,27 @@ def test_a_schema_ref_that_does_not_resolve_is_a_spec_error(specs):
     (specs / "messages" / V2023 / "schemas" / "content_block.json").unlink()
     error = spec_error(specs)
     assert str(error).endswith("schemas/message.json#/properties/content/items/$ref: $ref 'content_block.json' does not resolve (Unresolvable)")
+
+
+# ------------------------------------------------------------- contract fragments and selectors
+
+
+def test_contract_fragments_add_sources_and_the_count_tokens_tolerance():
+    contract = load_contract(V2023)
+    assert contract.count_tokens_tolerance == (8.0, 0.1)
+    assert contract.url("DOC-VISION") == "https://platform.claude.com/docs/en/build-with-claude/vision"
+    assert contract.sources["DOC-OVW"] == "https://platform.claude.com/docs/en/api/overview"  # contract.yaml's own keys stay
+
+
+def test_selectors_default_to_messages_and_any_picks_every_endpoint(specs):
+    assert load_contract(V2023).rules["count_tokens.response_schema"].on.endpoint == "count_tokens"
+    assert load_contract(V2023).rules["shape.message_schema"].on.endpoint == "messages"
+    rules = specs / "messages" / V2023 / "rules" / "endpoints.yaml"
+    edit(rules, "select: {endpoint: count_tokens, status: ok}", "select: {endpoint: any, status: ok}")
+    assert load_contract(V2023, spec_dir=specs).rules["count_tokens.response_schema"].on.endpoint is None
+
+
+def test_a_bad_count_tokens_tolerance_names_the_fragment(specs):
+    fragment = specs / "messages" / V2023 / "contract" / "endpoints.yaml"
+    edit(fragment, "count_tokens_tolerance: {absolute: 8, relative: 0.1}", "count_tokens_tolerance: {absolute: 8}")
+    assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance: 'relative' is a required property"

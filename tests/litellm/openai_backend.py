@@ -1,10 +1,11 @@
-"""A small OpenAI-format server on 127.0.0.1 for LiteLLM to translate to: /v1/chat/completions and /v1/models.
+"""A small OpenAI-format server on 127.0.0.1 for LiteLLM to translate to: chat completions, responses, models.
 
-Owns the HTTP side: Bearer auth, JSON parsing, OpenAI's error envelope, and the stream framing
-(`data: {chunk}` lines, then `data: [DONE]`, no `event:` lines). The answers come from openai_chat.py.
+Owns the HTTP side: Bearer auth, JSON parsing, OpenAI's error envelope, and both stream framings
+(chat: `data: {chunk}` lines, then `data: [DONE]`, no `event:` lines; responses: typed `event:` lines
+with a `sequence_number`). The answers come from openai_chat.py and openai_responses.py.
 Every request body it receives is appended to the JSONL file named by $TOY_BACKEND_LOG, so a finding
-can be traced to what LiteLLM actually sent upstream. Run as a script; it prints one readiness line.
-The key travels in $TOY_BACKEND_KEY, never in argv.
+can be traced to what LiteLLM actually sent upstream. Run as a script (GET /healthz answers
+once it is up); the key travels in $TOY_BACKEND_KEY, never in argv.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import sys
 import threading
 import time
@@ -27,10 +27,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # openai_chat beside this file, when run as a script
-import openai_chat  # noqa: E402
-from openai_chat import ApiError  # noqa: E402
+import openai_chat
+import openai_responses
+from openai_chat import ApiError
 
-ANNOUNCEMENT = "toy OpenAI backend listening on "
 KEY_ENV = "TOY_BACKEND_KEY"
 LOG_ENV = "TOY_BACKEND_LOG"
 _log_lock = threading.Lock()
@@ -92,6 +92,32 @@ async def chat_completions(request: Request) -> Response:
     return JSONResponse(openai_chat.completion(answer), headers=headers)
 
 
+async def _responses_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    for number, (name, data) in enumerate(openai_responses.events(answer, body)):
+        payload = {"type": name, "sequence_number": number, **data}
+        yield f"event: {name}\ndata: {json.dumps(payload, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
+
+
+async def responses(request: Request) -> Response:
+    """POST /v1/responses, streamed or not."""
+    raw = await request.body()
+    _record(raw, request.url.path)
+    denied = _authorized(request)
+    if denied is not None:
+        return _error(denied)
+    try:
+        body = json.loads(raw)
+        answer = openai_responses.answer(body)
+    except ValueError:
+        return _error(ApiError(400, "We could not parse the JSON body of your request."))
+    except ApiError as err:
+        return _error(err)
+    headers = {"x-request-id": "req_" + answer.id.removeprefix("resp_")}
+    if body.get("stream") is True:
+        return StreamingResponse(_responses_sse(answer, body), media_type="text/event-stream; charset=utf-8", headers=headers)
+    return JSONResponse(openai_responses.response(answer, body), headers=headers)
+
+
 async def models(request: Request) -> Response:
     """GET /v1/models: the one model this server has."""
     denied = _authorized(request)
@@ -100,35 +126,36 @@ async def models(request: Request) -> Response:
     return JSONResponse({"object": "list", "data": [{"id": openai_chat.MODEL, "object": "model", "created": 1700000000, "owned_by": "toy"}]})
 
 
+async def healthz(request: Request) -> Response:
+    """GET /healthz: the harness polls it until the server is up."""
+    return JSONResponse({"ok": True})
+
+
 async def not_found(request: Request, exc: Exception) -> Response:
     """Unknown routes get OpenAI's 404 envelope."""
     return _error(ApiError(404, f"Invalid URL ({request.method} {request.url.path})"))
 
 
 app = Starlette(
-    routes=[Route("/v1/chat/completions", chat_completions, methods=["POST"]), Route("/v1/models", models, methods=["GET"])],
+    routes=[
+        Route("/v1/chat/completions", chat_completions, methods=["POST"]),
+        Route("/v1/responses", responses, methods=["POST"]),
+        Route("/v1/models", models, methods=["GET"]),
+        Route("/healthz", healthz, methods=["GET"]),
+    ],
     exception_handlers={404: not_found},
 )
-
-
-class _AnnouncingServer(uvicorn.Server):
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.servers:
-            host, port = self.servers[0].sockets[0].getsockname()[:2]
-            print(f"{ANNOUNCEMENT}http://{host}:{port}", flush=True)
 
 
 def main() -> int:
     """Serve until SIGTERM/SIGINT."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     if not os.environ.get(KEY_ENV):
         parser.error(f"set {KEY_ENV}")
-    config = uvicorn.Config(app, host=args.host, port=args.port, log_level="warning", access_log=False, server_header=False, lifespan="off")
-    _AnnouncingServer(config).run()
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", access_log=False, server_header=False, lifespan="off")
     return 0
 
 

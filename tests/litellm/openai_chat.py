@@ -9,16 +9,18 @@ behave as on a real model. Knows nothing about HTTP or SSE framing (openai_backe
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 import secrets
 import string
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from conformance.reference import tool_calls, toy_model
+from conformance.reference import thoughts, tool_calls, toy_model
 from conformance.reference.tool_calls import ToolCall
 from conformance.reference.toy_model import Generation, StopReason
 
@@ -39,6 +41,11 @@ _KNOWN_FIELDS = frozenset(
         "web_search_options", "prompt_cache_key", "safety_identifier", "verbosity", "functions", "function_call",
     }
 )
+_SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
+_REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+# What api.openai.com decodes in an image_url part: these formats, recognised by their bytes.
+_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif"}
+_IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _FINISH = {
     StopReason.END_TURN: "stop",
     StopReason.STOP_SEQUENCE: "stop",  # OpenAI's finish_reason does not say which stop fired
@@ -78,18 +85,18 @@ def _random_id(prefix: str, length: int) -> str:
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(length))
 
 
-def _invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
     return ApiError(400, f"Invalid '{param}': {message}", param=param, code=code)
 
 
-def _check_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
+def check_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
     value = body.get(name)
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _invalid(name, f"expected a decimal, but got {json.dumps(value)} instead.", "invalid_type")
+        raise invalid(name, f"expected a decimal, but got {json.dumps(value)} instead.", "invalid_type")
     if not low <= value <= high:
-        raise _invalid(name, f"decimal out of range. Expected a value between {low:g} and {high:g}, but got {value} instead.")
+        raise invalid(name, f"decimal out of range. Expected a value between {low:g} and {high:g}, but got {value} instead.")
 
 
 def _max_tokens(body: dict[str, Any]) -> int:
@@ -98,9 +105,9 @@ def _max_tokens(body: dict[str, Any]) -> int:
         if value is None:
             continue
         if isinstance(value, bool) or not isinstance(value, int):
-            raise _invalid(name, f"expected an integer, but got {json.dumps(value)} instead.", "invalid_type")
+            raise invalid(name, f"expected an integer, but got {json.dumps(value)} instead.", "invalid_type")
         if value < 1:
-            raise _invalid(name, f"integer below minimum value. Expected a value >= 1, but got {value} instead.", "integer_below_min_value")
+            raise invalid(name, f"integer below minimum value. Expected a value >= 1, but got {value} instead.", "integer_below_min_value")
         return value
     return DEFAULT_MAX_TOKENS
 
@@ -111,52 +118,108 @@ def _stops(body: dict[str, Any]) -> tuple[str, ...]:
         return ()
     stops = [stop] if isinstance(stop, str) else stop
     if not isinstance(stops, list) or not all(isinstance(s, str) for s in stops):
-        raise _invalid("stop", "expected a string or an array of strings.", "invalid_type")
+        raise invalid("stop", "expected a string or an array of strings.", "invalid_type")
     if len(stops) > 4:
-        raise _invalid("stop", f"array too long. Expected an array with maximum length 4, but got an array with length {len(stops)} instead.", "array_above_max_length")
+        raise invalid("stop", f"array too long. Expected an array with maximum length 4, but got an array with length {len(stops)} instead.", "array_above_max_length")
     return tuple(stops)
 
 
+def toy_tool(name: object, parameters: object, where: str) -> dict[str, Any]:
+    """One function tool in the toy model's shape ({name, input_schema}), refused like api.openai.com does."""
+    if not isinstance(name, str) or not _TOOL_NAME.match(name):
+        raise invalid(f"{where}.name", f"string does not match pattern. Expected a string that matches the pattern '{_TOOL_NAME.pattern}'.")
+    if parameters is None:
+        parameters = {"type": "object", "properties": {}}
+    if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
+        kind = parameters.get("type") if isinstance(parameters, dict) else type(parameters).__name__
+        raise ApiError(400, f"Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'.", param=f"{where}.parameters", code="invalid_function_parameters")
+    return {"name": name, "input_schema": parameters}
+
+
 def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
-    """The request's function tools in the toy model's shape ({name, input_schema})."""
+    """The request's function tools in the toy model's shape."""
     tools = body.get("tools")
     if tools is None:
         return []
     if not isinstance(tools, list):
-        raise _invalid("tools", "expected an array.", "invalid_type")
+        raise invalid("tools", "expected an array.", "invalid_type")
     converted = []
     for index, tool in enumerate(tools):
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or tool.get("type") != "function":
-            raise _invalid(f"tools[{index}]", "expected an object with type 'function' and a 'function' object.")
-        name = function.get("name")
-        if not isinstance(name, str) or not _TOOL_NAME.match(name):
-            raise _invalid(f"tools[{index}].function.name", f"string does not match pattern. Expected a string that matches the pattern '{_TOOL_NAME.pattern}'.")
-        parameters = function.get("parameters", {"type": "object", "properties": {}})
-        if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
-            kind = parameters.get("type") if isinstance(parameters, dict) else type(parameters).__name__
-            raise ApiError(400, f"Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'.", param=f"tools[{index}].function.parameters", code="invalid_function_parameters")
-        converted.append({"name": name, "input_schema": parameters})
+            raise invalid(f"tools[{index}]", "expected an object with type 'function' and a 'function' object.")
+        converted.append(toy_tool(function.get("name"), function.get("parameters"), f"tools[{index}].function"))
     return converted
 
 
-def _tool_choice(body: dict[str, Any], tools: list[dict[str, Any]]) -> dict[str, Any]:
-    """OpenAI's tool_choice and parallel_tool_calls in the toy model's Anthropic-shaped terms."""
-    choice = body.get("tool_choice", "auto" if tools else "none")
+def toy_choice(choice: object, tools: list[dict[str, Any]], *, parallel: object) -> dict[str, Any]:
+    """OpenAI's tool_choice ("none", "auto", "required", a named function) and parallel_tool_calls in the toy model's terms."""
+    if choice is None:
+        choice = "auto" if tools else "none"
+    named = choice.get("name") if isinstance(choice, dict) and choice.get("type") == "function" else None
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):  # chat completions nests it
+        named = choice["function"].get("name")
     if choice == "required":
         mapped: dict[str, Any] = {"type": "any"}
     elif choice in ("auto", "none"):
         mapped = {"type": choice}
-    elif isinstance(choice, dict) and choice.get("type") == "function" and isinstance(choice.get("function"), dict):
-        name = choice["function"].get("name")
-        if not any(t["name"] == name for t in tools):
-            raise _invalid("tool_choice", f"tool_choice names function {json.dumps(name)}, which is not in 'tools'.")
-        mapped = {"type": "tool", "name": name}
+    elif named is not None:
+        if not any(t["name"] == named for t in tools):
+            raise invalid("tool_choice", f"tool_choice names function {json.dumps(named)}, which is not in 'tools'.")
+        mapped = {"type": "tool", "name": named}
     else:
-        raise _invalid("tool_choice", f"expected 'none', 'auto', 'required' or a function choice, but got {json.dumps(choice)} instead.")
-    if body.get("parallel_tool_calls") is False:
+        raise invalid("tool_choice", f"expected 'none', 'auto', 'required' or a function choice, but got {json.dumps(choice)} instead.")
+    if parallel is False:
         mapped["disable_parallel_tool_use"] = True
     return mapped
+
+
+def check_service_tier(body: dict[str, Any]) -> None:
+    tier = body.get("service_tier")
+    if tier is None or tier in _SERVICE_TIERS:
+        return
+    listed = ", ".join(f"'{t}'" for t in _SERVICE_TIERS[:-1]) + f", and '{_SERVICE_TIERS[-1]}'"
+    raise ApiError(400, f"Invalid value: {json.dumps(tier)}. Supported values are: {listed}.", param="service_tier", code="invalid_value")
+
+
+def _reasoning(body: dict[str, Any]) -> bool:
+    """Whether to think first; this model reasons like the OpenAI-compatible servers that return reasoning_content."""
+    effort = body.get("reasoning_effort")
+    if effort is None or effort == "none":
+        return False
+    if effort not in _REASONING_EFFORTS:
+        raise invalid("reasoning_effort", f"expected one of 'none', {', '.join(repr(e) for e in _REASONING_EFFORTS)}, but got {json.dumps(effort)} instead.")
+    return True
+
+
+def image_error(url: object, where: str) -> ApiError | None:
+    """Why api.openai.com would refuse this image_url (data URLs only: a remote image is taken on trust)."""
+    if not isinstance(url, str) or not url.startswith("data:"):
+        return None
+    header, _, payload = url.partition(",")
+    media_type = header.removeprefix("data:").split(";", 1)[0].lower()
+    if not media_type.startswith("image/"):
+        return ApiError(400, "Invalid MIME type. Only image types are supported.", param=where, code="invalid_image_format")
+    try:
+        data = base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        return ApiError(400, "Invalid base64 image_url.", param=where, code="invalid_image_url")
+    recognised = any(data.startswith(magic) for magic in _IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
+    if media_type not in _IMAGE_TYPES or not recognised:
+        return ApiError(400, "You uploaded an unsupported image. Please make sure your image has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", param=where, code="invalid_image_format")
+    return None
+
+
+def _check_parts(messages: list[dict[str, Any]]) -> None:
+    for index, message in enumerate(messages):
+        content = message.get("content")
+        for part_index, part in enumerate(content if isinstance(content, list) else []):
+            if isinstance(part, dict) and part.get("type") == "image_url":
+                image = part.get("image_url")
+                url = image.get("url") if isinstance(image, dict) else image
+                error = image_error(url, f"messages[{index}].content[{part_index}].image_url")
+                if error is not None:
+                    raise error
 
 
 def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -164,11 +227,11 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     if messages is None:
         raise ApiError(400, "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
     if not isinstance(messages, list) or not messages:
-        raise _invalid("messages", "empty array. Expected an array with minimum length 1, but got an empty array instead.", "empty_array")
+        raise invalid("messages", "empty array. Expected an array with minimum length 1, but got an empty array instead.", "empty_array")
     for index, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in _ROLES:
             role = message.get("role") if isinstance(message, dict) else None
-            raise _invalid(f"messages[{index}].role", f"value must be one of {sorted(_ROLES)}, got {json.dumps(role)}.")
+            raise invalid(f"messages[{index}].role", f"value must be one of {sorted(_ROLES)}, got {json.dumps(role)}.")
     return messages
 
 
@@ -186,47 +249,89 @@ def _calls_tokens(calls: tuple[ToolCall, ...]) -> int:
     return sum(toy_model.count_text(c.name) + toy_model.count_text(c.input_json) for c in calls)
 
 
-def answer(body: object, *, known_model: str = MODEL) -> Answer:
-    """Validate a chat completions body like api.openai.com and produce the toy model's answer."""
-    if not isinstance(body, dict):
-        raise ApiError(400, "We could not parse the JSON body of your request. (HINT: the body must be a JSON object.)")
-    unknown = sorted(set(body) - _KNOWN_FIELDS)
-    if unknown:
-        raise ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0], code="unknown_parameter")
+def check_model(body: dict[str, Any], known_model: str = MODEL) -> str:
+    """The model a body names, refused like api.openai.com does when it is missing or unknown."""
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise ApiError(400, "you must provide a model parameter", param="model", code="missing_required_parameter")
     if model != known_model:
         raise ApiError(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found")
+    return model
+
+
+def check_known_fields(body: dict[str, Any], known: frozenset[str]) -> None:
+    """api.openai.com refuses a field it does not know."""
+    unknown = sorted(set(body) - known)
+    if unknown:
+        raise ApiError(400, f"Unrecognized request argument supplied: {unknown[0]}", param=unknown[0], code="unknown_parameter")
+
+
+def answer(body: object) -> Answer:
+    """Validate a chat completions body like api.openai.com and produce the toy model's answer."""
+    if not isinstance(body, dict):
+        raise ApiError(400, "We could not parse the JSON body of your request. (HINT: the body must be a JSON object.)")
+    check_known_fields(body, _KNOWN_FIELDS)
+    model = check_model(body)
     messages = _messages(body)
     limit = _max_tokens(body)
     stops = _stops(body)
-    _check_number(body, "temperature", 0, 2)
-    _check_number(body, "top_p", 0, 1)
+    check_number(body, "temperature", 0, 2)
+    check_number(body, "top_p", 0, 1)
+    check_service_tier(body)
+    _check_parts(messages)
     tools = _tools(body)
-    choice = _tool_choice(body, tools)
+    choice = toy_choice(body.get("tool_choice"), tools, parallel=body.get("parallel_tool_calls"))
+    return run(messages, model=model, limit=limit, stops=stops, tools=tools, choice=choice, reasoning=_reasoning(body))
+
+
+def run(
+    messages: list[dict[str, Any]],
+    *,
+    model: str,
+    limit: int,
+    stops: tuple[str, ...] = (),
+    tools: list[dict[str, Any]] | None = None,
+    choice: dict[str, Any] | None = None,
+    reasoning: bool = False,
+) -> Answer:
+    """The toy model's turn on chat-shaped messages: a thought if asked, then tool calls or text, within ``limit``."""
+    tools = tools or []
     # OpenAI names calls call_…; the toy model's own ids are Anthropic's toolu_… shape.
-    calls = tuple(ToolCall(_random_id("call_", 24), c.name, c.input) for c in tool_calls.choose(_prompt(messages), tools, choice))
-    if calls and _calls_tokens(calls) <= limit:
+    chosen = tool_calls.choose(_prompt(messages), tools, choice or {"type": "none"})
+    calls = tuple(ToolCall(_random_id("call_", 24), c.name, c.input) for c in chosen)
+    thought = thoughts.think(_plan(calls)) if reasoning else None
+    thinking_tokens = toy_model.count_text(thought.text) if thought else 0
+    if thinking_tokens >= limit:  # reasoning and answer share max_tokens; no room left means no reasoning
+        thought, thinking_tokens = None, 0
+    room = limit - thinking_tokens
+    if calls and _calls_tokens(calls) <= room:
         generation = Generation(text="", output_tokens=_calls_tokens(calls), stop_reason=StopReason.TOOL_USE, stop_sequence=None, pieces=())
     else:
         calls = ()
         turns = [{"role": "user", "content": _prompt(messages)}]
         if messages[-1]["role"] == "assistant":  # a trailing assistant message is continued, like a prefill
             turns.append(messages[-1])
-        generation = toy_model.generate(turns, max_tokens=limit, stop_sequences=stops)
+        generation = toy_model.generate(turns, max_tokens=room, stop_sequences=stops)
+    generation = replace(generation, output_tokens=generation.output_tokens + thinking_tokens, thought=thought)
     prompt_tokens = toy_model.input_tokens(system=None, messages=messages, tools=tools)
     return Answer(_random_id("chatcmpl-", 29), int(time.time()), model, prompt_tokens, generation, calls)
 
 
+def _plan(calls: tuple[ToolCall, ...]) -> str:
+    if not calls:
+        return "No tool is needed, so I will answer the request directly."
+    return "The request needs a tool, so I will call " + " and ".join(f"{c.name} with {c.input_json}" for c in calls) + "."
+
+
 def _usage(a: Answer) -> dict[str, Any]:
     out = a.generation.output_tokens
+    reasoning = toy_model.count_text(a.generation.thought.text) if a.generation.thought else 0
     return {
         "prompt_tokens": a.prompt_tokens,
         "completion_tokens": out,
         "total_tokens": a.prompt_tokens + out,
         "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
-        "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
+        "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     }
 
 
@@ -237,6 +342,8 @@ def _wire_calls(a: Answer) -> list[dict[str, Any]]:
 def completion(a: Answer) -> dict[str, Any]:
     """The non-streamed chat.completion object."""
     message: dict[str, Any] = {"role": "assistant", "content": a.generation.text if not a.calls else None, "refusal": None, "annotations": []}
+    if a.generation.thought is not None:
+        message["reasoning_content"] = a.generation.thought.text
     if a.calls:
         message["tool_calls"] = _wire_calls(a)
     return {
@@ -260,6 +367,9 @@ def chunks(a: Answer, *, include_usage: bool) -> Iterator[dict[str, Any]]:
         return {"id": a.id, "object": "chat.completion.chunk", "created": a.created, "model": a.model, "service_tier": "default", "system_fingerprint": "fp_toy", "choices": [choice], **extra}
 
     yield chunk({"role": "assistant", "content": "" if not a.calls else None, "refusal": None})
+    if a.generation.thought is not None:
+        for piece in toy_model.tokenize(a.generation.thought.text):
+            yield chunk({"reasoning_content": piece})
     for piece in a.generation.pieces:
         yield chunk({"content": piece})
     for index, call in enumerate(a.calls):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -12,12 +13,14 @@ from conformance.reference.rewrite import (
     RequestView,
     compose,
     event,
+    reanswer_json,
     replace_error,
     rewrite_events,
     rewrite_json_response,
     rewrite_request,
     rewrite_response_headers,
     rewrite_stream_bytes,
+    stall_stream,
 )
 
 from ._support import GRUSSE, HAIKU, user
@@ -182,3 +185,59 @@ async def test_rewrite_response_headers_and_compose_order():
     _, headers, _ = await call(compose(tag("outer"), tag("inner"))(create_app(api_key="k")), dumps({}))
     assert order == ["inner", "outer"]
     assert headers["x-tag"] == "outer"  # last one written wins in this dict view
+
+
+@pytest.mark.anyio
+async def test_rewrite_request_sees_and_may_change_the_query_string():
+    seen: dict[str, Any] = {}
+
+    async def app(inner, receive, send):
+        seen["query_string"] = inner["query_string"]
+        await send({"type": "http.response.start", "status": 204, "headers": []})
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    def rewrite(view: RequestView) -> RequestView:
+        seen["query"] = view.query
+        return RequestView(view.method, view.path, view.headers, view.body, "limit=5")
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        pass
+
+    await rewrite_request(rewrite)(app)({**scope("/v1/models", "GET"), "query_string": b"limit=1&after_id=x"}, receive, send)
+    assert (seen["query"], seen["query_string"]) == ("limit=1&after_id=x", b"limit=5")
+
+
+@pytest.mark.anyio
+async def test_reanswer_json_replaces_status_content_type_and_body():
+    def fn(status, body):
+        return (200, "text/plain", b"replaced") if status == 400 else None
+
+    app = reanswer_json(fn)(create_app(api_key="k"))
+    status, headers, bodies = await call(app, dumps({**STREAM, "max_tokens": 0}))
+    assert (status, headers["content-type"], headers["content-length"], b"".join(bodies)) == (200, "text/plain", "8", b"replaced")
+    assert "request-id" in headers  # the other headers stay
+    status, headers, _ = await call(app, dumps({**STREAM, "stream": False}))
+    assert (status, headers["content-type"]) == (200, "application/json")  # None keeps the answer
+
+
+@pytest.mark.anyio
+async def test_stall_stream_waits_before_the_chunks_it_is_asked_to():
+    seen: list[bytes] = []
+
+    def factory():
+        def delay(chunk: bytes) -> float:
+            seen.append(chunk)
+            return 0.2 if b"message_stop" in chunk else 0.0
+
+        return delay
+
+    started = time.monotonic()
+    _, _, bodies = await call(stall_stream(factory)(create_app(api_key="k")), dumps(STREAM))
+    assert time.monotonic() - started >= 0.2
+    assert b"".join(seen) == b"".join(bodies)
+    _, _, plain = await call(stall_stream(factory)(create_app(api_key="k")), dumps({**STREAM, "stream": False}))
+    assert b"".join(seen) == b"".join(bodies)  # JSON answers are not streams: never delayed nor seen
+    assert plain

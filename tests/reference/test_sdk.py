@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any, cast
 
 import anthropic
 import pytest
+
+from conformance import media
 
 from ._support import COUNT, GRUSSE, HAIKU, V2023, XYZZY, user
 
@@ -121,6 +124,69 @@ def test_models(client):
     assert retrieved.created_at.year == 2025
 
 
+def test_beta_count_tokens_route(client):
+    """The beta resource sends the token-counting beta; the TypeScript SDK (Claude Code) also adds ?beta=true."""
+    plain = client.messages.count_tokens(model=HAIKU, system="Be brief.", messages=user(GRUSSE)).input_tokens
+    raw = client.beta.messages.with_raw_response.count_tokens(model=HAIKU, system="Be brief.", messages=user(GRUSSE))
+    assert "token-counting-2024-11-01" in raw.http_request.headers["anthropic-beta"]
+    assert raw.parse().input_tokens == plain
+    as_claude_code = client.beta.messages.with_raw_response.count_tokens(
+        model=HAIKU, system="Be brief.", messages=user(GRUSSE), extra_query={"beta": "true"}
+    )
+    assert as_claude_code.http_request.url.params["beta"] == "true"
+    assert as_claude_code.parse().input_tokens == plain
+
+
+def test_models_pages_by_hand(client):
+    first = client.models.list(limit=1)
+    assert [m.id for m in first.data] == ["claude-opus-4-8"]
+    assert (first.has_more, first.first_id, first.last_id) == (True, "claude-opus-4-8", "claude-opus-4-8")
+    assert [m.id for m in client.models.list(limit=1, after_id=first.last_id).data] == ["claude-opus-4-7"]
+
+
+ECHO = "Reply with exactly this text and nothing else: ok"
+
+
+def ask(*blocks: dict[str, Any]) -> list[Any]:
+    """One user turn: the attachments, then the cheap echo prompt."""
+    return [{"role": "user", "content": [*blocks, {"type": "text", "text": ECHO}]}]
+
+
+@pytest.mark.parametrize("media_type", ["image/jpeg", "image/png", "image/gif", "image/webp"])
+def test_image_of_each_media_type(client, media_type):
+    image = {"type": "image", "source": {"type": "base64", "media_type": media_type, "data": media.base64_of(media_type)}}
+    assert text_of(client.messages.create(model=HAIKU, max_tokens=8, messages=ask(image))) == "ok"
+
+
+def test_image_url_and_documents(client):
+    url = {"type": "image", "source": {"type": "url", "url": "https://www.google.com/images/branding/googlelogo/1x/googlelogo_color_272x92dp.png"}}
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": media.base64_of("application/pdf")}}
+    text = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "The sky is blue."}, "title": "Sky"}
+    assert text_of(client.messages.create(model=HAIKU, max_tokens=8, messages=ask(url, pdf, text))) == "ok"
+    assert client.messages.count_tokens(model=HAIKU, messages=ask(url, pdf, text)).input_tokens > 0
+
+
+def test_mislabelled_image_raises_bad_request(client):
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": media.base64_of("image/png")}}
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(model=HAIKU, max_tokens=8, messages=ask(image))
+    assert error_of(caught)["message"].endswith("but the image appears to be a image/png image")
+
+
+def test_request_extras(client):
+    system = [{"type": "text", "text": "You are terse."}, {"type": "text", "text": "Answer briefly.", "cache_control": {"type": "ephemeral"}}]
+    message = client.messages.create(
+        model=HAIKU,
+        max_tokens=32,
+        system=system,
+        metadata={"user_id": "5f0c6bc2-conformance-suite-user"},
+        service_tier="standard_only",
+        stop_sequences=["QQQQ", "XYZZY"],
+        messages=user(XYZZY),
+    )
+    assert (message.stop_reason, message.stop_sequence, text_of(message)) == ("stop_sequence", "XYZZY", "one two three ")
+
+
 def test_beta_messages_route(client):
     message = client.beta.messages.create(
         model=HAIKU, max_tokens=32, messages=user(GRUSSE), betas=["files-api-2025-04-14"]
@@ -232,3 +298,72 @@ def test_the_sdk_waits_what_retry_after_says(clean_env, base_url, api_key):
         with pytest.raises(anthropic.RateLimitError):
             sdk.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE), extra_headers={SIMULATE: "rate_limited"})
     assert time.monotonic() - started >= 1.0  # one retry, after the 1 s the simulated 429 asks for
+
+
+# ------------------------------------------------------------------ tool use and thinking
+
+WEATHER_TOOL: Any = {
+    "name": "get_weather",
+    "description": "Get the current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string", "enum": ["Paris", "London", "Tokyo"]}},
+        "required": ["city"],
+        "additionalProperties": False,
+    },
+}
+WEATHER_ASK = "What is the weather in Paris? Use the get_weather tool."
+FORCED_CHOICE: Any = {"type": "tool", "name": "get_weather"}
+ENABLED: Any = {"type": "enabled", "budget_tokens": 1024}
+
+
+def test_sdk_parses_a_forced_tool_call_streamed_or_not(client):
+    params: dict[str, Any] = {"model": HAIKU, "max_tokens": 128, "tools": [WEATHER_TOOL], "tool_choice": FORCED_CHOICE, "messages": user(WEATHER_ASK)}
+    created = client.messages.create(**params)
+    with client.messages.stream(**params) as stream:
+        partial = [e.partial_json for e in stream if e.type == "input_json"]
+        final = stream.get_final_message()
+    for message in (created, final):
+        (block,) = message.content
+        assert isinstance(block, anthropic.types.ToolUseBlock)
+        assert (block.name, block.input, message.stop_reason) == ("get_weather", {"city": "Paris"}, "tool_use")
+        assert block.id.startswith("toolu_")
+    assert json.loads("".join(partial)) == {"city": "Paris"}
+
+
+def test_sdk_sends_a_tool_result_round_trip(client):
+    first = client.messages.create(model=HAIKU, max_tokens=128, tools=[WEATHER_TOOL], tool_choice=FORCED_CHOICE, messages=user(WEATHER_ASK))
+    (call,) = first.content
+    messages: Any = [
+        *user(WEATHER_ASK),
+        {"role": "assistant", "content": first.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "timed out", "is_error": True}]},
+    ]
+    second = client.messages.create(model=HAIKU, max_tokens=128, tools=[WEATHER_TOOL], messages=messages)
+    assert second.stop_reason == "end_turn"
+
+
+def test_sdk_parses_thinking_and_sends_it_back(client):
+    params: dict[str, Any] = {"model": HAIKU, "max_tokens": 1100, "thinking": ENABLED, "tools": [WEATHER_TOOL], "messages": user(WEATHER_ASK)}
+    created = client.messages.create(**params)
+    with client.messages.stream(**params) as stream:
+        kinds = [e.type for e in stream]
+        final = stream.get_final_message()
+    assert {"thinking", "signature"} <= set(kinds)
+    for message in (created, final):
+        thought, call = message.content
+        assert isinstance(thought, anthropic.types.ThinkingBlock)
+        assert thought.signature
+        assert thought.thinking
+        assert isinstance(call, anthropic.types.ToolUseBlock)
+    assert final.content[0].signature == created.content[0].signature  # the toy model thinks deterministically
+    follow: Any = [
+        *user(WEATHER_ASK),
+        {"role": "assistant", "content": final.content},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": final.content[1].id, "content": "18 °C and sunny"}]},
+    ]
+    assert client.messages.create(**{**params, "messages": follow}).type == "message"
+    tampered = [{**follow[1], "content": [{"type": "thinking", "thinking": "changed", "signature": thought.signature}, final.content[1]]}]
+    with pytest.raises(anthropic.BadRequestError) as caught:
+        client.messages.create(**{**params, "messages": [follow[0], *tampered, follow[2]]})
+    assert error_of(caught)["message"] == "messages.1.content.0: Invalid `signature` in `thinking` block"

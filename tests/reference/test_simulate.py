@@ -14,7 +14,8 @@ import httpx
 import pytest
 
 from conformance.contract.loader import load_contract
-from conformance.reference.catalogue.recovery import STALL_S
+from conformance.reference.catalogue.recovery import FAULTS, STALL_S
+from conformance.reference.responses import Event
 from conformance.reference.router import fault_base_path
 from conformance.reference.simulate import HEADER, break_off, rate_limit_headers
 from conformance.scenarios import build_request, scenario_specs
@@ -99,8 +100,6 @@ def test_authentication_comes_before_any_simulation(http):
 
 
 def test_break_off_never_cuts_after_a_block_closed():
-    from conformance.reference.responses import Event
-
     empty_block = [Event(n, {"type": n}) for n in ("message_start", "content_block_start", "content_block_stop", "message_delta", "message_stop")]
     assert [e.name for e in break_off(empty_block)] == ["message_start", "content_block_start", "error"]
 
@@ -202,8 +201,6 @@ PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
 
 
 def test_every_recovery_fault_has_a_probe():
-    from conformance.reference.catalogue.recovery import FAULTS
-
     assert sorted(PROBES) == sorted(f.name for f in FAULTS)
 
 
@@ -220,8 +217,6 @@ def test_faithful_server_does_not_show_the_fault(http, headers, name):
 
 
 def test_the_stall_fault_is_judged_under_a_short_silence_limit():
-    from conformance.reference.catalogue.recovery import FAULTS
-
     [stall] = [f for f in FAULTS if f.name == "stream-stall-without-ping"]
     contract = load_contract(V2023, stall.options["profile"])
     assert contract.profile.knob("max_stream_silence_s") == 1

@@ -1,0 +1,302 @@
+"""conformance/checks/endpoints.py: count_tokens bodies and counts, model pages, pagination and retrieval.
+
+The real captures (65, 66: count_tokens; 70: a models page) must pass every check that can judge them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.checks.subject import Subject
+from conformance.exchange import Exchange, RecordedRequest
+from conformance.findings import NotApplicable
+from conformance.scenarios import Request
+
+from ._build import message, messages, request_json, run
+
+CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+COUNTED = request_json(max_tokens=None, system="You are a terse assistant.")
+IDS = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]
+
+
+def info(model_id: str) -> dict[str, Any]:
+    return {"type": "model", "id": model_id, "display_name": model_id.title(), "created_at": "2025-10-15T00:00:00Z"}
+
+
+def page(ids: list[str], *, has_more: bool = False, **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"data": [info(i) for i in ids], "has_more": has_more, "first_id": ids[0] if ids else None, "last_id": ids[-1] if ids else None}
+    body.update(changes)
+    return body
+
+
+def exchange(scenario: str, path: str, body: Any, *, status: int = 200, method: str = "GET", request: dict[str, Any] | None = None) -> Exchange:
+    sent = json.dumps(request).encode() if request is not None else b""
+    raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return Exchange(
+        id=scenario,
+        request=RecordedRequest(method=method, url="http://127.0.0.1:9" + path, headers=(("x-api-key", "[REDACTED]"),), body=sent),
+        status=status,
+        headers=(("content-type", "application/json"), ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")),
+        body=raw,
+    )
+
+
+def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = ()) -> Subject:
+    path = ex.request.url.removeprefix("http://127.0.0.1:9")
+    request = Request(
+        scenario=ex.id,
+        endpoint=endpoint,
+        method=ex.request.method,
+        path=path,
+        headers=(),
+        auth="x-api-key",
+        body=ex.request.body,
+        stream=False,
+        tags=frozenset(),
+        twin=twin.id if twin is not None else None,
+    )
+    return Subject(exchange=ex, request=request, contract=build.contract, facts=build.facts, schemas=build.schemas, twin=twin, peers={p.id: p for p in (ex, *peers)})
+
+
+def counted(build, body: Any, *, twin_usage: dict[str, Any] | None = None, twin_status: int = 200) -> Subject:
+    ex = exchange("count_tokens.system", "/v1/messages/count_tokens", body, method="POST", request=COUNTED)
+    usage = twin_usage if twin_usage is not None else {"input_tokens": 19, "output_tokens": 2}
+    twin = build.exchange(status=twin_status, body=message(usage=usage), scenario="system.string")
+    return subject(build, ex, endpoint="count_tokens", twin=twin)
+
+
+def listing(ids: list[str] = IDS, **changes: Any) -> Exchange:
+    return exchange("models.list", "/v1/models", page(ids, **changes))
+
+
+def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200) -> Subject:
+    return subject(build, exchange(scenario, path, body, status=status), endpoint="models", peers=peers)
+
+
+# ------------------------------------------------------------------ count_tokens.response_schema
+
+
+@pytest.mark.parametrize("name", ["65-count-tokens-2026-09.json", "66-count-tokens-beta-2026-06.json"])
+def test_response_schema_passes_real_counts(build, name):
+    assert run("count_tokens.response_schema", counted(build, json.loads((CAPTURES / name).read_text()))) == []
+
+
+def test_response_schema_allows_extra_keys(build):
+    assert run("count_tokens.response_schema", counted(build, {"input_tokens": 19, "context_management": None})) == []
+
+
+def test_response_schema_flags_openai_prompt_tokens(build):
+    [violation] = run("count_tokens.response_schema", counted(build, {"prompt_tokens": 19}))
+    assert violation.message == "Received: 'input_tokens' is a required property\nExpected: {\"input_tokens\": <integer>}, as documented"
+    assert violation.at == "/"
+
+
+def test_response_schema_flags_a_string_count(build):
+    [violation] = run("count_tokens.response_schema", counted(build, {"input_tokens": "19"}))
+    assert violation.message == "Received: '19' is not of type 'integer'\nExpected: {\"input_tokens\": <integer>}, as documented"
+    assert violation.at == "/input_tokens"
+
+
+def test_response_schema_flags_a_body_that_is_not_json(build):
+    assert messages("count_tokens.response_schema", counted(build, b"19")) == ["Received: 19 is not of type 'object'\nExpected: {\"input_tokens\": <integer>}, as documented"]
+    [violation] = run("count_tokens.response_schema", counted(build, b"<html>"))
+    assert violation.message == 'Received: a body that is not JSON: "<html>"\nExpected: {"input_tokens": <integer>}, as documented'
+
+
+# -------------------------------------------------------------------- count_tokens.matches_usage
+
+
+def test_matches_usage_passes_on_equal_counts(build):
+    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": 19})) == []
+
+
+def test_matches_usage_adds_cache_counters_back(build):
+    # capture-like pair from a real cache read: 1114 counted = 3 uncached + 1111 read from the cache
+    usage = {"input_tokens": 3, "cache_read_input_tokens": 1111, "cache_creation_input_tokens": 0, "output_tokens": 414}
+    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": 1114}, twin_usage=usage)) == []
+
+
+@pytest.mark.parametrize(("count", "used"), [(27, 19), (11, 19), (1100, 1000), (900, 1000)])
+def test_matches_usage_tolerates_the_documented_estimate(build, count, used):
+    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1})) == []
+
+
+def test_matches_usage_flags_a_count_that_leaves_the_system_out(build):
+    [violation] = run("count_tokens.matches_usage", counted(build, {"input_tokens": 0}))
+    assert violation.message == (
+        "Received: input_tokens=0 counted, 19 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (system.string)\n"
+        "Expected: equal within 8 tokens or 10% (count_tokens is an estimate)"
+    )
+    assert violation.at == "/input_tokens"
+
+
+def test_matches_usage_flags_just_beyond_the_tolerance(build):
+    assert messages("count_tokens.matches_usage", counted(build, {"input_tokens": 1200}, twin_usage={"input_tokens": 1000, "output_tokens": 1}))
+
+
+def test_matches_usage_needs_an_integer_count(build):
+    with pytest.raises(NotApplicable, match=r"judged by count_tokens\.response_schema"):
+        run("count_tokens.matches_usage", counted(build, {"prompt_tokens": 19}))
+
+
+def test_matches_usage_needs_a_successful_twin(build):
+    with pytest.raises(NotApplicable, match="twin"):
+        run("count_tokens.matches_usage", counted(build, {"input_tokens": 19}, twin_status=400))
+
+
+def test_matches_usage_needs_twin_usage(build):
+    with pytest.raises(NotApplicable, match=r"usage\.input_tokens"):
+        run("count_tokens.matches_usage", counted(build, {"input_tokens": 19}, twin_usage={"output_tokens": 2}))
+
+
+# ------------------------------------------------------------------------- models.list_schema
+
+
+def test_list_schema_passes_the_real_page(build):
+    body = json.loads((CAPTURES / "70-models-list-2025-04.json").read_text())
+    assert run("models.list_schema", models(build, "models.list", "/v1/models", body)) == []
+
+
+def test_list_schema_passes_an_empty_page(build):
+    assert run("models.list_schema", models(build, "models.after", "/v1/models?limit=1&after_id=x", page([]))) == []
+
+
+def test_list_schema_flags_openai_pages(build):
+    body = {"object": "list", "data": [{"id": "claude-opus-4-8", "object": "model", "created": 1759276800, "owned_by": "anthropic"}]}
+    found = messages("models.list_schema", models(build, "models.list", "/v1/models", body))
+    assert found[:3] == [
+        "Received: 'has_more' is a required property\nExpected: a models page {data: [ModelInfo], has_more, first_id, last_id} as documented",
+        "Received: 'first_id' is a required property\nExpected: a models page {data: [ModelInfo], has_more, first_id, last_id} as documented",
+        "Received: 'last_id' is a required property\nExpected: a models page {data: [ModelInfo], has_more, first_id, last_id} as documented",
+    ]
+
+
+def test_list_schema_flags_null_cursor_ids(build):
+    body = page(IDS[:2], has_more=True, first_id=None, last_id=None)
+    found = run("models.list_schema", models(build, "models.list", "/v1/models", body))
+    assert [v.message for v in found] == [
+        'Received: first_id null for data ids ["claude-opus-4-8", "claude-sonnet-4-6"]\nExpected: "claude-opus-4-8"',
+        'Received: last_id null for data ids ["claude-opus-4-8", "claude-sonnet-4-6"]\nExpected: "claude-sonnet-4-6"',
+    ]
+    assert [v.at for v in found] == ["/first_id", "/last_id"]
+
+
+# ---------------------------------------------------------------------- models.limit_respected
+
+
+def test_limit_respected_passes(build):
+    first = models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=True), peers=(listing(),))
+    assert run("models.limit_respected", first) == []
+
+
+def test_limit_respected_flags_too_many_models(build):
+    first = models(build, "models.first", "/v1/models?limit=1", page(IDS, has_more=True), peers=(listing(),))
+    [violation] = run("models.limit_respected", first)
+    assert violation.message == f"Received: 4 models {json.dumps(IDS)}\nExpected: at most limit=1"
+    assert violation.at == "/data"
+
+
+def test_limit_respected_flags_a_first_page_that_hides_more(build):
+    first = models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=False), peers=(listing(),))
+    assert messages("models.limit_respected", first) == ["Received: has_more false on a first page of limit=1\nExpected: true (models.list lists 4 models)"]
+
+
+def test_limit_respected_leaves_has_more_alone_without_a_listing_or_after_a_cursor(build):
+    alone = models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=False))
+    assert run("models.limit_respected", alone) == []
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-opus-4-8", page(IDS[1:2], has_more=False), peers=(listing(),))
+    assert run("models.limit_respected", after) == []
+
+
+def test_limit_respected_leaves_pages_of_another_shape_to_the_schema_check(build):
+    with pytest.raises(NotApplicable, match=r"judged by models\.list_schema"):
+        run("models.limit_respected", models(build, "models.first", "/v1/models?limit=1", {"object": "list", "data": []}))
+    with pytest.raises(NotApplicable, match="no limit"):
+        run("models.limit_respected", models(build, "models.list", "/v1/models", page(IDS)))
+
+
+# ----------------------------------------------------------------------- models.after_id_pages
+
+
+def retrieved(model_id: str) -> Exchange:
+    return exchange("models.retrieve", "/v1/models/claude-haiku-4-5", info(model_id))
+
+
+def test_after_id_pages_passes_for_a_listed_cursor(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-6", page(IDS[2:3], has_more=True), peers=(listing(),))
+    assert run("models.after_id_pages", after) == []
+
+
+def test_after_id_pages_resolves_an_alias_through_the_retrieved_model(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-haiku-4-5", page(IDS[3:]), peers=(listing(), retrieved(IDS[2])))
+    assert run("models.after_id_pages", after) == []
+
+
+def test_after_id_pages_passes_an_empty_page_after_the_last_model(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page([]), peers=(listing(),))
+    assert run("models.after_id_pages", after) == []
+
+
+def test_after_id_pages_flags_an_ignored_cursor(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-6", page(IDS[:1], has_more=True), peers=(listing(),))
+    [violation] = run("models.after_id_pages", after)
+    assert violation.message == (
+        'Received: data ids ["claude-opus-4-8"] after_id="claude-sonnet-4-6"\n'
+        'Expected: a page starting with "claude-haiku-4-5-20251001", as models.list orders them: '
+        '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
+    )
+    assert violation.at == "/data"
+
+
+def test_after_id_pages_flags_models_after_the_last_one(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page(IDS[:1]), peers=(listing(),))
+    assert messages("models.after_id_pages", after)[0].startswith('Received: data ids ["claude-opus-4-8"] after_id="claude-sonnet-4-5-20250929"\nExpected: an empty page (it is the last model)')
+
+
+def test_after_id_pages_cannot_judge_an_unknown_cursor(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-haiku-4-5", page(IDS[3:]), peers=(listing(),))
+    with pytest.raises(NotApplicable, match="not on the first page"):
+        run("models.after_id_pages", after)
+
+
+def test_after_id_pages_cannot_judge_a_cursor_whose_successor_is_on_a_later_page(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page([]), peers=(listing(has_more=True),))
+    with pytest.raises(NotApplicable, match="later page"):
+        run("models.after_id_pages", after)
+
+
+def test_after_id_pages_needs_a_listing_and_a_cursor(build):
+    with pytest.raises(NotApplicable, match=r"no usable models\.list"):
+        run("models.after_id_pages", models(build, "models.after", "/v1/models?limit=1&after_id=claude-opus-4-8", page(IDS[1:2])))
+    with pytest.raises(NotApplicable, match="no after_id"):
+        run("models.after_id_pages", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1])))
+
+
+# ---------------------------------------------------------------------- models.retrieve_schema
+
+
+def test_retrieve_schema_passes_an_alias_resolved_to_its_dated_id(build):
+    body = info("claude-haiku-4-5-20251001")
+    assert run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-haiku-4-5", body, peers=(listing(),))) == []
+
+
+def test_retrieve_schema_passes_newer_fields(build):
+    body = {**info("claude-opus-4-8"), "max_input_tokens": 1000000, "capabilities": {"image_input": {"supported": True}}}
+    assert run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),))) == []
+
+
+def test_retrieve_schema_flags_an_openai_model_object(build):
+    body = {"id": "claude-opus-4-8", "object": "model", "created": 1759276800, "owned_by": "anthropic"}
+    found = messages("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body))
+    assert "Received: 'type' is a required property\nExpected: one ModelInfo {type: model, id, display_name, created_at} as documented" in found
+
+
+def test_retrieve_schema_flags_another_model_for_a_listed_id(build):
+    body = info("claude-sonnet-4-6")
+    [violation] = run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),)))
+    assert violation.message == 'Received: id "claude-sonnet-4-6"\nExpected: "claude-opus-4-8", the listed id that was asked for'
+    assert violation.at == "/id"
