@@ -141,8 +141,8 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
         kind = TargetTimeout if exchange.error_kind == "timeout" else TargetUnreachable
         return kind(f"target unreachable: {where}: {_one_line(str(exchange.error))}", url=exchange.request.url)
     if exchange.ok and exchange.error is not None:  # a status came, then the body never completed: every request would hang the same way
-        kind = TargetTimeout if exchange.error_kind == "timeout" else TargetError
-        return kind(f"the target's answer to a basic request broke off: {where} → {exchange.status}, then after {len(exchange.body)} bytes: {_one_line(exchange.error)}", url=exchange.request.url)
+        broke: type[TargetError] = TargetTimeout if exchange.error_kind == "timeout" else TargetError
+        return broke(f"the target's answer to a basic request broke off: {where} → {exchange.status}, then after {len(exchange.body)} bytes: {_one_line(exchange.error)}", url=exchange.request.url)
     if exchange.ok:
         return None
     data = exchange.json

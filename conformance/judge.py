@@ -24,6 +24,12 @@ from .sse.reading import StreamReading, read_stream
 MAX_SHOWN = 3
 
 
+def _stream_flag_malformed(request: Request) -> bool:
+    """A body whose `stream` is not a boolean asked for neither a stream nor a Message; only its own parameter rule judges it."""
+    body = request.json_body()
+    return isinstance(body, dict) and "stream" in body and not isinstance(body["stream"], bool)
+
+
 class Judge:
     """Judges cases against one run's exchanges; stream readings are computed once and shared."""
 
@@ -97,7 +103,7 @@ class Judge:
                 continue
             if selector.endpoint is not None and request.endpoint != selector.endpoint:
                 continue
-            if selector.stream is not None and request.stream != selector.stream:
+            if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(request)):
                 continue
             if selector.scenarios and sid not in selector.scenarios:
                 continue

@@ -18,11 +18,10 @@ from pathlib import Path
 from typing import Any
 
 from . import baseline as baseline_mod
-from . import compare
-from . import engine
+from . import compare, engine
+from .budget import Estimate
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
-from .budget import Estimate
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome

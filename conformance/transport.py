@@ -39,6 +39,7 @@ class Limits:
     """Bounds on memory and on retrying a busy target."""
 
     max_body_bytes: int = 32 * 1024 * 1024
+    max_run_body_bytes: int = 128 * 1024 * 1024  # all bodies a run keeps: without it a hostile target costs every exchange the cap
     retries: int = 3
     max_retry_wait: float = 60.0
     max_redirects: int = 3
@@ -85,6 +86,7 @@ class Transport:
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
         self.counters = Counters()
+        self._kept = 0  # body bytes held by the exchanges this transport returned, against Limits.max_run_body_bytes
         self._redactor = Redactor([target.api_key], public=[target.wrong_key])
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._client = httpx.AsyncClient(
@@ -170,15 +172,19 @@ class Transport:
                                 continue
                             extra_notes.append(f"redirect {status} to {self._redactor.text(target_url)} not followed: the key never leaves the target's origin")
                         async for piece in response.aiter_bytes():
-                            room = self.limits.max_body_bytes - len(body)
+                            room = min(self.limits.max_body_bytes - len(body), self.limits.max_run_body_bytes - self._kept)
                             if len(piece) > room:
                                 piece = piece[: max(room, 0)]
                                 truncated = True
                             if piece:
                                 chunks.append(Chunk(offset=len(body), size=len(piece), t=round(time.monotonic() - t0, 4)))
                                 body += piece
+                                self._kept += len(piece)
                             if truncated:
-                                extra_notes.append(f"body cut at {self.limits.max_body_bytes} bytes (the cap)")
+                                if len(body) >= self.limits.max_body_bytes:
+                                    extra_notes.append(f"body cut at {self.limits.max_body_bytes} bytes (the cap)")
+                                else:
+                                    extra_notes.append(f"body cut at {len(body)} bytes: the run's budget of {self.limits.max_run_body_bytes} bytes for all bodies is spent")
                                 break
                     finally:
                         await response.aclose()

@@ -182,6 +182,16 @@ def test_property_selector_picks_only_matching_exchanges(contract, cases, reques
     assert (finding.outcome, finding.exchanges) == (Outcome.PASS, ("auth.missing",))
 
 
+def test_stream_scoped_rules_leave_a_non_boolean_stream_to_its_parameter_rule(contract, cases, requests):
+    # LiteLLM 1.106.2 answers stream: <not a bool> with a 200 event stream; params.wrong_type_rejected
+    # fails that once, and the rules about non-streamed answers must not judge it as one again.
+    sse = b"event: message_start\ndata: {}\n\n"
+    wrong = answer(requests, "param.stream.wrong_type", 200, sse, headers=(("content-type", "text/event-stream"), RID))
+    j = judge(contract, requests, answer(requests, "plain"), answer(requests, "auth.missing", 401, AUTH_ERROR), wrong)
+    assert j.judge(cases["headers.json_content_type"]).exchanges == ("plain", "auth.missing")
+    assert j.judge(cases["shape.message_schema"]).exchanges == ("plain",)
+
+
 def test_property_shows_three_violations_and_counts_the_rest(contract, cases, requests):
     events = [{"type": "message_start", "message": dict(MESSAGE, content=[], stop_reason=None)}, {"type": "ping"}, {"type": "ping"}, {"type": "ping"}, {"type": "message_stop"}]
     raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)

@@ -106,9 +106,17 @@ def _listing(s: Subject) -> JSONObject:
     return page
 
 
+def _retrieved_id(s: Subject) -> str | None:
+    """The model id a GET /v1/models/{model_id} asked for; None for a listing."""
+    path = urlsplit(s.request.path).path
+    return unquote(path.removeprefix("/v1/models/")) if path.startswith("/v1/models/") else None
+
+
 @check("models.list_schema")
 def list_schema(s: Subject) -> list[Violation]:
     """SDK pagination reads data, has_more and last_id; an OpenAI {object: list} page stops it cold."""
+    if _retrieved_id(s) is not None:
+        raise NotApplicable("one model, not a page (judged by models.retrieve_schema)")
     found = _schema_violations(s, "models_list", "a models page {data: [ModelInfo], has_more, first_id, last_id} as documented")
     data = s.exchange.json
     if found or not isinstance(data, dict):
@@ -179,11 +187,13 @@ def after_id_pages(s: Subject) -> list[Violation]:
 @check("models.retrieve_schema")
 def retrieve_schema(s: Subject) -> list[Violation]:
     """Clients read display_name and created_at of the model they run; another shape breaks that lookup."""
+    requested = _retrieved_id(s)
+    if requested is None:
+        raise NotApplicable("a page of models, not one (judged by models.list_schema)")
     found = _schema_violations(s, "model_info", "one ModelInfo {type: model, id, display_name, created_at} as documented")
     data = s.exchange.json
     if found or not isinstance(data, dict):
         return found
-    requested = unquote(urlsplit(s.request.path).path.removeprefix("/v1/models/"))
     listing = _page(s.peer(LISTING))
     if listing is not None and requested in _ids(listing) and data.get("id") != requested:
         found.append(Violation(f"Received: id {show(data.get('id'))}\nExpected: {show(requested)}, the listed id that was asked for", at="/id"))

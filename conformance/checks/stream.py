@@ -139,7 +139,9 @@ def event_schema(s: Subject) -> list[Violation]:
     found: list[Violation] = []
     for index, data in s.events():
         for pointer, message in s.schemas.errors("stream_event", data, limit=3):
-            found.append(Violation(f"Received: {message}\nExpected: a {data.get('type')!s} event as documented", at=f"{locate(s, index)} {pointer}", event_index=index))
+            kind = data.get("type")
+            expected = f"a {kind} event as documented" if isinstance(kind, str) else "an event object with a string type"
+            found.append(Violation(f"Received: {message}\nExpected: {expected}", at=f"{locate(s, index)} {pointer}", event_index=index))
         if len(found) >= 10:
             break
     return found

@@ -45,6 +45,7 @@ from .model import (
 SPEC_FILES = ("contract", "params", "scenarios", "rules", "models")
 _KNOWN_FACTS = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking"})
 _KNOWN_KNOBS = frozenset({"auth_schemes", "version_header_required"})
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses the spec ~10x faster; same documents
 
 
 def default_spec_dir() -> Path:
@@ -102,7 +103,7 @@ def read_yaml(path: Path) -> JSONObject:
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (libyaml's when installed)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

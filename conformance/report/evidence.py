@@ -15,9 +15,10 @@ from dataclasses import dataclass
 
 from ..exchange import Exchange
 from ..redact import MASK
-from ..sse.reading import read_stream
+from ..sse.reading import StreamReading, read_stream
 
 BODY_LIMIT = 10_000
+PARSE_LIMIT = 1024 * 1024
 DATA_LIMIT = 200
 API_KEY = "$API_KEY"
 
@@ -190,27 +191,54 @@ def _cut(text: str, limit: int) -> tuple[str, str]:
     return text[:limit], f"cut at {limit:,} of {len(text):,} characters"
 
 
+def _head_end(data: bytes, end: int) -> int:
+    """``end`` moved back off a UTF-8 continuation byte, so a cut head does not look like bad UTF-8."""
+    start = end
+    while 0 < end < len(data) and start - end < 3 and 0x80 <= data[end] <= 0xBF:
+        end -= 1
+    return end
+
+
+def _shown(text: str, limit: int, size: int, *, whole: bool) -> tuple[str, str]:
+    if whole:
+        return _cut(text, limit)
+    return text[:limit], f"cut at {limit:,} characters of a {size:,}-byte body"
+
+
+def _text_view(data: bytes, size: int, limit: int, *, whole: bool) -> BodyView:
+    """Text verbatim (controls escaped), a few bad bytes as ``\\xNN``, else base64; ``whole`` is False for the head of a huge body."""
+    text = _utf8(data)
+    if text is not None:
+        shown, note = _shown(visible_text(text), limit, size, whole=whole)
+        return BodyView(shown, "text", size, note)
+    lossy = data.decode("utf-8", errors="backslashreplace")
+    invalid = lossy.count("\\x") - data.count(b"\\x")
+    if b"\0" not in data and invalid * 100 <= len(data):
+        shown, note = _shown(visible_text(lossy), limit, size, whole=whole)
+        return BodyView(shown, "text", size, "; ".join(filter(None, [f"not valid UTF-8: {invalid} byte(s) shown as \\xNN", note])))
+    shown, note = _shown(base64.b64encode(data).decode("ascii"), limit, size, whole=whole)
+    return BodyView(shown, "base64", size, "; ".join(filter(None, [f"binary body ({size:,} bytes) shown as base64", note])))
+
+
 def body_view(data: bytes, *, limit: int = BODY_LIMIT) -> BodyView:
-    """A body as text: JSON pretty-printed, other text verbatim, bytes that are not UTF-8 escaped or base64."""
+    """A body as text: JSON pretty-printed, other text verbatim, bytes that are not UTF-8 escaped or base64.
+
+    A body larger than ``PARSE_LIMIT`` is shown from its head and never decoded, parsed or escaped
+    whole: the recorder keeps up to 32 MiB, and a report must not cost several copies of that.
+    """
     size = len(data)
     if not data:
         return BodyView("", "empty", 0)
+    if size > max(PARSE_LIMIT, 4 * limit):
+        return _text_view(data[: _head_end(data, 4 * limit)], size, limit, whole=False)
     text = _utf8(data)
-    if text is not None:
-        pretty = _reindent(text, limit) if _is_json_text(text) else None
-        if pretty is None:
-            shown, note = _cut(visible_text(text), limit)
-            return BodyView(shown, "text", size, note)
-        if len(pretty) > limit:
+    if text is not None and _is_json_text(text):
+        pretty = _reindent(text, limit)
+        if pretty is not None and len(pretty) > limit:
             return BodyView(pretty[:limit], "json", size, f"cut at {limit:,} characters of a {size:,}-byte body")
-        return BodyView(pretty, "json", size)
-    lossy = data.decode("utf-8", errors="backslashreplace")
-    invalid = lossy.count("\\x") - data.count(b"\\x")
-    if b"\0" not in data and invalid * 100 <= size:
-        shown, note = _cut(visible_text(lossy), limit)
-        return BodyView(shown, "text", size, "; ".join(filter(None, [f"not valid UTF-8: {invalid} byte(s) shown as \\xNN", note])))
-    shown, note = _cut(base64.b64encode(data).decode("ascii"), limit)
-    return BodyView(shown, "base64", size, "; ".join(filter(None, [f"binary body ({size:,} bytes) shown as base64", note])))
+        if pretty is not None:
+            return BodyView(pretty, "json", size)
+    return _text_view(data, size, limit, whole=True)
 
 
 def request_view(exchange: Exchange, *, limit: int = BODY_LIMIT) -> MessageView:
@@ -245,9 +273,11 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more]"
 
 
-def event_window(exchange: Exchange, event_index: int | None, context: int = 4, *, data_limit: int = DATA_LIMIT) -> tuple[EventLine, ...]:
-    """The events around ``event_index`` (the stream's tail when None or out of range), the named one marked."""
-    events = read_stream(exchange.body, exchange.chunks).events
+def event_window(
+    exchange: Exchange, event_index: int | None, context: int = 4, *, data_limit: int = DATA_LIMIT, reading: StreamReading | None = None
+) -> tuple[EventLine, ...]:
+    """The events around ``event_index`` (the stream's tail when None or out of range), the named one marked; pass ``reading`` to reuse one."""
+    events = (reading or read_stream(exchange.body, exchange.chunks)).events
     if not events:
         return ()
     marked = event_index is not None and 0 <= event_index < len(events)

@@ -21,6 +21,7 @@ from markupsafe import Markup
 
 from .._types import JSONObject
 from ..exchange import Exchange
+from ..sse.reading import StreamReading, read_stream
 from . import evidence
 
 REPORT_NAME = "report.html"
@@ -92,13 +93,13 @@ def _lines(message: str) -> tuple[tuple[str, str], ...]:
     for line in message.split("\n"):
         label, colon, _ = line.partition(":")
         kind = label.lower() if colon and label in ("Received", "Expected", "Note", "At") else "text"
-        tagged.append((kind, line))
+        tagged.append((kind, evidence.visible_text(line)))
     return tuple(tagged)
 
 
 def _head(record: Mapping[str, Any]) -> str:
     """The message's first line, cut, for the always-visible row."""
-    first = str(record.get("message", "")).split("\n", 1)[0]
+    first = evidence.visible_text(str(record.get("message", "")).split("\n", 1)[0])
     return first if len(first) <= HEAD_LIMIT else first[:HEAD_LIMIT] + "…"
 
 
@@ -108,6 +109,7 @@ class _Windows:
     def __init__(self, exchanges: Mapping[str, Exchange]) -> None:
         self._exchanges = exchanges
         self._cache: dict[tuple[str, int | None], tuple[evidence.EventLine, ...]] = {}
+        self._readings: dict[str, StreamReading] = {}  # one reading per stream, however many windows it shows
 
     def get(self, exchange_id: str | None, event_index: int | None) -> tuple[evidence.EventLine, ...]:
         """The window, or () when the exchange is unknown or not a stream with an answer."""
@@ -116,7 +118,9 @@ class _Windows:
             return ()
         key = (exchange_id, event_index)
         if key not in self._cache:
-            self._cache[key] = evidence.event_window(exchange, event_index)
+            if exchange_id not in self._readings:
+                self._readings[exchange_id] = read_stream(exchange.body, exchange.chunks)
+            self._cache[key] = evidence.event_window(exchange, event_index, reading=self._readings[exchange_id])
         return self._cache[key]
 
 
@@ -160,10 +164,10 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 source=str(record.get("source", "")),
                 source_href=_href(str(record.get("source", ""))),
                 head=_head(record),
-                message=str(record.get("message", "")),
+                message=evidence.visible_text(str(record.get("message", ""))),
                 override=str(record.get("profile_override") or ""),
                 expect=", ".join(expect) if expect else "",
-                notes=tuple(record.get("notes") or ()),
+                notes=tuple(evidence.visible_text(str(n)) for n in record.get("notes") or ()),
                 violations=_violations(record, exchanges, windows) if has_evidence else (),
                 exchanges=tuple(ids[:SHOWN_EXCHANGES]),
                 more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),

@@ -20,11 +20,12 @@ OUTCOMES = ("fail", "error", "warn", "skip", "pass")
 _MARKDOWN = re.compile(r"([\\`*_\[\]|~])")
 _HTML = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
 _SPACE = re.compile(r"\s+")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")  # a terminal escape from the target stays visible and inert
 
 
 def escape(value: object, *, limit: int = CELL_LIMIT) -> str:
     """``value`` as inert inline Markdown: one line, cut, HTML and Markdown punctuation escaped."""
-    flat = _SPACE.sub(" ", str(value)).strip()
+    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", _SPACE.sub(" ", str(value)).strip())
     if len(flat) > limit:
         flat = flat[:limit] + "…"
     return "".join(_HTML.get(char, char) for char in _MARKDOWN.sub(r"\\\1", flat))

@@ -8,6 +8,7 @@ outside CI; everything else gets plain lines.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from collections.abc import Mapping
@@ -17,6 +18,7 @@ from .._types import JSONObject
 
 ORDER = ("fail", "warn", "error", "skip", "pass")
 _COLOUR = {"fail": "31", "warn": "33", "error": "35", "skip": "36", "pass": "32", "dim": "2", "bold": "1"}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _MARK = {"fail": "✗", "warn": "!", "error": "E", "skip": "-", "pass": "✓"}
 
 
@@ -55,7 +57,9 @@ def _paint(text: str, style: str, colour: bool) -> str:
 
 
 def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else ""
+    """The first line of a message, with control characters a target sent shown as ``\\xNN`` (never sent to the terminal)."""
+    first = text.splitlines()[0] if text else ""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", first)
 
 
 def summary(document: JSONObject, *, report_path: str | None, colour: bool = False) -> str:

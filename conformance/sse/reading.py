@@ -1,21 +1,25 @@
 """One call that reads a recorded stream: frames, events, framing and grammar violations, rebuilt message.
 
-Owns the wiring of framer → JSON → grammar → rebuild so every check sees the same reading;
-it judges nothing itself (a data payload that is not a JSON object is left for checks to flag).
+Owns the wiring of framer → JSON → grammar → rebuild so every check sees the same reading, and
+the cap on how many frames one reading keeps (a body within the size cap can still hold millions
+of tiny events, each costing far more memory and time than its bytes). It judges nothing itself
+(a data payload that is not a JSON object is left for checks to flag).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._types import JSONObject
 from ..exchange import Chunk
 from ..findings import Violation
-from .framer import Frame, Framer
-from .grammar import Grammar
+from .framer import Frame, FrameIssue, Framer
+from .grammar import Grammar, GrammarIssue
 from .rebuild import rebuild
+
+MAX_FRAMES = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +42,7 @@ class StreamReading:
     framing: tuple[Violation, ...]
     grammar: tuple[Violation, ...]
     message: JSONObject | None
+    unread: int = 0  # bytes after the frame cap, never framed
 
 
 def _object(raw: str) -> JSONObject | None:
@@ -48,17 +53,23 @@ def _object(raw: str) -> JSONObject | None:
     return value if isinstance(value, dict) else None
 
 
-def _frames(body: bytes, chunks: Sequence[Chunk], framer: Framer) -> list[Frame]:
-    """Feed at the recorded read boundaries, since a framer bug may only show at a particular split."""
+def _frames(body: bytes, chunks: Sequence[Chunk], framer: Framer, max_frames: int) -> tuple[list[Frame], int]:
+    """Feed at the recorded read boundaries, since a framer bug may only show at a particular split.
+
+    Stops after ``max_frames`` frames and returns how many bytes after the last kept frame were left unread.
+    """
     frames: list[Frame] = []
-    fed = 0
-    for chunk in chunks:
-        frames += framer.feed(body[chunk.offset : chunk.offset + chunk.size], chunk.t)
-        fed = max(fed, chunk.offset + chunk.size)
+    reads: list[tuple[int, int, float | None]] = [(c.offset, c.offset + c.size, c.t) for c in chunks]
+    fed = max((end for _, end, _ in reads), default=0)
     if fed < len(body):
-        frames += framer.feed(body[fed:])
+        reads.append((fed, len(body), None))
+    for start, end, t in reads:
+        frames += framer.feed(body[start:end], t)
+        if len(frames) >= max_frames:
+            del frames[max_frames:]
+            return frames, len(body) - frames[-1].end
     frames += framer.flush()
-    return frames
+    return frames, 0
 
 
 def read_stream(
@@ -67,10 +78,11 @@ def read_stream(
     *,
     delta_blocks: Mapping[str, frozenset[str]] | None = None,
     max_event_bytes: int = 8 * 1024 * 1024,
+    max_frames: int = MAX_FRAMES,
 ) -> StreamReading:
     """Read a recorded SSE body the way a client would, keeping every layer's evidence."""
     framer = Framer(max_event_bytes=max_event_bytes)
-    frames = _frames(body, chunks, framer)
+    frames, unread = _frames(body, chunks, framer, max_frames)
     events: list[Event] = []
     for frame in frames:
         if frame.data is not None:
@@ -81,10 +93,16 @@ def read_stream(
         if event.data is not None:
             judged += grammar.feed(event.data, event.index)
     judged += grammar.close()
+    framing = framer.close()
+    if unread:  # the stream did not end where reading stopped: say so wherever the end is judged
+        note = f"\nNote: the suite reads at most {max_frames:,} events of a stream; the last {unread:,} bytes were not read"
+        framing = [v for v in framing if v.kind is not FrameIssue.EOF_MID_EVENT]
+        judged = [replace(v, message=v.message + note) if v.kind is GrammarIssue.NO_END else v for v in judged]
     return StreamReading(
         frames=tuple(frames),
         events=tuple(events),
-        framing=tuple(framer.close()),
+        framing=tuple(framing),
         grammar=tuple(judged),
         message=rebuild(event.data for event in events if event.data is not None),
+        unread=unread,
     )

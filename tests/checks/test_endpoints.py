@@ -300,3 +300,10 @@ def test_retrieve_schema_flags_another_model_for_a_listed_id(build):
     [violation] = run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),)))
     assert violation.message == 'Received: id "claude-sonnet-4-6"\nExpected: "claude-opus-4-8", the listed id that was asked for'
     assert violation.at == "/id"
+
+
+def test_pages_and_single_models_are_left_to_their_own_checks(build):
+    with pytest.raises(NotApplicable, match=r"judged by models\.retrieve_schema"):
+        run("models.list_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", info("claude-opus-4-8")))
+    with pytest.raises(NotApplicable, match=r"judged by models\.list_schema"):
+        run("models.retrieve_schema", models(build, "models.list", "/v1/models", page(IDS)))

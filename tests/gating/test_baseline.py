@@ -27,7 +27,8 @@ def test_a_listed_failure_is_excused_and_the_gate_passes(tmp_path: Path) -> None
     entries = baseline.load(write(tmp_path, "expected_failures:\n  - check: stream.ends_with_message_stop\n    reason: vendor ticket 12\n"))
     verdict = baseline.apply(records(stream_DOT_ends_with_message_stop="fail", stream_DOT_event_order="pass"), entries, targets=["x"], today=TODAY)
     assert list(verdict.excused) == ["stream.ends_with_message_stop"]
-    assert verdict.unexcused == [] and not verdict.fails(strict=True)
+    assert verdict.unexcused == []
+    assert not verdict.fails(strict=True)
 
 
 def test_a_check_id_entry_covers_every_case_of_that_check(tmp_path: Path) -> None:

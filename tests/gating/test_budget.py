@@ -27,7 +27,7 @@ def test_limits_refuse_to_start() -> None:
     estimate = budget.Estimate(requests=50, upper_tokens=200_000, likely_tokens=3_000, retry_requests=4)
     with pytest.raises(budget.BudgetExceeded, match="up to 54 requests, more than --max-requests 53"):
         budget.enforce(estimate, max_requests=53, max_tokens_total=None)
-    with pytest.raises(budget.BudgetExceeded, match="up to 200,000 tokens .* more than --max-tokens-total 1,000"):
+    with pytest.raises(budget.BudgetExceeded, match=r"up to 200,000 tokens .* more than --max-tokens-total 1,000"):
         budget.enforce(estimate, max_requests=None, max_tokens_total=1_000)
     budget.enforce(estimate, max_requests=54, max_tokens_total=200_000)
 

@@ -219,8 +219,10 @@ def main(argv: list[str]) -> int:
         exe = ensure_venv()
         print(f"LiteLLM {LITELLM_VERSION} venv ready at {exe.parent.parent} ({time.monotonic() - started:.0f} s)")
         if command == "serve":
+            signal.signal(signal.SIGTERM, signal.default_int_handler)  # a kill stops the children too
             with tempfile.TemporaryDirectory() as work, deployment(exe, Path(work)) as d:
                 print(f"base URL {d.base_url}  key {d.master_key}  model {MODEL_ALIAS}  (started in {d.startup_s:.1f} s; Ctrl-C stops)", flush=True)
+                print(f"backend requests are logged to {d.backend_log}", flush=True)
                 with contextlib.suppress(KeyboardInterrupt):
                     signal.pause()
     except Unavailable as exc:

@@ -94,18 +94,18 @@ def test_a_new_parameter_in_the_spec_is_a_new_set_of_tests(pytester: pytest.Pyte
     shutil.copytree(default_spec_dir(), specs)
     params = specs / "messages" / "2023-06-01" / "params.yaml"
     params.write_text(
-        params.read_text(encoding="utf-8") + "  service_tier:\n    type: string\n    enum: [auto, standard_only]\n    source: OAS25\n",
+        params.read_text(encoding="utf-8") + "  probe_mode:\n    type: string\n    enum: [fast, thorough]\n    source: OAS25\n",
         encoding="utf-8",
     )
-    result = pytester.runpytest_subprocess(*SUITE, "--spec-dir", str(specs), "-k", "service_tier")
+    result = pytester.runpytest_subprocess(*SUITE, "--spec-dir", str(specs), "-k", "probe_mode")
     assert result.ret == 0, result.stdout.str()
     result.stdout.fnmatch_lines(["*4 passed*"])
     ids = {r["id"] for r in _results(pytester)["results"]}
     assert ids == {
-        "params.valid_value_accepted:service_tier.enum_auto",
-        "params.valid_value_accepted:service_tier.enum_standard_only",
-        "params.invalid_value_rejected:service_tier.not_in_enum",
-        "params.wrong_type_rejected:service_tier.wrong_type",
+        "params.valid_value_accepted:probe_mode.enum_fast",
+        "params.valid_value_accepted:probe_mode.enum_thorough",
+        "params.invalid_value_rejected:probe_mode.not_in_enum",
+        "params.wrong_type_rejected:probe_mode.wrong_type",
     }
 
 
