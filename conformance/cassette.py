@@ -101,7 +101,8 @@ def write(path: Path, exchanges: Iterable[Exchange]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as out:
         for exchange in exchanges:
-            out.write(json.dumps(to_record(exchange), ensure_ascii=False) + "\n")
+            json.dump(to_record(exchange), out, ensure_ascii=False)  # streamed: a 32 MiB body is not copied into one more string
+            out.write("\n")
 
 
 def read(path: Path) -> Iterator[Exchange]:

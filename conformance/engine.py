@@ -318,7 +318,9 @@ def run(
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
     target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix))
 
-    async def go() -> tuple[dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend]:
+    done: list[tuple[dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend]] = []
+
+    async def go() -> None:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
         try:
             exchanges = await execute(requests, transport, progress=progress) if requests else {}
@@ -329,9 +331,12 @@ def run(
                 findings, extra = await retry_behaviour(judge, cases, findings, transport, settings.behaviour_retries)
         finally:
             await transport.aclose()
-        return exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries)
+        done.append((exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries)))
 
-    exchanges, findings, extra, judge, spend = asyncio.run(go())
+    # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included
+    # (signal.getsignal on the SIGINT handler), and the repr of 32 MiB bodies is a 128 MiB string.
+    asyncio.run(go())
+    exchanges, findings, extra, judge, spend = done[0]
     if cassette_path is not None:
         cassette.write(cassette_path, [*exchanges.values(), *extra])
     spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})

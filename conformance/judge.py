@@ -139,7 +139,7 @@ class Judge:
         if fn is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
         assert rule.on is not None
-        picked = [e for e in self.select(rule.on) if e.error_kind != NOT_SENT]
+        picked = [e for e in self.select(rule.on) if e.error_kind != NOT_SENT and _unfollowed(e) is None]
         unanswered = [e for e in picked if e.status is None]
         judged = [e for e in picked if e.status is not None]
         cut_short = self._cut_short(rule.on)
@@ -183,8 +183,6 @@ class Judge:
 
     def _cut_short(self, selector: Selector) -> list[str]:
         """Answers a rule wanted but never got: a redirect not followed, or (for rules on successful answers) still 429/529 after retries."""
-        if selector.status not in ("ok", "error"):
-            return []  # a rule on any answer judges whatever came
         wanted = self.select(replace(selector, status="any"))
         out = []
         for e in wanted:

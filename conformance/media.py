@@ -1,12 +1,17 @@
-"""Tiny valid media files made by code: 1x1 images (PNG, JPEG, GIF, WebP, BMP) and a one-page PDF.
+"""Small valid media files made by code: plain images (PNG, JPEG, GIF, WebP, BMP) and a one-page PDF.
 
 Owns the bytes of the files the suite attaches to requests, the ``{media:<type>}`` placeholders
 scenarios use to name them, and sniffing a file's real type from its first bytes (what the API
 does before it answers "the image appears to be a image/png image"). Standard library only;
 knows nothing about HTTP, requests or checks.
 
-Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; one 8x8 block, DC only), GIF89a, WebP lossless
-(RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
+Images are SIDE x SIDE pixels of one colour: Anthropic refuses very small images with 400 "Could
+not process image" (16x14 px observed; the floor is undocumented:
+https://github.com/vellum-ai/vellum-assistant/pull/37802), and 200x200 costs about 53 image
+tokens (width x height / 750, vision doc). The BMP stays 1x1: it only probes the media-type enum.
+
+Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; every 8x8 block DC only), GIF89a (LZW),
+WebP lossless (RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from types import MappingProxyType
 from ._types import JSON
 
 _PLACEHOLDER = re.compile(r"^\{media:([a-z]+/[a-z0-9.+-]+)\}$")
+SIDE = 200
 
 
 def _png_chunk(kind: bytes, data: bytes) -> bytes:
@@ -29,9 +35,9 @@ def _png_chunk(kind: bytes, data: bytes) -> bytes:
 
 
 def png() -> bytes:
-    """A 1x1 white truecolour PNG."""
-    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)  # width, height, depth 8, RGB, deflate, no filter/interlace
-    pixels = zlib.compress(b"\x00\xff\xff\xff")  # filter byte 0, then one RGB pixel
+    """A white truecolour PNG."""
+    header = struct.pack(">IIBBBBB", SIDE, SIDE, 8, 2, 0, 0, 0)  # width, height, depth 8, RGB, deflate, no filter/interlace
+    pixels = zlib.compress((b"\x00" + b"\xff" * 3 * SIDE) * SIDE)  # each row: filter byte 0, then RGB pixels
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", header) + _png_chunk(b"IDAT", pixels) + _png_chunk(b"IEND", b"")
 
 
@@ -40,14 +46,15 @@ def _segment(marker: int, payload: bytes) -> bytes:
 
 
 def jpeg() -> bytes:
-    """A 1x1 mid-grey baseline JPEG: one component, one block whose only coefficient is DC 0."""
+    """A mid-grey baseline JPEG: one component, every block's only coefficient a DC difference of 0."""
     jfif = b"JFIF\x00" + struct.pack(">BBBHHBB", 1, 1, 0, 1, 1, 0, 0)
     quant = b"\x00" + b"\x01" * 64  # table 0, 8-bit precision, all ones
-    frame = struct.pack(">BHHB", 8, 1, 1, 1) + b"\x01\x11\x00"  # 8-bit, 1x1, one component: id 1, 1x1 sampling, table 0
+    frame = struct.pack(">BHHB", 8, SIDE, SIDE, 1) + b"\x01\x11\x00"  # 8-bit, one component: id 1, 1x1 sampling, table 0
     # Two one-symbol Huffman tables: DC category 0 and AC end-of-block, each coded as the single bit 0.
     huffman = b"\x00" + bytes([1] + [0] * 15) + b"\x00" + b"\x10" + bytes([1] + [0] * 15) + b"\x00"
     scan = b"\x01" + b"\x01\x00" + b"\x00\x3f\x00"  # one component, DC/AC table 0, spectral 0..63
-    entropy = bytes([0b00111111])  # DC '0', EOB '0', padded with ones
+    zero_bits = 2 * ((SIDE + 7) // 8) ** 2  # per block: DC '0', then EOB '0'
+    entropy = bytes(zero_bits // 8) + (bytes([0xFF >> zero_bits % 8]) if zero_bits % 8 else b"")  # last byte padded with ones
     return (
         b"\xff\xd8"
         + _segment(0xE0, jfif)
@@ -75,24 +82,53 @@ class _Bits:
         return self.value.to_bytes((self.count + 7) // 8, "little")
 
 
+def _lzw(indices: bytes, min_size: int) -> bytes:
+    """GIF's variable-width LZW: codes grow from min_size + 1 bits, with a clear code when the table fills."""
+    clear, end = 1 << min_size, (1 << min_size) + 1
+    bits = _Bits()
+
+    def reset() -> tuple[dict[bytes, int], int, int]:
+        return {bytes([i]): i for i in range(clear)}, end + 1, min_size + 1
+
+    table, next_code, width = reset()
+    bits.write(clear, width)
+    prefix = b""
+    for index in indices:
+        candidate = prefix + bytes([index])
+        if candidate in table:
+            prefix = candidate
+            continue
+        bits.write(table[prefix], width)
+        if next_code == 4096:
+            bits.write(clear, width)
+            table, next_code, width = reset()
+        else:
+            table[candidate] = next_code
+            next_code += 1
+            if next_code > 1 << width:  # the decoder, one code behind, widens before reading the next one
+                width += 1
+        prefix = bytes([index])
+    bits.write(table[prefix], width)
+    bits.write(end, width)
+    return bits.bytes()
+
+
 def gif() -> bytes:
-    """A 1x1 white GIF89a with a two-colour palette."""
-    screen = struct.pack("<HHBBB", 1, 1, 0x80, 0, 0)  # global colour table of 2 entries
+    """A white GIF89a with a two-colour palette."""
+    screen = struct.pack("<HHBBB", SIDE, SIDE, 0x80, 0, 0)  # global colour table of 2 entries
     palette = b"\xff\xff\xff\x00\x00\x00"
-    descriptor = b"," + struct.pack("<HHHHB", 0, 0, 1, 1, 0)
-    lzw = _Bits()
-    for code in (4, 0, 5):  # clear, palette index 0, end of information (3-bit codes, minimum size 2)
-        lzw.write(code, 3)
-    data = lzw.bytes()
-    return b"GIF89a" + screen + palette + descriptor + b"\x02" + bytes([len(data)]) + data + b"\x00;"
+    descriptor = b"," + struct.pack("<HHHHB", 0, 0, SIDE, SIDE, 0)
+    data = _lzw(bytes(SIDE * SIDE), 2)  # every pixel palette index 0
+    blocks = b"".join(bytes([len(data[i : i + 255])]) + data[i : i + 255] for i in range(0, len(data), 255))
+    return b"GIF89a" + screen + palette + descriptor + b"\x02" + blocks + b"\x00;"
 
 
 def webp() -> bytes:
-    """A 1x1 white lossless WebP: every prefix code has one symbol, so the pixel takes no bits."""
+    """A white lossless WebP: every prefix code has one symbol, so the pixels take no bits at all."""
     bits = _Bits()
     bits.write(0x2F, 8)  # VP8L signature
-    bits.write(0, 14)  # width - 1
-    bits.write(0, 14)  # height - 1
+    bits.write(SIDE - 1, 14)  # width - 1
+    bits.write(SIDE - 1, 14)  # height - 1
     bits.write(0, 1)  # alpha_is_used
     bits.write(0, 3)  # version
     bits.write(0, 1)  # no transform
@@ -113,7 +149,7 @@ def webp() -> bytes:
 
 
 def bmp() -> bytes:
-    """A 1x1 white 24-bit BMP: a real image in a format the API does not accept."""
+    """A 1x1 white 24-bit BMP: a real image in a format the API does not accept (refused before it is decoded)."""
     row = b"\xff\xff\xff\x00"  # BGR plus padding to 4 bytes
     info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(row), 2835, 2835, 0, 0)
     header = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(row), 0, 0, 14 + len(info))

@@ -9,9 +9,12 @@ leak), and translating httpx errors into recorded infrastructure errors. Judging
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import secrets
 import time
+import zlib
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin, urlsplit
@@ -23,6 +26,7 @@ from .redact import Redactor
 from .scenarios import Request
 
 RETRY_STATUSES = frozenset({429, 529})
+INFLATE_STEP = 1024 * 1024  # most bytes one decompression step produces: 64 KiB of a gzip bomb would otherwise be 64 MiB at once
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,21 +175,22 @@ class Transport:
                                 url = target_url
                                 continue
                             extra_notes.append(f"redirect {status} to {self._redactor.text(target_url)} not followed: the key never leaves the target's origin")
-                        async for piece in response.aiter_bytes():
-                            room = min(self.limits.max_body_bytes - len(body), self.limits.max_run_body_bytes - self._kept)
-                            if len(piece) > room:
-                                piece = piece[: max(room, 0)]
-                                truncated = True
-                            if piece:
-                                chunks.append(Chunk(offset=len(body), size=len(piece), t=round(time.monotonic() - t0, 4)))
-                                body += piece
-                                self._kept += len(piece)
-                            if truncated:
-                                if len(body) >= self.limits.max_body_bytes:
-                                    extra_notes.append(f"body cut at {self.limits.max_body_bytes} bytes (the cap)")
-                                else:
-                                    extra_notes.append(f"body cut at {len(body)} bytes: the run's budget of {self.limits.max_run_body_bytes} bytes for all bodies is spent")
-                                break
+                        async with contextlib.aclosing(_decoded(response)) as pieces:
+                            async for piece in pieces:
+                                room = min(self.limits.max_body_bytes - len(body), self.limits.max_run_body_bytes - self._kept)
+                                if len(piece) > room:
+                                    piece = piece[: max(room, 0)]
+                                    truncated = True
+                                if piece:
+                                    chunks.append(Chunk(offset=len(body), size=len(piece), t=round(time.monotonic() - t0, 4)))
+                                    body += piece
+                                    self._kept += len(piece)
+                                if truncated:
+                                    if len(body) >= self.limits.max_body_bytes:
+                                        extra_notes.append(f"body cut at {self.limits.max_body_bytes} bytes (the cap)")
+                                    else:
+                                        extra_notes.append(f"body cut at {len(body)} bytes: the run's budget of {self.limits.max_run_body_bytes} bytes for all bodies is spent")
+                                    break
                     finally:
                         await response.aclose()
                     break
@@ -199,7 +204,7 @@ class Transport:
             error, error_kind = f"connection failed: {self._redactor.text(_root_cause(exc))}", "unreachable"
         except httpx.RemoteProtocolError as exc:
             error, error_kind = f"protocol error: {self._redactor.text(str(exc)) or type(exc).__name__}", "protocol"
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError, zlib.error) as exc:
             error, error_kind = f"{type(exc).__name__}: {self._redactor.text(str(exc))}", "protocol"
         elapsed = round(time.monotonic() - t0, 4)
         self.counters.bytes_received += len(body)
@@ -223,6 +228,49 @@ class Transport:
             attempts=attempt,
             notes=(*notes, *extra_notes),
         )
+
+
+class _Inflater:
+    """gzip or deflate decoding in steps of at most ``INFLATE_STEP`` bytes, so the body cap bounds memory (httpx inflates a whole read at once)."""
+
+    def __init__(self, encoding: str) -> None:
+        self._raw_fallback = encoding == "deflate"  # "deflate" without the zlib header, as httpx and browsers accept
+        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
+
+    def pieces(self, data: bytes) -> Iterator[bytes]:
+        """The decoded bytes of ``data``, a step at a time."""
+        while data:
+            try:
+                out = self._z.decompress(data, INFLATE_STEP)
+            except zlib.error:
+                if not self._raw_fallback:
+                    raise
+                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
+                out = self._z.decompress(data, INFLATE_STEP)
+            self._raw_fallback = False
+            data = self._z.unconsumed_tail
+            if out:
+                yield out
+
+    def flush(self) -> bytes:
+        """What the decoder still holds at the end of the body."""
+        return self._z.flush()
+
+
+async def _decoded(response: httpx.Response) -> AsyncGenerator[bytes, None]:
+    """The body as it arrives, content-decoded; gzip and deflate in bounded steps."""
+    encoding = response.headers.get("content-encoding", "").strip().lower()
+    if encoding not in ("gzip", "deflate"):
+        async for piece in response.aiter_bytes():
+            yield piece
+        return
+    inflater = _Inflater(encoding)
+    async for raw in response.aiter_raw():
+        for piece in inflater.pieces(raw):
+            yield piece
+    tail = inflater.flush()
+    if tail:
+        yield tail
 
 
 def _root_cause(exc: BaseException) -> str:

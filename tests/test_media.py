@@ -25,7 +25,7 @@ def test_sniff_knows_nothing_else():
     assert media.sniff(b"RIFF\x00\x00\x00\x00WAVE") is None
 
 
-def test_png_chunks_have_valid_crcs_and_one_white_pixel():
+def test_png_chunks_have_valid_crcs_and_white_pixels():
     data = media.png()
     offset, chunks = 8, {}
     while offset < len(data):
@@ -36,8 +36,8 @@ def test_png_chunks_have_valid_crcs_and_one_white_pixel():
         chunks[kind] = body
         offset += 12 + length
     assert list(chunks) == [b"IHDR", b"IDAT", b"IEND"]
-    assert struct.unpack(">II", chunks[b"IHDR"][:8]) == (1, 1)
-    assert zlib.decompress(chunks[b"IDAT"]) == b"\x00\xff\xff\xff"
+    assert struct.unpack(">II", chunks[b"IHDR"][:8]) == (media.SIDE, media.SIDE)
+    assert zlib.decompress(chunks[b"IDAT"]) == (b"\x00" + b"\xff" * 3 * media.SIDE) * media.SIDE
 
 
 def test_jpeg_segments_come_in_baseline_order():
@@ -53,14 +53,56 @@ def test_jpeg_segments_come_in_baseline_order():
         if marker == 0xDA:
             break
     assert markers == [0xE0, 0xDB, 0xC0, 0xC4, 0xDA]
-    assert data[offset:] == b"\x3f\xff\xd9"  # one byte of entropy-coded data, then end of image
+    assert struct.unpack(">HH", data.split(b"\xff\xc0", 1)[1][3:7]) == (media.SIDE, media.SIDE)
+    blocks = ((media.SIDE + 7) // 8) ** 2
+    assert data[offset:] == bytes(2 * blocks // 8) + b"\x3f\xff\xd9"  # two zero bits per block, padded with ones, end of image
 
 
-def test_gif_is_one_pixel_with_a_terminated_image():
+def lzw_decode(data: bytes, min_size: int) -> bytes:
+    """An independent GIF LZW decoder: codes least significant bit first, widening as the table grows."""
+    clear, end = 1 << min_size, (1 << min_size) + 1
+    value, count, position = int.from_bytes(data, "little"), 8 * len(data), 0
+    table: list[bytes] = []
+    width, previous, out = min_size + 1, None, bytearray()
+    while position + width <= count:
+        code = (value >> position) & ((1 << width) - 1)
+        position += width
+        if code == clear:
+            table, width, previous = [bytes([i]) for i in range(clear)] + [b"", b""], min_size + 1, None
+            continue
+        if code == end:
+            break
+        entry = table[code] if code < len(table) else previous + previous[:1]
+        if previous is not None:
+            table.append(previous + entry[:1])
+            if len(table) == 1 << width and width < 12:
+                width += 1
+        out += entry
+        previous = entry
+    return bytes(out)
+
+
+def test_gif_lzw_data_decodes_to_every_pixel():
     data = media.gif()
     assert data[:6] == b"GIF89a"
-    assert struct.unpack("<HH", data[6:10]) == (1, 1)
-    assert data.endswith(b"\x02\x02\x44\x01\x00;")  # LZW size 2, one 2-byte block: clear, 0, end
+    assert struct.unpack("<HH", data[6:10]) == (media.SIDE, media.SIDE)
+    assert data.endswith(b"\x00;")
+    offset, stream = data.index(b",") + 10, bytearray()
+    assert data[offset] == 2  # LZW minimum code size
+    offset += 1
+    while data[offset]:
+        stream += data[offset + 1 : offset + 1 + data[offset]]
+        offset += 1 + data[offset]
+    assert lzw_decode(bytes(stream), 2) == bytes(media.SIDE * media.SIDE)
+
+
+def test_lzw_restarts_when_its_table_fills():
+    seed, noise = 12345, bytearray()
+    for _ in range(60_000):  # a linear congruential generator: random enough that phrases stay short and the table fills
+        seed = (seed * 1103515245 + 12345) % 2**31
+        noise.append(seed >> 29)
+    pixels = bytes(noise)
+    assert lzw_decode(media._lzw(pixels, 2), 2) == pixels
 
 
 def test_webp_riff_sizes_add_up():
@@ -70,6 +112,8 @@ def test_webp_riff_sizes_add_up():
     assert data[12:16] == b"VP8L"
     (chunk_size,) = struct.unpack("<I", data[16:20])
     assert data[20] == 0x2F  # VP8L signature
+    header = int.from_bytes(data[21:25], "little")
+    assert (header & 0x3FFF, (header >> 14) & 0x3FFF) == (media.SIDE - 1, media.SIDE - 1)
     assert len(data) == 20 + chunk_size + chunk_size % 2
 
 

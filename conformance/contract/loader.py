@@ -96,6 +96,14 @@ def load_contract(
 # ----------------------------------------------------------------------------------- files
 
 
+def _parse_yaml(text: str) -> Any:
+    """libyaml's safe loader when installed; on a syntax error the pure-Python one, whose wording SpecError reports."""
+    try:
+        return yaml.load(text, Loader=_YAML_LOADER)
+    except yaml.YAMLError:
+        return yaml.safe_load(text)
+
+
 def read_yaml(path: Path) -> JSONObject:
     """One YAML mapping; syntax errors name the line."""
     try:
@@ -103,7 +111,7 @@ def read_yaml(path: Path) -> JSONObject:
     except OSError as exc:
         raise SpecError(f"cannot read: {exc.strerror}", file=str(path)) from exc
     try:
-        data = yaml.load(text, Loader=_YAML_LOADER)  # a safe loader (libyaml's when installed)
+        data = _parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""

@@ -352,6 +352,23 @@ def _nested(server: HostileServer, wire: Wire, request: Received) -> None:
         wire.send(response(401, "Unauthorized", body))
 
 
+PARSEABLE_DEPTH = 900  # under the parser's limit (1,000 frames), over what a recursive repr or deepcopy survives mid-judgement
+
+
+def _deep_but_parseable(server: HostileServer, wire: Wire, request: Received) -> None:
+    """Valid JSON nested 900 deep where a string belongs: it parses, then must not crash whoever prints it."""
+    deep = b"[" * PARSEABLE_DEPTH + b'"x"' + b"]" * PARSEABLE_DEPTH
+    if request.stream:
+        events = stream_events(request.model)
+        delta = b'{"type":"message_delta","delta":{"stop_reason":' + deep + b',"stop_sequence":null},"usage":{"output_tokens":' + deep + b"}}"
+        wire.send(stream_head() + b"".join(events[:5]) + event("message_delta", delta) + events[6])
+    elif request.keyed:
+        body = json.dumps(message(request.model)).encode().replace(b'"end_turn"', deep).replace(b'"ok"', deep)
+        wire.send(response(200, "OK", body))
+    else:
+        wire.send(response(401, "Unauthorized", b'{"type":"error","error":{"type":' + deep + b',"message":' + deep + b"}}"))
+
+
 SCRIPT = '<script>alert("hostile")</script>'
 SCRIPT_MESSAGE = f"{SCRIPT}<img src=x onerror=alert(2)>\x1b]0;pwned\x07\x1b[2J"
 
@@ -388,6 +405,7 @@ BEHAVIOURS: dict[str, Behaviour] = {
         Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect)),
         Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers)),
         Behaviour("nested-json", Phase.LATER, "answers JSON nested 10,000 deep after the preflight", later(_nested)),
+        Behaviour("json-near-recursion-limit", Phase.LATER, "answers valid JSON nested 900 deep where strings and numbers belong", later(_deep_but_parseable)),
         Behaviour("script-in-error", Phase.LATER, "answers errors whose message is markup with terminal escapes", later(_script)),
     )
 }

@@ -23,7 +23,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -47,14 +47,16 @@ OFFLINE_ENV = {
     "LITELLM_LOCAL_AUTOROUTER_PRESETS": "True",
     "LITELLM_LOCAL_BLOG_POSTS": "True",
     "LITELLM_LOCAL_POLICY_TEMPLATES": "True",
-    "LITELLM_DONT_SHOW_FEEDBACK_BOX": "True",
+    "LITELLM_DONT_SHOW_FEEDBACK_BOX": "True",  # the start-up banner, noise in the captured output
     "NO_PROXY": "127.0.0.1,localhost",
     "no_proxy": "127.0.0.1,localhost",
 }
-# Without it an openai/ deployment's /v1/messages goes to the Responses API, which the backend (like
-# most OpenAI-compatible servers) does not have.
+# Without it LiteLLM sends every /v1/messages request for an openai/ deployment to /v1/responses; with
+# it the translation under test is the chat/completions one (`thinking: enabled` still goes to
+# /v1/responses, see openai_responses.py).
 TRANSLATION_ENV = {"LITELLM_USE_CHAT_COMPLETIONS_URL_FOR_ANTHROPIC_MESSAGES": "1"}
-_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE", "PIP_INDEX_URL", "PIP_EXTRA_INDEX_URL", "PIP_FIND_LINKS", "PIP_CERT")
+# The children get these and nothing else of ours (no provider keys leak into LiteLLM's environment).
+_PASSED_THROUGH = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "SSL_CERT_FILE")
 
 
 class Unavailable(Exception):
@@ -170,12 +172,12 @@ class Deployment:
     """A running backend + LiteLLM pair: what the suite needs to reach it, and where to look when it misbehaves."""
 
     base_url: str
-    master_key: str = ""
-    backend_url: str = ""
-    backend_log: Path = Path()
-    startup_s: float = 0.0
-    proxy: Child | None = None
-    backend: Child | None = None
+    master_key: str = field(repr=False)
+    backend_url: str
+    backend_log: Path  # every body LiteLLM sent upstream, one JSON line each
+    startup_s: float  # LiteLLM's start until its health endpoint answered
+    proxy: Child
+    backend: Child
 
 
 def _start_backend(key: str, log: Path) -> tuple[Child, str]:

@@ -4,7 +4,9 @@ Owns what an OpenAI-format server decides about a /v1/chat/completions body (whi
 which values it refuses and with what error, how `max_tokens`, `stop`, `tools` and `tool_choice`
 shape the answer) and the answer's non-streamed and streamed JSON. The words come from the reference
 server's toy model, so the suite's prompts ("Reply with exactly this text…", "Count from 1 to 200")
-behave as on a real model. Knows nothing about HTTP or SSE framing (openai_backend.py does).
+behave as on a real model; asked for `reasoning_effort`, it thinks first and returns the thought as
+`reasoning_content`, the field vLLM and DeepSeek use. Knows nothing about HTTP or SSE framing
+(openai_backend.py does).
 """
 
 from __future__ import annotations
@@ -43,8 +45,9 @@ _KNOWN_FIELDS = frozenset(
 )
 _SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 _REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-# What api.openai.com decodes in an image_url part: these formats, recognised by their bytes.
-_IMAGE_MAGIC = {b"\x89PNG\r\n\x1a\n": "png", b"\xff\xd8\xff": "jpeg", b"GIF87a": "gif", b"GIF89a": "gif"}
+# What api.openai.com decodes in an image_url part: these formats, recognised by their bytes
+# (webp: RIFF....WEBP, checked apart).
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
 _IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 _FINISH = {
     StopReason.END_TURN: "stop",
@@ -86,10 +89,12 @@ def _random_id(prefix: str, length: int) -> str:
 
 
 def invalid(param: str, message: str, code: str = "invalid_value") -> ApiError:
+    """The 400 api.openai.com sends for one bad parameter."""
     return ApiError(400, f"Invalid '{param}': {message}", param=param, code=code)
 
 
 def check_number(body: dict[str, Any], name: str, low: float, high: float) -> None:
+    """A sampling number outside OpenAI's range (not Anthropic's) is refused."""
     value = body.get(name)
     if value is None:
         return
@@ -175,6 +180,7 @@ def toy_choice(choice: object, tools: list[dict[str, Any]], *, parallel: object)
 
 
 def check_service_tier(body: dict[str, Any]) -> None:
+    """OpenAI's service tiers, which are not Anthropic's ("standard_only" is refused)."""
     tier = body.get("service_tier")
     if tier is None or tier in _SERVICE_TIERS:
         return
@@ -206,7 +212,7 @@ def image_error(url: object, where: str) -> ApiError | None:
         return ApiError(400, "Invalid base64 image_url.", param=where, code="invalid_image_url")
     recognised = any(data.startswith(magic) for magic in _IMAGE_MAGIC) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
     if media_type not in _IMAGE_TYPES or not recognised:
-        return ApiError(400, "You uploaded an unsupported image. Please make sure your image has of one the following formats: ['png', 'jpeg', 'gif', 'webp'].", param=where, code="invalid_image_format")
+        return ApiError(400, "You uploaded an unsupported image. Please make sure your image is in one of the following formats: ['png', 'jpeg', 'gif', 'webp'].", param=where, code="invalid_image_format")
     return None
 
 

@@ -176,7 +176,7 @@ FAULTS: tuple[Fault, ...] = (
            f"{PEERS} #23 (wrong status mapping); https://github.com/langwatch/langwatch/pull/6207",
            "GET /v1/models/{id} for an unknown id is a 500 api_error instead of a 404.",
            branch_on_request(_retrieving, replace_error(_not_found_as(500, "api_error")))),
-    _fault("unknown-model-id-200-empty", ["models.unknown_id_not_found"],
+    _fault("unknown-model-id-200-empty", ["models.retrieve_schema", "models.unknown_id_not_found"],
            "https://github.com/epam/ai-dial-chat/issues/7926 (an unknown model lookup returns 200 with an empty body)",
            "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",
            branch_on_request(_retrieving, reanswer_json(_empty_200))),
