@@ -3,8 +3,11 @@
 Raw sockets on purpose: a framework would refuse to send most of what is here (control characters
 in headers, a body cut mid-event, a gzip bomb, bytes that are not HTTP at all). Every server
 records what it received, so a test can prove the key never reached a host it must not reach.
-A behaviour answers the first request (the suite's preflight) faithfully unless it is a
-preflight behaviour; it misbehaves on the requests it names after that.
+
+A ``Behaviour`` names what the server does wrong and declares what the suite must conclude: the
+exit code, and which checks fail or end in ``error`` (every other selected check passes). A
+preflight behaviour breaks the first request, so the run must stop with one line and exit 3; a
+later behaviour answers the preflight faithfully and misbehaves on the requests after it.
 """
 
 from __future__ import annotations
@@ -23,9 +26,24 @@ from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any
 
+MIB = 1024 * 1024
 HEAD_LIMIT = 64 * 1024
 _REQUEST_LINE = re.compile(rb"[A-Z]{1,16} \S+ HTTP/1\.[01]\r\n")
-MIB = 1024 * 1024
+
+# The checks every battery run selects (with -k): they need only the preflight (plain), a request
+# without a key (auth.missing) and one stream (plain.stream), so each run sends three requests.
+CHECKS = (
+    "auth.missing_key_rejected",
+    "errors.envelope_shape",
+    "shape.message_schema",
+    "headers.stream_content_type",
+    "stream.data_is_json",
+    "stream.utf8_valid",
+    "stream.framing_terminated",
+    "stream.message_start_first",
+    "stream.event_order",
+    "stream.ends_with_message_stop",
+)
 
 
 @dataclass(frozen=True)
@@ -50,21 +68,20 @@ class Received:
         """It carried a credential (either scheme)."""
         return self.header("x-api-key") is not None or self.header("authorization") is not None
 
-    @property
-    def stream(self) -> bool:
+    def _json(self) -> dict[str, Any]:
         try:
             body = json.loads(self.body)
         except ValueError:
-            return False
-        return isinstance(body, dict) and body.get("stream") is True
+            return {}
+        return body if isinstance(body, dict) else {}
+
+    @property
+    def stream(self) -> bool:
+        return self._json().get("stream") is True
 
     @property
     def model(self) -> str:
-        try:
-            body = json.loads(self.body)
-        except ValueError:
-            return "unknown"
-        return str(body.get("model", "unknown")) if isinstance(body, dict) else "unknown"
+        return str(self._json().get("model", "unknown"))
 
 
 class Wire:
@@ -111,12 +128,25 @@ class Phase(enum.Enum):
 
 @dataclass(frozen=True)
 class Behaviour:
-    """What one server does wrong; ``answer`` handles every request it receives."""
+    """What one server does wrong, and what the suite must make of it.
+
+    ``fails`` and ``errors`` list the selected checks that end ``fail`` and ``error``; every other
+    check in ``CHECKS`` passes. ``says`` is text the evidence must hold: the one-line message of a
+    preflight behaviour, or the message of its first failing check. ``waits`` counts the exchange
+    timeouts the run sits through back to back (the time bound is derived from it).
+    """
 
     name: str
     phase: Phase
     description: str
     answer: Answer
+    exit_code: int
+    says: str = ""
+    fails: frozenset[str] = frozenset()
+    errors: frozenset[str] = frozenset()
+    waits: int = 0
+    url: str = "http"  # "https" for TLS to the plain port, "closed" for a port nobody listens on
+    prepare: Callable[[], object] | None = None  # costly set-up done before the server accepts anything
 
 
 # ------------------------------------------------------------------------------ HTTP bytes
@@ -141,8 +171,8 @@ def stream_head(headers: list[tuple[str, str | bytes]] | None = None) -> bytes:
     return head(200, "OK", [("content-type", "text/event-stream; charset=utf-8"), ("cache-control", "no-cache"), ("request-id", "req_hostile02"), *(headers or [])], length=None)
 
 
-def event(name: str, data: dict[str, Any] | str | bytes) -> bytes:
-    payload = data if isinstance(data, bytes) else (data if isinstance(data, str) else json.dumps(data)).encode()
+def event(name: str, data: dict[str, Any] | bytes) -> bytes:
+    payload = data if isinstance(data, bytes) else json.dumps(data).encode()
     return b"event: " + name.encode() + b"\ndata: " + payload + b"\n\n"
 
 
@@ -165,7 +195,7 @@ def error_body(kind: str, text: str) -> bytes:
 
 def stream_events(model: str, *, text: bytes = b'"ok"') -> list[bytes]:
     """The seven events of a faithful one-block answer; ``text`` is the delta's JSON string, raw."""
-    start = dict(message(model), content=[], stop_reason=None, usage={"input_tokens": 12, "output_tokens": 1})
+    start = dict(message(model), content=[], stop_reason=None)
     return [
         event("message_start", {"type": "message_start", "message": start}),
         event("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
@@ -178,7 +208,7 @@ def stream_events(model: str, *, text: bytes = b'"ok"') -> list[bytes]:
 
 
 def faithful(server: HostileServer, wire: Wire, request: Received) -> None:
-    """What a conforming target answers to the requests the battery's selections send."""
+    """What a conforming target answers to the three requests of a battery run."""
     if not request.keyed:
         wire.send(response(401, "Unauthorized", error_body("authentication_error", "x-api-key header is required")))
     elif request.path.split("?")[0] != "/v1/messages":
@@ -207,11 +237,16 @@ def on_streams(misbehave: Answer) -> Answer:
     return answer
 
 
+def _status(request: Received) -> tuple[int, str]:
+    """What a misbehaving answer claims: success for a keyed request, 401 for the one without a key."""
+    return (200, "OK") if request.keyed else (401, "Unauthorized")
+
+
 # --------------------------------------------------------------------------- behaviours
 
 
 def _not_http(server: HostileServer, wire: Wire, request: Received) -> None:
-    """What nginx says when TLS (or anything else that is not HTTP) reaches a plain port."""
+    """What nginx says when TLS (or anything else that is not HTTP/1.x) reaches a plain port."""
     if not request.http:
         wire.send(response(400, "Bad Request", b"<html><body><h1>400 Bad Request</h1>The plain HTTP request was sent to HTTPS port</body></html>\n", content_type="text/html"))
         return
@@ -224,9 +259,9 @@ def _garbage(server: HostileServer, wire: Wire, request: Received) -> None:
 
 
 BAD_GATEWAY = (
-    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<html>\r\n<head><title>502 Bad Gateway\x1b]0;pwned\x07</title></head>\r\n<body>\r\n"
     b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx/1.25.3</center>\r\n"
-    b"<script>document.title='\x1b]0;pwned\x07'</script>\r\n</body>\r\n</html>\r\n"
+    b"<script>document.title='pwned'</script>\r\n</body>\r\n</html>\r\n"
 )
 
 
@@ -239,10 +274,10 @@ def _silent(server: HostileServer, wire: Wire, request: Received) -> None:
 
 
 def _drip(server: HostileServer, wire: Wire, request: Received) -> None:
-    """Headers, then one event, then a ping every 0.4 s for ever: never idle, never done."""
+    """Headers, then one event (or the start of a JSON body), then a byte or a ping every 0.4 s for ever."""
     first = stream_events(request.model)[0] if request.stream else b'{"type":"message",'
     content_type = "text/event-stream" if request.stream else "application/json"
-    if not wire.send(head(200, "OK", [("content-type", content_type), ("request-id", "req_hostile04")], length=None) + first):
+    if not wire.send(head(*_status(request), [("content-type", content_type), ("request-id", "req_hostile04")], length=None) + first):
         return
     tick = event("ping", {"type": "ping"}) if request.stream else b" "
     while wire.pause(0.4) and wire.send(tick):
@@ -260,7 +295,7 @@ def _cut(server: HostileServer, wire: Wire, request: Received) -> None:
 
 
 def _bad_utf8(server: HostileServer, wire: Wire, request: Received) -> None:
-    # 0xff never occurs in UTF-8; 0xc3 0x28 is a lead byte with no continuation; 0xe2 0x82 stops short.
+    # 0xff never occurs in UTF-8; 0xc3 0x28 is a lead byte without its continuation; 0xe2 0x82 stops short.
     wire.send(stream_head() + b"".join(stream_events(request.model, text=b'"ok \xff \xc3\x28 \xe2\x82"')))
 
 
@@ -270,24 +305,25 @@ def _flood(server: HostileServer, wire: Wire, request: Received) -> None:
     if not wire.send(stream_head() + b"".join(events[:3])):
         return
     batch = events[3] * (64 * 1024 // len(events[3]))
-    while wire.send(batch) and not server.stopping:
+    while not server.stopping and wire.send(batch):
         pass
 
 
+HUGE = 100 * MIB
+
+
 def _huge(server: HostileServer, wire: Wire, request: Received) -> None:
-    """100 MiB, announced by content-length: one endless JSON string (a stream gets it inside a delta)."""
+    """100 MiB announced by content-length: one JSON string that never closes (inside a text delta for a stream)."""
     if request.stream:
         opening = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"'
         start, content_type = b"".join(stream_events(request.model)[:2]) + opening, "text/event-stream"
     else:
         start, content_type = b'{"type":"error","error":{"type":"authentication_error","message":"', "application/json"
-    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
-    if not wire.send(head(status, reason, [("content-type", content_type), ("request-id", "req_hostile05")], length=100 * MIB) + start):
+    if not wire.send(head(*_status(request), [("content-type", content_type), ("request-id", "req_hostile05")], length=HUGE) + start):
         return
-    sent = len(start)
-    block = b"A" * MIB
-    while sent < 100 * MIB and not server.stopping:
-        piece = block[: 100 * MIB - sent]
+    sent, block = len(start), b"A" * MIB
+    while sent < HUGE and not server.stopping:
+        piece = block[: HUGE - sent]
         if not wire.send(piece):
             return
         sent += len(piece)
@@ -305,7 +341,7 @@ def _packed_zeros() -> bytes:
 
 
 def gzip_bomb() -> bytes:
-    """256 MiB of zeros, gzip-compressed to about 256 KiB (a thousandth); computed once (about 2 s)."""
+    """256 MiB of zeros gzip-compressed to about 256 KiB (a thousandth); computed once, in about 2 s."""
     with _BOMB_LOCK:
         return _packed_zeros()
 
@@ -313,18 +349,16 @@ def gzip_bomb() -> bytes:
 def _bomb(server: HostileServer, wire: Wire, request: Received) -> None:
     body = gzip_bomb()
     content_type = "text/event-stream" if request.stream else "application/json"
-    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
-    wire.send(head(status, reason, [("content-type", content_type), ("content-encoding", "gzip"), ("request-id", "req_hostile06")], length=len(body)) + body)
+    wire.send(head(*_status(request), [("content-type", content_type), ("content-encoding", "gzip"), ("request-id", "req_hostile06")], length=len(body)) + body)
 
 
 def _redirect(server: HostileServer, wire: Wire, request: Received) -> None:
-    """A same-origin hop (which the suite may follow), then a hop to another host (which it must not)."""
+    """A same-origin hop (which the suite may follow, key included), then a hop to another host (which it must not)."""
     if not request.path.startswith("/hop/"):
         wire.send(head(307, "Temporary Redirect", [("location", "/hop" + request.path)], length=0))
         return
-    elsewhere = server.elsewhere
-    assert elsewhere is not None, "the redirect behaviour needs a second server"
-    location = f"{elsewhere.base_url}{request.path.removeprefix('/hop')}"
+    assert server.elsewhere is not None, "a redirect behaviour needs a second server to point at"
+    location = server.elsewhere.base_url + request.path.removeprefix("/hop")
     wire.send(head(307, "Temporary Redirect", [("location", location)], length=0))
 
 
@@ -332,12 +366,14 @@ CONTROL_HEADER = b"\x1b[31mred\x1b[0m\x07\x00 and a bare\rCR"
 
 
 def _control_headers(server: HostileServer, wire: Wire, request: Received) -> None:
-    body = error_body("authentication_error", "x-api-key header is required") if not request.keyed else json.dumps(message(request.model)).encode()
-    content_type = "application/json"
     if request.stream:
         body, content_type = b"".join(stream_events(request.model)), "text/event-stream"
-    status, reason = (200, "OK") if request.keyed else (401, "Unauthorized")
-    wire.send(head(status, reason, [("content-type", content_type), ("x-debug", CONTROL_HEADER), ("request-id", b"req_\x7f\x08")], length=len(body)) + body)
+    elif request.keyed:
+        body, content_type = json.dumps(message(request.model)).encode(), "application/json"
+    else:
+        body, content_type = error_body("authentication_error", "x-api-key header is required"), "application/json"
+    headers: list[tuple[str, str | bytes]] = [("content-type", content_type), ("x-debug", CONTROL_HEADER), ("request-id", b"req_\x7f\x08")]
+    wire.send(head(*_status(request), headers, length=len(body)) + body)
 
 
 DEPTH = 10_000
@@ -348,23 +384,19 @@ def _nested(server: HostileServer, wire: Wire, request: Received) -> None:
     if request.stream:
         wire.send(stream_head() + event("message_start", b'{"type":"message_start","message":' + deep + b"}") + b"".join(stream_events(request.model)[1:]))
     else:
-        body = b'{"type":"error","error":{"type":"authentication_error","message":"nested","detail":' + deep + b"}}"
-        wire.send(response(401, "Unauthorized", body))
+        wire.send(response(401, "Unauthorized", b'{"type":"error","error":{"type":"authentication_error","message":"nested","detail":' + deep + b"}}"))
 
 
-PARSEABLE_DEPTH = 900  # under the parser's limit (1,000 frames), over what a recursive repr or deepcopy survives mid-judgement
+PARSEABLE_DEPTH = 900  # under the parser's limit (about 1,000 levels), over what recursive code deep in a judgement survives
 
 
 def _deep_but_parseable(server: HostileServer, wire: Wire, request: Received) -> None:
-    """Valid JSON nested 900 deep where a string belongs: it parses, then must not crash whoever prints it."""
+    """Valid JSON nested 900 deep where strings and numbers belong: it parses, then must not crash whoever reads or prints it."""
     deep = b"[" * PARSEABLE_DEPTH + b'"x"' + b"]" * PARSEABLE_DEPTH
     if request.stream:
         events = stream_events(request.model)
         delta = b'{"type":"message_delta","delta":{"stop_reason":' + deep + b',"stop_sequence":null},"usage":{"output_tokens":' + deep + b"}}"
         wire.send(stream_head() + b"".join(events[:5]) + event("message_delta", delta) + events[6])
-    elif request.keyed:
-        body = json.dumps(message(request.model)).encode().replace(b'"end_turn"', deep).replace(b'"ok"', deep)
-        wire.send(response(200, "OK", body))
     else:
         wire.send(response(401, "Unauthorized", b'{"type":"error","error":{"type":' + deep + b',"message":' + deep + b"}}"))
 
@@ -377,36 +409,51 @@ def _script(server: HostileServer, wire: Wire, request: Received) -> None:
     """A 500 where a 401 belongs, and an error event mid-stream, both carrying markup and terminal escapes."""
     headers: list[tuple[str, str | bytes]] = [("x-hostile", "<img src=x onerror=alert(3)>")]
     if request.stream:
-        events = stream_events(request.model)
         failure = event("error", {"type": "error", "error": {"type": "api_error", "message": SCRIPT_MESSAGE}})
-        wire.send(stream_head(headers) + b"".join(events[:4]) + failure)
+        wire.send(stream_head(headers) + b"".join(stream_events(request.model)[:4]) + failure)
     else:
         wire.send(response(500, "Internal Server Error", error_body("api_error", SCRIPT_MESSAGE), headers=headers))
 
 
+_STREAM_CHECKS = frozenset(c for c in CHECKS if c.startswith(("stream.", "headers.stream")))
+_NOT_PREFLIGHT = frozenset(CHECKS) - {"shape.message_schema"}
+_CUT = frozenset({"stream.framing_terminated", "stream.ends_with_message_stop", "errors.envelope_shape"})
+
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
     for b in (
-        Behaviour("well-behaved", Phase.LATER, "answers everything faithfully (the control)", faithful),
-        Behaviour("refuse-connection", Phase.PREFLIGHT, "nothing listens on the port", faithful),
-        Behaviour("tls-to-plain-port", Phase.PREFLIGHT, "speaks plain HTTP; the base URL says https", _not_http),
-        Behaviour("garbage-bytes", Phase.PREFLIGHT, "answers 4 KiB of random bytes, not HTTP", _garbage),
-        Behaviour("html-502", Phase.PREFLIGHT, "answers an nginx 502 HTML page (multi-line, a script, a terminal escape)", _bad_gateway),
-        Behaviour("silent-preflight", Phase.PREFLIGHT, "reads the request and never answers", _silent),
-        Behaviour("endless-preflight", Phase.PREFLIGHT, "answers 200, then drips the body for ever", _drip),
-        Behaviour("redirect-preflight", Phase.PREFLIGHT, "redirects every request to another host", _redirect),
-        Behaviour("stall-after-one-event", Phase.LATER, "streams message_start, then silence", later(on_streams(_stall))),
-        Behaviour("cut-mid-event", Phase.LATER, "streams three events and half of the fourth, then closes", later(on_streams(_cut))),
-        Behaviour("invalid-utf8", Phase.LATER, "streams a text delta with bytes that are not UTF-8", later(on_streams(_bad_utf8))),
-        Behaviour("endless-drip", Phase.LATER, "streams a ping every 0.4 s for ever", later(on_streams(_drip))),
-        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood))),
-        Behaviour("hundred-megabyte-body", Phase.LATER, "answers 100 MiB (content-length) after the preflight", later(_huge)),
-        Behaviour("gzip-bomb", Phase.LATER, "answers 256 MiB of zeros gzip-compressed to 256 KiB after the preflight", later(_bomb)),
-        Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect)),
-        Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers)),
-        Behaviour("nested-json", Phase.LATER, "answers JSON nested 10,000 deep after the preflight", later(_nested)),
-        Behaviour("json-near-recursion-limit", Phase.LATER, "answers valid JSON nested 900 deep where strings and numbers belong", later(_deep_but_parseable)),
-        Behaviour("script-in-error", Phase.LATER, "answers errors whose message is markup with terminal escapes", later(_script)),
+        Behaviour("well-behaved", Phase.LATER, "answers everything faithfully (the control)", faithful, 0),
+        Behaviour("refuse-connection", Phase.PREFLIGHT, "nothing listens on the port", faithful, 3, says="connection failed: connection refused", url="closed"),
+        Behaviour("tls-to-plain-port", Phase.PREFLIGHT, "speaks plain HTTP; the base URL says https", _not_http, 3, says="connection failed: [SSL", url="https"),
+        Behaviour("garbage-bytes", Phase.PREFLIGHT, "answers 4 KiB of random bytes, not HTTP", _garbage, 3, says="protocol error"),
+        Behaviour("html-502", Phase.PREFLIGHT, "answers an nginx 502 page: many lines, a script, a terminal escape", _bad_gateway, 3, says="→ 502 <html> <head><title>502 Bad Gateway\\x1b]0;pwned\\x07</title>"),
+        Behaviour("silent-preflight", Phase.PREFLIGHT, "reads the request and never answers", _silent, 3, says="read timeout: nothing received for 2 s", waits=1),
+        Behaviour("endless-preflight", Phase.PREFLIGHT, "answers 200, then drips the body for ever", _drip, 3, says="broke off", waits=1),
+        Behaviour("redirect-preflight", Phase.PREFLIGHT, "redirects every request, via a same-origin hop, to another host", _redirect, 3, says="→ 307"),
+        Behaviour("stall-after-one-event", Phase.LATER, "streams message_start, then silence", later(on_streams(_stall)), 1,
+                  says="read timeout", fails=frozenset({"stream.ends_with_message_stop"}), waits=1),
+        Behaviour("cut-mid-event", Phase.LATER, "streams three events and half of the fourth, then closes", later(on_streams(_cut)), 1,
+                  says="stream ended mid-event", fails=frozenset({"stream.framing_terminated", "stream.ends_with_message_stop"})),
+        Behaviour("invalid-utf8", Phase.LATER, "streams a text delta with bytes that are not UTF-8", later(on_streams(_bad_utf8)), 1,
+                  says="invalid UTF-8 byte 0xff", fails=frozenset({"stream.utf8_valid"})),
+        Behaviour("endless-drip", Phase.LATER, "streams a ping every 0.4 s for ever", later(on_streams(_drip)), 1,
+                  says="whole-exchange timeout", fails=frozenset({"stream.ends_with_message_stop"}), waits=1),
+        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood)), 1,
+                  says="the body was cut at the size cap", fails=frozenset({"stream.ends_with_message_stop"})),
+        Behaviour("hundred-megabyte-body", Phase.LATER, "answers 100 MiB (content-length) after the preflight", later(_huge), 1,
+                  says="events of at most 8388608 bytes", fails=_CUT),
+        Behaviour("gzip-bomb", Phase.LATER, "answers 256 MiB of zeros gzip-compressed to 256 KiB after the preflight", later(_bomb), 1,
+                  says="events of at most 8388608 bytes", fails=_CUT, prepare=gzip_bomb),
+        Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect), 0,
+                  says="which the suite does not follow", errors=_NOT_PREFLIGHT),
+        Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers), 0,
+                  says="protocol error: illegal header line", errors=_NOT_PREFLIGHT),
+        Behaviour("nested-json", Phase.LATER, "answers JSON nested 10,000 deep after the preflight", later(_nested), 1,
+                  says="Expected: one JSON object", fails=frozenset({"stream.data_is_json", "stream.message_start_first", "errors.envelope_shape"})),
+        Behaviour("json-near-recursion-limit", Phase.LATER, "answers valid JSON nested 900 deep where strings and numbers belong", later(_deep_but_parseable), 1,
+                  says="Received: [[[[", fails=frozenset({"errors.envelope_shape"})),
+        Behaviour("script-in-error", Phase.LATER, "answers errors whose message is markup with terminal escapes", later(_script), 1,
+                  says=SCRIPT, fails=frozenset({"auth.missing_key_rejected"})),
     )
 }
 
@@ -440,18 +487,18 @@ class _TCPServer(socketserver.ThreadingTCPServer):
 
 
 def _read_request(sock: socket.socket) -> Received:
-    """One request: the head up to the blank line and a content-length body; anything not HTTP is kept raw."""
+    """One request: the head up to the blank line and a content-length body; anything not HTTP/1.x is kept raw."""
     data = b""
     while b"\r\n\r\n" not in data and len(data) < HEAD_LIMIT:
         piece = sock.recv(65536)
         if not piece:
             break
         data += piece
-        if not _REQUEST_LINE.match(data) and (b"\r\n" in data or not re.match(rb"[A-Z]*$", data)):
-            return Received("", "", (), b"", data)  # TLS, or anything else that is not HTTP/1.x
+        if not _REQUEST_LINE.match(data) and (b"\r\n" in data or not re.fullmatch(rb"[A-Z]*", data)):
+            return Received("", "", (), b"", data)  # a TLS ClientHello, or anything else that is not HTTP/1.x
     head_bytes, _, body = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
-    method, path, _ = ([*lines[0].split(" "), "", ""])[:3]
+    method, path, _ = (lines[0].split(" ") + ["", ""])[:3]
     headers = tuple((k.strip().lower(), v.strip()) for k, _, v in (line.partition(":") for line in lines[1:]))
     length = int(dict(headers).get("content-length", "0") or 0)
     while len(body) < length:
@@ -483,7 +530,7 @@ class HostileServer:
 
     @property
     def port(self) -> int:
-        assert self._tcp is not None
+        assert self._tcp is not None, "the server is not started"
         return int(self._tcp.server_address[1])
 
     @property
@@ -506,6 +553,8 @@ class HostileServer:
             return any(token in r.raw for r in self.received)
 
     def __enter__(self) -> HostileServer:
+        if self.behaviour.prepare is not None:
+            self.behaviour.prepare()
         self._tcp = _TCPServer((self.host, 0), self)
         self._thread = threading.Thread(target=self._tcp.serve_forever, kwargs={"poll_interval": 0.05}, name=f"hostile-{self.behaviour.name}", daemon=True)
         self._thread.start()
@@ -525,4 +574,3 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
-

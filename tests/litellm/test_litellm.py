@@ -30,7 +30,7 @@ KEY_ENV = "CONFORMANCE_LITELLM_KEY"
 ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     # auth, errors: the proxy's own refusals are OpenAI-shaped, and a key it cannot look up (no database) is a 400
     "auth.wrong_key_rejected": ("fail", 'unknown key → 400 {"error":{"message":"No connected db.","type":"no_db_connection","code":"400"}}'),
-    "errors.envelope_shape": ("fail", 'missing key, unknown key, malformed JSON → {"error":{...}} without "type":"error" (the proxy layer, before translation)'),
+    "errors.envelope_shape": ("fail", 'missing key, unknown key, malformed JSON → {"error":{...}} without "type":"error"; GET /v1/models/<unknown> → {"detail":"…"}'),
     "errors.type_matches_status": ("fail", '401 with error.type "auth_error"; 400 with "no_db_connection"'),
     "request.unknown_model_not_found": ("fail", 'unknown model → 400 invalid_request_error "Invalid model name passed in model=…", not 404'),
     # anthropic-version is not read (documented optional; the litellm profile tolerates both)
@@ -91,7 +91,8 @@ def _suite(d: Deployment, profile: str, report_dir: Path) -> dict[str, Any]:
         sys.executable, "-m", "conformance", "run", "--base-url", d.base_url, "--api-key-env", KEY_ENV,
         "--model", MODEL_ALIAS, "--profile", profile, "--report-dir", str(report_dir),
     ]
-    env = {**os.environ, KEY_ENV: d.master_key, "PYTHONPATH": str(PROJECT_ROOT)}
+    env = {k: v for k, v in os.environ.items() if k != "GITHUB_STEP_SUMMARY"}  # this run is not the job's summary
+    env |= {KEY_ENV: d.master_key, "PYTHONPATH": str(PROJECT_ROOT)}
     done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert done.returncode in (0, 1), f"anthropic-conformance exited {done.returncode}:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     results: dict[str, Any] = json.loads((report_dir / "latest" / "results.json").read_text())

@@ -9,6 +9,8 @@ from typing import Any
 import httpx
 import pytest
 
+from conformance.reference import thoughts
+
 from ._support import HAIKU, V2023, V2026, user
 
 BETA_HINT = "Please consult our documentation at docs.claude.com or try again without the header."
@@ -478,7 +480,8 @@ ACCEPTED = [
                     "role": "user",
                     "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "ok"}],
                 },
-            ]
+            ],
+            tools=[{"name": "t", "input_schema": {"type": "object"}}],  # tool blocks need tools
         ),
     ),
     (
@@ -489,7 +492,7 @@ ACCEPTED = [
                 {
                     "role": "assistant",
                     "content": [
-                        {"type": "thinking", "thinking": "hm", "signature": "sig"},
+                        {"type": "thinking", "thinking": "hm", "signature": thoughts.sign("hm")},  # a signature this server issued
                         {"type": "redacted_thinking", "data": "d"},
                         {"type": "text", "text": "b"},
                     ],
