@@ -5,7 +5,7 @@ dependency tree never touches the project's), the environment LiteLLM runs with 
 map, beta-header and preset files; /v1/messages translated through chat/completions), free ports,
 health polling and teardown of exactly the processes it started. Knows nothing about the suite.
 
-`python tests/litellm/litellm_harness.py install` pre-installs the venv (.ci/run calls it) and
+`python tests/litellm_target/litellm_harness.py install` pre-installs the venv (.ci/run calls it) and
 `... serve` starts backend and proxy by hand, printing the base URL and key to use.
 """
 
