@@ -46,9 +46,9 @@ def warm() -> None:
 
 @pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
 def test_every_real_capture_validates_conformant_in_well_under_a_second(path: Path, warm: None) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: what the validator costs, whatever else loads the machine
     judged = validate(path)
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert judged.must_failures == 0, [f.message for f in judged.findings if f.outcome is Outcome.FAIL]
     assert judged.findings, "at least one check applies to every capture"
     assert elapsed < 1.0
