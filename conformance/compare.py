@@ -36,9 +36,9 @@ FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
     "tools": ("tools.",),
     "thinking": ("thinking.",),
     "vision": ("content.image",),
-    "pdf": ("content.pdf", "content.document"),
-    "count_tokens": ("endpoints.count_tokens",),
-    "models": ("endpoints.models",),
+    "pdf": ("content.pdf", "content.text_document"),
+    "count_tokens": ("count_tokens.",),
+    "models": ("models.",),
 }
 
 
