@@ -8,8 +8,10 @@ profile states them per model, turn tokens into an estimated cost.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +21,9 @@ from .scenarios import Request
 
 CHARS_PER_TOKEN = 3  # conservative (Anthropic's tokenizers average ~3.5 characters per token)
 IMAGE_TOKENS = 1600  # the most one image can cost (vision docs: about (w×h)/750, capped by resizing)
-DOCUMENT_TOKENS = 3000  # a one-page PDF: its text plus the page as an image
+DOCUMENT_TOKENS = 1600  # per PDF page: the page as an image (its text is counted as text)
 LIKELY_OUTPUT = 64  # the suite's prompts ask for a few words
+_BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
 class BudgetExceeded(ConfigError):
@@ -42,6 +45,56 @@ class Estimate:
         return f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens (likely about {self.likely_tokens:,})"
 
 
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height read from a PNG, GIF, JPEG or WebP header, or None."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    if data[:6] in (b"GIF87a", b"GIF89a") and len(data) >= 10:
+        return int.from_bytes(data[6:8], "little"), int.from_bytes(data[8:10], "little")
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8 ":
+            return int.from_bytes(data[26:28], "little") & 0x3FFF, int.from_bytes(data[28:30], "little") & 0x3FFF
+        if chunk == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+        if chunk == b"VP8X":
+            return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if data[:2] == b"\xff\xd8":
+        i = 2
+        while i + 9 < len(data) and data[i] == 0xFF:
+            marker, length = data[i + 1], int.from_bytes(data[i + 2 : i + 4], "big")
+            if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+                return int.from_bytes(data[i + 7 : i + 9], "big"), int.from_bytes(data[i + 5 : i + 7], "big")
+            i += 2 + length
+    return None
+
+
+def _image_tokens(block: Mapping[str, Any]) -> int:
+    """The vision docs' estimate, about width × height / 750, capped at the largest image's cost."""
+    source = block.get("source")
+    if isinstance(source, dict) and source.get("type") == "base64" and isinstance(source.get("data"), str):
+        try:
+            size = image_size(base64.b64decode(source["data"][:8192] + "=" * (-len(source["data"][:8192]) % 4), validate=False))
+        except (ValueError, TypeError):
+            size = None
+        if size is not None:
+            return max(1, min(IMAGE_TOKENS, math.ceil(size[0] * size[1] / 750)))
+    return IMAGE_TOKENS
+
+
+def _document_pages(block: Mapping[str, Any]) -> int:
+    """Pages of a base64 PDF (each costs about a page image plus its text); text documents count as text."""
+    source = block.get("source")
+    if not isinstance(source, dict) or source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        return 0
+    try:
+        pdf = base64.b64decode(source["data"], validate=False)
+    except (ValueError, TypeError):
+        return 1
+    return max(1, len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)))
+
+
 def _input_tokens(body: Any) -> int:
     if not isinstance(body, dict):
         return 0
@@ -52,10 +105,10 @@ def _input_tokens(body: Any) -> int:
         if isinstance(node, dict):
             kind = node.get("type")
             if kind == "image":
-                images += 1
+                images += _image_tokens(node)
                 return
             if kind == "document":
-                documents += 1
+                documents += _document_pages(node)
                 return
             for value in node.values():
                 walk(value)
@@ -65,8 +118,8 @@ def _input_tokens(body: Any) -> int:
 
     walk(body.get("messages"))
     stripped = {k: v for k, v in body.items() if k not in ("max_tokens", "stream", "model")}
-    text = json.dumps(stripped, ensure_ascii=False)
-    return math.ceil(len(text) / CHARS_PER_TOKEN) + images * IMAGE_TOKENS + documents * DOCUMENT_TOKENS
+    text = _BASE64_DATA.sub('"data":""', json.dumps(stripped, ensure_ascii=False))  # media bytes are costed above, not as text
+    return math.ceil(len(text) / CHARS_PER_TOKEN) + images + documents * DOCUMENT_TOKENS
 
 
 def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0) -> Estimate:
