@@ -159,6 +159,18 @@ def tiers_part(base_url: str, key: str) -> dict[str, Any]:
     return out
 
 
+def save(document: dict[str, Any], out_dir: Path, started: float) -> None:
+    """Write bench.json and bench.md; called after every part, so a late failure keeps the earlier numbers."""
+    document["bench_wall_s"] = round(time.monotonic() - started, 1)
+    document["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    public = json.loads(json.dumps(document))
+    for run in public.get("latency", {}).get("runs", {}).values():
+        for sample in run["samples"]:
+            sample.pop("latency_by_scenario", None)
+    (out_dir / "bench.json").write_text(json.dumps(public, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    (out_dir / "bench.md").write_text(report.markdown(public), encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     started = time.monotonic()
@@ -169,31 +181,26 @@ def main(argv: list[str] | None = None) -> int:
     log(f"bench on {document['machine']['cpus']} CPUs, Python {document['machine']['python']}")
     key = "bench-" + secrets.token_hex(8)
     with ReferenceServer(key, router=True) as server:
-        document["reference_server"] = {"pid_note": "a child process (uvicorn, one worker) on the same machine", "base_url": server.base_url}
         if "latency" not in args.skip:
             log("full tier against the slow variant")
             document["latency"] = latency_part(server.base_url, key, args)
+            save(document, out_dir, started)
         if "naive" not in args.skip:
             log("naive sequential pytest suite against the slow variant")
             latencies = None
             if "latency" in document:
-                first = next(iter(document["latency"]["runs"].values()))["samples"][0]
-                latencies = first["latency_by_scenario"]
+                latencies = next(iter(document["latency"]["runs"].values()))["samples"][0]["latency_by_scenario"]
             document["naive"] = naive_part(server.base_url, key, args, latencies)
+            save(document, out_dir, started)
         if "tiers" not in args.skip:
             log("requests and tokens per tier (faithful server)")
             document["tiers"] = tiers_part(server.base_url, key)
+            save(document, out_dir, started)
     if "sse" not in args.skip:
         log("SSE reading throughput")
         document["sse"] = sse_throughput.measure(min_bytes=int(args.sse_mb * 1e6), repeat=args.repeat, sdk_repeat=args.repeat,
                                                  long_text_bytes=(128 * 1024, 512 * 1024), log=log)
-    document["bench_wall_s"] = round(time.monotonic() - started, 1)
-    document["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    for run in document.get("latency", {}).get("runs", {}).values():
-        for sample in run["samples"]:
-            sample.pop("latency_by_scenario", None)
-    (out_dir / "bench.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    (out_dir / "bench.md").write_text(report.markdown(document), encoding="utf-8")
+    save(document, out_dir, started)
     log(f"wrote {out_dir / 'bench.json'} and {out_dir / 'bench.md'} in {document['bench_wall_s']} s")
     return 0
 

@@ -106,21 +106,15 @@ def holds(cond: Condition, facts: ModelFacts, profile: Profile, api_version: str
                 return False
         elif have != want:
             return False
-    for name, want in cond.profile.items():
-        have = profile.knob(name)
-        if isinstance(have, list):
-            if want not in have:
-                return False
-        elif have != want:
-            return False
-    return True
+    return profile.grants(cond.profile)
 
 
 def explain(cond: Condition, facts: ModelFacts, profile: Profile) -> str:
     """Why ``cond`` does not hold, for a skip reason."""
     parts = []
     for name, want in cond.profile.items():
-        parts.append(f"profile {profile.name!r} declares {name}={profile.knob(name)!r}, the rule needs {want!r}")
+        source = profile.knob_sources.get(name)
+        parts.append(f"profile {profile.name!r} declares {name}={profile.knob(name)!r}, the rule needs {want!r}" + (f" ({source})" if source else ""))
     for name, want in cond.model.items():
         parts.append(f"model {facts.model!r} has {name}={facts.get(name)!r}, the rule needs {want!r}")
     if cond.api_version:

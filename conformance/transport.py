@@ -1,7 +1,8 @@
 """Sends requests to the target and records what happened, redacted, as ``Exchange`` values.
 
 The only module that imports httpx and the only one that holds the API key. Owns: timeouts
-(connect, idle read, whole exchange), the body size cap, retry of 429/529 after ``retry-after``
+(connect, idle read, whole exchange), the size caps (per body and per run, with gzip and deflate
+inflated in bounded steps so a bomb costs no more than the cap), retry of 429/529 after ``retry-after``
 (bounded), the redirect guard (never follows a redirect to another origin, so the key cannot
 leak), and translating httpx errors into recorded infrastructure errors. Judging is not its job.
 """

@@ -262,6 +262,15 @@ def _condition(raw: JSONObject | None) -> Condition | None:
     return Condition(model=dict(raw.get("model", {})), profile=dict(raw.get("profile", {})), api_version=raw.get("api_version"))
 
 
+def _variant(raw: JSONObject) -> Variant:
+    return Variant(
+        when=_condition(raw["when"]) or Condition(),
+        expect=_expect(raw.get("expect")),
+        level=Level(raw["level"]) if "level" in raw else None,
+        skip=raw.get("skip"),
+    )
+
+
 def _rule(rule_id: str, raw: JSONObject) -> Rule:
     if "generated" in raw:
         kind = RuleKind.GENERATED
@@ -283,15 +292,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         behaviour=bool(raw.get("behaviour", False)),
         scenario=raw.get("scenario"),
         expect=_expect(raw.get("expect")),
-        variants=tuple(
-            Variant(
-                when=_condition(v["when"]) or Condition(),
-                expect=_expect(v.get("expect")),
-                level=Level(v["level"]) if "level" in v else None,
-                skip=v.get("skip"),
-            )
-            for v in raw.get("variants", ())
-        ),
+        variants=tuple(_variant(v) for v in raw.get("variants", ())),
         requires=_condition(raw.get("requires")),
         needs=tuple(raw.get("needs", ())),
         on=None
@@ -387,8 +388,10 @@ def _profile(doc: JSONObject) -> Profile:
             feature_sources[name] = value["source"]
         else:
             features[name] = bool(value)
+    knob_sources = _knob_sources(doc, feature_sources)
     deviations = [f"rules.{rid}: {o.get('note') or 'overridden'} ({o['source']})" for rid, o in doc.get("rules", {}).items()]
     deviations += [f"params.{p}: {o.get('note') or 'overridden'} ({o['source']})" for p, o in doc.get("params", {}).items()]
+    deviations += _knob_deviations(doc, features, knob_sources)
     return Profile(
         name=doc["name"],
         description=doc["description"],
@@ -404,10 +407,53 @@ def _profile(doc: JSONObject) -> Profile:
         prices=dict(doc.get("prices", {})),
         strictness=dict(doc.get("strictness", {})),
         deviations=tuple(deviations),
+        knob_sources=knob_sources,
     )
 
 
-def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONObject], file: Path) -> None:
+def _knob_sources(doc: JSONObject, feature_sources: Mapping[str, str]) -> dict[str, str]:
+    """The source of each knob a profile declares with one, keyed as rule conditions name the knob."""
+    sources = {f"features.{name}": source for name, source in feature_sources.items()}
+    strictness = doc.get("strictness", {})
+    for knob, source in (
+        ("auth_schemes", doc["auth"].get("source")),
+        ("api_versions", doc.get("api_versions_source")),
+        ("version_header_required", doc.get("version_header_source")),
+        ("tolerate_missing", strictness.get("tolerate_missing_source")),
+    ):
+        if source:
+            sources[knob] = source
+    return sources
+
+
+def _knob_deviations(doc: JSONObject, features: Mapping[str, bool], sources: Mapping[str, str]) -> list[str]:
+    """One line per knob, model fact and probe a profile declares with a source (what list-checks prints)."""
+    lines = []
+    if "auth_schemes" in sources:
+        lines.append(f"auth.schemes: {', '.join(doc['auth']['schemes'])} ({sources['auth_schemes']})")
+    if "api_versions" in sources:
+        lines.append(f"api_versions: {', '.join(doc['api_versions'])} ({sources['api_versions']})")
+    if "version_header_required" in sources:
+        lines.append(f"version_header_required: {str(doc.get('version_header_required', True)).lower()} ({sources['version_header_required']})")
+    for knob, source in sources.items():
+        if knob.startswith("features."):
+            name = knob.split(".", 1)[1]
+            lines.append(f"{knob}: {'offered' if features[name] else 'not offered'} ({source})")
+    if "tolerate_missing" in sources:
+        lines.append(f"strictness.tolerate_missing: {', '.join(doc['strictness'].get('tolerate_missing', ()))} ({sources['tolerate_missing']})")
+    models = doc.get("models", {})
+    if models.get("source") and models.get("default"):
+        lines.append(f"models.default: {models['default']} ({models['source']})")
+    for entry in models.get("facts", ()):
+        facts = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("match", "source", "note"))
+        lines.append(f"models.facts[{entry['match']}]: {facts} ({entry['source']})")
+    headers = doc.get("headers")
+    if headers and headers.get("beta_probe"):
+        lines.append(f"headers.beta_probe: {headers['beta_probe']} ({headers['source']})")
+    return lines
+
+
+def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONObject], file: Path, profile_name: str = "") -> None:
     for rule_id, override in overrides.items():
         if rule_id not in rules:
             raise SpecError(f"profile overrides unknown rule {rule_id!r}", file=str(file), pointer=f"/rules/{rule_id}")
@@ -417,7 +463,7 @@ def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONOb
         if "level" in override:
             changes["level"] = Level(override["level"])
         if "skip" in override:
-            changes["skip"] = override["skip"]
+            changes["skip"] = f"profile {profile_name!r}: {override['skip']}" if profile_name else override["skip"]
         if "expect" in override:
             expect = _expect(override["expect"])
             if rule.kind is RuleKind.GENERATED and rule.generated is not None:
@@ -425,7 +471,31 @@ def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONOb
             else:
                 changes["expect"] = expect
                 changes["variants"] = ()
+        if "variants" in override:  # replace the rule's own variants (checked like the spec's by _check_references)
+            changes["variants"] = tuple(_variant(v) for v in override["variants"])
         rules[rule_id] = replace(rule, **changes)
+
+
+def _mark_knob_changes(rules: dict[str, Rule], profile: Profile) -> None:
+    """Record on each rule what a sourced profile knob changes: a rule it gates off, or a variant it selects.
+
+    A knob declared without a source (Anthropic's own values) marks nothing; an explicit rule override wins.
+    """
+    for rule_id, rule in rules.items():
+        if rule.overridden_by:
+            continue
+        prefix, conditions = "", None
+        if rule.requires is not None and rule.requires.profile and not profile.grants(rule.requires.profile):
+            prefix, conditions = "not applicable: ", rule.requires.profile
+        else:
+            chosen = next((v for v in rule.variants if v.when.profile and not v.when.model and profile.grants(v.when.profile)), None)
+            conditions = chosen.when.profile if chosen is not None else None
+        if conditions and all(name in profile.knob_sources for name in conditions):
+            rules[rule_id] = replace(rule, overridden_by=prefix + _knob_line(profile, conditions))
+
+
+def _knob_line(profile: Profile, conditions: Mapping[str, JSON]) -> str:
+    return "; ".join(f"profile {profile.name!r} declares {name}={profile.knob(name)!r} ({profile.knob_sources.get(name, 'no source')})" for name in conditions)
 
 
 def _check_references(contract: Contract, file_of: Mapping[str, Path]) -> None:
@@ -510,6 +580,23 @@ def _refs(node: JSON, pointer: str) -> list[tuple[str, str]]:
     return found
 
 
+def _param_overlay(contract_params: JSONObject, overrides: JSONObject) -> JSONObject:
+    """A profile's parameter changes; an entry that only adjusts cases keeps the parameter's own source (each case names its own)."""
+    overlay: JSONObject = {}
+    for name, raw in overrides.items():
+        if name in contract_params and set(raw) <= {"source", "note", "cases"}:
+            overlay[name] = {"cases": {case: {"source": raw["source"], **change} for case, change in raw.get("cases", {}).items()}}
+        else:
+            overlay[name] = raw
+    return overlay
+
+
+def _profile_facts(profile_doc: JSONObject, contract_entries: list[JSONObject]) -> list[JSONObject]:
+    """A profile's model facts; an entry with the same match as a spec entry changes only the facts it names."""
+    by_match = {entry["match"]: entry for entry in contract_entries}
+    return [{**by_match.get(entry["match"], {}), **entry} for entry in profile_doc.get("models", {}).get("facts", ())]
+
+
 def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profile_doc: JSONObject, profile_file: Path) -> Contract:
     c = docs["contract"]
     file_of = {kind: chain[-1] / f"{kind}.yaml" for kind in SPEC_FILES}
@@ -519,10 +606,10 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
             if files:
                 file_of[kind] = files[0]
                 break
-    param_docs = deep_merge(docs["params"]["params"], profile_doc.get("params", {}))
+    param_docs = deep_merge(docs["params"]["params"], _param_overlay(docs["params"]["params"], profile_doc.get("params", {})))
     params = {name: _param(name, raw) for name, raw in param_docs.items()}
     rules = {rid: _rule(rid, raw) for rid, raw in docs["rules"]["rules"].items()}
-    _apply_rule_overrides(rules, profile_doc.get("rules", {}), profile_file)
+    _apply_rule_overrides(rules, profile_doc.get("rules", {}), profile_file, profile_doc["name"])
     scenarios: dict[str, ScenarioSpec] = {}
     for sid, raw in docs["scenarios"]["scenarios"].items():
         spec = _scenario(sid, raw)
@@ -530,7 +617,8 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         if spec.stream_twin:
             scenarios[f"{sid}.stream"] = replace(spec, id=f"{sid}.stream", base=sid, body=None, stream=True, stream_twin=False)
     profile = _profile(profile_doc)
-    model_entries = [*profile_doc.get("models", {}).get("facts", ()), *docs["models"]["models"]]
+    _mark_knob_changes(rules, profile)
+    model_entries = [*_profile_facts(profile_doc, docs["models"]["models"]), *docs["models"]["models"]]
     refs = dict(c["schemas"])
     schemas, registry = _load_schemas(chain, refs, file_of["contract"])
     contract = Contract(

@@ -228,6 +228,7 @@ class Profile:
     prices: Mapping[str, Any] = field(default_factory=dict)
     strictness: Mapping[str, Any] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()  # one human line per documented deviation, with its source
+    knob_sources: Mapping[str, str] = field(default_factory=dict)  # knob (auth_schemes, features.pdf...) -> source of its declared value
 
     @property
     def primary_scheme(self) -> str:
@@ -243,6 +244,17 @@ class Profile:
         if name.startswith("features."):
             return self.features.get(name.split(".", 1)[1])
         return self.strictness.get(name)
+
+    def grants(self, conditions: Mapping[str, JSON]) -> bool:
+        """True when every knob has the wanted value (a list knob, such as auth_schemes, when it contains it)."""
+        for name, want in conditions.items():
+            have = self.knob(name)
+            if isinstance(have, list):
+                if want not in have:
+                    return False
+            elif have != want:
+                return False
+        return True
 
 
 @dataclass(frozen=True)
@@ -280,7 +292,8 @@ class Contract:
 
     def model_facts(self, model: str) -> ModelFacts:
         """The facts of ``model``: the first matching entry, else every fact unknown."""
-        candidates = (model, model.rsplit("/", 1)[-1])  # gateways prefix ids: anthropic/claude-…
+        tail = model.rsplit("/", 1)[-1]  # gateways prefix ids: anthropic/claude-…
+        candidates = (model, tail, tail.replace(".", "-"))  # ...and some spell versions with dots: claude-haiku-4.5
         for entry in self.models:
             if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
                 known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}

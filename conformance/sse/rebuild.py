@@ -16,7 +16,7 @@ from .._types import JSON, JSONObject
 class _Accumulator:
     """Mutable scratch for one rebuild; lives only inside ``rebuild``."""
 
-    __slots__ = ("blocks", "inputs", "message", "texts")
+    __slots__ = ("blocks", "inputs", "message")
 
     def __init__(self, message: JSONObject) -> None:
         self.message = message
@@ -25,12 +25,10 @@ class _Accumulator:
         if isinstance(content, list):
             self.blocks = {i: block for i, block in enumerate(content) if isinstance(block, dict)}
         self.inputs: dict[int, list[str]] = {}
-        self.texts: dict[int, dict[str, list[str]]] = {}  # text pieces per block, joined once: a flood of deltas must stay linear
 
     def on_block_start(self, event: Mapping[str, object]) -> None:
         index, block = _index(event.get("index")), event.get("content_block")
         if index is not None and isinstance(block, Mapping):
-            self.texts.pop(index, None)
             self.blocks[index] = _copy(dict(block))
 
     def on_block_delta(self, event: Mapping[str, object]) -> None:
@@ -46,7 +44,6 @@ class _Accumulator:
     def on_block_stop(self, event: Mapping[str, object]) -> None:
         index = _index(event.get("index"))
         if index is not None:
-            self.finish_text(index)
             self.finish_input(index)
 
     def on_message_delta(self, event: Mapping[str, object]) -> None:
@@ -65,25 +62,6 @@ class _Accumulator:
             if key not in ("type", "delta", "usage"):
                 self.message[key] = _copy(value)
 
-    def append_text(self, index: int, block: JSONObject, key: str, piece: JSON) -> None:
-        """Collect a text piece; a block whose field is not a string keeps it untouched, as the SDK would fail to extend it."""
-        if not isinstance(piece, str):
-            return
-        pending = self.texts.setdefault(index, {})
-        if key not in pending:
-            current = block.get(key, "")
-            if not isinstance(current, str):
-                return
-            pending[key] = [current]
-        pending[key].append(piece)
-
-    def finish_text(self, index: int) -> None:
-        """Join the pieces collected for one block into its fields."""
-        block = self.blocks.get(index)
-        for key, parts in self.texts.pop(index, {}).items():
-            if block is not None:
-                block[key] = "".join(parts)
-
     def finish_input(self, index: int) -> None:
         """Tool input arrives as JSON text in pieces and only means something once whole."""
         parts = self.inputs.pop(index, None)
@@ -97,8 +75,6 @@ class _Accumulator:
             block["input"] = text
 
     def result(self) -> JSONObject:
-        for index in list(self.texts):
-            self.finish_text(index)
         for index in list(self.inputs):
             self.finish_input(index)
         self.message["content"] = [self.blocks[i] for i in sorted(self.blocks)]
@@ -117,12 +93,18 @@ def _index(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _append_text(block: JSONObject, key: str, piece: JSON) -> None:
+    current = block.get(key, "")
+    if isinstance(piece, str) and isinstance(current, str):
+        block[key] = current + piece
+
+
 def _text(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
-    acc.append_text(index, block, "text", delta.get("text"))
+    _append_text(block, "text", delta.get("text"))
 
 
 def _thinking(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
-    acc.append_text(index, block, "thinking", delta.get("thinking"))
+    _append_text(block, "thinking", delta.get("thinking"))
 
 
 def _signature(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:

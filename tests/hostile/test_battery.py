@@ -20,6 +20,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import subprocess
 import sys
 import time
@@ -31,7 +32,7 @@ from typing import Any
 
 import pytest
 
-from .servers import BEHAVIOURS, CHECKS, SCRIPT, Behaviour, HostileServer, Phase, closed_port
+from .servers import BEHAVIOURS, CHECKS, Behaviour, HostileServer, Phase, closed_port
 
 IDLE_TIMEOUT = 2.0
 REQUEST_TIMEOUT = 6.0
@@ -76,6 +77,19 @@ class Run:
         yield from (p for p in self.cwd.rglob("*") if p.is_file() and not p.is_symlink())
 
 
+def _other_host() -> str:
+    """Another host for redirects: 127.0.0.2 where the loopback net answers it (Linux), else another port of 127.0.0.1."""
+    try:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.2", 0))
+    except OSError:
+        return "127.0.0.1"
+    return "127.0.0.2"
+
+
+OTHER_HOST = _other_host()
+
+
 def _url(behaviour: Behaviour, server: HostileServer | None) -> str:
     if behaviour.url == "closed":
         return f"http://127.0.0.1:{closed_port()}"
@@ -97,7 +111,7 @@ def _wait(proc: subprocess.Popen[bytes], started: float) -> tuple[int, bool, flo
             break
         time.sleep(0.02)
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, so Popen must not wait again
-    return proc.returncode, killed, usage.ru_maxrss / 1024  # KiB on Linux
+    return proc.returncode, killed, usage.ru_maxrss / (1024 * 1024 if sys.platform == "darwin" else 1024)  # bytes on macOS, KiB elsewhere
 
 
 def run_behaviour(behaviour: Behaviour, cwd: Path) -> Run:
@@ -107,7 +121,7 @@ def run_behaviour(behaviour: Behaviour, cwd: Path) -> Run:
     env = {k: v for k, v in os.environ.items() if k not in ("CI", "ANTHROPIC_API_KEY")}
     env.update({"HOSTILE_KEY": key, "GITHUB_STEP_SUMMARY": str(cwd / "step-summary.md")})
     with contextlib.ExitStack() as stack:
-        elsewhere = stack.enter_context(HostileServer(BEHAVIOURS["well-behaved"], host="127.0.0.2"))
+        elsewhere = stack.enter_context(HostileServer(BEHAVIOURS["well-behaved"], host=OTHER_HOST))
         server = None if behaviour.url == "closed" else stack.enter_context(HostileServer(behaviour, elsewhere=elsewhere))
         args = [sys.executable, "-m", "conformance", "run", "--base-url", _url(behaviour, server), "--api-key-env", "HOSTILE_KEY",
                 "--idle-timeout", f"{IDLE_TIMEOUT:g}", "--request-timeout", f"{REQUEST_TIMEOUT:g}", "-k", " or ".join(CHECKS)]
@@ -269,7 +283,8 @@ def test_a_same_origin_redirect_is_followed_and_the_cross_origin_one_is_not(run:
     assert run.server is not None
     hops = [r for r in run.server.received if r.path.startswith("/hop/")]
     assert any(r.keyed for r in hops), "the same-origin hop was followed, with the key (it stays with the target)"
-    assert run.elsewhere is not None and run.elsewhere.received == []
+    assert run.elsewhere is not None
+    assert run.elsewhere.received == []
 
 
 @pytest.mark.parametrize("behaviour", ["hundred-megabyte-body", "gzip-bomb", "endless-flood"])
@@ -278,5 +293,8 @@ def test_huge_answers_are_cut_at_the_cap(run: Run, record_property: Any) -> None
     size = (run.run_dir / "cassette.jsonl").stat().st_size
     record_property("cassette_mib", round(size / 2**20, 1))
     assert size < 2 * 45 * 2**20, "two hostile bodies of at most 32 MiB each, base64 at worst"
+    page = (run.run_dir / "report.html").stat().st_size
+    record_property("report_kib", page // 1024)
+    assert page < 1024 * 1024, "the report shows the head of a body, never all of it"
     notes = [n for r in run.results().values() for n in r["notes"]] + [r["message"] for r in run.results().values()]
     assert any("cut at the size cap" in n or "the suite reads at most" in n for n in notes)

@@ -1,7 +1,7 @@
 """Hypothesis on the reading layer (framer → JSON → grammar → rebuild) with hostile bodies and read boundaries.
 
 tests/sse fuzzes each layer alone; what is left is their wiring: the recorded read boundaries, the
-frame cap, JSON that is deep, huge or not JSON at all, and a flood of deltas (which must stay linear).
+frame cap, JSON that is deep, huge or not JSON at all, and a flood of events (which the cap cuts).
 """
 
 from __future__ import annotations
@@ -100,20 +100,10 @@ def test_a_flood_of_tiny_events_is_cut_at_the_cap_fast():
     assert time.monotonic() - started < 10, "reading stops at the cap instead of framing 33 MB"
     assert len(reading.frames) == 10_000
     assert reading.unread == len(body) - reading.frames[-1].end
-    assert reading.message is not None and reading.message["content"][0]["text"] == "ha" * 9_998
+    assert reading.message is not None
+    assert reading.message["content"][0]["text"] == "ha" * 9_998
     (no_end,) = reading.grammar
     assert no_end.message.endswith(f"\nNote: the suite reads at most 10,000 events of a stream; the last {reading.unread:,} bytes were not read")
-
-
-def test_rebuilding_a_long_text_is_linear():
-    start = {"type": "message_start", "message": {"content": []}}
-    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "<"}}
-    pieces = [f"{i:09d}" for i in range(200_000)]  # 1.8 MB of text; joining by repeated + would copy about 180 GB
-    deltas = ({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in pieces)
-    started = time.monotonic()
-    message = rebuild(itertools.chain([start, block], deltas, [{"type": "content_block_stop", "index": 0}]))
-    assert time.monotonic() - started < 10
-    assert message is not None and message["content"] == [{"type": "text", "text": "<" + "".join(pieces)}]
 
 
 PIECE = st.one_of(st.text(max_size=5), st.integers(), st.none(), st.lists(st.text(max_size=2), max_size=2))
