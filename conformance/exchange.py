@@ -67,7 +67,7 @@ class Exchange:
     request: RecordedRequest
     status: int | None
     headers: RawHeaders = ()
-    body: bytes = b""
+    body: bytes = field(default=b"", repr=False)  # may be 32 MiB: never in a repr (asyncio prints task results)
     chunks: tuple[Chunk, ...] = ()
     elapsed: float = 0.0
     started_at: str = ""
