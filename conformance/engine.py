@@ -66,6 +66,7 @@ class Spend:
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
+    by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
 
     @property
     def tokens(self) -> int:
@@ -215,6 +216,18 @@ async def execute(requests: Mapping[str, Request], transport: Transport, *, pref
     return {sid: exchanges[sid] for sid in requests}
 
 
+def spend_by_tier(judge: Judge, cases: list[Case], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
+    """What each tier of this run cost: the requests its cases needed (with the preflight) and their tokens."""
+    out: dict[str, dict[str, int]] = {}
+    for tier in Tier:
+        needed = {PREFLIGHT} | {sid for case in cases if case.rule.tier.rank <= tier.rank and not case.skip for sid in case.scenarios}
+        twins = {judge.requests[sid].twin for sid in needed if sid in judge.requests and judge.requests[sid].twin}
+        chosen = {sid: exchanges[sid] for sid in needed | {t for t in twins if t} if sid in exchanges}
+        tokens_in, tokens_out = spend_of(judge, chosen)
+        out[tier.value] = {"requests": len(chosen), "input_tokens": tokens_in, "output_tokens": tokens_out}
+    return out
+
+
 def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]:
     """Input and output tokens the target reported across the run."""
     total_in = total_out = 0
@@ -341,6 +354,7 @@ def run(
         cassette.write(cassette_path, [*exchanges.values(), *extra])
     spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})
     spend.cost_usd = budget.cost(contract.profile.prices, model, spend.input_tokens, spend.output_tokens)
+    spend.by_tier = spend_by_tier(judge, cases, exchanges)
     return RunResult(
         contract=contract,
         model=model,

@@ -212,6 +212,11 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Wall time", f"{float(run.get('wall_time_s', 0.0)):.1f} s"),
         ("Requests", f"{spend.get('requests', 0)} ({spend.get('retries', 0)} retries)"),
         ("Tokens", f"{spend.get('input_tokens', 0):,} in / {spend.get('output_tokens', 0):,} out"),
+        *(
+            [("By tier", " · ".join(f"{t}: {v.get('requests', 0)} req, {v.get('input_tokens', 0) + v.get('output_tokens', 0):,} tok" for t, v in spend["by_tier"].items()))]
+            if spend.get("by_tier")
+            else []
+        ),
     ]
 
 

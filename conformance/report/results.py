@@ -72,6 +72,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
             "input_tokens": result.spend.input_tokens,
             "output_tokens": result.spend.output_tokens,
             "cost_usd": result.spend.cost_usd,
+            "by_tier": result.spend.by_tier,
         },
         "counts": counts,
         "must_failures": sum(1 for f in result.findings if f.outcome is Outcome.FAIL),

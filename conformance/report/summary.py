@@ -91,6 +91,9 @@ def markdown(document: JSONObject) -> str:
         f"{spend.get('requests', 0)} requests ({spend.get('retries', 0)} retries) · {spend.get('input_tokens', 0):,} input"
         f" + {spend.get('output_tokens', 0):,} output tokens · {float(run.get('wall_time_s', 0.0)):.1f} s",
     ]
+    tiers = spend.get("by_tier") or {}
+    if tiers:
+        lines += ["", "Cost by tier: " + " · ".join(f"{escape(str(t))} {int(v.get('requests', 0))} requests, {int(v.get('input_tokens', 0)) + int(v.get('output_tokens', 0)):,} tokens" for t, v in tiers.items())]
     failures = [r for r in results if r.get("outcome") in ("fail", "error")]
     warnings = [r for r in results if r.get("outcome") == "warn"]
     if failures:

@@ -112,6 +112,9 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         f"  spent {spend['requests']} requests ({spend['retries']} retries), "
         f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}, wall {run['wall_time_s']:.1f} s"
     )
+    tiers = spend.get("by_tier") or {}
+    if tiers:
+        lines.append("  by tier: " + " · ".join(f"{t} {v['requests']} requests, {v['input_tokens'] + v['output_tokens']} tokens" for t, v in tiers.items()))
     if report_path:
         lines.append(f"  report {report_path}")
     return "\n".join(lines)

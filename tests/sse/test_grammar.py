@@ -370,3 +370,12 @@ def test_fuzz_grammar_never_raises_and_reports_at_most_once(events):
     violations += grammar.close()
     assert len(violations) <= 1
     assert all(v.message for v in violations)
+
+
+def test_the_spec_states_the_same_grammar_the_code_executes():
+    from conformance.contract.loader import default_spec_dir, read_yaml
+
+    spec = read_yaml(default_spec_dir() / "messages" / "2023-06-01" / "contract.yaml")["stream"]
+    table = {state.name: {kind.value: after.name for kind, after in row.items()} for state, row in TRANSITIONS.items() if state is not S.ERROR}
+    assert spec["grammar"] == table
+    assert {k: frozenset(v) for k, v in spec["delta_blocks"].items()} == DELTA_BLOCKS
