@@ -9,6 +9,7 @@ raises. Must not know about HTTP, pytest or checks.
 from __future__ import annotations
 
 import copy
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import replace
@@ -74,10 +75,24 @@ def load_contract(
     *,
     spec_dir: Path | str | None = None,
 ) -> Contract:
-    """Load, validate and merge the contract of ``api_version`` under ``profile``."""
+    """Load, validate and merge the contract of ``api_version`` under ``profile`` (cached while the files are unchanged)."""
     root = Path(spec_dir) if spec_dir is not None else default_spec_dir()
     if not root.is_dir():
         raise SpecError("spec folder not found", file=str(root))
+    profile_path = Path(profile)
+    stamp = _stamp(root, *([profile_path] if profile_path.suffix in (".yaml", ".yml") else []))
+    return _cached(api_version, profile, str(root.resolve()), stamp)
+
+
+def _stamp(root: Path, *extra: Path) -> tuple[tuple[str, int, int], ...]:
+    """Every spec file's path, size and mtime: a changed file means a fresh load."""
+    files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix in (".yaml", ".yml", ".json"))
+    return tuple((str(p), st.st_size, st.st_mtime_ns) for p in (*files, *(e for e in extra if e.is_file())) for st in (p.stat(),))
+
+
+@functools.lru_cache(maxsize=32)
+def _cached(api_version: str, profile: str, root_text: str, stamp: tuple[tuple[str, int, int], ...]) -> Contract:
+    root = Path(root_text)
     version_dir = root / "messages" / api_version
     if not (version_dir / "contract.yaml").is_file():
         known = ", ".join(available_versions(root)) or "none"
@@ -453,9 +468,23 @@ def _knob_deviations(doc: JSONObject, features: Mapping[str, bool], sources: Map
     return lines
 
 
-def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONObject], file: Path, profile_name: str = "") -> None:
+def _rules_of_every_version(root: Path) -> set[str]:
+    """Rule ids any API version defines: a profile may adjust a rule that only some versions have."""
+    ids: set[str] = set()
+    for version in available_versions(root):
+        for path in _kind_files(root / "messages" / version, "rules"):
+            ids.update(read_yaml(path).get("rules", {}))
+    return ids
+
+
+def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONObject], file: Path, profile_name: str = "", root: Path | None = None) -> None:
+    elsewhere: set[str] | None = None
     for rule_id, override in overrides.items():
         if rule_id not in rules:
+            if elsewhere is None:
+                elsewhere = _rules_of_every_version(root) if root is not None else set()
+            if rule_id in elsewhere:  # defined by another API version only: nothing to change under this one
+                continue
             raise SpecError(f"profile overrides unknown rule {rule_id!r}", file=str(file), pointer=f"/rules/{rule_id}")
         rule = rules[rule_id]
         line = f"{override.get('note') or 'changed by profile'} ({override['source']})"
@@ -609,7 +638,7 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
     param_docs = deep_merge(docs["params"]["params"], _param_overlay(docs["params"]["params"], profile_doc.get("params", {})))
     params = {name: _param(name, raw) for name, raw in param_docs.items()}
     rules = {rid: _rule(rid, raw) for rid, raw in docs["rules"]["rules"].items()}
-    _apply_rule_overrides(rules, profile_doc.get("rules", {}), profile_file, profile_doc["name"])
+    _apply_rule_overrides(rules, profile_doc.get("rules", {}), profile_file, profile_doc["name"], root)
     scenarios: dict[str, ScenarioSpec] = {}
     for sid, raw in docs["scenarios"]["scenarios"].items():
         spec = _scenario(sid, raw)
