@@ -265,6 +265,51 @@ def planned_cost(settings: RunSettings, cases: list[Case], requests: Mapping[str
     return budget.estimate(requests.values(), behaviour_scenarios=[requests[sid] for sid in sorted(behaviour)], behaviour_retries=settings.behaviour_retries)
 
 
+def behaviour_failures(cases: list[Case], findings: list[Finding]) -> list[int]:
+    """Indexes of the failed (or warned) cases of rules a model may vary on: the ones worth another attempt."""
+    return [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
+
+
+def settle_attempt(
+    judge: Judge, cases: list[Case], findings: list[Finding], out: list[Finding], pending: list[int], current: Mapping[str, Exchange], *, attempt: int, total: int
+) -> list[int]:
+    """Judge the pending cases again on one attempt's exchanges; a pass becomes a warning in ``out``. Returns those still failing."""
+    again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
+    still = []
+    for i in pending:
+        if again.judge(cases[i]).outcome is not Outcome.PASS:
+            still.append(i)
+            continue
+        first = findings[i].message.splitlines()[0] if findings[i].message else ""
+        out[i] = replace(
+            findings[i],
+            outcome=Outcome.WARN,
+            message=f"Received: passed only on attempt {attempt} of {total} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
+            notes=(*findings[i].notes, f"attempt 1 failed: {findings[i].message}"),
+        )
+    return still
+
+
+def mark_exhausted(out: list[Finding], pending: list[int], total: int) -> None:
+    """Note on each case that failed every attempt how many there were."""
+    for i in pending:
+        out[i] = replace(out[i], notes=(*out[i].notes, f"failed on all {total} attempts"))
+
+
+def _retry_scenarios(judge: Judge, findings: list[Finding], pending: list[int]) -> list[str]:
+    """The scenarios behind the pending failures, with the twins they were compared with."""
+    sids: set[str] = set()
+    for i in pending:
+        for violation in findings[i].violations:
+            sid = violation.exchange
+            if sid is not None and sid in judge.requests:
+                sids.add(sid)
+                twin = judge.requests[sid].twin
+                if twin:
+                    sids.add(twin)
+    return sorted(sids)
+
+
 async def retry_behaviour(
     judge: Judge, cases: list[Case], findings: list[Finding], transport: Transport, retries: int
 ) -> tuple[list[Finding], list[Exchange]]:
@@ -276,40 +321,16 @@ async def retry_behaviour(
     """
     out = list(findings)
     extra: list[Exchange] = []
-    pending = [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
+    pending = behaviour_failures(cases, findings)
     current = dict(judge.exchanges)
     for attempt in range(2, retries + 2):
         if not pending:
             break
-        sids: set[str] = set()
-        for i in pending:
-            for violation in findings[i].violations:
-                sid = violation.exchange
-                if sid is not None and sid in judge.requests:
-                    sids.add(sid)
-                    twin = judge.requests[sid].twin
-                    if twin:
-                        sids.add(twin)
-        fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in sorted(sids)))
+        fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in _retry_scenarios(judge, findings, pending)))
         current.update({e.id: e for e in fresh})
         extra += [replace(e, id=f"{e.id}#attempt{attempt}") for e in fresh]
-        again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
-        still = []
-        for i in pending:
-            verdict = again.judge(cases[i])
-            if verdict.outcome is Outcome.PASS:
-                first = findings[i].message.splitlines()[0] if findings[i].message else ""
-                out[i] = replace(
-                    findings[i],
-                    outcome=Outcome.WARN,
-                    message=f"Received: passed only on attempt {attempt} of {retries + 1} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
-                    notes=(*findings[i].notes, f"attempt 1 failed: {findings[i].message}"),
-                )
-            else:
-                still.append(i)
-        pending = still
-    for i in pending:
-        out[i] = replace(out[i], notes=(*out[i].notes, f"failed on all {retries + 1} attempts"))
+        pending = settle_attempt(judge, cases, findings, out, pending, current, attempt=attempt, total=retries + 1)
+    mark_exhausted(out, pending, retries + 1)
     return out, extra
 
 

@@ -16,10 +16,18 @@ from pathlib import Path
 
 from . import budget, cassette
 from .contract.loader import load_contract
-from .engine import RunResult, Spend, resolve_model, spend_of
+from .engine import (
+    RunResult,
+    Spend,
+    behaviour_failures,
+    mark_exhausted,
+    resolve_model,
+    settle_attempt,
+    spend_of,
+)
 from .errors import CassetteError
 from .exchange import Exchange
-from .findings import Finding, Outcome
+from .findings import Finding
 from .judge import Judge
 from .scenarios import Case, build_cases, plan_requests
 
@@ -49,24 +57,13 @@ def _retried(judge: Judge, cases: list[Case], findings: list[Finding], attempts:
     """Apply recorded behaviour retries exactly as the live run did (no new requests)."""
     out = list(findings)
     current = dict(judge.exchanges)
-    pending = [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
-    total = max((n for by_attempt in attempts.values() for n in by_attempt), default=1)
-    for attempt in sorted({n for by_attempt in attempts.values() for n in by_attempt}):
+    pending = behaviour_failures(cases, findings)
+    numbers = sorted({n for by_attempt in attempts.values() for n in by_attempt})
+    total = max(numbers, default=1)
+    for attempt in numbers:
         current.update({sid: replace(by_attempt[attempt], id=sid) for sid, by_attempt in attempts.items() if attempt in by_attempt})
-        again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
-        still = []
-        for i in pending:
-            verdict = again.judge(cases[i])
-            if verdict.outcome is Outcome.PASS:
-                first = findings[i].message.splitlines()[0] if findings[i].message else ""
-                out[i] = replace(
-                    findings[i],
-                    outcome=Outcome.WARN,
-                    message=f"Received: passed only on attempt {attempt} of {total} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
-                )
-            else:
-                still.append(i)
-        pending = still
+        pending = settle_attempt(judge, cases, findings, out, pending, current, attempt=attempt, total=total)
+    mark_exhausted(out, pending, total)
     return out
 
 

@@ -8,6 +8,7 @@ what neither layer can: event names, JSON payloads, schemas and agreement with t
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from ..findings import NotApplicable, Violation
 from ..sse.framer import FrameIssue
@@ -34,6 +35,12 @@ def _cut_note(s: Subject) -> str:
     if ex.truncated:
         return "\nNote: the body was cut at the size cap"
     return ""
+
+
+def _noted(s: Subject, found: list[Violation]) -> list[Violation]:
+    """The violations, each with the transport's note when the stream was cut on our side."""
+    note = _cut_note(s)
+    return [replace(v, message=v.message + note) for v in found] if note else found
 
 
 @check("stream.event_name_matches_type")
@@ -82,9 +89,7 @@ def utf8_valid(s: Subject) -> list[Violation]:
 @check("stream.framing_terminated")
 def framing_terminated(s: Subject) -> list[Violation]:
     """An unterminated last event is discarded by every SSE parser, silently losing it."""
-    found = _route(_reading(s).framing, FrameIssue.EOF_MID_EVENT, FrameIssue.EVENT_TOO_LARGE)
-    note = _cut_note(s)
-    return [Violation(v.message + note, at=v.at, kind=v.kind, event_index=v.event_index) for v in found] if note else found
+    return _noted(s, _route(_reading(s).framing, FrameIssue.EOF_MID_EVENT, FrameIssue.EVENT_TOO_LARGE))
 
 
 @check("stream.message_start_first")
@@ -114,9 +119,7 @@ def delta_matches_block(s: Subject) -> list[Violation]:
 @check("stream.ends_with_message_stop")
 def ends_with_message_stop(s: Subject) -> list[Violation]:
     """Clients wait for message_stop to finish; without it they hang or report a cut stream."""
-    found = _route(_reading(s).grammar, GrammarIssue.NO_END, GrammarIssue.AFTER_END)
-    note = _cut_note(s)
-    return [Violation(v.message + note, at=v.at, kind=v.kind, event_index=v.event_index) for v in found] if note else found
+    return _noted(s, _route(_reading(s).grammar, GrammarIssue.NO_END, GrammarIssue.AFTER_END))
 
 
 @check("stream.message_delta_stop_reason")

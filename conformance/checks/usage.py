@@ -25,6 +25,22 @@ def _start_usage(s: Subject) -> tuple[int, JSONObject]:
     raise NotApplicable("no message_start")
 
 
+def _output_counts(s: Subject) -> list[tuple[int, str, JSON]]:
+    """(event number, event type, output_tokens) for message_start and every message_delta, in order."""
+    counts: list[tuple[int, str, JSON]] = []
+    for index, data in s.events():
+        kind = data.get("type")
+        if kind == "message_start":
+            message = data.get("message")
+            usage = message.get("usage") if isinstance(message, dict) else None
+        elif kind == "message_delta":
+            usage = data.get("usage")
+        else:
+            continue
+        counts.append((index, str(kind), usage.get("output_tokens") if isinstance(usage, dict) else None))
+    return counts
+
+
 def _count(value: JSON) -> int:
     return value if is_int(value) else 0
 
@@ -55,16 +71,7 @@ def output_tokens_nonnegative(s: Subject) -> list[Violation]:
         if value is not None and not (is_int(value) and value >= 0):
             found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at="/usage/output_tokens"))
         return found
-    for index, data in s.events():
-        kind = data.get("type")
-        if kind == "message_start":
-            message = data.get("message")
-            usage = message.get("usage") if isinstance(message, dict) else None
-        elif kind == "message_delta":
-            usage = data.get("usage")
-        else:
-            continue
-        value = usage.get("output_tokens") if isinstance(usage, dict) else None
+    for index, _kind, value in _output_counts(s):
         if value is not None and not (is_int(value) and value >= 0):
             found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at=locate(s, index), event_index=index))
     return found
@@ -90,16 +97,7 @@ def stream_cumulative(s: Subject) -> list[Violation]:
     """message_delta usage is a running total (DOC-STR); clients overwrite, so a per-chunk count loses tokens."""
     previous: tuple[int, int] | None = None
     found: list[Violation] = []
-    for index, data in s.events():
-        kind = data.get("type")
-        if kind == "message_start":
-            message = data.get("message")
-            usage = message.get("usage") if isinstance(message, dict) else None
-        elif kind == "message_delta":
-            usage = data.get("usage")
-        else:
-            continue
-        value = usage.get("output_tokens") if isinstance(usage, dict) else None
+    for index, kind, value in _output_counts(s):
         if not is_int(value):
             continue
         if previous is not None and value < previous[1]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from starlette.types import ASGIApp
@@ -29,3 +29,12 @@ class Fault:
     description: str
     wrap: Callable[[ASGIApp, FaultContext], ASGIApp]
     options: Mapping[str, str] = field(default_factory=dict)
+
+
+def plain_fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Callable[[ASGIApp], ASGIApp], **options: str) -> Fault:
+    """A fault whose wrapper needs nothing from the deployment (most of them): ``breaks`` sorted for stable diffs."""
+
+    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
+        return wrapper(app)
+
+    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)

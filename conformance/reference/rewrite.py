@@ -90,6 +90,17 @@ async def _buffer(receive: Receive) -> tuple[list[bytes], bool]:
     return chunks, more
 
 
+async def _read_view(scope: Scope, receive: Receive) -> tuple[RequestView, list[bytes], bool]:
+    """Buffer the request body (up to the limit) and describe the request; ``more`` means it was too big to parse."""
+    chunks, more = await _buffer(receive)
+    raw = b"".join(chunks)
+    try:
+        body: JSON | None = json.loads(raw) if raw and not more else None
+    except ValueError:
+        body = None
+    return RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope)), chunks, more
+
+
 def rewrite_request(fn: Callable[[RequestView], RequestView]) -> Wrapper:
     """Let `fn` change headers and/or the JSON body before the app sees them (oversized bodies pass untouched)."""
 
@@ -98,16 +109,11 @@ def rewrite_request(fn: Callable[[RequestView], RequestView]) -> Wrapper:
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            chunks, more = await _buffer(receive)
+            view, chunks, more = await _read_view(scope, receive)
             if more:
                 await app(scope, _replay(chunks, more, receive), send)
                 return
-            raw = b"".join(chunks)
-            try:
-                body: JSON | None = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
-            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope))
+            raw, body = b"".join(chunks), view.body
             new = fn(view)
             headers = new.headers
             if new.body is not None and new.body != body:
@@ -129,13 +135,8 @@ def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> 
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            chunks, more = await _buffer(receive)
-            raw = b"".join(chunks)
-            try:
-                body: JSON | None = json.loads(raw) if raw and not more else None
-            except ValueError:
-                body = None
-            verdict = fn(RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope)))
+            view, chunks, more = await _read_view(scope, receive)
+            verdict = fn(view)
             if verdict is None:
                 await app(scope, _replay(chunks, more, receive), send)
                 return
@@ -160,13 +161,7 @@ def branch_on_request(choose: Callable[[RequestView], bool], wrapper: Wrapper) -
             if scope["type"] != "http":
                 await app(scope, receive, send)
                 return
-            chunks, more = await _buffer(receive)
-            raw = b"".join(chunks)
-            try:
-                body: JSON | None = json.loads(raw) if raw and not more else None
-            except ValueError:
-                body = None
-            view = RequestView(scope["method"], scope["path"], _decode_headers(scope["headers"]), body, _query(scope))
+            view, chunks, more = await _read_view(scope, receive)
             target = wrapped_app if choose(view) else app
             await target(scope, _replay(chunks, more, receive), send)
 

@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import binascii
 import copy
-from collections.abc import Callable, Iterable, Iterator
-
-from starlette.types import ASGIApp
+from collections.abc import Callable, Iterator
 
 from conformance import media
 from conformance._types import JSON, JSONObject
-from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.media_rules import IMAGE_TYPES
 from conformance.reference.rewrite import RequestView, Wrapper, refuse_request, rewrite_request
 
@@ -25,11 +24,6 @@ MSG_PATH = "/v1/messages"
 Refusal = tuple[int, str, str] | None
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
-        return wrapper(app)
-
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
 
 
 def _body(view: RequestView) -> JSONObject | None:

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp
 
 from conformance._types import JSON, RawHeaders
 from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
     EventOut,
     RequestView,
@@ -498,8 +499,6 @@ def _flaky_stop_sequence(app: ASGIApp, _context: FaultContext) -> ASGIApp:
     return branch_on_request(_every_other_time(), hide)(app)
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=_plain(wrapper), options=options)
 
 
 FAULTS: tuple[Fault, ...] = (

@@ -8,16 +8,14 @@ answers as the faithful app does.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
-from starlette.types import ASGIApp
-
 from conformance._types import JSON
-from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
     RequestView,
-    Wrapper,
     branch_on_request,
     reanswer_json,
     refuse_request,
@@ -32,11 +30,6 @@ MODELS_PATH = "/v1/models"
 Refusal = tuple[int, str, str] | None
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
-        return wrapper(app)
-
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
 
 
 def _counting(view: RequestView) -> bool:

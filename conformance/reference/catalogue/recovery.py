@@ -12,14 +12,12 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
-from starlette.types import ASGIApp
-
 from conformance._types import JSON, RawHeaders
-from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
     EventOut,
     RequestView,
-    Wrapper,
     branch_on_request,
     event,
     format_event,
@@ -37,11 +35,6 @@ SHORT_SILENCE_PROFILE = str(Path(__file__).with_name("short-silence.yaml"))
 EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
-        return wrapper(app)
-
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
 
 
 # ------------------------------------------------------------------------------ refusals

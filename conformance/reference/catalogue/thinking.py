@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
     EventOut,
     RequestView,
@@ -31,8 +32,6 @@ Verdict = tuple[int, str, str] | None
 PEERS = "peers.md §4.6"
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=lambda app, _context: wrapper(app), options=options)
 
 
 def _messages(view: RequestView) -> dict[str, JSON] | None:

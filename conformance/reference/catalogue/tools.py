@@ -16,6 +16,7 @@ from dataclasses import replace
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
     EventOut,
     RequestView,
@@ -35,8 +36,6 @@ PEERS = "peers.md §4.6"
 VLLM = "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py"
 
 
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=lambda app, _context: wrapper(app), options=options)
 
 
 def _messages(view: RequestView) -> dict[str, JSON] | None:
