@@ -274,7 +274,7 @@ def test_a_profile_override_changes_the_rule_and_records_why(specs):
     assert level.overridden_by == "the gateway promises a request id (https://gateway.example/docs/ids)"
 
     skipped = rules["auth.x_api_key_accepted"]
-    assert (skipped.skip, skipped.overridden_by) == ("bearer only", "changed by profile (https://gateway.example/docs/auth)")
+    assert (skipped.skip, skipped.overridden_by) == ("profile 'gateway': bearer only", "changed by profile (https://gateway.example/docs/auth)")
 
     expect = rules["request.unknown_model_not_found"]
     assert expect.expect == Expect(("400", "404"))

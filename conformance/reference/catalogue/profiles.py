@@ -8,13 +8,12 @@ refusals and rewrites only; the faithful app never learns it is wrapped.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 
-from starlette.types import ASGIApp
-
 from conformance._types import JSON
-from conformance.reference.fault import Fault, FaultContext
+from conformance.reference.fault import Fault
+from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import RequestView, Wrapper, refuse_request, rewrite_request
 
 MSG_PATH = "/v1/messages"
@@ -38,13 +37,6 @@ STALE_BETA_ALLOWLIST = frozenset(
         "token-efficient-tools-2025-02-19",
     }
 )
-
-
-def _fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Wrapper, **options: str) -> Fault:
-    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
-        return wrapper(app)
-
-    return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)
 
 
 def _body(view: RequestView) -> dict[str, JSON] | None:
