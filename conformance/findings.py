@@ -48,6 +48,15 @@ class NotApplicable(Exception):
     """Raised by a check when the exchange cannot be judged by it; becomes ``skip`` with the reason."""
 
 
+class NotForced(NotApplicable):
+    """A behaviour probe's answer shows the model did not do what the prompt asked, so the rule was never put to the test.
+
+    Not the target's fault for certain (a mock or weak model behind a faithful gateway does this), nor
+    silence either (a gateway that mangles prompts does it too): the judge makes it ``warn``, and the
+    behaviour retry resends the probe.
+    """
+
+
 @dataclass(frozen=True, slots=True)
 class Finding:
     """The verdict of one check on one case, ready for every reporter."""

@@ -17,7 +17,7 @@ from .checks.registry import CheckFn, registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
 from .contract.model import Contract, RuleKind, Selector
 from .exchange import Exchange
-from .findings import Finding, Level, NotApplicable, Outcome, Violation
+from .findings import Finding, Level, NotApplicable, NotForced, Outcome, Violation
 from .scenarios import NOT_SENT, Case, Request
 from .sse.reading import StreamReading, read_stream
 
@@ -149,6 +149,7 @@ class Judge:
             return replace(base, outcome=Outcome.ERROR if unanswered else Outcome.SKIP, message=self._nothing_to_judge(case, unanswered))
         violations: list[Violation] = []
         reasons: list[str] = []
+        unforced: list[Violation] = []
         applicable: list[str] = []
         for exchange in judged:
             subject = self.subject(exchange)
@@ -159,6 +160,8 @@ class Judge:
                 broken = str(exc) if isinstance(exc, Unjudgeable) else subject.broken_off()
                 if broken is not None:
                     cut_short.append(f"{exchange.id}: {broken}")
+                elif isinstance(exc, NotForced):
+                    unforced.append(Violation(str(exc), exchange=exchange.id))
                 else:
                     reasons.append(f"{exchange.id}: {exc}")
                 continue
@@ -167,12 +170,15 @@ class Judge:
             applicable.append(exchange.id)
             violations += [replace(v, exchange=exchange.id) for v in found]
         if not applicable:
+            notes = tuple(f"not judged, no complete answer: {c}" for c in cut_short[:5])
+            if unforced:  # the probe never put the rule to the test: neither a pass nor the target's failure
+                return replace(base, outcome=Outcome.WARN, message=_not_forced(unforced), violations=tuple(unforced), exchanges=tuple(e.id for e in judged), notes=notes)
             if cut_short and not reasons:  # nothing but broken-off answers: the run could not judge the rule
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short), exchanges=tuple(e.id for e in judged))
-            notes = tuple(f"not judged, no complete answer: {c}" for c in cut_short[:5])
             return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged), notes=notes)
         judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
-        base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *(f"not applicable: {r}" for r in reasons[:5])))
+        skipped = (*(f"not forced: {v.exchange}: {v.message}" for v in unforced[:5]), *(f"not applicable: {r}" for r in reasons[:5]))
+        base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *skipped))
         if unanswered:
             base = replace(base, notes=(*base.notes, f"no answer to: {', '.join(e.id for e in unanswered)}"))
         if cut_short:
@@ -208,6 +214,11 @@ class Judge:
         if more > 0:
             shown.append(f"… and {more} more violation(s)")
         return replace(base, outcome=outcome, violations=tuple(violations), message="\n".join(shown))
+
+
+def _not_forced(unforced: list[Violation]) -> str:
+    shown = "\n".join(f"[{v.exchange}] {v.message}" for v in unforced[:MAX_SHOWN])
+    return f"{shown}\nNot judged: the probe did not force the behaviour this rule is about (a model that ignores the prompt, or a gateway that changes it)"
 
 
 def _no_complete_answer(cut_short: list[str]) -> str:

@@ -334,7 +334,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     spend = result.spend
     terminalreporter.write_sep("-", "conformance")
     terminalreporter.write_line(
-        f"{spend.requests} requests ({spend.retries} retries), {spend.input_tokens} input + {spend.output_tokens} output tokens, {result.wall_time:.1f} s against {result.base_url}"
+        f"{spend.requests} requests ({spend.retries} retried after 429/529), {spend.input_tokens} input + {spend.output_tokens} output tokens, {result.wall_time:.1f} s against {result.base_url}"
     )
     terminalreporter.write_line(f"reports: {state.run_dir}")
 

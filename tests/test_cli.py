@@ -51,7 +51,7 @@ def test_run_against_a_faulty_target_fails_with_grouped_evidence(tmp_path: Path,
     out = result.stdout
     assert "MUST failures (1)\n  stop_reason\n    ✗ stop_reason.end_turn_on_natural_stop — An answer that ends on its own has stop_reason end_turn." in out
     assert '        [plain] Received: stop_reason "stop"' in out
-    assert "SHOULD warnings (2)" in out
+    assert "Warnings (2)" in out
     assert reference_key not in out + result.stderr
 
 

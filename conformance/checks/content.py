@@ -7,6 +7,7 @@ in the spec); only behaviour the answer's body shows lives here.
 from __future__ import annotations
 
 from ..findings import NotApplicable, Violation
+from ._probes import stop_sequence_not_forced
 from .registry import check
 from .subject import Subject, show
 
@@ -22,6 +23,8 @@ def fired_stop_sequence_reported(s: Subject) -> list[Violation]:
     reason, value = message.get("stop_reason"), message.get("stop_sequence")
     if reason == "stop_sequence" and value == marker:
         return []
+    if reason != "stop_sequence":
+        stop_sequence_not_forced(s, message, marker)
     at = "message_delta /delta/stop_sequence" if s.reading is not None else "/stop_sequence"
     return [
         Violation(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._types import JSONObject
 from ..findings import NotApplicable, Violation
+from ._probes import answer_text, limit_not_reached, ran_to_limit, stop_sequence_not_forced
 from .registry import check
 from .subject import Subject, show
 
@@ -42,6 +43,7 @@ def _expect_reason(s: Subject, wanted: str, why: str) -> list[Violation]:
 @check("stop_reason.end_turn_on_natural_stop")
 def end_turn_on_natural_stop(s: Subject) -> list[Violation]:
     """Agents loop until end_turn; any other value for a finished answer makes them continue or fail."""
+    ran_to_limit(s.message(), s.request_json().get("max_tokens"))
     return _expect_reason(s, "end_turn", "the prompt asks for a short answer well within max_tokens")
 
 
@@ -49,6 +51,9 @@ def end_turn_on_natural_stop(s: Subject) -> list[Violation]:
 def max_tokens_on_limit(s: Subject) -> list[Violation]:
     """Clients detect truncated answers only through stop_reason max_tokens."""
     limit = s.request_json().get("max_tokens")
+    message, reason = _stop(s)
+    if reason != "max_tokens":
+        limit_not_reached(message, limit)
     return _expect_reason(s, "max_tokens", f"the prompt asks for far more than max_tokens={limit} tokens")
 
 
@@ -61,18 +66,13 @@ def _marker(s: Subject) -> str:
     raise NotApplicable("the request has no stop sequence")
 
 
-def _text(message: JSONObject) -> str:
-    content = message.get("content")
-    if not isinstance(content, list):
-        return ""
-    return "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
-
-
 @check("stop_reason.stop_sequence_reported")
 def stop_sequence_reported(s: Subject) -> list[Violation]:
     """Clients that use stop sequences as delimiters need to know which one fired."""
     marker = _marker(s)
     message, reason = _stop(s)
+    if reason != "stop_sequence":
+        stop_sequence_not_forced(s, message, marker)
     found: list[Violation] = []
     if reason != "stop_sequence":
         found.append(Violation(f"Received: stop_reason {show(reason)}\nExpected: \"stop_sequence\" (the prompt makes the model print {marker!r}, a stop sequence)", at=_where(s)))
@@ -86,7 +86,7 @@ def stop_sequence_reported(s: Subject) -> list[Violation]:
 def stop_sequence_excluded(s: Subject) -> list[Violation]:
     """The stop sequence is a delimiter, not content; returning it corrupts parsed output."""
     marker = _marker(s)
-    text = _text(s.message())
+    text = answer_text(s.message())
     if marker in text:
         return [Violation(f"Received: text {show(text)}\nExpected: text without the stop sequence {marker!r}", at="/content")]
     return []

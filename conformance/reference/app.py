@@ -173,7 +173,7 @@ class ReferenceApp:
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
         input_tokens = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
-        generation = turns.respond(valid)
+        generation = turns.respond(valid, reply=self.variant.model_reply)
         msg_id = responses.message_id()
         if not valid.stream:
             body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id)

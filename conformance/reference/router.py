@@ -13,7 +13,7 @@ from conformance.reference.api_error import ApiError, ErrorType
 from conformance.reference.app import create_app, error_response, serve_lifespan
 from conformance.reference.faults import FAULTS, build_app, unknown_fault_error
 from conformance.reference.responses import request_id
-from conformance.reference.variant import VARIANTS
+from conformance.reference.variant import CANNED_MODELS, VARIANTS, named
 
 FAULTS_PREFIX = "/_faults/"
 VARIANT_PREFIX = "/_variant/"
@@ -56,9 +56,10 @@ class FaultRouter:
                 return str(unknown_fault_error(unknown[0]))
             app = build_app(api_key=self._api_key, faults=names)
         else:
-            if selector not in VARIANTS:
-                return f"unknown variant {selector!r}; known variants: {', '.join(sorted(VARIANTS))}"
-            app = create_app(api_key=self._api_key, variant=VARIANTS[selector])
+            variant = named(selector)
+            if variant is None:
+                return f"unknown variant {selector!r}; known variants: {', '.join(sorted({**VARIANTS, **CANNED_MODELS}))}"
+            app = create_app(api_key=self._api_key, variant=variant)
         self._apps[key] = app
         return app
 

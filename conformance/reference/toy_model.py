@@ -132,12 +132,12 @@ def _first_stop(text: str, stop_sequences: Sequence[str]) -> tuple[int, str] | N
 
 
 def generate(
-    messages: Sequence[JSONObject], *, max_tokens: int, stop_sequences: Sequence[str] = ()
+    messages: Sequence[JSONObject], *, max_tokens: int, stop_sequences: Sequence[str] = (), reply: str | None = None
 ) -> Generation:
-    """Emit the reply token by token, stopping at a stop sequence or at max_tokens like a sampler does."""
+    """Emit the reply (``reply``, or what the prompt asks for) token by token, stopping at a stop sequence or at max_tokens like a sampler does."""
     emitted: list[str] = []
     text = ""
-    for token in tokenize(_continuation(messages)):
+    for token in tokenize(_continuation(messages) if reply is None else reply):
         emitted.append(token)
         text += token
         stop = _first_stop(text, stop_sequences)

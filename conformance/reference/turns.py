@@ -31,8 +31,8 @@ def _call_tokens(calls: tuple[tool_calls.ToolCall, ...]) -> int:
     return sum(toy_model.count_text(call.name) + toy_model.count_text(call.input_json) for call in calls)
 
 
-def respond(request: MessagesRequest) -> Generation:
-    """What the model produces for ``request``: thought (if thinking is on), then tool calls or text."""
+def respond(request: MessagesRequest, *, reply: str | None = None) -> Generation:
+    """What the model produces for ``request``: thought (if thinking is on), then tool calls or text (``reply``, when given, whatever the prompt)."""
     calls = tool_calls.choose(_prompt(request), request.tools, request.tool_choice)
     thought = thoughts.think(_plan(calls)) if thinking_type(request.thinking) else None
     thinking_tokens = toy_model.count_text(thought.text) if thought else 0
@@ -49,6 +49,6 @@ def respond(request: MessagesRequest) -> Generation:
             thought=thought,
             calls=calls,
         )
-    text = toy_model.generate(request.messages, max_tokens=room, stop_sequences=request.stop_sequences)
+    text = toy_model.generate(request.messages, max_tokens=room, stop_sequences=request.stop_sequences, reply=reply)
     return replace(text, output_tokens=text.output_tokens + thinking_tokens, thought=thought)
 

@@ -3,7 +3,9 @@
 Owns the `Variant` knobs and the named catalogue the FaultRouter serves under `/_variant/<name>/`.
 Every variant must pass every check: each knob mirrors something real streams or the SSE spec allow
 (captures INDEX.md Observations 1-4; https://html.spec.whatwg.org/multipage/server-sent-events.html).
-Latency is legal too: the API promises no response time, so a slow target must pass as well.
+Latency is legal too: the API promises no response time, so a slow target must pass as well. So is a
+model that ignores the suite's prompts (`model_reply`): a faithful gateway in front of a mock or weak
+backend must never fail a check; the behaviour probes it cannot force only warn ("not forced").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class Variant:
     padded_json: bool = False
     first_byte_delay_s: float = 0.0  # before any response starts, error or not
     event_delay_s: float = 0.0  # between consecutive events of a stream
+    model_reply: str | None = None  # the model answers this to every prompt (tool calls still follow tool_choice)
 
     def __post_init__(self) -> None:
         if self.pings < 0 or self.delta_chunk_tokens < 1:
@@ -65,3 +68,18 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
         ),
     }
 )
+
+# Models that ignore the prompt, on the faithful wire: a canned mock behind a gateway. Short: stops
+# before every max_tokens the probes use; long: runs past the short-answer probe's max_tokens of 32.
+# Served under /_variant/<name>/ like the wire variants; kept apart because their answers differ.
+CANNED_MODELS: MappingProxyType[str, Variant] = MappingProxyType(
+    {
+        "canned-short-reply": Variant(model_reply="Hi."),
+        "canned-long-reply": Variant(model_reply=" ".join(["This mock backend always sends the same long answer, whatever it is asked."] * 4)),
+    }
+)
+
+
+def named(name: str) -> Variant | None:
+    """A wire variant or a canned model by name."""
+    return VARIANTS.get(name) or CANNED_MODELS.get(name)

@@ -210,7 +210,7 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Run id", str(run.get("id", ""))),
         ("Started", str(run.get("started_at", ""))),
         ("Wall time", f"{float(run.get('wall_time_s', 0.0)):.1f} s"),
-        ("Requests", f"{spend.get('requests', 0)} ({spend.get('retries', 0)} retries)"),
+        ("Requests", f"{spend.get('requests', 0)} ({spend.get('retries', 0)} retried after 429/529)"),
         ("Tokens", f"{spend.get('input_tokens', 0):,} in / {spend.get('output_tokens', 0):,} out"),
         *(
             [("By tier", " · ".join(f"{t}: {v.get('requests', 0)} req, {v.get('input_tokens', 0) + v.get('output_tokens', 0):,} tok" for t, v in spend["by_tier"].items()))]

@@ -135,7 +135,7 @@ def column(target: Mapping[str, Any]) -> Column:
             ("Model", _text(target.get("model"))),
             ("API version", _text(target.get("api_version"))),
             ("Gate", "failed" if gate else "passed" if gate is False else "not gated"),
-            ("Requests", f"{_int(spend.get('requests'))} ({_int(spend.get('retries'))} retries)"),
+            ("Requests", f"{_int(spend.get('requests'))} ({_int(spend.get('retries'))} retried after 429/529)"),
             ("Tokens", f"{_int(spend.get('input_tokens')):,} in / {_int(spend.get('output_tokens')):,} out"),
             ("Cost", _cost(spend)),
         )

@@ -88,7 +88,7 @@ def markdown(document: JSONObject) -> str:
         "",
         f"**{verdict}** · " + " · ".join(f"{int(counts.get(o, 0))} {o}" for o in OUTCOMES),
         "",
-        f"{spend.get('requests', 0)} requests ({spend.get('retries', 0)} retries) · {spend.get('input_tokens', 0):,} input"
+        f"{spend.get('requests', 0)} requests ({spend.get('retries', 0)} retried after 429/529) · {spend.get('input_tokens', 0):,} input"
         f" + {spend.get('output_tokens', 0):,} output tokens · {float(run.get('wall_time_s', 0.0)):.1f} s",
     ]
     tiers = spend.get("by_tier") or {}
@@ -99,7 +99,7 @@ def markdown(document: JSONObject) -> str:
     if failures:
         lines += ["", f"### Failures ({len(failures)})", *_by_area(failures)]
     if warnings:
-        lines += ["", f"<details><summary>Warnings: SHOULD rules ({len(warnings)})</summary>", "", *_table(warnings[:ROW_LIMIT], outcome=False)]
+        lines += ["", f"<details><summary>Warnings ({len(warnings)})</summary>", "", *_table(warnings[:ROW_LIMIT], outcome=False)]
         if len(warnings) > ROW_LIMIT:
             lines += ["", f"… and {len(warnings) - ROW_LIMIT} more; see report.html."]
         lines += ["", "</details>"]

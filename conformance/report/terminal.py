@@ -74,7 +74,7 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     by_outcome: dict[str, list[JSONObject]] = {}
     for record in document["results"]:
         by_outcome.setdefault(record["outcome"], []).append(record)
-    for outcome, title in (("fail", "MUST failures"), ("warn", "SHOULD warnings"), ("error", "Not judged (infrastructure)")):
+    for outcome, title in (("fail", "MUST failures"), ("warn", "Warnings"), ("error", "Not judged (infrastructure)")):
         records = by_outcome.get(outcome, [])
         if not records:
             continue
@@ -109,7 +109,7 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     lines.append("")
     cost = f", about ${spend['cost_usd']:.4f}" if spend.get("cost_usd") is not None else ""
     lines.append(
-        f"  spent {spend['requests']} requests ({spend['retries']} retries), "
+        f"  spent {spend['requests']} requests ({spend['retries']} retried after 429/529), "
         f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}, wall {run['wall_time_s']:.1f} s"
     )
     tiers = spend.get("by_tier") or {}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.findings import NotApplicable
+from conformance.findings import NotApplicable, NotForced
 
 from ._build import message, messages, request_json, run, text_events
 
@@ -45,6 +45,11 @@ def test_fired_stop_sequence_reported_reads_the_stream_from_message_delta(build)
     events = text_events("one two three ", stop_reason="end_turn")
     [violation] = run("content.fired_stop_sequence_reported", build.stream(events, request=SEVERAL, marker="XYZZY"))
     assert violation.at == "message_delta /delta/stop_sequence"
+
+
+def test_fired_stop_sequence_reported_is_not_forced_by_a_model_that_never_prints_the_marker(build):
+    with pytest.raises(NotForced, match=r'^Received: text "Hi\.", with neither the marker "XYZZY" nor "three"'):
+        run("content.fired_stop_sequence_reported", build.plain(message("Hi."), request=SEVERAL, marker="XYZZY"))
 
 
 @pytest.mark.parametrize("request_body", [request_json(stop_sequences=["XYZZY"]), request_json()], ids=["one", "none"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from conformance.findings import NotApplicable
+from conformance.findings import NotApplicable, NotForced
 
 from ._build import message, messages, request_json, run, text_events
 
@@ -74,6 +74,20 @@ def test_end_turn_on_natural_stop_leaves_a_null_reason_to_the_schema(build):
         run("stop_reason.end_turn_on_natural_stop", build.plain(message(stop_reason=None)))
 
 
+def test_end_turn_on_natural_stop_is_not_forced_when_the_model_runs_to_the_limit(build):
+    # A mock backend that ignores "Reply with exactly…" and writes on: a faithful gateway must not fail.
+    body = message("word " * 32, stop_reason="max_tokens", usage={"input_tokens": 21, "output_tokens": 32})
+    with pytest.raises(NotForced, match=r'^Received: text "word word .*", cut at max_tokens=32 \(32 output tokens\)\nExpected: the short reply'):
+        run("stop_reason.end_turn_on_natural_stop", build.plain(body))
+
+
+def test_end_turn_on_natural_stop_flags_max_tokens_claimed_below_the_limit(build):
+    body = message(stop_reason="max_tokens", usage={"input_tokens": 21, "output_tokens": 3})
+    assert messages("stop_reason.end_turn_on_natural_stop", build.plain(body)) == [
+        'Received: stop_reason "max_tokens"\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
+    ]
+
+
 # ------------------------------------------------------------- stop_reason.max_tokens_on_limit
 
 
@@ -86,6 +100,31 @@ def test_max_tokens_on_limit_flags_end_turn(build):
     [violation] = run("stop_reason.max_tokens_on_limit", build.plain(message(stop_reason="end_turn"), request=LIMIT))
     assert violation.message == 'Received: stop_reason "end_turn"\nExpected: "max_tokens" (the prompt asks for far more than max_tokens=5 tokens)'
     assert violation.at == "/stop_reason"
+
+
+def test_max_tokens_on_limit_is_not_forced_by_a_model_that_stops_early(build):
+    body = message("Hi.", stop_reason="end_turn", usage={"input_tokens": 21, "output_tokens": 1})
+    with pytest.raises(NotForced) as caught:
+        run("stop_reason.max_tokens_on_limit", build.plain(body, request=LIMIT))
+    assert str(caught.value) == (
+        'Received: text "Hi.", ended by the model on its own after 1 output token(s)\n'
+        "Expected: an answer that reaches max_tokens=5 (the prompt asks for far more; the model did not follow it)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "usage"),
+    [
+        ("1 2 3 4 5 6 7", {"input_tokens": 21, "output_tokens": 1}),  # the usage undercounts: the words show the limit was reached
+        ("1 2", {"input_tokens": 21, "output_tokens": 5}),  # the limit was reached, the reason is wrong
+        ("1 2", {"input_tokens": 21}),  # no usage to say otherwise: judged strictly
+    ],
+)
+def test_max_tokens_on_limit_flags_end_turn_when_the_answer_reached_the_limit(build, text, usage):
+    body = message(text, stop_reason="end_turn", usage=usage)
+    assert messages("stop_reason.max_tokens_on_limit", build.plain(body, request=LIMIT)) == [
+        'Received: stop_reason "end_turn"\nExpected: "max_tokens" (the prompt asks for far more than max_tokens=5 tokens)'
+    ]
 
 
 # ------------------------------------------------------------ stop_reason.stop_sequence_reported
@@ -119,6 +158,30 @@ def test_stop_sequence_reported_in_a_stream(build):
     [violation] = run("stop_reason.stop_sequence_reported", build.stream(events, request=XYZZY, marker="XYZZY"))
     assert violation.message == 'Received: stop_sequence "XY"\nExpected: "XYZZY"'
     assert violation.at == "message_delta /delta/stop_sequence"
+
+
+def test_stop_sequence_reported_flags_a_marker_left_in_the_text(build):
+    # Stop sequences not applied at all: the marker and what follows come back, with end_turn.
+    body = message("one two three XYZZY four five", stop_reason="end_turn")
+    assert len(run("stop_reason.stop_sequence_reported", build.plain(body, request=XYZZY))) == 2
+
+
+def test_stop_sequence_reported_is_not_forced_by_a_model_that_never_prints_the_marker(build):
+    body = message("Sure! Here is my answer.", stop_reason="end_turn")
+    with pytest.raises(NotForced) as caught:
+        run("stop_reason.stop_sequence_reported", build.plain(body, request=XYZZY))
+    assert str(caught.value) == (
+        'Received: text "Sure! Here is my answer.", with neither the marker "XYZZY" nor "three", the word the prompt puts before it\n'
+        "Expected: an answer that prints the marker, so the stop sequence can match (the model did not follow the prompt)"
+    )
+    events = text_events("Hi.", stop_reason="end_turn")
+    with pytest.raises(NotForced):
+        run("stop_reason.stop_sequence_reported", build.stream(events, request=XYZZY))
+
+
+def test_stop_sequence_reported_is_strict_when_the_prompt_does_not_place_the_marker(build):
+    request = request_json(stop_sequences=["XYZZY"])  # the prompt never mentions the marker
+    assert len(run("stop_reason.stop_sequence_reported", build.plain(message("Hi."), request=request, marker="XYZZY"))) == 2
 
 
 def test_stop_sequence_reported_needs_a_stop_sequence(build):

@@ -10,7 +10,7 @@ import anthropic
 import pytest
 
 from conformance.reference.router import variant_base_path
-from conformance.reference.variant import VARIANTS, LineEnding, Variant
+from conformance.reference.variant import CANNED_MODELS, VARIANTS, LineEnding, Variant
 
 from ._support import COUNT, GRUSSE, HAIKU, V2023, XYZZY, user
 
@@ -41,6 +41,21 @@ def test_sdk_parses_every_variant_identically(clean_env, server, api_key, name):
             text, final = final_of(varied, params)
             assert text == expected_text
             assert final == expected
+
+
+@pytest.mark.parametrize("name", sorted(CANNED_MODELS))
+def test_a_canned_model_answers_its_reply_to_every_prompt_on_the_faithful_wire(clean_env, server, api_key, name):
+    reply = CANNED_MODELS[name].model_reply
+    assert reply is not None
+    sdk = anthropic.Anthropic(api_key=api_key, base_url=server.base_url + variant_base_path(name), max_retries=0)
+    with sdk:
+        for params in PROMPTS:
+            text, final = final_of(sdk, params)
+            limit = params.get("max_tokens", 32)
+            assert text
+            assert reply.startswith(text)
+            assert final["stop_reason"] == ("end_turn" if text == reply else "max_tokens")
+            assert final["usage"]["output_tokens"] <= limit
 
 
 def split_events(raw: str, eol: str) -> list[list[str]]:

@@ -189,7 +189,7 @@ def test_profile_override_skip_reason_and_summary(build) -> None:
     assert "Profile override: profiles/gateway.yaml: level SHOULD" in page
     assert "the target has no tools" in page
     assert "FAILED: 2 MUST failures" in page
-    for text in ("claude-haiku-4-5", "anthropic", "2023-06-01", "20261122-100000-abcd", "12.5 s", "50 (1 retries)", "1,234 in / 567 out"):
+    for text in ("claude-haiku-4-5", "anthropic", "2023-06-01", "20261122-100000-abcd", "12.5 s", "50 (1 retried after 429/529)", "1,234 in / 567 out"):
         assert f"<dd>{text}</dd>" in page, text
     assert 'data-count="fail"' in page
     assert '<option value="stream">stream</option>' in page

@@ -186,7 +186,7 @@ def test_the_unusable_column_says_why_in_its_header_and_every_cell() -> None:
 def test_target_headers_show_who_and_how_it_went() -> None:
     page = matrix.render(comparison())
     clean = page.split('id="t-1"', 1)[1].split("</article>", 1)[0]
-    for text in ("https://api.clean.example", "anthropic", "claude-haiku-4-5", "2023-06-01", "passed", "40 (2 retries)", "1,234 in / 567 out", "$0.0123"):
+    for text in ("https://api.clean.example", "anthropic", "claude-haiku-4-5", "2023-06-01", "passed", "40 (2 retried after 429/529)", "1,234 in / 567 out", "$0.0123"):
         assert f"<dd>{text}</dd>" in clean, text
     assert "PASSED: no MUST failures" in clean
     assert '<span class="badge must">MUST failures</span> 0' in clean

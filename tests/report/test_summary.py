@@ -35,7 +35,7 @@ def test_structure(build) -> None:
     assert "Profile **anthropic** · model **claude\\_haiku-4-5**" not in md
     assert "Profile **anthropic** · model **claude-haiku-4-5**" in md
     assert "**❌ 2 MUST failures** · 2 fail · 1 error · 1 warn · 0 skip · 1 pass" in md
-    assert "50 requests (1 retries) · 1,234 input + 567 output tokens · 12.5 s" in md
+    assert "50 requests (1 retried after 429/529) · 1,234 input + 567 output tokens · 12.5 s" in md
     assert "### Failures (3)" in md
     assert md.index("#### auth (1)") < md.index("#### stream (2)")
     auth = md.split("#### auth (1)", 1)[1].split("####", 1)[0]
@@ -45,7 +45,7 @@ def test_structure(build) -> None:
     assert "| Check | Outcome | Level | Rule | Received |" in stream, "an area with a tool error names outcomes"
     assert "| `stream.ends_with_message_stop` | error | MUST |" in stream
     assert "check crashed: KeyError 'x'" in stream, "no Received line: the message's first line"
-    warnings = md.split("<details><summary>Warnings: SHOULD rules (1)</summary>", 1)[1]
+    warnings = md.split("<details><summary>Warnings (1)</summary>", 1)[1]
     assert warnings.rstrip().endswith("</details>")
     assert "| `stop_reason.known_value` | SHOULD |" in warnings
     assert "auth.x_api_key_accepted" not in md, "passes are counted, not listed"

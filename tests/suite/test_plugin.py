@@ -29,7 +29,7 @@ def test_embedded_run_passes_and_writes_valid_results(pytester: pytest.Pytester)
     outcomes = result.parseoutcomes()
     assert outcomes.get("failed", 0) == 0
     assert outcomes["passed"] >= 70
-    result.stdout.fnmatch_lines(["*requests (0 retries)*tokens*", "reports: reports*"])
+    result.stdout.fnmatch_lines(["*requests (0 retried after 429/529)*tokens*", "reports: reports*"])
     document = _results(pytester)
     assert document["run"]["embedded_reference"] is True
     assert document["must_failures"] == 0
