@@ -61,6 +61,7 @@ class Request:
     twin: str | None = None  # the non-stream scenario this stream mirrors
     follows: str | None = None  # sent only after this scenario's answer, which it continues (see ``follow_up``)
     reply: str = ""
+    expect_text: str | None = None  # what the prompt asks the model to answer, exactly (stream twins carry their plain twin's)
 
     def json_body(self) -> JSON:
         """The body as JSON (``None`` for raw, deliberately malformed bodies)."""
@@ -408,6 +409,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         twin=twin,
         follows=own.follows,
         reply=own.reply,
+        expect_text=specs[twin].expect_text if twin and endpoint == "messages" and twin in specs else own.expect_text,
     )
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .._types import JSON, JSONObject
-from ..findings import NotForced
+from ..findings import NotApplicable, NotForced
 from .subject import Subject, is_int, show
 
 
@@ -23,6 +23,17 @@ def answer_text(message: JSONObject) -> str:
     if not isinstance(content, list):
         return ""
     return "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text" and isinstance(b.get("text"), str))
+
+
+def different_samples(streamed: JSONObject, plain: JSONObject, *, what: str) -> None:
+    """Raise NotApplicable when a stream and its twin answered with different text: two samples of a model need not agree.
+
+    Nothing documents that two requests produce the same output; only answers with the same text can
+    be compared for ``what``. Whether text went missing on the way is stream.text_matches_twin's to judge.
+    """
+    a, b = answer_text(streamed), answer_text(plain)
+    if a != b:
+        raise NotApplicable(f"the two answers are different samples (text {show(a[:60])} streamed, {show(b[:60])} not), so their {what} are not compared")
 
 
 def _prompt(body: Mapping[str, JSON]) -> str:

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
-from ..findings import NotApplicable, Violation
+from ..findings import NotApplicable, NotForced, Violation
 from ..sse.framer import FrameIssue
 from ..sse.grammar import GrammarIssue
 from ..sse.reading import StreamReading
+from ._probes import answer_text, different_samples
 from .registry import check
 from .subject import Subject, locate, show
 
@@ -159,6 +160,7 @@ def _shape(message: dict[str, object]) -> dict[str, object]:
 @check("stream.rebuilt_matches_twin")
 def rebuilt_matches_twin(s: Subject) -> list[Violation]:
     """Clients switch between streaming and not; the same request must produce the same message shape."""
+    different_samples(s.message(), s.twin_message(), what="shapes")
     plain = _shape(s.twin_message())
     streamed = _shape(s.message())
     found = []
@@ -173,6 +175,29 @@ def rebuilt_matches_twin(s: Subject) -> list[Violation]:
                 )
             )
     return found
+
+
+@check("stream.text_matches_twin")
+def text_matches_twin(s: Subject) -> list[Violation]:
+    """A proxy that drops, repeats or mislabels a text delta shows streaming clients another answer than the one it bills."""
+    expected = s.request.expect_text
+    if not expected:
+        raise NotApplicable("the prompt does not ask for an exact text")
+    streamed, plain = answer_text(s.message()), answer_text(s.twin_message())
+    if streamed == plain:
+        return []
+    if expected not in (streamed.strip(), plain.strip()):
+        raise NotForced(
+            f"Received: text {show(streamed)} streamed, {show(plain)} not streamed\n"
+            f"Expected: {show(expected)}, which the prompt asks for (neither answer follows it, so they are two different samples)"
+        )
+    return [
+        Violation(
+            f"Received: text {show(streamed)} rebuilt from the stream, {show(plain)} not streamed ({s.twin.id if s.twin else '?'})\n"
+            f"Expected: the same text both ways (the prompt asks for exactly {show(expected)})",
+            at="rebuilt message /content",
+        )
+    ]
 
 
 @check("stream.text_intact")

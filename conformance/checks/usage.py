@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .._types import JSON, JSONObject
 from ..findings import NotApplicable, Violation
+from ._probes import answer_text
 from .registry import check
 from .subject import Subject, is_int, locate, show
 
@@ -126,17 +127,36 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
     final = deltas[-1].get("usage") if deltas else None
     if not isinstance(final, dict) or not is_int(final.get("output_tokens")):
         raise NotApplicable("the final message_delta carries no output_tokens (judged by stream.event_schema)")
+    message, twin = s.message(), s.twin_message()
+    # Output depends on the text sampled: two different answers are only compared when both ran to max_tokens.
+    same_output = answer_text(message) == answer_text(twin) or message.get("stop_reason") == twin.get("stop_reason") == "max_tokens"
     found: list[Violation] = []
     for name, tolerance in s.contract.twin_tolerance.items():
-        streamed, plain = usage.get(name), twin_usage.get(name)
+        if name == "output_tokens" and not same_output:
+            continue
+        streamed, plain = (_input_total(usage), _input_total(twin_usage)) if name == "input_tokens" else (usage.get(name), twin_usage.get(name))
         if not (is_int(streamed) and is_int(plain)):
             continue
         if not _within(streamed, plain, tolerance):
+            cached = name == "input_tokens" and (streamed, plain) != (usage.get(name), twin_usage.get(name))
+            counted = ", cache reads and writes included" if cached else ""
             found.append(
                 Violation(
-                    f"Received: {name}={streamed} streamed, {plain} not streamed ({s.twin.id if s.twin else '?'})\n"
+                    f"Received: {name}={streamed} streamed, {plain} not streamed ({s.twin.id if s.twin else '?'}{counted})\n"
                     f"Expected: equal within {tolerance[0]:g} tokens or {tolerance[1]:.0%}",
                     at=f"final usage /{name}",
                 )
             )
     return found
+
+
+def _input_total(usage: JSONObject) -> JSON:
+    """All input the request cost: caching moves tokens between the three counters of two requests, never changes their sum."""
+    total = usage.get("input_tokens")
+    if not is_int(total):
+        return None
+    for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
+        value = usage.get(name)
+        if is_int(value):
+            total += value
+    return total

@@ -388,6 +388,7 @@ def _scenario(sid: str, raw: JSONObject) -> ScenarioSpec:
         stream=raw.get("stream"),
         stream_twin=bool(raw.get("stream_twin", False)),
         marker=raw.get("marker"),
+        expect_text=raw.get("expect_text"),
         retry=bool(raw.get("retry", True)),
         follows=raw.get("follows"),
         reply=raw.get("reply", ""),

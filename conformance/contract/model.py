@@ -179,6 +179,7 @@ class ScenarioSpec:
     stream: bool | None = None
     stream_twin: bool = False
     marker: str | None = None
+    expect_text: str | None = None  # the exact text the prompt asks for: tells a model that ignored it from a target that lost text
     retry: bool = True
     follows: str | None = None  # sent after this scenario, continuing its conversation with its answer
     reply: str = ""  # the follow-up's user turn: each tool call's result, or plain text

@@ -20,7 +20,8 @@ from conformance.sse.reading import read_stream
 
 MODEL = "claude-haiku-4-5"
 MSG_ID = "msg_01XFDUDYJgAACzvnptvVoYEL"
-PROMPT = "Reply with exactly this text and nothing else: Grüße ok"
+PLAIN_TEXT = "Grüße ok"
+PROMPT = f"Reply with exactly this text and nothing else: {PLAIN_TEXT}"
 URL = "http://127.0.0.1:9/v1/messages"
 
 
@@ -182,7 +183,9 @@ class Build:
             truncated=truncated,
         )
 
-    def subject(self, exchange: Exchange, *, marker: str | None = None, twin: Exchange | None = None, tags: Iterable[str] = ()) -> Subject:
+    def subject(
+        self, exchange: Exchange, *, marker: str | None = None, twin: Exchange | None = None, tags: Iterable[str] = (), expect_text: str | None = None
+    ) -> Subject:
         """The Subject the judge would build: stream reading for a successful stream, twin when given."""
         body = exchange.request.body
         data = json.loads(body) if body else {}
@@ -199,6 +202,7 @@ class Build:
             tags=frozenset(tags),
             marker=marker,
             twin=twin.id if twin is not None else None,
+            expect_text=expect_text,
         )
         reading = None
         if exchange.streamed and exchange.ok:
@@ -217,12 +221,14 @@ class Build:
         request: dict[str, Any] | None = None,
         marker: str | None = None,
         twin: Exchange | None = None,
+        expect_text: str | None = None,
         **kwargs: Any,
     ) -> Subject:
-        """A streamed answer: events (or raw bytes) through the real SSE reader."""
+        """A streamed answer: events (or raw bytes) through the real SSE reader; the plain prompt asks for exactly "Grüße ok"."""
         raw = events if isinstance(events, bytes) else sse(text_events() if events is None else events)
         body = request_json(stream=True) if request is None else {**request, "stream": True}
-        return self.subject(self.exchange(body=raw, request=body, scenario="plain.stream", **kwargs), marker=marker, twin=twin)
+        expected = expect_text if expect_text is not None or request is not None else PLAIN_TEXT
+        return self.subject(self.exchange(body=raw, request=body, scenario="plain.stream", **kwargs), marker=marker, twin=twin, expect_text=expected)
 
     def error(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 400, **kwargs: Any) -> Subject:
         """A non-2xx answer (Anthropic's envelope by default)."""

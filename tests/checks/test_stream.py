@@ -14,7 +14,7 @@ import pytest
 
 from conformance.checks.registry import registered
 from conformance.exchange import Chunk
-from conformance.findings import NotApplicable
+from conformance.findings import NotApplicable, NotForced
 
 from ._build import (
     PING,
@@ -26,6 +26,7 @@ from ._build import (
     message,
     message_delta,
     messages,
+    request_json,
     run,
     sse,
     start,
@@ -429,11 +430,54 @@ def test_event_schema_reports_at_most_ten_violations(build):
     assert {v.message for v in found} == {"Received: 'text' is a required property\nExpected: a content_block_delta event as documented"}
 
 
+# ---------------------------------------------------------------- stream.text_matches_twin
+
+
+def test_text_matches_twin_passes_the_same_text_in_any_pieces(build):
+    assert run("stream.text_matches_twin", build.stream(text_events("Gr", "üße", " ok"), twin=build.twin())) == []
+
+
+@pytest.mark.parametrize(
+    ("pieces", "received"),
+    [(("Grüße",), "Grüße"), (("Grüße", "Grüße", " ok"), "GrüßeGrüße ok"), ((" ok",), " ok")],
+    ids=["last-delta-dropped", "delta-repeated", "first-delta-dropped"],
+)
+def test_text_matches_twin_flags_text_lost_or_repeated_on_the_way(build, pieces, received):
+    assert messages("stream.text_matches_twin", build.stream(text_events(*pieces), twin=build.twin())) == [
+        f'Received: text "{received}" rebuilt from the stream, "Grüße ok" not streamed (plain)\nExpected: the same text both ways (the prompt asks for exactly "Grüße ok")'
+    ]
+
+
+def test_text_matches_twin_flags_a_non_stream_answer_that_lost_text(build):
+    assert len(run("stream.text_matches_twin", build.stream(twin=build.twin(message("Grüße"))))) == 1
+
+
+def test_text_matches_twin_is_not_forced_when_neither_answer_follows_the_prompt(build):
+    # A sampling mock behind a faithful gateway: two different answers, neither the one asked for.
+    with pytest.raises(NotForced) as caught:
+        run("stream.text_matches_twin", build.stream(text_events("Lorem ipsum"), twin=build.twin(message("Dolor sit amet"))))
+    assert str(caught.value) == (
+        'Received: text "Lorem ipsum" streamed, "Dolor sit amet" not streamed\n'
+        'Expected: "Grüße ok", which the prompt asks for (neither answer follows it, so they are two different samples)'
+    )
+
+
+def test_text_matches_twin_needs_a_prompt_with_an_exact_text(build):
+    with pytest.raises(NotApplicable, match="does not ask for an exact text"):
+        run("stream.text_matches_twin", build.stream(text_events("Hi"), request=request_json(), twin=build.twin()))
+
+
 # ---------------------------------------------------------------- stream.rebuilt_matches_twin
 
 
-def test_rebuilt_matches_twin_passes_the_same_shape_with_other_text(build):
-    assert run("stream.rebuilt_matches_twin", build.stream(text_events("Hello", " there"), twin=build.twin())) == []
+def test_rebuilt_matches_twin_passes_the_same_shape(build):
+    assert run("stream.rebuilt_matches_twin", build.stream(text_events("Grüße", " ok"), twin=build.twin())) == []
+
+
+def test_rebuilt_matches_twin_does_not_compare_two_different_samples(build):
+    # Two samples of a model at temperature 1 need not agree: one may run to max_tokens, one may open with text before a tool call.
+    with pytest.raises(NotApplicable, match=r'^the two answers are different samples \(text "Hello there" streamed, "Grüße ok" not\), so their shapes are not compared$'):
+        run("stream.rebuilt_matches_twin", build.stream(text_events("Hello", " there", stop_reason="max_tokens"), twin=build.twin()))
 
 
 def test_rebuilt_matches_twin_flags_a_dropped_tool_call(build):

@@ -182,6 +182,27 @@ def test_stream_matches_twin_flags_output_beyond_the_tolerance(build):
     ]
 
 
+def test_stream_matches_twin_compares_total_input_across_cache_counters(build):
+    # Caching moves tokens between the counters of two requests; the sum is what the request cost.
+    events = text_events()
+    events[0] = start(input_tokens=4)
+    events[-2] = message_delta(output_tokens=5, input_tokens=4, cache_read_input_tokens=17)
+    assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
+    events[-2] = message_delta(output_tokens=5, input_tokens=21, cache_read_input_tokens=13, cache_creation_input_tokens=7)
+    assert messages("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == [
+        "Received: input_tokens=41 streamed, 21 not streamed (plain, cache reads and writes included)\nExpected: equal within 0 tokens or 0%"
+    ]
+
+
+def test_stream_matches_twin_compares_output_of_the_same_answer_only(build):
+    # A sampling model: another text, another length; both ran to max_tokens, or not comparable.
+    events = text_events("Lorem ipsum dolor", output_tokens=40)
+    assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
+    events = text_events("Lorem ipsum dolor", output_tokens=64, stop_reason="max_tokens")
+    twin = build.twin(message("Sit amet", stop_reason="max_tokens", usage=usage(output_tokens=32)))
+    assert len(run("usage.stream_matches_twin", build.stream(events, twin=twin))) == 1
+
+
 def test_stream_matches_twin_takes_message_delta_input_over_message_start(build):
     # The SDK accumulator overwrites message_start's counters with the ones message_delta repeats.
     events = text_events()
