@@ -85,7 +85,8 @@ TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
         _K.UNKNOWN: _S.AFTER_DELTA,
         _K.ERROR: _S.ABORTED,
     },
-    _S.DONE: {},
+    # A ping after message_stop ends nothing: pings may come anywhere (DOC-STR) and the SDK skips them.
+    _S.DONE: {_K.PING: _S.DONE},
     _S.ABORTED: {},
     _S.ERROR: {},
 }

@@ -389,9 +389,14 @@ def test_ends_with_message_stop_flags_a_missing_message_stop(build):
 
 
 def test_ends_with_message_stop_flags_events_after_message_stop(build):
-    [violation] = run("stream.ends_with_message_stop", build.stream([*text_events(), PING]))
-    assert violation.message == "Received: can't accept ping in state DONE (event #8)\nExpected: the end of the stream"
-    assert violation.at == "event #8 (ping)"
+    [violation] = run("stream.ends_with_message_stop", build.stream([*text_events(), message_delta()]))
+    assert violation.message == "Received: can't accept message_delta in state DONE (event #8)\nExpected: the end of the stream"
+    assert violation.at == "event #8 (message_delta)"
+
+
+def test_ends_with_message_stop_lets_a_ping_trail(build):
+    # Pings come anywhere (DOC-STR) and the SDK skips them, after message_stop too.
+    assert run("stream.ends_with_message_stop", build.stream([*text_events(), PING, PING])) == []
 
 
 def test_ends_with_message_stop_quotes_the_transport_error(build):
