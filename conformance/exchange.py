@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from . import jsontext
 from ._types import JSON, RawHeaders
 
 
@@ -54,8 +55,8 @@ class RecordedRequest:
     def json(self) -> JSON:
         """The decoded JSON body, or ``UNPARSED`` when the body is not JSON (malformed-JSON probes)."""
         try:
-            return json.loads(self.body) if self.body else UNPARSED
-        except (ValueError, RecursionError):  # nesting deeper than the parser's stack is not judgeable JSON
+            return jsontext.loads(self.body) if self.body else UNPARSED
+        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
             return UNPARSED
 
 
@@ -107,9 +108,15 @@ class Exchange:
     def json(self) -> JSON:
         """The decoded response body, or ``UNPARSED`` when it is not JSON."""
         try:
-            return json.loads(self.body) if self.body else UNPARSED
-        except (ValueError, RecursionError):  # nesting deeper than the parser's stack is not judgeable JSON
+            return jsontext.loads(self.body) if self.body else UNPARSED
+        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
             return UNPARSED
+
+    def not_json(self) -> str:
+        """How a Received: line describes a body that is not (strict) JSON: why, then its start."""
+        why = jsontext.problem(self.body) if self.body else None
+        text = json.dumps(self.text(200), ensure_ascii=False)
+        return f"a body that is not JSON ({why}): {text}" if why else f"a body that is not JSON: {text}"
 
     def text(self, limit: int | None = None) -> str:
         """The body as text for evidence (invalid UTF-8 replaced), optionally cut to ``limit`` chars."""

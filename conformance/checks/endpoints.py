@@ -22,7 +22,7 @@ RETRIEVED = "models.retrieve"
 def _schema_violations(s: Subject, schema: str, expected: str) -> list[Violation]:
     data = s.exchange.json
     if data is UNPARSED:
-        return [Violation(f"Received: a body that is not JSON: {show(s.exchange.text(200))}\nExpected: {expected}")]
+        return [Violation(f"Received: {s.exchange.not_json()}\nExpected: {expected}")]
     return [Violation(f"Received: {message}\nExpected: {expected}", at=pointer) for pointer, message in s.schemas.errors(schema, data)]
 
 

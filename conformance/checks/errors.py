@@ -13,7 +13,7 @@ def envelope_shape(s: Subject) -> list[Violation]:
     """SDKs build their exception from error.type and error.message; another shape hides the cause."""
     data = s.exchange.json
     if data is UNPARSED:
-        return [Violation(f"Received: status {s.exchange.status} with a body that is not JSON: {show(s.exchange.text(200))}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}")]
+        return [Violation(f"Received: status {s.exchange.status} with {s.exchange.not_json()}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}")]
     return [
         Violation(f"Received: {message} in {show(data)}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}", at=pointer)
         for pointer, message in s.schemas.errors("error", data, limit=3)

@@ -13,7 +13,7 @@ def message_schema(s: Subject) -> list[Violation]:
     """Every SDK deserialises the Message into typed fields; a missing or mistyped one breaks them."""
     data = s.exchange.json
     if data is UNPARSED:
-        return [Violation(f"Received: a body that is not JSON: {show(s.exchange.text(200))}\nExpected: a Message object")]
+        return [Violation(f"Received: {s.exchange.not_json()}\nExpected: a Message object")]
     tolerated = {f"{name!r} is a required property" for name in s.contract.profile.strictness.get("tolerate_missing", ())}
     errors = [(pointer, message) for pointer, message in s.schemas.errors("message", data) if not (pointer == "/" and message in tolerated)]
     return [Violation(f"Received: {message}\nExpected: a Message as documented", at=pointer) for pointer, message in errors]

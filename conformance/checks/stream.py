@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 
+from .. import jsontext
 from ..findings import NotApplicable, NotForced, Violation
 from ..sse.framer import FrameIssue
 from ..sse.grammar import GrammarIssue
@@ -67,7 +68,8 @@ def data_is_json(s: Subject) -> list[Violation]:
         raw = event.raw.strip()
         if event.data is not None or raw in ("", "[DONE]"):
             continue
-        found.append(Violation(f"Received: data {show(event.raw[:120])}\nExpected: one JSON object", at=locate(s, event.index), event_index=event.index))
+        why = jsontext.problem(event.raw)
+        found.append(Violation(f"Received: data {show(event.raw[:120])}{f' ({why})' if why else ''}\nExpected: one JSON object", at=locate(s, event.index), event_index=event.index))
     return found
 
 

@@ -8,10 +8,10 @@ of tiny events, each costing far more memory and time than its bytes). It judges
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from .. import jsontext
 from .._types import JSONObject
 from ..exchange import Chunk
 from ..findings import Violation
@@ -48,8 +48,8 @@ class StreamReading:
 
 def _object(raw: str) -> JSONObject | None:
     try:
-        value = json.loads(raw)
-    except (ValueError, RecursionError):
+        value = jsontext.loads(raw)
+    except ValueError:
         return None
     return value if isinstance(value, dict) else None
 
