@@ -24,10 +24,10 @@ def test_plain_json_is_read():
         (b'{"a": -Infinity}', "-Infinity is not JSON (RFC 8259 has no NaN or Infinity)"),
         (b"[" * 100_000 + b"]" * 100_000, "nested deeper than a parser's stack"),
     ],
-    ids=["bom", "utf-16", "nan", "infinity", "deep"],
+    ids=["bom", "utf-16-le", "utf-16-be", "latin-1", "nan", "infinity", "deep"],
 )
 def test_what_lenient_parsers_accept_is_refused_with_the_reason(data, why):
-    with pytest.raises(ValueError, match="."):
+    with pytest.raises(ValueError, match=r"\S"):
         jsontext.loads(data)
     assert jsontext.problem(data) == why
 
