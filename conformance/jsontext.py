@@ -19,14 +19,14 @@ def _constant(name: str) -> JSON:
 
 def loads(data: bytes | str) -> JSON:
     """Parse strictly; ``ValueError`` names what is wrong (nesting past the parser's stack included)."""
+    if ("\x00" if isinstance(data, str) else b"\x00") in data:  # never legal in JSON text; the mark of UTF-16 or UTF-32
+        raise ValueError("holds NUL bytes: UTF-16 or UTF-32, not UTF-8 (RFC 8259 §8.1)")
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
     except UnicodeDecodeError as exc:
         raise ValueError(f"not UTF-8 (byte {exc.start}: {exc.reason})") from exc
     if text.startswith("\ufeff"):
         raise ValueError("starts with a byte order mark (RFC 8259 §8.1: JSON text must not)")
-    if "\x00" in text:  # never legal in JSON text; the mark of UTF-16 or UTF-32 read as UTF-8
-        raise ValueError("holds NUL bytes: UTF-16 or UTF-32, not UTF-8 (RFC 8259 §8.1)")
     try:
         return json.loads(text, parse_constant=_constant)
     except RecursionError as exc:
