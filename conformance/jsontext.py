@@ -19,7 +19,8 @@ def _constant(name: str) -> JSON:
 
 def loads(data: bytes | str) -> JSON:
     """Parse strictly; ``ValueError`` names what is wrong (nesting past the parser's stack included)."""
-    if ("\x00" if isinstance(data, str) else b"\x00") in data:  # never legal in JSON text; the mark of UTF-16 or UTF-32
+    nul = "\x00" in data if isinstance(data, str) else b"\x00" in data
+    if nul:  # never legal in JSON text; the mark of UTF-16 or UTF-32
         raise ValueError("holds NUL bytes: UTF-16 or UTF-32, not UTF-8 (RFC 8259 §8.1)")
     try:
         text = data.decode("utf-8") if isinstance(data, bytes) else data
