@@ -9,8 +9,12 @@ Pure functions; nothing here knows HTTP or SSE.
 from __future__ import annotations
 
 import json
+import re
 
 from ._types import JSON
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _constant(name: str) -> JSON:
@@ -29,9 +33,26 @@ def loads(data: bytes | str) -> JSON:
     if text.startswith("\ufeff"):
         raise ValueError("starts with a byte order mark (RFC 8259 §8.1: JSON text must not)")
     try:
-        return json.loads(text, parse_constant=_constant)
+        value = json.loads(text, parse_constant=_constant)
     except RecursionError as exc:
         raise ValueError("nested deeper than a parser's stack") from exc
+    return _whole_characters(value) if _SURROGATE_ESCAPE.search(text) else value
+
+
+def _whole_characters(value: JSON) -> JSON:
+    """Replace unpaired surrogate escapes (\\ud83d alone) by U+FFFD, as a UTF-8 client must.
+
+    JSON may escape half of a UTF-16 pair; such a string cannot be encoded as UTF-8, so Python and Go
+    clients fail on it (JavaScript rejoins halves across strings). Replaced here, it is a visible
+    U+FFFD for the checks (stream.text_intact) and can never crash a report or a follow-up request.
+    """
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {_whole_characters(key): _whole_characters(item) for key, item in value.items()}
+    return value
 
 
 def problem(data: bytes | str) -> str | None:

@@ -36,3 +36,9 @@ def test_a_plain_syntax_error_needs_no_reason():
     with pytest.raises(ValueError, match="Expecting"):
         jsontext.loads(b"<html>")
     assert jsontext.problem(b"<html>") is None
+
+
+def test_lone_surrogate_escapes_become_replacement_characters():
+    # An emoji cut between its UTF-16 halves cannot be written as UTF-8: a client sees U+FFFD, and so does the suite.
+    assert jsontext.loads(b'{"t": "a\\ud83d", "\\ude00k": ["\\ude00"]}') == {"t": "a\ufffd", "\ufffdk": ["\ufffd"]}
+    assert jsontext.loads(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001f600"}  # a whole pair is one character

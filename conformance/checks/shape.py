@@ -36,3 +36,34 @@ def id_prefix(s: Subject) -> list[Violation]:
     if not value.startswith("msg_"):
         return [Violation(f"Received: id {show(value)}\nExpected: an id starting with msg_", at=at)]
     return []
+
+
+@check("shape.status_is_200")
+def status_is_200(s: Subject) -> list[Violation]:
+    """Anthropic answers every success with 200; clients that test for it (not for 2xx) treat 201 or 202 as failures."""
+    if s.exchange.status != 200:
+        return [Violation(f"Received: status {s.exchange.status}\nExpected: 200", at="status")]
+    return []
+
+
+# OpenAI Chat Completions and Responses vocabulary that translating gateways leak (peers.md §4.6 #27).
+_OPENAI_FIELDS = ("object", "choices", "created", "system_fingerprint")
+_OPENAI_USAGE = ("prompt_tokens", "completion_tokens", "total_tokens")
+_OPENAI_BLOCKS = ("output_text", "input_text", "function_call", "reasoning")
+
+
+@check("shape.no_openai_fields")
+def no_openai_fields(s: Subject) -> list[Violation]:
+    """A translated answer that keeps OpenAI's fields or block types shows clients a text they cannot find (type output_text is not text)."""
+    message = s.message()
+    found: list[str] = [f"/{key}" for key in _OPENAI_FIELDS if key in message]
+    usage = message.get("usage")
+    if isinstance(usage, dict):
+        found += [f"/usage/{key}" for key in _OPENAI_USAGE if key in usage]
+    content = message.get("content")
+    if isinstance(content, list):
+        found += [f"/content/{i}/type {show(b['type'])}" for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") in _OPENAI_BLOCKS]
+    if not found:
+        return []
+    where = "the message rebuilt from the stream" if s.reading is not None else "the message"
+    return [Violation(f"Received: OpenAI fields in {where}: {', '.join(found)}\nExpected: Anthropic's Message fields and content block types only", at=found[0].split(" ")[0])]

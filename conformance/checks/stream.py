@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from .. import jsontext
+from .._types import JSON
 from ..findings import NotApplicable, NotForced, Violation
 from ..sse.framer import FrameIssue
 from ..sse.grammar import GrammarIssue
@@ -215,3 +216,24 @@ def text_intact(s: Subject) -> list[Violation]:
     if "\ufffd" in streamed and "\ufffd" not in twin_text:
         return [Violation(f"Received: streamed text {show(streamed)} with U+FFFD replacement characters\nExpected: {show(twin_text)}, as the same request not streamed", at="text_delta events")]
     return []
+
+
+@check("stream.block_start_empty")
+def block_start_empty(s: Subject) -> list[Violation]:
+    """Streaming clients show the deltas; content put into content_block_start never reaches their screen (the SDK's text_stream)."""
+    found = []
+    for index, data in s.events():
+        block = data.get("content_block") if data.get("type") == "content_block_start" else None
+        if not isinstance(block, dict):
+            continue
+        kind = block.get("type")
+        key, empty = _EMPTY_AT_START.get(kind, (None, None)) if isinstance(kind, str) else (None, None)
+        if key is not None and key in block and block[key] != empty:
+            found.append(
+                Violation(f"Received: a {kind} block starting with {key} {show(block[key])}\nExpected: {key} {show(empty)}, the rest arriving as deltas", at=locate(s, index), event_index=index)
+            )
+    return found
+
+
+# What each block type holds at content_block_start (DOC-STR; every capture): its content comes as deltas.
+_EMPTY_AT_START: dict[str, tuple[str, JSON]] = {"text": ("text", ""), "thinking": ("thinking", ""), "tool_use": ("input", {})}

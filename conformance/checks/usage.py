@@ -93,6 +93,38 @@ def output_within_max_tokens(s: Subject) -> list[Violation]:
     return []
 
 
+@check("usage.output_tokens_counted")
+def output_tokens_counted(s: Subject) -> list[Violation]:
+    """Billing and context tracking add output_tokens up; an answer that produced content never costs nothing."""
+    message = s.message()
+    content = message.get("content")
+    if not (isinstance(content, list) and content):
+        raise NotApplicable("the answer has no content blocks")
+    used = _usage(message).get("output_tokens")
+    if not is_int(used):
+        raise NotApplicable("no integer output_tokens (judged by usage.output_tokens_nonnegative)")
+    if used < 1:
+        at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
+        kinds = [b.get("type") for b in content if isinstance(b, dict)]
+        return [Violation(f"Received: output_tokens={used} for an answer with content {show(kinds)}\nExpected: >= 1 (every generated token is counted)", at=at)]
+    return []
+
+
+@check("usage.output_reaches_max_tokens")
+def output_reaches_max_tokens(s: Subject) -> list[Violation]:
+    """An answer cut at max_tokens used all of them; a smaller count is an undercount clients pay for blind."""
+    message = s.message()
+    if message.get("stop_reason") != "max_tokens":
+        raise NotApplicable("stop_reason is not max_tokens (judged by stop_reason.max_tokens_on_limit)")
+    limit, used = s.request_json().get("max_tokens"), _usage(message).get("output_tokens")
+    if not (is_int(limit) and is_int(used)):
+        raise NotApplicable("no integer max_tokens and output_tokens to compare")
+    if used < limit:
+        at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
+        return [Violation(f"Received: output_tokens={used} with stop_reason \"max_tokens\"\nExpected: output_tokens={limit}, the request's max_tokens", at=at)]
+    return []
+
+
 @check("usage.stream_cumulative")
 def stream_cumulative(s: Subject) -> list[Violation]:
     """message_delta usage is a running total (DOC-STR); clients overwrite, so a per-chunk count loses tokens."""

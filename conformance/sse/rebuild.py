@@ -7,9 +7,9 @@ skipped), so shape and usage checks can run on streamed answers exactly as on pl
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable, Iterable, Mapping
 
+from .. import jsontext
 from .._types import JSON, JSONObject
 
 
@@ -70,8 +70,8 @@ class _Accumulator:
             return
         text = "".join(parts)
         try:
-            block["input"] = json.loads(text) if text else {}
-        except (ValueError, RecursionError):
+            block["input"] = jsontext.loads(text) if text else {}
+        except ValueError:
             block["input"] = text
 
     def result(self) -> JSONObject:

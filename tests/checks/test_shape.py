@@ -94,3 +94,34 @@ def test_id_prefix_leaves_missing_ids_to_the_schema(build):
 def test_id_prefix_needs_a_message_start_in_a_stream(build):
     with pytest.raises(NotApplicable, match="no message_start"):
         run("shape.id_prefix", build.stream(text_events()[1:]))
+
+
+# ---------------------------------------------------------------- shape.status_is_200
+
+
+def test_status_is_200_passes_200(build):
+    assert run("shape.status_is_200", build.plain()) == []
+
+
+def test_status_is_200_flags_another_success(build):
+    [violation] = run("shape.status_is_200", build.plain(status=201))
+    assert violation.message == "Received: status 201\nExpected: 200"
+
+
+# ---------------------------------------------------------------- shape.no_openai_fields
+
+
+def test_no_openai_fields_passes_anthropic_fields_new_and_old(build):
+    body = message(container=None, stop_details=None, context_management=None, usage={"input_tokens": 21, "output_tokens": 5, "service_tier": "standard", "inference_geo": "not_available"})
+    assert run("shape.no_openai_fields", build.plain(body)) == []
+
+
+def test_no_openai_fields_flags_a_leaked_chat_completion(build):
+    body = message(object="chat.completion", created=1764662400, usage={"input_tokens": 21, "output_tokens": 5, "prompt_tokens": 21, "total_tokens": 26})
+    body["content"].append({"type": "output_text", "text": "Grüße ok"})
+    [violation] = run("shape.no_openai_fields", build.plain(body))
+    assert violation.message == (
+        'Received: OpenAI fields in the message: /object, /created, /usage/prompt_tokens, /usage/total_tokens, /content/1/type "output_text"\n'
+        "Expected: Anthropic's Message fields and content block types only"
+    )
+    assert violation.at == "/object"

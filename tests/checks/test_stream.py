@@ -560,3 +560,42 @@ def test_text_intact_leaves_invalid_bytes_to_utf8_valid(build):
 def test_text_intact_needs_a_twin(build):
     with pytest.raises(NotApplicable, match="no successful non-stream twin"):
         run("stream.text_intact", build.stream(text_events("Gr\ufffd")))
+
+
+# ---------------------------------------------------------------- stream.block_start_empty
+
+
+def test_block_start_empty_passes_the_documented_starts(build):
+    events = [start(), block_start(0, "thinking"), delta("thinking_delta", 0, thinking="Hm."), delta("signature_delta", 0, signature="EqQB"), block_stop(0),
+              block_start(1), text_delta("ok", 1), block_stop(1), block_start(2, "tool_use"), delta("input_json_delta", 2, partial_json="{}"), block_stop(2),
+              block_start(3, "web_search_tool_result"), block_stop(3), message_delta(), STOP]
+    assert run("stream.block_start_empty", build.stream(events)) == []
+
+
+def test_block_start_empty_flags_content_put_into_the_start(build):
+    events = text_events()
+    events[1] = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": "Grüße ok"}}
+    events[3:5] = []
+    [violation] = run("stream.block_start_empty", build.stream(events))
+    assert violation.message == 'Received: a text block starting with text "Grüße ok"\nExpected: text "", the rest arriving as deltas'
+    assert violation.at == "event #1 (content_block_start) @ byte 332"
+    tool = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}}
+    assert messages("stream.block_start_empty", build.stream([start(), tool, block_stop(), message_delta("tool_use"), STOP])) == [
+        'Received: a tool_use block starting with input {"city": "Paris"}\nExpected: input {}, the rest arriving as deltas'
+    ]
+
+
+# ---------------------------------------------------------------- stream.text_intact: surrogates
+
+
+def test_text_intact_flags_an_emoji_split_into_lone_surrogates(build):
+    raw = sse([start(), block_start(), text_delta("Grüße ok "), block_stop(), message_delta(), STOP])
+    halves = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\ud83d"}}\n\n'
+    halves += b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"\\ude00"}}\n\n'
+    cut = raw.index(b"event: content_block_stop")
+    twin = build.twin(message("Grüße ok \U0001f600"))
+    [violation] = run("stream.text_intact", build.stream(raw[:cut] + halves + raw[cut:], twin=twin))
+    # Read as a UTF-8 client must read them, the halves are two U+FFFD (conformance/jsontext.py).
+    assert violation.message == 'Received: streamed text "Grüße ok \ufffd\ufffd" with U+FFFD replacement characters\nExpected: "Grüße ok 😀", as the same request not streamed'
+    whole = sse([start(), block_start(), text_delta("Grüße ok \U0001f600"), block_stop(), message_delta(), STOP])
+    assert run("stream.text_intact", build.stream(whole, twin=twin)) == []

@@ -223,3 +223,46 @@ def test_stream_matches_twin_needs_output_tokens_in_the_final_message_delta(buil
     events[-2] = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
     with pytest.raises(NotApplicable, match=r"stream\.event_schema"):
         run("usage.stream_matches_twin", build.stream(events, twin=build.twin()))
+
+
+# ---------------------------------------------------------------- usage.output_tokens_counted
+
+
+def test_output_tokens_counted_passes_any_positive_count(build):
+    assert run("usage.output_tokens_counted", build.plain()) == []
+    assert run("usage.output_tokens_counted", build.stream()) == []
+
+
+def test_output_tokens_counted_flags_a_free_answer(build):
+    assert messages("usage.output_tokens_counted", build.plain(message(usage=usage(output_tokens=0)))) == [
+        'Received: output_tokens=0 for an answer with content ["text"]\nExpected: >= 1 (every generated token is counted)'
+    ]
+    [violation] = run("usage.output_tokens_counted", build.stream(text_events(output_tokens=0)))
+    assert violation.at == "message_delta /usage/output_tokens"
+
+
+def test_output_tokens_counted_leaves_empty_answers_alone(build):
+    with pytest.raises(NotApplicable, match="no content blocks"):
+        run("usage.output_tokens_counted", build.plain(message(content=[], usage=usage(output_tokens=0))))
+
+
+# ---------------------------------------------------------------- usage.output_reaches_max_tokens
+
+
+LIMIT = request_json(max_tokens=5, messages=[{"role": "user", "content": "Count from 1 to 200, separated by spaces."}])
+
+
+def test_output_reaches_max_tokens_passes_a_full_count(build):
+    assert run("usage.output_reaches_max_tokens", build.plain(message("1 2 3 4 5", stop_reason="max_tokens"), request=LIMIT)) == []
+
+
+def test_output_reaches_max_tokens_flags_an_undercount(build):
+    body = message("1 2 3 4 5", stop_reason="max_tokens", usage=usage(output_tokens=3))
+    assert messages("usage.output_reaches_max_tokens", build.plain(body, request=LIMIT)) == [
+        'Received: output_tokens=3 with stop_reason "max_tokens"\nExpected: output_tokens=5, the request\'s max_tokens'
+    ]
+
+
+def test_output_reaches_max_tokens_needs_a_max_tokens_stop(build):
+    with pytest.raises(NotApplicable, match="not max_tokens"):
+        run("usage.output_reaches_max_tokens", build.plain(request=LIMIT))

@@ -60,7 +60,7 @@ def test_legal_variants_pass(reference: ReferenceServer, reference_key: str, var
     broken = _not_passing(result)
     assert sorted(broken) == NOT_FORCED.get(variant, []), "\n".join(line for lines in broken.values() for line in lines)
     for finding in result.findings:
-        if finding.outcome is not Outcome.PASS:
+        if finding.outcome not in (Outcome.PASS, Outcome.SKIP):  # a canned answer may leave a rule nothing to judge
             assert finding.outcome is Outcome.WARN, finding.message
             assert "Not judged: the probe did not force the behaviour" in finding.message, finding.message
             assert finding.message.startswith("[")

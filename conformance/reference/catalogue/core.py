@@ -584,11 +584,11 @@ FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------------- usage
     _fault("message-start-input-zero", ["usage.input_tokens_positive"], f"{PEERS} #6; https://github.com/mozilla-ai/any-llm/pull/1151",
            "message_start reports input_tokens 0; the real count only arrives at the end.", rewrite_events(_on("message_start", _start_message(_zero_start_input)))),
-    _fault("negative-output-tokens", ["shape.message_schema", "usage.output_tokens_nonnegative", "usage.stream_matches_twin"], f"{PEERS} #29 (usage recomputed by the gateway)",
+    _fault("negative-output-tokens", ["shape.message_schema", "usage.output_reaches_max_tokens", "usage.output_tokens_counted", "usage.output_tokens_nonnegative", "usage.stream_matches_twin"], f"{PEERS} #29 (usage recomputed by the gateway)",
            "output_tokens is recomputed as total minus input and goes negative.", rewrite_json_response(_body(_negative_output))),
-    _fault("usage-not-cumulative", ["usage.stream_cumulative", "usage.stream_matches_twin"], f"{PEERS} #4; https://github.com/sgl-project/sglang/pull/33419",
+    _fault("usage-not-cumulative", ["usage.output_reaches_max_tokens", "usage.stream_cumulative", "usage.stream_matches_twin"], f"{PEERS} #4; https://github.com/sgl-project/sglang/pull/33419",
            "Each message_delta reports only the tokens since the previous one, not the running total.", rewrite_events(_usage_not_cumulative)),
-    _fault("message-delta-without-usage", ["stream.event_schema"], f"{PEERS} #5",
+    _fault("message-delta-without-usage", ["stream.event_schema", "usage.output_reaches_max_tokens"], f"{PEERS} #5",
            "message_delta carries no usage object.", rewrite_events(_on("message_delta", _drop_usage))),
     # ---------------------------------------------------------------- stream
     Fault(name="drop-message-stop", breaks=("stream.ends_with_message_stop",), source=f"{PEERS} #14; https://github.com/huggingface/tau/pull/692",

@@ -6,6 +6,7 @@ non-streamed answer stays intact, so only a comparison with the twin shows the d
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 
 from conformance._types import JSON
@@ -58,10 +59,67 @@ def _repeat_first_text_in_start() -> EventFn:
     return rewrite
 
 
+def _whole_text_in_start() -> EventFn:
+    """Buffer each text block and send it whole in content_block_start, with no text_delta at all."""
+    held: dict[str, JSON] = {}
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if not isinstance(data, dict):
+            return [event(name, data)]
+        block, delta = data.get("content_block"), data.get("delta")
+        if data.get("type") == "content_block_start" and isinstance(block, dict) and block.get("type") == "text":
+            held["start"], held["text"] = data, ""
+            return []
+        if "start" in held and data.get("type") == "content_block_delta" and isinstance(delta, dict) and delta.get("type") == "text_delta":
+            held["text"] = f"{held['text']}{delta.get('text', '')}"
+            return []
+        if "start" in held and data.get("type") == "content_block_stop":
+            start, text = held.pop("start"), held.pop("text")
+            assert isinstance(start, dict)
+            return [event("content_block_start", {**start, "content_block": {"type": "text", "text": text}}), event(name, data)]
+        return [event(name, data)]
+
+    return rewrite
+
+
+def _split_surrogates(name: str | None, data: JSON) -> Iterable[EventOut]:
+    """After each text block's last piece, send an emoji as two text_deltas, one lone UTF-16 surrogate escape each."""
+    if isinstance(data, dict) and data.get("type") == "content_block_stop":
+        index = json.dumps(data.get("index"))
+        halves = [f'{{"type":"content_block_delta","index":{index},"delta":{{"type":"text_delta","text":"{half}"}}}}' for half in ("\\ud83d", "\\ude00")]
+        return [("content_block_delta", halves[0]), ("content_block_delta", halves[1]), event(name, data)]
+    return [event(name, data)]
+
+
+def _only_text_blocks(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> Callable[[], EventFn]:
+    """Apply ``fn`` to the stop of text blocks only (tool and thinking blocks take no text_delta)."""
+
+    def factory() -> EventFn:
+        state = {"text": False}
+
+        def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+            if isinstance(data, dict) and data.get("type") == "content_block_start":
+                block = data.get("content_block")
+                state["text"] = isinstance(block, dict) and block.get("type") == "text"
+            if state["text"] and isinstance(data, dict) and data.get("type") == "content_block_stop":
+                return fn(name, data)
+            return [event(name, data)]
+
+        return rewrite
+
+    return factory
+
+
 FAULTS: tuple[Fault, ...] = (
     _fault("last-text-delta-dropped", ["stream.text_matches_twin"], f"{PEERS} #12, #29 (a proxy that flushes its buffer only on the next chunk)",
            "Each text block's last text_delta is held back and lost when the block stops: streaming clients get a cut answer.", rewrite_events_with_state(_drop_last_text_delta)),
-    _fault("block-start-text-repeated", ["stream.text_matches_twin"], "https://docs.claude.com/en/docs/build-with-claude/streaming (content_block_start text is \"\")",
+    _fault("block-start-text-repeated", ["stream.block_start_empty", "stream.text_matches_twin"], "https://docs.claude.com/en/docs/build-with-claude/streaming (content_block_start text is \"\")",
            "content_block_start already carries the first text piece, which is then sent again as a text_delta: the SDK shows it twice.",
            rewrite_events_with_state(_repeat_first_text_in_start)),
+    _fault("block-start-whole-text", ["stream.block_start_empty"], "https://docs.claude.com/en/docs/build-with-claude/streaming (content_block_start text is \"\")",
+           "A buffering gateway sends each text block whole in content_block_start and no text_delta: streaming clients display nothing.",
+           rewrite_events_with_state(_whole_text_in_start)),
+    _fault("split-surrogate-deltas", ["stream.text_intact", "stream.text_matches_twin"], "https://www.rfc-editor.org/rfc/rfc8259#section-8.2 (unpaired surrogates)",
+           "A proxy re-chunks text by UTF-16 code units: an emoji arrives as two text_deltas holding lone surrogate escapes.",
+           rewrite_events_with_state(_only_text_blocks(_split_surrogates))),
 )
