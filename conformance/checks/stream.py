@@ -24,6 +24,9 @@ from .subject import Subject, locate, show
 def _reading(s: Subject) -> StreamReading:
     if s.reading is None:
         raise NotApplicable("not a stream")
+    if s.exchange.media_type != "text/event-stream" and isinstance(s.exchange.json, dict):
+        # A stream request answered with a plain JSON document: its frames would only be noise.
+        raise NotApplicable(f"the answer is one JSON document ({s.exchange.media_type or 'no Content-Type'}), not an event stream (judged by headers.stream_content_type)")
     return s.reading
 
 

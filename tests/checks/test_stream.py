@@ -599,3 +599,13 @@ def test_text_intact_flags_an_emoji_split_into_lone_surrogates(build):
     assert violation.message == 'Received: streamed text "Grüße ok \ufffd\ufffd" with U+FFFD replacement characters\nExpected: "Grüße ok 😀", as the same request not streamed'
     whole = sse([start(), block_start(), text_delta("Grüße ok \U0001f600"), block_stop(), message_delta(), STOP])
     assert run("stream.text_intact", build.stream(whole, twin=twin)) == []
+
+
+def test_a_json_answer_to_a_stream_request_is_left_to_the_content_type_check(build):
+    # The target ignored "stream": true; framing and grammar findings on a JSON body would only mislead.
+    subject = build.stream(json.dumps(message()).encode(), content_type="application/json")
+    for check_id in ("stream.framing_terminated", "stream.ends_with_message_stop", "stream.event_order"):
+        with pytest.raises(NotApplicable, match=r"^the answer is one JSON document \(application/json\), not an event stream"):
+            run(check_id, subject)
+    labelled = build.stream(json.dumps(message()).encode())  # the same body labelled text/event-stream is judged as the stream it claims to be
+    assert run("stream.ends_with_message_stop", labelled) != []
