@@ -148,7 +148,7 @@ class Judge:
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short))
             return replace(base, outcome=Outcome.ERROR if unanswered else Outcome.SKIP, message=self._nothing_to_judge(case, unanswered))
         violations: list[Violation] = []
-        reasons: list[str] = []
+        reasons: list[tuple[str, str]] = []
         unforced: list[Violation] = []
         applicable: list[str] = []
         for exchange in judged:
@@ -163,7 +163,7 @@ class Judge:
                 elif isinstance(exc, NotForced):
                     unforced.append(Violation(str(exc), exchange=exchange.id))
                 else:
-                    reasons.append(f"{exchange.id}: {exc}")
+                    reasons.append((exchange.id, str(exc)))
                 continue
             except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
                 return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {type(exc).__name__}: {exc}")
@@ -175,9 +175,9 @@ class Judge:
                 return replace(base, outcome=Outcome.WARN, message=_not_forced(unforced), violations=tuple(unforced), exchanges=tuple(e.id for e in judged), notes=notes)
             if cut_short and not reasons:  # nothing but broken-off answers: the run could not judge the rule
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short), exchanges=tuple(e.id for e in judged))
-            return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(reasons[:3]), exchanges=tuple(e.id for e in judged), notes=notes)
+            return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(_first_needed(reasons, rule.needs)[:3]), exchanges=tuple(e.id for e in judged), notes=notes)
         judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
-        skipped = (*(f"not forced: {v.exchange}: {v.message}" for v in unforced[:5]), *(f"not applicable: {r}" for r in reasons[:5]))
+        skipped = (*(f"not forced: {v.exchange}: {v.message}" for v in unforced[:5]), *(f"not applicable: {r}" for r in _first_needed(reasons, rule.needs)[:5]))
         base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *skipped))
         if unanswered:
             base = replace(base, notes=(*base.notes, f"no answer to: {', '.join(e.id for e in unanswered)}"))
@@ -214,6 +214,13 @@ class Judge:
         if more > 0:
             shown.append(f"… and {more} more violation(s)")
         return replace(base, outcome=outcome, violations=tuple(violations), message="\n".join(shown))
+
+
+def _first_needed(reasons: list[tuple[str, str]], needs: tuple[str, ...]) -> list[str]:
+    """Why each exchange was not applicable, the scenarios the rule asked for first: those explain a skip, the others only add noise."""
+    order = {sid: i for i, sid in enumerate(needs)}
+    ranked = sorted(reasons, key=lambda r: order.get(r[0], len(order)))
+    return [f"{sid}: {why}" for sid, why in ranked]
 
 
 def _not_forced(unforced: list[Violation]) -> str:
