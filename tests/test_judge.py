@@ -265,7 +265,7 @@ def test_a_deeply_nested_body_is_a_verdict_not_an_error(contract, cases, request
     deep = b"[" * 100_000 + b"]" * 100_000
     finding = judge(contract, requests, answer(requests, "plain", 200, deep)).judge(cases["shape.message_schema"])
     assert finding.outcome is Outcome.FAIL
-    assert finding.message.startswith('[plain] Received: a body that is not JSON: "[[[[')
+    assert finding.message.startswith('[plain] Received: a body that is not JSON (nested deeper than a parser\'s stack): "[[[[')
 
 
 def test_stream_twin_is_given_to_the_subject_and_readings_are_shared(contract, cases, requests):
