@@ -109,6 +109,10 @@ def _unvalidated_stream(body: JSONObject) -> None:
     limit, value = (model.max_output_tokens if model else None), body["max_tokens"]
     if limit is not None and isinstance(value, int) and value > limit:
         body["max_tokens"] = limit
+    for name in ("temperature", "top_p"):
+        number = body.get(name)
+        if isinstance(number, int | float) and not isinstance(number, bool):
+            body[name] = min(max(number, 0), 1)
     for message in _messages(body):
         if message.get("role") not in ("user", "assistant", "system"):
             message["role"] = "user"
@@ -130,6 +134,6 @@ FAULTS: tuple[Fault, ...] = (
            "A prefill that ends in whitespace is right-stripped and served instead of refused.", _edit(_strip_prefill)),
     _fault("stream-requests-unvalidated", ["params.invalid_value_rejected", "params.required_enforced", "roles.unknown_role_rejected"],
            f"{PEERS} #21 (max_tokens defaulted or clamped instead of a 400); https://platform.claude.com/docs/en/api/messages (one body schema, stream or not)",
-           "Only non-stream requests are validated: with stream true a missing max_tokens is defaulted, one above the model's limit clamped, an unknown role served as user.",
+           "Only non-stream requests are validated: with stream true a missing max_tokens is defaulted, max_tokens, temperature and top_p are clamped into range, an unknown role is served as user.",
            _edit(_unvalidated_stream)),
 )
