@@ -168,6 +168,8 @@ Progress = Callable[[int, int], None]
 def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     """A follow-up that was not sent: the answer it continues is missing or not a Message."""
     got = "no answer" if followed is None or followed.status is None else f"status {followed.status}"
+    if followed is not None and followed.ok:
+        got += " with no content to send back"
     return Exchange(
         id=request.scenario,
         request=RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body),

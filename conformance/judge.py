@@ -68,7 +68,32 @@ class Judge:
     # ------------------------------------------------------------------ expectation cases
 
     def _judge_expectation(self, case: Case, base: Finding) -> Finding:
-        sid = case.scenarios[0]
+        """Every scenario of the case against its expectation (one, or the probe and its variants: a stream twin, another spelling)."""
+        violations: list[Violation] = []
+        errors: list[str] = []
+        skips: list[str] = []
+        notes: list[str] = []
+        for sid in case.scenarios:
+            verdict = self._expect_one(case, sid)
+            if isinstance(verdict, Violation):
+                violations.append(verdict)
+                continue
+            notes += [note for note in verdict.notes if note not in notes]
+            if verdict.outcome is Outcome.ERROR:
+                errors.append(verdict.message)
+            elif verdict.outcome is Outcome.SKIP:
+                skips.append(verdict.message)
+        if violations:
+            return self._verdict(replace(base, notes=(*notes, *errors, *skips)), violations, case)
+        if errors:
+            return replace(base, outcome=Outcome.ERROR, message="; ".join(errors), notes=tuple(notes))
+        if skips:
+            return replace(base, outcome=Outcome.SKIP, message="; ".join(skips), notes=tuple(notes))
+        return replace(base, notes=tuple(notes))
+
+    def _expect_one(self, case: Case, sid: str) -> Finding | Violation:
+        """One exchange against the case's expectation: a violation, or a finding (pass with notes, error, skip)."""
+        base = Finding(check_id=case.check_id, case=case.variation, outcome=Outcome.PASS, level=case.level)
         exchange = self.exchanges.get(sid)
         if exchange is None:
             return replace(base, outcome=Outcome.ERROR, message=f"scenario {sid!r} was not executed")
@@ -89,8 +114,7 @@ class Judge:
         message = f"Received: status {exchange.status}{detail}\nExpected: status {expect.describe()}"
         if exchange.status >= 500 and any(s.startswith("4") and s != "429" for s in expect.status):
             message += "\nNote: a client error answered as a server error (clients retry 5xx)"
-        violation = Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
-        return self._verdict(base, [violation], case)
+        return Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
 
     # --------------------------------------------------------------------- property cases
 

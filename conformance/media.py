@@ -8,7 +8,8 @@ knows nothing about HTTP, requests or checks.
 Images are SIDE x SIDE pixels of one colour: Anthropic refuses very small images with 400 "Could
 not process image" (16x14 px observed; the floor is undocumented:
 https://github.com/vellum-ai/vellum-assistant/pull/37802), and 200x200 costs about 53 image
-tokens (width x height / 750, vision doc). The BMP stays 1x1: it only probes the media-type enum.
+tokens (width x height / 750, vision doc). The BMP has the same size, so the media-type probe cannot
+be refused for being tiny.
 
 Formats: PNG (RFC 2083), JPEG baseline (ITU T.81; every 8x8 block DC only), GIF89a (LZW),
 WebP lossless (RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
@@ -149,11 +150,17 @@ def webp() -> bytes:
 
 
 def bmp() -> bytes:
-    """A 1x1 white 24-bit BMP: a real image in a format the API does not accept (refused before it is decoded)."""
-    row = b"\xff\xff\xff\x00"  # BGR plus padding to 4 bytes
-    info = struct.pack("<IiiHHIIiiII", 40, 1, 1, 1, 24, 0, len(row), 2835, 2835, 0, 0)
-    header = b"BM" + struct.pack("<IHHI", 14 + len(info) + len(row), 0, 0, 14 + len(info))
-    return header + info + row
+    """A white 1-bit BMP with a two-colour palette: a real image in a format the API does not accept.
+
+    Full size like the other images, so a target that refuses tiny images still has to refuse it for its media type.
+    """
+    stride = (SIDE + 31) // 32 * 4  # one bit per pixel, rows padded to 4 bytes
+    pixels = bytes(stride * SIDE)  # every pixel is palette entry 0
+    palette = b"\xff\xff\xff\x00" + b"\x00\x00\x00\x00"  # white, black (BGR0)
+    info = struct.pack("<IiiHHIIiiII", 40, SIDE, SIDE, 1, 1, 0, len(pixels), 2835, 2835, 2, 0)
+    offset = 14 + len(info) + len(palette)
+    header = b"BM" + struct.pack("<IHHI", offset + len(pixels), 0, 0, offset)
+    return header + info + palette + pixels
 
 
 def pdf() -> bytes:

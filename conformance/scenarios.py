@@ -138,7 +138,7 @@ def build_cases(contract: Contract, model: str) -> list[Case]:
                 cases.extend(_version_cases(contract, rule))
             continue
         expect, level, skip = _resolve(contract, rule, facts)
-        scenarios = (rule.scenario,) if rule.scenario else rule.needs
+        scenarios = (rule.scenario, *rule.also) if rule.scenario else rule.needs
         cases.append(Case(id=rule.id, rule=rule, variation="", scenarios=tuple(scenarios), level=level, expect=expect, skip=skip, note=rule.note, source=contract.url(rule.source)))
     return cases
 
@@ -176,8 +176,15 @@ def _version_cases(contract: Contract, rule: Rule) -> list[Case]:
     return cases
 
 
+_VARIATION_ORDER = ("missing", "at_min", "below_min", "at_max", "above_max", "enum_value", "not_in_enum", "wrong_type", "not_integer", "item_wrong_type")
+
+
 def param_variations(param: Param) -> list[str]:
-    """The generated variations of one parameter, in a stable order."""
+    """The generated variations of one parameter, in a stable order.
+
+    A case the constraints do not produce is still generated when the spec gives its value
+    (``tool_choice`` has no enum, yet ``{"type": "required"}`` is its not_in_enum probe).
+    """
     out: list[str] = []
     if param.removed:
         return ["present"]
@@ -196,7 +203,8 @@ def param_variations(param: Param) -> list[str]:
         out.append("not_integer")
     if param.items_type:
         out.append("item_wrong_type")
-    return out
+    out += [name for name, override in param.cases.items() if override.has_value and name not in out and name != "present"]
+    return sorted(out, key=lambda variation: _VARIATION_ORDER.index(_variation_kind(variation)))
 
 
 def _variation_kind(variation: str) -> str:
@@ -235,12 +243,13 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
                 skip = skip or override.skip
                 note = override.note or note
                 source = contract.url(override.source) if override.source else source
+            sid = f"param.{param.name}.{variation}"
             cases.append(
                 Case(
                     id=f"{rule.id}:{param.name}.{variation}",
                     rule=rule,
                     variation=f"{param.name}.{variation}",
-                    scenarios=(f"param.{param.name}.{variation}",),
+                    scenarios=(sid, f"{sid}.stream") if override is not None and override.stream_twin else (sid,),
                     level=level,
                     expect=expect,
                     skip=skip,
@@ -322,6 +331,9 @@ def scenario_specs(contract: Contract, model: str) -> dict[str, ScenarioSpec]:
                 specs[sid] = ScenarioSpec(id=sid, base=param.base, unset=(param.name,))
             else:
                 specs[sid] = ScenarioSpec(id=sid, base=param.base, set={param.name: value})
+            override = param.cases.get(variation)
+            if override is not None and override.stream_twin:
+                specs[f"{sid}.stream"] = ScenarioSpec(id=f"{sid}.stream", base=sid, stream=True)
     for version in contract.profile.api_versions:
         sid = f"version.{version}"
         specs[sid] = ScenarioSpec(id=sid, base="plain", version=version)
@@ -452,15 +464,26 @@ def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> d
     return requests
 
 
-def follow_up(request: Request, answer: JSON) -> Request | None:
-    """The follow-up as sent: the conversation so far, ``answer`` verbatim as the assistant turn, then the reply turn.
+def _blank_text(block: JSON) -> bool:
+    """A text block with no visible text: Anthropic sends them (captures 17, 18) but refuses them in requests."""
+    return isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str) and not block["text"].strip()
 
-    Every tool call of the answer gets a tool_result carrying ``request.reply``; an answer without
-    tool calls gets the reply as plain text. None when ``answer`` is not a Message to continue.
+
+def follow_up(request: Request, answer: JSON) -> Request | None:
+    """The follow-up as sent: the conversation so far, ``answer`` as the assistant turn, then the reply turn.
+
+    The answer goes back as a client sends it: every block verbatim (thinking blocks and their
+    signatures untouched) except empty or whitespace-only text blocks, which the API returns but
+    refuses in a request ("text content blocks must contain non-whitespace text"). Every tool call
+    of the answer gets a tool_result carrying ``request.reply``; an answer without tool calls gets
+    the reply as plain text. None when ``answer`` is not a Message to continue (or nothing of it is left).
     """
     body = request.json_body()
     content = answer.get("content") if isinstance(answer, dict) and answer.get("type") == "message" else None
     if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not isinstance(content, list):
+        return None
+    content = [block for block in content if not _blank_text(block)]
+    if not content:
         return None
     calls = [b["id"] for b in content if isinstance(b, dict) and b.get("type") == "tool_use" and isinstance(b.get("id"), str)]
     reply = request.reply or "Continue."

@@ -75,6 +75,18 @@ def test_follow_up_without_calls_replies_in_text(planned):
     assert json.loads(sent.body)["messages"][-1] == {"role": "user", "content": "18 °C and sunny"}
 
 
+def test_follow_up_drops_blank_text_and_keeps_thinking_verbatim(planned):
+    # Anthropic answers with whitespace-only text blocks (captures 17, 18) and refuses them in a request.
+    blank, space = {"type": "text", "text": "\n\n"}, {"type": "text", "text": " "}
+    sent = follow_up(planned["thinking.round_trip"], answer(blank, THOUGHT, space, CALL, {"type": "text", "text": ""}))
+    assert sent is not None
+    assert json.loads(sent.body)["messages"][-2] == {"role": "assistant", "content": [THOUGHT, CALL]}
+
+
+def test_follow_up_of_an_answer_with_only_blank_text_is_not_sent(planned):
+    assert follow_up(planned["thinking.round_trip"], answer({"type": "text", "text": " \n"})) is None
+
+
 @pytest.mark.parametrize("bad", [None, {"type": "error"}, {"type": "message", "content": "text"}, []])
 def test_follow_up_of_something_that_is_not_a_message(planned, bad):
     assert follow_up(planned["thinking.round_trip"], bad) is None
@@ -112,6 +124,13 @@ def test_the_engine_sends_the_follow_up_after_its_answer(planned):
     assert transport.sent == ["thinking.tool", "thinking.round_trip"]
     sent = exchanges["thinking.round_trip"].request.json
     assert sent["messages"][-1]["content"][0]["tool_use_id"] == "toolu_01A"
+
+
+def test_a_follow_up_of_an_empty_answer_is_not_sent(planned):
+    requests = {sid: planned[sid] for sid in ("thinking.round_trip", "thinking.tool")}
+    transport, exchanges = _run(requests, {"thinking.tool": (200, answer({"type": "text", "text": "\n\n"}))})
+    assert transport.sent == ["thinking.tool"]
+    assert exchanges["thinking.round_trip"].error == "not sent: it continues thinking.tool, which got status 200 with no content to send back"
 
 
 def test_a_follow_up_of_a_refused_request_is_not_sent_and_skipped(contract, planned):

@@ -133,6 +133,35 @@ def test_expectation_of_an_unexecuted_scenario_is_an_error(contract, cases, requ
     assert (finding.outcome, finding.message) == (Outcome.ERROR, "scenario 'auth.missing' was not executed")
 
 
+REFUSED = {"type": "error", "error": {"type": "invalid_request_error", "message": "messages.0.role: Input should be 'user' or 'assistant'"}}
+ROLE_PROBES = ("roles.unknown", "roles.developer", "roles.unknown.stream")  # the case's scenario and its `also`
+
+
+def test_expectation_of_several_scenarios_passes_when_every_one_does(contract, cases, requests):
+    finding = judge(contract, requests, *(answer(requests, sid, 400, REFUSED) for sid in ROLE_PROBES)).judge(cases["roles.unknown_role_rejected"])
+    assert (finding.outcome, finding.message, finding.exchanges) == (Outcome.PASS, "", ROLE_PROBES)
+    assert finding.notes == (cases["roles.unknown_role_rejected"].note,)  # once, not once per scenario
+
+
+def test_expectation_of_several_scenarios_names_the_one_that_failed(contract, cases, requests):
+    stream = answer(requests, "roles.unknown.stream", 200, b"event: message_start\n\n", headers=(("content-type", "text/event-stream"), RID))
+    exchanges = [answer(requests, "roles.unknown", 400, REFUSED), answer(requests, "roles.developer", 200), stream]
+    finding = judge(contract, requests, *exchanges).judge(cases["roles.unknown_role_rejected"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message == (
+        f"[roles.developer] Received: status 200 (the request was accepted)\nExpected: status 400\nAt: POST {URL}\n"
+        f"[roles.unknown.stream] Received: status 200 (the request was accepted)\nExpected: status 400\nAt: POST {URL}"
+    )
+    assert [v.exchange for v in finding.violations] == ["roles.developer", "roles.unknown.stream"]
+
+
+def test_expectation_of_several_scenarios_is_an_error_when_one_got_no_answer(contract, cases, requests):
+    lost = answer(requests, "roles.developer", None, b"", error="read timeout: nothing received for 60 s", error_kind="timeout")
+    exchanges = [answer(requests, "roles.unknown", 400, REFUSED), lost, answer(requests, "roles.unknown.stream", 400, REFUSED)]
+    finding = judge(contract, requests, *exchanges).judge(cases["roles.unknown_role_rejected"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to roles.developer: read timeout: nothing received for 60 s")
+
+
 def test_expectation_at_should_level_warns(contract, cases, requests):
     case = replace(cases["auth.missing_key_rejected"], level=Level.SHOULD)
     assert judge(contract, requests, answer(requests, "auth.missing", 200)).judge(case).outcome is Outcome.WARN

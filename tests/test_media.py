@@ -119,9 +119,11 @@ def test_webp_riff_sizes_add_up():
 
 def test_bmp_sizes_add_up():
     data = media.bmp()
-    (size,) = struct.unpack("<I", data[2:6])
+    (size, offset) = struct.unpack("<I4xI", data[2:14])
     assert size == len(data)
-    assert struct.unpack("<ii", data[18:26]) == (1, 1)
+    assert struct.unpack("<ii", data[18:26]) == (media.SIDE, media.SIDE)  # as large as the other images, so never refused as tiny
+    assert struct.unpack("<H", data[28:30]) == (1,)  # one bit per pixel
+    assert data[offset:] == bytes((media.SIDE + 31) // 32 * 4 * media.SIDE)
 
 
 def test_pdf_xref_points_at_every_object():

@@ -111,7 +111,8 @@ def test_wrong_type_values_are_never_coercible(c2023):
 def test_generated_cases_carry_the_rule_expectation_and_level(c2023):
     cases = cases_by_id(c2023)
     missing = cases["params.required_enforced:max_tokens.missing"]
-    assert (missing.expect, missing.level, missing.scenarios, missing.variation) == (Expect(("400",)), Level.MUST, ("param.max_tokens.missing",), "max_tokens.missing")
+    assert (missing.expect, missing.level, missing.variation) == (Expect(("400",)), Level.MUST, "max_tokens.missing")
+    assert missing.scenarios == ("param.max_tokens.missing", "param.max_tokens.missing.stream")  # stream_twin: true in params.yaml
     assert missing.check_id == "params.required_enforced"
     assert cases["params.valid_value_accepted:max_tokens.at_min"].expect == Expect(("2xx",))
     assert cases["params.valid_value_accepted:max_tokens.at_min"].source == OAS25
@@ -125,6 +126,37 @@ def test_a_case_override_in_params_yaml_changes_one_case(c2023):
     above = cases_by_id(c2023)["params.invalid_value_rejected:max_tokens.above_max"]
     assert above.expect == Expect(("400",))
     assert above.source == "https://platform.claude.com/docs/en/about-claude/models/overview"
+
+
+def test_a_stream_twin_case_sends_the_same_body_streamed(c2023):
+    case = cases_by_id(c2023)["params.invalid_value_rejected:max_tokens.above_max"]
+    assert case.scenarios == ("param.max_tokens.above_max", "param.max_tokens.above_max.stream")
+    plain, streamed = request(c2023, case.scenarios[0]), request(c2023, case.scenarios[1])
+    assert (plain.stream, streamed.stream, streamed.twin) == (False, True, "param.max_tokens.above_max")
+    assert json.loads(streamed.body) == {**json.loads(plain.body), "stream": True}
+    assert cases_by_id(c2023)["params.valid_value_accepted:max_tokens.at_max"].scenarios == ("param.max_tokens.at_max",)
+
+
+def test_a_case_given_a_value_is_generated_without_a_constraint_for_it(c2023):
+    # tool_choice has no enum, yet params/tools.yaml gives its not_in_enum probe a value.
+    assert param_ids(c2023, "tool_choice") == [
+        "params.invalid_value_rejected:tool_choice.not_in_enum",
+        "params.wrong_type_rejected:tool_choice.wrong_type",
+    ]
+    assert param_variations(c2023.params["tool_choice"]) == ["not_in_enum", "wrong_type"]
+    assert body(c2023, "param.tool_choice.not_in_enum")["tool_choice"] == {"type": "required"}
+    sent = body(c2023, "param.tool_choice.wrong_type")
+    assert sent["tool_choice"] == "auto"  # OpenAI's string, which permissive gateways take
+    assert [t["name"] for t in sent["tools"]] == ["get_weather"]  # sent with a tool, so "no tools" is never the reason for a 400
+
+
+def test_an_expectation_rule_judges_every_scenario_it_names(c2023):
+    case = cases_by_id(c2023)["roles.unknown_role_rejected"]
+    assert case.scenarios == ("roles.unknown", "roles.developer", "roles.unknown.stream")
+    assert [m["role"] for m in body(c2023, "roles.developer")["messages"]] == ["developer", "user"]
+    assert body(c2023, "roles.unknown.stream")["stream"] is True
+    planned = plan_requests(c2023, [case], model=HAIKU)
+    assert list(planned) == ["roles.unknown", "roles.developer", "roles.unknown.stream"]
 
 
 def test_2026_generates_present_cases_for_removed_sampling_parameters(c2026):

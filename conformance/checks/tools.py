@@ -50,6 +50,9 @@ def _forced(s: Subject) -> Mapping[str, JSON]:
     choice = _choice(s)
     if choice.get("type") not in ("tool", "any"):
         raise NotApplicable("tool_choice does not force a tool call")
+    if choice.get("type") == "tool" and choice.get("name") not in _tools(s):
+        # Nothing to honour: such a request is to be refused (tools.tool_choice_without_name_rejected, tools.tool_choice_unknown_tool_rejected).
+        raise NotApplicable(f"tool_choice forces {show(choice.get('name'))}, which is no tool of the request")
     return choice
 
 

@@ -306,6 +306,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         note=raw.get("note", ""),
         behaviour=bool(raw.get("behaviour", False)),
         scenario=raw.get("scenario"),
+        also=tuple(raw.get("also", ())),
         expect=_expect(raw.get("expect")),
         variants=tuple(_variant(v) for v in raw.get("variants", ())),
         requires=_condition(raw.get("requires")),
@@ -363,6 +364,7 @@ def _param(name: str, raw: JSONObject) -> Param:
                 skip=o.get("skip"),
                 note=o.get("note", ""),
                 source=o.get("source", ""),
+                stream_twin=bool(o.get("stream_twin", False)),
             )
             for case, o in raw.get("cases", {}).items()
         },
@@ -535,7 +537,7 @@ def _check_references(contract: Contract, file_of: Mapping[str, Path]) -> None:
         where = f"/rules/{rule.id}"
         if rule.source not in contract.sources and not rule.source.startswith(("http://", "https://")):
             raise SpecError(f"source {rule.source!r} is neither a key of sources nor a URL", file=str(file_of["rules"]), pointer=where + "/source")
-        for sid in (*rule.needs, *((rule.scenario,) if rule.scenario else ())):
+        for sid in (*rule.needs, *((rule.scenario,) if rule.scenario else ()), *rule.also):
             if sid not in scenario_ids:
                 raise SpecError(f"unknown scenario {sid!r}", file=str(file_of["rules"]), pointer=where)
         for cond in (*(v.when for v in rule.variants), *((rule.requires,) if rule.requires else ())):

@@ -105,6 +105,7 @@ class Rule:
     kind: RuleKind
     note: str = ""
     scenario: str | None = None
+    also: tuple[str, ...] = ()  # further scenarios the same expectation judges (a stream twin, another spelling)
     expect: Expect | None = None
     variants: tuple[Variant, ...] = ()
     requires: Condition | None = None
@@ -127,6 +128,7 @@ class CaseOverride:
     skip: str | None = None
     note: str = ""
     source: str = ""
+    stream_twin: bool = False  # the case also sends its request streamed and judges both the same way
 
 
 @dataclass(frozen=True, slots=True)

@@ -176,7 +176,7 @@ class ReferenceApp:
         generation = turns.respond(valid, reply=self.variant.model_reply)
         msg_id = responses.message_id()
         if not valid.stream:
-            body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id)
+            body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant)
             return json_response(body, rid=rid)
         events = responses.stream_events(
             valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant

@@ -1,6 +1,6 @@
 """The content blocks of one turn, whole (a Message's `content`) and as a stream sends them.
 
-Owns block order (thinking first, then text or tool_use blocks) and each block's stream form
+Owns block order (thinking first, then text or tool_use blocks; a variant may lead with a blank text block) and each block's stream form
 (DOC-STR, captures 03, 07, 23): a thinking block starts empty with signature "", gets its text in
 thinking_delta pieces and its signature in one signature_delta just before it stops; a tool_use block
 starts with `input: {}` and gets its input as input_json_delta pieces, the first one "". Indices,
@@ -24,9 +24,17 @@ class StreamedBlock:
     deltas: tuple[JSONObject, ...]
 
 
-def content(generation: Generation) -> list[JSONObject]:
-    """A Message's content: the thought, then tool calls, or one text block (even when its text is empty)."""
+BLANK_LEAD = "\n\n"  # the whole text of the block capture 18 (claude-opus-4-6, adaptive) shows before its thinking block
+
+
+def content(generation: Generation, *, blank_lead: bool = False) -> list[JSONObject]:
+    """A Message's content: the thought, then tool calls, or one text block (even when its text is empty).
+
+    ``blank_lead`` puts a whitespace-only text block before the thought, as real answers sometimes have.
+    """
     blocks: list[JSONObject] = []
+    if blank_lead and generation.thought is not None:
+        blocks.append({"type": "text", "text": BLANK_LEAD})
     if generation.thought is not None:
         blocks.append({"type": "thinking", "thinking": generation.thought.text, "signature": generation.thought.signature})
     if generation.calls:
@@ -46,10 +54,12 @@ def _tool_use(call: ToolCall, size: int) -> StreamedBlock:
     return StreamedBlock(start, tuple({"type": "input_json_delta", "partial_json": p} for p in pieces))
 
 
-def streamed(generation: Generation, *, per_delta: int) -> list[StreamedBlock]:
-    """The blocks of `content(generation)` in stream form; deltas carry `per_delta` tokens each."""
+def streamed(generation: Generation, *, per_delta: int, blank_lead: bool = False) -> list[StreamedBlock]:
+    """The blocks of `content(generation, blank_lead=...)` in stream form; deltas carry `per_delta` tokens each."""
     blocks: list[StreamedBlock] = []
     thought = generation.thought
+    if blank_lead and thought is not None:
+        blocks.append(StreamedBlock({"type": "text", "text": ""}, ({"type": "text_delta", "text": BLANK_LEAD},)))
     if thought is not None:
         deltas: list[JSONObject] = [{"type": "thinking_delta", "thinking": g} for g in _groups(tuple(tokenize(thought.text)), per_delta)]
         deltas.append({"type": "signature_delta", "signature": thought.signature})

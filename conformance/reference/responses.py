@@ -76,14 +76,14 @@ def _message(
 
 
 def message_body(
-    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str
+    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
 ) -> JSONObject:
     """The non-streaming Message; without tool calls one text block even when the text is empty."""
     usage = _usage(input_tokens, generation.output_tokens)
     return _message(
         request,
         msg_id,
-        content=blocks.content(generation),
+        content=blocks.content(generation, blank_lead=variant.blank_text_before_thinking),
         generation=generation,
         usage=usage,
     )
@@ -99,7 +99,7 @@ def stream_events(
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
     pings_left = variant.pings
-    for index, block in enumerate(blocks.streamed(generation, per_delta=variant.delta_chunk_tokens)):
+    for index, block in enumerate(blocks.streamed(generation, per_delta=variant.delta_chunk_tokens, blank_lead=variant.blank_text_before_thinking)):
         events.append(Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": block.start}))
         if pings_left and index == 0:
             events.append(ping)

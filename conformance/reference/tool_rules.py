@@ -5,7 +5,8 @@ tool_choice naming a defined tool, the thinking type the model offers and its bu
 incompatibility with a forced tool_choice and with temperature != 1, and the conversation rules
 tools and thinking add: tool blocks need tools, tool_use ids are unique and each is answered by a
 tool_result in the next turn, a thinking block comes back only with the signature this server gave
-it, and with thinking on the assistant turn before a tool_result starts with thinking.
+it, and with thinking on the final assistant turn (a prefill, or the one before a tool_result) starts
+with thinking (https://github.com/n8n-io/n8n/issues/22550: a text prefill with thinking is refused).
 Runs after the shape checks of validation.py/content.py; knows nothing about HTTP.
 """
 
@@ -144,14 +145,24 @@ def _signature_problem(index: int, message: Mapping[str, JSON]) -> Problem:
     return None
 
 
-def _thinking_first_problem(messages: Sequence[Mapping[str, JSON]]) -> Problem:
-    """With thinking on, the assistant turn whose tool calls the last turn answers must start with thinking."""
+def _final_assistant(messages: Sequence[Mapping[str, JSON]]) -> int | None:
+    """The final assistant turn: a prefill (the last message), or the turn whose tool calls the last turn answers."""
+    if messages and messages[-1].get("role") == "assistant":
+        return len(messages) - 1
     if len(messages) < 2 or not any(b.get("type") == "tool_result" for b in _blocks(messages[-1])):
         return None
     index = len(messages) - 2
-    blocks = _blocks(messages[index])
-    if messages[index].get("role") != "assistant" or not any(b.get("type") == "tool_use" for b in blocks):
+    if messages[index].get("role") != "assistant" or not any(b.get("type") == "tool_use" for b in _blocks(messages[index])):
         return None
+    return index
+
+
+def _thinking_first_problem(messages: Sequence[Mapping[str, JSON]]) -> Problem:
+    """With thinking on, the final assistant turn must start with thinking: so a plain prefill is refused ("You cannot pre-fill responses when thinking is enabled")."""
+    index = _final_assistant(messages)
+    if index is None:
+        return None
+    blocks = _blocks(messages[index])
     first = blocks[0].get("type") if blocks else "text"
     if first in _THINKING_BLOCKS:
         return None
@@ -159,7 +170,8 @@ def _thinking_first_problem(messages: Sequence[Mapping[str, JSON]]) -> Problem:
         f"messages.{index}.content.0.type",
         f"Expected `thinking` or `redacted_thinking`, but found `{first}`. When `thinking` is enabled, a final `assistant` message "
         "must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
-        "To avoid this requirement, disable `thinking`.",
+        "We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. "
+        "Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
     )
 
 

@@ -2,10 +2,11 @@
 
 Owns the `Variant` knobs and the named catalogue the FaultRouter serves under `/_variant/<name>/`.
 Every variant must pass every check: each knob mirrors something real streams or the SSE spec allow
-(captures INDEX.md Observations 1-4; https://html.spec.whatwg.org/multipage/server-sent-events.html).
+(captures INDEX.md Observations 1-4, 12; https://html.spec.whatwg.org/multipage/server-sent-events.html).
 Latency is legal too: the API promises no response time, so a slow target must pass as well. So is a
 model that ignores the suite's prompts (`model_reply`): a faithful gateway in front of a mock or weak
-backend must never fail a check; the behaviour probes it cannot force only warn ("not forced").
+backend must never fail a check; the behaviour probes it cannot force only warn ("not forced"). So are
+whitespace-only text blocks in an answer (`blank_text_before_thinking`), which real answers carry.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Variant:
     first_byte_delay_s: float = 0.0  # before any response starts, error or not
     event_delay_s: float = 0.0  # between consecutive events of a stream
     model_reply: str | None = None  # the model answers this to every prompt (tool calls still follow tool_choice)
+    blank_text_before_thinking: bool = False  # a whitespace-only text block before the thinking block (captures 17, 18)
 
     def __post_init__(self) -> None:
         if self.pings < 0 or self.delta_chunk_tokens < 1:
@@ -56,6 +58,9 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
         "one-token-deltas": Variant(delta_chunk_tokens=1),
         "three-token-deltas": Variant(delta_chunk_tokens=3),
         "padded-json": Variant(padded_json=True),
+        # Anthropic answers with whitespace-only text blocks (captures INDEX.md Observation 12: "\n\n" before the thinking
+        # block in capture 18) but refuses them in a request: a client sending the turn back drops them, so must the suite.
+        "blank-text-before-thinking": Variant(blank_text_before_thinking=True),
         # A model's pace: the latency the benchmarks (bench/run.py) measure the engine against.
         "slow": Variant(first_byte_delay_s=1.0, event_delay_s=0.02),
         "everything": Variant(

@@ -97,6 +97,16 @@ def test_forced_tool_called_needs_a_forcing_tool_choice(build):
             run("tools.forced_tool_called", build.plain(called(), request=request))
 
 
+@pytest.mark.parametrize("choice", [{"type": "tool"}, {"type": "tool", "name": "get_time"}], ids=["no-name", "unknown-name"])
+def test_forced_tool_called_does_not_judge_a_choice_of_no_defined_tool(build, choice):
+    # Such a request is to be refused (tools.tool_choice_*_rejected); a gateway that served it has nothing to honour.
+    request = request_json(max_tokens=16, tools=[WEATHER], tool_choice=choice, messages=ASK)
+    with pytest.raises(NotApplicable, match="which is no tool of the request"):
+        run("tools.forced_tool_called", build.plain(called(), request=request))
+    with pytest.raises(NotApplicable, match="which is no tool of the request"):
+        run("tools.stop_reason_tool_use", build.plain(called(), request=request))
+
+
 def test_forced_tool_called_leaves_answers_cut_by_max_tokens(build):
     with pytest.raises(NotApplicable, match="max_tokens cut"):
         run("tools.forced_tool_called", build.plain(message("I", stop_reason="max_tokens"), request=FORCED))

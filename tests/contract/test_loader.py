@@ -166,6 +166,19 @@ def test_a_rule_whose_scenario_does_not_exist(specs):
     assert str(spec_error(specs)) == f"{rules}#/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'"
 
 
+def test_a_rule_whose_further_scenario_does_not_exist(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "also: [roles.developer, roles.unknown.stream]\n", "also: [roles.developer, roles.nope]\n")
+    assert str(spec_error(specs)) == f"{rules}#/rules/roles.unknown_role_rejected: unknown scenario 'roles.nope'"
+
+
+def test_further_scenarios_belong_to_expectation_rules_only(specs):
+    rules = specs / "messages" / V2023 / "rules.yaml"
+    edit(rules, "    needs: [plain.stream]\n", "    needs: [plain.stream]\n    also: [plain]\n")
+    error = spec_error(specs)
+    assert (error.file, error.pointer) == (str(rules), "/rules/headers.stream_content_type")
+
+
 def test_a_property_rule_that_needs_an_unknown_scenario(specs):
     rules = specs / "messages" / V2023 / "rules.yaml"
     edit(rules, "needs: [plain.stream]\n", "needs: [plain.streamed]\n")

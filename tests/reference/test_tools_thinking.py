@@ -233,7 +233,8 @@ def test_thinking_round_trip_is_accepted(http, headers):
             lambda content: content[1:],
             "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, "
             "a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
-            "To avoid this requirement, disable `thinking`.",
+            "We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. "
+            "Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
         ),
     ],
     ids=["empty-signature", "edited-thinking", "thinking-dropped"],
@@ -263,6 +264,22 @@ def test_thinking_round_trip_refusals(http, headers, change, text):
 )
 def test_thinking_refusals(http, headers, fields, text):
     assert_error(post(http, headers, body(**fields)), 400, "invalid_request_error", text)
+
+
+@pytest.mark.parametrize("prefill", ["Let me", [{"type": "text", "text": "Let me"}]], ids=["string", "blocks"])
+def test_no_prefill_with_thinking(http, headers, prefill):
+    # "You cannot pre-fill responses when thinking is enabled" (extended-thinking guide); wording from https://github.com/n8n-io/n8n/issues/22550.
+    messages = [{"role": "user", "content": ASK}, {"role": "assistant", "content": prefill}]
+    assert_error(
+        post(http, headers, body(max_tokens=1100, thinking=THINKING, messages=messages)),
+        400,
+        "invalid_request_error",
+        "messages.1.content.0.type: Expected `thinking` or `redacted_thinking`, but found `text`. When `thinking` is enabled, "
+        "a final `assistant` message must start with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
+        "We recommend you include thinking blocks from previous turns. To avoid this requirement, disable `thinking`. "
+        "Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking",
+    )
+    assert post(http, headers, body(max_tokens=1100, messages=messages)).status_code == 200  # the same prefill without thinking is fine
 
 
 def test_temperature_one_is_fine_with_thinking(http, headers):

@@ -88,6 +88,21 @@ def test_variant_bytes_show_the_variation(http, api_key, name):
     assert bool(padded) == variant.padded_json
 
 
+def test_blank_text_before_thinking_leads_the_answer_streamed_or_not(clean_env, server, api_key):
+    # Capture 18 (claude-opus-4-6, adaptive): a text block of "\n\n" before the thinking block; the SDK keeps it.
+    sdk = anthropic.Anthropic(api_key=api_key, base_url=server.base_url + variant_base_path("blank-text-before-thinking"), max_retries=0)
+    params: dict[str, Any] = {"model": HAIKU, "max_tokens": 1100, "thinking": {"type": "enabled", "budget_tokens": 1024}, "messages": user(GRUSSE)}
+    with sdk:
+        plain = sdk.messages.create(**params)
+        with sdk.messages.stream(**params) as stream:
+            streamed = stream.get_final_message()
+        without_thinking = sdk.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE))
+    for message in (plain, streamed):
+        assert [b.type for b in message.content] == ["text", "thinking", "text"]
+        assert message.content[0].text == "\n\n"
+    assert [b.type for b in without_thinking.content] == ["text"]  # no thinking block, nothing to lead
+
+
 def test_unknown_variant_is_a_404_listing_the_known_ones(http):
     response = http.post(variant_base_path("nope") + "/v1/messages")
     assert response.status_code == 404

@@ -17,7 +17,7 @@ from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.media_rules import IMAGE_TYPES
-from conformance.reference.rewrite import RequestView, Wrapper, refuse_request, rewrite_request
+from conformance.reference.rewrite import RequestView, Wrapper, compose, refuse_request, rewrite_request
 
 PEERS = "peers.md §4.6"
 MSG_PATH = "/v1/messages"
@@ -110,11 +110,55 @@ def _relabel_images(body: JSONObject) -> None:
             source["media_type"], source["data"] = "image/png", media.base64_of("image/png")
 
 
+def _dimensions(raw: bytes) -> tuple[int, int] | None:
+    """Width and height from a PNG, GIF or BMP header (what a converting gateway reads before it decodes)."""
+    kind = media.sniff(raw)
+    if kind == "image/png" and len(raw) >= 24:
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    if kind == "image/gif" and len(raw) >= 10:
+        return int.from_bytes(raw[6:8], "little"), int.from_bytes(raw[8:10], "little")
+    if kind == "image/bmp" and len(raw) >= 26:
+        return int.from_bytes(raw[18:22], "little", signed=True), abs(int.from_bytes(raw[22:26], "little", signed=True))
+    return None
+
+
+def _image_bytes(block: JSONObject) -> bytes | None:
+    source = _source(block)
+    if not _is_image(block) or source.get("type") != "base64" or not isinstance(source.get("data"), str):
+        return None
+    try:
+        return base64.b64decode(source["data"], validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _is_tiny_image(block: JSONObject) -> bool:
+    raw = _image_bytes(block)
+    size = _dimensions(raw) if raw is not None else None
+    return size is not None and min(size) < 8
+
+
+def _convert_bmp(body: JSONObject) -> None:
+    """A gateway that re-encodes what its image library reads: a BMP goes on as a PNG."""
+    for _where, _message, block in _blocks(body):
+        raw = _image_bytes(block)
+        if raw is not None and media.sniff(raw) == "image/bmp":
+            _source(block)["media_type"], _source(block)["data"] = "image/png", media.base64_of("image/png")
+
+
 # ------------------------------------------------------------------------------- documents
 
 
 def _is_document(block: JSONObject) -> bool:
     return block.get("type") == "document"
+
+
+def _relabel_documents(body: JSONObject) -> None:
+    """Documents go on with the media type their source kind implies, whatever the request declared."""
+    for _where, _message, block in _blocks(body):
+        source = _source(block)
+        if _is_document(block) and source.get("type") in ("base64", "text"):
+            source["media_type"] = "application/pdf" if source["type"] == "base64" else "text/plain"
 
 
 def _drop_2026_content(body: JSONObject) -> None:
@@ -171,7 +215,15 @@ FAULTS: tuple[Fault, ...] = (
            "https://github.com/mealie-recipes/mealie/pull/5897 (OpenAI-style backends take a media type Anthropic refuses with 400)",
            "Images go on as data URLs to a backend that decodes any bytes: an unknown or wrong media type is accepted.",
            _edit(_relabel_images)),
+    _fault("bmp-converted-tiny-refused", ["content.image_media_type_unknown_rejected"],
+           "https://github.com/vellum-ai/vellum-assistant/pull/37802 (images of a few pixels refused); gateways that re-encode images with an image library",
+           "Any image the gateway's library reads is re-encoded as PNG (so a BMP is served), but images under 8×8 px are refused: a 1×1 BMP probe would pass for that reason.",
+           compose(refuse_request(_refuse_block(_is_tiny_image, "image is too small; the minimum is 8x8 pixels")), _edit(_convert_bmp))),
     # --------------------------------------------------------------- documents
+    _fault("document-media-type-unchecked", ["content.document_media_type_unknown_rejected"],
+           "https://github.com/wavetermdev/waveterm/blob/main/aiprompts/anthropic-messages-api.md (OAS25: base64 documents are application/pdf, text documents text/plain); gateways that hand documents on as files relabel them",
+           "A document's declared media_type is not checked: base64 sources go on as application/pdf, text sources as text/plain.",
+           _edit(_relabel_documents)),
     _fault("documents-refused", ["content.pdf_document_accepted", "content.text_document_accepted"],
            "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py (blocks: text, image, tool_use, tool_result, thinking); Ollama's compatibility doc lists documents as unsupported",
            "document blocks are refused as an unknown content block type.",

@@ -157,6 +157,52 @@ def _ignore_invalid_budget(view: RequestView) -> RequestView:
     return view
 
 
+def _thinking_on(body: dict[str, JSON]) -> bool:
+    thinking = body.get("thinking")
+    return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
+
+
+def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
+    """A rewrite of /v1/messages bodies (fn edits a copy in place)."""
+
+    def rewrite(view: RequestView) -> RequestView:
+        body = _messages(view)
+        if body is None:
+            return view
+        fn(body)
+        return replace(view, body=body)
+
+    return rewrite_request(rewrite)
+
+
+def _default_budget(body: dict[str, JSON]) -> None:
+    thinking = body.get("thinking")
+    if isinstance(thinking, dict) and thinking.get("type") == "enabled" and "budget_tokens" not in thinking:
+        thinking["budget_tokens"] = 1024
+        limit = body.get("max_tokens")
+        if isinstance(limit, int) and limit <= 1024:
+            body["max_tokens"] = 1025
+
+
+def _drop_thinking_if_forced(body: dict[str, JSON]) -> None:
+    choice = body.get("tool_choice")
+    if _thinking_on(body) and isinstance(choice, dict) and choice.get("type") in ("any", "tool"):
+        del body["thinking"]
+
+
+def _drop_sampling_if_thinking(body: dict[str, JSON]) -> None:
+    if _thinking_on(body):
+        for name in ("temperature", "top_k"):
+            body.pop(name, None)
+
+
+def _drop_thinking_if_prefilled(body: dict[str, JSON]) -> None:
+    messages = body.get("messages")
+    last = messages[-1] if isinstance(messages, list) and messages else None
+    if _thinking_on(body) and isinstance(last, dict) and last.get("role") == "assistant":
+        del body["thinking"]
+
+
 FAULTS: tuple[Fault, ...] = (
     _fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
            "Thinking blocks carry an empty signature (streamed: an empty signature_delta), so the next turn cannot send them back.",
@@ -177,4 +223,14 @@ FAULTS: tuple[Fault, ...] = (
     _fault("budget-tokens-not-validated", ["thinking.block_present", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
            "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
            "budget_tokens outside [1024, max_tokens) is not refused; the request is served without thinking.", rewrite_request(_ignore_invalid_budget)),
+    _fault("thinking-budget-defaulted", ["thinking.budget_required"], "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
+           "thinking {type: enabled} without budget_tokens is given a budget of 1024 and served.", _edit(_default_budget)),
+    _fault("thinking-dropped-for-forced-tool", ["thinking.block_present", "thinking.forced_tool_choice_rejected"],
+           "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
+           "Extended thinking with a tool_choice that forces a tool is served with thinking silently dropped.", _edit(_drop_thinking_if_forced)),
+    _fault("thinking-sampling-params-dropped", ["thinking.temperature_rejected"], "https://docs.litellm.ai/docs/completion/drop_params (unsupported parameters silently dropped)",
+           "With thinking on, temperature and top_k are silently dropped instead of refused.", _edit(_drop_sampling_if_thinking)),
+    _fault("thinking-dropped-for-prefill", ["thinking.block_present", "thinking.prefill_rejected"],
+           "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
+           "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
 )

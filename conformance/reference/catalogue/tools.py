@@ -262,6 +262,79 @@ def _sanitise_tools(body: dict[str, JSON]) -> None:
             tool["input_schema"] = {"type": "object", "properties": {}}
 
 
+_OPENAI_CHOICES: dict[str, str] = {"auto": "auto", "none": "none", "required": "any", "any": "any"}
+
+
+def _openai_tool_choice(body: dict[str, JSON]) -> None:
+    """OpenAI's tool_choice forms mapped to Anthropic's: the bare strings, and {type: required} for any."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, str) and choice in _OPENAI_CHOICES:
+        body["tool_choice"] = {"type": _OPENAI_CHOICES[choice]}
+    elif isinstance(choice, dict) and choice.get("type") == "required":
+        body["tool_choice"] = {**choice, "type": "any"}
+
+
+def _tool_names(body: dict[str, JSON]) -> set[JSON]:
+    tools = body.get("tools")
+    return {tool.get("name") for tool in tools if isinstance(tool, dict)} if isinstance(tools, list) else set()
+
+
+def _unknown_choice_is_auto(body: dict[str, JSON]) -> None:
+    choice = _choice(body)
+    if choice is not None and choice.get("type") == "tool" and choice.get("name") not in _tool_names(body):
+        body["tool_choice"] = {"type": "auto"}
+
+
+def _custom_tools(body: dict[str, JSON]) -> list[dict[str, JSON]]:
+    tools = body.get("tools")
+    return [t for t in tools if isinstance(t, dict) and t.get("type") in (None, "custom")] if isinstance(tools, list) else []
+
+
+def _default_input_schema(body: dict[str, JSON]) -> None:
+    for tool in _custom_tools(body):
+        tool.setdefault("input_schema", {"type": "object", "properties": {}})
+
+
+def _truncate_names(body: dict[str, JSON]) -> None:
+    for tool in _custom_tools(body):
+        if isinstance(tool.get("name"), str):
+            tool["name"] = tool["name"][:64]
+
+
+def _sanitise_names(body: dict[str, JSON]) -> None:
+    for tool in _custom_tools(body):
+        if isinstance(tool.get("name"), str):
+            tool["name"] = _INVALID_NAME.sub("_", tool["name"])[:64] or "tool"
+
+
+def _refuse_empty_properties(view: RequestView) -> Verdict:
+    body = _messages(view)
+    for index, tool in enumerate(_custom_tools(body) if body is not None else ()):
+        schema = tool.get("input_schema")
+        if isinstance(schema, dict) and schema.get("type") == "object" and not schema.get("properties"):
+            return 400, "invalid_request_error", f"* GenerateContentRequest.tools[0].function_declarations[{index}].parameters.properties: should be non-empty for OBJECT type"
+    return None
+
+
+def _answer_dangling_calls(body: dict[str, JSON]) -> None:
+    """Insert a placeholder tool_result for every tool call the next user turn leaves unanswered."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return
+    for index, message in enumerate(messages[:-1]):
+        content = message.get("content") if isinstance(message, dict) and message.get("role") == "assistant" else None
+        calls = [b.get("id") for b in content if isinstance(b, dict) and b.get("type") == "tool_use"] if isinstance(content, list) else []
+        following = messages[index + 1]
+        if not calls or not isinstance(following, dict) or following.get("role") != "user":
+            continue
+        turn = following.get("content")
+        blocks = [{"type": "text", "text": turn}] if isinstance(turn, str) else list(turn) if isinstance(turn, list) else []
+        answered = {b.get("tool_use_id") for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"}
+        missing: list[JSON] = [{"type": "tool_result", "tool_use_id": call, "content": "(no result)"} for call in calls if call not in answered]
+        if missing:
+            following["content"] = [*missing, *blocks]
+
+
 def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
     body = _messages(view)
     messages = body.get("messages") if body is not None else None
@@ -318,8 +391,24 @@ FAULTS: tuple[Fault, ...] = (
            "tool_choice {type: none} is refused with 400.", refuse_request(_refuse_none)),
     _fault("parallel-tool-use-not-disabled", ["tools.parallel_disabled_respected"], f"{VLLM} (no disable_parallel_tool_use)",
            "disable_parallel_tool_use is dropped, so the model makes one call per city.", _edit(_drop_parallel_flag)),
-    _fault("tool-definitions-not-validated", ["tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"], f"{VLLM} (tool name a plain str, input_schema any dict)",
+    _fault("tool-definitions-not-validated", ["tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected"],
+           f"{VLLM} (tool name a plain str, input_schema any dict)",
            "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", _edit(_sanitise_tools)),
+    _fault("tool-input-schema-defaulted", ["tools.missing_input_schema_rejected"], "https://platform.openai.com/docs/api-reference/chat/create (function parameters optional: 'Omitting parameters defines a function with an empty parameter list')",
+           "A custom tool without input_schema is given {\"type\": \"object\", \"properties\": {}} and served.", _edit(_default_input_schema)),
+    _fault("tool-name-truncated", ["tools.invalid_name_rejected"], "https://platform.openai.com/docs/guides/function-calling (function names up to 64 characters, which translating gateways cut to)",
+           "Tool names longer than 64 characters are cut to 64 and served instead of refused.", _edit(_truncate_names)),
+    _fault("tool-schema-needs-properties", ["tools.invalid_name_rejected", "tools.no_argument_tool_accepted"],
+           "https://github.com/vercel/ai/issues/3371 (Gemini: 'parameters.properties: should be non-empty for OBJECT type')",
+           "A Gemini-backed gateway: a tool whose object schema has no properties is refused, and tool names are sanitised instead of checked.",
+           compose(refuse_request(_refuse_empty_properties), _edit(_sanitise_names))),
+    _fault("tool-choice-openai-forms-accepted", ["params.invalid_value_rejected", "params.wrong_type_rejected"],
+           "https://docs.requesty.ai/api-reference/endpoint/messages-create (example request sends tool_choice \"auto\"); https://platform.openai.com/docs/api-reference/chat/create (tool_choice auto, none, required)",
+           "OpenAI's tool_choice forms are accepted: the strings auto, none, required and {type: required} are mapped to Anthropic's objects.", _edit(_openai_tool_choice)),
+    _fault("tool-choice-name-unchecked", ["tools.tool_choice_unknown_tool_rejected", "tools.tool_choice_without_name_rejected"], f"{VLLM} (AnthropicToolChoice.name optional)",
+           "tool_choice {type: tool} without a name, or naming a tool the request does not define, falls back to auto.", _edit(_unknown_choice_is_auto)),
+    _fault("tool-result-synthesised", ["tools.unanswered_tool_use_rejected"], "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool calls get tool results)",
+           "A tool call the next user turn leaves unanswered gets a placeholder tool_result and the conversation is served.", _edit(_answer_dangling_calls)),
     _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
            "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
     _fault("tool-result-is-error-rejected", ["tools.tool_result_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
