@@ -17,6 +17,7 @@ from datetime import datetime
 from .._types import JSON
 from ..findings import NotApplicable, Violation
 from ..sse.framer import Frame
+from ..sse.reading import StreamReading
 from .registry import check
 from .subject import Subject, describe_error, error_event, locate, show
 
@@ -31,7 +32,7 @@ _HTTP_DATE = re.compile(
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
 _RATE_LIMIT_HEADER = re.compile(r"^anthropic-(?:ratelimit|priority)-[a-z-]+-(limit|remaining|reset)$")
 _COUNT = re.compile(r"^\d+$")
-# Statuses a client retries (x-should-retry: false there stops it), and refusals resending cannot fix.
+# Refusals resending cannot fix: x-should-retry: true there makes the SDK resend a hopeless request.
 _FINAL_STATUSES = frozenset({400, 401, 403, 404, 413})
 # error.details.error_code of the 429s a spend limit causes (SDK-2.12 _error_classes.py).
 _SPEND_LIMIT_CODES = frozenset({"contract_spend_limit_reached", "enforced_spend_limit_reached"})
@@ -190,10 +191,10 @@ def stream_silence_bounded(s: Subject) -> list[Violation]:
         raise NotApplicable("no arrival times were recorded for this stream")
     gaps = [(b - a, fa, _label(s, fb)) for (a, fa), (b, fb) in itertools.pairwise(timed)]
     last_t, last = timed[-1]
-    if not _finished(s) and s.exchange.elapsed > last_t:  # nothing came after the last frame until the stream ended
+    if not _finished(s.reading) and s.exchange.elapsed > last_t:  # nothing came after the last frame until the stream ended
         gaps.append((s.exchange.elapsed - last_t, last, _end_of(s)))
     if not gaps:
-        raise NotApplicable("no arrival times were recorded for this stream")
+        raise NotApplicable("one arrival time only, and the stream finished: no silence to measure")
     gap, before, after = max(gaps, key=lambda g: g[0])
     if gap <= limit:
         return []
@@ -206,10 +207,9 @@ def stream_silence_bounded(s: Subject) -> list[Violation]:
     ]
 
 
-def _finished(s: Subject) -> bool:
+def _finished(reading: StreamReading) -> bool:
     """The stream reached its documented end (message_stop or an error event), so what came after it is not silence."""
-    assert s.reading is not None
-    return error_event(s.reading) is not None or any(e.data is not None and e.data.get("type") == "message_stop" for e in s.reading.events)
+    return error_event(reading) is not None or any(e.data is not None and e.data.get("type") == "message_stop" for e in reading.events)
 
 
 def _end_of(s: Subject) -> str:

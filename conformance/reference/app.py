@@ -2,9 +2,9 @@
 
 Owns which route answers what, the order checks run in (path/method → body size → auth → version →
 beta → simulation hook → body JSON → shape → model → model rules), the 32 MB limit while reading, and the
-response headers (`request-id` on everything, `x-should-retry: false` on a refused key). Rules live in headers.py / validation.py / content.py, bodies in
-responses.py / sse_writer.py / models_api.py, simulated 429/529/413 and mid-stream errors in simulate.py.
-Knows nothing about faults: they wrap this app from outside.
+response headers (`request-id` on everything, `x-should-retry: false` on a refused key). Rules live in
+headers.py / validation.py / content.py, bodies in responses.py / sse_writer.py / models_api.py, simulated
+429/529/413 and mid-stream errors in simulate.py. Knows nothing about faults: they wrap this app from outside.
 """
 
 from __future__ import annotations

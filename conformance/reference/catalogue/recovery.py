@@ -1,9 +1,10 @@
-"""Faults on the recovery paths: how gateways mangle 429/529/413 refusals, in-stream errors and silences.
+"""Faults on the recovery paths: how gateways mangle 429/529/413 refusals and their retry headers, in-stream errors and silences.
 
 Most of them only show when the server is made to fail (conformance/reference/simulate.py), which the
 ``reference`` profile does on purpose. Deviation numbers refer to the research notes' table
-(peers.md §4.6); every fault names a public source. ``stream-stall-without-ping`` is judged under
-``short-silence.yaml`` (the reference profile with a 1 s silence limit), so its stall stays short.
+(peers.md §4.6); every fault names a public source. ``stream-stall-without-ping`` and
+``stream-hung-up-after-message-start`` are judged under ``short-silence.yaml`` (the reference profile
+with a 1 s silence limit), so their stalls stay short.
 """
 
 from __future__ import annotations
