@@ -352,7 +352,7 @@ def run(
     if on_plan is not None:
         on_plan(cost_plan)
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
-    target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix))
+    target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix))
 
     done: list[tuple[dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend]] = []
 

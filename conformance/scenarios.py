@@ -52,7 +52,7 @@ class Request:
     method: str
     path: str
     headers: tuple[tuple[str, str], ...]
-    auth: str  # "x-api-key" | "bearer" | "none" | "wrong-x-api-key" | "wrong-bearer"
+    auth: str  # "x-api-key" | "bearer" | "bearer-lowercase" | "none" | "wrong-x-api-key" | "wrong-bearer"
     body: bytes
     stream: bool
     tags: frozenset[str]
@@ -395,10 +395,11 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
     wire: list[tuple[str, str]] = [("user-agent", USER_AGENT)]
     if payload:
         wire.append(("content-type", "application/json"))
-    resolved_version = {None: contract.api_version, "default": contract.api_version, "none": None, "unknown": contract.unknown_version}.get(version, version)
+    resolved_version = _version_value(contract, version)
     if resolved_version is not None:
         wire.append(("anthropic-version", resolved_version))
-    for name, value in headers.items():
+    for name, value in headers.items():  # a scenario's header replaces the default of the same name
+        wire = [(k, v) for k, v in wire if k != name.lower()]
         wire.append((name.lower(), value.replace("{beta_probe}", contract.beta_probe)))
     primary = primary_scheme(contract)
     auth_mode = {None: primary, "primary": primary, "wrong": f"wrong-{primary}"}.get(auth, auth) or primary
@@ -423,6 +424,15 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         reply=own.reply,
         expect_text=specs[twin].expect_text if twin and endpoint == "messages" and twin in specs else own.expect_text,
     )
+
+
+def _version_value(contract: Contract, version: str | None) -> str | None:
+    """The anthropic-version a scenario sends: the run's, none, the contract's unknown one, the run's twice in one value, or a literal."""
+    if version in (None, "default"):
+        return contract.api_version
+    if version == "duplicated":
+        return f"{contract.api_version}, {contract.api_version}"
+    return {"none": None, "unknown": contract.unknown_version}.get(version, version)
 
 
 def primary_scheme(contract: Contract) -> str:

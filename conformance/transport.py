@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import email.utils
 import secrets
+import string
 import time
 import zlib
 from collections.abc import AsyncGenerator, Iterator
@@ -27,6 +28,8 @@ from .redact import Redactor
 from .scenarios import Request
 
 RETRY_STATUSES = frozenset({429, 529})
+# How each bearer mode spells the scheme: RFC 9110 §11.1 makes it case-insensitive, so both must work.
+_BEARER_SPELLING = {"bearer": "Bearer", "bearer-lowercase": "bearer"}
 INFLATE_STEP = 1024 * 1024  # most bytes one decompression step produces: 64 KiB of a gzip bomb would otherwise be 64 MiB at once
 
 
@@ -78,9 +81,15 @@ class Counters:
     bytes_received: int = 0
 
 
-def make_wrong_key(prefix: str) -> str:
-    """An invalid key that looks like a real one; it is not a secret and is never the real key."""
-    return prefix + secrets.token_hex(12)
+_KEY_ALPHABET = string.ascii_letters + string.digits + "-_"  # URL-safe base64, the characters of real keys
+
+
+def make_wrong_key(prefix: str, *, length: int, suffix: str = "") -> str:
+    """An invalid key of a real key's shape (``prefix``, random URL-safe characters, ``suffix``, ``length`` in all); not a secret, never the real key."""
+    room = length - len(prefix) - len(suffix)
+    if room < 16:
+        raise ValueError(f"a wrong key of {length} characters leaves only {room} random ones after {prefix!r} and before {suffix!r}")
+    return prefix + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(room)) + suffix
 
 
 class Transport:
@@ -112,14 +121,12 @@ class Transport:
 
     def _headers(self, request: Request) -> list[tuple[str, str]]:
         headers = list(request.headers)
-        key = {"x-api-key": self.target.api_key, "bearer": self.target.api_key}.get(request.auth)
-        if request.auth.startswith("wrong-"):
-            key = self.target.wrong_key
-        if key is not None:
-            if request.auth.endswith("bearer"):
-                headers.append(("authorization", f"Bearer {key}"))
-            else:
-                headers.append(("x-api-key", key))
+        scheme = request.auth.removeprefix("wrong-")
+        key = self.target.wrong_key if request.auth.startswith("wrong-") else self.target.api_key
+        if scheme == "x-api-key":
+            headers.append(("x-api-key", key))
+        elif scheme in _BEARER_SPELLING:
+            headers.append(("authorization", f"{_BEARER_SPELLING[scheme]} {key}"))
         return headers
 
     async def send(self, request: Request) -> Exchange:

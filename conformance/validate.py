@@ -1,8 +1,8 @@
 """Judge one captured answer on its own: a Message body, an error body, or a raw SSE stream.
 
-For the body a user saved with curl while debugging a client. There is no request and no
-twin, so only the checks that can be judged from the answer alone run: schemas, framing, the
-stream grammar, usage types, the error envelope. A stream that does not begin with
+For the body a user saved with curl while debugging a client. There is no request, no twin and
+no response header, so only the checks that can be judged from the body alone run: schemas,
+framing, the stream grammar, usage types, the error envelope. A stream that does not begin with
 message_start is a fragment (a captured tail) and is judged event by event only.
 """
 
@@ -28,8 +28,8 @@ ORDER_CHECKS = frozenset(
         "stream.ends_with_message_stop", "stream.message_delta_stop_reason", "recovery.pre_stream_error_is_status",
     }
 )
-# Checks that read response headers: a saved body has none (headers.* are skipped by their area).
-HEADER_CHECKS = frozenset({"recovery.retry_after_on_rate_limit"})
+# Checks of response headers outside headers.*: a saved body has none, so a missing one is no finding.
+HEADER_CHECKS = frozenset({"errors.request_id_matches_header", "recovery.retry_after_on_rate_limit", "recovery.should_retry_consistent", "recovery.ratelimit_headers_wellformed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +87,7 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
         id="validate",
         request=RecordedRequest(method="POST", url="file://" + str(Path(path).resolve()), headers=(), body=body),
         status=code,
-        headers=(("content-type", media), ("request-id", "req_validate")),
+        headers=(("content-type", media),),
         body=data,
         chunks=(Chunk(offset=0, size=len(data), t=0.0),),
     )

@@ -295,9 +295,39 @@ def test_auth_modes(c2023, sid, auth):
     assert request(c2023, sid).auth == auth
 
 
-@pytest.mark.parametrize(("sid", "version"), [("plain", "2023-06-01"), ("version.missing", None), ("version.unknown", "1999-01-01"), ("version.2026-10-21", "2026-10-21")])
+@pytest.mark.parametrize(
+    ("sid", "version"),
+    [("plain", "2023-06-01"), ("version.missing", None), ("version.unknown", "2023-10-01"), ("version.2026-10-21", "2026-10-21"), ("version.duplicated", "2023-06-01, 2023-06-01")],
+)
 def test_version_modes(c2023, sid, version):
     assert dict(request(c2023, sid).headers).get("anthropic-version") == version
+
+
+def test_the_unknown_version_is_later_than_every_live_one_and_the_duplicate_follows_the_run(c2023, c2026):
+    # Contract §1.1 quotes the refusal of "2023-10-01": a version check by date comparison accepts it.
+    assert c2023.unknown_version == c2026.unknown_version == "2023-10-01"
+    assert c2023.unknown_version not in c2023.known_versions
+    assert c2023.unknown_version > "2023-06-01"
+    assert dict(request(c2026, "version.duplicated").headers)["anthropic-version"] == "2026-10-21, 2026-10-21"
+
+
+@pytest.mark.parametrize(("sid", "auth"), [("auth.wrong_bearer", "wrong-bearer"), ("auth.bearer_lowercase", "bearer-lowercase"), ("auth.count_tokens_missing", "none"), ("auth.models_missing", "none")])
+def test_explicit_auth_modes_do_not_follow_the_primary_scheme(c2023, c2026, sid, auth):
+    assert request(c2023, sid).auth == request(c2026, sid).auth == auth
+
+
+def test_keyless_probes_of_the_other_endpoints(c2023):
+    counted, listed, stream = request(c2023, "auth.count_tokens_missing"), request(c2023, "auth.models_missing"), request(c2023, "auth.missing_stream")
+    assert (counted.endpoint, counted.method, counted.path) == ("count_tokens", "POST", "/v1/messages/count_tokens")
+    assert "max_tokens" not in counted.json_body()
+    assert (listed.endpoint, listed.method, listed.path, listed.body) == ("models", "GET", "/v1/models", b"")
+    assert (stream.auth, stream.stream, stream.json_body()["stream"]) == ("none", True, True)
+
+
+def test_a_scenario_header_replaces_the_default_of_the_same_name(c2023):
+    headers = request(c2023, "content_type.charset").headers
+    assert [v for k, v in headers if k == "content-type"] == ["application/json; charset=utf-8"]
+    assert [v for k, v in request(c2023, "plain").headers if k == "content-type"] == ["application/json"]
 
 
 def test_version_default_follows_the_contract(c2026):
@@ -305,7 +335,9 @@ def test_version_default_follows_the_contract(c2026):
 
 
 def test_beta_placeholder_is_filled_from_the_contract(c2023):
-    assert dict(request(c2023, "beta").headers)["anthropic-beta"] == "files-api-2025-04-14"
+    # Two documented betas in one comma-separated value, as Claude Code sends its list.
+    assert dict(request(c2023, "beta").headers)["anthropic-beta"] == "files-api-2025-04-14,token-counting-2024-11-01"
+    assert dict(request(c2023, "beta.unknown").headers)["anthropic-beta"] == "conformance-no-such-beta-2025-01-01"
 
 
 def test_raw_malformed_body_is_sent_verbatim_with_the_model(c2023):

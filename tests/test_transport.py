@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import socket
 import time
 from collections.abc import Callable
@@ -16,13 +17,14 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from conformance import cassette
+from conformance.contract.loader import load_contract
 from conformance.exchange import Exchange
 from conformance.redact import MASK
 from conformance.scenarios import USER_AGENT, Request
 from conformance.transport import Limits, Target, Timeouts, Transport, make_wrong_key
 
 KEY = "sk-ant-api03-tRaNsPoRt-TeSt-" + "k" * 40
-WRONG = "sk-ant-api03-conformance-invalid-0123456789abcdef01234567"
+WRONG = "sk-ant-api03-conformance-invalid-" + "0123456789abcdef" * 4 + "012345678AA"  # the shape of a real key
 BODY = b'{"model": "claude-haiku-4-5", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}'
 REQUEST = Request(
     scenario="plain",
@@ -198,6 +200,8 @@ def test_a_path_prefix_of_the_base_url_is_kept():
     ("auth", "sent", "recorded"),
     [
         ("bearer", ("authorization", f"Bearer {KEY}"), ("authorization", f"Bearer {MASK}")),
+        ("bearer-lowercase", ("authorization", f"bearer {KEY}"), ("authorization", f"bearer {MASK}")),
+        ("x-api-key", ("x-api-key", KEY), ("x-api-key", MASK)),
         # the suite's own invalid probe key is evidence, so it stays readable (and reproducible)
         ("wrong-x-api-key", ("x-api-key", WRONG), ("x-api-key", WRONG)),
         ("wrong-bearer", ("authorization", f"Bearer {WRONG}"), ("authorization", f"Bearer {WRONG}")),
@@ -398,10 +402,18 @@ def test_target_hides_the_key_and_wrong_keys_look_real():
     assert WRONG not in repr(target)
     assert target.origin == ("http", "127.0.0.1:8080")
     assert target.url("/v1/messages") == "http://user:pw@127.0.0.1:8080/prefix/v1/messages"
-    wrong = make_wrong_key("sk-ant-api03-conformance-invalid-")
+    wrong = make_wrong_key("sk-ant-api03-conformance-invalid-", length=108, suffix="AA")
     assert wrong.startswith("sk-ant-api03-conformance-invalid-")
-    assert len(wrong) == len("sk-ant-api03-conformance-invalid-") + 24
-    assert wrong != make_wrong_key("sk-ant-api03-conformance-invalid-")
+    assert re.fullmatch(r"sk-ant-api03-[A-Za-z0-9_-]{93}AA", wrong)  # a real key's shape (gitleaks' anthropic-api-key rule)
+    assert wrong != make_wrong_key("sk-ant-api03-conformance-invalid-", length=108, suffix="AA")
+    with pytest.raises(ValueError, match="leaves only 3 random ones"):
+        make_wrong_key("sk-ant-api03-", length=18, suffix="AA")
+
+
+def test_the_contract_shapes_the_wrong_key_like_a_real_one():
+    contract = load_contract()
+    wrong = make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix)
+    assert re.fullmatch(r"sk-ant-api03-[A-Za-z0-9_-]{93}AA", wrong)
 
 
 def test_sends_run_concurrently_up_to_the_limit():

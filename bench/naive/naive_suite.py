@@ -44,7 +44,7 @@ def loop() -> Iterator[asyncio.AbstractEventLoop]:
 @pytest.fixture(scope="module")
 def transport(loop: asyncio.AbstractEventLoop) -> Iterator[Transport]:
     """One client for every test, as a sensible suite would have; only requests are not shared."""
-    target = Target(os.environ["BENCH_BASE_URL"], os.environ["BENCH_API_KEY"], wrong_key=make_wrong_key(CONTRACT.wrong_key_prefix))
+    target = Target(os.environ["BENCH_BASE_URL"], os.environ["BENCH_API_KEY"], wrong_key=make_wrong_key(CONTRACT.wrong_key_prefix, length=CONTRACT.wrong_key_length, suffix=CONTRACT.wrong_key_suffix))
     client = Transport(target, concurrency=1)
     yield client
     loop.run_until_complete(client.aclose())

@@ -1,4 +1,4 @@
-"""Error answers: the envelope and the status → error.type map."""
+"""Error answers: the envelope, the status → error.type map and the body's request_id."""
 
 from __future__ import annotations
 
@@ -36,3 +36,19 @@ def type_matches_status(s: Subject) -> list[Violation]:
         expected = " or ".join(allowed)
         return [Violation(f"Received: status {status} with error.type {show(kind)}\nExpected: error.type {expected}", at="/error/type")]
     return []
+
+
+@check("errors.request_id_matches_header")
+def request_id_matches_header(s: Subject) -> list[Violation]:
+    """Users quote the id from the body or the header to support; two different ids send support after the wrong request."""
+    data = s.exchange.json
+    body_id = data.get("request_id") if isinstance(data, dict) else None
+    if not isinstance(body_id, str):
+        raise NotApplicable("the error body has no request_id (it is optional; its type is judged by errors.envelope_shape)")
+    header = s.exchange.header("request-id")
+    if header is None:
+        raise NotApplicable("no request-id header (judged by headers.request_id_present)")
+    if body_id.strip() != header.strip():
+        return [Violation(f"Received: request_id {show(body_id)} in the body, request-id {show(header)} in the header\nExpected: the same id in both", at="/request_id")]
+    return []
+

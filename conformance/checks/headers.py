@@ -6,6 +6,8 @@ from ..findings import NotApplicable, Violation
 from .registry import check
 from .subject import Subject, show
 
+MAX_NAMED = 5  # scenarios named in one message; the rest are counted
+
 
 @check("headers.json_content_type")
 def json_content_type(s: Subject) -> list[Violation]:
@@ -15,8 +17,12 @@ def json_content_type(s: Subject) -> list[Violation]:
         raise NotApplicable("no answer")
     if ex.streamed and ex.ok:
         raise NotApplicable("a successful stream is judged by headers.stream_content_type")
+    flag = s.request_json().get("stream", False)
+    if ex.ok and not isinstance(flag, bool):
+        raise NotApplicable(f"the request's stream is {show(flag)}, not a boolean: it asked for neither a stream nor a Message (judged by its parameter rule)")
     if ex.media_type != "application/json":
-        return [Violation(f"Received: Content-Type {show(ex.header('content-type'))} (status {ex.status})\nExpected: application/json", at="header content-type")]
+        asked = ", to a stream request" if ex.streamed else ""
+        return [Violation(f"Received: Content-Type {show(ex.header('content-type'))} (status {ex.status}{asked})\nExpected: application/json", at="header content-type")]
     return []
 
 
@@ -39,3 +45,19 @@ def request_id_present(s: Subject) -> list[Violation]:
     if not value or not value.strip():
         return [Violation(f"Received: no request-id header (status {ex.status})\nExpected: a request-id header, e.g. req_018EeWyXxfu5pfWkrYcMdjWG", at="header request-id")]
     return []
+
+
+@check("headers.request_id_unique")
+def request_id_unique(s: Subject) -> list[Violation]:
+    """Support finds one request by its request-id; an id several answers share finds none of them."""
+    ex = s.exchange
+    if ex.status is None:
+        raise NotApplicable("no answer")
+    value = (ex.header("request-id") or "").strip()
+    if not value:
+        raise NotApplicable("no request-id header (judged by headers.request_id_present)")
+    others = sorted(sid for sid, peer in s.peers.items() if sid != ex.id and (peer.header("request-id") or "").strip() == value)
+    if not others:
+        return []
+    named = ", ".join(others[:MAX_NAMED]) + (f" and {len(others) - MAX_NAMED} more" if len(others) > MAX_NAMED else "")
+    return [Violation(f"Received: request-id {show(value)}, also on the answer to {named}\nExpected: a request-id no other answer of the run carries", at="header request-id")]

@@ -1,23 +1,39 @@
 """Recovery: what a client needs to retry, back off or give up correctly.
 
-429s carry the wait, failures before a stream starts are HTTP statuses, failures after it started
-reach the client as an error event, and a live stream never falls silent for long. The error
-envelope, the status ↔ error.type pairing and an error event's place at the end are judged by
-errors.* and stream.*; these checks only judge what those cannot.
+429s carry the wait, retry and rate-limit headers say what they mean in the form clients parse,
+failures before a stream starts are HTTP statuses, failures after it started reach the client as
+an error event, and a live stream never falls silent for long. The error envelope, the status ↔
+error.type pairing and an error event's place at the end are judged by errors.* and stream.*;
+these checks only judge what those cannot.
 """
 
 from __future__ import annotations
 
+import email.utils
 import itertools
 import re
+from datetime import datetime
 
 from .._types import JSON
 from ..findings import NotApplicable, Violation
 from ..sse.framer import Frame
+from ..sse.reading import StreamReading
 from .registry import check
 from .subject import Subject, describe_error, error_event, locate, show
 
 _SECONDS = re.compile(r"^\d+(\.\d+)?$")
+# RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, or the obsolete RFC 850 and asctime forms recipients must accept.
+_DAY, _WEEKDAY = r"(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun)", r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+_MONTH, _TIME = r"(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)", r"\d{2}:\d{2}:\d{2}"
+_HTTP_DATE = re.compile(
+    rf"^(?:{_DAY}, \d{{2}} {_MONTH} \d{{4}} {_TIME} GMT|{_WEEKDAY}, \d{{2}}-{_MONTH}-\d{{2}} {_TIME} GMT|{_DAY} {_MONTH} [ \d]\d {_TIME} \d{{4}})$"
+)
+# RFC 3339 date-time (§5.6); a space instead of T is the readability variant §5.6 allows.
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})$")
+_RATE_LIMIT_HEADER = re.compile(r"^anthropic-(?:ratelimit|priority)-[a-z-]+-(limit|remaining|reset)$")
+_COUNT = re.compile(r"^\d+$")
+# Refusals resending cannot fix: x-should-retry: true there makes the SDK resend a hopeless request.
+_FINAL_STATUSES = frozenset({400, 401, 403, 404, 413})
 # error.details.error_code of the 429s a spend limit causes (SDK-2.12 _error_classes.py).
 _SPEND_LIMIT_CODES = frozenset({"contract_spend_limit_reached", "enforced_spend_limit_reached"})
 
@@ -42,9 +58,62 @@ def retry_after_on_rate_limit(s: Subject) -> list[Violation]:
         ms = s.exchange.header("retry-after-ms")
         note = f" (only the non-standard retry-after-ms: {show(ms)})" if ms is not None else ""
         return [Violation(f"Received: a 429 without retry-after{note}\nExpected: retry-after with the number of seconds to wait, e.g. retry-after: 12", at="header retry-after")]
-    if not _SECONDS.match(value.strip()):
-        return [Violation(f"Received: retry-after {show(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12", at="header retry-after")]
+    if not (_SECONDS.match(value.strip()) or _is_http_date(value.strip())):
+        return [Violation(f"Received: retry-after {show(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12 (or an HTTP date)", at="header retry-after")]
     return []
+
+
+def _is_http_date(value: str) -> bool:
+    """An HTTP-date that names a real day (Retry-After's other form, RFC 9110 §10.2.3)."""
+    if not _HTTP_DATE.match(value):
+        return False
+    try:
+        email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _is_rfc3339(value: str) -> bool:
+    if not _RFC3339.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value.upper().replace(" ", "T"))
+    except ValueError:
+        return False
+    return True
+
+
+@check("recovery.should_retry_consistent")
+def should_retry_consistent(s: Subject) -> list[Violation]:
+    """SDK 2.x obeys x-should-retry over the status: false on a 529 stops every retry, true on a 401 resends a hopeless request."""
+    ex = s.exchange
+    values = ex.header_all("x-should-retry")
+    if ex.status is None or not values:
+        raise NotApplicable("no x-should-retry header")
+    value, status = values[0].strip(), ex.status
+    if len(values) > 1 or value not in ("true", "false"):
+        return [Violation(f"Received: x-should-retry {show(', '.join(values))} (status {status})\nExpected: x-should-retry \"true\" or \"false\" (the SDK ignores any other value)", at="header x-should-retry")]
+    if value == "false" and (status in (429, 529) or status >= 500) and _error_code(ex.json) not in _SPEND_LIMIT_CODES:
+        return [Violation(f'Received: x-should-retry "false" on a {status}\nExpected: "true" or no x-should-retry: clients retry a {status}, and the SDK stops when told "false"', at="header x-should-retry")]
+    if value == "true" and status in _FINAL_STATUSES:
+        return [Violation(f'Received: x-should-retry "true" on a {status}\nExpected: "false" or no x-should-retry: the same request cannot succeed when sent again', at="header x-should-retry")]
+    return []
+
+
+@check("recovery.ratelimit_headers_wellformed")
+def ratelimit_headers_wellformed(s: Subject) -> list[Violation]:
+    """Clients pace themselves on these headers; a reset they cannot parse or a count that is not one leaves them guessing."""
+    found = [(name, value.strip(), m.group(1)) for name, value in s.exchange.headers if (m := _RATE_LIMIT_HEADER.match(name))]
+    if not found:
+        raise NotApplicable("no anthropic-ratelimit-* headers (they are optional)")
+    violations = []
+    for name, value, kind in found:
+        if kind == "reset" and not _is_rfc3339(value):
+            violations.append(Violation(f"Received: {name} {show(value)}\nExpected: an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z", at=f"header {name}"))
+        elif kind != "reset" and not _COUNT.match(value):
+            violations.append(Violation(f"Received: {name} {show(value)}\nExpected: a non-negative integer, e.g. 50", at=f"header {name}"))
+    return violations
 
 
 @check("recovery.pre_stream_error_is_status")
@@ -118,15 +187,34 @@ def stream_silence_bounded(s: Subject) -> list[Violation]:
         raise NotApplicable("no message_start (judged by stream.message_start_first)")
     after_start = itertools.dropwhile(lambda f: f is not start, s.reading.frames)
     timed = [(f.t, f) for f in after_start if f.t is not None]
-    if len(timed) < 2:
+    if not timed:
         raise NotApplicable("no arrival times were recorded for this stream")
-    gap, before, after = max(((b - a, fa, fb) for (a, fa), (b, fb) in itertools.pairwise(timed)), key=lambda g: g[0])
+    gaps = [(b - a, fa, _label(s, fb)) for (a, fa), (b, fb) in itertools.pairwise(timed)]
+    last_t, last = timed[-1]
+    if not _finished(s.reading) and s.exchange.elapsed > last_t:  # nothing came after the last frame until the stream ended
+        gaps.append((s.exchange.elapsed - last_t, last, _end_of(s)))
+    if not gaps:
+        raise NotApplicable("one arrival time only, and the stream finished: no silence to measure")
+    gap, before, after = max(gaps, key=lambda g: g[0])
     if gap <= limit:
         return []
     return [
         Violation(
             f"Received: {gap:.1f} s without any event, ping or comment, after {_label(s, before)}\n"
             f"Expected: at most {limit:g} s of silence after message_start (ping events keep a pending answer alive)",
-            at=_label(s, after),
+            at=after,
         )
     ]
+
+
+def _finished(reading: StreamReading) -> bool:
+    """The stream reached its documented end (message_stop or an error event), so what came after it is not silence."""
+    return error_event(reading) is not None or any(e.data is not None and e.data.get("type") == "message_stop" for e in reading.events)
+
+
+def _end_of(s: Subject) -> str:
+    """Where an unfinished stream ended: the read that gave up, or the connection the target closed."""
+    ex = s.exchange
+    if ex.error is not None:
+        return f"the end of the answer, {ex.elapsed:.1f} s in ({ex.error})"
+    return f"the end of the answer, {ex.elapsed:.1f} s in (the connection closed with no message_stop)"

@@ -662,6 +662,8 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         unknown_version=c["headers"]["unknown_version"],
         beta_probe=profile_doc.get("headers", {}).get("beta_probe") or c["headers"]["beta_probe"],
         wrong_key_prefix=c["headers"]["wrong_key_prefix"],
+        wrong_key_length=int(c["headers"]["wrong_key_length"]),
+        wrong_key_suffix=c["headers"]["wrong_key_suffix"],
         status_types={int(k): tuple(v) for k, v in c["errors"]["status_types"].items()},
         stop_reasons=tuple(c["stop_reasons"]),
         delta_blocks={k: frozenset(v) for k, v in c["stream"]["delta_blocks"].items()},

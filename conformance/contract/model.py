@@ -272,6 +272,8 @@ class Contract:
     unknown_version: str
     beta_probe: str
     wrong_key_prefix: str
+    wrong_key_length: int
+    wrong_key_suffix: str
     status_types: Mapping[int, tuple[str, ...]]
     stop_reasons: tuple[str, ...]
     delta_blocks: Mapping[str, frozenset[str]]

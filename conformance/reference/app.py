@@ -2,9 +2,9 @@
 
 Owns which route answers what, the order checks run in (path/method → body size → auth → version →
 beta → simulation hook → body JSON → shape → model → model rules), the 32 MB limit while reading, and the
-response headers (`request-id` on everything). Rules live in headers.py / validation.py / content.py, bodies in
-responses.py / sse_writer.py / models_api.py, simulated 429/529/413 and mid-stream errors in simulate.py.
-Knows nothing about faults: they wrap this app from outside.
+response headers (`request-id` on everything, `x-should-retry: false` on a refused key). Rules live in
+headers.py / validation.py / content.py, bodies in responses.py / sse_writer.py / models_api.py, simulated
+429/529/413 and mid-stream errors in simulate.py. Knows nothing about faults: they wrap this app from outside.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from conformance.reference.variant import DEFAULT, Variant
 
 _DRAIN_LIMIT = 2 * MAX_BODY_BYTES
 _TOO_LARGE = ApiError(ErrorType.REQUEST_TOO_LARGE, "Request exceeds the maximum allowed number of bytes.")
+# A refused key is final: the first-party 401 tells the SDK not to retry it (capture 52).
+_AUTH_FAILURE_HEADERS = {"x-should-retry": "false"}
 
 Handler = Callable[[Request, headers.Negotiated, str, str], Awaitable[Response]]
 
@@ -140,7 +142,9 @@ class ReferenceApp:
             return await self._reject(request, _TOO_LARGE, rid)
         raw = _raw_headers(request)
         failure = headers.check_auth(raw, api_key=self.api_key)
-        negotiated = failure or headers.negotiate(raw)
+        if failure is not None:
+            return await self._reject(request, failure, rid, extra=_AUTH_FAILURE_HEADERS)
+        negotiated = headers.negotiate(raw)
         if isinstance(negotiated, ApiError):
             return await self._reject(request, negotiated, rid)
         simulation = simulate.requested(raw)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance._types import JSON, RawHeaders
+from conformance.reference.responses import request_id
 
 Wrapper = Callable[[ASGIApp], ASGIApp]
 EventOut = tuple[str | None, str]
@@ -141,8 +142,9 @@ def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> 
                 await app(scope, _replay(chunks, more, receive), send)
                 return
             status, kind, message = verdict
-            payload = json.dumps({"type": "error", "error": {"type": kind, "message": message}}).encode()
-            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"request-id", b"req_011CFaultRefusedRequest0")]
+            rid = request_id()  # a fresh id per answer, in the header and the body, as the faithful app sends them
+            payload = json.dumps({"type": "error", "error": {"type": kind, "message": message}, "request_id": rid}).encode()
+            headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), (b"request-id", rid.encode())]
             await send({"type": "http.response.start", "status": status, "headers": headers})
             await send({"type": "http.response.body", "body": payload, "more_body": False})
 
@@ -228,12 +230,17 @@ def replace_error(fn: Callable[[int, JSON], tuple[int, JSON | bytes] | None]) ->
 
 def rewrite_response_headers(fn: Callable[[RawHeaders], RawHeaders]) -> Wrapper:
     """Let `fn` change the response headers of every response."""
+    return rewrite_headers_by_status(lambda _status, headers: fn(headers))
+
+
+def rewrite_headers_by_status(fn: Callable[[int, RawHeaders], RawHeaders]) -> Wrapper:
+    """Let `fn` change the response headers of every response, knowing its status."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
         async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
             async def intercept(message: Message) -> None:
                 if message["type"] == "http.response.start":
-                    headers = fn(_decode_headers(message.get("headers", [])))
+                    headers = fn(message["status"], _decode_headers(message.get("headers", [])))
                     message = {**message, "headers": _encode_headers(headers)}
                 await send(message)
 
@@ -366,6 +373,34 @@ def reanswer_json(fn: Callable[[int, JSON], tuple[int, str, bytes] | None]) -> W
                     headers = tuple((k, media_type if k == "content-type" else v) for k, v in headers)
                 await send({**start, "status": status, "headers": _encode_headers(_with_length(headers, len(raw)))})
                 await send({"type": "http.response.body", "body": raw, "more_body": False})
+
+            await app(scope, receive, intercept)
+
+        return wrapped
+
+    return wrap
+
+
+def hang_up_stream(last: Callable[[bytes], bool], wait_s: float) -> Wrapper:
+    """Send SSE body chunks up to the first one ``last`` accepts, stay silent ``wait_s`` seconds, then end the body and drop the rest."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            state = {"stream": False, "cut": False, "closed": False}
+
+            async def intercept(message: Message) -> None:
+                if message["type"] == "http.response.start":
+                    state["stream"] = _content_type(message).startswith("text/event-stream")
+                elif state["stream"] and message["type"] == "http.response.body":
+                    if state["closed"]:
+                        return
+                    if state["cut"]:
+                        state["closed"] = True
+                        await asyncio.sleep(wait_s)
+                        await send({"type": "http.response.body", "body": b"", "more_body": False})
+                        return
+                    state["cut"] = last(message.get("body", b""))
+                await send(message)
 
             await app(scope, receive, intercept)
 

@@ -164,6 +164,7 @@ class Build:
         error: str | None = None,
         truncated: bool = False,
         content_type: str | None = None,
+        elapsed: float = 0.0,
     ) -> Exchange:
         """One recorded exchange; a dict body is sent as compact JSON, a stream request gets an SSE content type."""
         request = request_json() if request is None else request
@@ -181,12 +182,20 @@ class Build:
             chunks=chunks,
             error=error,
             truncated=truncated,
+            elapsed=elapsed,
         )
 
     def subject(
-        self, exchange: Exchange, *, marker: str | None = None, twin: Exchange | None = None, tags: Iterable[str] = (), expect_text: str | None = None
+        self,
+        exchange: Exchange,
+        *,
+        marker: str | None = None,
+        twin: Exchange | None = None,
+        tags: Iterable[str] = (),
+        expect_text: str | None = None,
+        peers: Iterable[Exchange] = (),
     ) -> Subject:
-        """The Subject the judge would build: stream reading for a successful stream, twin when given."""
+        """The Subject the judge would build: stream reading for a successful stream, twin when given, the run's other exchanges as peers."""
         body = exchange.request.body
         data = json.loads(body) if body else {}
         stream = isinstance(data, dict) and data.get("stream") is True
@@ -207,7 +216,8 @@ class Build:
         reading = None
         if exchange.streamed and exchange.ok:
             reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
-        return Subject(exchange=exchange, request=request, contract=self.contract, facts=self.facts, schemas=self.schemas, reading=reading, twin=twin)
+        run_exchanges = {e.id: e for e in (exchange, *peers)}
+        return Subject(exchange=exchange, request=request, contract=self.contract, facts=self.facts, schemas=self.schemas, reading=reading, twin=twin, peers=run_exchanges)
 
     def plain(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 200, request: dict[str, Any] | None = None, marker: str | None = None, **kwargs: Any) -> Subject:
         """A non-streamed answer (a Message by default)."""

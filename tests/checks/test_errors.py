@@ -90,3 +90,38 @@ def test_type_matches_status_skips_undocumented_statuses(build):
 def test_type_matches_status_leaves_a_broken_envelope_to_envelope_shape(build):
     with pytest.raises(NotApplicable, match=r"errors\.envelope_shape"):
         run("errors.type_matches_status", build.error({"detail": "Not Found"}, status=404))
+
+
+# ------------------------------------------------------------ errors.request_id_matches_header
+
+
+def test_request_id_matches_header_passes_when_body_and_header_agree(build):
+    # Capture 52: the 401's body request_id and its request-id header are the same id.
+    body = {"type": "error", "error": {"type": "authentication_error", "message": "invalid x-api-key"}, "request_id": "req_011CVa2kcigwBtMFroktdQ2q"}
+    headers = [("content-type", "application/json"), ("request-id", "req_011CVa2kcigwBtMFroktdQ2q")]
+    assert run("errors.request_id_matches_header", build.error(body, status=401, headers=headers)) == []
+
+
+def test_request_id_matches_header_flags_two_ids(build):
+    body = {**error_body(), "request_id": "gw-7f3c2a9e-0b1d-4c55-8e2f-3a9d1c0b7e64"}
+    [violation] = run("errors.request_id_matches_header", build.error(body))
+    assert violation.message == (
+        'Received: request_id "gw-7f3c2a9e-0b1d-4c55-8e2f-3a9d1c0b7e64" in the body, request-id "req_011CSHoEeqs5C35K2UUqR7Fy" in the header\n'
+        "Expected: the same id in both"
+    )
+    assert violation.at == "/request_id"
+
+
+@pytest.mark.parametrize("request_id", [None, 12, "absent"])
+def test_request_id_matches_header_needs_an_id_in_the_body(build, request_id):
+    # request_id is optional (absent before 2025, null allowed); a non-string is the envelope check's.
+    body = {k: v for k, v in {**error_body(), "request_id": request_id}.items() if v != "absent"}
+    with pytest.raises(NotApplicable, match="no request_id"):
+        run("errors.request_id_matches_header", build.error(body))
+    with pytest.raises(NotApplicable, match="no request_id"):
+        run("errors.request_id_matches_header", build.error(b"<html>502</html>", status=502))
+
+
+def test_request_id_matches_header_needs_the_header(build):
+    with pytest.raises(NotApplicable, match=r"judged by headers\.request_id_present"):
+        run("errors.request_id_matches_header", build.error(headers=[("content-type", "application/json")]))

@@ -41,11 +41,23 @@ def test_json_content_type_flags_a_missing_header_on_an_error(build):
     assert messages("headers.json_content_type", subject) == ["Received: Content-Type null (status 401)\nExpected: application/json"]
 
 
-def test_json_content_type_flags_an_error_sent_as_event_stream(build):
-    exchange = build.exchange(status=500, body=error_body("api_error", "boom"), request=request_json(stream=True), content_type="text/event-stream")
-    assert messages("headers.json_content_type", build.subject(exchange)) == [
-        'Received: Content-Type "text/event-stream" (status 500)\nExpected: application/json'
-    ]
+@pytest.mark.parametrize(("status", "kind"), [(500, "api_error"), (529, "overloaded_error"), (401, "authentication_error")])
+def test_json_content_type_flags_an_error_to_a_stream_request_sent_as_event_stream(build, status, kind):
+    # The JSON body is kept, but an SDK that trusts the label reads it as an event stream and finds no event.
+    exchange = build.exchange(status=status, body=error_body(kind, "boom"), request=request_json(stream=True), content_type="text/event-stream; charset=utf-8")
+    [violation] = run("headers.json_content_type", build.subject(exchange))
+    assert violation.message == f'Received: Content-Type "text/event-stream; charset=utf-8" (status {status}, to a stream request)\nExpected: application/json'
+    assert violation.at == "header content-type"
+
+
+@pytest.mark.parametrize("flag", ["warm", 1, "true"])
+def test_json_content_type_leaves_an_answer_to_a_malformed_stream_flag_to_its_parameter_rule(build, flag):
+    # params.wrong_type_rejected:stream.wrong_type sends stream "warm": a 2xx event stream is that rule's failure, not this one's.
+    subject = build.subject(build.exchange(status=200, body="event: ping\ndata: {}\n\n", request=request_json(stream=flag), content_type="text/event-stream"))
+    with pytest.raises(NotApplicable, match="not a boolean"):
+        run("headers.json_content_type", subject)
+    refused = build.subject(build.exchange(status=400, body=error_body(), request=request_json(stream=flag)))
+    assert run("headers.json_content_type", refused) == []
 
 
 def test_json_content_type_leaves_successful_streams_to_the_stream_check(build):
@@ -97,3 +109,37 @@ def test_request_id_present_flags_a_missing_or_blank_header(build, headers):
 def test_request_id_present_needs_an_answer(build):
     with pytest.raises(NotApplicable, match="no answer"):
         run("headers.request_id_present", build.subject(build.exchange(status=None)))
+
+
+# ------------------------------------------------------------------- headers.request_id_unique
+
+
+def test_request_id_unique_passes_when_every_answer_has_its_own(build):
+    plain = build.exchange(headers=[("content-type", "application/json"), ("request-id", "req_011CVa2kcigwBtMFroktdQ2q")])
+    refused = build.exchange(status=401, body=error_body("authentication_error", "invalid x-api-key"), scenario="auth.missing")
+    assert run("headers.request_id_unique", build.subject(plain, peers=[refused])) == []
+    assert run("headers.request_id_unique", build.subject(refused, peers=[plain])) == []
+
+
+def test_request_id_unique_flags_an_id_other_answers_share(build):
+    def answer(scenario: str, value: str = "req_011CSHoEeqs5C35K2UUqR7Fy"):
+        return build.exchange(headers=[("content-type", "application/json"), ("request-id", value)], scenario=scenario)
+
+    same = [answer(f"scenario.{i}") for i in range(7)]
+    [violation] = run("headers.request_id_unique", build.subject(answer("plain", " req_011CSHoEeqs5C35K2UUqR7Fy "), peers=same))
+    assert violation.message == (
+        'Received: request-id "req_011CSHoEeqs5C35K2UUqR7Fy", also on the answer to scenario.0, scenario.1, scenario.2, scenario.3, scenario.4 and 2 more\n'
+        "Expected: a request-id no other answer of the run carries"
+    )
+    assert violation.at == "header request-id"
+    assert messages("headers.request_id_unique", build.subject(answer("plain"), peers=[same[0], answer("other", "req_other")])) == [
+        'Received: request-id "req_011CSHoEeqs5C35K2UUqR7Fy", also on the answer to scenario.0\nExpected: a request-id no other answer of the run carries'
+    ]
+
+
+def test_request_id_unique_needs_an_id_and_an_answer(build):
+    with pytest.raises(NotApplicable, match=r"judged by headers\.request_id_present"):
+        run("headers.request_id_unique", build.error(status=401, headers=[("content-type", "application/json")]))
+    with pytest.raises(NotApplicable, match="no answer"):
+        run("headers.request_id_unique", build.subject(build.exchange(status=None)))
+

@@ -71,10 +71,16 @@ def test_a_429_without_retry_after_warns(build):
     assert violation.at == "header retry-after"
 
 
-@pytest.mark.parametrize("value", ["Wed, 21 Oct 2026 07:28:00 GMT", "soon", "-1", ""])
-def test_a_429_whose_retry_after_is_not_seconds_warns(build, value):
+@pytest.mark.parametrize("value", ["Wed, 21 Oct 2026 07:28:00 GMT", "Wednesday, 21-Oct-26 07:28:00 GMT", "Wed Oct 21 07:28:00 2026", "Sun Nov  6 08:49:37 1994"])
+def test_a_429_whose_retry_after_is_an_http_date_passes(build, value):
+    # RFC 9110 §10.2.3: Retry-After = HTTP-date / delay-seconds (IMF-fixdate and the two obsolete forms); the SDK honours dates.
+    assert run("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", value))) == []
+
+
+@pytest.mark.parametrize("value", ["1s", "soon", "-1", "", "Wed, 32 Oct 2026 07:28:00 GMT", "Wed, 21 Oct 2026 07:28:00", "2026-10-21T07:28:00Z", "1 s"])
+def test_a_429_whose_retry_after_is_neither_seconds_nor_a_date_warns(build, value):
     assert messages("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", value))) == [
-        f"Received: retry-after {json.dumps(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12"
+        f"Received: retry-after {json.dumps(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12 (or an HTTP date)"
     ]
 
 
@@ -147,6 +153,93 @@ def test_a_failure_that_just_stops_fails_without_a_locator(build):
     assert violation.at is None
 
 
+# ------------------------------------------------------------------------------ x-should-retry
+
+
+def answer(build: Build, status: int, *headers: tuple[str, str], body: object = None):
+    kinds = {400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 413: "request_too_large",
+             429: "rate_limit_error", 500: "api_error", 503: "api_error", 529: "overloaded_error"}
+    payload = body if body is not None else {"type": "error", "error": {"type": kinds.get(status, "api_error"), "message": "x"}}
+    return build.error(payload, status=status, headers=[JSON, *headers])
+
+
+@pytest.mark.parametrize(("status", "value"), [(401, "false"), (529, "true"), (429, "true"), (500, "true"), (400, "false"), (409, "true"), (409, "false"), (408, "false")])
+def test_should_retry_that_fits_the_status_passes(build, status, value):
+    # Captures 52 (false on a 401) and 59 (true on a 529); 408/409 are the target's call.
+    assert run("recovery.should_retry_consistent", answer(build, status, ("x-should-retry", value))) == []
+    assert run("recovery.should_retry_consistent", build.plain(headers=[JSON, ("x-should-retry", value)])) == []
+
+
+@pytest.mark.parametrize("status", [429, 529, 500, 503])
+def test_should_retry_false_on_a_retryable_status_warns(build, status):
+    [violation] = run("recovery.should_retry_consistent", answer(build, status, ("x-should-retry", "false")))
+    assert violation.message == (
+        f'Received: x-should-retry "false" on a {status}\nExpected: "true" or no x-should-retry: clients retry a {status}, and the SDK stops when told "false"'
+    )
+    assert violation.at == "header x-should-retry"
+
+
+def test_should_retry_false_on_a_spend_limit_429_passes(build):
+    body = {"type": "error", "error": {"type": "rate_limit_error", "message": "spend limit reached", "details": {"error_code": "contract_spend_limit_reached"}}}
+    assert run("recovery.should_retry_consistent", answer(build, 429, ("x-should-retry", "false"), body=body)) == []
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 413])
+def test_should_retry_true_on_a_final_refusal_warns(build, status):
+    assert messages("recovery.should_retry_consistent", answer(build, status, ("x-should-retry", "true"))) == [
+        f'Received: x-should-retry "true" on a {status}\nExpected: "false" or no x-should-retry: the same request cannot succeed when sent again'
+    ]
+
+
+@pytest.mark.parametrize(("values", "shown"), [(["True"], '"True"'), (["1"], '"1"'), (["yes"], '"yes"'), (["false", "false"], '"false, false"')])
+def test_should_retry_other_than_true_or_false_warns(build, values, shown):
+    # SDK-2.12 _should_retry compares with "true" and "false" exactly; anything else is ignored.
+    assert messages("recovery.should_retry_consistent", answer(build, 529, *(("x-should-retry", v) for v in values))) == [
+        f'Received: x-should-retry {shown} (status 529)\nExpected: x-should-retry "true" or "false" (the SDK ignores any other value)'
+    ]
+
+
+def test_should_retry_is_judged_only_where_it_is_sent(build):
+    with pytest.raises(NotApplicable, match="no x-should-retry"):
+        run("recovery.should_retry_consistent", answer(build, 529))
+    with pytest.raises(NotApplicable, match="no x-should-retry"):
+        run("recovery.should_retry_consistent", build.subject(build.exchange(status=None, headers=[("x-should-retry", "true")])))
+
+
+# --------------------------------------------------------------------------- rate-limit headers
+
+
+def test_the_documented_rate_limit_headers_pass(build):
+    headers = [(f"anthropic-ratelimit-{family}-{part}", value) for family in ("requests", "tokens", "input-tokens", "output-tokens")
+               for part, value in (("limit", "50"), ("remaining", "0"), ("reset", "2026-04-21T07:28:00Z"))]
+    headers += [("anthropic-priority-input-tokens-reset", "2026-04-21T07:28:00.123+02:00"), ("anthropic-priority-input-tokens-limit", "1000")]
+    assert run("recovery.ratelimit_headers_wellformed", rate_limited(build, ("retry-after", "1"), *headers)) == []
+    assert run("recovery.ratelimit_headers_wellformed", build.plain(headers=[JSON, ("anthropic-ratelimit-tokens-reset", "2026-04-21 07:28:00z")])) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("anthropic-ratelimit-requests-reset", "1s", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
+        ("anthropic-ratelimit-tokens-reset", "1776756480", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
+        ("anthropic-ratelimit-tokens-reset", "2026-04-21T07:28:00", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
+        ("anthropic-ratelimit-input-tokens-reset", "2026-13-01T00:00:00Z", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
+        ("anthropic-ratelimit-requests-limit", "50.0", "a non-negative integer, e.g. 50"),
+        ("anthropic-ratelimit-output-tokens-remaining", "-3", "a non-negative integer, e.g. 50"),
+        ("anthropic-priority-output-tokens-remaining", "lots", "a non-negative integer, e.g. 50"),
+    ],
+)
+def test_a_malformed_rate_limit_header_warns(build, name, value, expected):
+    [violation] = run("recovery.ratelimit_headers_wellformed", rate_limited(build, ("anthropic-ratelimit-requests-limit", "50"), (name, value)))
+    assert violation.message == f"Received: {name} {json.dumps(value)}\nExpected: {expected}"
+    assert violation.at == f"header {name}"
+
+
+def test_rate_limit_headers_are_judged_only_where_they_are_sent(build):
+    with pytest.raises(NotApplicable, match="no anthropic-ratelimit"):
+        run("recovery.ratelimit_headers_wellformed", rate_limited(build, ("retry-after", "1"), ("x-ratelimit-reset-requests", "1s")))
+
+
 # ------------------------------------------------------------------------------- silences
 
 
@@ -181,6 +274,32 @@ def test_a_profile_may_change_the_silence_limit(build):
     assert run("recovery.stream_silence_bounded", timed(build, pieces)) == []
     [violation] = run("recovery.stream_silence_bounded", timed(strict, pieces))
     assert "Expected: at most 1 s of silence after message_start" in violation.message
+
+
+def test_a_stream_that_stalls_until_the_read_times_out_warns(build):
+    # /tmp/redteam-req robust-stream-hang: message_start, then nothing until the idle timeout; no second arrival time.
+    subject = timed(build, [(0.0, start())], elapsed=20.0, error="read timeout: nothing received for 20 s")
+    [violation] = run("recovery.stream_silence_bounded", subject)
+    assert violation.message == (
+        "Received: 20.0 s without any event, ping or comment, after event #0 (message_start) @ byte 0\n"
+        "Expected: at most 15 s of silence after message_start (ping events keep a pending answer alive)"
+    )
+    assert violation.at == "the end of the answer, 20.0 s in (read timeout: nothing received for 20 s)"
+
+
+def test_a_stream_closed_after_a_long_silence_warns_and_a_short_one_passes(build):
+    pieces = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("Grüße"))]
+    [violation] = run("recovery.stream_silence_bounded", timed(build, pieces, elapsed=16.2))
+    assert violation.message.startswith(f"Received: 16.0 s without any event, ping or comment, after event #2 (content_block_delta) @ byte {len(sse(MIDSTREAM[:2]))}\n")
+    assert violation.at == "the end of the answer, 16.2 s in (the connection closed with no message_stop)"
+    assert run("recovery.stream_silence_bounded", timed(build, pieces, elapsed=3.0)) == []
+
+
+def test_the_wait_after_a_finished_stream_is_not_silence(build):
+    # After message_stop (or an error event) the answer is complete: a connection left open is not a stall.
+    finished = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("ok")), (0.3, block_stop(0)), (0.4, message_delta()), (0.5, STOP)]
+    assert run("recovery.stream_silence_bounded", timed(build, finished, elapsed=60.0)) == []
+    assert run("recovery.stream_silence_bounded", timed(build, [(0.0, start()), (0.1, ERROR_EVENT)], elapsed=60.0)) == []
 
 
 def test_silences_cannot_be_judged_without_times_or_a_start(build):

@@ -70,3 +70,11 @@ def test_validate_an_error_body(tmp_path: Path) -> None:
     judged = validate(body, status=400)
     assert [f.check_id for f in judged.findings if f.outcome is Outcome.FAIL] == ["errors.envelope_shape"]
     assert os.fspath(body)
+
+
+def test_validate_judges_no_response_header_a_saved_body_cannot_have() -> None:
+    # A saved 429 body has no retry-after, and its request_id has no request-id header to match: neither is a finding.
+    judged = validate(CAPTURES / "58-error-429-rate-limit-2026-04.json")
+    assert {f.check_id for f in judged.findings} == {"errors.envelope_shape", "errors.type_matches_status"}
+    assert all(f.outcome is Outcome.PASS for f in judged.findings)
+

@@ -30,13 +30,18 @@ KEY_ENV = "CONFORMANCE_LITELLM_KEY"
 ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     # auth, errors: the proxy's own refusals are OpenAI-shaped, and a key it cannot look up (no database) is a 400
     "auth.wrong_key_rejected": ("fail", 'unknown key → 400 {"error":{"message":"No connected db.","type":"no_db_connection","code":"400"}}'),
+    "auth.wrong_bearer_rejected": ("fail", 'unknown key as Authorization: Bearer → the same 400 no_db_connection'),
+    "errors.request_id_matches_header": ("skip", "no request_id in any error body (and no request-id header)"),
     "errors.envelope_shape": ("fail", 'missing key, unknown key, malformed JSON → {"error":{...}} without "type":"error"; GET /v1/models/<unknown> → {"detail":"…"}'),
     "errors.type_matches_status": ("fail", '401 with error.type "auth_error"; 400 with "no_db_connection"'),
     "request.unknown_model_not_found": ("fail", 'unknown model → 400 invalid_request_error "Invalid model name passed in model=…", not 404'),
     # anthropic-version is not read (documented optional; the litellm profile tolerates both)
     "headers.version_required": ("fail", "no anthropic-version → 200"),
-    "headers.version_unknown_rejected": ("fail", "anthropic-version: 1999-01-01 → 200"),
+    "headers.version_unknown_rejected": ("fail", "anthropic-version: 2023-10-01 → 200"),
+    "headers.version_duplicate_rejected": ("warn", 'anthropic-version: "2023-06-01, 2023-06-01" → 200'),
+    "headers.beta_unknown_rejected": ("warn", "anthropic-beta: conformance-no-such-beta-2025-01-01 → 200 (unknown betas are not refused)"),
     "headers.request_id_present": ("warn", "no request-id header on any answer (x-litellm-call-id instead)"),
+    "headers.request_id_unique": ("skip", "no request-id header to compare (see headers.request_id_present)"),
     # parameters: Anthropic's ranges and types are not validated; wrong types crash into 500s
     "params.valid_value_accepted:service_tier.enum_standard_only": ("fail", 'service_tier "standard_only" forwarded verbatim; the OpenAI backend refuses it (400 "Invalid value")'),
     "params.invalid_value_rejected:temperature.above_max": ("fail", "temperature 1.01 forwarded to OpenAI (range 0-2) → 200"),
@@ -92,12 +97,15 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "recovery.too_large_status": ("skip", "no error simulation"),
     "recovery.stream_failure_surfaced": ("skip", "no error simulation"),
     "recovery.retry_after_on_rate_limit": ("skip", "no 429 seen"),
+    "recovery.should_retry_consistent": ("skip", "no x-should-retry header on any answer"),
+    "recovery.ratelimit_headers_wellformed": ("skip", "no anthropic-ratelimit-* headers on any answer"),
 }
 
 # What specs/profiles/litellm.yaml tolerates, each for a documented reason (sources in the profile).
 TOLERATED = {
     "headers.version_required": "pass",
     "headers.version_unknown_rejected": "pass",
+    "headers.version_duplicate_rejected": "pass",
     "count_tokens.matches_usage": "skip",
 }
 

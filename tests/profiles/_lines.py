@@ -138,6 +138,9 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "rules.headers.version_unknown_rejected": E("version-header-ignored", cases=("headers.version_unknown_rejected",)),
     "rules.auth.missing_key_rejected": E("accepts-any-key", cases=("auth.missing_key_rejected",)),
     "rules.auth.wrong_key_rejected": E("accepts-any-key", cases=("auth.wrong_key_rejected",)),
+    "rules.auth.wrong_bearer_rejected": E("accepts-any-key", cases=("auth.wrong_bearer_rejected",)),
+    "rules.auth.count_tokens_missing_key_rejected": E("accepts-any-key", cases=("auth.count_tokens_missing_key_rejected",)),
+    "rules.headers.version_duplicate_rejected": E("version-header-ignored", cases=("headers.version_duplicate_rejected",)),
     "headers.beta_probe": E("beta-allowlist-stale", cases=("headers.beta_accepted",), tightens=True),
     # ------------------------------------------------------------------------------ features
     "features.count_tokens": E("count-tokens-missing", cases=("count_tokens.max_tokens_not_required", "count_tokens.beta_query_accepted")),

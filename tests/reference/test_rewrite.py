@@ -13,9 +13,12 @@ from conformance.reference.rewrite import (
     RequestView,
     compose,
     event,
+    hang_up_stream,
     reanswer_json,
+    refuse_request,
     replace_error,
     rewrite_events,
+    rewrite_headers_by_status,
     rewrite_json_response,
     rewrite_request,
     rewrite_response_headers,
@@ -241,3 +244,37 @@ async def test_stall_stream_waits_before_the_chunks_it_is_asked_to():
     _, _, plain = await call(stall_stream(factory)(create_app(api_key="k")), dumps({**STREAM, "stream": False}))
     assert b"".join(seen) == b"".join(bodies)  # JSON answers are not streams: never delayed nor seen
     assert plain
+
+
+@pytest.mark.anyio
+async def test_hang_up_stream_goes_silent_then_ends_the_body():
+    app = hang_up_stream(lambda chunk: b"message_start" in chunk, 0.2)(create_app(api_key="k"))
+    started = time.monotonic()
+    _, _, bodies = await call(app, dumps(STREAM))
+    assert time.monotonic() - started >= 0.2
+    assert b"".join(bodies).decode().count("event: ") == 1  # message_start only
+    assert bodies[-1] == b""
+    _, _, plain = await call(app, dumps({**STREAM, "stream": False}))
+    assert json.loads(b"".join(plain))["type"] == "message"  # JSON answers are not cut
+
+
+@pytest.mark.anyio
+async def test_rewrite_headers_by_status_sees_the_status():
+    seen: list[int] = []
+
+    def fn(status, headers):
+        seen.append(status)
+        return (*headers, ("x-status-seen", str(status)))
+
+    status, headers, _ = await call(rewrite_headers_by_status(fn)(create_app(api_key="other")), dumps(STREAM))
+    assert (status, headers["x-status-seen"], seen) == (401, "401", [401])
+
+
+@pytest.mark.anyio
+async def test_refuse_request_answers_with_a_fresh_request_id_in_header_and_body():
+    app = refuse_request(lambda view: (400, "invalid_request_error", "no"))(create_app(api_key="k"))
+    answers = [await call(app, dumps(STREAM)) for _ in range(2)]
+    ids = [headers["request-id"] for _, headers, _ in answers]
+    assert ids[0] != ids[1]
+    assert [json.loads(b"".join(bodies))["request_id"] for _, _, bodies in answers] == ids
+

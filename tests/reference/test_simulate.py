@@ -178,6 +178,31 @@ def retry_after_stripped(http: httpx.Client, headers: dict[str, str]) -> None:
     assert not [h for h in response.headers if h == "retry-after" or h.startswith("anthropic-ratelimit-")]
 
 
+def retry_after_with_unit(http: httpx.Client, headers: dict[str, str]) -> None:
+    response = http.post("/v1/messages", headers=simulate(headers, "rate_limited"), json=MESSAGE)
+    assert (response.status_code, response.headers["retry-after"]) == (429, "1s")
+
+
+def should_retry_false_on_errors(http: httpx.Client, headers: dict[str, str]) -> None:
+    for simulation in ("rate_limited", "overloaded"):
+        assert http.post("/v1/messages", headers=simulate(headers, simulation), json=MESSAGE).headers.get_list("x-should-retry") == ["false"]
+    assert "x-should-retry" not in http.post("/v1/messages", headers=headers, json=MESSAGE).headers  # successes untouched
+
+
+def ratelimit_reset_as_duration(http: httpx.Client, headers: dict[str, str]) -> None:
+    response = http.post("/v1/messages", headers=simulate(headers, "rate_limited"), json=MESSAGE)
+    assert response.headers["anthropic-ratelimit-requests-reset"] == "1s"
+    assert response.headers["anthropic-ratelimit-requests-limit"] == "50"  # counts untouched
+
+
+def stream_hung_up_after_message_start(http: httpx.Client, headers: dict[str, str]) -> None:
+    started = time.monotonic()
+    raw = http.post("/v1/messages", headers=headers, json=STREAM).content
+    assert [name for name, _ in events(raw)] == ["message_start"]
+    assert time.monotonic() - started > STALL_S - 0.25  # the silence before the connection closed
+    assert http.post("/v1/messages", headers=headers, json=MESSAGE).json()["type"] == "message"  # only streams
+
+
 def status_mapped(status: int, simulation: str, kind: str) -> Callable[[httpx.Client, dict[str, str]], None]:
     def probe(http: httpx.Client, headers: dict[str, str]) -> None:
         response = http.post("/v1/messages", headers=simulate(headers, simulation), json=MESSAGE)
@@ -197,6 +222,10 @@ PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
     "midstream-error-data-only": midstream_error_data_only,
     "error-then-message-stop": error_then_message_stop,
     "stream-stall-without-ping": stream_stall_without_ping,
+    "retry-after-with-unit": retry_after_with_unit,
+    "should-retry-false-on-errors": should_retry_false_on_errors,
+    "ratelimit-reset-as-duration": ratelimit_reset_as_duration,
+    "stream-hung-up-after-message-start": stream_hung_up_after_message_start,
 }
 
 
@@ -216,8 +245,9 @@ def test_faithful_server_does_not_show_the_fault(http, headers, name):
         PROBES[name](http, headers)
 
 
-def test_the_stall_fault_is_judged_under_a_short_silence_limit():
-    [stall] = [f for f in FAULTS if f.name == "stream-stall-without-ping"]
+@pytest.mark.parametrize("name", ["stream-stall-without-ping", "stream-hung-up-after-message-start"])
+def test_the_stall_faults_are_judged_under_a_short_silence_limit(name):
+    [stall] = [f for f in FAULTS if f.name == name]
     contract = load_contract(V2023, stall.options["profile"])
     assert contract.profile.knob("max_stream_silence_s") == 1
     assert contract.profile.features["error_simulation"] is True  # judges everything the reference profile does

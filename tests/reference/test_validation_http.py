@@ -92,9 +92,40 @@ def test_wrong_key_is_401(http, auth):
     assert_error(response, 401, "authentication_error", "invalid x-api-key")
 
 
-def test_bearer_key_is_accepted(http, api_key):
-    headers = {"authorization": f"Bearer {api_key}", "anthropic-version": V2026}
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_bearer_key_is_accepted_whatever_the_scheme_case(http, api_key, scheme):
+    # RFC 9110 §11.1: the authentication scheme is case-insensitive.
+    headers = {"authorization": f"{scheme} {api_key}", "anthropic-version": V2026}
     assert http.post("/v1/messages", headers=headers, json=body()).status_code == 200
+
+
+@pytest.mark.parametrize("request_args", [{"method": "POST", "url": "/v1/messages"}, {"method": "GET", "url": "/v1/models"}])
+def test_a_refused_key_tells_clients_not_to_retry(http, headers, request_args):
+    # Capture 52: Anthropic's 401 carries x-should-retry: false (other refusals: no capture, no header).
+    response = http.request(**request_args, headers={"anthropic-version": V2023, "x-api-key": "wrong"}, json=body())
+    assert (response.status_code, response.headers["x-should-retry"]) == (401, "false")
+    assert "x-should-retry" not in http.post("/v1/messages", headers=headers, json=body(max_tokens=0)).headers
+
+
+def test_count_tokens_and_models_need_the_key(http):
+    # Contract §6.1: count_tokens takes the same headers; §1.1: the key is required on every request.
+    counted = http.post("/v1/messages/count_tokens", headers={"anthropic-version": V2023}, json=body(max_tokens=None))
+    assert_error(counted, 401, "authentication_error", "x-api-key header is required")
+    assert_error(http.get("/v1/models", headers={"anthropic-version": V2023}), 401, "authentication_error", "x-api-key header is required")
+
+
+def test_request_ids_differ_between_answers(http, headers):
+    answers = [http.post("/v1/messages", headers=headers, json=body()), http.post("/v1/messages", headers={"anthropic-version": V2023}, json=body())]
+    answers.append(http.get("/v1/models", headers=headers))
+    ids = [a.headers["request-id"] for a in answers]
+    assert len(set(ids)) == len(ids)
+    assert all(re.fullmatch(r"req_[0-9A-Za-z]{24}", rid) for rid in ids)
+
+
+@pytest.mark.parametrize("label", ["application/json", "application/json; charset=utf-8", "application/json;charset=UTF-8"])
+def test_json_labelled_with_a_charset_is_accepted(http, headers, label):
+    response = http.post("/v1/messages", headers={**headers, "content-type": label}, content=json.dumps(body()).encode())
+    assert response.status_code == 200, response.text
 
 
 def test_x_api_key_wins_over_bearer(http, api_key):

@@ -124,7 +124,8 @@ def _empty_200(status: int, _body: JSON) -> tuple[int, str, bytes] | None:
     return (200, "application/json", b"") if status == 404 else None
 
 
-_COUNT_ROUTE = ["count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required", "count_tokens.messages_required", "count_tokens.model_required"]
+# A keyless count is answered too (404, or the stub's 200) instead of 401: auth.count_tokens_missing_key_rejected.
+_COUNT_ROUTE = ["auth.count_tokens_missing_key_rejected", "count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required", "count_tokens.messages_required", "count_tokens.model_required"]
 
 FAULTS: tuple[Fault, ...] = (
     # ------------------------------------------------------------- count_tokens
@@ -136,7 +137,7 @@ FAULTS: tuple[Fault, ...] = (
            f"{PEERS} #17; https://github.com/envoyproxy/ai-gateway/issues/1360 ('invalid_path: anthropic/v1/messages/count_tokens?beta=true')",
            "count_tokens answers on its bare path, but the ?beta=true path Claude Code calls is a 404.",
            refuse_request(_beta_query_unrouted)),
-    _fault("count-tokens-requires-max-tokens", ["count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required"],
+    _fault("count-tokens-requires-max-tokens", ["auth.count_tokens_missing_key_rejected", "count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required"],
            "https://github.com/experientiallabs/experiential/pull/914 (count requests decoded with the generation schema, which requires max_tokens)",
            "count_tokens validates the body as a Messages request, so a count without max_tokens is a 400.",
            refuse_request(_count_requires_max_tokens)),
@@ -148,7 +149,7 @@ FAULTS: tuple[Fault, ...] = (
            "https://github.com/router-for-me/CLIProxyAPI/issues/679 (count_tokens ignores system prompts: 48 counted, 728 used)",
            "count_tokens counts the messages only, leaving the system prompt out.",
            rewrite_request(_drop_system)),
-    _fault("count-tokens-stub-zero", ["count_tokens.matches_usage", "count_tokens.messages_required", "count_tokens.model_required"],
+    _fault("count-tokens-stub-zero", ["auth.count_tokens_missing_key_rejected", "count_tokens.matches_usage", "count_tokens.messages_required", "count_tokens.model_required"],
            "https://github.com/ShouZhuo0413/codebuddy2api/issues/12 (count_tokens returns input_tokens 0 for any input)",
            'count_tokens is a stub: {"input_tokens": 0} for any body, valid or not.',
            branch_on_request(_counting, reanswer_json(_zero))),

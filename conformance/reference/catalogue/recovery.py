@@ -1,9 +1,10 @@
-"""Faults on the recovery paths: how gateways mangle 429/529/413 refusals, in-stream errors and silences.
+"""Faults on the recovery paths: how gateways mangle 429/529/413 refusals and their retry headers, in-stream errors and silences.
 
 Most of them only show when the server is made to fail (conformance/reference/simulate.py), which the
 ``reference`` profile does on purpose. Deviation numbers refer to the research notes' table
-(peers.md §4.6); every fault names a public source. ``stream-stall-without-ping`` is judged under
-``short-silence.yaml`` (the reference profile with a 1 s silence limit), so its stall stays short.
+(peers.md §4.6); every fault names a public source. ``stream-stall-without-ping`` and
+``stream-hung-up-after-message-start`` are judged under ``short-silence.yaml`` (the reference profile
+with a 1 s silence limit), so their stalls stay short.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from conformance.reference.rewrite import (
     branch_on_request,
     event,
     format_event,
+    hang_up_stream,
     reanswer_json,
     replace_error,
     rewrite_events,
     rewrite_events_with_state,
+    rewrite_headers_by_status,
     rewrite_response_headers,
     stall_stream,
 )
@@ -56,6 +59,21 @@ def _status(old: int, new: int, kind: str | None = None, message: str | None = N
 
 def _strip_retry_hints(headers: RawHeaders) -> RawHeaders:
     return tuple((k, v) for k, v in headers if k not in ("retry-after", "retry-after-ms") and not k.startswith("anthropic-ratelimit-"))
+
+
+def _retry_after_with_unit(headers: RawHeaders) -> RawHeaders:
+    return tuple((k, f"{v}s" if k == "retry-after" else v) for k, v in headers)
+
+
+def _never_retry(status: int, headers: RawHeaders) -> RawHeaders:
+    if status < 400:
+        return headers
+    return (*((k, v) for k, v in headers if k != "x-should-retry"), ("x-should-retry", "false"))
+
+
+def _reset_as_duration(headers: RawHeaders) -> RawHeaders:
+    """OpenAI's x-ratelimit-reset-* form ("1s", time left) copied into the anthropic-ratelimit-*-reset headers."""
+    return tuple((k, "1s" if k.startswith("anthropic-ratelimit-") and k.endswith("-reset") else v) for k, v in headers)
 
 
 def _stream_request(view: RequestView) -> bool:
@@ -122,6 +140,10 @@ def _error_data_only(name: str | None, data: JSON) -> Iterable[EventOut]:
 # ------------------------------------------------------------------------------ silences
 
 
+def _message_start(chunk: bytes) -> bool:
+    return b"message_start" in chunk
+
+
 def _stall_after_block_start() -> Callable[[bytes], float]:
     """Wait once, right after the first content_block_start went out: a buffered block with no pings."""
     state = {"armed": False, "done": False}
@@ -149,6 +171,14 @@ FAULTS: tuple[Fault, ...] = (
            "A request refused for its size is answered 400 invalid_request_error instead of 413 request_too_large.", replace_error(_status(413, 400, "invalid_request_error"))),
     _fault("retry-after-stripped", ["recovery.retry_after_on_rate_limit"], f"{PEERS} #24; https://github.com/BerriAI/litellm/pull/37767",
            "retry-after and the anthropic-ratelimit-* headers are dropped on the way through, 429s included.", rewrite_response_headers(_strip_retry_hints)),
+    _fault("retry-after-with-unit", ["recovery.retry_after_on_rate_limit"], "https://www.rfc-editor.org/rfc/rfc9110#section-10.2.3 (delay-seconds is digits only); https://platform.openai.com/docs/guides/rate-limits (OpenAI's reset headers say \"1s\")",
+           'retry-after carries a unit ("1s"), which clients parse as neither seconds nor a date.', rewrite_response_headers(_retry_after_with_unit)),
+    _fault("should-retry-false-on-errors", ["recovery.should_retry_consistent"],
+           "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/_base_client.py (_should_retry obeys x-should-retry first); captures 52, 59 (false on a 401, true on a 529)",
+           "Every error answer carries x-should-retry: false, so SDK clients never retry a 429 or a 529.", rewrite_headers_by_status(_never_retry)),
+    _fault("ratelimit-reset-as-duration", ["recovery.ratelimit_headers_wellformed"],
+           "https://platform.openai.com/docs/guides/rate-limits (x-ratelimit-reset-requests: \"1s\", the time left); https://platform.claude.com/docs/en/api/rate-limits (anthropic-ratelimit-*-reset: RFC 3339)",
+           'The anthropic-ratelimit-*-reset headers carry OpenAI\'s time-left form ("1s") instead of an RFC 3339 timestamp.', rewrite_response_headers(_reset_as_duration)),
     _fault("pre-stream-error-as-200-stream", ["recovery.overloaded_status", "recovery.pre_stream_error_is_status"],
            "peers.md §5 (trustedrouter-provider-check: HTTP status before streaming), §7 item 9; https://github.com/pleaseai/shunt/pull/549 (streams opened before the upstream's first byte)",
            "A stream request the upstream refuses (429, 5xx, 529) gets a 200 event stream whose only event is the error.", branch_on_request(_stream_request, reanswer_json(_in_band))),
@@ -169,4 +199,8 @@ FAULTS: tuple[Fault, ...] = (
     _fault("stream-stall-without-ping", ["recovery.stream_silence_bounded"], f"{PEERS} #15; https://github.com/ollama/ollama/pull/14932",
            f"After the first content_block_start the stream goes silent for {STALL_S:g} s with no ping (judged under a 1 s limit).",
            stall_stream(_stall_after_block_start), profile=SHORT_SILENCE_PROFILE),
+    _fault("stream-hung-up-after-message-start", ["recovery.stream_failure_surfaced", "recovery.stream_silence_bounded", "stream.ends_with_message_stop"],
+           f"{PEERS} #15; https://github.com/decolua/9router/issues/3409 (a stream that stalls and never finishes); https://github.com/ollama/ollama/pull/14932",
+           f"After message_start the stream goes silent; {STALL_S:g} s later the gateway's idle timeout closes it, with no error event and no message_stop (judged under a 1 s limit).",
+           hang_up_stream(_message_start, STALL_S), profile=SHORT_SILENCE_PROFILE),
 )
