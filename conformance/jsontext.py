@@ -34,9 +34,9 @@ def loads(data: bytes | str) -> JSON:
         raise ValueError("starts with a byte order mark (RFC 8259 §8.1: JSON text must not)")
     try:
         value = json.loads(text, parse_constant=_constant)
+        return _whole_characters(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError as exc:
         raise ValueError("nested deeper than a parser's stack") from exc
-    return _whole_characters(value) if _SURROGATE_ESCAPE.search(text) else value
 
 
 def _whole_characters(value: JSON) -> JSON:

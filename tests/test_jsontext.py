@@ -42,3 +42,8 @@ def test_lone_surrogate_escapes_become_replacement_characters():
     # An emoji cut between its UTF-16 halves cannot be written as UTF-8: a client sees U+FFFD, and so does the suite.
     assert jsontext.loads(b'{"t": "a\\ud83d", "\\ude00k": ["\\ude00"]}') == {"t": "a\ufffd", "\ufffdk": ["\ufffd"]}
     assert jsontext.loads(b'{"t": "\\ud83d\\ude00"}') == {"t": "\U0001f600"}  # a whole pair is one character
+
+
+def test_a_deep_body_with_a_lone_surrogate_is_read_or_refused_never_a_crash():
+    deep = b"[" * 900 + b'"\\ud83d"' + b"]" * 900  # parseable, but deeper than a walk over it may go
+    assert jsontext.problem(deep) in (None, "nested deeper than a parser's stack")
