@@ -29,6 +29,7 @@ from .model import (
     CaseOverride,
     Condition,
     Contract,
+    CountTolerance,
     Expect,
     Generation,
     ModelBound,
@@ -325,8 +326,11 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
     )
 
 
-def _tolerance(raw: JSONObject | None) -> tuple[float, float] | None:
-    return None if raw is None else (float(raw["absolute"]), float(raw["relative"]))
+def _tolerance(raw: JSONObject | None) -> CountTolerance | None:
+    if raw is None:
+        return None
+    below, above = raw["below"], raw["above"]
+    return CountTolerance(below=(float(below["absolute"]), float(below["relative"])), above=(float(above["absolute"]), float(above["relative"])))
 
 
 def _bound(raw: JSON) -> float | ModelBound | None:

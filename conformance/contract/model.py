@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,6 +204,19 @@ class ModelFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CountTolerance:
+    """How far count_tokens may fall below and rise above usage: (tokens, fraction) each side, the larger applies."""
+
+    below: tuple[float, float]
+    above: tuple[float, float]
+
+    def margins(self, counted: int, used: int) -> tuple[int, int]:
+        """How many tokens a count may fall below and rise above ``used`` tokens of usage (whole tokens, rounded down)."""
+        scale = max(counted, used)
+        return math.floor(max(self.below[0], self.below[1] * scale)), math.floor(max(self.above[0], self.above[1] * scale))
+
+
+@dataclass(frozen=True, slots=True)
 class ModelEntry:
     """A pattern of model ids and the facts that hold for them."""
 
@@ -285,7 +299,7 @@ class Contract:
     spec_dir: str = ""
     schema_registry: Any = None  # referencing.Registry; typed loosely to keep jsonschema out of this module
     max_stream_silence: float | None = None  # seconds without any event after message_start (stream.max_silence_s)
-    count_tokens_tolerance: tuple[float, float] | None = None  # (tokens, fraction) count_tokens may differ from usage
+    count_tokens_tolerance: CountTolerance | None = None  # how far count_tokens may fall below / rise above usage
 
     def url(self, source: str) -> str:
         """A rule's source as a URL (keys of ``sources`` are expanded)."""

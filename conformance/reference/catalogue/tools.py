@@ -318,7 +318,7 @@ FAULTS: tuple[Fault, ...] = (
            "tool_choice {type: none} is refused with 400.", refuse_request(_refuse_none)),
     _fault("parallel-tool-use-not-disabled", ["tools.parallel_disabled_respected"], f"{VLLM} (no disable_parallel_tool_use)",
            "disable_parallel_tool_use is dropped, so the model makes one call per city.", _edit(_drop_parallel_flag)),
-    _fault("tool-definitions-not-validated", ["tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"], f"{VLLM} (tool name a plain str, input_schema any dict)",
+    _fault("tool-definitions-not-validated", ["count_tokens.invalid_tool_name_rejected", "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected"], f"{VLLM} (tool name a plain str, input_schema any dict)",
            "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", _edit(_sanitise_tools)),
     _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
            "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
