@@ -57,7 +57,7 @@ def matches_usage(s: Subject) -> list[Violation]:
     tolerance = s.contract.count_tokens_tolerance
     if tolerance is None:
         raise NotApplicable("the contract states no count_tokens_tolerance")
-    below, above = tolerance.margins(counted, used)
+    below, above = tolerance.margins(used)
     if used - below <= counted <= used + above:
         return []
     twin = s.twin.id if s.twin is not None else "?"

@@ -520,7 +520,7 @@ def _mark_knob_changes(rules: dict[str, Rule], profile: Profile) -> None:
             continue
         prefix, conditions = "", None
         if rule.requires is not None and rule.requires.profile and not profile.grants(rule.requires.profile):
-            prefix, conditions = "not applicable: ", rule.requires.profile
+            prefix, conditions = "not applicable: ", profile.denies(rule.requires.profile)
         else:
             chosen = next((v for v in rule.variants if v.when.profile and not v.when.model and profile.grants(v.when.profile)), None)
             conditions = chosen.when.profile if chosen is not None else None

@@ -205,15 +205,14 @@ class ModelFacts:
 
 @dataclass(frozen=True, slots=True)
 class CountTolerance:
-    """How far count_tokens may fall below and rise above usage: (tokens, fraction) each side, the larger applies."""
+    """How far count_tokens may fall below and rise above usage: (tokens, fraction of usage) each side, the larger applies."""
 
     below: tuple[float, float]
     above: tuple[float, float]
 
-    def margins(self, counted: int, used: int) -> tuple[int, int]:
+    def margins(self, used: int) -> tuple[int, int]:
         """How many tokens a count may fall below and rise above ``used`` tokens of usage (whole tokens, rounded down)."""
-        scale = max(counted, used)
-        return math.floor(max(self.below[0], self.below[1] * scale)), math.floor(max(self.above[0], self.above[1] * scale))
+        return math.floor(max(self.below[0], self.below[1] * used)), math.floor(max(self.above[0], self.above[1] * used))
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,14 +261,16 @@ class Profile:
 
     def grants(self, conditions: Mapping[str, JSON]) -> bool:
         """True when every knob has the wanted value (a list knob, such as auth_schemes, when it contains it)."""
+        return not self.denies(conditions)
+
+    def denies(self, conditions: Mapping[str, JSON]) -> dict[str, JSON]:
+        """The conditions whose knob does not have the wanted value: what keeps a rule from applying."""
+        denied: dict[str, JSON] = {}
         for name, want in conditions.items():
             have = self.knob(name)
-            if isinstance(have, list):
-                if want not in have:
-                    return False
-            elif have != want:
-                return False
-        return True
+            if (want not in have) if isinstance(have, list) else (have != want):
+                denied[name] = want
+        return denied
 
 
 @dataclass(frozen=True)
