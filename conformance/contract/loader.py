@@ -518,7 +518,8 @@ def _mark_knob_changes(rules: dict[str, Rule], profile: Profile) -> None:
     for rule_id, rule in rules.items():
         if rule.overridden_by:
             continue
-        prefix, conditions = "", None
+        prefix = ""
+        conditions: Mapping[str, JSON] | None = None
         if rule.requires is not None and rule.requires.profile and not profile.grants(rule.requires.profile):
             prefix, conditions = "not applicable: ", profile.denies(rule.requires.profile)
         else:
