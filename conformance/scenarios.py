@@ -113,7 +113,7 @@ def holds(cond: Condition, facts: ModelFacts, profile: Profile, api_version: str
 def explain(cond: Condition, facts: ModelFacts, profile: Profile) -> str:
     """Why ``cond`` does not hold, for a skip reason."""
     parts = []
-    for name, want in cond.profile.items():
+    for name, want in profile.denies(cond.profile).items():
         source = profile.knob_sources.get(name)
         parts.append(f"profile {profile.name!r} declares {name}={profile.knob(name)!r}, the rule needs {want!r}" + (f" ({source})" if source else ""))
     for name, want in cond.model.items():

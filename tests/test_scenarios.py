@@ -444,7 +444,8 @@ def test_model_placeholders_in_a_path_are_the_run_model(c2023):
 
 
 def test_models_requests_are_body_free_gets(c2023):
-    for sid in ("models.list", "models.first", "models.after", "models.retrieve", "models.unknown"):
+    assert request(c2023, "models.before").path == "/v1/models?limit=1&before_id=claude-haiku-4-5"
+    for sid in ("models.list", "models.first", "models.after", "models.before", "models.limit_zero", "models.retrieve", "models.unknown"):
         req = request(c2023, sid)
         assert (req.endpoint, req.method, req.body) == ("models", "GET", b""), sid
         assert "content-type" not in dict(req.headers)
@@ -459,6 +460,27 @@ def test_a_count_is_its_messages_request_without_max_tokens_and_has_it_as_twin(c
     assert counted.tags == frozenset()
     assert "model" not in request(c2023, "count_tokens.no_model").json_body()
     assert "messages" not in request(c2023, "count_tokens.no_messages").json_body()
+
+
+def test_a_count_with_tools_is_tools_forced_without_max_tokens(c2023):
+    answered, counted = request(c2023, "tools.forced"), request(c2023, "count_tokens.tools")
+    assert {k: v for k, v in answered.json_body().items() if k != "max_tokens"} == counted.json_body()
+    assert {"tools", "tool_choice"} <= set(counted.json_body())
+    assert counted.twin == "tools.forced"
+
+
+def test_count_refusal_probes_change_one_part_of_the_system_count_and_reuse_its_twin(c2023):
+    base = request(c2023, "count_tokens.system").json_body()
+    changed = {
+        "count_tokens.unknown_model": {"model": "claude-conformance-no-such-model"},
+        "count_tokens.messages_fields": {"max_tokens": 16, "temperature": 1.0, "stop_sequences": ["END"], "stream": False},
+        "count_tokens.unknown_role": {"messages": [{"role": "tool", "content": "Reply with exactly this text and nothing else: ok"}]},
+        "count_tokens.bad_tool_name": {"tools": [{"name": "weather.get", "description": "Get the current weather.", "input_schema": {"type": "object", "properties": {}}}]},
+    }
+    for sid, fields in changed.items():
+        probe = request(c2023, sid)
+        assert probe.json_body() == {**base, **fields}, sid
+        assert (probe.endpoint, probe.twin, probe.stream) == ("count_tokens", "system.string", False), sid
 
 
 def test_plan_requests_adds_the_messages_twin_of_a_count(c2023):

@@ -1,22 +1,27 @@
-"""count_tokens and the models endpoints: their bodies, the count against usage, and pagination.
+"""count_tokens and the models endpoints: their bodies, the count against usage, order and pagination.
 
 A models page is judged against the run's full listing (the ``models.list`` exchange) and the
-retrieved run model (``models.retrieve``), read through ``Subject.peer``. Status expectations
-(404 for an unknown id, 400 for a missing field) live in the spec, not here.
+retrieved run model (``models.retrieve``), read through ``Subject.peer``; the retrieved model
+places an alias cursor only when it is a model the alias names. Status expectations (404 for an
+unknown id, 400 for a missing field or a limit out of range) live in the spec, not here.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from .._types import JSONObject
+from .._types import JSON, JSONObject
 from ..exchange import UNPARSED, Exchange
 from ..findings import NotApplicable, Violation
 from .registry import check
 from .subject import Subject, is_int, show
+from .usage import input_total
 
 LISTING = "models.list"
 RETRIEVED = "models.retrieve"
+# The models-list doc's page sizes: limit defaults to 20 and ranges over 1-1000 (DOC-MODELS-LIST).
+DEFAULT_LIMIT, MIN_LIMIT, MAX_LIMIT = 20, 1, 1000
 
 
 def _schema_violations(s: Subject, schema: str, expected: str) -> list[Violation]:
@@ -39,35 +44,27 @@ def response_schema(s: Subject) -> list[Violation]:
     return _schema_violations(s, "count_tokens", '{"input_tokens": <integer>}, as documented')
 
 
-def _input_total(usage: JSONObject) -> int:
-    total = 0
-    for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = usage.get(name)
-        total += value if is_int(value) else 0
-    return total
-
-
 @check("count_tokens.matches_usage")
 def matches_usage(s: Subject) -> list[Violation]:
-    """Claude Code budgets context and decides compaction on the count; one far from real usage misleads it."""
+    """Claude Code budgets context and decides compaction on the count; one below real usage overfills it, one far above compacts early."""
     counted = s.body().get("input_tokens")
     if not is_int(counted):
         raise NotApplicable("no integer input_tokens (judged by count_tokens.response_schema)")
     usage = s.twin_message().get("usage")
-    if not isinstance(usage, dict) or not is_int(usage.get("input_tokens")):
+    used = input_total(usage) if isinstance(usage, dict) else None
+    if used is None:
         raise NotApplicable("the messages answer has no integer usage.input_tokens (judged by the usage checks)")
     tolerance = s.contract.count_tokens_tolerance
     if tolerance is None:
         raise NotApplicable("the contract states no count_tokens_tolerance")
-    used = _input_total(usage)
-    absolute, relative = tolerance
-    if abs(counted - used) <= max(absolute, relative * max(counted, used)):
+    below, above = tolerance.margins(used)
+    if used - below <= counted <= used + above:
         return []
     twin = s.twin.id if s.twin is not None else "?"
     return [
         Violation(
             f"Received: input_tokens={counted} counted, {used} input tokens (cache counters included) in the usage of the same request sent to /v1/messages ({twin})\n"
-            f"Expected: equal within {absolute:g} tokens or {relative:.0%} (count_tokens is an estimate)",
+            f"Expected: {used - below} to {used + above}: at most {below} below usage (an estimate's rounding), at most {above} above it (system-added tokens the count may include)",
             at="/input_tokens",
         )
     ]
@@ -128,13 +125,22 @@ def list_schema(s: Subject) -> list[Violation]:
     return found
 
 
+def _limit(s: Subject) -> int | None:
+    """The request's limit (None when unset); NotApplicable outside the documented range, which models.limit_zero_rejected judges."""
+    raw = _query(s).get("limit")
+    if raw is None:
+        return None
+    if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
+        raise NotApplicable(f"limit={raw} is outside the documented {MIN_LIMIT}-{MAX_LIMIT} (a refusal is judged by models.limit_zero_rejected)")
+    return int(raw)
+
+
 @check("models.limit_respected")
 def limit_respected(s: Subject) -> list[Violation]:
     """Clients page with limit; a target that ignores it or hides that more remain breaks their loops."""
-    raw = _query(s).get("limit")
-    if raw is None or not raw.isdigit():
+    limit = _limit(s)
+    if limit is None:
         raise NotApplicable("the request sets no limit")
-    limit = int(raw)
     page = _own_page(s)
     ids = _ids(page)
     found: list[Violation] = []
@@ -152,16 +158,84 @@ def limit_respected(s: Subject) -> list[Violation]:
     return found
 
 
-def _position(s: Subject, cursor: str, ids: list[str]) -> int:
-    """Where the cursor model sits in the listing; an alias is resolved through the retrieved model."""
+@check("models.has_more_false_on_short_page")
+def has_more_false_on_short_page(s: Subject) -> list[Violation]:
+    """SDK auto-pagination asks for another page while has_more is true; a short page that says so never ends the walk."""
+    if _retrieved_id(s) is not None:
+        raise NotApplicable("one model, not a page (judged by models.retrieve_schema)")
+    limit = _limit(s)
+    page = _own_page(s)
+    size = len(_ids(page))
+    wanted = DEFAULT_LIMIT if limit is None else limit
+    if size < wanted and page.get("has_more") is True:
+        asked = f"limit={limit}" if limit is not None else f"no limit, so the default {DEFAULT_LIMIT}"
+        return [Violation(f"Received: has_more true on a page of {size} models ({asked})\nExpected: false: a page shorter than its limit is the last one", at="/has_more")]
+    return []
+
+
+def _created(item: JSONObject) -> datetime | None:
+    value = item.get("created_at")
+    try:
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@check("models.most_recent_first")
+def most_recent_first(s: Subject) -> list[Violation]:
+    """Model pickers show the listing as it comes, newest first as documented; another order buries the newest models."""
+    page = _own_page(s)
+    found: list[Violation] = []
+    previous: tuple[str, str, datetime] | None = None
+    for index, item in enumerate(page["data"]):
+        moment = _created(item)
+        if moment is None:
+            continue  # not a date (judged by models.list_schema)
+        if previous is not None and moment > previous[2]:
+            found.append(
+                Violation(
+                    f"Received: {show(item['id'])} (created_at {show(item['created_at'])}) listed after {show(previous[0])} (created_at {show(previous[1])})\n"
+                    "Expected: the most recent models first",
+                    at=f"/data/{index}/created_at",
+                )
+            )
+        previous = (item["id"], item["created_at"], moment)
+    return found
+
+
+def _alias_of(requested: str, ids: list[str]) -> list[str]:
+    """The listed ids ``requested`` is an alias of (claude-haiku-4-5 of claude-haiku-4-5-20251001)."""
+    return [i for i in ids if i.startswith(requested + "-")]
+
+
+def _retrieve_problem(requested: str, answered: JSON, listing: JSONObject | None) -> str | None:
+    """What is wrong with the id GET /v1/models/{requested} answered, judged against the listing; None when nothing contradicts it."""
+    if listing is None:
+        return None
+    ids = _ids(listing)
+    if requested in ids:
+        return None if answered == requested else f"{show(requested)}, the listed id that was asked for"
+    named = _alias_of(requested, ids)
+    if not named or answered in named:
+        return None  # not an alias of listed ids (a gateway's own name), or one of those it names
+    if listing.get("has_more") is True and isinstance(answered, str) and answered.startswith(requested + "-"):
+        return None  # a dated id of the alias on a later page
+    return f"one of {show(named)}: the alias names those listed ids"
+
+
+def _position(s: Subject, cursor: str, ids: list[str], *, param: str) -> int:
+    """Where the cursor model sits in the listing; an alias is placed through the retrieved model, when that answer holds up."""
     if cursor in ids:
         return ids.index(cursor)
     retrieved = s.peer(RETRIEVED)
     data = retrieved.json if retrieved is not None and retrieved.ok else None
     resolved = data.get("id") if isinstance(data, dict) else None
     if isinstance(resolved, str) and resolved in ids:
+        if _retrieve_problem(cursor, resolved, _page(s.peer(LISTING))) is not None:
+            raise NotApplicable(f"GET /v1/models/{cursor} answered {resolved!r}, which is not a model {cursor!r} names (judged by models.retrieve_schema), so {param}'s place is unknown")
         return ids.index(resolved)
-    raise NotApplicable(f"after_id {cursor!r} is not on the first page of GET /v1/models, so the model after it is unknown")
+    raise NotApplicable(f"{param} {cursor!r} is not on the first page of GET /v1/models, so the model next to it is unknown")
 
 
 @check("models.after_id_pages")
@@ -173,7 +247,7 @@ def after_id_pages(s: Subject) -> list[Violation]:
     page = _own_page(s)
     listing = _listing(s)
     ids = _ids(listing)
-    position = _position(s, cursor, ids)
+    position = _position(s, cursor, ids, param="after_id")
     following = ids[position + 1] if position + 1 < len(ids) else None
     if following is None and listing.get("has_more") is True:
         raise NotApplicable(f"the model after {cursor!r} is on a later page of the listing")
@@ -184,9 +258,26 @@ def after_id_pages(s: Subject) -> list[Violation]:
     return [Violation(f"Received: data ids {show(got)} after_id={show(cursor)}\nExpected: {wanted}, as {LISTING} orders them: {show(ids)}", at="/data")]
 
 
+@check("models.before_id_pages")
+def before_id_pages(s: Subject) -> list[Violation]:
+    """Clients walk back with before_id=first_id; a cursor that is ignored answers the first page instead."""
+    cursor = _query(s).get("before_id")
+    if cursor is None:
+        raise NotApplicable("the request has no before_id")
+    page = _own_page(s)
+    ids = _ids(_listing(s))
+    position = _position(s, cursor, ids, param="before_id")
+    preceding = ids[position - 1] if position > 0 else None
+    got = _ids(page)
+    if (preceding is None and not got) or (preceding is not None and got[-1:] == [preceding]):
+        return []
+    wanted = "an empty page (it is the first model)" if preceding is None else f"a page ending with {show(preceding)}"
+    return [Violation(f"Received: data ids {show(got)} before_id={show(cursor)}\nExpected: {wanted}, as {LISTING} orders them: {show(ids)}", at="/data")]
+
+
 @check("models.retrieve_schema")
 def retrieve_schema(s: Subject) -> list[Violation]:
-    """Clients read display_name and created_at of the model they run; another shape breaks that lookup."""
+    """Clients read display_name and created_at of the model they run; another shape, or another model, misleads that lookup."""
     requested = _retrieved_id(s)
     if requested is None:
         raise NotApplicable("a page of models, not one (judged by models.list_schema)")
@@ -194,7 +285,7 @@ def retrieve_schema(s: Subject) -> list[Violation]:
     data = s.exchange.json
     if found or not isinstance(data, dict):
         return found
-    listing = _page(s.peer(LISTING))
-    if listing is not None and requested in _ids(listing) and data.get("id") != requested:
-        found.append(Violation(f"Received: id {show(data.get('id'))}\nExpected: {show(requested)}, the listed id that was asked for", at="/id"))
+    problem = _retrieve_problem(requested, data.get("id"), _page(s.peer(LISTING)))
+    if problem is not None:
+        found.append(Violation(f"Received: id {show(data.get('id'))} for GET /v1/models/{requested}\nExpected: {problem}", at="/id"))
     return found

@@ -1,4 +1,4 @@
-"""Token usage: types, limits, cumulative streaming, agreement between a stream and its twin."""
+"""Token usage: types, limits, cumulative streaming, agreement between a stream and its twin, the system prompt in input usage."""
 
 from __future__ import annotations
 
@@ -46,6 +46,14 @@ def _count(value: JSON) -> int:
     return value if is_int(value) else 0
 
 
+def input_total(usage: JSONObject) -> int | None:
+    """All input the request cost, None without an integer input_tokens: caching moves tokens between the three counters, never changes their sum."""
+    total = usage.get("input_tokens")
+    if not is_int(total):
+        return None
+    return total + _count(usage.get("cache_creation_input_tokens")) + _count(usage.get("cache_read_input_tokens"))
+
+
 @check("usage.input_tokens_positive")
 def input_tokens_positive(s: Subject) -> list[Violation]:
     """Billing and context tracking read input_tokens; zero for a non-empty prompt means usage is lost."""
@@ -57,8 +65,8 @@ def input_tokens_positive(s: Subject) -> list[Violation]:
     value = usage.get("input_tokens")
     if not is_int(value):
         return [Violation(f"Received: input_tokens {show(value)}\nExpected: an integer >= 1", at=at)]
-    total = value + _count(usage.get("cache_creation_input_tokens")) + _count(usage.get("cache_read_input_tokens"))
-    if total < 1:
+    total = input_total(usage)
+    if total is not None and total < 1:
         return [Violation(f"Received: input_tokens {value} (cache counters included: {total})\nExpected: >= 1 for a non-empty prompt", at=at)]
     return []
 
@@ -166,7 +174,7 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
     for name, tolerance in s.contract.twin_tolerance.items():
         if name == "output_tokens" and not same_output:
             continue
-        streamed, plain = (_input_total(usage), _input_total(twin_usage)) if name == "input_tokens" else (usage.get(name), twin_usage.get(name))
+        streamed, plain = (input_total(usage), input_total(twin_usage)) if name == "input_tokens" else (usage.get(name), twin_usage.get(name))
         if not (is_int(streamed) and is_int(plain)):
             continue
         if not _within(streamed, plain, tolerance):
@@ -182,13 +190,27 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
     return found
 
 
-def _input_total(usage: JSONObject) -> JSON:
-    """All input the request cost: caching moves tokens between the three counters of two requests, never changes their sum."""
-    total = usage.get("input_tokens")
-    if not is_int(total):
-        return None
-    for name in ("cache_creation_input_tokens", "cache_read_input_tokens"):
-        value = usage.get(name)
-        if is_int(value):
-            total += value
-    return total
+PLAIN = "plain"  # the request system.string adds a system prompt to
+
+
+@check("usage.system_prompt_counted")
+def system_prompt_counted(s: Subject) -> list[Violation]:
+    """Billing and context budgets rest on input usage; one that leaves the system prompt out under-reports every agent turn."""
+    plain = s.peer(PLAIN)
+    if plain is None or not plain.ok or not isinstance(plain.json, dict):
+        raise NotApplicable(f"no successful {PLAIN} answer to compare with")
+    own, base = s.request_json(), plain.request.json
+    if "system" not in own or not isinstance(base, dict) or {k: v for k, v in own.items() if k != "system"} != base:
+        raise NotApplicable(f"the request is not {PLAIN}'s body plus a system prompt, so their usage cannot be compared")
+    with_system, without = input_total(_usage(s.body())), input_total(_usage(plain.json))
+    if with_system is None or without is None:
+        raise NotApplicable("no integer input_tokens to compare (judged by the schema checks)")
+    if with_system > without:
+        return []
+    return [
+        Violation(
+            f"Received: {with_system} input tokens (cache counters included) with a system prompt, {without} for the same request without it ({PLAIN})\n"
+            f"Expected: more than {without}: input usage counts the system prompt",
+            at="/usage/input_tokens",
+        )
+    ]

@@ -29,6 +29,7 @@ from .model import (
     CaseOverride,
     Condition,
     Contract,
+    CountTolerance,
     Expect,
     Generation,
     ModelBound,
@@ -326,8 +327,11 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
     )
 
 
-def _tolerance(raw: JSONObject | None) -> tuple[float, float] | None:
-    return None if raw is None else (float(raw["absolute"]), float(raw["relative"]))
+def _tolerance(raw: JSONObject | None) -> CountTolerance | None:
+    if raw is None:
+        return None
+    below, above = raw["below"], raw["above"]
+    return CountTolerance(below=(float(below["absolute"]), float(below["relative"])), above=(float(above["absolute"]), float(above["relative"])))
 
 
 def _bound(raw: JSON) -> float | ModelBound | None:
@@ -516,9 +520,10 @@ def _mark_knob_changes(rules: dict[str, Rule], profile: Profile) -> None:
     for rule_id, rule in rules.items():
         if rule.overridden_by:
             continue
-        prefix, conditions = "", None
+        prefix = ""
+        conditions: Mapping[str, JSON] | None = None
         if rule.requires is not None and rule.requires.profile and not profile.grants(rule.requires.profile):
-            prefix, conditions = "not applicable: ", rule.requires.profile
+            prefix, conditions = "not applicable: ", profile.denies(rule.requires.profile)
         else:
             chosen = next((v for v in rule.variants if v.when.profile and not v.when.model and profile.grants(v.when.profile)), None)
             conditions = chosen.when.profile if chosen is not None else None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import fnmatch
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -205,6 +206,18 @@ class ModelFacts:
 
 
 @dataclass(frozen=True, slots=True)
+class CountTolerance:
+    """How far count_tokens may fall below and rise above usage: (tokens, fraction of usage) each side, the larger applies."""
+
+    below: tuple[float, float]
+    above: tuple[float, float]
+
+    def margins(self, used: int) -> tuple[int, int]:
+        """How many tokens a count may fall below and rise above ``used`` tokens of usage (whole tokens, rounded down)."""
+        return math.floor(max(self.below[0], self.below[1] * used)), math.floor(max(self.above[0], self.above[1] * used))
+
+
+@dataclass(frozen=True, slots=True)
 class ModelEntry:
     """A pattern of model ids and the facts that hold for them."""
 
@@ -250,14 +263,16 @@ class Profile:
 
     def grants(self, conditions: Mapping[str, JSON]) -> bool:
         """True when every knob has the wanted value (a list knob, such as auth_schemes, when it contains it)."""
+        return not self.denies(conditions)
+
+    def denies(self, conditions: Mapping[str, JSON]) -> dict[str, JSON]:
+        """The conditions whose knob does not have the wanted value: what keeps a rule from applying."""
+        denied: dict[str, JSON] = {}
         for name, want in conditions.items():
             have = self.knob(name)
-            if isinstance(have, list):
-                if want not in have:
-                    return False
-            elif have != want:
-                return False
-        return True
+            if (want not in have) if isinstance(have, list) else (have != want):
+                denied[name] = want
+        return denied
 
 
 @dataclass(frozen=True)
@@ -289,7 +304,7 @@ class Contract:
     spec_dir: str = ""
     schema_registry: Any = None  # referencing.Registry; typed loosely to keep jsonschema out of this module
     max_stream_silence: float | None = None  # seconds without any event after message_start (stream.max_silence_s)
-    count_tokens_tolerance: tuple[float, float] | None = None  # (tokens, fraction) count_tokens may differ from usage
+    count_tokens_tolerance: CountTolerance | None = None  # how far count_tokens may fall below / rise above usage
 
     def url(self, source: str) -> str:
         """A rule's source as a URL (keys of ``sources`` are expanded)."""

@@ -6,7 +6,7 @@ Owns the page shape `{data, has_more, first_id, last_id}` and the limit/after_id
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from conformance._types import JSONObject
 from conformance.reference import shapes
@@ -51,31 +51,31 @@ def _limit(raw: str | None) -> ApiError | int:
     return value
 
 
-def _position(name: str, cursor: str) -> ApiError | int:
-    ids = [facts.id for facts in CATALOGUE]
+def _position(name: str, cursor: str, items: Sequence[ModelFacts]) -> ApiError | int:
+    ids = [facts.id for facts in items]
     facts = lookup(cursor)
-    if facts is None:
+    if facts is None or facts.id not in ids:
         return invalid(shapes.at(name, f"no model with id {cursor!r}"))
     return ids.index(facts.id)
 
 
-def list_page(query: Mapping[str, str]) -> ApiError | JSONObject:
-    """One page, most recent first; `after_id` pages forward, `before_id` pages back."""
+def list_page(query: Mapping[str, str], *, catalogue: Sequence[ModelFacts] = CATALOGUE) -> ApiError | JSONObject:
+    """One page of ``catalogue`` (most recent first); `after_id` pages forward, `before_id` pages back."""
     limit = _limit(query.get("limit"))
     if isinstance(limit, ApiError):
         return limit
     after, before = query.get("after_id"), query.get("before_id")
     if after is not None and before is not None:
         return invalid("Only one of `after_id` and `before_id` may be given.")
-    items = list(CATALOGUE)
+    items = list(catalogue)
     if after is not None:
-        start = _position("after_id", after)
+        start = _position("after_id", after, items)
         if isinstance(start, ApiError):
             return start
         rest = items[start + 1 :]
         page, has_more = rest[:limit], len(rest) > limit
     elif before is not None:
-        end = _position("before_id", before)
+        end = _position("before_id", before, items)
         if isinstance(end, ApiError):
             return end
         rest = items[:end]

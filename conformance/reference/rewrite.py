@@ -172,6 +172,24 @@ def branch_on_request(choose: Callable[[RequestView], bool], wrapper: Wrapper) -
     return wrap
 
 
+def per_request(choose: Callable[[RequestView], Wrapper | None]) -> Wrapper:
+    """Send each request through the wrapper `choose` builds from it (None: to the app untouched), for rewrites that depend on the request."""
+
+    def wrap(app: ASGIApp) -> ASGIApp:
+        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "http":
+                await app(scope, receive, send)
+                return
+            view, chunks, more = await _read_view(scope, receive)
+            wrapper = choose(view)
+            target = app if wrapper is None else wrapper(app)
+            await target(scope, _replay(chunks, more, receive), send)
+
+        return wrapped
+
+    return wrap
+
+
 def _content_type(start: Message) -> str:
     for key, value in start.get("headers", []):
         if key.lower() == b"content-type":

@@ -120,8 +120,9 @@ def test_matches_usage_adds_cache_counters_back(build):
     assert run("count_tokens.matches_usage", counted(build, {"input_tokens": 1114}, twin_usage=usage)) == []
 
 
-@pytest.mark.parametrize(("count", "used"), [(27, 19), (11, 19), (1100, 1000), (900, 1000)])
-def test_matches_usage_tolerates_the_documented_estimate(build, count, used):
+@pytest.mark.parametrize(("count", "used"), [(19, 19), (28, 19), (51, 19), (17, 19), (1100, 1000), (980, 1000)])
+def test_matches_usage_tolerates_system_added_tokens_and_rounding(build, count, used):
+    # above: 32 tokens or 10% of usage (+9 on 19 is the audit's system-added tokens); below: 2 tokens or 2%
     assert run("count_tokens.matches_usage", counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1})) == []
 
 
@@ -129,13 +130,28 @@ def test_matches_usage_flags_a_count_that_leaves_the_system_out(build):
     [violation] = run("count_tokens.matches_usage", counted(build, {"input_tokens": 0}))
     assert violation.message == (
         "Received: input_tokens=0 counted, 19 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (system.string)\n"
-        "Expected: equal within 8 tokens or 10% (count_tokens is an estimate)"
+        "Expected: 17 to 51: at most 2 below usage (an estimate's rounding), at most 32 above it (system-added tokens the count may include)"
     )
     assert violation.at == "/input_tokens"
 
 
-def test_matches_usage_flags_just_beyond_the_tolerance(build):
-    assert messages("count_tokens.matches_usage", counted(build, {"input_tokens": 1200}, twin_usage={"input_tokens": 1000, "output_tokens": 1}))
+@pytest.mark.parametrize(("count", "used"), [(16, 19), (52, 19), (979, 1000), (1101, 1000)])
+def test_matches_usage_flags_just_beyond_either_bound(build, count, used):
+    assert messages("count_tokens.matches_usage", counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1}))
+
+
+def test_matches_usage_flags_a_gateway_prompt_counted_on_top(build):
+    # CLIProxyAPI#4103: ~2k tokens of the gateway's own system prompt in every count
+    [violation] = run("count_tokens.matches_usage", counted(build, {"input_tokens": 2019}))
+    assert violation.message.endswith("Expected: 17 to 51: at most 2 below usage (an estimate's rounding), at most 32 above it (system-added tokens the count may include)")
+
+
+def test_matches_usage_compares_a_count_with_tools_with_its_own_twin(build):
+    body = request_json(max_tokens=None, tools=[{"name": "get_weather", "input_schema": {"type": "object"}}], tool_choice={"type": "tool", "name": "get_weather"})
+    ex = exchange("count_tokens.tools", "/v1/messages/count_tokens", {"input_tokens": 13}, method="POST", request=body)
+    twin = build.exchange(body=message(usage={"input_tokens": 44, "output_tokens": 9}), scenario="tools.forced")
+    [violation] = run("count_tokens.matches_usage", subject(build, ex, endpoint="count_tokens", twin=twin))
+    assert violation.message.startswith("Received: input_tokens=13 counted, 44 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (tools.forced)\nExpected: 42 to 76:")
 
 
 def test_matches_usage_needs_an_integer_count(build):
@@ -257,6 +273,13 @@ def test_after_id_pages_flags_models_after_the_last_one(build):
     assert messages("models.after_id_pages", after)[0].startswith('Received: data ids ["claude-opus-4-8"] after_id="claude-sonnet-4-5-20250929"\nExpected: an empty page (it is the last model)')
 
 
+def test_after_id_pages_does_not_place_an_alias_through_a_retrieve_that_names_another_model(build):
+    # the retrieve says opus-4-8 for claude-haiku-4-5: models.retrieve_schema fails it, paging is not blamed
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-haiku-4-5", page(IDS[3:]), peers=(listing(), retrieved(IDS[0])))
+    with pytest.raises(NotApplicable, match=r"answered 'claude-opus-4-8', which is not a model 'claude-haiku-4-5' names \(judged by models\.retrieve_schema\)"):
+        run("models.after_id_pages", after)
+
+
 def test_after_id_pages_cannot_judge_an_unknown_cursor(build):
     after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-haiku-4-5", page(IDS[3:]), peers=(listing(),))
     with pytest.raises(NotApplicable, match="not on the first page"):
@@ -274,6 +297,117 @@ def test_after_id_pages_needs_a_listing_and_a_cursor(build):
         run("models.after_id_pages", models(build, "models.after", "/v1/models?limit=1&after_id=claude-opus-4-8", page(IDS[1:2])))
     with pytest.raises(NotApplicable, match="no after_id"):
         run("models.after_id_pages", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1])))
+
+
+# ---------------------------------------------------------------------- models.before_id_pages
+
+
+def test_before_id_pages_passes_for_a_listed_cursor(build):
+    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-haiku-4-5-20251001", page(IDS[1:2], has_more=True), peers=(listing(),))
+    assert run("models.before_id_pages", before) == []
+
+
+def test_before_id_pages_resolves_an_alias_through_the_retrieved_model(build):
+    before = models(build, "models.before", "/v1/models?limit=2&before_id=claude-haiku-4-5", page(IDS[:2]), peers=(listing(), retrieved(IDS[2])))
+    assert run("models.before_id_pages", before) == []
+
+
+def test_before_id_pages_passes_an_empty_page_before_the_first_model(build):
+    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-opus-4-8", page([]), peers=(listing(),))
+    assert run("models.before_id_pages", before) == []
+
+
+def test_before_id_pages_flags_an_ignored_cursor(build):
+    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-haiku-4-5", page(IDS[:1], has_more=True), peers=(listing(), retrieved(IDS[2])))
+    [violation] = run("models.before_id_pages", before)
+    assert violation.message == (
+        'Received: data ids ["claude-opus-4-8"] before_id="claude-haiku-4-5"\n'
+        'Expected: a page ending with "claude-sonnet-4-6", as models.list orders them: '
+        '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
+    )
+    assert violation.at == "/data"
+
+
+def test_before_id_pages_flags_models_before_the_first_one(build):
+    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-opus-4-8", page(IDS[:1]), peers=(listing(),))
+    assert messages("models.before_id_pages", before)[0].startswith('Received: data ids ["claude-opus-4-8"] before_id="claude-opus-4-8"\nExpected: an empty page (it is the first model)')
+
+
+def test_before_id_pages_needs_a_cursor_it_can_place(build):
+    with pytest.raises(NotApplicable, match="no before_id"):
+        run("models.before_id_pages", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1]), peers=(listing(),)))
+    unknown = models(build, "models.before", "/v1/models?limit=1&before_id=claude-haiku-4-5", page(IDS[1:2]), peers=(listing(),))
+    with pytest.raises(NotApplicable, match="before_id 'claude-haiku-4-5' is not on the first page"):
+        run("models.before_id_pages", unknown)
+
+
+# ------------------------------------------------------------- models.has_more_false_on_short_page
+
+
+def test_has_more_false_on_short_page_passes_full_and_last_pages(build):
+    assert run("models.has_more_false_on_short_page", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=True))) == []
+    assert run("models.has_more_false_on_short_page", models(build, "models.list", "/v1/models", page(IDS))) == []
+    assert run("models.has_more_false_on_short_page", models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page([]))) == []
+
+
+def test_has_more_false_on_short_page_flags_a_short_default_page_that_says_more(build):
+    [violation] = run("models.has_more_false_on_short_page", models(build, "models.list", "/v1/models", page(IDS, has_more=True)))
+    assert violation.message == "Received: has_more true on a page of 4 models (no limit, so the default 20)\nExpected: false: a page shorter than its limit is the last one"
+    assert violation.at == "/has_more"
+
+
+def test_has_more_false_on_short_page_flags_an_empty_page_that_says_more(build):
+    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page([], has_more=True))
+    assert messages("models.has_more_false_on_short_page", after) == ["Received: has_more true on a page of 0 models (limit=1)\nExpected: false: a page shorter than its limit is the last one"]
+
+
+def test_has_more_false_on_short_page_leaves_models_and_out_of_range_limits_to_other_checks(build):
+    with pytest.raises(NotApplicable, match=r"judged by models\.retrieve_schema"):
+        run("models.has_more_false_on_short_page", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", info("claude-opus-4-8")))
+    with pytest.raises(NotApplicable, match=r"limit=0 is outside the documented 1-1000 \(a refusal is judged by models\.limit_zero_rejected\)"):
+        run("models.has_more_false_on_short_page", models(build, "models.limit_zero", "/v1/models?limit=0", page(IDS, has_more=True)))
+    with pytest.raises(NotApplicable, match="limit=0 is outside"):
+        run("models.limit_respected", models(build, "models.limit_zero", "/v1/models?limit=0", page(IDS)))
+
+
+# ------------------------------------------------------------------------ models.most_recent_first
+
+
+def dated(*pairs: tuple[str, str]) -> dict[str, Any]:
+    ids = [model_id for model_id, _ in pairs]
+    body = page(ids)
+    for item, (_, created_at) in zip(body["data"], pairs, strict=True):
+        item["created_at"] = created_at
+    return body
+
+
+def test_most_recent_first_passes_the_real_page(build):
+    body = json.loads((CAPTURES / "70-models-list-2025-04.json").read_text())
+    assert run("models.most_recent_first", models(build, "models.list", "/v1/models", body)) == []
+
+
+def test_most_recent_first_flags_an_older_model_listed_first(build):
+    body = dated(("claude-sonnet-4-5-20250929", "2025-09-29T00:00:00Z"), ("claude-haiku-4-5-20251001", "2025-10-15T00:00:00Z"), ("claude-opus-4-8", "2026-05-28T00:00:00+00:00"))
+    found = run("models.most_recent_first", models(build, "models.list", "/v1/models", body))
+    assert [v.message for v in found] == [
+        'Received: "claude-haiku-4-5-20251001" (created_at "2025-10-15T00:00:00Z") listed after "claude-sonnet-4-5-20250929" (created_at "2025-09-29T00:00:00Z")\n'
+        "Expected: the most recent models first",
+        'Received: "claude-opus-4-8" (created_at "2026-05-28T00:00:00+00:00") listed after "claude-haiku-4-5-20251001" (created_at "2025-10-15T00:00:00Z")\n'
+        "Expected: the most recent models first",
+    ]
+    assert [v.at for v in found] == ["/data/1/created_at", "/data/2/created_at"]
+
+
+def test_most_recent_first_compares_instants_across_offsets(build):
+    # 2025-10-15T01:00:00+02:00 is 2025-10-14T23:00Z: older than the one before it, so in order
+    body = dated(("a", "2025-10-15T00:00:00Z"), ("b", "2025-10-15T01:00:00+02:00"), ("c", "2025-10-14T23:00:00Z"))
+    assert run("models.most_recent_first", models(build, "models.list", "/v1/models", body)) == []
+
+
+def test_most_recent_first_leaves_bad_dates_to_the_schema_check(build):
+    body = dated(("a", "2025-10-15T00:00:00Z"), ("b", "yesterday"))
+    with pytest.raises(NotApplicable, match=r"judged by models\.list_schema"):
+        run("models.most_recent_first", models(build, "models.list", "/v1/models", body))
 
 
 # ---------------------------------------------------------------------- models.retrieve_schema
@@ -298,8 +432,47 @@ def test_retrieve_schema_flags_an_openai_model_object(build):
 def test_retrieve_schema_flags_another_model_for_a_listed_id(build):
     body = info("claude-sonnet-4-6")
     [violation] = run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),)))
-    assert violation.message == 'Received: id "claude-sonnet-4-6"\nExpected: "claude-opus-4-8", the listed id that was asked for'
+    assert violation.message == 'Received: id "claude-sonnet-4-6" for GET /v1/models/claude-opus-4-8\nExpected: "claude-opus-4-8", the listed id that was asked for'
     assert violation.at == "/id"
+
+
+def test_retrieve_schema_flags_an_alias_resolved_to_a_model_it_does_not_name(build):
+    # the red team's gateway: every alias answers the newest listed model
+    retrieve = models(build, "models.retrieve", "/v1/models/claude-haiku-4-5", info("claude-opus-4-8"), peers=(listing(),))
+    [violation] = run("models.retrieve_schema", retrieve)
+    assert violation.message == 'Received: id "claude-opus-4-8" for GET /v1/models/claude-haiku-4-5\nExpected: one of ["claude-haiku-4-5-20251001"]: the alias names those listed ids'
+    assert violation.at == "/id"
+
+
+def test_retrieve_schema_flags_an_unlisted_dated_id_of_a_complete_listing(build):
+    retrieve = models(build, "models.retrieve", "/v1/models/claude-haiku-4-5", info("claude-haiku-4-5-20990101"), peers=(listing(),))
+    assert messages("models.retrieve_schema", retrieve) == ['Received: id "claude-haiku-4-5-20990101" for GET /v1/models/claude-haiku-4-5\nExpected: one of ["claude-haiku-4-5-20251001"]: the alias names those listed ids']
+
+
+def test_retrieve_schema_accepts_a_dated_id_of_the_alias_on_a_later_page(build):
+    retrieve = models(build, "models.retrieve", "/v1/models/claude-haiku-4-5", info("claude-haiku-4-5-20990101"), peers=(listing(has_more=True),))
+    assert run("models.retrieve_schema", retrieve) == []
+
+
+@pytest.mark.parametrize("name", ["fast", "claude-3-5-haiku-latest", "anthropic/claude-haiku-4-5"])
+def test_retrieve_schema_judges_only_the_shape_of_a_name_that_is_no_alias_of_listed_ids(build, name):
+    # a gateway's own alias, a -latest alias: nothing in the listing says which model they name
+    retrieve = models(build, "models.retrieve", f"/v1/models/{name}", info("claude-opus-4-8"), peers=(listing(),))
+    assert run("models.retrieve_schema", retrieve) == []
+
+
+@pytest.mark.parametrize("created_at", ["2025-10-15T00:00:00", "2025-10-15 00:00", "2025-10-15", "1760486400"])
+def test_retrieve_schema_flags_a_created_at_that_is_not_rfc_3339(build, created_at):
+    body = {**info("claude-opus-4-8"), "created_at": created_at}
+    [violation] = run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),)))
+    assert violation.message.startswith(f"Received: {created_at!r} does not match ")
+    assert violation.at == "/created_at"
+
+
+@pytest.mark.parametrize("created_at", ["2025-10-15T00:00:00Z", "2025-10-15t00:00:00z", "2025-10-15T02:00:00.125+02:00", "1970-01-01T00:00:00Z"])
+def test_retrieve_schema_accepts_rfc_3339_date_times(build, created_at):
+    body = {**info("claude-opus-4-8"), "created_at": created_at}
+    assert run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", body, peers=(listing(),))) == []
 
 
 def test_pages_and_single_models_are_left_to_their_own_checks(build):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from conformance.findings import NotApplicable
@@ -266,3 +268,50 @@ def test_output_reaches_max_tokens_flags_an_undercount(build):
 def test_output_reaches_max_tokens_needs_a_max_tokens_stop(build):
     with pytest.raises(NotApplicable, match="not max_tokens"):
         run("usage.output_reaches_max_tokens", build.plain(request=LIMIT))
+
+
+# ---------------------------------------------------------------- usage.system_prompt_counted
+
+SYSTEM = "You are a terse assistant."
+
+
+def with_system(build, *, used: dict, plain_used: dict | None = None, plain_status: int = 200, plain_request: dict | None = None, request: dict | None = None):
+    """system.string's answer, with plain's answer as the peer it is compared with."""
+    own = build.exchange(body=message(usage=used), request=request or request_json(system=SYSTEM), scenario="system.string")
+    plain = build.exchange(status=plain_status, body=message(usage=plain_used or usage(input_tokens=13)), request=plain_request or request_json(), scenario="plain")
+    subject = build.subject(own)
+    return replace(subject, peers={"system.string": own, "plain": plain})
+
+
+def test_system_prompt_counted_passes_when_the_system_prompt_adds_input(build):
+    assert run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=33))) == []
+
+
+def test_system_prompt_counted_adds_cache_counters_back(build):
+    # a cached system prompt moves tokens from input_tokens to cache_read_input_tokens, not out of the prompt
+    assert run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=3, cache_read_input_tokens=30))) == []
+
+
+def test_system_prompt_counted_flags_usage_that_leaves_the_system_prompt_out(build):
+    [violation] = run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=13)))
+    assert violation.message == (
+        "Received: 13 input tokens (cache counters included) with a system prompt, 13 for the same request without it (plain)\n"
+        "Expected: more than 13: input usage counts the system prompt"
+    )
+    assert violation.at == "/usage/input_tokens"
+
+
+def test_system_prompt_counted_compares_only_plain_plus_a_system_prompt(build):
+    with pytest.raises(NotApplicable, match="not plain's body plus a system prompt"):
+        run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=13), request=request_json(system=SYSTEM, max_tokens=8)))
+    with pytest.raises(NotApplicable, match="not plain's body plus a system prompt"):
+        run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=13), request=request_json()))
+
+
+def test_system_prompt_counted_needs_both_answers_with_counts(build):
+    with pytest.raises(NotApplicable, match="no successful plain answer"):
+        run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=33), plain_status=529))
+    with pytest.raises(NotApplicable, match="no successful plain answer"):
+        run("usage.system_prompt_counted", build.subject(build.exchange(body=message(), request=request_json(system=SYSTEM), scenario="system.string")))
+    with pytest.raises(NotApplicable, match="no integer input_tokens"):
+        run("usage.system_prompt_counted", with_system(build, used={"input_tokens": "33", "output_tokens": 5}))

@@ -18,7 +18,7 @@ from conformance.contract.loader import (
     default_spec_dir,
     load_contract,
 )
-from conformance.contract.model import Expect, RuleKind
+from conformance.contract.model import CountTolerance, Expect, RuleKind
 from conformance.errors import SpecError
 from conformance.findings import Level
 
@@ -352,7 +352,9 @@ def test_a_schema_ref_that_does_not_resolve_is_a_spec_error(specs):
 
 def test_contract_fragments_add_sources_and_the_count_tokens_tolerance():
     contract = load_contract(V2023)
-    assert contract.count_tokens_tolerance == (8.0, 0.1)
+    assert contract.count_tokens_tolerance == CountTolerance(below=(2.0, 0.02), above=(32.0, 0.1))
+    assert contract.count_tokens_tolerance.margins(19) == (2, 32)  # short prompts: the absolute parts
+    assert contract.count_tokens_tolerance.margins(1234) == (24, 123)  # long ones: the fractions, rounded down
     assert contract.url("DOC-VISION") == "https://platform.claude.com/docs/en/build-with-claude/vision"
     assert contract.sources["DOC-OVW"] == "https://platform.claude.com/docs/en/api/overview"  # contract.yaml's own keys stay
 
@@ -367,5 +369,8 @@ def test_selectors_default_to_messages_and_any_picks_every_endpoint(specs):
 
 def test_a_bad_count_tokens_tolerance_names_the_fragment(specs):
     fragment = specs / "messages" / V2023 / "contract" / "endpoints.yaml"
-    edit(fragment, "count_tokens_tolerance: {absolute: 8, relative: 0.1}", "count_tokens_tolerance: {absolute: 8}")
-    assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance: 'relative' is a required property"
+    edit(fragment, "above: {absolute: 32, relative: 0.1}", "above: {absolute: 32}")
+    assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance/above: 'relative' is a required property"
+    edit(fragment, "above: {absolute: 32}", "above: {absolute: 32, relative: 0.1}")
+    edit(fragment, "    below: {absolute: 2, relative: 0.02}\n", "")
+    assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance: 'below' is a required property"

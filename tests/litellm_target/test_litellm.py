@@ -79,8 +79,15 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "usage.input_tokens_positive": ("fail", 'message_start usage {"input_tokens":0,…}; the real count only in message_delta'),
     "content.pdf_document_accepted": ("fail", 'PDF document block sent upstream as image_url "data:application/pdf;…" → 400 "Invalid MIME type. Only image types are supported."'),
     "content.image_media_type_mismatch_rejected": ("warn", "PNG bytes declared image/jpeg forwarded as-is → 200"),
-    "count_tokens.matches_usage": ("warn", '{"input_tokens":47,"litellm_count_source":"local_estimate"} vs 36 billed (documented tiktoken fallback)'),
+    "count_tokens.matches_usage": ("warn", 'tools.forced counted {"input_tokens":77,"litellm_count_source":"local_estimate"} vs 36 billed (documented tiktoken fallback; system.string\'s 47 vs 36 is within the allowance)'),
+    # the local count validates nothing: whatever /v1/messages refuses is counted
+    "count_tokens.unknown_model_not_found": ("fail", 'model claude-conformance-no-such-model → 200 {"input_tokens":47,"litellm_count_source":"local_estimate"}'),
+    "count_tokens.unknown_role_rejected": ("fail", 'role "tool" → 200 {"input_tokens":45,"litellm_count_source":"local_estimate"}'),
+    "count_tokens.invalid_tool_name_rejected": ("fail", 'tool name "weather.get" → 200 {"input_tokens":73,"litellm_count_source":"local_estimate"}'),
+    "count_tokens.messages_only_fields_rejected": ("warn", 'max_tokens, temperature, stop_sequences, stream → 200 {"input_tokens":47,"litellm_count_source":"local_estimate"}'),
     "models.after_id_pages": ("fail", "after_id ignored: ?after_id=toy-claude returns [toy-claude] again"),
+    "models.before_id_pages": ("warn", "before_id ignored: ?before_id=toy-claude returns [toy-claude] again"),
+    "models.limit_zero_rejected": ("warn", "?limit=0 → 200 with the one model"),
     "models.retrieve_schema": ("fail", 'GET /v1/models/toy-claude → OpenAI {"id","object":"model","created","owned_by"}'),
     # thinking: enabled goes to the Responses API without a summary; adaptive comes back unsigned
     "thinking.block_present": ("fail", 'thinking enabled → upstream /v1/responses with reasoning {"effort":"low"} and no summary → no thinking block'),
@@ -203,6 +210,19 @@ def test_disable_parallel_tool_use_is_dropped_on_the_way_upstream(upstream):
     sent = _upstream_for(upstream, "Call get_weather once for each city")
     assert sent
     assert all(u["body"].get("tool_choice") == "required" and "parallel_tool_calls" not in u["body"] for u in sent)
+
+
+def test_count_tokens_counts_what_messages_refuses(exchanges):
+    for sid in ("count_tokens.unknown_model", "count_tokens.unknown_role", "count_tokens.bad_tool_name", "count_tokens.messages_fields"):
+        ex = exchanges[sid]
+        assert ex.status == 200, sid
+        assert ex.json["litellm_count_source"] == "local_estimate", sid
+
+
+def test_models_paging_ignores_before_id_and_limit_zero(exchanges):
+    listed = exchanges["models.list"].json["data"]
+    assert [m["id"] for m in listed] == ["toy-claude"]
+    assert exchanges["models.before"].json["data"] == exchanges["models.limit_zero"].json["data"] == listed
 
 
 def test_message_start_reports_zero_input_tokens(exchanges):

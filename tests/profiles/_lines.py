@@ -198,6 +198,7 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "rules.count_tokens.matches_usage": E("count-tokens-ignores-system", cases=("count_tokens.matches_usage",)),
     # ------------------------------------------------- claude-code: SHOULD raised to MUST, and stricter
     ("claude-code", "rules.count_tokens.matches_usage"): E("count-tokens-ignores-system", cases=("count_tokens.matches_usage",), tightens=True),
+    ("claude-code", "rules.count_tokens.beta_query_accepted"): E("count-tokens-beta-query-unrouted", cases=("count_tokens.beta_query_accepted",), tightens=True),
     ("claude-code", "rules.recovery.stream_silence_bounded"): E("stream-stall-without-ping", cases=("recovery.stream_silence_bounded",),
                                                                  tightens=True, overlay=SHORT_SILENCE),
     ("claude-code", "rules.recovery.retry_after_on_rate_limit"): E("retry-after-stripped", cases=("recovery.retry_after_on_rate_limit",),

@@ -178,7 +178,7 @@ def test_list_checks_json_shows_what_the_claude_code_profile_tightens(capsys: py
     listing = json.loads(capsys.readouterr().out)
     rows = {row["id"]: row for row in listing["checks"]}
     changed = {rule_id for rule_id, row in rows.items() if row["profile_change"]}
-    assert changed == {"count_tokens.matches_usage", "recovery.stream_silence_bounded", "recovery.retry_after_on_rate_limit", "roles.system_role_handled"}
+    assert changed == {"count_tokens.beta_query_accepted", "count_tokens.matches_usage", "recovery.stream_silence_bounded", "recovery.retry_after_on_rate_limit", "roles.system_role_handled"}
     assert {rows[r]["level"] for r in changed} == {"MUST"}
     assert any(d.startswith("headers.beta_probe: claude-code-20250219,") for d in listing["deviations"])
     assert main(["list-checks", "--format", "json"]) == 0

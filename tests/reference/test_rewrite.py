@@ -14,6 +14,7 @@ from conformance.reference.rewrite import (
     compose,
     event,
     hang_up_stream,
+    per_request,
     reanswer_json,
     refuse_request,
     replace_error,
@@ -211,6 +212,25 @@ async def test_rewrite_request_sees_and_may_change_the_query_string():
 
     await rewrite_request(rewrite)(app)({**scope("/v1/models", "GET"), "query_string": b"limit=1&after_id=x"}, receive, send)
     assert (seen["query"], seen["query_string"]) == ("limit=1&after_id=x", b"limit=5")
+
+
+@pytest.mark.anyio
+async def test_per_request_builds_the_wrapper_from_the_request_it_sees():
+    seen: list[RequestView] = []
+
+    def choose(view: RequestView):
+        seen.append(view)
+        if view.body.get("max_tokens") != 7:
+            return None
+        return rewrite_json_response(lambda status, body: {"echo": view.body["max_tokens"], "status": status})
+
+    app = per_request(choose)(create_app(api_key="k"))
+    status, _, bodies = await call(app, dumps({**STREAM, "stream": False, "max_tokens": 7}))
+    assert (status, json.loads(b"".join(bodies))) == (200, {"echo": 7, "status": 200})
+    status, _, bodies = await call(app, dumps({**STREAM, "stream": False}))  # untouched, body replayed to the app
+    assert status == 200
+    assert json.loads(b"".join(bodies))["type"] == "message"
+    assert [v.body["max_tokens"] for v in seen] == [7, 32]
 
 
 @pytest.mark.anyio

@@ -658,6 +658,22 @@ def test_count_tokens_unknown_model_is_404(http, headers):
     assert_error(response, 404, "not_found_error", "model: nope")
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"messages": [{"role": "tool", "content": "hi"}]},
+        {"tools": [{"name": "weather.get", "input_schema": {"type": "object", "properties": {}}}]},
+    ],
+    ids=["unknown-role", "bad-tool-name"],
+)
+def test_count_tokens_validates_the_body_as_messages_does(http, headers, changes):
+    payload = {"model": HAIKU, "messages": user("hi"), **changes}
+    counted = http.post("/v1/messages/count_tokens", headers=headers, json=payload)
+    answered = http.post("/v1/messages", headers=headers, json={**payload, "max_tokens": 16})
+    assert counted.status_code == answered.status_code == 400
+    assert counted.json()["error"] == answered.json()["error"]
+
+
 def test_count_tokens_matches_usage(http, headers):
     request = {
         "model": HAIKU,
@@ -687,6 +703,11 @@ def test_models_list_first_page(http, headers):
     for info in page["data"]:
         assert list(info) == ["type", "id", "display_name", "created_at"]
         assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", info["created_at"])
+
+
+def test_models_list_is_most_recent_first(http, headers):
+    dates = [m["created_at"] for m in http.get("/v1/models", headers=headers).json()["data"]]
+    assert dates == sorted(dates, reverse=True)
 
 
 def test_models_pagination_walks_both_ways(http, headers):

@@ -17,6 +17,7 @@ from dataclasses import replace
 from starlette.types import ASGIApp
 
 from conformance._types import JSON, RawHeaders
+from conformance.reference import toy_model
 from conformance.reference.fault import Fault, FaultContext
 from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.rewrite import (
@@ -26,6 +27,7 @@ from conformance.reference.rewrite import (
     branch_on_request,
     compose,
     event,
+    per_request,
     refuse_request,
     replace_error,
     rewrite_events,
@@ -305,6 +307,23 @@ def _drop_usage(data: dict[str, JSON]) -> None:
     data.pop("usage", None)
 
 
+def _usage_without_system(view: RequestView) -> Wrapper | None:
+    """Input usage recounted by the gateway from messages and tools only: the system prompt is left out of it."""
+    body = view.body
+    if not _messages(view) or not isinstance(body, dict) or body.get("system") is None or not isinstance(body.get("messages"), list):
+        return None
+    short = toy_model.input_tokens(system=None, messages=body["messages"], tools=body.get("tools") or ())
+
+    def recount(usage: JSON) -> None:
+        if isinstance(usage, dict):
+            usage["input_tokens"] = short
+
+    return compose(
+        rewrite_json_response(_body(lambda message: recount(message.get("usage")))),
+        rewrite_events(_on("message_start", _start_message(lambda message: recount(message.get("usage"))))),
+    )
+
+
 # ------------------------------------------------------------------------- request rewrites
 
 
@@ -531,7 +550,7 @@ FAULTS: tuple[Fault, ...] = (
     _fault("no-request-id", ["headers.request_id_present"], "https://platform.claude.com/docs/en/api/errors (request-id on every response)",
            "The request-id response header is stripped.", rewrite_response_headers(_drop_request_id)),
     # --------------------------------------------------------------- request
-    _fault("unknown-model-400", ["models.unknown_id_not_found", "request.unknown_model_not_found"], f"{PEERS} #23 (status mapping)",
+    _fault("unknown-model-400", ["count_tokens.unknown_model_not_found", "models.unknown_id_not_found", "request.unknown_model_not_found"], f"{PEERS} #23 (status mapping)",
            "An unknown model is a 400 invalid_request_error instead of 404 not_found_error.", replace_error(_error_where("not_found_error", "model:", 400, "invalid_request_error"))),
     _fault("malformed-json-500", ["request.malformed_json_rejected"], f"{PEERS} #21, #25 (client errors answered as 5xx)",
            "A body that is not JSON crashes the handler: 500 api_error.", replace_error(_error_where("invalid_request_error", "The request body is not valid JSON", 500, "api_error", "Internal server error"))),
@@ -586,6 +605,10 @@ FAULTS: tuple[Fault, ...] = (
            "message_start reports input_tokens 0; the real count only arrives at the end.", rewrite_events(_on("message_start", _start_message(_zero_start_input)))),
     _fault("negative-output-tokens", ["shape.message_schema", "usage.output_reaches_max_tokens", "usage.output_tokens_counted", "usage.output_tokens_nonnegative", "usage.stream_matches_twin"], f"{PEERS} #29 (usage recomputed by the gateway)",
            "output_tokens is recomputed as total minus input and goes negative.", rewrite_json_response(_body(_negative_output))),
+    _fault("usage-excludes-system", ["usage.system_prompt_counted"],
+           "https://github.com/experientiallabs/experiential/pull/914 (a gateway fills usage with its own input estimate of the request); https://github.com/router-for-me/CLIProxyAPI/issues/679 (the same kind of count leaving the system prompt out)",
+           "usage.input_tokens is recounted from messages and tools only, leaving the system prompt out (count_tokens still counts it).",
+           per_request(_usage_without_system)),
     _fault("usage-not-cumulative", ["usage.output_reaches_max_tokens", "usage.stream_cumulative", "usage.stream_matches_twin"], f"{PEERS} #4; https://github.com/sgl-project/sglang/pull/33419",
            "Each message_delta reports only the tokens since the previous one, not the running total.", rewrite_events(_usage_not_cumulative)),
     _fault("message-delta-without-usage", ["stream.event_schema", "usage.output_reaches_max_tokens"], f"{PEERS} #5",
@@ -623,13 +646,16 @@ FAULTS: tuple[Fault, ...] = (
     _fault("error-types-all-invalid-request", ["errors.type_matches_status"], f"{PEERS} #23; https://github.com/langwatch/langwatch/pull/6207",
            "Every error is typed invalid_request_error whatever its status.", replace_error(_all_invalid_request)),
     _fault("validation-errors-as-422",
-           ["content.document_media_type_unknown_rejected", "content.empty_content_rejected", "content.image_media_type_mismatch_rejected", "content.image_media_type_unknown_rejected", "content.metadata_invalid_rejected",
-            "count_tokens.messages_required", "count_tokens.model_required", "errors.envelope_shape", "headers.beta_unknown_rejected", "headers.version_duplicate_rejected",
-            "headers.version_required", "headers.version_unknown_rejected", "params.invalid_value_rejected", "params.required_enforced", "params.wrong_type_rejected",
-            "request.empty_messages_rejected", "request.malformed_json_rejected", "request.unknown_field_rejected", "roles.prefill_trailing_whitespace_rejected", "roles.system_role_handled",
-            "roles.unknown_role_rejected", "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected", "thinking.budget_required",
-            "thinking.forced_tool_choice_rejected", "thinking.prefill_rejected", "thinking.temperature_rejected", "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected",
-            "tools.missing_input_schema_rejected", "tools.tool_choice_unknown_tool_rejected", "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected"],
+           ["content.document_media_type_unknown_rejected", "content.empty_content_rejected", "content.image_media_type_mismatch_rejected", "content.image_media_type_unknown_rejected",
+            "content.metadata_invalid_rejected", "count_tokens.invalid_tool_name_rejected", "count_tokens.messages_only_fields_rejected", "count_tokens.messages_required",
+            "count_tokens.model_required", "count_tokens.unknown_role_rejected", "errors.envelope_shape", "headers.beta_unknown_rejected",
+            "headers.version_duplicate_rejected", "headers.version_required", "headers.version_unknown_rejected", "models.limit_zero_rejected",
+            "params.invalid_value_rejected", "params.required_enforced", "params.wrong_type_rejected", "request.empty_messages_rejected",
+            "request.malformed_json_rejected", "request.unknown_field_rejected", "roles.prefill_trailing_whitespace_rejected", "roles.system_role_handled",
+            "roles.unknown_role_rejected", "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected",
+            "thinking.budget_required", "thinking.forced_tool_choice_rejected", "thinking.prefill_rejected", "thinking.temperature_rejected",
+            "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected", "tools.tool_choice_unknown_tool_rejected",
+            "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected"],
            f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
            "Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.", replace_error(_fastapi_422)),
 )

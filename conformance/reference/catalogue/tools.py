@@ -391,7 +391,7 @@ FAULTS: tuple[Fault, ...] = (
            "tool_choice {type: none} is refused with 400.", refuse_request(_refuse_none)),
     _fault("parallel-tool-use-not-disabled", ["tools.parallel_disabled_respected"], f"{VLLM} (no disable_parallel_tool_use)",
            "disable_parallel_tool_use is dropped, so the model makes one call per city.", _edit(_drop_parallel_flag)),
-    _fault("tool-definitions-not-validated", ["tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected"],
+    _fault("tool-definitions-not-validated", ["count_tokens.invalid_tool_name_rejected", "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected"],
            f"{VLLM} (tool name a plain str, input_schema any dict)",
            "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", _edit(_sanitise_tools)),
     _fault("tool-input-schema-defaulted", ["tools.missing_input_schema_rejected"], "https://platform.openai.com/docs/api-reference/chat/create (function parameters optional: 'Omitting parameters defines a function with an empty parameter list')",
