@@ -9,6 +9,7 @@ Knows nothing about any particular fault or about the app it wraps.
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 import re
 from collections.abc import Callable, Iterable
@@ -126,6 +127,24 @@ def rewrite_request(fn: Callable[[RequestView], RequestView]) -> Wrapper:
         return wrapped
 
     return wrap
+
+
+MESSAGES_PATH = "/v1/messages"
+
+
+def edit_body(fn: Callable[[dict[str, JSON]], None], *, count_tokens: bool = False) -> Wrapper:
+    """Rewrite the JSON body of requests to /v1/messages (and /v1/messages/count_tokens when asked): `fn` edits a copy in place."""
+
+    def rewrite(view: RequestView) -> RequestView:
+        path = view.path.rstrip("/")
+        wanted = path == MESSAGES_PATH or (count_tokens and path.startswith(MESSAGES_PATH + "/"))
+        if not wanted or not isinstance(view.body, dict):
+            return view
+        body = copy.deepcopy(view.body)
+        fn(body)
+        return RequestView(view.method, view.path, view.headers, body, view.query)
+
+    return rewrite_request(rewrite)
 
 
 def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> Wrapper:

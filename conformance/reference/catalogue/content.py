@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import copy
 from collections.abc import Callable, Iterator
 
 from conformance import media
@@ -17,7 +16,12 @@ from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.media_rules import IMAGE_TYPES
-from conformance.reference.rewrite import RequestView, Wrapper, compose, refuse_request, rewrite_request
+from conformance.reference.rewrite import (
+    RequestView,
+    compose,
+    edit_body,
+    refuse_request,
+)
 
 PEERS = "peers.md §4.6"
 MSG_PATH = "/v1/messages"
@@ -65,18 +69,7 @@ def _refuse_field(name: str) -> Callable[[RequestView], Refusal]:
     return refuse
 
 
-def _edit(fn: Callable[[JSONObject], None]) -> Wrapper:
-    """A request rewrite of /v1/messages bodies (fn edits a copy in place)."""
-
-    def rewrite(view: RequestView) -> RequestView:
-        body = _body(view)
-        if body is None:
-            return view
-        edited = copy.deepcopy(body)
-        fn(edited)
-        return RequestView(view.method, view.path, view.headers, edited, view.query)
-
-    return rewrite_request(rewrite)
+_edit = edit_body  # a rewrite of /v1/messages bodies; count_tokens and models pass untouched
 
 
 # ---------------------------------------------------------------------------------- images

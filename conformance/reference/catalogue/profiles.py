@@ -7,14 +7,10 @@ refusals and rewrites only; the faithful app never learns it is wrapped.
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-from dataclasses import replace
-
 from conformance._types import JSON
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import RequestView, Wrapper, refuse_request, rewrite_request
+from conformance.reference.rewrite import RequestView, edit_body, refuse_request
 
 MSG_PATH = "/v1/messages"
 OLLAMA = "https://docs.ollama.com/api/anthropic-compatibility"
@@ -44,18 +40,7 @@ def _body(view: RequestView) -> dict[str, JSON] | None:
     return view.body if view.path.rstrip("/") == MSG_PATH and isinstance(view.body, dict) else None
 
 
-def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
-    """A rewrite of /v1/messages bodies (fn edits a copy in place)."""
-
-    def rewrite(view: RequestView) -> RequestView:
-        body = _body(view)
-        if body is None:
-            return view
-        edited = copy.deepcopy(body)
-        fn(edited)
-        return replace(view, body=edited)
-
-    return rewrite_request(rewrite)
+_edit = edit_body  # a rewrite of /v1/messages bodies; count_tokens and models pass untouched
 
 
 # ------------------------------------------------------------------------------------ roles

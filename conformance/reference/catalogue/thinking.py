@@ -19,6 +19,7 @@ from conformance.reference.rewrite import (
     RequestView,
     Wrapper,
     compose,
+    edit_body,
     event,
     refuse_request,
     rewrite_events,
@@ -162,17 +163,7 @@ def _thinking_on(body: dict[str, JSON]) -> bool:
     return isinstance(thinking, dict) and thinking.get("type") in ("enabled", "adaptive")
 
 
-def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
-    """A rewrite of /v1/messages bodies (fn edits a copy in place)."""
-
-    def rewrite(view: RequestView) -> RequestView:
-        body = _messages(view)
-        if body is None:
-            return view
-        fn(body)
-        return replace(view, body=body)
-
-    return rewrite_request(rewrite)
+_edit = edit_body  # a rewrite of /v1/messages bodies
 
 
 def _default_budget(body: dict[str, JSON]) -> None:

@@ -12,7 +12,6 @@ import copy
 import json
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault
@@ -22,12 +21,12 @@ from conformance.reference.rewrite import (
     RequestView,
     Wrapper,
     compose,
+    edit_body,
     event,
     refuse_request,
     rewrite_events,
     rewrite_events_with_state,
     rewrite_json_response,
-    rewrite_request,
 )
 
 EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
@@ -46,14 +45,8 @@ def _messages(view: RequestView) -> dict[str, JSON] | None:
 
 
 def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
-    def rewrite(view: RequestView) -> RequestView:
-        body = _messages(view)
-        if body is None:
-            return view
-        fn(body)
-        return replace(view, body=body)
-
-    return rewrite_request(rewrite)
+    """A rewrite of Messages and count_tokens bodies (a gateway that mangles tools does it on both)."""
+    return edit_body(fn, count_tokens=True)
 
 
 def _body(fn: Callable[[list[JSON]], list[JSON]]) -> Wrapper:

@@ -8,14 +8,11 @@ app never learns it is wrapped. Deviation numbers refer to the research notes' t
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable
-
 from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
 from conformance.reference.models import lookup
-from conformance.reference.rewrite import RequestView, Wrapper, rewrite_request
+from conformance.reference.rewrite import edit_body
 
 PEERS = "peers.md §4.6"
 MSG_PATH = "/v1/messages"
@@ -31,17 +28,7 @@ KNOWN_FIELDS = frozenset(
 )  # fmt: skip
 
 
-def _edit(fn: Callable[[JSONObject], None]) -> Wrapper:
-    """A rewrite of /v1/messages bodies (fn edits a copy in place); count_tokens and models pass untouched."""
-
-    def rewrite(view: RequestView) -> RequestView:
-        if view.path.rstrip("/") != MSG_PATH or not isinstance(view.body, dict):
-            return view
-        body = copy.deepcopy(view.body)
-        fn(body)
-        return RequestView(view.method, view.path, view.headers, body, view.query)
-
-    return rewrite_request(rewrite)
+_edit = edit_body  # a rewrite of /v1/messages bodies; count_tokens and models pass untouched
 
 
 def _messages(body: JSONObject) -> list[JSONObject]:
