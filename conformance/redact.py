@@ -15,6 +15,11 @@ _CREDENTIALS = frozenset({"x-api-key", "authorization"})
 _USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
 
 
+def public_form(probe: str) -> str:
+    """How records show the invalid probe key: readable and still an invalid key, but no longer the shape of a real one."""
+    return f"{probe[:34]}…{probe[-2:]}" if len(probe) >= 48 else probe  # a short probe looks like no key at all
+
+
 class Redactor:
     """Replaces each secret (and credentials in URLs) by ``[REDACTED]``."""
 
@@ -47,7 +52,11 @@ class Redactor:
         """A header value fit for a record: credential headers are masked whatever they hold."""
         lowered = name.lower()
         if lowered in _CREDENTIALS and any(p in value for p in self._public) and not any(s in value for s in self._secrets):
-            return value  # the suite's deliberately invalid probe key is evidence, not a secret
+            # The suite's deliberately invalid probe key is evidence, not a secret; its random middle is
+            # elided so that secret scanners (gitleaks, GitHub push protection) do not take artifacts for leaks.
+            for probe in self._public:
+                value = value.replace(probe, public_form(probe))
+            return value
         if lowered in _SECRET_HEADERS:
             scheme, _, rest = value.partition(" ")
             if lowered in ("authorization", "proxy-authorization") and rest:

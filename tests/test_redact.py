@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conformance.redact import MASK, Redactor
@@ -67,7 +69,17 @@ def test_longest_secret_wins_and_short_strings_are_ignored():
 
 def test_a_public_probe_value_stays_readable_but_never_beside_a_secret():
     redactor = Redactor(["sk-ant-real-secret-123"], public=["sk-ant-api03-conformance-invalid-abc"])
-    assert redactor.header("x-api-key", "sk-ant-api03-conformance-invalid-abc") == "sk-ant-api03-conformance-invalid-abc"
+    assert redactor.header("x-api-key", "sk-ant-api03-conformance-invalid-abc") == "sk-ant-api03-conformance-invalid-abc"  # too short to elide
     assert redactor.header("authorization", "Bearer sk-ant-api03-conformance-invalid-abc") == "Bearer sk-ant-api03-conformance-invalid-abc"
     assert redactor.header("x-api-key", "sk-ant-real-secret-123") == "[REDACTED]"
     assert redactor.header("x-api-key", "something else") == "[REDACTED]"
+
+
+def test_a_probe_key_of_a_real_keys_shape_is_shown_elided_so_scanners_stay_quiet():
+    # gitleaks' anthropic-api-key rule: sk-ant-api03- then 93 characters of [a-zA-Z0-9_-] then AA.
+    probe = "sk-ant-api03-conformance-invalid-" + "x1" * 36 + "yAA"
+    redactor = Redactor(["sk-ant-real-secret-123"], public=[probe])
+    shown = redactor.header("x-api-key", probe)
+    assert shown == "sk-ant-api03-conformance-invalid-x…AA"
+    assert not re.search(r"sk-ant-api03-[a-zA-Z0-9_\-]{93}AA", shown)
+    assert redactor.header("authorization", f"Bearer {probe}") == f"Bearer {shown}"
