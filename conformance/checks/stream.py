@@ -214,8 +214,7 @@ def text_intact(s: Subject) -> list[Violation]:
     streamed = "".join(
         d.get("delta", {}).get("text", "") for _, d in s.events() if d.get("type") == "content_block_delta" and isinstance(d.get("delta"), dict) and isinstance(d["delta"].get("text"), str)
     )
-    plain = s.twin_message()
-    twin_text = "".join(b.get("text", "") for b in plain.get("content", []) if isinstance(b, dict) and isinstance(b.get("text"), str)) if isinstance(plain.get("content"), list) else ""
+    twin_text = answer_text(s.twin_message())
     if "\ufffd" in streamed and "\ufffd" not in twin_text:
         return [Violation(f"Received: streamed text {show(streamed)} with U+FFFD replacement characters\nExpected: {show(twin_text)}, as the same request not streamed", at="text_delta events")]
     return []
