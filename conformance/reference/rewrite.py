@@ -172,21 +172,28 @@ def refuse_request(fn: Callable[[RequestView], tuple[int, str, str] | None]) -> 
     return wrap
 
 
+def _route_by_request(app: ASGIApp, pick: Callable[[RequestView], ASGIApp]) -> ASGIApp:
+    """Read the request, let `pick` choose the app that answers it, and replay the body to that app."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        view, chunks, more = await _read_view(scope, receive)
+        await pick(view)(scope, _replay(chunks, more, receive), send)
+
+    return wrapped
+
+
 def branch_on_request(choose: Callable[[RequestView], bool], wrapper: Wrapper) -> Wrapper:
-    """Send a request through `wrapper` only when `choose(view)` is true; otherwise to the app untouched."""
+    """Send a request through `wrapper` only when `choose(view)` is true; otherwise to the app untouched.
+
+    The wrapped app is built once, so a wrapper that remembers earlier requests (a flaky fault) keeps its state.
+    """
 
     def wrap(app: ASGIApp) -> ASGIApp:
         wrapped_app = wrapper(app)
-
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            view, chunks, more = await _read_view(scope, receive)
-            target = wrapped_app if choose(view) else app
-            await target(scope, _replay(chunks, more, receive), send)
-
-        return wrapped
+        return _route_by_request(app, lambda view: wrapped_app if choose(view) else app)
 
     return wrap
 
@@ -195,16 +202,11 @@ def per_request(choose: Callable[[RequestView], Wrapper | None]) -> Wrapper:
     """Send each request through the wrapper `choose` builds from it (None: to the app untouched), for rewrites that depend on the request."""
 
     def wrap(app: ASGIApp) -> ASGIApp:
-        async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
-            if scope["type"] != "http":
-                await app(scope, receive, send)
-                return
-            view, chunks, more = await _read_view(scope, receive)
+        def pick(view: RequestView) -> ASGIApp:
             wrapper = choose(view)
-            target = app if wrapper is None else wrapper(app)
-            await target(scope, _replay(chunks, more, receive), send)
+            return app if wrapper is None else wrapper(app)
 
-        return wrapped
+        return _route_by_request(app, pick)
 
     return wrap
 
