@@ -7,6 +7,7 @@ Checks return ``Violation`` lists; the registry turns them into ``Finding`` valu
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -44,6 +45,24 @@ class Violation:
     event_index: int | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Judgement:
+    """What one check made of one exchange: the items it judged and the violations it found among them.
+
+    A pass has to name what it judged (``judged``: short phrases such as ``"9 events in order"``); a
+    check that found nothing to look at returns no items, and the judge reports a skip, never a pass.
+    """
+
+    judged: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()
+
+
+def judgement(judged: str | Iterable[str], violations: Iterable[Violation] = ()) -> Judgement:
+    """A check's result: ``judged`` is one phrase or several (empty means it judged nothing)."""
+    items = (judged,) if isinstance(judged, str) else tuple(judged)
+    return Judgement(judged=tuple(i for i in items if i), violations=tuple(violations))
+
+
 class NotApplicable(Exception):
     """Raised by a check when the exchange cannot be judged by it; becomes ``skip`` with the reason."""
 
@@ -69,6 +88,7 @@ class Finding:
     violations: tuple[Violation, ...] = ()
     exchanges: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    judged: tuple[str, ...] = ()  # what the verdict rests on, "exchange: item"; empty only for skip and error
 
     @property
     def case_id(self) -> str:

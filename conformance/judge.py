@@ -17,7 +17,7 @@ from .checks.registry import CheckFn, registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
 from .contract.model import Contract, RuleKind, Selector
 from .exchange import Exchange
-from .findings import Finding, Level, NotApplicable, NotForced, Outcome, Violation
+from .findings import Finding, Judgement, Level, NotApplicable, NotForced, Outcome, Violation
 from .scenarios import NOT_SENT, Case, Request
 from .sse.reading import StreamReading, read_stream
 
@@ -73,23 +73,26 @@ class Judge:
         errors: list[str] = []
         skips: list[str] = []
         notes: list[str] = []
+        judged: list[str] = []
         for sid in case.scenarios:
             verdict = self._expect_one(case, sid)
             if isinstance(verdict, Violation):
                 violations.append(verdict)
+                judged.append(f"{sid}: status {self.exchanges[sid].status}")
                 continue
+            judged += verdict.judged
             notes += [note for note in verdict.notes if note not in notes]
             if verdict.outcome is Outcome.ERROR:
                 errors.append(verdict.message)
             elif verdict.outcome is Outcome.SKIP:
                 skips.append(verdict.message)
         if violations:
-            return self._verdict(replace(base, notes=(*notes, *errors, *skips)), violations, case)
+            return self._verdict(replace(base, notes=(*notes, *errors, *skips), judged=tuple(judged)), violations, case)
         if errors:
             return replace(base, outcome=Outcome.ERROR, message="; ".join(errors), notes=tuple(notes))
         if skips:
             return replace(base, outcome=Outcome.SKIP, message="; ".join(skips), notes=tuple(notes))
-        return replace(base, notes=tuple(notes))
+        return replace(base, notes=tuple(notes), judged=tuple(judged))
 
     def _expect_one(self, case: Case, sid: str) -> Finding | Violation:
         """One exchange against the case's expectation: a violation, or a finding (pass with notes, error, skip)."""
@@ -104,7 +107,7 @@ class Judge:
         expect = case.expect
         assert expect is not None, case.id
         if expect.matches(exchange.status):
-            return replace(base, notes=_notes(exchange, case))
+            return replace(base, notes=_notes(exchange, case), judged=(f"{sid}: status {exchange.status}",))
         redirect = _unfollowed(exchange)
         if redirect is not None:
             return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {redirect}", notes=_notes(exchange, case))
@@ -175,10 +178,15 @@ class Judge:
         reasons: list[tuple[str, str]] = []
         unforced: list[Violation] = []
         applicable: list[str] = []
+        items: list[str] = []
         for exchange in judged:
             subject = self.subject(exchange)
             try:
-                found = fn(subject)
+                result = fn(subject)
+                if isinstance(result, list):  # the older form: a violation list judged the exchange as a whole
+                    result = Judgement(judged=("the answer",), violations=tuple(result))
+                if not result.judged and not result.violations:
+                    raise NotApplicable("the check found nothing to judge in this answer")
             except NotApplicable as exc:
                 # On an answer that broke off, "not applicable" only means "not there to judge": infrastructure.
                 broken = str(exc) if isinstance(exc, Unjudgeable) else subject.broken_off()
@@ -192,7 +200,8 @@ class Judge:
             except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
                 return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {type(exc).__name__}: {exc}")
             applicable.append(exchange.id)
-            violations += [replace(v, exchange=exchange.id) for v in found]
+            items += [f"{exchange.id}: {item}" for item in result.judged]
+            violations += [replace(v, exchange=exchange.id) for v in result.violations]
         if not applicable:
             notes = tuple(f"not judged, no complete answer: {c}" for c in cut_short[:5])
             if unforced:  # the probe never put the rule to the test: neither a pass nor the target's failure
@@ -202,7 +211,7 @@ class Judge:
             return replace(base, outcome=Outcome.SKIP, message="not applicable: " + "; ".join(_first_needed(reasons, rule.needs)[:3]), exchanges=tuple(e.id for e in judged), notes=notes)
         judged_on = f"judged on {len(applicable)} exchange(s): {', '.join(applicable[:12])}{' …' if len(applicable) > 12 else ''}"
         skipped = (*(f"not forced: {v.exchange}: {v.message}" for v in unforced[:5]), *(f"not applicable: {r}" for r in _first_needed(reasons, rule.needs)[:5]))
-        base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *skipped))
+        base = replace(base, exchanges=tuple(applicable), notes=(judged_on, *skipped), judged=tuple(items))
         if unanswered:
             base = replace(base, notes=(*base.notes, f"no answer to: {', '.join(e.id for e in unanswered)}"))
         if cut_short:

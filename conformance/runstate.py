@@ -243,7 +243,7 @@ class RunState:
     def write(self, result: RunResult, run_dir: Path) -> None:
         """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``."""
         verdicts = [
-            {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes)}
+            {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes), "judged": list(f.judged)}
             for f in result.findings
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
@@ -319,6 +319,7 @@ class RunState:
                 message=d["message"],
                 exchanges=tuple(d["exchanges"]),
                 notes=tuple(d["notes"]),
+                judged=tuple(d.get("judged", ())),
             )
             for d in data["verdicts"]
         }

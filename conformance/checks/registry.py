@@ -1,7 +1,8 @@
 """The catalogue of property checks: ``@check(id)`` registers a pure function under its id.
 
-A check takes one ``Subject`` and returns every ``Violation`` it finds (empty = pass); it may
-raise ``NotApplicable``. Level, rule text and source come from the spec, never from here. The
+A check takes one ``Subject`` and returns a ``Judgement``: what it judged and every ``Violation``
+it found (no violation and at least one judged item = pass; nothing judged = skip); it may raise
+``NotApplicable`` with the reason. Level, rule text and source come from the spec, never from here. The
 registry is filled at import time and read-only afterwards.
 """
 
@@ -11,10 +12,11 @@ import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from ..findings import Violation
+from ..findings import Judgement, Violation
 from .subject import Subject
 
-CheckFn = Callable[[Subject], list[Violation]]
+# A bare violation list is the older form, judged as "the exchange" (being converted away).
+CheckFn = Callable[[Subject], Judgement | list[Violation]]
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
 _CHECKS: dict[str, CheckFn] = {}
 

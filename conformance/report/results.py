@@ -41,6 +41,7 @@ def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[st
             {"message": v.message, "at": v.at, "exchange": v.exchange, "event_index": v.event_index} for v in finding.violations[:20]
         ],
         "notes": list(finding.notes),
+        "judged": list(finding.judged[:50]),
         "profile_override": rule.overridden_by if rule else "",
     }
 
