@@ -111,8 +111,11 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
         if fn is None:
             continue
         try:
-            violations = fn(subject)
+            result = fn(subject)
         except NotApplicable:
+            continue
+        violations = result if isinstance(result, list) else list(result.violations)
+        if not isinstance(result, list) and not result.judged and not violations:
             continue
         outcome = Outcome.PASS if not violations else (Outcome.FAIL if rule.level is Level.MUST else Outcome.WARN)
         message = "\n".join(v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:3])
