@@ -66,6 +66,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
             "spec_title": contract.title,
             "started_at": result.started_at,
             "wall_time_s": result.wall_time,
+            **({"preflight": result.preflight.record()} if result.preflight is not None else {}),
         },
         "spend": {
             "requests": result.spend.requests,

@@ -71,6 +71,9 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         f"  profile {run['profile']} · model {run['model']} · anthropic-version {run['api_version']} · run {run['id']}",
         "  " + " · ".join(_paint(f"{counts.get(o, 0)} {o}", o, colour and counts.get(o, 0) > 0) for o in ORDER),
     ]
+    preflight = run.get("preflight") or {}
+    if preflight.get("fell_back"):
+        lines.insert(2, _paint(f"  preflight {preflight['summary']}", "warn", colour))
     by_outcome: dict[str, list[JSONObject]] = {}
     for record in document["results"]:
         by_outcome.setdefault(record["outcome"], []).append(record)

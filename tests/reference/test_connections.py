@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from conformance.reference.connections import CLOSE_BEFORE_NEXT_REQUEST, ConnectionControl, close_before_next_request
+from conformance.reference.connections import (
+    CLOSE_BEFORE_NEXT_REQUEST,
+    ConnectionControl,
+    close_before_next_request,
+)
 from conformance.reference.router import fault_base_path
 
 from ._support import V2023
