@@ -4,7 +4,7 @@ Exit codes (also in ``--help`` and README):
   0  no MUST rule failed
   1  at least one MUST rule failed
   2  usage or spec error (bad option, broken spec file, missing key variable)
-  3  target unusable (the preflight request failed: unreachable, key refused, …)
+  3  target unusable (the preflight request failed every way it was tried: unreachable, key refused, …)
   4  internal error of the suite itself (a bug: please report it)
 
 ``run`` drives pytest in-process with the conformance plugin, so JUnit and Allure come from pytest

@@ -210,11 +210,17 @@ def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]
     return total_in, total_out
 
 
+def _contract(settings: RunSettings, way: Way | None = None) -> Contract:
+    """The contract of the run's API version, or of ``way``'s with its auth scheme as the primary one."""
+    contract = load_contract(way.version if way else settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+    if way is None:
+        return contract
+    return replace(contract, profile=replace(contract.profile, auth_primary=way.scheme.value))
+
+
 def plan(settings: RunSettings, *, ids: Collection[str] | None = None, way: Way | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
     """Load the contract, pick the cases, and list the requests they need (preflight first); ``way`` overrides the version and primary auth scheme."""
-    contract = load_contract(way.version if way else settings.api_version, settings.profile, spec_dir=settings.spec_dir)
-    if way is not None:
-        contract = replace(contract, profile=replace(contract.profile, auth_primary=way.scheme.value))
+    contract = _contract(settings, way)
     model = resolve_model(contract, settings.model)
     cases = select_cases(build_cases(contract, model), ids=ids, tier=settings.tier)
     needed = plan_requests(contract, cases, model=model)
@@ -310,13 +316,14 @@ async def preflight_plan(
     Returns the plan to run, the preflight's answer (the new plan's ``plain``), the report, and the
     cases the first plan had and the new one lacks (another API version has other cases).
     """
-    contract, _, cases, requests = planned
+    contract, model, cases, requests = planned
     asked = Way(scheme_of(requests[PREFLIGHT].auth), contract.api_version)
 
     def request_for(way: Way) -> Request:
         if way == asked:
             return requests[PREFLIGHT]
-        return plan(settings, ids=ids, way=way)[3][PREFLIGHT]
+        other = _contract(settings, way)
+        return build_request(other, scenario_specs(other, model), PREFLIGHT, model=model)
 
     answer, report = await settle(transport, asked, request_for, versions=contract.known_versions, allowed=room)
     if not report.fell_back:

@@ -206,6 +206,7 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Profile", str(run.get("profile", ""))),
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),
+        *([("Preflight", str(run["preflight"].get("summary", "")))] if (run.get("preflight") or {}).get("fell_back") else []),
         ("Suite version", str(run.get("suite_version", ""))),
         ("Run id", str(run.get("id", ""))),
         ("Started", str(run.get("started_at", ""))),

@@ -147,3 +147,13 @@ def test_no_way_tried_leaks_the_key_into_an_artifact(runs: dict[str, Run]) -> No
         leaks = [p for p in run.cwd.rglob("*") if p.is_file() and secret in p.read_bytes()]
         assert leaks == []
         assert secret.decode() not in run.stdout + run.stderr
+
+
+def test_a_run_that_fell_back_replays_to_the_same_verdicts(runs: dict[str, Run]) -> None:
+    from conformance.replay import replay
+
+    run = runs["2026-only"]
+    again = replay(Path(os.path.realpath(run.cwd / "reports" / "latest")))
+    assert again.contract.api_version == "2026-10-21"
+    replayed = {f.case_id: f.outcome.value for f in again.findings}
+    assert {cid: outcome for cid, outcome in run.outcomes().items()} == {cid: replayed[cid] for cid in run.outcomes()}
