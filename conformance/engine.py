@@ -62,6 +62,7 @@ class Spend:
 
     requests: int = 0
     retries: int = 0
+    reopened: int = 0  # requests resent on a new connection after the target closed a kept-alive one under them
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
@@ -381,7 +382,7 @@ def run(
                 extra = [*report.refused_exchanges(), *extra]
         finally:
             await transport.aclose()
-        done.append((now, exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries), report))
+        done.append((now, exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries, reopened=transport.counters.reopened), report))
 
     # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included
     # (signal.getsignal on the SIGINT handler), and the repr of 32 MiB bodies is a 128 MiB string.

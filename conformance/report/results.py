@@ -71,6 +71,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
         "spend": {
             "requests": result.spend.requests,
             "retries": result.spend.retries,
+            "reopened": result.spend.reopened,
             "input_tokens": result.spend.input_tokens,
             "output_tokens": result.spend.output_tokens,
             "cost_usd": result.spend.cost_usd,

@@ -20,6 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator
+
+from conformance.report.results import SCHEMA_PATH
 
 from .servers import Answer, Behaviour, HostileServer, Phase, accepting, refusing
 
@@ -103,6 +106,7 @@ def test_a_target_that_refuses_one_way_is_tested_the_other_way(runs: dict[str, R
     run = runs[name]
     assert run.exit_code == 1, f"stdout:\n{run.stdout}\nstderr:\n{run.stderr}"
     document = run.document()
+    Draft202012Validator(json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))).validate(document)
     preflight = document["run"]["preflight"]
     assert preflight["fell_back"] is True
     assert preflight["used"] == used
