@@ -63,7 +63,7 @@ def matches_usage(s: Subject) -> Judgement:
     band = f"the translated band ({translation})" if tolerance is not native else "the native band"
     below, above = tolerance.margins(used)
     twin = s.twin.id if s.twin is not None else "?"
-    judged = f"input_tokens={counted} counted against {used} used by {twin}, within {band}"
+    judged = f"input_tokens={counted} counted against {used} used by {twin}, judged in {band}"
     if used - below <= counted <= used + above:
         return judgement(judged)
     allowed = "a tokenizer's difference" if tolerance is not native else "an estimate's rounding, and the system-added tokens the count may include"

@@ -134,7 +134,7 @@ def translating(build, translates: bool | None) -> Build:
 def test_matches_usage_passes_on_equal_counts(build):
     verdict = usage_verdict(counted(build, {"input_tokens": 19}))
     assert verdict.violations == ()
-    assert verdict.judged == ("input_tokens=19 counted against 19 used by system.string, within the native band",)
+    assert verdict.judged == ("input_tokens=19 counted against 19 used by system.string, judged in the native band",)
 
 
 def test_matches_usage_adds_cache_counters_back(build):
@@ -185,7 +185,7 @@ def test_matches_usage_takes_a_tokenizer_difference_under_a_declared_translation
     count, usage = LITELLM_TOOLS
     verdict = usage_verdict(counted(translating(build, True), count, twin_usage=usage))
     assert verdict.violations == ()
-    assert verdict.judged == ("input_tokens=77 counted against 36 used by system.string, within the translated band (profile 'translating' declares translates: true)",)
+    assert verdict.judged == ("input_tokens=77 counted against 36 used by system.string, judged in the translated band (profile 'translating' declares translates: true)",)
 
 
 def test_matches_usage_flags_the_same_difference_where_count_and_usage_share_a_tokenizer(build):
@@ -208,7 +208,7 @@ def test_matches_usage_reads_a_translation_from_an_answer_that_is_not_anthropics
     twin = build.exchange(body=message(usage=usage, **changes), scenario="tools.forced")
     verdict = usage_verdict(subject(build, ex, endpoint="count_tokens", twin=twin))
     assert verdict.violations == ()
-    assert verdict.judged == (f"input_tokens=77 counted against 36 used by tools.forced, within the translated band ({why})",)
+    assert verdict.judged == (f"input_tokens=77 counted against 36 used by tools.forced, judged in the translated band ({why})",)
     # a declared profile wins over the answer: translates false keeps the native band
     assert usage_verdict(subject(translating(build, False), ex, endpoint="count_tokens", twin=twin)).violations
 

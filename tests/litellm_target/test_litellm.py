@@ -234,7 +234,7 @@ def test_claude_code_profile_takes_the_tokenizer_difference(anthropic_run):
     findings = {f.case_id: f for f in replay(Path(anthropic_run["report_dir"]), profile="claude-code").findings}
     finding = findings["count_tokens.matches_usage"]
     assert (finding.outcome, finding.level) == (Outcome.PASS, Level.MUST), finding.message
-    assert all("within the translated band (the answer's id" in item for item in finding.judged)
+    assert all("judged in the translated band (the answer's id" in item for item in finding.judged)
 
 
 def test_models_paging_ignores_before_id_and_limit_zero(exchanges):
