@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from .._types import JSON, JSONObject
 from ..exchange import UNPARSED, Exchange
-from ..findings import NotApplicable, Violation
+from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
 from .subject import Subject, is_int, show
 from .usage import input_total
@@ -45,29 +45,51 @@ def response_schema(s: Subject) -> list[Violation]:
 
 
 @check("count_tokens.matches_usage")
-def matches_usage(s: Subject) -> list[Violation]:
+def matches_usage(s: Subject) -> Judgement:
     """Claude Code budgets context and decides compaction on the count; one below real usage overfills it, one far above compacts early."""
     counted = s.body().get("input_tokens")
     if not is_int(counted):
         raise NotApplicable("no integer input_tokens (judged by count_tokens.response_schema)")
-    usage = s.twin_message().get("usage")
+    answer = s.twin_message()
+    usage = answer.get("usage")
     used = input_total(usage) if isinstance(usage, dict) else None
     if used is None:
         raise NotApplicable("the messages answer has no integer usage.input_tokens (judged by the usage checks)")
-    tolerance = s.contract.count_tokens_tolerance
-    if tolerance is None:
+    native = s.contract.count_tokens_tolerance
+    if native is None:
         raise NotApplicable("the contract states no count_tokens_tolerance")
+    translation = _translation(s, answer)
+    tolerance = native.translated if translation and native.translated is not None else native
+    band = f"the translated band ({translation})" if tolerance is not native else "the native band"
     below, above = tolerance.margins(used)
-    if used - below <= counted <= used + above:
-        return []
     twin = s.twin.id if s.twin is not None else "?"
-    return [
-        Violation(
-            f"Received: input_tokens={counted} counted, {used} input tokens (cache counters included) in the usage of the same request sent to /v1/messages ({twin})\n"
-            f"Expected: {used - below} to {used + above}: at most {below} below usage (an estimate's rounding), at most {above} above it (system-added tokens the count may include)",
-            at="/input_tokens",
-        )
-    ]
+    judged = f"input_tokens={counted} counted against {used} used by {twin}, judged in {band}"
+    if used - below <= counted <= used + above:
+        return judgement(judged)
+    allowed = "a tokenizer's difference" if tolerance is not native else "an estimate's rounding, and the system-added tokens the count may include"
+    return judgement(
+        judged,
+        [
+            Violation(
+                f"Received: input_tokens={counted} counted, {used} input tokens (cache counters included) in the usage of the same request sent to /v1/messages ({twin})\n"
+                f"Expected: {used - below} to {used + above}, {band}: at most {below} below usage and {above} above it ({allowed})",
+                at="/input_tokens",
+            )
+        ],
+    )
+
+
+def _translation(s: Subject, answer: JSONObject) -> str:
+    """Why the count may come from another tokenizer than the usage ("" when it may not): the profile says so, or the answer is not Anthropic's."""
+    declared = s.contract.profile.knob("translates")
+    if isinstance(declared, bool):
+        return f"profile {s.contract.profile.name!r} declares translates: true" if declared else ""
+    message_id, model = answer.get("id"), answer.get("model")
+    if isinstance(message_id, str) and not message_id.startswith("msg_"):
+        return f"the answer's id {show(message_id)} is not an Anthropic msg_ id"
+    if isinstance(model, str) and "claude" not in model.rsplit("/", 1)[-1].lower():
+        return f"the answer's model {show(model)} is not a Claude model"
+    return ""
 
 
 # ------------------------------------------------------------------------------------ models

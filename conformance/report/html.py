@@ -69,6 +69,7 @@ class ResultView:
     area: str
     tier: str
     rule: str
+    level_reason: str
     source: str
     source_href: str | None
     head: str
@@ -161,6 +162,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 area=str(record.get("area", "")),
                 tier=str(record.get("tier") or ""),
                 rule=str(record.get("rule", "")),
+                level_reason=str(record.get("level_reason") or ""),
                 source=str(record.get("source", "")),
                 source_href=_href(str(record.get("source", ""))),
                 head=_head(record),

@@ -31,6 +31,7 @@ def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[st
         "area": rule.area if rule else finding.check_id.split(".", 1)[0],
         "tier": rule.tier.value if rule else None,
         "level": finding.level.value,
+        "level_reason": rule.level_reason if rule else "",
         "outcome": finding.outcome.value,
         "rule": rule.text if rule else "",
         "source": (case.source if case is not None else "") or source_of.get(finding.check_id, ""),
