@@ -10,30 +10,23 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
 from .budget import Estimate
-from .contract.loader import load_contract
 from .contract.model import Contract, Tier
 from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
 from .judge import Judge
-from .scenarios import (
-    NOT_SENT,
-    Case,
-    Request,
-    build_cases,
-    build_request,
-    follow_up,
-    plan_requests,
-    scenario_specs,
-)
+from .retries import retry_behaviour
+from .scenarios import NOT_SENT, Case, Request, follow_up
+from .shares import Share, plan_shares
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
+from .versions import load_contracts, run_cases
 
 PREFLIGHT = "plain"
 
@@ -88,6 +81,7 @@ class RunResult:
     spend: Spend
     started_at: str
     wall_time: float
+    shares: tuple[Share, ...] = ()  # each API version's part (versions.py, shares.py); empty for a result built elsewhere
 
     def by_case(self) -> dict[str, Finding]:
         """Findings keyed by case id (``check`` or ``check:variation``)."""
@@ -218,14 +212,22 @@ async def execute(requests: Mapping[str, Request], transport: Transport, *, pref
     return {sid: exchanges[sid] for sid in requests}
 
 
-def spend_by_tier(judge: Judge, cases: list[Case], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
-    """What each tier of this run cost: the requests its cases needed (with the preflight) and their tokens."""
+def spend_by_tier(reader: Judge, shares: Sequence[Share], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
+    """What each tier of this run cost: the requests its cases needed (with the preflight and the twins they compare with) and their tokens."""
     out: dict[str, dict[str, int]] = {}
     for tier in Tier:
-        needed = {PREFLIGHT} | {sid for case in cases if case.rule.tier.rank <= tier.rank and not case.skip for sid in case.scenarios}
-        twins = {judge.requests[sid].twin for sid in needed if sid in judge.requests and judge.requests[sid].twin}
-        chosen = {sid: exchanges[sid] for sid in needed | {t for t in twins if t} if sid in exchanges}
-        tokens_in, tokens_out = spend_of(judge, chosen)
+        needed = {PREFLIGHT}
+        for share in shares:
+            for case in share.cases:
+                if case.rule.tier.rank > tier.rank or case.skip:
+                    continue
+                for sid in case.scenarios:
+                    needed.add(share.exchange_id(sid))
+                    twin = share.requests[sid].twin if sid in share.requests else None
+                    if twin:
+                        needed.add(share.exchange_id(twin))
+        chosen = {wid: exchanges[wid] for wid in needed if wid in exchanges}
+        tokens_in, tokens_out = spend_of(reader, chosen)
         out[tier.value] = {"requests": len(chosen), "input_tokens": tokens_in, "output_tokens": tokens_out}
     return out
 
@@ -249,91 +251,38 @@ def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]
     return total_in, total_out
 
 
-def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
-    """Load the contract, pick the cases, and list the requests they need (preflight first)."""
-    contract = load_contract(settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will judge and send: the primary contract, every case, each API version's share, the requests (preflight first)."""
+
+    contract: Contract
+    model: str
+    cases: list[Case]
+    shares: tuple[Share, ...]
+    requests: dict[str, Request]
+
+
+def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> RunPlan:
+    """Load the live versions' contracts, pick the cases, and list the requests they need (preflight first)."""
+    contracts = load_contracts(settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+    contract = contracts[settings.api_version]
     model = resolve_model(contract, settings.model)
-    cases = select_cases(build_cases(contract, model), ids=ids, tier=settings.tier)
-    needed = plan_requests(contract, cases, model=model)
-    if not needed:
-        return contract, model, cases, {}
-    preflight = build_request(contract, scenario_specs(contract, model), PREFLIGHT, model=model)
-    return contract, model, cases, {PREFLIGHT: preflight, **{k: v for k, v in needed.items() if k != PREFLIGHT}}
+    cases = select_cases(run_cases(contracts, model), ids=ids, tier=settings.tier)
+    shares, requests = plan_shares(contracts, cases, model=model, preflight=PREFLIGHT)
+    return RunPlan(contract=contract, model=model, cases=cases, shares=shares, requests=requests)
 
 
-def planned_cost(settings: RunSettings, cases: list[Case], requests: Mapping[str, Request]) -> Estimate:
+def planned_cost(settings: RunSettings, chosen: RunPlan) -> Estimate:
     """The estimate of a plan: requests, and behaviour retries that may follow."""
-    behaviour = {sid for case in cases if case.rule.behaviour for sid in case.scenarios if sid in requests}
-    return budget.estimate(requests.values(), behaviour_scenarios=[requests[sid] for sid in sorted(behaviour)], behaviour_retries=settings.behaviour_retries)
+    behaviour = {share.exchange_id(sid) for share in chosen.shares for case in share.cases if case.rule.behaviour for sid in case.scenarios}
+    retried = [chosen.requests[wid] for wid in sorted(behaviour) if wid in chosen.requests]
+    return budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries)
 
 
-def behaviour_failures(cases: list[Case], findings: list[Finding]) -> list[int]:
-    """Indexes of the failed (or warned) cases of rules a model may vary on: the ones worth another attempt."""
-    return [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
-
-
-def settle_attempt(
-    judge: Judge, cases: list[Case], findings: list[Finding], out: list[Finding], pending: list[int], current: Mapping[str, Exchange], *, attempt: int, total: int
-) -> list[int]:
-    """Judge the pending cases again on one attempt's exchanges; a pass becomes a warning in ``out``. Returns those still failing."""
-    again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
-    still = []
-    for i in pending:
-        if again.judge(cases[i]).outcome is not Outcome.PASS:
-            still.append(i)
-            continue
-        first = findings[i].message.splitlines()[0] if findings[i].message else ""
-        out[i] = replace(
-            findings[i],
-            outcome=Outcome.WARN,
-            message=f"Received: passed only on attempt {attempt} of {total} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
-            notes=(*findings[i].notes, f"attempt 1 failed: {findings[i].message}"),
-        )
-    return still
-
-
-def mark_exhausted(out: list[Finding], pending: list[int], total: int) -> None:
-    """Note on each case that failed every attempt how many there were."""
-    for i in pending:
-        out[i] = replace(out[i], notes=(*out[i].notes, f"failed on all {total} attempts"))
-
-
-def _retry_scenarios(judge: Judge, findings: list[Finding], pending: list[int]) -> list[str]:
-    """The scenarios behind the pending failures, with the twins they were compared with."""
-    sids: set[str] = set()
-    for i in pending:
-        for violation in findings[i].violations:
-            sid = violation.exchange
-            if sid is not None and sid in judge.requests:
-                sids.add(sid)
-                twin = judge.requests[sid].twin
-                if twin:
-                    sids.add(twin)
-    return sorted(sids)
-
-
-async def retry_behaviour(
-    judge: Judge, cases: list[Case], findings: list[Finding], transport: Transport, retries: int
-) -> tuple[list[Finding], list[Exchange]]:
-    """Resend the scenarios of failed behaviour probes; a probe that passes on retry is a warning.
-
-    Protocol checks are never retried: only rules marked ``behaviour`` (what a model may vary
-    on, such as obeying a stop-sequence prompt) get another attempt, and a pass that needed one
-    is reported as ``warn`` with the attempts, never as a silent pass.
-    """
-    out = list(findings)
-    extra: list[Exchange] = []
-    pending = behaviour_failures(cases, findings)
-    current = dict(judge.exchanges)
-    for attempt in range(2, retries + 2):
-        if not pending:
-            break
-        fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in _retry_scenarios(judge, findings, pending)))
-        current.update({e.id: e for e in fresh})
-        extra += [replace(e, id=f"{e.id}#attempt{attempt}") for e in fresh]
-        pending = settle_attempt(judge, cases, findings, out, pending, current, attempt=attempt, total=retries + 1)
-    mark_exhausted(out, pending, retries + 1)
-    return out, extra
+def judge_share(share: Share, exchanges: Mapping[str, Exchange], *, model: str) -> tuple[Judge, list[Finding]]:
+    """One API version's cases judged against its own contract, on its view of the run (findings name its own scenario ids)."""
+    judge = Judge(share.contract, share.requests, share.view(exchanges), model=model)
+    return judge, judge.judge_all(list(share.cases))
 
 
 def run(
@@ -347,8 +296,9 @@ def run(
     """Plan, check the budget, execute (``TargetError`` when the preflight fails), judge, retry behaviour probes."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
-    contract, model, cases, requests = plan(settings, ids=ids)
-    cost_plan = planned_cost(settings, cases, requests)
+    chosen = plan(settings, ids=ids)
+    contract, model, requests = chosen.contract, chosen.model, chosen.requests
+    cost_plan = planned_cost(settings, chosen)
     if on_plan is not None:
         on_plan(cost_plan)
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
@@ -358,16 +308,22 @@ def run(
 
     async def go() -> None:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
+        extra: list[Exchange] = []
+        judges: list[Judge] = []
+        by_case: dict[str, Finding] = {}
         try:
             exchanges = await execute(requests, transport, progress=progress) if requests else {}
-            judge = Judge(contract, requests, exchanges, model=model)
-            findings = judge.judge_all(cases)
-            extra: list[Exchange] = []
-            if settings.behaviour_retries > 0 and requests:
-                findings, extra = await retry_behaviour(judge, cases, findings, transport, settings.behaviour_retries)
+            for share in chosen.shares:
+                judge, local = judge_share(share, exchanges, model=model)
+                judges.append(judge)
+                if settings.behaviour_retries > 0 and requests:
+                    local, more = await retry_behaviour(judge, list(share.cases), local, transport, settings.behaviour_retries, wire=share.wire)
+                    extra += more
+                by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
         finally:
             await transport.aclose()
-        done.append((exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries)))
+        findings = [by_case[c.id] for c in chosen.cases]
+        done.append((exchanges, findings, extra, judges[0], Spend(requests=transport.counters.requests, retries=transport.counters.retries)))
 
     # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included
     # (signal.getsignal on the SIGINT handler), and the repr of 32 MiB bodies is a 128 MiB string.
@@ -377,16 +333,17 @@ def run(
         cassette.write(cassette_path, [*exchanges.values(), *extra])
     spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})
     spend.cost_usd = budget.cost(contract.profile.prices, model, spend.input_tokens, spend.output_tokens)
-    spend.by_tier = spend_by_tier(judge, cases, exchanges)
+    spend.by_tier = spend_by_tier(judge, chosen.shares, exchanges)
     return RunResult(
         contract=contract,
         model=model,
         base_url=target.url(""),
-        cases=cases,
+        cases=chosen.cases,
         requests=requests,
         exchanges=exchanges,
         findings=findings,
         spend=spend,
         started_at=started,
         wall_time=round(time.monotonic() - t0, 3),
+        shares=chosen.shares,
     )

@@ -20,15 +20,15 @@ from typing import Any
 from . import baseline as baseline_mod
 from . import compare, engine
 from .budget import Estimate
-from .contract.loader import load_contract
 from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome
 from .report import html, summary
 from .report import results as results_doc
-from .scenarios import Case, build_cases
+from .scenarios import Case
 from .transport import Limits, Timeouts
+from .versions import load_contracts, run_cases
 
 VERDICTS = "verdicts.json"
 
@@ -134,9 +134,14 @@ class RunState:
     # ------------------------------------------------------------------------- contract
 
     @cached_property
+    def contracts(self) -> dict[str, Contract]:
+        """The contract of every live API version under the chosen profile, the primary (``--api-version``) first (raises ``SpecError``)."""
+        return load_contracts(self.options.api_version, self.options.profile_name, spec_dir=self.options.spec_dir)
+
+    @cached_property
     def contract(self) -> Contract:
-        """The contract under the chosen profile (raises ``SpecError``)."""
-        return load_contract(self.options.api_version, self.options.profile_name, spec_dir=self.options.spec_dir)
+        """The primary version's contract under the chosen profile (raises ``SpecError``)."""
+        return self.contracts[self.options.api_version]
 
     @cached_property
     def model(self) -> str:
@@ -145,8 +150,8 @@ class RunState:
 
     @cached_property
     def cases(self) -> list[Case]:
-        """Every case of the contract (ids do not depend on the model)."""
-        return build_cases(self.contract, self.model)
+        """Every case of the run, the version-dependent ones under each live version (ids do not depend on the model)."""
+        return run_cases(self.contracts, self.model)
 
     def case(self, case_id: str) -> Case | None:
         """A case by id, for messages that name the rule (None when the spec could not load)."""

@@ -1,0 +1,129 @@
+"""Each API version's share of a run: its cases, the requests its contract builds, and which exchange answers each.
+
+The engine sends one flat set of requests keyed by exchange id. The primary version's requests keep
+their scenario ids; another version's get the version as a suffix (``param.temperature.present@2026-10-21``),
+except where a request is identical to one the primary version sends: then both shares point at the
+one exchange and it is sent once. A judge always sees its share under the scenario ids its own spec
+uses, so judge.py and the checks know nothing of versions; findings are mapped back to exchange ids
+for the reports. The primary share also sees every other version's exchanges under their own ids, so
+a version-independent property rule (error envelope, headers, shape) judges every answer of the run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from .contract.model import Contract
+from .exchange import Exchange
+from .findings import Finding, Violation
+from .scenarios import Case, Request, build_request, plan_requests, scenario_specs
+from .versions import MARK
+
+
+@dataclass(frozen=True)
+class Share:
+    """One API version's part of a run."""
+
+    version: str
+    contract: Contract
+    cases: tuple[Case, ...]
+    requests: Mapping[str, Request]  # scenario id (as this contract names it) -> the request its contract builds
+    wire: Mapping[str, str]  # scenario id -> id of the exchange that answers it in the run
+    primary: bool = False
+
+    def view(self, exchanges: Mapping[str, Exchange]) -> dict[str, Exchange]:
+        """The run's exchanges this share judges, under its own scenario ids."""
+        out: dict[str, Exchange] = {}
+        for sid, wid in self.wire.items():
+            exchange = exchanges.get(wid)
+            if exchange is not None:
+                out[sid] = exchange if exchange.id == sid else replace(exchange, id=sid)
+        return out
+
+    def exchange_id(self, sid: str) -> str:
+        """The run's exchange id of one of this share's scenarios."""
+        return self.wire.get(sid, sid)
+
+    def to_run(self, finding: Finding) -> Finding:
+        """A finding with the exchanges it cites renamed to the run's exchange ids (what cassette and report use)."""
+        if self.primary:  # the primary share names every exchange by its run id already
+            return finding
+        return replace(
+            finding,
+            exchanges=tuple(self.exchange_id(sid) for sid in finding.exchanges),
+            violations=tuple(_renamed(v, self.exchange_id) for v in finding.violations),
+            judged=tuple(self._judged(item) for item in finding.judged),
+        )
+
+    def _judged(self, item: str) -> str:
+        sid, sep, rest = item.partition(": ")
+        return f"{self.exchange_id(sid)}{sep}{rest}" if sep and sid in self.wire else item
+
+
+def _renamed(violation: Violation, name: Callable[[str], str]) -> Violation:
+    return violation if violation.exchange is None else replace(violation, exchange=name(violation.exchange))
+
+
+def wire_id(sid: str, version: str) -> str:
+    """The exchange id of a scenario sent under a version other than the run's primary one."""
+    return f"{sid}{MARK}{version}"
+
+
+def _fingerprint(request: Request, to_wire: Mapping[str, str]) -> Request:
+    """What makes two requests the same exchange: everything but their names, with the answers they compare to or continue resolved."""
+    return replace(
+        request,
+        scenario="",
+        twin=to_wire.get(request.twin, request.twin) if request.twin else None,
+        follows=to_wire.get(request.follows, request.follows) if request.follows else None,
+    )
+
+
+def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, str]) -> tuple[Share, dict[str, Request]]:
+    """A non-primary version's share, and the requests it adds to the run (those the primary does not send already)."""
+    local = plan_requests(contract, cases, model=model)
+    wire: dict[str, str] = {}
+    added: dict[str, Request] = {}
+
+    def resolve(sid: str) -> str:
+        if sid in wire:
+            return wire[sid]
+        request = local[sid]
+        for dep in (request.twin, request.follows):
+            if dep and dep in local:
+                resolve(dep)
+        same = sent.get(_fingerprint(request, wire))
+        if same is not None:
+            wire[sid] = same
+        else:
+            wid = wire[sid] = wire_id(sid, version)
+            added[wid] = replace(_fingerprint(request, wire), scenario=wid)
+        return wire[sid]
+
+    for sid in local:
+        resolve(sid)
+    return Share(version=version, contract=contract, cases=tuple(cases), requests=local, wire=wire), added
+
+
+def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, model: str, preflight: str | None = None) -> tuple[tuple[Share, ...], dict[str, Request]]:
+    """Each version's share of ``cases`` and the run's requests (the primary's ``preflight`` first, when anything is sent at all)."""
+    primary, *others = list(contracts)
+    contract = contracts[primary]
+    mine = [c for c in cases if c.api_version in (None, primary)]
+    requests = plan_requests(contract, mine, model=model)
+    first = requests.get(preflight) or build_request(contract, scenario_specs(contract, model), preflight, model=model) if preflight else None
+    sent = {_fingerprint(r, {}): sid for sid, r in requests.items()}
+    if first is not None and preflight is not None:
+        sent.setdefault(_fingerprint(first, {}), preflight)
+    shares: list[Share] = []
+    extra: dict[str, Request] = {}
+    for version in others:
+        share, added = _other_share(version, contracts[version], [c for c in cases if c.api_version == version], model, sent)
+        shares.append(share)
+        extra.update(added)
+    if first is not None and preflight is not None and (requests or any(share.wire for share in shares)):
+        requests = {preflight: first, **requests}  # the preflight goes first: it decides whether the target can be tested at all
+    everything = {**requests, **extra}
+    main = Share(version=primary, contract=contract, cases=tuple(mine), requests=everything, wire={sid: sid for sid in everything}, primary=True)
+    return (main, *shares), everything
