@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from .contract.model import Contract
 from .exchange import Exchange
 from .findings import Finding, Violation
-from .scenarios import Case, Request, build_request, plan_requests, scenario_specs
+from .scenarios import Case, Request, build_request, plan_requests, primary_scheme, scenario_specs
 from .versions import MARK
 
 
@@ -80,9 +80,15 @@ def _fingerprint(request: Request, to_wire: Mapping[str, str]) -> Request:
     )
 
 
-def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, str]) -> tuple[Share, dict[str, Request]]:
-    """A non-primary version's share, and the requests it adds to the run (those the primary does not send already)."""
-    local = plan_requests(contract, cases, model=model)
+def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, str], *, scheme: str) -> tuple[Share, dict[str, Request]]:
+    """A non-primary version's share, and the requests it adds to the run (those the primary does not send already).
+
+    Its requests carry its version and the run's auth scheme (``scheme``), not the one its SDK would
+    pick: the version is then the only thing that differs between two versions' answers, and a target
+    that refuses a scheme fails the auth rules once instead of every case of the other version.
+    """
+    builder = replace(contract, profile=replace(contract.profile, auth_primary=scheme))
+    local = plan_requests(builder, cases, model=model)
     wire: dict[str, str] = {}
     added: dict[str, Request] = {}
 
@@ -112,17 +118,18 @@ def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, mod
     contract = contracts[primary]
     mine = [c for c in cases if c.api_version in (None, primary)]
     requests = plan_requests(contract, mine, model=model)
-    first = requests.get(preflight) or build_request(contract, scenario_specs(contract, model), preflight, model=model) if preflight else None
     sent = {_fingerprint(r, {}): sid for sid, r in requests.items()}
-    if first is not None and preflight is not None:
+    first = None
+    if preflight is not None:
+        first = requests.get(preflight) or build_request(contract, scenario_specs(contract, model), preflight, model=model)
         sent.setdefault(_fingerprint(first, {}), preflight)
     shares: list[Share] = []
     extra: dict[str, Request] = {}
     for version in others:
-        share, added = _other_share(version, contracts[version], [c for c in cases if c.api_version == version], model, sent)
+        share, added = _other_share(version, contracts[version], [c for c in cases if c.api_version == version], model, sent, scheme=primary_scheme(contract))
         shares.append(share)
         extra.update(added)
-    if first is not None and preflight is not None and (requests or any(share.wire for share in shares)):
+    if preflight is not None and first is not None and (requests or any(share.wire for share in shares)):
         requests = {preflight: first, **requests}  # the preflight goes first: it decides whether the target can be tested at all
     everything = {**requests, **extra}
     main = Share(version=primary, contract=contract, cases=tuple(mine), requests=everything, wire={sid: sid for sid in everything}, primary=True)

@@ -11,9 +11,8 @@ variation: ``params.removed_rejected:temperature.present@2026-10-21``,
 ``content.user_citations_rejected:@2026-10-21`` (the grammar stays ``check[:case]``). Every other
 case runs once, under the primary version, with its id unchanged.
 
-Not a difference: the anthropic-version header a request carries by default and the auth scheme
-the SDK of that version uses (scenarios.primary_scheme); sending those is what "running under a
-version" means. The rules about the version header itself name the value they send (none, an
+Not a difference: the anthropic-version header a request carries by default; sending it is what
+"running under a version" means (every version's requests use the run's auth scheme, shares.py). The rules about the version header itself name the value they send (none, an
 unknown one, each live version, the run's own one twice), so they come out version-independent
 and run once. Pure apart from loading the contracts; knows nothing of requests on the wire
 (shares.py) or of judging.
