@@ -86,9 +86,11 @@ def _previous_results(path: str) -> list[dict[str, Any]]:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         results = document["results"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        version = document["run"].get("api_version")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"--against {path}: not a results.json of this suite ({exc})") from exc
-    return list(results)
+    # Older documents lack a record's version: each was judged under its run's one version.
+    return [{"api_version": version, **r} if isinstance(r, dict) and isinstance(version, str) else r for r in results]
 
 
 def new_run_id() -> str:
@@ -274,13 +276,12 @@ class RunState:
         if self.baseline is None:
             document["gate"] = {"failed": document["must_failures"] > 0, "reasons": [f"{document['must_failures']} MUST failure(s)"] if document["must_failures"] else []}
             return
-        verdict = baseline_mod.apply(records, self.baseline, targets=self.options.names)
+        verdict = baseline_mod.apply(records, self.baseline, targets=self.options.names, api_version=self.options.api_version)
         self.excused = {case_id: entry.reason for case_id, entry in verdict.excused.items()}
         for record in records:
             if record["id"] in self.excused:
                 record["baselined"] = self.excused[record["id"]]
-        stale_ids = {e.id for e in verdict.stale}
-        self.stale = {r["id"] for r in records if r["outcome"] == "pass" and (r["id"] in stale_ids or r["check"] in stale_ids)}
+        self.stale = {r["id"] for r in records if r["outcome"] == "pass" and any(e.covers(r["id"], self.options.names, api_version=self.options.api_version) for e in verdict.stale)}
         reasons = [f"{len(verdict.unexcused)} MUST failure(s) not in the baseline"] if verdict.unexcused else []
         reasons += [f"baseline entry {e.id} expired on {e.expires}" for e in verdict.expired]
         if self.options.strict_baseline:

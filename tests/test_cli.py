@@ -100,7 +100,7 @@ def test_tier_and_marker_selection(tmp_path: Path) -> None:
 def test_list_checks(tmp_path: Path) -> None:
     result = cli("list-checks", "--area", "auth", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout.startswith("8 checks, 8 cases · API 2023-06-01 · profile anthropic")
+    assert result.stdout.startswith("8 checks, 8 cases · API 2023-06-01 (and 2026-10-21 where the rules differ) · profile anthropic")
     assert "auth.bearer_accepted  [MUST, core]\n  A valid key sent only as Authorization: Bearer is accepted" in result.stdout
     listing = json.loads(cli("list-checks", "--format", "json", cwd=tmp_path).stdout)
     ids = {c["id"] for c in listing["checks"]}
