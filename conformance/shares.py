@@ -80,7 +80,7 @@ def _fingerprint(request: Request, to_wire: Mapping[str, str]) -> Request:
     )
 
 
-def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, str], *, scheme: str) -> tuple[Share, dict[str, Request]]:
+def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, list[str]], *, scheme: str) -> tuple[Share, dict[str, Request]]:
     """A non-primary version's share, and the requests it adds to the run (those the primary does not send already).
 
     Its requests carry its version and the run's auth scheme (``scheme``), not the one its SDK would
@@ -99,9 +99,12 @@ def _other_share(version: str, contract: Contract, cases: Sequence[Case], model:
         for dep in (request.twin, request.follows):
             if dep and dep in local:
                 resolve(dep)
-        same = sent.get(_fingerprint(request, wire))
-        if same is not None:
-            wire[sid] = same
+        # One of the primary's exchanges with these very bytes, preferably under the same name, never
+        # one this share uses already: a view holds each answer once (run-wide uniqueness checks read it).
+        taken = set(wire.values())
+        same = sorted((sid != other, other) for other in sent.get(_fingerprint(request, wire), ()) if other not in taken)
+        if same:
+            wire[sid] = same[0][1]
         else:
             wid = wire[sid] = wire_id(sid, version)
             added[wid] = replace(_fingerprint(request, wire), scenario=wid)
@@ -118,11 +121,15 @@ def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, mod
     contract = contracts[primary]
     mine = [c for c in cases if c.api_version in (None, primary)]
     requests = plan_requests(contract, mine, model=model)
-    sent = {_fingerprint(r, {}): sid for sid, r in requests.items()}
+    sent: dict[Request, list[str]] = {}
     first = None
     if preflight is not None:
         first = requests.get(preflight) or build_request(contract, scenario_specs(contract, model), preflight, model=model)
-        sent.setdefault(_fingerprint(first, {}), preflight)
+        sent[_fingerprint(first, {})] = [preflight]
+    for sid, request in requests.items():
+        names = sent.setdefault(_fingerprint(request, {}), [])
+        if sid not in names:
+            names.append(sid)
     shares: list[Share] = []
     extra: dict[str, Request] = {}
     for version in others:

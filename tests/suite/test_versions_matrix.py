@@ -57,6 +57,8 @@ def test_both_versions_are_judged_in_one_report(reference: ReferenceServer, refe
         assert _not_passing(result) == {}
         sent = {wid.rpartition("@")[2] for wid in result.exchanges if "@" in wid}
         assert sent == {V2026 if primary == V2023 else V2023}
+        wire = [(r.method, r.path, r.headers, r.auth, r.body) for wid, r in result.requests.items() if "@" not in wid]
+        assert not [wid for wid, r in result.requests.items() if "@" in wid and (r.method, r.path, r.headers, r.auth, r.body) in wire]  # never sent twice
         for wid, exchange in result.exchanges.items():
             version = wid.rpartition("@")[2] if "@" in wid else None
             if version:  # another version's request: its own header, the run's auth scheme
