@@ -11,6 +11,7 @@ a version-independent property rule (error envelope, headers, shape) judges ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -54,11 +55,15 @@ class Share:
             exchanges=tuple(self.exchange_id(sid) for sid in finding.exchanges),
             violations=tuple(_renamed(v, self.exchange_id) for v in finding.violations),
             judged=tuple(self._judged(item) for item in finding.judged),
+            message=_BRACKETED.sub(lambda m: f"[{self.exchange_id(m.group(1))}]", finding.message),
         )
 
     def _judged(self, item: str) -> str:
         sid, sep, rest = item.partition(": ")
         return f"{self.exchange_id(sid)}{sep}{rest}" if sep and sid in self.wire else item
+
+
+_BRACKETED = re.compile(r"(?m)^\[([^\]\n]+)\]")  # the judge opens each shown violation with "[scenario id]"
 
 
 def _renamed(violation: Violation, name: Callable[[str], str]) -> Violation:

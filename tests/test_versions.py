@@ -172,10 +172,11 @@ def test_findings_of_another_version_name_the_runs_exchanges() -> None:
     local = Finding(
         check_id="params.removed_rejected", case="temperature.present@2026-10-21", outcome=Outcome.FAIL, level=Level.MUST,
         violations=(Violation("Received: status 200", exchange="param.temperature.present"),), exchanges=("param.temperature.present",),
-        judged=("param.temperature.present: status 200",),
+        judged=("param.temperature.present: status 200",), message="[param.temperature.present] Received: status 200\nExpected: status 400",
     )  # fmt: skip
     moved = other.to_run(local)
     assert moved.exchanges == ("param.temperature.present@2026-10-21",)
     assert moved.violations[0].exchange == "param.temperature.present@2026-10-21"
     assert moved.judged == ("param.temperature.present@2026-10-21: status 200",)
+    assert moved.message == "[param.temperature.present@2026-10-21] Received: status 200\nExpected: status 400"
     assert shares[0].to_run(local) is local
