@@ -75,17 +75,20 @@ def wire_id(sid: str, version: str) -> str:
     return f"{sid}{MARK}{version}"
 
 
-def _fingerprint(request: Request, to_wire: Mapping[str, str]) -> Request:
-    """What makes two requests the same exchange: everything but their names, with the answers they compare to or continue resolved."""
-    return replace(
-        request,
-        scenario="",
-        twin=to_wire.get(request.twin, request.twin) if request.twin else None,
-        follows=to_wire.get(request.follows, request.follows) if request.follows else None,
-    )
+Wire = tuple[object, ...]
 
 
-def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Request, list[str]], *, scheme: str) -> tuple[Share, dict[str, Request]]:
+def _fingerprint(request: Request, to_wire: Mapping[str, str]) -> Wire:
+    """What the target receives: two requests with equal fingerprints are one exchange (a follow-up's body also depends on the answer it continues)."""
+    follows = to_wire.get(request.follows, request.follows) if request.follows else None
+    return (request.endpoint, request.method, request.path, request.headers, request.auth, request.body, request.stream, request.retry, follows, request.reply)
+
+
+def _named(sid: str | None, wire: Mapping[str, str]) -> str | None:
+    return wire.get(sid, sid) if sid else None
+
+
+def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Wire, list[str]], *, scheme: str) -> tuple[Share, dict[str, Request]]:
     """A non-primary version's share, and the requests it adds to the run (those the primary does not send already).
 
     Its requests carry its version and the run's auth scheme (``scheme``), not the one its SDK would
@@ -112,7 +115,7 @@ def _other_share(version: str, contract: Contract, cases: Sequence[Case], model:
             wire[sid] = same[0][1]
         else:
             wid = wire[sid] = wire_id(sid, version)
-            added[wid] = replace(_fingerprint(request, wire), scenario=wid)
+            added[wid] = replace(request, scenario=wid, twin=_named(request.twin, wire), follows=_named(request.follows, wire))
         return wire[sid]
 
     for sid in local:
@@ -126,7 +129,7 @@ def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, mod
     contract = contracts[primary]
     mine = [c for c in cases if c.api_version in (None, primary)]
     requests = plan_requests(contract, mine, model=model)
-    sent: dict[Request, list[str]] = {}
+    sent: dict[Wire, list[str]] = {}
     first = None
     if preflight is not None:
         first = requests.get(preflight) or build_request(contract, scenario_specs(contract, model), preflight, model=model)
