@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .._types import JSONObject
 from ..exchange import Exchange
 from ..sse.reading import StreamReading, read_stream
+from ..versions import split
 from . import evidence
 
 REPORT_NAME = "report.html"
@@ -82,6 +83,7 @@ class ResultView:
     more_exchanges: tuple[str, ...]
     evidence: bool
     open: bool
+    api_version: str = ""  # set for a version-dependent case: the version whose contract judged it
 
 
 def _href(url: str) -> str | None:
@@ -175,6 +177,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),
                 evidence=has_evidence,
                 open=is_open,
+                api_version=split(str(record.get("id", "")))[1] or "",
             )
         )
     return rows, list(cited)
@@ -202,6 +205,12 @@ def exchange_view(exchange: Exchange) -> ExchangeView:
     )
 
 
+def _versions(run: Mapping[str, Any]) -> str:
+    primary = str(run.get("api_version", ""))
+    others = [str(v) for v in run.get("api_versions") or () if v != primary]
+    return primary + (f" (also {', '.join(others)} for the version-dependent cases, whose ids carry their version)" if others else "")
+
+
 def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
     run, spend = document.get("run", {}), document.get("spend", {})
     return [
@@ -209,6 +218,7 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),
         *([("Preflight", str(run["preflight"].get("summary", "")))] if (run.get("preflight") or {}).get("fell_back") else []),
+        ("API version", _versions(run)),
         ("Suite version", str(run.get("suite_version", ""))),
         ("Run id", str(run.get("id", ""))),
         ("Started", str(run.get("started_at", ""))),

@@ -46,7 +46,12 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "headers.request_id_unique": ("skip", "no request-id header to compare (see headers.request_id_present)"),
     # parameters: Anthropic's ranges and types are not validated; wrong types crash into 500s
     "params.valid_value_accepted:service_tier.enum_standard_only": ("fail", 'service_tier "standard_only" forwarded verbatim; the OpenAI backend refuses it (400 "Invalid value")'),
-    "params.invalid_value_rejected:temperature.above_max": ("fail", "temperature 1.01 forwarded to OpenAI (range 0-2) → 200"),
+    "params.invalid_value_rejected:temperature.above_max@2023-06-01": ("fail", "temperature 1.01 forwarded to OpenAI (range 0-2) → 200"),
+    # anthropic-version is not read: under 2026-10-21 what that version refuses is translated and served
+    "params.removed_rejected:temperature.present@2026-10-21": ("fail", "anthropic-version 2026-10-21 with temperature 1.0 → forwarded upstream → 200"),
+    "params.removed_rejected:top_p.present@2026-10-21": ("fail", "anthropic-version 2026-10-21 with top_p 1.0 → forwarded upstream → 200 (top_k is refused, by the OpenAI backend: 400 \"Unrecognized request argument supplied: top_k\")"),
+    "content.document_in_assistant_rejected:@2026-10-21": ("fail", 'anthropic-version 2026-10-21, a document block in an assistant turn → dropped (upstream assistant content "Noted.") → 200'),
+    "content.user_citations_rejected:@2026-10-21": ("fail", "anthropic-version 2026-10-21, citations on a user text block → dropped (upstream content is the plain text) → 200"),
     "params.wrong_type_rejected:messages.wrong_type": ("fail", "messages: \"warm\" → 500 api_error \"'str' object has no attribute 'get'\""),
     "params.wrong_type_rejected:tools.wrong_type": ("fail", "tools: \"warm\" → 500 api_error \"'str' object has no attribute 'get'\""),
     "params.wrong_type_rejected:tools.item_wrong_type": ("fail", "tools: [\"unexpected\"] → 500 api_error \"'str' object has no attribute 'get'\""),
@@ -114,6 +119,10 @@ TOLERATED = {
     "headers.version_required": "pass",
     "headers.version_unknown_rejected": "pass",
     "headers.version_duplicate_rejected": "pass",
+    "params.removed_rejected:temperature.present@2026-10-21": "pass",
+    "params.removed_rejected:top_p.present@2026-10-21": "pass",
+    "content.document_in_assistant_rejected:@2026-10-21": "pass",
+    "content.user_citations_rejected:@2026-10-21": "pass",
 }
 
 
@@ -241,6 +250,18 @@ def test_models_paging_ignores_before_id_and_limit_zero(exchanges):
     listed = exchanges["models.list"].json["data"]
     assert [m["id"] for m in listed] == ["toy-claude"]
     assert exchanges["models.before"].json["data"] == exchanges["models.limit_zero"].json["data"] == listed
+
+
+def test_2026_refusals_are_translated_and_served(exchanges, upstream):
+    for sid in ("param.temperature.present", "param.top_p.present", "document.in_assistant", "citations.in_user"):
+        ex = exchanges[f"{sid}@2026-10-21"]
+        assert (ex.request.header("anthropic-version"), ex.status) == ("2026-10-21", 200), sid
+    assert exchanges["param.top_k.present@2026-10-21"].status == 400
+    assert "Unrecognized request argument supplied: top_k" in exchanges["param.top_k.present@2026-10-21"].json["error"]["message"]
+    turns = [u["body"]["messages"] for u in _upstream_for(upstream, "Read this note.")]
+    assert turns
+    assert all(m[1] == {"role": "assistant", "content": "Noted."} for m in turns)
+    assert not _upstream_for(upstream, "char_location")  # so are the citations
 
 
 def test_message_start_reports_zero_input_tokens(exchanges):
