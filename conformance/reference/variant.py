@@ -74,13 +74,16 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
     }
 )
 
-# Models that ignore the prompt, on the faithful wire: a canned mock behind a gateway. Short: stops
-# before every max_tokens the probes use; long: runs past the short-answer probe's max_tokens of 32.
-# Served under /_variant/<name>/ like the wire variants; kept apart because their answers differ.
+# Models that ignore the prompt, on the faithful wire: a canned mock behind a gateway. Short: one token,
+# so only max_tokens 1 cuts it; long: runs past the short-answer probe's max_tokens of 32; greeting: the
+# reply mock backends typically send. Each holds a letter the stop-sequence probe stops at ("i", "e"),
+# as nearly any answer does. Served under /_variant/<name>/ like the wire variants; kept apart
+# because their answers differ.
 CANNED_MODELS: MappingProxyType[str, Variant] = MappingProxyType(
     {
         "canned-short-reply": Variant(model_reply="Hi."),
         "canned-long-reply": Variant(model_reply=" ".join(["This mock backend always sends the same long answer, whatever it is asked."] * 4)),
+        "canned-greeting": Variant(model_reply="Hello! How can I help you today?"),
     }
 )
 
