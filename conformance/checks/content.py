@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from .._types import JSON
-from ..findings import Judgement, NotApplicable, Violation, judgement
+from ..findings import Judgement, NotApplicable, NotForced, Violation, judgement
 from ._probes import answer_text, prompt_text, stop_outcome, stop_sequences
 from .registry import check
 from .subject import Subject, show
@@ -22,13 +22,18 @@ def fired_stop_sequence_reported(s: Subject) -> Judgement:
     if len(stops) < 2:
         raise NotApplicable("the request has fewer than two stop sequences")
     message = s.message()
-    outcome = stop_outcome(s, message)
     value = message.get("stop_sequence")
+    at = "message_delta /delta/stop_sequence" if s.reading is not None else "/stop_sequence"
+    try:
+        outcome = stop_outcome(s, message)
+    except NotForced:
+        if message.get("stop_reason") != "stop_sequence" or value in stops:
+            raise  # which of the listed sequences came first is unknown
+        return judgement(f"stop_sequence {show(value)}", [Violation(f"Received: stop_sequence {show(value)}\nExpected: one of the request's stop_sequences {show(stops)}", at=at)])
     item = f"stop_sequence {show(value)} where {show(outcome.expected)} came first in the text"
     if value == outcome.expected and outcome.cut:
         return judgement(item)
     listed = f" (the first one listed is {show(stops[0])})" if value == stops[0] != outcome.expected else ""
-    at = "message_delta /delta/stop_sequence" if s.reading is not None else "/stop_sequence"
     return judgement(item, [Violation(
         f"Received: stop_reason {show(message.get('stop_reason'))}, stop_sequence {show(value)}{listed}\n"
         f"Expected: stop_sequence {show(outcome.expected)}, the first of {show(stops)} in the text ({outcome.why})",

@@ -8,7 +8,7 @@ answer to the same request without stop sequences, or from the text the prompt a
 from __future__ import annotations
 
 from .._types import JSONObject
-from ..findings import Judgement, NotApplicable, Violation, judgement
+from ..findings import Judgement, NotApplicable, NotForced, Violation, judgement
 from ._probes import limit_not_reached, ran_to_limit, stop_outcome, stop_sequences, text_blocks
 from .registry import check
 from .subject import Subject, show
@@ -82,8 +82,17 @@ def stop_sequence_reported(s: Subject) -> Judgement:
     if not stops:
         raise NotApplicable("the request has no stop sequence")
     message, reason = _stop(s)
-    outcome = stop_outcome(s, message)
     value = message.get("stop_sequence")
+    try:
+        outcome = stop_outcome(s, message)
+    except NotForced:
+        if reason != "stop_sequence":
+            raise
+        # Where the text had to stop is unknown, but the answer says a sequence stopped it: it must be one the request listed.
+        item = f"stop_reason \"stop_sequence\" with stop_sequence {show(value)}"
+        if value not in stops:
+            return judgement(item, [Violation(f"Received: stop_sequence {show(value)}\nExpected: one of the request's stop_sequences {show(stops)}", at=_where_sequence(s))])
+        return judgement(item + ", one the request listed")
     if not outcome.cut:
         item = f"text running past {show(outcome.expected)}"
         return judgement(item, [Violation(
