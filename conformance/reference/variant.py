@@ -5,7 +5,8 @@ Every variant must pass every check: each knob mirrors something real streams or
 (captures INDEX.md Observations 1-4, 12; https://html.spec.whatwg.org/multipage/server-sent-events.html).
 Latency is legal too: the API promises no response time, so a slow target must pass as well. So is a
 model that ignores the suite's prompts (`model_reply`): a faithful gateway in front of a mock or weak
-backend must never fail a check; the behaviour probes it cannot force only warn ("not forced"). So are
+backend must never fail a check, and since the probes are forced by the protocol it leaves none unjudged
+(a probe it could not force would only warn, "not forced"); behind a fault it fails the gate. So are
 whitespace-only text blocks in an answer (`blank_text_before_thinking`), which real answers carry.
 """
 
