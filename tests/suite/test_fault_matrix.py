@@ -102,7 +102,23 @@ PROBE_FAULTS = (
 )
 
 
-@pytest.mark.parametrize("fault", [FAULTS[name] for name in PROBE_FAULTS], ids=attrgetter("name"))
+# The checks issue 9 converted or added, each with one fault that breaks it, join them under 2026-10-21: both ways, both versions.
+CHANGED_CHECKS = sorted(
+    {cid for cid, fn in registered().items() if fn.__module__.rsplit(".", 1)[-1] in ("stop_reason", "tools", "content")}
+    | {"stream.text_matches_twin", "stream.rebuilt_matches_twin", "shape.model_matches_request", "shape.message_ids_unique"}
+)
+VERSIONED_FAULTS = tuple(dict.fromkeys([
+    *PROBE_FAULTS,
+    *(next(f.name for f in FAULTS.values() if cid in f.breaks and not f.options) for cid in CHANGED_CHECKS),
+]))
+
+
+def test_every_changed_check_is_proven_under_both_versions() -> None:
+    covered = {cid for name in VERSIONED_FAULTS for cid in FAULTS[name].breaks}
+    assert sorted(set(CHANGED_CHECKS) - covered) == []
+
+
+@pytest.mark.parametrize("fault", [FAULTS[name] for name in VERSIONED_FAULTS], ids=attrgetter("name"))
 def test_probe_fault_breaks_exactly_its_checks_under_2026(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
     assert "api_version" not in fault.options
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, "2026-10-21", **fault.options)
