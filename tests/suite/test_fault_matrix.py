@@ -73,6 +73,19 @@ def test_legal_variants_pass(reference: ReferenceServer, reference_key: str, var
             assert "failed on all 2 attempts" in finding.notes, finding.notes  # the probe was resent once before it warned
 
 
+def test_a_canned_reply_longer_than_every_core_max_tokens_stays_not_forced(reference: ReferenceServer, reference_key: str) -> None:
+    # What truly needs a cooperative model: a reply that runs past plain's max_tokens never ends on its own in a core run
+    # (tools.none, whose room lets it end, is a full-tier probe). Honest: a warning with the evidence, never a pass or a fail.
+    base = reference.base_url + variant_base_path("canned-long-reply")
+    result = run(RunSettings(base_url=base, api_key=reference_key, profile="reference", concurrency=8, tier=Tier.CORE))
+    broken = _not_passing(result)
+    assert sorted(broken) == ["stop_reason.end_turn_on_natural_stop"], "\n".join(line for lines in broken.values() for line in lines)
+    [finding] = [f for f in result.findings if f.check_id == "stop_reason.end_turn_on_natural_stop"]
+    assert finding.outcome is Outcome.WARN
+    assert "cut at max_tokens=32" in finding.message
+    assert "Not judged: the probe did not force the behaviour" in finding.message
+
+
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=attrgetter("name"))
 def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, **fault.options)
