@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from urllib.parse import quote, urlsplit
 
 from ..exchange import UNPARSED, Exchange
 from ..findings import Judgement, NotApplicable, Violation, judgement
@@ -76,8 +78,6 @@ def no_openai_fields(s: Subject) -> list[Violation]:
 
 def _answered_model(s: Subject, requested: str) -> str | None:
     """The id GET /v1/models/{requested} answered in this run (an alias resolves to its snapshot), or None."""
-    from urllib.parse import quote, urlsplit  # local: only these appended checks need it
-
     path = "/v1/models/" + quote(requested, safe="")
     for exchange in s.peers.values():
         data = exchange.json
@@ -90,8 +90,6 @@ def _answered_model(s: Subject, requested: str) -> str | None:
 @check("shape.model_matches_request")
 def model_matches_request(s: Subject) -> Judgement:
     """Clients log, price and display the answer's model; another id than the one asked for (or its snapshot) misattributes the call."""
-    import re  # local: only these appended checks need it
-
     requested = s.request_json().get("model")
     if not isinstance(requested, str) or not requested:
         raise NotApplicable("the request names no model")
