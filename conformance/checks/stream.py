@@ -12,11 +12,11 @@ from dataclasses import replace
 
 from .. import jsontext
 from .._types import JSON
-from ..findings import NotApplicable, NotForced, Violation
+from ..findings import Judgement, NotApplicable, NotForced, Violation, judgement
 from ..sse.framer import FrameIssue
 from ..sse.grammar import GrammarIssue
 from ..sse.reading import StreamReading
-from ._probes import answer_text, different_samples
+from ._probes import answer_text, comparable, deterministic, text_blocks
 from .registry import check
 from .subject import Subject, locate, show
 
@@ -164,11 +164,13 @@ def _shape(message: dict[str, object]) -> dict[str, object]:
 
 
 @check("stream.rebuilt_matches_twin")
-def rebuilt_matches_twin(s: Subject) -> list[Violation]:
+def rebuilt_matches_twin(s: Subject) -> Judgement:
     """Clients switch between streaming and not; the same request must produce the same message shape."""
-    different_samples(s.message(), s.twin_message(), what="shapes")
-    plain = _shape(s.twin_message())
-    streamed = _shape(s.message())
+    twin = s.twin_message()
+    message = s.message()
+    why = comparable(s, message, twin, what="shapes")
+    plain = _shape(twin)
+    streamed = _shape(message)
     found = []
     for key, value in plain.items():
         if key == "stop_reason" and streamed.get(key) is None:
@@ -180,30 +182,38 @@ def rebuilt_matches_twin(s: Subject) -> list[Violation]:
                     at=f"rebuilt message /{key.replace(' ', '_')}",
                 )
             )
-    return found
+    return judgement(f"stop_reason, stop_sequence and {len(streamed['content types']) if isinstance(streamed['content types'], list) else 0} block type(s) against the twin ({why})", found)
 
 
 @check("stream.text_matches_twin")
-def text_matches_twin(s: Subject) -> list[Violation]:
+def text_matches_twin(s: Subject) -> Judgement:
     """A proxy that drops, repeats or mislabels a text delta shows streaming clients another answer than the one it bills."""
-    expected = s.request.expect_text
-    if not expected:
-        raise NotApplicable("the prompt does not ask for an exact text")
-    streamed, plain = answer_text(s.message()), answer_text(s.twin_message())
+    message, twin = s.message(), s.twin_message()
+    streamed, plain = answer_text(message), answer_text(twin)
+    if not text_blocks(message) and not text_blocks(twin):
+        raise NotApplicable("neither answer has a text block")
     if streamed == plain:
-        return []
-    if expected not in (streamed.strip(), plain.strip()):
+        return judgement(f"the same text both ways ({len(streamed)} characters)")
+    reference = deterministic(s)
+    expected = s.request.expect_text
+    if reference is not None:
+        why = reference.why
+    elif expected and expected in (streamed.strip(), plain.strip()):
+        why = f"the prompt asks for exactly {show(expected)}"
+    else:
         raise NotForced(
             f"Received: text {show(streamed)} streamed, {show(plain)} not streamed\n"
-            f"Expected: {show(expected)}, which the prompt asks for (neither answer follows it, so they are two different samples)"
+            "Expected: a target that answers this request identically every time, or an answer that follows the prompt"
+            + (f" ({show(expected)})" if expected else "")
+            + " (neither holds, so the two are different samples)"
         )
-    return [
+    return judgement(f"{len(streamed)} characters streamed against {len(plain)} not streamed", [
         Violation(
             f"Received: text {show(streamed)} rebuilt from the stream, {show(plain)} not streamed ({s.twin.id if s.twin else '?'})\n"
-            f"Expected: the same text both ways (the prompt asks for exactly {show(expected)})",
+            f"Expected: the same text both ways ({why})",
             at="rebuilt message /content",
         )
-    ]
+    ])
 
 
 @check("stream.text_intact")

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from jsonschema import Draft202012Validator
 
 from .._types import JSON, JSONObject
-from ..findings import NotApplicable, Violation
+from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
 from .subject import Subject, show
 
@@ -70,25 +70,26 @@ def _received(calls: list[tuple[int, JSONObject]], message: JSONObject) -> str:
 
 
 @check("tools.forced_tool_called")
-def forced_tool_called(s: Subject) -> list[Violation]:
+def forced_tool_called(s: Subject) -> Judgement:
     """An agent that forces a tool waits for that call; an answer without it stalls the loop."""
     choice = _forced(s)
     message = s.message()
     _not_cut(message)
     calls = _tool_uses(message)
+    item = f"{_received(calls, message)} under tool_choice {show(choice.get('type'))}"
     if choice.get("type") == "tool":
         wanted = choice.get("name")
         if not any(b.get("name") == wanted for _, b in calls):
-            return [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block named {show(wanted)} (tool_choice forces it)", at=_content_at(s))]
-        return []
+            return judgement(item, [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block named {show(wanted)} (tool_choice forces it)", at=_content_at(s))])
+        return judgement(item)
     declared = sorted(_tools(s))
     if not any(b.get("name") in declared for _, b in calls):
-        return [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block for one of {show(declared)} (tool_choice any)", at=_content_at(s))]
-    return []
+        return judgement(item, [Violation(f"Received: {_received(calls, message)}\nExpected: a tool_use block for one of {show(declared)} (tool_choice any)", at=_content_at(s))])
+    return judgement(item)
 
 
 @check("tools.stop_reason_tool_use")
-def stop_reason_tool_use(s: Subject) -> list[Violation]:
+def stop_reason_tool_use(s: Subject) -> Judgement:
     """Agents decide to run tools on stop_reason tool_use; another value ends the loop with the call unrun."""
     _forced(s)
     message = s.message()
@@ -98,24 +99,25 @@ def stop_reason_tool_use(s: Subject) -> list[Violation]:
         raise NotApplicable("no stop_reason (judged by the schema and stream checks)")
     if reason != "tool_use":
         at = "message_delta /delta/stop_reason" if s.reading is not None else "/stop_reason"
-        return [Violation(f"Received: stop_reason {show(reason)}\nExpected: \"tool_use\" (tool_choice forces a tool call)", at=at)]
-    return []
+        return judgement(f"stop_reason {show(reason)}", [Violation(f"Received: stop_reason {show(reason)}\nExpected: \"tool_use\" (tool_choice forces a tool call)", at=at)])
+    return judgement(f"stop_reason {show(reason)}")
 
 
 @check("tools.tool_use_block_present")
-def tool_use_block_present(s: Subject) -> list[Violation]:
+def tool_use_block_present(s: Subject) -> Judgement:
     """stop_reason tool_use with no call to run leaves an agent with nothing to answer and nothing to say (peers #10)."""
     message = s.message()
     if message.get("stop_reason") != "tool_use":
         raise NotApplicable("stop_reason is not tool_use")
     calls = _tool_uses(message)
+    item = f"{_received(calls, message)} with stop_reason \"tool_use\""
     if not calls:
-        return [Violation(f"Received: {_received(calls, message)}\nExpected: at least one tool_use block with stop_reason tool_use", at=_content_at(s))]
-    return []
+        return judgement(item, [Violation(f"Received: {_received(calls, message)}\nExpected: at least one tool_use block with stop_reason tool_use", at=_content_at(s))])
+    return judgement(item)
 
 
 @check("tools.id_prefix")
-def id_prefix(s: Subject) -> list[Violation]:
+def id_prefix(s: Subject) -> Judgement:
     """Clients and logs recognise tool calls by the toolu_ prefix; Anthropic warns formats may change."""
     calls = _tool_uses(s.message())
     if not calls:
@@ -125,11 +127,11 @@ def id_prefix(s: Subject) -> list[Violation]:
         value = block.get("id")
         if isinstance(value, str) and not value.startswith("toolu_"):
             found.append(Violation(f"Received: tool_use id {show(value)}\nExpected: an id starting with toolu_", at=_where(s, position, "id")))
-    return found
+    return judgement(f"the ids of {len(calls)} tool_use block(s)", found)
 
 
 @check("tools.ids_unique")
-def ids_unique(s: Subject) -> list[Violation]:
+def ids_unique(s: Subject) -> Judgement:
     """tool_result names its call by id; a repeated id is ambiguous, and the API refuses a history that has one."""
     calls = _tool_uses(s.message())
     if not calls:
@@ -144,11 +146,11 @@ def ids_unique(s: Subject) -> list[Violation]:
             found.append(Violation(f"Received: tool_use id {show(value)} again (first at /content/{first[value]})\nExpected: a distinct id for every tool_use block", at=_where(s, position, "id")))
         else:
             first[value] = position
-    return found
+    return judgement(f"the ids of {len(calls)} tool_use block(s)", found)
 
 
 @check("tools.input_matches_schema")
-def input_matches_schema(s: Subject) -> list[Violation]:
+def input_matches_schema(s: Subject) -> Judgement:
     """The client passes input straight to its tool; an input outside the schema makes the tool fail."""
     tools = _tools(s)
     calls = [(p, b) for p, b in _tool_uses(s.message()) if isinstance(b.get("input"), dict) and isinstance(tools.get(str(b.get("name"))), dict)]
@@ -167,11 +169,11 @@ def input_matches_schema(s: Subject) -> list[Violation]:
                     at=_where(s, position, "input") + pointer,
                 )
             )
-    return found
+    return judgement(f"the input of {len(calls)} tool_use block(s) against its tool's input_schema", found)
 
 
 @check("tools.stream_input_is_object")
-def stream_input_is_object(s: Subject) -> list[Violation]:
+def stream_input_is_object(s: Subject) -> Judgement:
     """Clients parse the joined input_json_delta pieces at the block's stop; anything but an object breaks the call."""
     if s.reading is None:
         raise NotApplicable("not a stream")
@@ -183,11 +185,11 @@ def stream_input_is_object(s: Subject) -> list[Violation]:
         value = block.get("input")
         if "input" in block and not isinstance(value, dict):
             found.append(Violation(f"Received: input_json_delta pieces joining into {show(value)}\nExpected: the JSON text of an object", at=_where(s, position, "input")))
-    return found
+    return judgement(f"the joined input of {len(calls)} streamed tool_use block(s)", found)
 
 
 @check("tools.stream_input_matches_twin")
-def stream_input_matches_twin(s: Subject) -> list[Violation]:
+def stream_input_matches_twin(s: Subject) -> Judgement:
     """A client that streams must get the same arguments as one that does not (LiteLLM #25605 lost them to {})."""
     if s.reading is None:
         raise NotApplicable("not a stream")
@@ -196,6 +198,8 @@ def stream_input_matches_twin(s: Subject) -> list[Violation]:
     if not expected:
         raise NotApplicable("the non-stream twin made no tool call (judged by tools.forced_tool_called)")
     received = _tool_uses(s.message())
+    if not received:
+        raise NotApplicable("the stream made no tool call (judged by tools.forced_tool_called)")
     found = []
     for (position, block), (_, twin) in zip(received, expected, strict=False):
         # Two samples may pick different values (Paris or London); lost or mangled arguments change the keys or their types.
@@ -206,7 +210,7 @@ def stream_input_matches_twin(s: Subject) -> list[Violation]:
                     at=_where(s, position, "input"),
                 )
             )
-    return found
+    return judgement(f"the arguments of {min(len(received), len(expected))} streamed tool call(s) against the non-stream twin's", found)
 
 
 def _arguments(value: JSON) -> object:
@@ -220,22 +224,48 @@ _JSON_TYPES = {bool: "boolean", int: "number", float: "number", str: "string", l
 
 
 @check("tools.tool_choice_none_respected")
-def tool_choice_none_respected(s: Subject) -> list[Violation]:
+def tool_choice_none_respected(s: Subject) -> Judgement:
     """tool_choice none is how a client asks for a plain answer; a call it did not allow cannot be run."""
     if _choice(s).get("type") != "none":
         raise NotApplicable("tool_choice is not none")
-    calls = _tool_uses(s.message())
+    message = s.message()
+    calls = _tool_uses(message)
+    item = f"{_received(calls, message)} under tool_choice \"none\""
     if calls:
-        return [Violation(f"Received: {_received(calls, s.message())}\nExpected: no tool_use block (tool_choice none)", at=_where(s, calls[0][0]))]
-    return []
+        return judgement(item, [Violation(f"Received: {_received(calls, message)}\nExpected: no tool_use block (tool_choice none)", at=_where(s, calls[0][0]))])
+    return judgement(item)
 
 
 @check("tools.parallel_disabled_respected")
-def parallel_disabled_respected(s: Subject) -> list[Violation]:
+def parallel_disabled_respected(s: Subject) -> Judgement:
     """Clients that run one tool at a time set disable_parallel_tool_use; extra calls go unanswered."""
     if _choice(s).get("disable_parallel_tool_use") is not True:
         raise NotApplicable("disable_parallel_tool_use is not true")
     calls = _tool_uses(s.message())
+    item = f"{len(calls)} tool_use block(s) with disable_parallel_tool_use true"
     if len(calls) > 1:
-        return [Violation(f"Received: {len(calls)} tool_use blocks ({_received(calls, s.message())})\nExpected: at most one (disable_parallel_tool_use true)", at=_where(s, calls[1][0]))]
-    return []
+        return judgement(item, [Violation(f"Received: {len(calls)} tool_use blocks ({_received(calls, s.message())})\nExpected: at most one (disable_parallel_tool_use true)", at=_where(s, calls[1][0]))])
+    return judgement(item)
+
+
+@check("tools.no_text_before_forced_call")
+def no_text_before_forced_call(s: Subject) -> Judgement:
+    """A forced call is how clients get structured output; a preamble before it is text they did not ask for and may show or parse."""
+    choice = _forced(s)
+    message = s.message()
+    calls = _tool_uses(message)
+    if not calls:
+        raise NotApplicable("no tool_use block (judged by tools.forced_tool_called)")
+    content = message.get("content")
+    first = calls[0][0]
+    before = [(i, b) for i, b in enumerate(content[:first]) if isinstance(b, dict)] if isinstance(content, list) else []
+    words = [(i, b) for i, b in before if b.get("type") == "text" and isinstance(b.get("text"), str) and b["text"].strip()]
+    item = f"{len(before)} block(s) before the first tool_use under tool_choice {show(choice.get('type'))}"
+    if words:
+        position, block = words[0]
+        return judgement(item, [Violation(
+            f"Received: a text block {show(str(block.get('text'))[:120])} before the tool_use block\n"
+            f"Expected: the tool_use block first (a forced tool_choice prefills the assistant turn, so no text precedes the call)",
+            at=_where(s, position, "text"),
+        )])
+    return judgement(item)

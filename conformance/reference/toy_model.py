@@ -120,6 +120,8 @@ def _continuation(messages: Sequence[JSONObject]) -> str:
         prefill = message_text(messages[-1])
         if prefill and reply.startswith(prefill):
             return reply[len(prefill) :]
+        if prefill:  # a prefill that is not the reply's start ("Answer:"): the reply follows it, as a real model writes it
+            return " " + reply
     return reply
 
 

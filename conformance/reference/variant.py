@@ -5,7 +5,8 @@ Every variant must pass every check: each knob mirrors something real streams or
 (captures INDEX.md Observations 1-4, 12; https://html.spec.whatwg.org/multipage/server-sent-events.html).
 Latency is legal too: the API promises no response time, so a slow target must pass as well. So is a
 model that ignores the suite's prompts (`model_reply`): a faithful gateway in front of a mock or weak
-backend must never fail a check; the behaviour probes it cannot force only warn ("not forced"). So are
+backend must never fail a check, and since the probes are forced by the protocol it leaves none unjudged
+(a probe it could not force would only warn, "not forced"); behind a fault it fails the gate. So are
 whitespace-only text blocks in an answer (`blank_text_before_thinking`), which real answers carry.
 """
 
@@ -74,13 +75,16 @@ VARIANTS: MappingProxyType[str, Variant] = MappingProxyType(
     }
 )
 
-# Models that ignore the prompt, on the faithful wire: a canned mock behind a gateway. Short: stops
-# before every max_tokens the probes use; long: runs past the short-answer probe's max_tokens of 32.
-# Served under /_variant/<name>/ like the wire variants; kept apart because their answers differ.
+# Models that ignore the prompt, on the faithful wire: a canned mock behind a gateway. Short: one token,
+# so only max_tokens 1 cuts it; long: runs past the short-answer probe's max_tokens of 32; greeting: the
+# reply mock backends typically send. Each holds a letter the stop-sequence probe stops at ("i", "e"),
+# as nearly any answer does. Served under /_variant/<name>/ like the wire variants; kept apart
+# because their answers differ.
 CANNED_MODELS: MappingProxyType[str, Variant] = MappingProxyType(
     {
         "canned-short-reply": Variant(model_reply="Hi."),
         "canned-long-reply": Variant(model_reply=" ".join(["This mock backend always sends the same long answer, whatever it is asked."] * 4)),
+        "canned-greeting": Variant(model_reply="Hello! How can I help you today?"),
     }
 )
 

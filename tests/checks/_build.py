@@ -14,7 +14,7 @@ from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
 from conformance.exchange import Chunk, Exchange, RecordedRequest
-from conformance.findings import Violation
+from conformance.findings import Judgement, Violation
 from conformance.scenarios import Request
 from conformance.sse.reading import read_stream
 
@@ -135,8 +135,16 @@ def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
 
 
 def run(check_id: str, subject: Subject) -> list[Violation]:
-    """Run one registered check on one subject."""
-    return registered()[check_id](subject)
+    """Run one registered check on one subject: its violations (a Judgement's or the older bare list)."""
+    result = registered()[check_id](subject)
+    return list(result.violations) if isinstance(result, Judgement) else result
+
+
+def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
+    """What a check converted to the Judgement form says it judged (empty: the judge makes that a skip)."""
+    result = registered()[check_id](subject)
+    assert isinstance(result, Judgement), f"{check_id} still returns the older bare list"
+    return result.judged
 
 
 def messages(check_id: str, subject: Subject) -> list[str]:

@@ -81,8 +81,9 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     # answers
     "shape.message_schema": ("fail", 'adaptive thinking → {"type":"thinking",…,"signature":null} (signature must be a string)'),
     "shape.id_prefix": ("warn", 'ids pass through from the backend: "chatcmpl-…", "resp_…"'),
-    "stop_reason.stop_sequence_reported": ("fail", 'stop sequence fired upstream (finish_reason "stop") → stop_reason "end_turn", stop_sequence null (hard-coded None)'),
-    "content.fired_stop_sequence_reported": ("fail", 'stop_sequences [QQQQ, XYZZY] → stop_reason "end_turn", stop_sequence null'),
+    "stop_reason.stop_sequence_reported": ("fail", 'stop sequence "e" fired upstream (finish_reason "stop"; text "Grüß"; every answer to plain is "Grüße ok") → stop_reason "end_turn", stop_sequence null (hard-coded None)'),
+    "content.fired_stop_sequence_reported": ("fail", 'stop_sequences ["o", "a", "e", "i"], "e" first in the text → stop_sequence null'),
+    "stop_reason.stop_sequence_set_on_match": ("skip", 'no answer says stop_reason "stop_sequence" to judge (see stop_reason.stop_sequence_reported)'),
     "usage.input_tokens_positive": ("fail", 'message_start usage {"input_tokens":0,…}; the real count only in message_delta'),
     "content.pdf_document_accepted": ("fail", 'PDF document block sent upstream as image_url "data:application/pdf;…" → 400 "Invalid MIME type. Only image types are supported."'),
     "content.image_media_type_mismatch_rejected": ("warn", "PNG bytes declared image/jpeg forwarded as-is → 200"),
@@ -210,9 +211,10 @@ def test_missing_key_gets_an_openai_shaped_error(exchanges):
 
 
 def test_stop_sequence_is_sent_upstream_but_never_reported(exchanges, upstream):
-    assert any(u["body"].get("stop") == ["XYZZY"] for u in upstream)
+    assert any(u["body"].get("stop") == ["o", "a", "e", "i"] for u in upstream)
     body = exchanges["stop_sequence"].json
-    assert (body["stop_reason"], body["stop_sequence"], body["content"][0]["text"]) == ("end_turn", None, "one two three ")
+    assert (body["stop_reason"], body["stop_sequence"], body["content"][0]["text"]) == ("end_turn", None, "Grüß")
+    assert exchanges["plain"].json["content"][0]["text"] == "Grüße ok"  # where "e" stops it: the cut is the stop sequence's
 
 
 def test_disable_parallel_tool_use_is_dropped_on_the_way_upstream(upstream):
