@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
+from ._types import JSON
 from .budget import Estimate
+from .checks.subject import error_event
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
 from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
@@ -33,6 +35,7 @@ from .scenarios import (
     plan_requests,
     scenario_specs,
 )
+from .sse.reading import read_stream
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
 
 PREFLIGHT = "plain"
@@ -179,6 +182,14 @@ def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     )
 
 
+def answer_held(exchange: Exchange) -> JSON:
+    """What a client holds after an answer, to send back: the body, or the message it rebuilt from an intact stream."""
+    if not exchange.streamed:
+        return exchange.json
+    reading = read_stream(exchange.body, exchange.chunks)
+    return reading.message if not reading.grammar and error_event(reading) is None else None
+
+
 async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, progress: Progress | None = None) -> dict[str, Exchange]:
     """Send the preflight, then everything else concurrently (bounded by the transport)."""
     exchanges: dict[str, Exchange] = {}
@@ -209,7 +220,7 @@ async def execute(requests: Mapping[str, Request], transport: Transport, *, pref
             if request.follows in answered:
                 await answered[request.follows].wait()
                 followed = exchanges.get(request.follows)
-            continued = follow_up(request, followed.json) if followed is not None and followed.ok else None
+            continued = follow_up(request, answer_held(followed)) if followed is not None and followed.ok else None
             exchanges[sid] = await transport.send(continued) if continued is not None else _not_sent(request, followed)
         answered[sid].set()
         tick()
