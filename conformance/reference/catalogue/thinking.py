@@ -111,6 +111,15 @@ def _fold_stream_into_text() -> EventFn:
     return rewrite
 
 
+def _split_signature_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
+    """The signature in two signature_delta events, each with half of it (a proxy that re-chunks every delta)."""
+    if _delta_type(data) != "signature_delta" or not isinstance(data, dict) or not isinstance(data["delta"], dict):
+        return [event(name, data)]
+    signature = str(data["delta"].get("signature", ""))
+    half = len(signature) // 2
+    return [event(name, {**data, "delta": {"type": "signature_delta", "signature": part}}) for part in (signature[:half], signature[half:])]
+
+
 # ------------------------------------------------------------------------------- requests
 
 
@@ -224,4 +233,9 @@ FAULTS: tuple[Fault, ...] = (
     _fault("thinking-dropped-for-prefill", ["thinking.block_present", "thinking.prefill_rejected"],
            "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
            "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
+    _fault("thinking-signature-split", ["thinking.signature_single_delta", "thinking.stream_round_trip_accepted"],
+           f"{PEERS} #20 (stream translators that mangle signatures: https://github.com/router-for-me/CLIProxyAPI/issues/2172); "
+           "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py (the signature is replaced, not appended)",
+           "Each signature arrives in two signature_delta events of half its length; a client keeps the second half, and the next turn is refused.",
+           rewrite_events(_split_signature_delta)),
 )
