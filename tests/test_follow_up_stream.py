@@ -57,7 +57,7 @@ def test_a_stream_that_broke_off_holds_nothing_to_send_back():
 
 
 class _Transport:
-    class target:  # noqa: N801 - the engine reads transport.target.base_url
+    class target:
         base_url = "http://127.0.0.1:9"
 
     def __init__(self) -> None:

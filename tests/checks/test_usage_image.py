@@ -63,11 +63,11 @@ def test_image_counted_flags_an_image_dropped_on_the_way(build):
 def test_image_counted_only_compares_the_same_request_plus_an_image(build):
     other = round_trip(TEXT, IMAGE)
     other["max_tokens"] = 64
-    with pytest.raises(NotApplicable, match="is not tools.round_trip's body plus images"):
+    with pytest.raises(NotApplicable, match=r"is not tools\.round_trip's body plus images"):
         judge(subject(build, 167, 111, request=other))
-    with pytest.raises(NotApplicable, match="no image in a tool_result"):
+    with pytest.raises(NotApplicable, match=r"no image in a tool_result"):
         judge(subject(build, 167, 111, request=round_trip(TEXT)))
-    with pytest.raises(NotApplicable, match="no successful tools.round_trip answer"):
+    with pytest.raises(NotApplicable, match=r"no successful tools\.round_trip answer"):
         judge(subject(build, 167, 111, base_status=400))
     unreadable = copy.deepcopy(IMAGE)
     unreadable["source"]["data"] = "bm90IGFuIGltYWdl"

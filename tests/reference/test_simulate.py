@@ -210,7 +210,8 @@ def stream_buffered_until_complete(http: httpx.Client, headers: dict[str, str]) 
         for chunk in response.iter_raw():
             arrivals.append((time.monotonic() - started, chunk))
     body = b"".join(chunk for _, chunk in arrivals)
-    assert body.count(b"event: ") >= 7 and body.rstrip().endswith(b'{"type":"message_stop"}')
+    assert body.count(b"event: ") >= 7
+    assert body.rstrip().endswith(b'{"type":"message_stop"}')
     assert arrivals[0][0] > 5 * BACKEND_PACE_S  # nothing came while the backend was answering
     assert arrivals[-1][0] - arrivals[0][0] < 0.05  # then everything at once
 
