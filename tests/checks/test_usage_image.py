@@ -51,7 +51,7 @@ def test_image_counted_passes_when_usage_grows_by_the_image(build):
 
 
 def test_image_counted_flags_an_image_dropped_on_the_way(build):
-    # CLIProxyAPI#1670: the image in a tool result silently dropped; the usage is the text-only one.
+    # CLIProxyAPI#5707: the image in a tool result silently dropped; the usage is the text-only one.
     [violation] = judge(subject(build, 112, 111)).violations
     assert violation.message == (
         "Received: 112 input tokens (cache counters included) with a 200x200 image in a tool_result, 111 for the same request without it (tools.round_trip)\n"
