@@ -17,7 +17,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
+from ._types import JSON
 from .budget import Estimate
+from .checks.subject import error_event
 from .contract.model import Contract, Tier
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
@@ -26,6 +28,7 @@ from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_probl
 from .retries import retry_behaviour
 from .scenarios import NOT_SENT, Case, Request, build_request, follow_up, scenario_specs
 from .shares import Share, plan_shares
+from .sse.reading import read_stream
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
 from .versions import load_contracts, run_cases
 
@@ -131,6 +134,14 @@ def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     )
 
 
+def answer_held(exchange: Exchange) -> JSON:
+    """What a client holds after an answer, to send back: the body, or the message it rebuilt from an intact stream."""
+    if not exchange.streamed:
+        return exchange.json
+    reading = read_stream(exchange.body, exchange.chunks)
+    return reading.message if not reading.grammar and error_event(reading) is None else None
+
+
 async def execute(
     requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, done: Mapping[str, Exchange] | None = None, progress: Progress | None = None
 ) -> dict[str, Exchange]:
@@ -165,7 +176,7 @@ async def execute(
             if request.follows in answered:
                 await answered[request.follows].wait()
                 followed = exchanges.get(request.follows)
-            continued = follow_up(request, followed.json) if followed is not None and followed.ok else None
+            continued = follow_up(request, answer_held(followed)) if followed is not None and followed.ok else None
             exchanges[sid] = await transport.send(continued) if continued is not None else _not_sent(request, followed)
         answered[sid].set()
         tick()

@@ -234,9 +234,11 @@ def text_intact(s: Subject) -> list[Violation]:
 def block_start_empty(s: Subject) -> list[Violation]:
     """Streaming clients show the deltas; content put into content_block_start never reaches their screen (the SDK's text_stream)."""
     found = []
+    # A tool_use block may start with its whole input and get no input_json_delta (programmatic tool calling); both at once is tools.stream_input_single_source's finding.
+    pieces = {d.get("index") for _, d in s.events() if d.get("type") == "content_block_delta" and isinstance(d.get("delta"), dict) and d["delta"].get("type") == "input_json_delta" and d["delta"].get("partial_json")}
     for index, data in s.events():
         block = data.get("content_block") if data.get("type") == "content_block_start" else None
-        if not isinstance(block, dict):
+        if not isinstance(block, dict) or (block.get("type") == "tool_use" and data.get("index") not in pieces):
             continue
         kind = block.get("type")
         key, empty = _EMPTY_AT_START.get(kind, (None, None)) if isinstance(kind, str) else (None, None)

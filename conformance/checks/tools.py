@@ -15,7 +15,7 @@ from jsonschema import Draft202012Validator
 from .._types import JSON, JSONObject
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
-from .subject import Subject, show
+from .subject import Subject, locate, show
 
 
 def _content_at(s: Subject) -> str:
@@ -90,17 +90,26 @@ def forced_tool_called(s: Subject) -> Judgement:
 
 @check("tools.stop_reason_tool_use")
 def stop_reason_tool_use(s: Subject) -> Judgement:
-    """Agents decide to run tools on stop_reason tool_use; another value ends the loop with the call unrun."""
-    _forced(s)
+    """Agents and the SDK's tool runner run calls on stop_reason tool_use; end_turn is final and leaves the calls unrun (anthropics/claude-code#16785)."""
     message = s.message()
-    _not_cut(message)
+    calls = _tool_uses(message)
+    try:
+        choice = _forced(s)
+    except NotApplicable as exc:
+        if not calls:
+            raise NotApplicable(f"no tool_use block, and {exc}") from None
+        choice = _choice(s)
     reason = message.get("stop_reason")
     if reason is None:
         raise NotApplicable("no stop_reason (judged by the schema and stream checks)")
-    if reason != "tool_use":
-        at = "message_delta /delta/stop_reason" if s.reading is not None else "/stop_reason"
-        return judgement(f"stop_reason {show(reason)}", [Violation(f"Received: stop_reason {show(reason)}\nExpected: \"tool_use\" (tool_choice forces a tool call)", at=at)])
-    return judgement(f"stop_reason {show(reason)}")
+    if isinstance(reason, str) and reason in _CALL_CUT_SHORT:
+        raise NotApplicable(f"stop_reason {show(reason)}: {_CALL_CUT_SHORT[reason]}, so the call need not be final")
+    judged = f"stop_reason {show(reason)} with {len(calls)} tool_use block(s) under tool_choice {show(choice.get('type') or 'auto')}"
+    if reason == "tool_use":
+        return judgement(judged)
+    at = "message_delta /delta/stop_reason" if s.reading is not None else "/stop_reason"
+    why = "tool_choice forces a tool call" if choice.get("type") in ("tool", "any") else "the answer ends in tool calls for the client to run"
+    return judgement(judged, [Violation(f"Received: stop_reason {show(reason)} with {_received(calls, message)}\nExpected: \"tool_use\" ({why})", at=at)])
 
 
 @check("tools.tool_use_block_present")
@@ -269,3 +278,99 @@ def no_text_before_forced_call(s: Subject) -> Judgement:
             at=_where(s, position, "text"),
         )])
     return judgement(item)
+
+
+# ------------------------------------------------------------------ calls across the run, stop_reason, streamed input
+# (issue 9, "rules still missing": written in the Judgement form; tools.stop_reason_tool_use
+# judges unforced calls too)
+
+
+def _calls_elsewhere(s: Subject) -> dict[str, str]:
+    """Every tool_use id in the run's other answers, with the first scenario (in id order) whose answer carries it."""
+    seen: dict[str, str] = {}
+    for sid in sorted(s.peers):
+        answer = s.answer_of(s.peers[sid]) if sid != s.scenario else None
+        content = answer.get("content") if answer is not None else None
+        for block in content if isinstance(content, list) else ():
+            if isinstance(block, dict) and block.get("type") == "tool_use" and isinstance(block.get("id"), str):
+                seen.setdefault(block["id"], sid)
+    return seen
+
+
+@check("tools.ids_unique_across_run")
+def ids_unique_across_run(s: Subject) -> Judgement:
+    """Agents pair each tool_result with its call by id over the whole conversation; an id another answer already used is refused in the next turn, or loops the agent."""
+    calls = [(p, b) for p, b in _tool_uses(s.message()) if isinstance(b.get("id"), str)]
+    if not calls:
+        raise NotApplicable("no tool_use block with an id")
+    elsewhere = _calls_elsewhere(s)
+    if not elsewhere:
+        raise NotApplicable("no other answer of the run carries a tool_use block to compare ids with")
+    judged, found = [], []
+    for position, block in calls:
+        value = str(block["id"])
+        judged.append(f"tool_use id {show(value)} against {len(elsewhere)} call(s) of other answers")
+        if value in elsewhere:
+            found.append(
+                Violation(
+                    f"Received: tool_use id {show(value)}, already the id of a call in the answer to {elsewhere[value]}\nExpected: a fresh id for every call (no two tool_use blocks of a conversation share one)",
+                    at=_where(s, position, "id"),
+                )
+            )
+    return judgement(judged, found)
+
+
+# Stop reasons under which a tool_use block may stand without stop_reason tool_use: the turn was cut or paused.
+_CALL_CUT_SHORT = {
+    "max_tokens": "max_tokens cut the answer",
+    "model_context_window_exceeded": "the context window cut the answer",
+    "refusal": "the model refused part-way",
+    "pause_turn": "the turn was paused, to be continued by sending it back",
+}
+
+
+def _input_piece(delta: JSON) -> bool:
+    """An input_json_delta that carries some JSON text (first-party streams open with an empty one)."""
+    return isinstance(delta, dict) and delta.get("type") == "input_json_delta" and isinstance(delta.get("partial_json"), str) and bool(delta["partial_json"])
+
+
+def _start_inputs(s: Subject) -> tuple[dict[int, tuple[int, JSON]], dict[int, int]]:
+    """Per streamed tool_use block index: (event number, input at content_block_start), and how many non-empty input_json_delta pieces followed."""
+    starts: dict[int, tuple[int, JSON]] = {}
+    pieces: dict[int, int] = {}
+    for index, data in s.events():
+        block_index = data.get("index")
+        if not isinstance(block_index, int) or isinstance(block_index, bool):
+            continue
+        block, delta = data.get("content_block"), data.get("delta")
+        if data.get("type") == "content_block_start" and isinstance(block, dict) and block.get("type") == "tool_use":
+            starts[block_index] = (index, block.get("input"))
+        elif data.get("type") == "content_block_delta" and block_index in starts and _input_piece(delta):
+            pieces[block_index] = pieces.get(block_index, 0) + 1
+    return starts, pieces
+
+
+@check("tools.stream_input_single_source")
+def stream_input_single_source(s: Subject) -> Judgement:
+    """A client that starts from a non-empty start input and appends the deltas (the AI SDK) gets {…}{…}, and the call fails."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    starts, pieces = _start_inputs(s)
+    if not starts:
+        raise NotApplicable("no streamed tool_use block")
+    judged, found = [], []
+    for block_index, (event_index, start) in sorted(starts.items()):
+        whole = isinstance(start, dict) and bool(start)
+        streamed = pieces.get(block_index, 0)
+        source = "content_block_start" if whole and not streamed else f"{streamed} input_json_delta piece(s)" if streamed else "neither (an empty input)"
+        judged.append(f"tool_use block {block_index}: input from {source}")
+        if whole and streamed:
+            found.append(
+                Violation(
+                    f"Received: content_block_start of tool_use block {block_index} with input {show(start)}, then {streamed} input_json_delta piece(s)\n"
+                    "Expected: the input from one source: input {} at the start and the JSON in input_json_delta pieces, or the whole input at the start and no input_json_delta (programmatic tool calling)",
+                    at=locate(s, event_index),
+                    event_index=event_index,
+                )
+            )
+    return judgement(judged, found)

@@ -37,14 +37,15 @@ class Variant:
     padded_json: bool = False
     first_byte_delay_s: float = 0.0  # before any response starts, error or not
     event_delay_s: float = 0.0  # between consecutive events of a stream
+    thinking_delay_s: float = 0.004  # before each thinking_delta: a model thinks at a pace, so a faithful stream spreads its thoughts over time
     model_reply: str | None = None  # the model answers this to every prompt (tool calls still follow tool_choice)
     blank_text_before_thinking: bool = False  # a whitespace-only text block before the thinking block (captures 17, 18)
 
     def __post_init__(self) -> None:
         if self.pings < 0 or self.delta_chunk_tokens < 1:
             raise ValueError("pings must be >= 0 and delta_chunk_tokens >= 1")
-        if self.first_byte_delay_s < 0 or self.event_delay_s < 0:
-            raise ValueError("first_byte_delay_s and event_delay_s must be >= 0")
+        if self.first_byte_delay_s < 0 or self.event_delay_s < 0 or self.thinking_delay_s < 0:
+            raise ValueError("first_byte_delay_s, event_delay_s and thinking_delay_s must be >= 0")
 
 
 DEFAULT = Variant()

@@ -623,7 +623,10 @@ def test_block_start_empty_flags_content_put_into_the_start(build):
     assert violation.message == 'Received: a text block starting with text "Grüße ok"\nExpected: text "", the rest arriving as deltas'
     assert violation.at == "event #1 (content_block_start) @ byte 332"
     tool = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}}
-    assert messages("stream.block_start_empty", build.stream([start(), tool, block_stop(), message_delta("tool_use"), STOP])) == [
+    # The whole input at the start and no input_json_delta is programmatic tool calling (legal); with the deltas too it is not.
+    assert messages("stream.block_start_empty", build.stream([start(), tool, block_stop(), message_delta("tool_use"), STOP])) == []
+    piece = delta("input_json_delta", 0, partial_json='{"city": "Paris"}')
+    assert messages("stream.block_start_empty", build.stream([start(), tool, piece, block_stop(), message_delta("tool_use"), STOP])) == [
         'Received: a tool_use block starting with input {"city": "Paris"}\nExpected: input {}, the rest arriving as deltas'
     ]
 

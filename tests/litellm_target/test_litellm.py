@@ -78,6 +78,7 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "tools.invalid_name_rejected": ("fail", "a 200-character tool name cut to its first 64 characters upstream → 200"),
     "tools.missing_input_schema_rejected": ("fail", "a tool without input_schema sent upstream as a function without parameters → 200"),
     "tools.unanswered_tool_use_rejected": ("warn", "a tool call left unanswered forwarded upstream as is → 200"),
+    "tools.tool_result_unknown_id_rejected": ("warn", 'a tool_result naming no call forwarded upstream as a tool message with tool_call_id "toolu_01ConformanceNeverCalled" → 200'),
     # answers
     "shape.message_schema": ("fail", 'adaptive thinking → {"type":"thinking",…,"signature":null} (signature must be a string)'),
     "shape.id_prefix": ("warn", 'ids pass through from the backend: "chatcmpl-…", "resp_…"'),
@@ -100,6 +101,7 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "thinking.block_present": ("fail", 'thinking enabled → upstream /v1/responses with reasoning {"effort":"low"} and no summary → no thinking block'),
     "thinking.signature_present": ("fail", 'adaptive → reasoning_content becomes {"type":"thinking",…,"signature":null}'),
     "thinking.stream_signature_delta": ("skip", "no streamed thinking block to judge (see thinking.block_present)"),
+    "thinking.signature_single_delta": ("skip", "no streamed thinking block to judge (see thinking.block_present)"),
     "thinking.budget_below_minimum_rejected": ("fail", "budget_tokens 1023 → 200 (not validated)"),
     "thinking.budget_not_below_max_tokens_rejected": ("fail", "budget_tokens 1024 with max_tokens 1024 → 200 (not validated)"),
     # tools
@@ -287,3 +289,21 @@ def test_a_non_boolean_stream_crashes_into_an_error_event(exchanges):
     ex = exchanges["param.stream.wrong_type"]
     assert ex.status == 200
     assert b"'ModelResponse' object has no attribute '__aiter__'" in ex.body
+
+
+def test_a_result_naming_no_call_is_forwarded_unchecked(exchanges, upstream):
+    assert exchanges["tools.unknown_result_id"].status == 200
+    sent = _upstream_for(upstream, "toolu_01ConformanceNeverCalled")
+    assert sent
+    for u in sent:
+        tool_turns = [m for m in u["body"]["messages"] if m["role"] == "tool"]
+        assert [m["tool_call_id"] for m in tool_turns] == ["toolu_01ConformanceKnownCall", "toolu_01ConformanceNeverCalled"]
+
+
+def test_an_image_in_a_tool_result_reaches_upstream_as_a_user_turn(upstream):
+    # OpenAI tool messages carry text only: LiteLLM moves the image into a user turn after them, so the model sees it.
+    sent = [u for u in _upstream_for(upstream, "Sunny in Paris") if "image_url" in json.dumps(u["body"])]
+    assert sent
+    for u in sent:
+        parts = [p for m in u["body"]["messages"] if m["role"] == "user" and isinstance(m["content"], list) for p in m["content"]]
+        assert any(p["type"] == "image_url" and p["image_url"]["url"].startswith("data:image/png;base64,") for p in parts)

@@ -638,7 +638,7 @@ FAULTS: tuple[Fault, ...] = (
            "Every delta opens a new block, and every block is index 0.", rewrite_events_with_state(_block_per_chunk(same_index=True))),
     _fault("block-per-chunk", ["stream.rebuilt_matches_twin"], f"{PEERS} #11; https://github.com/nanocoai/nanoclaw/pull/1241",
            "Every delta opens a new content block, so the streamed message has more blocks than the plain one.", rewrite_events_with_state(_block_per_chunk(same_index=False))),
-    _fault("thinking-delta-in-text", ["stream.delta_matches_block"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
+    _fault("thinking-delta-in-text", ["stream.delta_matches_block", "thinking.stream_round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
            "A thinking_delta arrives inside a text block.", rewrite_events_with_state(_thinking_in_text)),
     _fault("message-delta-null-stop-reason", ["stream.message_delta_stop_reason"], f"{PEERS} #29",
            "The final message_delta has stop_reason null.", rewrite_events(_on("message_delta", _null_stop_reason))),
@@ -657,7 +657,7 @@ FAULTS: tuple[Fault, ...] = (
             "roles.unknown_role_rejected", "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected",
             "thinking.budget_required", "thinking.forced_tool_choice_rejected", "thinking.prefill_rejected", "thinking.temperature_rejected",
             "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected", "tools.tool_choice_unknown_tool_rejected",
-            "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected"],
+            "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected", "tools.tool_result_unknown_id_rejected"],
            f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
            "Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.", replace_error(_fastapi_422)),
 )
