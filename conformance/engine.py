@@ -260,6 +260,20 @@ def planned_cost(settings: RunSettings, chosen: RunPlan) -> Estimate:
     return budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries)
 
 
+def version_refused(share: Share, exchanges: Mapping[str, Exchange]) -> str | None:
+    """Why another version's cases cannot be judged: the target refused a basic request in that very version.
+
+    Its refusals would then pass every rule that expects a 400 for the wrong reason, and its other
+    cases would fail for one cause that headers.known_versions_accepted already reports.
+    """
+    if share.primary:
+        return None
+    probe = exchanges.get(f"version.{share.version}")
+    if probe is None or probe.status is None or not 400 <= probe.status < 500 or probe.status == 429:
+        return None
+    return f"not judged: the target refused a basic request under anthropic-version {share.version} (status {probe.status}, see headers.known_versions_accepted:{share.version})"
+
+
 def judge_share(share: Share, exchanges: Mapping[str, Exchange], *, model: str) -> tuple[Judge, list[Finding]]:
     """One API version's cases judged against its own contract, on its view of the run (findings name its own scenario ids)."""
     judge = Judge(share.contract, share.requests, share.view(exchanges), model=model)
@@ -333,6 +347,11 @@ def run(
             for share in now.shares:
                 judge, local = judge_share(share, exchanges, model=now.model)
                 judges.append(judge)
+                refused = version_refused(share, exchanges)
+                if refused is not None:
+                    local = [replace(f, outcome=Outcome.SKIP, message=refused, violations=(), judged=()) for f in local]
+                    by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
+                    continue
                 if settings.behaviour_retries > 0 and now.requests:
                     local, more = await retry_behaviour(judge, list(share.cases), local, transport, settings.behaviour_retries, wire=share.wire)
                     extra += more

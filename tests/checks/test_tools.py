@@ -104,8 +104,8 @@ def test_forced_tool_called_does_not_judge_a_choice_of_no_defined_tool(build, ch
     request = request_json(max_tokens=16, tools=[WEATHER], tool_choice=choice, messages=ASK)
     with pytest.raises(NotApplicable, match="which is no tool of the request"):
         run("tools.forced_tool_called", build.plain(called(), request=request))
-    with pytest.raises(NotApplicable, match="which is no tool of the request"):
-        run("tools.stop_reason_tool_use", build.plain(called(), request=request))
+    # The answer carries a call, so its stop_reason is judged by the call, whatever the tool_choice.
+    assert run("tools.stop_reason_tool_use", build.plain(called(), request=request)) == []
 
 
 def test_forced_tool_called_leaves_answers_cut_by_max_tokens(build):
@@ -124,7 +124,7 @@ def test_stop_reason_tool_use_passes(build):
 def test_stop_reason_tool_use_flags_end_turn(build):
     # finish_reason tool_calls translated to end_turn (pgEdge/pgedge-postgres-mcp#217).
     [violation] = run("tools.stop_reason_tool_use", build.plain(called(stop_reason="end_turn"), request=FORCED))
-    assert violation.message == 'Received: stop_reason "end_turn"\nExpected: "tool_use" (tool_choice forces a tool call)'
+    assert violation.message == 'Received: stop_reason "end_turn" with tool_use blocks for "get_weather"\nExpected: "tool_use" (tool_choice forces a tool call)'
     assert violation.at == "/stop_reason"
     [violation] = run("tools.stop_reason_tool_use", build.stream(tool_events(stop_reason="end_turn"), request=FORCED))
     assert violation.at == "message_delta /delta/stop_reason"
@@ -381,7 +381,7 @@ def test_no_text_before_forced_call_applies_to_forced_calls_only(build):
 
 def test_converted_tool_checks_name_what_they_judged(build):
     assert judged("tools.forced_tool_called", build.plain(called(), request=FORCED)) == ('tool_use blocks for "get_weather" under tool_choice "tool"',)
-    assert judged("tools.stop_reason_tool_use", build.plain(called(), request=FORCED)) == ('stop_reason "tool_use"',)
+    assert judged("tools.stop_reason_tool_use", build.plain(called(), request=FORCED)) == ('stop_reason "tool_use" with 1 tool_use block(s) under tool_choice "tool"',)
     assert judged("tools.tool_choice_none_respected", build.plain(message("Sunny."), request=NONE)) == (
         'no tool_use block (content types ["text"], stop_reason "end_turn") under tool_choice "none"',
     )

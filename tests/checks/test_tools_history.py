@@ -108,16 +108,16 @@ def test_ids_unique_across_run_needs_a_call(build):
 
 
 def test_stop_reason_when_called_passes_forced_or_not(build):
-    for request in (AUTO, FORCED):
+    for request, choice in ((AUTO, "auto"), (FORCED, "tool")):
         result = judge("tools.stop_reason_tool_use", build.plain(called(), request=request))
-        assert (result.judged, result.violations) == (('stop_reason "tool_use" with 1 tool_use block(s)',), ())
+        assert (result.judged, result.violations) == ((f'stop_reason "tool_use" with 1 tool_use block(s) under tool_choice "{choice}"',), ())
     assert judge("tools.stop_reason_tool_use", build.stream(tool_stream("", '{"city":"Paris"}'), request=AUTO)).violations == ()
 
 
 def test_stop_reason_when_called_flags_an_unforced_call_reported_end_turn(build):
     # pgEdge/pgedge-postgres-mcp#217: the call's finish reason translated to end_turn; the SDK tool runner then stops.
     [violation] = judge("tools.stop_reason_tool_use", build.plain(called(stop_reason="end_turn"), request=AUTO)).violations
-    assert violation.message == 'Received: stop_reason "end_turn" with tool_use blocks for "get_weather" (tool_choice auto)\nExpected: "tool_use": the answer ends in tool calls for the client to run'
+    assert violation.message == 'Received: stop_reason "end_turn" with tool_use blocks for "get_weather"\nExpected: "tool_use" (the answer ends in tool calls for the client to run)'
     assert violation.at == "/stop_reason"
     [streamed] = judge("tools.stop_reason_tool_use", build.stream(tool_stream("", '{"city":"Paris"}', stop_reason="end_turn"), request=AUTO)).violations
     assert streamed.at == "message_delta /delta/stop_reason"

@@ -117,6 +117,10 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "recovery.ratelimit_headers_wellformed": ("skip", "no anthropic-ratelimit-* headers on any answer"),
 }
 
+# Decided by arrival times: a pass when some stream's deltas happen to arrive 20 ms apart or more, else not judged
+# (every stream of the run is a few deltas long: too few to tell an answer held back from a short one).
+BY_TIMING = {"recovery.stream_not_buffered": "skip"}
+
 # What specs/profiles/litellm.yaml tolerates, each for a documented reason (sources in the profile).
 TOLERATED = {
     "headers.version_required": "pass",
@@ -168,15 +172,19 @@ def _explain(results: dict[str, Any], expected: dict[str, str]) -> str:
     return "\n".join(lines)
 
 
+def _timed_out_of(found: dict[str, str]) -> dict[str, str]:
+    return {cid: outcome for cid, outcome in found.items() if BY_TIMING.get(cid) != outcome}
+
+
 def test_anthropic_profile_finds_exactly_the_verified_deviations(anthropic_run):
     expected = {cid: outcome for cid, (outcome, _) in ANTHROPIC_FINDINGS.items()}
-    assert _not_passing(anthropic_run) == expected, _explain(anthropic_run, expected)
+    assert _timed_out_of(_not_passing(anthropic_run)) == expected, _explain(anthropic_run, expected)
 
 
 def test_litellm_profile_tolerates_what_litellm_documents(litellm_run):
     expected = {cid: outcome for cid, (outcome, _) in ANTHROPIC_FINDINGS.items() if cid not in TOLERATED}
     expected |= {cid: outcome for cid, outcome in TOLERATED.items() if outcome != "pass"}
-    assert _not_passing(litellm_run) == expected, _explain(litellm_run, expected)
+    assert _timed_out_of(_not_passing(litellm_run)) == expected, _explain(litellm_run, expected)
     overridden = {r["id"] for r in litellm_run["results"] if r.get("profile_override")}
     assert set(TOLERATED) <= overridden
     assert litellm_run["counts"]["fail"] < sum(1 for outcome, _ in ANTHROPIC_FINDINGS.values() if outcome == "fail")
@@ -235,7 +243,7 @@ def test_count_tokens_counts_what_messages_refuses(exchanges):
 def test_count_tokens_is_a_local_estimate_beside_a_translated_answer(exchanges):
     # count_tokens.matches_usage passes under both profiles: the answers carry OpenAI ids (chatcmpl-…), so the count is
     # judged in the translated band (a tiktoken estimate against the backend's usage), as strictness.translates declares
-    for count_id, messages_id, counted, used in (("count_tokens.system", "system.string", 47, 36), ("count_tokens.tools", "tools.forced", 77, 36)):
+    for count_id, messages_id, counted, used in (("count_tokens.system", "system.string", 47, 36), ("count_tokens.tools", "tools.forced", 74, 35)):
         assert exchanges[count_id].json == {"input_tokens": counted, "litellm_count_source": "local_estimate"}
         answer = exchanges[messages_id].json
         assert answer["id"].startswith("chatcmpl-")

@@ -34,7 +34,11 @@ def test_dropped_kept_alive_connections_lose_no_verdict(reference: ReferenceServ
         for earlier in exchange.connection.after:  # the connection had just answered an error
             assert result.exchanges[earlier].status >= 400, (exchange.id, earlier)
     finding = result.by_case()[RULE]
-    assert len(finding.violations) == len(reopened)
+    # Each dropped connection is a violation, except where several idle connections died at once (only with
+    # concurrency above 1): the transport cannot tell which had carried which answer, so that one is not judged.
+    untold = [e for e in reopened if e.connection.idle is None]
+    assert len(finding.violations) == len(reopened) - len(untold)
+    assert concurrency > 1 or not untold
     assert finding.message.startswith("[")
     assert "Received: the connection left open after " in finding.message
     assert result.spend.reopened == len(reopened)

@@ -38,6 +38,8 @@ def test_the_run_falls_back_and_only_the_refused_way_fails(reference: ReferenceS
     skipped = {f.case_id: f.message for f in result.findings if f.outcome is Outcome.SKIP}
     if used.version == asked:
         assert skipped == {}
-    else:  # the five cases only 2026-10-21 has
+    else:  # the five cases only 2026-10-21 has, judged under it in the same run, cannot be judged under a version the target refuses
         assert len(skipped) == 5
-        assert set(skipped.values()) == {"not judged: the target refused API version 2026-10-21, so the run used 2023-06-01, which has no such case"}
+        assert set(skipped.values()) == {
+            "not judged: the target refused a basic request under anthropic-version 2026-10-21 (status 400, see headers.known_versions_accepted:2026-10-21)"
+        }
