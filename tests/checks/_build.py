@@ -14,7 +14,7 @@ from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
 from conformance.exchange import Chunk, Exchange, RecordedRequest
-from conformance.findings import Violation
+from conformance.findings import Judgement, Violation
 from conformance.scenarios import Request
 from conformance.sse.reading import read_stream
 
@@ -135,8 +135,16 @@ def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
 
 
 def run(check_id: str, subject: Subject) -> list[Violation]:
-    """Run one registered check on one subject."""
-    return registered()[check_id](subject)
+    """Run one registered check on one subject: its violations (either return form)."""
+    result = registered()[check_id](subject)
+    return result if isinstance(result, list) else list(result.violations)
+
+
+def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
+    """What one check says it judged (a check still in the older form judges "the answer")."""
+    result = registered()[check_id](subject)
+    assert isinstance(result, Judgement), f"{check_id} returns the older violation list"
+    return result.judged
 
 
 def messages(check_id: str, subject: Subject) -> list[str]:
@@ -162,6 +170,7 @@ class Build:
         scenario: str = "plain",
         chunks: tuple[Chunk, ...] = (),
         error: str | None = None,
+        error_kind: str | None = None,
         truncated: bool = False,
         content_type: str | None = None,
         elapsed: float = 0.0,
@@ -181,6 +190,7 @@ class Build:
             body=raw,
             chunks=chunks,
             error=error,
+            error_kind=error_kind,
             truncated=truncated,
             elapsed=elapsed,
         )
