@@ -142,7 +142,7 @@ def test_request_id_unique_needs_an_id_and_an_answer(build):
         run("headers.request_id_unique", build.error(status=401, headers=[("content-type", "application/json")]))
     with pytest.raises(NotApplicable, match="no answer"):
         run("headers.request_id_unique", build.subject(build.exchange(status=None)))
-    with pytest.raises(NotApplicable, match="^no other answer in the run to compare the request-id with$"):
+    with pytest.raises(NotApplicable, match=r"^no other answer in the run to compare the request-id with$"):
         run("headers.request_id_unique", build.plain())
 
 

@@ -138,5 +138,5 @@ def test_what_the_shape_checks_judged(build):
 
 def test_a_body_our_size_cap_cut_is_no_schema_verdict(build):
     subject = build.subject(build.exchange(body='{"id": "msg_01", "type": "mess', truncated=True))
-    with pytest.raises(Unjudgeable, match="^not judged: the suite's size cap cut the answer after 30 bytes$"):
+    with pytest.raises(Unjudgeable, match=r"^not judged: the suite's size cap cut the answer after 30 bytes$"):
         run("shape.message_schema", subject)

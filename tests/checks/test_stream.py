@@ -13,8 +13,8 @@ import json
 import pytest
 
 from conformance.checks.registry import registered
-from conformance.exchange import Chunk
 from conformance.checks.subject import Unjudgeable
+from conformance.exchange import Chunk
 from conformance.findings import NotApplicable, NotForced
 from conformance.sse.reading import MAX_FRAMES
 

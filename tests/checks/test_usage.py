@@ -13,8 +13,8 @@ from ._build import (
     STOP,
     block_start,
     block_stop,
-    message,
     judged,
+    message,
     message_delta,
     messages,
     request_json,
@@ -330,9 +330,9 @@ def test_system_prompt_counted_compares_only_plain_plus_a_system_prompt(build):
 
 
 def test_system_prompt_counted_needs_both_answers_with_counts(build):
-    with pytest.raises(NotApplicable, match="^nothing to compare with: plain answered 529$"):
+    with pytest.raises(NotApplicable, match=r"^nothing to compare with: plain answered 529$"):
         run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=33), plain_status=529))
-    with pytest.raises(NotApplicable, match="^nothing to compare with: plain was not sent$"):
+    with pytest.raises(NotApplicable, match=r"^nothing to compare with: plain was not sent$"):
         run("usage.system_prompt_counted", build.subject(build.exchange(body=message(), request=request_json(system=SYSTEM), scenario="system.string")))
     with pytest.raises(NotApplicable, match="no integer input_tokens"):
         run("usage.system_prompt_counted", with_system(build, used={"input_tokens": "33", "output_tokens": 5}))
