@@ -198,6 +198,8 @@ def stream_silence_bounded(s: Subject) -> Judgement:
     """Claude Code shows "Waiting for API response" after ~20 s of silence and abandons stalled streams."""
     if s.reading is None:
         raise NotApplicable("not a stream")
+    if not s.exchange.chunks:
+        raise NotApplicable("no arrival times were recorded for this stream")
     limit = _silence_limit(s)
     start = next((e.frame.index for e in s.reading.events if e.data is not None and e.data.get("type") == "message_start"), None)
     if start is None:

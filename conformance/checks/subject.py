@@ -42,11 +42,8 @@ def infrastructure_failure(exchange: Exchange) -> str | None:
 
 
 def error_event(reading: StreamReading) -> Event | None:
-    """The stream's first error event, named so by its event: line (as the SDK reads it) or by its data's type."""
-    for event in reading.events:
-        if event.name == "error" or (event.data is not None and event.data.get("type") == "error"):
-            return event
-    return None
+    """The stream's first error event, named so by its event: line (as the SDK reads it) or by its data's type (found by the reading)."""
+    return reading.events[reading.error_at] if reading.error_at is not None else None
 
 
 def describe_error(event: Event) -> str:

@@ -69,7 +69,8 @@ def stream_signature_delta(s: Subject) -> Judgement:
     """The signature only arrives as a signature_delta; a stream without one leaves the block unsendable (Ollama lists none)."""
     if s.reading is None:
         raise NotApplicable("not a stream")
-    s.message()  # a broken stream is judged by the stream.* checks
+    if not any(b.get("type") == "thinking" for b in _content(s.message())):  # a broken stream is judged by the stream.* checks
+        raise NotApplicable("no thinking block in the stream")
     open_blocks: dict[int, bool] = {}  # index of an open thinking block -> signature_delta seen
     judged = 0
     found: list[Violation] = []

@@ -66,6 +66,7 @@ class StreamReading:
     read_bytes: int = 0  # bytes framed: the whole body unless a cap stopped reading
     progress: Progress = field(default_factory=Progress)
     limit: str | None = None
+    error_at: int | None = None  # the first event named error by its event: line or its data's type (how the SDK and the grammar see one)
 
 
 class _Replay(Sequence[T]):
@@ -177,6 +178,7 @@ class _Pass:
         self.frames: list[Frame] | None = []
         self.events: list[Event] | None = []
         self.frame_count = self.event_count = self.end = 0
+        self.error_at: int | None = None
         self._keep = keep
 
     def take(self, frame: Frame) -> None:
@@ -186,6 +188,8 @@ class _Pass:
         if frame.data is not None:
             event = Event(self.event_count, frame, frame.event, frame.data, _object(frame.data))
             self.event_count += 1
+            if self.error_at is None and (event.name == "error" or (event.data is not None and event.data.get("type") == "error")):
+                self.error_at = event.index
             if event.data is not None:
                 self.violations += self.grammar.feed(event.data, event.index)
                 self.rebuild.feed(event.data)
@@ -244,6 +248,7 @@ def _read(
         read_bytes=size - unread,
         progress=walk.grammar.progress,
         limit=limit,
+        error_at=walk.error_at,
     )
 
 

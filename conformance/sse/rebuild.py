@@ -13,6 +13,9 @@ from .. import jsontext
 from .._types import JSON, JSONObject
 
 
+_JOIN_EVERY = 256  # text pieces kept apart before a run of them is joined (linear time, memory close to the text's own size)
+
+
 class _Accumulator:
     """Mutable scratch for one rebuild; lives only inside ``Rebuild``.
 
@@ -20,7 +23,7 @@ class _Accumulator:
     delta costs time quadratic in the answer's length (100,000 deltas took seconds).
     """
 
-    __slots__ = ("blocks", "inputs", "message", "texts")
+    __slots__ = ("blocks", "inputs", "joined", "message", "texts")
 
     def __init__(self, message: JSONObject) -> None:
         self.message = message
@@ -30,6 +33,7 @@ class _Accumulator:
             self.blocks = {i: block for i, block in enumerate(content) if isinstance(block, dict)}
         self.inputs: dict[int, list[str]] = {}
         self.texts: dict[tuple[int, str], list[str]] = {}  # (block index, field) -> pieces, the first being the field's value
+        self.joined: dict[tuple[int, str], int] = {}  # how many leading entries of each list are already runs joined into one string
 
     def on_block_start(self, event: Mapping[str, object]) -> None:
         index, block = _index(event.get("index")), event.get("content_block")
@@ -41,19 +45,26 @@ class _Accumulator:
         """A text piece joins the field when both are strings (the SDK's ``+=``); anything else is left alone."""
         if not isinstance(piece, str):
             return
-        parts = self.texts.get((index, key))
-        if parts is not None:
-            parts.append(piece)
-            return
-        current = block.get(key, "")
-        if isinstance(current, str):
-            self.texts[(index, key)] = [current, piece]
+        at = (index, key)
+        parts = self.texts.get(at)
+        if parts is None:
+            current = block.get(key, "")
+            if not isinstance(current, str):
+                return
+            parts = self.texts[at] = [current]
+            self.joined[at] = 1
+        parts.append(piece)
+        done = self.joined[at]
+        if len(parts) - done >= _JOIN_EVERY:  # a run of pieces becomes one string: an object per piece would cost more than the text
+            parts[done:] = ["".join(parts[done:])]
+            self.joined[at] = done + 1
 
     def join_texts(self, index: int | None = None) -> None:
         """Write the joined pieces back into their blocks (of one index, or all)."""
         for at in [k for k in self.texts if index is None or k[0] == index]:
             block = self.blocks.get(at[0])
             parts = self.texts.pop(at)
+            self.joined.pop(at, None)
             if block is not None:
                 block[at[1]] = "".join(parts)
 
