@@ -29,7 +29,7 @@ from .grammar import Grammar, Progress
 from .rebuild import Rebuild
 
 MAX_FRAMES = 10_000  # events (blank-line-terminated blocks) one reading of a run keeps; the suite's own answers need a few hundred
-KEEP_EVENTS = 20_000  # events a file reading keeps in memory; past that, walking the events reads the file again
+KEEP_EVENTS = 5_000  # frames a file reading keeps in memory (a few MB); past that, walking the events reads the file again
 _SLICE = 64 * 1024  # most bytes fed at once, so a cap stops the framer early whatever the recorded reads were
 
 Pieces = Callable[[], Iterator[tuple[bytes, float | None]]]  # the body from its start, as (bytes, arrival time) reads
