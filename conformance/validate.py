@@ -56,7 +56,7 @@ def _document(path: Path) -> bytes | None:
     """The whole file when it may be one JSON document (it starts with { or [), else None: a stream is never read whole."""
     with path.open("rb") as handle:
         head = handle.read(_HEAD)
-    if not head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] in (b"{", b"["):
+    if head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] not in (b"{", b"["):
         return None
     return path.read_bytes()
 

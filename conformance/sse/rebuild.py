@@ -12,7 +12,6 @@ from collections.abc import Callable, Iterable, Mapping
 from .. import jsontext
 from .._types import JSON, JSONObject
 
-
 _JOIN_EVERY = 256  # text pieces kept apart before a run of them is joined (linear time, memory close to the text's own size)
 
 
