@@ -30,6 +30,7 @@ OPEN_FAILURES = 5
 SHOWN_EXCHANGES = 6
 INDEX_LIMIT = 60
 HEAD_LIMIT = 240
+JUDGED_SHOWN = 3  # judged items a pass row shows; the rest are counted (results.json has them all)
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -81,6 +82,7 @@ class ResultView:
     more_exchanges: tuple[str, ...]
     evidence: bool
     open: bool
+    judged: str = ""  # what a pass rests on, compactly: its first judged items
 
 
 def _href(url: str) -> str | None:
@@ -95,6 +97,14 @@ def _lines(message: str) -> tuple[tuple[str, str], ...]:
         kind = label.lower() if colon and label in ("Received", "Expected", "Note", "At") else "text"
         tagged.append((kind, evidence.visible_text(line)))
     return tuple(tagged)
+
+
+def _judged(record: Mapping[str, Any]) -> str:
+    """A pass's judged items in one line: the first few, then how many more (a pass names what it looked at)."""
+    items = [evidence.visible_text(str(item)) for item in record.get("judged") or ()]
+    shown = " · ".join(item if len(item) <= HEAD_LIMIT else item[:HEAD_LIMIT] + "…" for item in items[:JUDGED_SHOWN])
+    more = len(items) - JUDGED_SHOWN
+    return shown + (f" · … and {more} more" if more > 0 else "")
 
 
 def _head(record: Mapping[str, Any]) -> str:
@@ -173,6 +183,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),
                 evidence=has_evidence,
                 open=is_open,
+                judged=_judged(record) if outcome == "pass" else "",
             )
         )
     return rows, list(cited)
