@@ -121,9 +121,11 @@ def _own_page(s: Subject) -> JSONObject:
 
 
 def _listing(s: Subject) -> JSONObject:
-    page = _page(s.peer(LISTING))
+    listing = s.peer(LISTING)
+    page = _page(listing)
     if page is None:
-        raise NotApplicable(f"no usable {LISTING} page (GET /v1/models) to compare with")
+        why = "it was not sent" if listing is None else f"it answered {listing.status}" if not listing.ok else "it is no page of models"
+        raise NotApplicable(f"no usable {LISTING} page (GET /v1/models) to compare with: {why} (judged by models.list_schema)")
     return page
 
 

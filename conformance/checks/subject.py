@@ -164,8 +164,10 @@ class Subject:
         """The final message of the non-stream twin, or NotApplicable when there is none usable."""
         if self.twin is not None and (failure := infrastructure_failure(self.twin)) is not None:
             raise Unjudgeable(f"the non-stream twin {self.twin.id} has nothing to compare with: {failure}")
-        if self.twin is None or not self.twin.ok:
-            raise NotApplicable("no successful non-stream twin to compare with")
+        if self.twin is None:
+            raise NotApplicable("no successful non-stream twin to compare with (none was sent)")
+        if not self.twin.ok:
+            raise NotApplicable(f"no successful non-stream twin to compare with: {self.twin.id} answered {self.twin.status} (judged by the rules on {self.twin.id})")
         data = self.twin.json
         if not isinstance(data, dict):
             raise NotApplicable("the twin's body is not a JSON object")
