@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._types import JSONObject
 from .errors import CassetteError
-from .exchange import Chunk, Exchange, RecordedRequest
+from .exchange import Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
 
 FORMAT = "anthropic-conformance/cassette/1"
 
@@ -63,7 +63,26 @@ def to_record(exchange: Exchange) -> JSONObject:
         },
         "error": None if exchange.error is None else {"kind": exchange.error_kind, "message": exchange.error},
         "notes": list(exchange.notes),
+        "connection": _connection_record(exchange.connection),
     }
+
+
+def _connection_record(use: ConnectionUse | None) -> JSONObject | None:
+    if use is None:
+        return None
+    return {"kind": use.kind.value, "after": list(use.after), "idle": use.idle, "dropped": use.dropped}
+
+
+def _connection(record: JSONObject | None) -> ConnectionUse | None:
+    if record is None:
+        return None
+    idle = record.get("idle")
+    return ConnectionUse(
+        kind=ConnectionKind(record["kind"]),
+        after=tuple(str(a) for a in record.get("after", ())),
+        idle=None if idle is None else float(idle),
+        dropped=None if record.get("dropped") is None else str(record["dropped"]),
+    )
 
 
 def from_record(record: JSONObject) -> Exchange:
@@ -91,6 +110,7 @@ def from_record(record: JSONObject) -> Exchange:
             truncated=bool(resp.get("truncated", False)),
             attempts=int(record.get("attempts", 1)),
             notes=tuple(record.get("notes", ())),
+            connection=_connection(record.get("connection")),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list or string where a mapping belongs
         raise CassetteError(f"malformed cassette record {record.get('id', '?')!r}: {exc}") from exc

@@ -4,7 +4,7 @@ Exit codes (also in ``--help`` and README):
   0  no MUST rule failed
   1  at least one MUST rule failed
   2  usage or spec error (bad option, broken spec file, missing key variable)
-  3  target unusable (the preflight request failed: unreachable, key refused, …)
+  3  target unusable (the preflight request failed every way it was tried: unreachable, key refused, …)
   4  internal error of the suite itself (a bug: please report it)
 
 ``run`` drives pytest in-process with the conformance plugin, so JUnit and Allure come from pytest
@@ -110,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
     checks.add_argument("--api-version", default="2023-06-01")
     checks.add_argument("--format", choices=("table", "json", "markdown"), default="table")
+    checks.add_argument("-v", "--verbose", action="store_true", help="also print why each check has its level (always in json)")
     checks.add_argument("--spec-dir", metavar="DIR")
     return parser
 
@@ -431,20 +432,25 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
         rows.append({
             "id": rule.id, "area": rule.area, "level": rule.level.value, "tier": rule.tier.value, "kind": rule.kind.value,
             "cases": generated.get(rule.id, 0), "rule": rule.text, "source": contract.url(rule.source), "profile_change": change,
+            "level_reason": rule.level_reason,
         })
     if args.format == "json":
         print(json.dumps({"api_version": contract.api_version, "profile": contract.profile.name, "deviations": list(contract.profile.deviations), "checks": rows}, indent=2))
         return EXIT_OK
     if args.format == "markdown":
-        print("| id | level | tier | rule | source |\n|---|---|---|---|---|")
+        why = args.verbose
+        print("| id | level | tier | rule | source |" + (" why this level |" if why else "") + "\n|---|---|---|---|---|" + ("---|" if why else ""))
         for row in rows:
             text = str(row["rule"]).replace("|", "\\|") + (f" *(profile: {row['profile_change']})*" if row["profile_change"] else "")
-            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {text} | {row['source']} |")
+            reason = " " + str(row["level_reason"]).replace("|", "\\|") + " |" if why else ""
+            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {text} | {row['source']} |{reason}")
         return EXIT_OK
     print(f"{len(rows)} checks, {sum(int(str(r['cases'])) for r in rows)} cases · API {contract.api_version} · profile {contract.profile.name}")
     for row in rows:
         cases = f" ({row['cases']} cases)" if row["kind"] == "generated" else ""
         print(f"\n{row['id']}{cases}  [{row['level']}, {row['tier']}]\n  {row['rule']}\n  {row['source']}")
+        if args.verbose and row["level_reason"]:
+            print(f"  {row['level']}: {row['level_reason']}")
         if row["profile_change"]:
             print(f"  profile {contract.profile.name}: {row['profile_change']}")
     return EXIT_OK

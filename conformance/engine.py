@@ -1,14 +1,15 @@
 """Plan → execute → judge: one run of the suite against one target.
 
 Owns the per-run ``RunResult``: which cases were selected, which requests they needed, what came
-back, what was judged, and what it cost. A preflight request goes first; if the target cannot
-answer it, the run stops with one ``TargetError`` instead of hundreds of failures.
+back, what was judged, and what it cost. A preflight request goes first (preflight.py); if the
+target refuses it, the other auth scheme and API version are tried, and the run is planned again
+with the way that worked; if none works, the run stops with one ``TargetError`` instead of hundreds
+of failures.
 """
 
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -19,10 +20,10 @@ from . import budget, cassette
 from .budget import Estimate
 from .contract.loader import load_contract
 from .contract.model import Contract, Tier
-from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
 from .judge import Judge
+from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_problem, scheme_of, settle
 from .scenarios import (
     NOT_SENT,
     Case,
@@ -34,8 +35,6 @@ from .scenarios import (
     scenario_specs,
 )
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
-
-PREFLIGHT = "plain"
 
 
 @dataclass(frozen=True)
@@ -63,6 +62,7 @@ class Spend:
 
     requests: int = 0
     retries: int = 0
+    reopened: int = 0  # requests resent on a new connection after the target closed a kept-alive one under them
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float | None = None
@@ -88,6 +88,7 @@ class RunResult:
     spend: Spend
     started_at: str
     wall_time: float
+    preflight: Preflight | None = None  # how the basic request was accepted (None: no preflight, or a replay)
 
     def by_case(self) -> dict[str, Finding]:
         """Findings keyed by case id (``check`` or ``check:variation``)."""
@@ -119,49 +120,6 @@ def select_cases(cases: list[Case], *, ids: Collection[str] | None = None, tier:
     return picked
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
-
-
-def _one_line(text: str, limit: int = 300) -> str:
-    """Target text fit for the run's one-line verdict: whitespace collapsed, control characters as ``\\xNN``, cut."""
-    flat = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
-    return flat if len(flat) <= limit else flat[:limit] + "…"
-
-
-def _said(value: object) -> str:
-    """A field of the target's error envelope as text; a structure where a string belongs is named, not printed (it may nest 10,000 deep)."""
-    if isinstance(value, str):
-        return value
-    return str(value) if value is None or isinstance(value, int | float) else f"<{type(value).__name__}>"
-
-
-def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
-    """Why the target cannot be tested at all, or None when the basic request worked."""
-    where = f"{exchange.request.method} {exchange.request.url}"
-    if exchange.status is None:
-        kind = TargetTimeout if exchange.error_kind == "timeout" else TargetUnreachable
-        return kind(f"target unreachable: {where}: {_one_line(str(exchange.error))}", url=exchange.request.url)
-    if exchange.ok and exchange.error is not None:  # a status came, then the body never completed: every request would hang the same way
-        broke: type[TargetError] = TargetTimeout if exchange.error_kind == "timeout" else TargetError
-        return broke(f"the target's answer to a basic request broke off: {where} → {exchange.status}, then after {len(exchange.body)} bytes: {_one_line(exchange.error)}", url=exchange.request.url)
-    if exchange.ok:
-        return None
-    data = exchange.json
-    error = data.get("error") if isinstance(data, dict) else None
-    detail = _one_line(f"{_said(error.get('type'))}: {_said(error.get('message'))}" if isinstance(error, dict) else exchange.text(400), 160)
-    if exchange.status in (401, 403):
-        scheme = "Authorization: Bearer" if exchange.request.header("authorization") else "x-api-key"
-        return AuthRejected(f"the target refused the API key sent as {scheme}: {exchange.status} {detail} (check the key, and the profile's auth schemes)")
-    if exchange.status in (429, 529):
-        return RateLimited(f"the target is rate limiting or overloaded: {where} → {exchange.status} {detail} after {exchange.attempts} attempts")
-    hint = ""
-    if exchange.status == 404 and base_url.rstrip("/").endswith("/v1"):
-        hint = " — the base URL ends in /v1, but the suite appends /v1/messages itself; drop the /v1"
-    elif 300 <= exchange.status < 400:
-        hint = f" — redirect to {_one_line(str(exchange.header('location')))} (not followed to another origin, so the key stays private)"
-    return TargetError(f"the target cannot answer a basic request: {where} → {exchange.status} {detail}{hint}", url=exchange.request.url)
-
-
 Progress = Callable[[int, int], None]
 
 
@@ -179,16 +137,20 @@ def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     )
 
 
-async def execute(requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, progress: Progress | None = None) -> dict[str, Exchange]:
-    """Send the preflight, then everything else concurrently (bounded by the transport)."""
-    exchanges: dict[str, Exchange] = {}
+async def execute(
+    requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, done: Mapping[str, Exchange] | None = None, progress: Progress | None = None
+) -> dict[str, Exchange]:
+    """Send the preflight (unless ``done`` holds its answer already), then everything else concurrently (bounded by the transport)."""
+    exchanges: dict[str, Exchange] = {sid: e for sid, e in (done or {}).items() if sid in requests}
     total = len(requests)
 
     def tick() -> None:
         if progress is not None:
             progress(len(exchanges), total)
 
-    if preflight in requests:
+    if exchanges:
+        tick()
+    if preflight in requests and preflight not in exchanges:
         first = await transport.send(requests[preflight])
         problem = preflight_problem(first, transport.target.base_url)
         if problem is not None:
@@ -249,9 +211,17 @@ def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]
     return total_in, total_out
 
 
-def plan(settings: RunSettings, *, ids: Collection[str] | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
-    """Load the contract, pick the cases, and list the requests they need (preflight first)."""
-    contract = load_contract(settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+def _contract(settings: RunSettings, way: Way | None = None) -> Contract:
+    """The contract of the run's API version, or of ``way``'s with its auth scheme as the primary one."""
+    contract = load_contract(way.version if way else settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+    if way is None:
+        return contract
+    return replace(contract, profile=replace(contract.profile, auth_primary=way.scheme.value))
+
+
+def plan(settings: RunSettings, *, ids: Collection[str] | None = None, way: Way | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
+    """Load the contract, pick the cases, and list the requests they need (preflight first); ``way`` overrides the version and primary auth scheme."""
+    contract = _contract(settings, way)
     model = resolve_model(contract, settings.model)
     cases = select_cases(build_cases(contract, model), ids=ids, tier=settings.tier)
     needed = plan_requests(contract, cases, model=model)
@@ -336,6 +306,40 @@ async def retry_behaviour(
     return out, extra
 
 
+Planned = tuple[Contract, str, list[Case], dict[str, Request]]
+
+
+async def preflight_plan(
+    settings: RunSettings, planned: Planned, transport: Transport, *, ids: Collection[str] | None, room: int
+) -> tuple[Planned, Exchange, Preflight, list[Case]]:
+    """Send the preflight (with the fallbacks ``room`` allows); when another way worked, plan again with it.
+
+    Returns the plan to run, the preflight's answer (the new plan's ``plain``), the report, and the
+    cases the first plan had and the new one lacks (another API version has other cases).
+    """
+    contract, model, cases, requests = planned
+    asked = Way(scheme_of(requests[PREFLIGHT].auth), contract.api_version)
+
+    def request_for(way: Way) -> Request:
+        if way == asked:
+            return requests[PREFLIGHT]
+        other = _contract(settings, way)
+        return build_request(other, scenario_specs(other, model), PREFLIGHT, model=model)
+
+    answer, report = await settle(transport, asked, request_for, versions=contract.known_versions, allowed=room)
+    if not report.fell_back:
+        return planned, answer, report, []
+    again = plan(settings, ids=ids, way=report.used)
+    kept = {c.id for c in again[2]}
+    return again, answer, report, [c for c in cases if c.id not in kept]
+
+
+def _gone(cases: list[Case], report: Preflight) -> list[Finding]:
+    """Skips for the cases of the version the target refused that the version it accepted does not have."""
+    why = f"not judged: the target refused API version {report.asked.version}, so the run used {report.used.version}, which has no such case"
+    return [Finding(check_id=c.check_id, case=c.variation, outcome=Outcome.SKIP, level=c.level, message=why) for c in cases]
+
+
 def run(
     settings: RunSettings,
     *,
@@ -344,35 +348,46 @@ def run(
     progress: Progress | None = None,
     on_plan: Callable[[Estimate], None] | None = None,
 ) -> RunResult:
-    """Plan, check the budget, execute (``TargetError`` when the preflight fails), judge, retry behaviour probes."""
+    """Plan, check the budget, preflight (``TargetError`` when no way works), execute, judge, retry behaviour probes."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
-    contract, model, cases, requests = plan(settings, ids=ids)
-    cost_plan = planned_cost(settings, cases, requests)
+    planned = plan(settings, ids=ids)
+    cost_plan = planned_cost(settings, planned[2], planned[3])
     if on_plan is not None:
         on_plan(cost_plan)
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
+    room = MAX_FALLBACKS if settings.max_requests is None else settings.max_requests - cost_plan.requests - cost_plan.retry_requests
+    contract = planned[0]
     target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix))
 
-    done: list[tuple[dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend]] = []
+    done: list[tuple[Planned, dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend, Preflight | None]] = []
 
     async def go() -> None:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
         try:
-            exchanges = await execute(requests, transport, progress=progress) if requests else {}
+            now, first, report = planned, dict[str, Exchange](), None
+            gone: list[Case] = []
+            if PREFLIGHT in planned[3]:
+                now, answer, report, gone = await preflight_plan(settings, planned, transport, ids=ids, room=room)
+                first[PREFLIGHT] = answer
+            contract, model, cases, requests = now
+            exchanges = await execute(requests, transport, preflight="", done=first, progress=progress) if requests else {}
             judge = Judge(contract, requests, exchanges, model=model)
             findings = judge.judge_all(cases)
             extra: list[Exchange] = []
             if settings.behaviour_retries > 0 and requests:
                 findings, extra = await retry_behaviour(judge, cases, findings, transport, settings.behaviour_retries)
+            if report is not None:
+                now, findings = (contract, model, [*cases, *gone], requests), [*findings, *_gone(gone, report)]
+                extra = [*report.refused_exchanges(), *extra]
         finally:
             await transport.aclose()
-        done.append((exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries)))
+        done.append((now, exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries, reopened=transport.counters.reopened), report))
 
     # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included
     # (signal.getsignal on the SIGINT handler), and the repr of 32 MiB bodies is a 128 MiB string.
     asyncio.run(go())
-    exchanges, findings, extra, judge, spend = done[0]
+    (contract, model, cases, requests), exchanges, findings, extra, judge, spend, report = done[0]
     if cassette_path is not None:
         cassette.write(cassette_path, [*exchanges.values(), *extra])
     spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})
@@ -389,4 +404,5 @@ def run(
         spend=spend,
         started_at=started,
         wall_time=round(time.monotonic() - t0, 3),
+        preflight=report,
     )

@@ -6,6 +6,7 @@ downstream (checks, cassettes, reports) only ever sees these values.
 
 from __future__ import annotations
 
+import enum
 import json
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,6 +36,29 @@ class _Unparsed:
 
 
 UNPARSED = _Unparsed()
+
+
+class ConnectionKind(enum.Enum):
+    """How the exchange's TCP connection came to carry it."""
+
+    NEW = "new"  # opened for this request
+    REUSED = "reused"  # a connection the target had kept alive after an earlier answer
+    REOPENED = "reopened"  # a kept-alive connection died before any answer; the request was resent once on a new one
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionUse:
+    """Which connection carried an exchange, and, when a kept-alive one was used, what it had carried before.
+
+    ``after`` names the exchange(s) the kept-alive connection last answered (several only when the
+    transport could not tell which of its idle connections it was), ``idle`` how long it had been idle
+    (seconds, when known), ``dropped`` how it failed (REOPENED: the answer came on a fresh connection).
+    """
+
+    kind: ConnectionKind
+    after: tuple[str, ...] = ()
+    idle: float | None = None
+    dropped: str | None = None
 
 
 @dataclass(frozen=True)
@@ -77,6 +101,7 @@ class Exchange:
     truncated: bool = False
     attempts: int = 1
     notes: tuple[str, ...] = field(default=())
+    connection: ConnectionUse | None = None  # None: not recorded (a replayed older cassette, a validated file)
 
     def header(self, name: str) -> str | None:
         """First value of a response header, or None."""

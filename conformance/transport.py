@@ -4,7 +4,9 @@ The only module that imports httpx and the only one that holds the API key. Owns
 (connect, idle read, whole exchange), the size caps (per body and per run, with gzip and deflate
 inflated in bounded steps so a bomb costs no more than the cap), retry of 429/529 after ``retry-after``
 (bounded), the redirect guard (never follows a redirect to another origin, so the key cannot
-leak), and translating httpx errors into recorded infrastructure errors. Judging is not its job.
+leak), connection hygiene (a request that dies on a kept-alive connection before any answer is
+resent once on a new connection, and the exchange records which connection it used), and
+translating httpx errors into recorded infrastructure errors. Judging is not its job.
 """
 
 from __future__ import annotations
@@ -16,14 +18,16 @@ import secrets
 import string
 import time
 import zlib
-from collections.abc import AsyncGenerator, Iterator
-from dataclasses import dataclass, field
+from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .exchange import Chunk, Exchange, RecordedRequest
+from .connections import Ledger, Stream
+from .exchange import Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
 from .redact import Redactor
 from .scenarios import Request
 
@@ -31,6 +35,11 @@ RETRY_STATUSES = frozenset({429, 529})
 # How each bearer mode spells the scheme: RFC 9110 §11.1 makes it case-insensitive, so both must work.
 _BEARER_SPELLING = {"bearer": "Bearer", "bearer-lowercase": "bearer"}
 INFLATE_STEP = 1024 * 1024  # most bytes one decompression step produces: 64 KiB of a gzip bomb would otherwise be 64 MiB at once
+# httpcore's trace extension (request extension "trace") names this event only when a request opens a
+# new TCP connection; the others mark a request that failed on its connection, and that connection closed.
+_OPENED = "connection.connect_tcp.started"
+_FAILED = frozenset({"http11.send_request_headers.failed", "http11.send_request_body.failed", "http11.receive_response_headers.failed"})
+_CLOSED = "http11.response_closed.complete"
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,7 @@ class Counters:
     requests: int = 0
     retries: int = 0
     bytes_received: int = 0
+    reopened: int = 0  # requests resent on a new connection after a kept-alive one died under them
 
 
 _KEY_ALPHABET = string.ascii_letters + string.digits + "-_"  # URL-safe base64, the characters of real keys
@@ -103,11 +113,16 @@ class Transport:
         self._kept = 0  # body bytes held by the exchanges this transport returned, against Limits.max_run_body_bytes
         self._redactor = Redactor([target.api_key], public=[target.wrong_key])
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
-        self._client = httpx.AsyncClient(
+        self._client = self._new_client(max(1, concurrency) + 2, keepalive=max(1, concurrency))
+        self._fresh = self._new_client(max(1, concurrency), keepalive=0)  # every request on a new connection, closed after it
+        self._ledger = Ledger()
+
+    def _new_client(self, connections: int, *, keepalive: int) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
             timeout=httpx.Timeout(connect=self.timeouts.connect, read=self.timeouts.read, write=self.timeouts.read, pool=None),
             follow_redirects=False,
             trust_env=False,
-            limits=httpx.Limits(max_connections=max(1, concurrency) + 2, max_keepalive_connections=max(1, concurrency)),
+            limits=httpx.Limits(max_connections=connections, max_keepalive_connections=keepalive),
         )
 
     @property
@@ -116,8 +131,9 @@ class Transport:
         return self._redactor
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         await self._client.aclose()
+        await self._fresh.aclose()
 
     def _headers(self, request: Request) -> list[tuple[str, str]]:
         headers = list(request.headers)
@@ -136,7 +152,7 @@ class Transport:
             notes: list[str] = []
             while True:
                 attempts += 1
-                exchange = await self._send_once(request, attempts, tuple(notes))
+                exchange = await self._send_connected(request, attempts, tuple(notes))
                 if exchange.status not in RETRY_STATUSES or not request.retry or attempts > self.limits.retries:
                     if exchange.status in RETRY_STATUSES and request.retry and attempts > 1:
                         return _with_note(exchange, f"still {exchange.status} after {attempts} attempts (infrastructure, not a verdict)")
@@ -146,7 +162,26 @@ class Transport:
                 self.counters.retries += 1
                 await asyncio.sleep(wait)
 
-    async def _send_once(self, request: Request, attempt: int, notes: tuple[str, ...]) -> Exchange:
+    async def _send_connected(self, request: Request, attempt: int, notes: tuple[str, ...]) -> Exchange:
+        """One attempt; when a kept-alive connection dies under it before any answer, one resend on a new connection.
+
+        The target may close an idle connection at any time (RFC 9112 §9.5), so a request can meet a
+        connection that is closing; clients resend such a request once (the SDKs retry connection
+        errors). Only a request that got no byte of an answer is resent, and only once: the resend's
+        answer is the exchange, and the exchange says which connection died and after which answer.
+        """
+        exchange, dropped = await self._send_once(request, attempt, notes, self._client)
+        if dropped is None:
+            return exchange
+        self.counters.reopened += 1
+        again, _ = await self._send_once(request, attempt, notes, self._fresh)
+        last = f"after answering {' or '.join(dropped.after)}" if dropped.after else "after an earlier answer"
+        outcome = f"answered {again.status}" if again.status is not None else f"failed too: {again.error}"
+        note = f"the connection the target had kept alive {last} closed before any answer ({dropped.dropped}); resent once on a new connection, which {outcome}"
+        return replace(again, connection=dropped, notes=(*again.notes, note))
+
+    async def _send_once(self, request: Request, attempt: int, notes: tuple[str, ...], client: httpx.AsyncClient) -> tuple[Exchange, ConnectionUse | None]:
+        """One attempt (following same-origin redirects): the record, and (REOPENED) how a reused connection died under it before any answer."""
         url = self.target.url(request.path)
         headers = self._headers(request)
         recorded = RecordedRequest(
@@ -165,12 +200,21 @@ class Transport:
         error_kind: str | None = None
         truncated = False
         extra_notes: list[str] = []
+        use: ConnectionUse | None = None
+        dropped: ConnectionUse | None = None
         try:
             async with asyncio.timeout(self.timeouts.total):
                 self.counters.requests += 1
                 for _hop in range(self.limits.max_redirects + 1):
-                    req = self._client.build_request(request.method, url, headers=headers, content=request.body or None)
-                    response = await self._client.send(req, stream=True)
+                    trace = _Trace(self._ledger)
+                    req = client.build_request(request.method, url, headers=headers, content=request.body or None, extensions={"trace": trace})
+                    try:
+                        response = await client.send(req, stream=True)
+                    except httpx.HTTPError as exc:
+                        use, dropped = self._use(None, opened=trace.opened, at=trace.sent_at), trace.dropped(exc, self._redactor.text)
+                        raise
+                    stream: Stream | None = response.extensions.get("network_stream")
+                    use = self._use(stream, opened=trace.opened, at=trace.sent_at)
                     try:
                         status = response.status_code
                         response_headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
@@ -201,6 +245,8 @@ class Transport:
                                     break
                     finally:
                         await response.aclose()
+                        if stream is not None:
+                            self._ledger.released(stream, request.scenario)
                     break
         except TimeoutError:
             error, error_kind = f"no complete answer within {self.timeouts.total:g} s (whole-exchange timeout)", "timeout"
@@ -235,7 +281,51 @@ class Transport:
             truncated=truncated,
             attempts=attempt,
             notes=(*notes, *extra_notes),
-        )
+            connection=use,
+        ), dropped
+
+    def _use(self, stream: Stream | None, *, opened: bool, at: float) -> ConnectionUse:
+        """The connection a hop went out on: new, or kept alive after which answer and for how long."""
+        if opened:
+            return ConnectionUse(ConnectionKind.NEW)
+        previous = self._ledger.previous(stream, at=at) if stream is not None else None
+        return ConnectionUse(ConnectionKind.REUSED, after=(previous[0],) if previous else (), idle=previous[1] if previous else None)
+
+
+class _Trace:
+    """httpcore's ``trace`` request extension for one hop: did it open a new connection, and if a reused one died under it, which?"""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.sent_at = time.monotonic()
+        self.opened = False
+        self._ledger = ledger
+        self._failed = False
+        self._claimed: tuple[tuple[str, ...], float | None] = ((), None)
+
+    async def __call__(self, event: str, info: Mapping[str, Any]) -> None:
+        if event == _OPENED:
+            self.opened = True
+        elif event in _FAILED:
+            self._failed = True
+        elif event == _CLOSED and self._failed and not self.opened:
+            # httpcore has just closed the connection this request died on: name what it answered before.
+            self._claimed = self._ledger.claim_closed(at=self.sent_at)
+
+    def dropped(self, exc: httpx.HTTPError, redact: Callable[[str], str]) -> ConnectionUse | None:
+        """REOPENED evidence when a reused connection closed or reset under the request before any answer, else None.
+
+        A closed socket shows as an EOF before the status line (httpcore raises it with nothing below
+        it), a reset or a refused write as an error with an OSError below it. Bytes the parser could not
+        read have h11's error below them instead: the target answered, wrongly, and that is recorded as is.
+        """
+        if self.opened or not isinstance(exc, httpx.ReadError | httpx.WriteError | httpx.RemoteProtocolError):
+            return None
+        inner = exc.__cause__ or exc.__context__  # httpx's exception wraps httpcore's
+        below = (inner.__cause__ or inner.__context__) if inner is not None else None
+        if below is not None and not _os_error_in(below):
+            return None
+        after, idle = self._claimed
+        return ConnectionUse(ConnectionKind.REOPENED, after=after, idle=idle, dropped=f"{type(exc).__name__}: {redact(str(exc)) or 'connection reset'}")
 
 
 class _Inflater:
@@ -281,6 +371,18 @@ async def _decoded(response: httpx.Response) -> AsyncGenerator[bytes, None]:
         yield tail
 
 
+def _os_error_in(exc: BaseException) -> bool:
+    """Whether an exception chain holds an OSError (a reset, a broken pipe) somewhere down."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        if isinstance(current, OSError):
+            return True
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return False
+
+
 def _root_cause(exc: BaseException) -> str:
     """The most specific reason in an exception chain (httpx hides 'Connection refused' two levels down)."""
     seen: list[BaseException] = []
@@ -299,8 +401,6 @@ def _root_cause(exc: BaseException) -> str:
 
 
 def _with_note(exchange: Exchange, note: str) -> Exchange:
-    from dataclasses import replace
-
     return replace(exchange, notes=(*exchange.notes, note))
 
 

@@ -70,28 +70,46 @@ def matches_usage(s: Subject) -> Judgement:
     count = s.body().get("input_tokens")
     if not is_int(count):
         raise NotApplicable("no integer input_tokens (judged by count_tokens.response_schema)")
-    usage = s.twin_message().get("usage")
+    answer = s.twin_message()
+    usage = answer.get("usage")
     used = input_total(usage) if isinstance(usage, dict) else None
     if used is None:
         raise NotApplicable("the messages answer has no integer usage.input_tokens (judged by the usage checks)")
-    tolerance = s.contract.count_tokens_tolerance
-    if tolerance is None:
+    native = s.contract.count_tokens_tolerance
+    if native is None:
         raise NotApplicable("the contract states no count_tokens_tolerance")
+    translation = _translation(s, answer)
+    tolerance = native.translated if translation and native.translated is not None else native
+    band = f"the translated band ({translation})" if tolerance is not native else "the native band"
     below, above = tolerance.margins(used)
     twin = s.twin.id if s.twin is not None else "?"
-    item = f"input_tokens {count} counted against {used} in the usage of {twin}"
+    judged = f"input_tokens={count} counted against {used} used by {twin}, judged in {band}"
     if used - below <= count <= used + above:
-        return judgement(item)
+        return judgement(judged)
+    allowed = "a tokenizer's difference" if tolerance is not native else "an estimate's rounding, and the system-added tokens the count may include"
     return judgement(
-        item,
+        judged,
         [
             Violation(
                 f"Received: input_tokens={count} counted, {used} input tokens (cache counters included) in the usage of the same request sent to /v1/messages ({twin})\n"
-                f"Expected: {used - below} to {used + above}: at most {below} below usage (an estimate's rounding), at most {above} above it (system-added tokens the count may include)",
+                f"Expected: {used - below} to {used + above}, {band}: at most {below} below usage and {above} above it ({allowed})",
                 at="/input_tokens",
             )
         ],
     )
+
+
+def _translation(s: Subject, answer: JSONObject) -> str:
+    """Why the count may come from another tokenizer than the usage ("" when it may not): the profile says so, or the answer is not Anthropic's."""
+    declared = s.contract.profile.knob("translates")
+    if isinstance(declared, bool):
+        return f"profile {s.contract.profile.name!r} declares translates: true" if declared else ""
+    message_id, model = answer.get("id"), answer.get("model")
+    if isinstance(message_id, str) and not message_id.startswith("msg_"):
+        return f"the answer's id {show(message_id)} is not an Anthropic msg_ id"
+    if isinstance(model, str) and "claude" not in model.rsplit("/", 1)[-1].lower():
+        return f"the answer's model {show(model)} is not a Claude model"
+    return ""
 
 
 # ------------------------------------------------------------------------------------ models

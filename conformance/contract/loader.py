@@ -305,6 +305,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         source=raw["source"],
         kind=kind,
         note=raw.get("note", ""),
+        level_reason=raw.get("level_reason", ""),
         behaviour=bool(raw.get("behaviour", False)),
         scenario=raw.get("scenario"),
         also=tuple(raw.get("also", ())),
@@ -331,7 +332,11 @@ def _tolerance(raw: JSONObject | None) -> CountTolerance | None:
     if raw is None:
         return None
     below, above = raw["below"], raw["above"]
-    return CountTolerance(below=(float(below["absolute"]), float(below["relative"])), above=(float(above["absolute"]), float(above["relative"])))
+    return CountTolerance(
+        below=(float(below["absolute"]), float(below["relative"])),
+        above=(float(above["absolute"]), float(above["relative"])),
+        translated=_tolerance(raw.get("translated")),
+    )
 
 
 def _bound(raw: JSON) -> float | ModelBound | None:
@@ -442,6 +447,7 @@ def _knob_sources(doc: JSONObject, feature_sources: Mapping[str, str]) -> dict[s
         ("api_versions", doc.get("api_versions_source")),
         ("version_header_required", doc.get("version_header_source")),
         ("tolerate_missing", strictness.get("tolerate_missing_source")),
+        ("translates", strictness.get("translates_source")),
     ):
         if source:
             sources[knob] = source
@@ -463,6 +469,8 @@ def _knob_deviations(doc: JSONObject, features: Mapping[str, bool], sources: Map
             lines.append(f"{knob}: {'offered' if features[name] else 'not offered'} ({source})")
     if "tolerate_missing" in sources:
         lines.append(f"strictness.tolerate_missing: {', '.join(doc['strictness'].get('tolerate_missing', ()))} ({sources['tolerate_missing']})")
+    if "translates" in sources:
+        lines.append(f"strictness.translates: {str(doc['strictness']['translates']).lower()} ({sources['translates']})")
     models = doc.get("models", {})
     if models.get("source") and models.get("default"):
         lines.append(f"models.default: {models['default']} ({models['source']})")
@@ -496,8 +504,9 @@ def _apply_rule_overrides(rules: dict[str, Rule], overrides: Mapping[str, JSONOb
         rule = rules[rule_id]
         line = f"{override.get('note') or 'changed by profile'} ({override['source']})"
         changes: dict[str, Any] = {"overridden_by": line}
-        if "level" in override:
+        if "level" in override:  # the profile schema requires its reason with it
             changes["level"] = Level(override["level"])
+            changes["level_reason"] = f"profile {profile_name!r}: {override['level_reason']}" if profile_name else override["level_reason"]
         if "skip" in override:
             changes["skip"] = f"profile {profile_name!r}: {override['skip']}" if profile_name else override["skip"]
         if "expect" in override:

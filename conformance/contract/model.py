@@ -105,6 +105,7 @@ class Rule:
     source: str
     kind: RuleKind
     note: str = ""
+    level_reason: str = ""  # why MUST (what breaks in which client) or SHOULD (where the documentation leaves room)
     scenario: str | None = None
     also: tuple[str, ...] = ()  # further scenarios the same expectation judges (a stream twin, another spelling)
     expect: Expect | None = None
@@ -207,10 +208,15 @@ class ModelFacts:
 
 @dataclass(frozen=True, slots=True)
 class CountTolerance:
-    """How far count_tokens may fall below and rise above usage: (tokens, fraction of usage) each side, the larger applies."""
+    """How far count_tokens may fall below and rise above usage: (tokens, fraction of usage) each side, the larger applies.
+
+    ``translated`` is the wider band for a count made with another tokenizer than the one behind the
+    usage (a gateway translating to a backend that is not Claude); None when the contract states none.
+    """
 
     below: tuple[float, float]
     above: tuple[float, float]
+    translated: CountTolerance | None = None
 
     def margins(self, used: int) -> tuple[int, int]:
         """How many tokens a count may fall below and rise above ``used`` tokens of usage (whole tokens, rounded down)."""

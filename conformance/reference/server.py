@@ -1,6 +1,6 @@
 """Running the reference server: the `python -m conformance.reference` entry point and a subprocess handle.
 
-Owns uvicorn configuration, the one-line readiness announcement, clean exit on SIGTERM/SIGINT, and
+Owns uvicorn configuration (with the connection layer of connections.py), the one-line readiness announcement, clean exit on SIGTERM/SIGINT, and
 `ReferenceServer`, which starts the entry point as a child process and knows its base URL. The API key
 travels in an environment variable, never in argv (argv is visible in `ps`).
 """
@@ -25,6 +25,7 @@ from typing import IO
 import uvicorn
 from starlette.types import ASGIApp
 
+from conformance.reference.connections import ConnectionControl
 from conformance.reference.faults import FAULTS, build_app, unknown_fault_error
 from conformance.reference.router import FaultRouter
 
@@ -87,8 +88,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             app = build_app(api_key=api_key, faults=args.fault)
         except ValueError as exc:
             parser.error(str(exc))
+    control = ConnectionControl(app)  # lets a fault close a kept-alive connection (catalogue/connections.py)
     config = uvicorn.Config(
-        app,
+        control,
+        http=control.protocol(),
         host=args.host,
         port=args.port,
         log_level="warning",

@@ -70,6 +70,7 @@ class ResultView:
     area: str
     tier: str
     rule: str
+    level_reason: str
     source: str
     source_href: str | None
     head: str
@@ -171,6 +172,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 area=str(record.get("area", "")),
                 tier=str(record.get("tier") or ""),
                 rule=str(record.get("rule", "")),
+                level_reason=str(record.get("level_reason") or ""),
                 source=str(record.get("source", "")),
                 source_href=_href(str(record.get("source", ""))),
                 head=_head(record),
@@ -217,6 +219,7 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Profile", str(run.get("profile", ""))),
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),
+        *([("Preflight", str(run["preflight"].get("summary", "")))] if (run.get("preflight") or {}).get("fell_back") else []),
         ("Suite version", str(run.get("suite_version", ""))),
         ("Run id", str(run.get("id", ""))),
         ("Started", str(run.get("started_at", ""))),

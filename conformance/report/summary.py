@@ -74,6 +74,14 @@ def _by_area(records: list[Mapping[str, Any]]) -> list[str]:
     return lines
 
 
+def _preflight(run: JSONObject) -> list[str]:
+    """A line saying the target refused the way the run was asked to use, when it did."""
+    preflight = run.get("preflight") or {}
+    if not preflight.get("fell_back"):
+        return []
+    return [f"⚠️ Preflight {escape(str(preflight.get('summary', '')), limit=600)}", ""]
+
+
 def markdown(document: JSONObject) -> str:
     """The job-page summary: title, counts, spend, failures by area, warnings folded away."""
     run, spend, counts = document.get("run", {}), document.get("spend", {}), document.get("counts", {})
@@ -86,6 +94,7 @@ def markdown(document: JSONObject) -> str:
         f"Profile **{escape(run.get('profile', ''))}** · model **{escape(run.get('model', ''))}**"
         f" · anthropic-version {escape(run.get('api_version', ''))} · suite {escape(run.get('suite_version', ''))} · run {code(str(run.get('id', '')))}",
         "",
+        *_preflight(run),
         f"**{verdict}** · " + " · ".join(f"{int(counts.get(o, 0))} {o}" for o in OUTCOMES),
         "",
         f"{spend.get('requests', 0)} requests ({spend.get('retries', 0)} retried after 429/529) · {spend.get('input_tokens', 0):,} input"

@@ -62,6 +62,12 @@ def _first_line(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", first)
 
 
+def _reopened(spend: JSONObject) -> str:
+    """How many requests were resent after the target closed a kept-alive connection under them, when any were."""
+    count = int(spend.get("reopened") or 0)
+    return f", {count} resent on a new connection" if count else ""
+
+
 def summary(document: JSONObject, *, report_path: str | None, colour: bool = False) -> str:
     """The end-of-run summary: counts, MUST failures grouped by area with their rule, spend, report path."""
     run, spend, counts = document["run"], document["spend"], document["counts"]
@@ -71,6 +77,9 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         f"  profile {run['profile']} · model {run['model']} · anthropic-version {run['api_version']} · run {run['id']}",
         "  " + " · ".join(_paint(f"{counts.get(o, 0)} {o}", o, colour and counts.get(o, 0) > 0) for o in ORDER),
     ]
+    preflight = run.get("preflight") or {}
+    if preflight.get("fell_back"):
+        lines.insert(2, _paint(f"  preflight {preflight['summary']}", "warn", colour))
     by_outcome: dict[str, list[JSONObject]] = {}
     for record in document["results"]:
         by_outcome.setdefault(record["outcome"], []).append(record)
@@ -109,7 +118,7 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     lines.append("")
     cost = f", about ${spend['cost_usd']:.4f}" if spend.get("cost_usd") is not None else ""
     lines.append(
-        f"  spent {spend['requests']} requests ({spend['retries']} retried after 429/529), "
+        f"  spent {spend['requests']} requests ({spend['retries']} retried after 429/529{_reopened(spend)}), "
         f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}, wall {run['wall_time_s']:.1f} s"
     )
     tiers = spend.get("by_tier") or {}

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from conformance.checks.registry import registered
 from conformance.checks.subject import Subject, Unjudgeable
 from conformance.exchange import Exchange, RecordedRequest
-from conformance.findings import NotApplicable
+from conformance.findings import Judgement, NotApplicable
 from conformance.scenarios import Request
 
-from ._build import judged, message, messages, request_json, run
+from ._build import Build, judged, message, messages, request_json, run
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 COUNTED = request_json(max_tokens=None, system="You are a terse assistant.")
@@ -111,48 +113,114 @@ def test_response_schema_flags_a_body_that_is_not_json(build):
 # -------------------------------------------------------------------- count_tokens.matches_usage
 
 
+def usage_verdict(subject: Subject) -> Judgement:
+    verdict = registered()["count_tokens.matches_usage"](subject)
+    assert isinstance(verdict, Judgement)
+    return verdict
+
+
+def flagged(subject: Subject) -> list[str]:
+    verdict = usage_verdict(subject)
+    assert verdict.judged, "a verdict names what it judged"
+    return [v.message for v in verdict.violations]
+
+
+def translating(build, translates: bool | None) -> Build:
+    """The build under a profile that declares strictness.translates (None: undeclared, the answer decides)."""
+    contract = build.contract
+    strictness = {**contract.profile.strictness, "translates": translates} if translates is not None else dict(contract.profile.strictness)
+    return Build(replace(contract, profile=replace(contract.profile, name="translating", strictness=strictness)))
+
+
 def test_matches_usage_passes_on_equal_counts(build):
-    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": 19})) == []
+    verdict = usage_verdict(counted(build, {"input_tokens": 19}))
+    assert verdict.violations == ()
+    assert verdict.judged == ("input_tokens=19 counted against 19 used by system.string, judged in the native band",)
 
 
 def test_matches_usage_adds_cache_counters_back(build):
     # capture-like pair from a real cache read: 1114 counted = 3 uncached + 1111 read from the cache
     usage = {"input_tokens": 3, "cache_read_input_tokens": 1111, "cache_creation_input_tokens": 0, "output_tokens": 414}
-    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": 1114}, twin_usage=usage)) == []
+    assert flagged(counted(build, {"input_tokens": 1114}, twin_usage=usage)) == []
 
 
 @pytest.mark.parametrize(("count", "used"), [(19, 19), (28, 19), (51, 19), (17, 19), (1100, 1000), (980, 1000)])
 def test_matches_usage_tolerates_system_added_tokens_and_rounding(build, count, used):
     # above: 32 tokens or 10% of usage (+9 on 19 is the audit's system-added tokens); below: 2 tokens or 2%
-    assert run("count_tokens.matches_usage", counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1})) == []
+    assert flagged(counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1})) == []
 
 
 def test_matches_usage_flags_a_count_that_leaves_the_system_out(build):
-    [violation] = run("count_tokens.matches_usage", counted(build, {"input_tokens": 0}))
+    [violation] = usage_verdict(counted(build, {"input_tokens": 0})).violations
     assert violation.message == (
         "Received: input_tokens=0 counted, 19 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (system.string)\n"
-        "Expected: 17 to 51: at most 2 below usage (an estimate's rounding), at most 32 above it (system-added tokens the count may include)"
+        "Expected: 17 to 51, the native band: at most 2 below usage and 32 above it (an estimate's rounding, and the system-added tokens the count may include)"
     )
     assert violation.at == "/input_tokens"
 
 
 @pytest.mark.parametrize(("count", "used"), [(16, 19), (52, 19), (979, 1000), (1101, 1000)])
 def test_matches_usage_flags_just_beyond_either_bound(build, count, used):
-    assert messages("count_tokens.matches_usage", counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1}))
+    assert flagged(counted(build, {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1}))
 
 
 def test_matches_usage_flags_a_gateway_prompt_counted_on_top(build):
     # CLIProxyAPI#4103: ~2k tokens of the gateway's own system prompt in every count
-    [violation] = run("count_tokens.matches_usage", counted(build, {"input_tokens": 2019}))
-    assert violation.message.endswith("Expected: 17 to 51: at most 2 below usage (an estimate's rounding), at most 32 above it (system-added tokens the count may include)")
+    [message_] = flagged(counted(build, {"input_tokens": 2019}))
+    assert message_.endswith("Expected: 17 to 51, the native band: at most 2 below usage and 32 above it (an estimate's rounding, and the system-added tokens the count may include)")
 
 
 def test_matches_usage_compares_a_count_with_tools_with_its_own_twin(build):
     body = request_json(max_tokens=None, tools=[{"name": "get_weather", "input_schema": {"type": "object"}}], tool_choice={"type": "tool", "name": "get_weather"})
     ex = exchange("count_tokens.tools", "/v1/messages/count_tokens", {"input_tokens": 13}, method="POST", request=body)
     twin = build.exchange(body=message(usage={"input_tokens": 44, "output_tokens": 9}), scenario="tools.forced")
-    [violation] = run("count_tokens.matches_usage", subject(build, ex, endpoint="count_tokens", twin=twin))
-    assert violation.message.startswith("Received: input_tokens=13 counted, 44 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (tools.forced)\nExpected: 42 to 76:")
+    [message_] = flagged(subject(build, ex, endpoint="count_tokens", twin=twin))
+    assert message_.startswith("Received: input_tokens=13 counted, 44 input tokens (cache counters included) in the usage of the same request sent to /v1/messages (tools.forced)\nExpected: 42 to 76,")
+
+
+# A translating gateway: its count comes from another tokenizer than the backend's usage (issue 9).
+LITELLM_TOOLS = ({"input_tokens": 77}, {"input_tokens": 36, "output_tokens": 3})  # LiteLLM 1.106.2, tests/litellm_target: tiktoken count vs billed
+
+
+def test_matches_usage_takes_a_tokenizer_difference_under_a_declared_translation(build):
+    count, usage = LITELLM_TOOLS
+    verdict = usage_verdict(counted(translating(build, True), count, twin_usage=usage))
+    assert verdict.violations == ()
+    assert verdict.judged == ("input_tokens=77 counted against 36 used by system.string, judged in the translated band (profile 'translating' declares translates: true)",)
+
+
+def test_matches_usage_flags_the_same_difference_where_count_and_usage_share_a_tokenizer(build):
+    count, usage = LITELLM_TOOLS
+    for b in (build, translating(build, False)):  # Anthropic's answer (msg_ id, claude model), or a profile that declares no translation
+        [message_] = flagged(counted(b, count, twin_usage=usage))
+        assert "Expected: 34 to 68, the native band" in message_
+
+
+@pytest.mark.parametrize(
+    ("changes", "why"),
+    [
+        ({"id": "chatcmpl-x06GNyO7IprDb7x03hvhugUMwO8XO", "model": "toy-claude"}, 'the answer\'s id "chatcmpl-x06GNyO7IprDb7x03hvhugUMwO8XO" is not an Anthropic msg_ id'),
+        ({"model": "qwen3-coder"}, 'the answer\'s model "qwen3-coder" is not a Claude model'),
+    ],
+)
+def test_matches_usage_reads_a_translation_from_an_answer_that_is_not_anthropics(build, changes, why):
+    count, usage = LITELLM_TOOLS
+    ex = exchange("count_tokens.tools", "/v1/messages/count_tokens", count, method="POST", request=COUNTED)
+    twin = build.exchange(body=message(usage=usage, **changes), scenario="tools.forced")
+    verdict = usage_verdict(subject(build, ex, endpoint="count_tokens", twin=twin))
+    assert verdict.violations == ()
+    assert verdict.judged == (f"input_tokens=77 counted against 36 used by tools.forced, judged in the translated band ({why})",)
+    # a declared profile wins over the answer: translates false keeps the native band
+    assert usage_verdict(subject(translating(build, False), ex, endpoint="count_tokens", twin=twin)).violations
+
+
+@pytest.mark.parametrize(("count", "used"), [(0, 36), (11, 36), (109, 36), (2036, 36), (48, 728)])
+def test_matches_usage_still_flags_what_no_tokenizer_explains(build, count, used):
+    # the translated band is a third to three times usage (+64 on short prompts): a stub zero, a gateway's own
+    # ~2k-token prompt (CLIProxyAPI#4103) or a long system prompt left out (48 vs 728, CLIProxyAPI#679) stay outside
+    [message_] = flagged(counted(translating(build, True), {"input_tokens": count}, twin_usage={"input_tokens": used, "output_tokens": 1}))
+    assert "the translated band (profile 'translating' declares translates: true)" in message_
+    assert message_.endswith("(a tokenizer's difference)")
 
 
 def test_matches_usage_needs_an_integer_count(build):

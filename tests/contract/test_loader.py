@@ -137,7 +137,7 @@ def test_deep_merge_merges_mappings_replaces_lists_and_deletes_on_null():
 
 def test_a_bad_level_names_the_file_and_pointer(specs):
     rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, 'level: SHOULD\n    tier: core\n    rule: "Every answer carries', 'level: MAYBE\n    tier: core\n    rule: "Every answer carries')
+    edit(rules, "  headers.request_id_present:\n    area: headers\n    level: SHOULD", "  headers.request_id_present:\n    area: headers\n    level: MAYBE")
     error = spec_error(specs)
     assert (error.file, error.pointer) == (str(rules), "/rules/headers.request_id_present/level")
     assert str(error) == f"{rules}#/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"
@@ -258,6 +258,7 @@ version_header_required: false
 rules:
   headers.request_id_present:
     level: MUST
+    level_reason: "Client: the gateway's own client files support tickets by it"
     note: "the gateway promises a request id"
     source: https://gateway.example/docs/ids
   auth.x_api_key_accepted:
@@ -285,6 +286,8 @@ def test_a_profile_override_changes_the_rule_and_records_why(specs):
     assert level.level is Level.MUST
     assert base["headers.request_id_present"].level is Level.SHOULD
     assert level.overridden_by == "the gateway promises a request id (https://gateway.example/docs/ids)"
+    assert level.level_reason == "profile 'gateway': Client: the gateway's own client files support tickets by it"
+    assert base["headers.request_id_present"].level_reason.startswith("Room: ")
 
     skipped = rules["auth.x_api_key_accepted"]
     assert (skipped.skip, skipped.overridden_by) == ("profile 'gateway': bearer only", "changed by profile (https://gateway.example/docs/auth)")
@@ -316,7 +319,7 @@ def test_a_profile_extends_another_and_adjusts_params(specs):
 
 def test_a_profile_overriding_an_unknown_rule(specs):
     profile = specs / "profiles" / "anthropic.yaml"
-    edit(profile, "features:", 'rules:\n  auth.no_such_rule: {source: "https://x.example", level: SHOULD}\nfeatures:')
+    edit(profile, "features:", 'rules:\n  auth.no_such_rule: {source: "https://x.example", level: SHOULD, level_reason: "Room: a test of an unknown rule"}\nfeatures:')
     error = spec_error(specs)
     assert str(error) == f"{profile}#/rules/auth.no_such_rule: profile overrides unknown rule 'auth.no_such_rule'"
 
@@ -352,7 +355,9 @@ def test_a_schema_ref_that_does_not_resolve_is_a_spec_error(specs):
 
 def test_contract_fragments_add_sources_and_the_count_tokens_tolerance():
     contract = load_contract(V2023)
-    assert contract.count_tokens_tolerance == CountTolerance(below=(2.0, 0.02), above=(32.0, 0.1))
+    translated = CountTolerance(below=(8.0, 0.67), above=(64.0, 2.0))
+    assert contract.count_tokens_tolerance == CountTolerance(below=(2.0, 0.02), above=(32.0, 0.1), translated=translated)
+    assert translated.margins(36) == (24, 72)  # a tokenizer's difference: a third to three times usage
     assert contract.count_tokens_tolerance.margins(19) == (2, 32)  # short prompts: the absolute parts
     assert contract.count_tokens_tolerance.margins(1234) == (24, 123)  # long ones: the fractions, rounded down
     assert contract.url("DOC-VISION") == "https://platform.claude.com/docs/en/build-with-claude/vision"
@@ -374,3 +379,10 @@ def test_a_bad_count_tokens_tolerance_names_the_fragment(specs):
     edit(fragment, "above: {absolute: 32}", "above: {absolute: 32, relative: 0.1}")
     edit(fragment, "    below: {absolute: 2, relative: 0.02}\n", "")
     assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance: 'below' is a required property"
+
+
+def test_a_profile_that_changes_a_level_must_say_why(specs):
+    profile = specs / "profiles" / "anthropic.yaml"
+    edit(profile, "features:", 'rules:\n  auth.wrong_key_rejected: {source: "https://x.example", level: SHOULD}\nfeatures:')
+    error = spec_error(specs)
+    assert str(error) == f"{profile}#/rules/auth.wrong_key_rejected: 'level_reason' is a dependency of 'level'"

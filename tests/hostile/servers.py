@@ -219,6 +219,26 @@ def faithful(server: HostileServer, wire: Wire, request: Received) -> None:
         wire.send(response(200, "OK", json.dumps(message(request.model)).encode()))
 
 
+def accepting(*, scheme: str | None = None, version: str | None = None) -> Answer:
+    """A faithful target that reads the key from one header only (``x-api-key`` or ``authorization``), or serves one anthropic-version only."""
+
+    def answer(server: HostileServer, wire: Wire, request: Received) -> None:
+        if scheme is not None and request.keyed and request.header(scheme) is None:
+            wire.send(response(401, "Unauthorized", error_body("authentication_error", f"{scheme} header is required")))
+        elif version is not None and request.keyed and request.header("anthropic-version") != version:
+            text = f'anthropic-version: "{request.header("anthropic-version")}" is not a valid version'
+            wire.send(response(400, "Bad Request", error_body("invalid_request_error", text)))
+        else:
+            faithful(server, wire, request)
+
+    return answer
+
+
+def refusing(server: HostileServer, wire: Wire, request: Received) -> None:
+    """Refuses every key, whichever way it comes: nothing the preflight can try works."""
+    wire.send(response(401, "Unauthorized", error_body("authentication_error", "invalid x-api-key")))
+
+
 def later(misbehave: Answer) -> Answer:
     """Answer the preflight (the first request) faithfully, then misbehave."""
 

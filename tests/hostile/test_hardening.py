@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 
 from conformance import cassette
-from conformance.engine import preflight_problem
 from conformance.errors import TargetError, TargetTimeout
 from conformance.exchange import Exchange, RecordedRequest
+from conformance.preflight import preflight_problem
 from conformance.report import evidence, summary, terminal
 from conformance.scenarios import Request
 from conformance.transport import Limits, Target, Timeouts, Transport

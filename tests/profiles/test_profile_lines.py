@@ -147,6 +147,15 @@ def test_every_emulation_serves_a_line_and_uses_known_faults() -> None:
 def test_lines_are_found_generically() -> None:
     found = {str(line) for line in LINES}
     assert {"requesty:auth.schemes", "requesty:params.temperature.maximum", "ollama:features.count_tokens", "toapis:models.facts[claude-opus-4-6*].max_output_tokens",
-            "vllm:strictness.tolerate_missing.stop_sequence", "claude-code:headers.beta_probe", "litellm:rules.count_tokens.matches_usage",
+            "vllm:strictness.tolerate_missing.stop_sequence", "claude-code:headers.beta_probe", "litellm:strictness.translates",
             "reference:features.error_simulation", "llama-cpp:params.max_tokens.cases.missing", "ollama:version_header_required"} <= found
     assert not any(line.profile in ("anthropic", "generic-gateway") for line in LINES), "the strict profiles relax nothing"
+
+
+@pytest.mark.parametrize("fault", ["count-tokens-own-prompt", "count-tokens-stub-zero"])
+def test_a_declared_translation_still_fails_a_count_no_tokenizer_explains(reference: ReferenceServer, reference_key: str, fault: str) -> None:
+    """strictness.translates widens count_tokens.matches_usage to a tokenizer's difference, no further (issue 9)."""
+    settings = RunSettings(base_url=reference.base_url + fault_base_path(fault), api_key=reference_key, profile="litellm", model="claude-haiku-4-5", concurrency=8)
+    finding = run(settings, ids={"count_tokens.matches_usage"}).by_case()["count_tokens.matches_usage"]
+    assert finding.outcome is Outcome.FAIL, _show({"count_tokens.matches_usage": finding})
+    assert "the translated band (profile 'litellm' declares translates: true)" in finding.message

@@ -81,6 +81,7 @@ def failing_document(build):
             exchanges=("plain", "plain.stream"),
             violations=[build.violation('Received: stop_reason "stop"', "plain")],
             profile_override="profiles/gateway.yaml: level SHOULD (gateways rename stop reasons)",
+            level_reason="Room: DOC-VER: Anthropic may 'add new variants to enum-like output values'",
         ),
         build.record("tools.tool_use_shape", "skip", message="the target has no tools", source="javascript:alert(1)"),
     ]
@@ -187,6 +188,8 @@ def test_profile_override_skip_reason_and_summary(build) -> None:
     document, exchanges = failing_document(build)
     page = report_html.render(document, exchanges)
     assert "Profile override: profiles/gateway.yaml: level SHOULD" in page
+    assert "Why SHOULD: Room: DOC-VER: Anthropic may &#39;add new variants to enum-like output values&#39;" in page  # beside the rule
+    assert page.count("Why MUST:") == 0  # records without a reason (older results.json) show none
     assert "the target has no tools" in page
     assert "FAILED: 2 MUST failures" in page
     for text in ("claude-haiku-4-5", "anthropic", "2023-06-01", "20261122-100000-abcd", "12.5 s", "50 (1 retried after 429/529)", "1,234 in / 567 out"):

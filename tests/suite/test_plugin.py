@@ -82,7 +82,7 @@ def test_broken_spec_is_one_line_and_exit_2(pytester: pytest.Pytester, tmp_path:
     specs = tmp_path / "specs"
     shutil.copytree(default_spec_dir(), specs)
     rules = specs / "messages" / "2023-06-01" / "rules.yaml"
-    rules.write_text(rules.read_text(encoding="utf-8").replace("    level: MUST\n    tier: smoke\n", "    level: OFTEN\n    tier: smoke\n", 1), encoding="utf-8")
+    rules.write_text(rules.read_text(encoding="utf-8").replace("  auth.missing_key_rejected:\n    area: auth\n    level: MUST\n", "  auth.missing_key_rejected:\n    area: auth\n    level: OFTEN\n", 1), encoding="utf-8")
     result = pytester.runpytest_subprocess(*SUITE, "--spec-dir", str(specs))
     assert result.ret == 2
     result.stdout.fnmatch_lines([f"*conformance: {rules}#/rules/auth.missing_key_rejected/level: 'OFTEN' is not one of*"])

@@ -92,6 +92,17 @@ def _zero(_status: int, _body: JSON) -> tuple[int, str, bytes]:
     return 200, "application/json", b'{"input_tokens":0}'
 
 
+def _recount(change: Callable[[int], int]) -> Callable[[int, JSON], JSON]:
+    """Every successful count replaced by ``change(count)``."""
+
+    def rewrite(status: int, body: JSON) -> JSON:
+        if status == 200 and isinstance(body, dict) and isinstance(body.get("input_tokens"), int):
+            return {**body, "input_tokens": change(body["input_tokens"])}
+        return body
+
+    return rewrite
+
+
 def _edit_count(edit: Callable[[dict[str, JSON]], None]) -> Wrapper:
     """A request rewrite that edits a copy of every count_tokens body."""
 
@@ -278,6 +289,15 @@ FAULTS: tuple[Fault, ...] = (
            "https://github.com/pleaseai/shunt/issues/89 (a local count for whatever arrives, where the upstream would validate)",
            "count_tokens counts bodies /v1/messages refuses: a role tool becomes user, a tool name with a dot is sanitised.",
            _edit_count(_coerce)),
+    _fault("count-tokens-local-tokenizer", ["count_tokens.matches_usage"],
+           "https://github.com/BerriAI/litellm/pull/37185 (a local tokenizer counts ~1.77x under Claude's usage)",
+           "count_tokens is a local estimate with another tokenizer than the one behind usage: every count is usage divided by 1.8. "
+           "A deviation in front of Claude; a translating gateway's honest difference (strictness.translates).",
+           branch_on_request(_counting, rewrite_json_response(_recount(lambda n: round(n / 1.8))))),
+    _fault("count-tokens-own-prompt", ["count_tokens.matches_usage"],
+           "https://github.com/router-for-me/CLIProxyAPI/issues/4103 (count_tokens includes the gateway's own ~2k-token system prompt, which is never sent)",
+           "Every count adds 2,000 tokens of a prompt the gateway never sends: beyond even the translated band.",
+           branch_on_request(_counting, rewrite_json_response(_recount(lambda n: n + 2000)))),
     _fault("count-tokens-stub-zero", ["auth.count_tokens_missing_key_rejected", "count_tokens.matches_usage", "count_tokens.messages_required", "count_tokens.model_required", *_COUNTS_ANYTHING],
            "https://github.com/ShouZhuo0413/codebuddy2api/issues/12 (count_tokens returns input_tokens 0 for any input)",
            'count_tokens is a stub: {"input_tokens": 0} for any body, valid or not.',
