@@ -203,7 +203,7 @@ def stream_silence_bounded(s: Subject) -> Judgement:
     limit = _silence_limit(s)
     start = next((e.frame.index for e in s.reading.events if e.data is not None and e.data.get("type") == "message_start"), None)
     if start is None:
-        raise NotApplicable("no message_start (judged by stream.message_start_first)")
+        raise s.unjudged("no message_start (judged by stream.message_start_first)")
     longest: tuple[float, Frame, Frame | None] | None = None  # gap, the frame before it, the frame after it (None: the end)
     count, previous, previous_t = 0, None, 0.0
     for frame in itertools.islice(s.reading.frames, start, None):

@@ -27,7 +27,7 @@ def id_prefix(s: Subject) -> Judgement:
         start = next((d for _, d in s.events() if d.get("type") == "message_start"), None)
         message = start.get("message") if isinstance(start, dict) else None
         if not isinstance(message, dict):
-            raise NotApplicable("no message_start.message to read an id from (judged by stream.message_start_first and stream.event_schema)")
+            raise s.unjudged("no message_start.message to read an id from (judged by stream.message_start_first and stream.event_schema)")
         at = "message_start /message/id"
     else:
         message, at = s.body(), "/id"

@@ -35,10 +35,10 @@ def _reading(s: Subject) -> StreamReading:
     return s.reading
 
 
-def _some_events(reading: StreamReading) -> int:
-    """How many events the stream has; NotApplicable for none (an empty stream is stream.ends_with_message_stop's finding)."""
+def _some_events(s: Subject, reading: StreamReading) -> int:
+    """How many events the stream has; none is a skip (an empty stream is stream.ends_with_message_stop's finding), or an error when a limit of ours read none."""
     if not reading.events:
-        raise NotApplicable("the stream has no events (judged by stream.ends_with_message_stop)")
+        raise s.unjudged("the stream has no events (judged by stream.ends_with_message_stop)")
     return len(reading.events)
 
 
@@ -126,7 +126,7 @@ def event_name_matches_type(s: Subject) -> Judgement:
             received = "no event: line" if event.name is None else f"event: {event.name}"
             found.add(Violation(f"Received: {received} for data of type {show(kind)}\nExpected: event: {kind}", at=locate_event(event), event_index=event.index))
     if not named and not found.found:
-        raise NotApplicable("no event carries a JSON object with a string type to name (judged by stream.data_is_json and stream.event_schema)")
+        raise s.unjudged("no event carries a JSON object with a string type to name (judged by stream.data_is_json and stream.event_schema)")
     return judgement(f"the event: line of {counted(named, 'event')}", found.all())
 
 
@@ -134,7 +134,7 @@ def event_name_matches_type(s: Subject) -> Judgement:
 def data_is_json(s: Subject) -> Judgement:
     """Every consumer parses data as JSON; anything else is an exception in the client."""
     reading = _reading(s)
-    total = _some_events(reading)
+    total = _some_events(s, reading)
     found = _Kept()
     for event in reading.events:
         raw = event.raw.strip()
@@ -149,7 +149,7 @@ def data_is_json(s: Subject) -> Judgement:
 def no_done_sentinel(s: Subject) -> Judgement:
     """[DONE] is OpenAI's terminator; Anthropic clients try to parse it as JSON and fail."""
     reading = _reading(s)
-    total = _some_events(reading)
+    total = _some_events(s, reading)
     found = _Kept()
     for event in reading.events:
         if event.raw.strip() == "[DONE]":
@@ -162,7 +162,7 @@ def utf8_valid(s: Subject) -> Judgement:
     """Clients decode every line as UTF-8 and raise on bad bytes (SDK _streaming.py)."""
     reading = _reading(s)
     if not reading.read_bytes:
-        raise NotApplicable("an empty body (judged by stream.ends_with_message_stop)")
+        raise s.unjudged("an empty body (judged by stream.ends_with_message_stop)")
     return judgement(f"{counted(reading.read_bytes, 'byte')} decoded as UTF-8", _route(reading.framing, FrameIssue.BAD_UTF8))
 
 
@@ -187,8 +187,8 @@ def message_start_first(s: Subject) -> Judgement:
         return judgement(f"the first {counted(p.seen, 'event')} for message_start", found)
     if p.start_at is None:
         if not p.seen:
-            raise NotApplicable("the stream has no events (judged by stream.ends_with_message_stop)")
-        raise NotApplicable(f"the stream ended with {p.ended_by.value if p.ended_by else 'no event'} before any message_start (judged by recovery.pre_stream_error_is_status)")
+            raise s.unjudged("the stream has no events (judged by stream.ends_with_message_stop)")
+        raise s.unjudged(f"the stream ended with {p.ended_by.value if p.ended_by else 'no event'} before any message_start (judged by recovery.pre_stream_error_is_status)")
     second = f"no second message_start in {counted(p.seen, 'event')}" if p.silenced_at is None else f"no second message_start before event #{p.silenced_at} ({_silence(p)})"
     return judgement([f"message_start first (event #{p.start_at})", second])
 
@@ -205,8 +205,8 @@ def event_order(s: Subject) -> Judgement:
         if p.silenced_at is not None:
             raise NotApplicable(f"not judged: {_silence(p)}")
         if p.start_at is None:
-            raise NotApplicable("the stream has no message_start (judged by stream.message_start_first)")
-        raise NotApplicable("nothing follows message_start (judged by stream.ends_with_message_stop)")
+            raise s.unjudged("the stream has no message_start (judged by stream.message_start_first)")
+        raise s.unjudged("nothing follows message_start (judged by stream.ends_with_message_stop)")
     return judgement(f"{counted(p.in_message, 'event')} after message_start in the documented order{_extent(p)}")
 
 
@@ -221,7 +221,7 @@ def block_indices_sequential(s: Subject) -> Judgement:
     if not p.block_events:
         if p.block_events_seen:
             raise NotApplicable(f"not judged: {_silence(p)}")
-        raise NotApplicable("the stream has no content blocks")
+        raise s.unjudged("the stream has no content blocks")
     return judgement(f"the indices of {counted(p.block_events, 'block event')} ({counted(p.blocks, 'block')}){_extent(p)}")
 
 
@@ -237,8 +237,8 @@ def delta_matches_block(s: Subject) -> Judgement:
         if p.silenced_at is not None and p.deltas_seen:
             raise NotApplicable(f"not judged: {_silence(p)}")
         if not p.deltas_seen:
-            raise NotApplicable("the stream has no content_block_delta")
-        raise NotApplicable("no delta of a known type in a block of a known type (unknown types are tolerated)")
+            raise s.unjudged("the stream has no content_block_delta")
+        raise s.unjudged("no delta of a known type in a block of a known type (unknown types are tolerated)")
     return judgement(f"the kind of {counted(p.deltas_judged, 'delta')} against its block{_extent(p)}")
 
 
@@ -320,7 +320,7 @@ def event_schema(s: Subject) -> Judgement:
         if len(found) >= 10:
             return judgement(f"the first {counted(judged, 'event')} against the documented event schemas (stopped at 10 violations)", found)
     if not judged:
-        raise NotApplicable("no event with a JSON object as data (judged by stream.data_is_json)")
+        raise s.unjudged("no event with a JSON object as data (judged by stream.data_is_json)")
     return judgement(f"{counted(judged, 'event')} against the documented event schemas", found)
 
 
@@ -382,7 +382,7 @@ def text_intact(s: Subject) -> Judgement:
         d["delta"]["text"] for _, d in s.events() if d.get("type") == "content_block_delta" and isinstance(d.get("delta"), dict) and isinstance(d["delta"].get("text"), str)
     ]
     if not pieces:
-        raise NotApplicable("no text_delta in the stream")
+        raise s.unjudged("no text_delta in the stream")
     streamed = "".join(pieces)
     twin_text = answer_text(s.twin_message())
     item = f"{counted(len(pieces), 'text delta')} ({counted(len(streamed), 'character')}) for U+FFFD the plain answer does not have"
@@ -409,7 +409,7 @@ def block_start_empty(s: Subject) -> Judgement:
         if key in block and block[key] != empty:
             found.add(Violation(f"Received: a {kind} block starting with {key} {show(block[key])}\nExpected: {key} {show(empty)}, the rest arriving as deltas", at=locate_event(event), event_index=event.index))
     if not judged:
-        raise NotApplicable("no text, thinking or tool_use block starts in the stream")
+        raise s.unjudged("no text, thinking or tool_use block starts in the stream")
     return judgement(f"the start of {counted(judged, 'text, thinking or tool_use block')}", found.all())
 
 

@@ -138,6 +138,11 @@ class Subject:
             return f"the suite stopped waiting for the rest of the answer ({ex.error})"
         return self.reading.limit if self.reading is not None else None
 
+    def unjudged(self, reason: str) -> NotApplicable:
+        """The exception for "nothing here to judge": ``Unjudgeable`` when a limit of ours cut the answer (the rest was never read), else a skip with ``reason``."""
+        limit = self.limit()
+        return Unjudgeable(f"not judged: {limit}") if limit is not None else NotApplicable(reason)
+
     def whole(self) -> None:
         """Unjudgeable when a limit of ours cut the answer: for rules about its end or its whole."""
         limit = self.limit()

@@ -27,7 +27,7 @@ def _start_usage(s: Subject) -> tuple[int, JSONObject]:
             if isinstance(message, dict) and isinstance(message.get("usage"), dict):
                 return index, message["usage"]
             raise NotApplicable("message_start has no usage (judged by stream.event_schema)")
-    raise NotApplicable("no message_start (judged by stream.message_start_first)")
+    raise s.unjudged("no message_start (judged by stream.message_start_first)")
 
 
 def _output_counts(s: Subject) -> Iterator[tuple[int, str, JSON]]:
@@ -98,7 +98,7 @@ def output_tokens_nonnegative(s: Subject) -> Judgement:
         if not (is_int(value) and value >= 0) and len(found) < KEPT:
             found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at=locate(s, index), event_index=index))
     if not any(seen.values()):
-        raise NotApplicable("no output_tokens in message_start or message_delta (judged by stream.event_schema)")
+        raise s.unjudged("no output_tokens in message_start or message_delta (judged by stream.event_schema)")
     return judgement(_counted_events(seen["message_start"], seen["message_delta"]), found)
 
 
@@ -172,7 +172,7 @@ def stream_cumulative(s: Subject) -> Judgement:
             )
         previous = (index, value)
     if sum(seen.values()) < 2:
-        raise NotApplicable("fewer than two integer output_tokens counts in the stream, so no running total to follow")
+        raise s.unjudged("fewer than two integer output_tokens counts in the stream, so no running total to follow")
     return judgement(_counted_events(seen["message_start"], seen["message_delta"]), found)
 
 
