@@ -17,24 +17,32 @@ import yaml
 
 from ._types import JSONObject
 from .errors import ConfigError
+from .versions import split
 
 FORMAT_NOTE = "# anthropic-conformance baseline: expected MUST failures, each with a reason and an optional expiry (YYYY-MM-DD).\n"
 
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One expected failure: a check id (every case of it) or a case id (``check:variation``)."""
+    """One expected failure: a check id (every case of it) or a case id (``check:variation``, ``check:variation@version``).
+
+    A case id without a version, written before a run judged both API versions, still names the
+    case it named then: the one judged under the run's primary version.
+    """
 
     id: str
     reason: str
     target: str | None = None
     expires: dt.date | None = None
 
-    def covers(self, case_id: str, target_names: Iterable[str]) -> bool:
-        """True when this entry excuses ``case_id`` on a target known by any of ``target_names``."""
+    def covers(self, case_id: str, target_names: Iterable[str], *, api_version: str | None = None) -> bool:
+        """True when this entry excuses ``case_id`` on a target known by any of ``target_names`` (a run whose primary version is ``api_version``)."""
         if self.target is not None and self.target not in set(target_names):
             return False
-        return case_id == self.id or case_id.split(":", 1)[0] == self.id
+        if case_id == self.id or case_id.split(":", 1)[0] == self.id:
+            return True
+        unversioned, version = split(case_id)
+        return version is not None and version == api_version and unversioned == self.id and split(self.id)[1] is None
 
     def expired(self, today: dt.date) -> bool:
         """Past its expiry date: it no longer excuses anything."""
@@ -87,8 +95,10 @@ def load(path: Path | str) -> list[Entry]:
     return entries
 
 
-def apply(results: Iterable[Mapping[str, object]], entries: list[Entry], *, targets: Iterable[str], today: dt.date | None = None) -> Verdict:
-    """Measure result records (``id``, ``outcome``, ``level``) of one target against the entries."""
+def apply(
+    results: Iterable[Mapping[str, object]], entries: list[Entry], *, targets: Iterable[str], today: dt.date | None = None, api_version: str | None = None
+) -> Verdict:
+    """Measure result records (``id``, ``outcome``, ``level``) of one target against the entries (``api_version``: the run's primary version)."""
     today = today or dt.date.today()
     names = list(targets)
     verdict = Verdict()
@@ -97,7 +107,7 @@ def apply(results: Iterable[Mapping[str, object]], entries: list[Entry], *, targ
     passing_ids: dict[int, bool] = {}
     for record in results:
         case_id, outcome = str(record["id"]), record["outcome"]
-        covering = [e for e in relevant if e.covers(case_id, names)]
+        covering = [e for e in relevant if e.covers(case_id, names, api_version=api_version)]
         for entry in covering:
             key = id(entry)
             if outcome == "fail":

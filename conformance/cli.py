@@ -26,6 +26,7 @@ from .contract.loader import available_profiles, available_versions, load_contra
 from .errors import ConformanceError
 from .report import terminal
 from .runstate import new_run_id
+from .versions import load_contracts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EPILOG = """exit codes:
@@ -49,7 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key (default: ANTHROPIC_API_KEY)")
     run.add_argument("--model", help="model id to test (default: the profile's default model)")
     run.add_argument("--profile", help="provider profile: its documented deviations (default: anthropic; reference for the embedded server)")
-    run.add_argument("--api-version", default="2023-06-01", help="anthropic-version to judge against (default: 2023-06-01)")
+    run.add_argument("--api-version", default="2023-06-01", help="primary anthropic-version (default: 2023-06-01); version-dependent rules are judged under every live version")
     run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier (each includes the ones before it)")
     run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k)")
@@ -189,9 +190,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"anthropic-conformance: environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})", file=sys.stderr)
         return EXIT_USAGE
     profile = args.profile or ("anthropic" if args.base_url else "reference")
-    load_contract(args.api_version, profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
+    versions = list(load_contracts(args.api_version, profile, spec_dir=args.spec_dir))  # a broken spec is a one-line exit 2 before anything starts
     run_dir = Path(args.report_dir) / new_run_id()
-    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}", file=sys.stderr)
+    also = f" (and {', '.join(versions[1:])} where the rules differ)" if versions[1:] else ""
+    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
     if args.baseline:
         baseline.load(args.baseline)  # a broken baseline is a one-line exit 2 before any request
     plugin = _CliPlugin(terminal.Progress(sys.stderr))
@@ -412,47 +414,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_list_checks(args: argparse.Namespace) -> int:
-    """Print every check of the contract under a profile."""
+    """Print every check of the live versions' contracts under a profile."""
+    from .listing import list_checks
+
     if args.api_version not in available_versions(Path(args.spec_dir) if args.spec_dir else None):
         raise ConformanceError(f"unknown API version {args.api_version!r} (known: {', '.join(available_versions())})")
     if args.profile not in available_profiles(Path(args.spec_dir) if args.spec_dir else None) and not Path(args.profile).is_file():
         raise ConformanceError(f"unknown profile {args.profile!r} (known: {', '.join(available_profiles())})")
-    contract = load_contract(args.api_version, args.profile, spec_dir=args.spec_dir)
-    from .scenarios import build_cases
-
-    model = contract.profile.default_model or "unknown-model"
-    generated: dict[str, int] = {}
-    for case in build_cases(contract, model):
-        generated[case.check_id] = generated.get(case.check_id, 0) + 1
-    rows = []
-    for rule in contract.rules.values():
-        if args.area and rule.area not in args.area:
-            continue
-        change = rule.overridden_by or (f"skipped: {rule.skip}" if rule.skip else "")
-        rows.append({
-            "id": rule.id, "area": rule.area, "level": rule.level.value, "tier": rule.tier.value, "kind": rule.kind.value,
-            "cases": generated.get(rule.id, 0), "rule": rule.text, "source": contract.url(rule.source), "profile_change": change,
-            "level_reason": rule.level_reason,
-        })
-    if args.format == "json":
-        print(json.dumps({"api_version": contract.api_version, "profile": contract.profile.name, "deviations": list(contract.profile.deviations), "checks": rows}, indent=2))
-        return EXIT_OK
-    if args.format == "markdown":
-        why = args.verbose
-        print("| id | level | tier | rule | source |" + (" why this level |" if why else "") + "\n|---|---|---|---|---|" + ("---|" if why else ""))
-        for row in rows:
-            text = str(row["rule"]).replace("|", "\\|") + (f" *(profile: {row['profile_change']})*" if row["profile_change"] else "")
-            reason = " " + str(row["level_reason"]).replace("|", "\\|") + " |" if why else ""
-            print(f"| `{row['id']}` | {row['level']} | {row['tier']} | {text} | {row['source']} |{reason}")
-        return EXIT_OK
-    print(f"{len(rows)} checks, {sum(int(str(r['cases'])) for r in rows)} cases · API {contract.api_version} · profile {contract.profile.name}")
-    for row in rows:
-        cases = f" ({row['cases']} cases)" if row["kind"] == "generated" else ""
-        print(f"\n{row['id']}{cases}  [{row['level']}, {row['tier']}]\n  {row['rule']}\n  {row['source']}")
-        if args.verbose and row["level_reason"]:
-            print(f"  {row['level']}: {row['level_reason']}")
-        if row["profile_change"]:
-            print(f"  profile {contract.profile.name}: {row['profile_change']}")
+    print(list_checks(args.api_version, args.profile, spec_dir=args.spec_dir, areas=args.area, form=args.format, verbose=args.verbose))
     return EXIT_OK
 
 

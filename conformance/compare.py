@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__
 from ._types import JSONObject
 from .errors import ConfigError, ConformanceError, TargetError
+from .versions import split, versioned
 
 FORMAT = "anthropic-conformance/comparison/1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -225,11 +226,21 @@ def _scores(results: list[JSONObject]) -> dict[str, JSONObject]:
     return scores
 
 
+def _same_case(record: Mapping[str, Any], now: Mapping[str, str]) -> str:
+    """An earlier record's id as this run names the case: a version-dependent case recorded before ids carried the version gets the one it was judged under."""
+    case_id = str(record["id"])
+    version = record.get("api_version")
+    if case_id in now or not isinstance(version, str) or split(case_id)[1] is not None:
+        return case_id
+    pinned = versioned(case_id, version)
+    return pinned if pinned in now else case_id
+
+
 def diff(current: Iterable[Mapping[str, Any]], previous: Iterable[Mapping[str, Any]]) -> JSONObject:
     """What changed between two runs of one target: better, worse, new and gone cases."""
     rank = {"pass": 0, "warn": 1, "skip": 2, "error": 2, "fail": 3}
     now = {str(r["id"]): str(r["outcome"]) for r in current}
-    before = {str(r["id"]): str(r["outcome"]) for r in previous}
+    before = {_same_case(r, now): str(r["outcome"]) for r in previous}
     better: list[JSONObject] = []
     worse: list[JSONObject] = []
     for case_id, outcome in now.items():

@@ -11,30 +11,26 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
+from ._types import JSON
 from .budget import Estimate
-from .contract.loader import load_contract
+from .checks.subject import error_event
 from .contract.model import Contract, Tier
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
 from .judge import Judge
 from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_problem, scheme_of, settle
-from .scenarios import (
-    NOT_SENT,
-    Case,
-    Request,
-    build_cases,
-    build_request,
-    follow_up,
-    plan_requests,
-    scenario_specs,
-)
+from .retries import retry_behaviour
+from .scenarios import NOT_SENT, Case, Request, build_request, follow_up, scenario_specs
+from .shares import Share, plan_shares
+from .sse.reading import read_stream
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
+from .versions import load_contracts, run_cases
 
 
 @dataclass(frozen=True)
@@ -89,6 +85,7 @@ class RunResult:
     started_at: str
     wall_time: float
     preflight: Preflight | None = None  # how the basic request was accepted (None: no preflight, or a replay)
+    shares: tuple[Share, ...] = ()  # each API version's part (versions.py, shares.py); empty for a result built elsewhere
 
     def by_case(self) -> dict[str, Finding]:
         """Findings keyed by case id (``check`` or ``check:variation``)."""
@@ -137,6 +134,14 @@ def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     )
 
 
+def answer_held(exchange: Exchange) -> JSON:
+    """What a client holds after an answer, to send back: the body, or the message it rebuilt from an intact stream."""
+    if not exchange.streamed:
+        return exchange.json
+    reading = read_stream(exchange.body, exchange.chunks)
+    return reading.message if not reading.grammar and error_event(reading) is None else None
+
+
 async def execute(
     requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, done: Mapping[str, Exchange] | None = None, progress: Progress | None = None
 ) -> dict[str, Exchange]:
@@ -171,7 +176,7 @@ async def execute(
             if request.follows in answered:
                 await answered[request.follows].wait()
                 followed = exchanges.get(request.follows)
-            continued = follow_up(request, followed.json) if followed is not None and followed.ok else None
+            continued = follow_up(request, answer_held(followed)) if followed is not None and followed.ok else None
             exchanges[sid] = await transport.send(continued) if continued is not None else _not_sent(request, followed)
         answered[sid].set()
         tick()
@@ -180,14 +185,22 @@ async def execute(
     return {sid: exchanges[sid] for sid in requests}
 
 
-def spend_by_tier(judge: Judge, cases: list[Case], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
-    """What each tier of this run cost: the requests its cases needed (with the preflight) and their tokens."""
+def spend_by_tier(reader: Judge, shares: Sequence[Share], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
+    """What each tier of this run cost: the requests its cases needed (with the preflight and the twins they compare with) and their tokens."""
     out: dict[str, dict[str, int]] = {}
     for tier in Tier:
-        needed = {PREFLIGHT} | {sid for case in cases if case.rule.tier.rank <= tier.rank and not case.skip for sid in case.scenarios}
-        twins = {judge.requests[sid].twin for sid in needed if sid in judge.requests and judge.requests[sid].twin}
-        chosen = {sid: exchanges[sid] for sid in needed | {t for t in twins if t} if sid in exchanges}
-        tokens_in, tokens_out = spend_of(judge, chosen)
+        needed = {PREFLIGHT}
+        for share in shares:
+            for case in share.cases:
+                if case.rule.tier.rank > tier.rank or case.skip:
+                    continue
+                for sid in case.scenarios:
+                    needed.add(share.exchange_id(sid))
+                    twin = share.requests[sid].twin if sid in share.requests else None
+                    if twin:
+                        needed.add(share.exchange_id(twin))
+        chosen = {wid: exchanges[wid] for wid in needed if wid in exchanges}
+        tokens_in, tokens_out = spend_of(reader, chosen)
         out[tier.value] = {"requests": len(chosen), "input_tokens": tokens_in, "output_tokens": tokens_out}
     return out
 
@@ -211,127 +224,70 @@ def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]
     return total_in, total_out
 
 
-def _contract(settings: RunSettings, way: Way | None = None) -> Contract:
-    """The contract of the run's API version, or of ``way``'s with its auth scheme as the primary one."""
-    contract = load_contract(way.version if way else settings.api_version, settings.profile, spec_dir=settings.spec_dir)
+def _contracts(settings: RunSettings, way: Way | None = None) -> dict[str, Contract]:
+    """Every live version's contract, the primary first: the run's, or ``way``'s version with its auth scheme as the primary one."""
+    contracts = load_contracts(way.version if way else settings.api_version, settings.profile, spec_dir=settings.spec_dir)
     if way is None:
-        return contract
-    return replace(contract, profile=replace(contract.profile, auth_primary=way.scheme.value))
+        return contracts
+    return {v: replace(c, profile=replace(c.profile, auth_primary=way.scheme.value)) for v, c in contracts.items()}
 
 
-def plan(settings: RunSettings, *, ids: Collection[str] | None = None, way: Way | None = None) -> tuple[Contract, str, list[Case], dict[str, Request]]:
-    """Load the contract, pick the cases, and list the requests they need (preflight first); ``way`` overrides the version and primary auth scheme."""
-    contract = _contract(settings, way)
+@dataclass(frozen=True)
+class RunPlan:
+    """What a run will judge and send: the primary contract, every case, each API version's share, the requests (preflight first)."""
+
+    contract: Contract
+    model: str
+    cases: list[Case]
+    shares: tuple[Share, ...]
+    requests: dict[str, Request]
+
+
+def plan(settings: RunSettings, *, ids: Collection[str] | None = None, way: Way | None = None) -> RunPlan:
+    """Load the live versions' contracts, pick the cases, and list the requests they need (preflight first); ``way`` overrides the primary version and auth scheme."""
+    contracts = _contracts(settings, way)
+    contract = next(iter(contracts.values()))
     model = resolve_model(contract, settings.model)
-    cases = select_cases(build_cases(contract, model), ids=ids, tier=settings.tier)
-    needed = plan_requests(contract, cases, model=model)
-    if not needed:
-        return contract, model, cases, {}
-    preflight = build_request(contract, scenario_specs(contract, model), PREFLIGHT, model=model)
-    return contract, model, cases, {PREFLIGHT: preflight, **{k: v for k, v in needed.items() if k != PREFLIGHT}}
+    cases = select_cases(run_cases(contracts, model), ids=ids, tier=settings.tier)
+    shares, requests = plan_shares(contracts, cases, model=model, preflight=PREFLIGHT)
+    return RunPlan(contract=contract, model=model, cases=cases, shares=shares, requests=requests)
 
 
-def planned_cost(settings: RunSettings, cases: list[Case], requests: Mapping[str, Request]) -> Estimate:
+def planned_cost(settings: RunSettings, chosen: RunPlan) -> Estimate:
     """The estimate of a plan: requests, and behaviour retries that may follow."""
-    behaviour = {sid for case in cases if case.rule.behaviour for sid in case.scenarios if sid in requests}
-    return budget.estimate(requests.values(), behaviour_scenarios=[requests[sid] for sid in sorted(behaviour)], behaviour_retries=settings.behaviour_retries)
+    behaviour = {share.exchange_id(sid) for share in chosen.shares for case in share.cases if case.rule.behaviour for sid in case.scenarios}
+    retried = [chosen.requests[wid] for wid in sorted(behaviour) if wid in chosen.requests]
+    return budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries)
 
 
-def behaviour_failures(cases: list[Case], findings: list[Finding]) -> list[int]:
-    """Indexes of the failed (or warned) cases of rules a model may vary on: the ones worth another attempt."""
-    return [i for i, (c, f) in enumerate(zip(cases, findings, strict=True)) if c.rule.behaviour and f.outcome in (Outcome.FAIL, Outcome.WARN)]
-
-
-def settle_attempt(
-    judge: Judge, cases: list[Case], findings: list[Finding], out: list[Finding], pending: list[int], current: Mapping[str, Exchange], *, attempt: int, total: int
-) -> list[int]:
-    """Judge the pending cases again on one attempt's exchanges; a pass becomes a warning in ``out``. Returns those still failing."""
-    again = Judge(judge.contract, judge.requests, current, model=judge.facts.model)
-    still = []
-    for i in pending:
-        if again.judge(cases[i]).outcome is not Outcome.PASS:
-            still.append(i)
-            continue
-        first = findings[i].message.splitlines()[0] if findings[i].message else ""
-        out[i] = replace(
-            findings[i],
-            outcome=Outcome.WARN,
-            message=f"Received: passed only on attempt {attempt} of {total} (behaviour probes may vary between samples)\nExpected: a pass on the first attempt\nAttempt 1: {first}",
-            notes=(*findings[i].notes, f"attempt 1 failed: {findings[i].message}"),
-        )
-    return still
-
-
-def mark_exhausted(out: list[Finding], pending: list[int], total: int) -> None:
-    """Note on each case that failed every attempt how many there were."""
-    for i in pending:
-        out[i] = replace(out[i], notes=(*out[i].notes, f"failed on all {total} attempts"))
-
-
-def _retry_scenarios(judge: Judge, findings: list[Finding], pending: list[int]) -> list[str]:
-    """The scenarios behind the pending failures, with the twins they were compared with."""
-    sids: set[str] = set()
-    for i in pending:
-        for violation in findings[i].violations:
-            sid = violation.exchange
-            if sid is not None and sid in judge.requests:
-                sids.add(sid)
-                twin = judge.requests[sid].twin
-                if twin:
-                    sids.add(twin)
-    return sorted(sids)
-
-
-async def retry_behaviour(
-    judge: Judge, cases: list[Case], findings: list[Finding], transport: Transport, retries: int
-) -> tuple[list[Finding], list[Exchange]]:
-    """Resend the scenarios of failed behaviour probes; a probe that passes on retry is a warning.
-
-    Protocol checks are never retried: only rules marked ``behaviour`` (what a model may vary
-    on, such as obeying a stop-sequence prompt) get another attempt, and a pass that needed one
-    is reported as ``warn`` with the attempts, never as a silent pass.
-    """
-    out = list(findings)
-    extra: list[Exchange] = []
-    pending = behaviour_failures(cases, findings)
-    current = dict(judge.exchanges)
-    for attempt in range(2, retries + 2):
-        if not pending:
-            break
-        fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in _retry_scenarios(judge, findings, pending)))
-        current.update({e.id: e for e in fresh})
-        extra += [replace(e, id=f"{e.id}#attempt{attempt}") for e in fresh]
-        pending = settle_attempt(judge, cases, findings, out, pending, current, attempt=attempt, total=retries + 1)
-    mark_exhausted(out, pending, retries + 1)
-    return out, extra
-
-
-Planned = tuple[Contract, str, list[Case], dict[str, Request]]
+def judge_share(share: Share, exchanges: Mapping[str, Exchange], *, model: str) -> tuple[Judge, list[Finding]]:
+    """One API version's cases judged against its own contract, on its view of the run (findings name its own scenario ids)."""
+    judge = Judge(share.contract, share.requests, share.view(exchanges), model=model)
+    return judge, judge.judge_all(list(share.cases))
 
 
 async def preflight_plan(
-    settings: RunSettings, planned: Planned, transport: Transport, *, ids: Collection[str] | None, room: int
-) -> tuple[Planned, Exchange, Preflight, list[Case]]:
+    settings: RunSettings, chosen: RunPlan, transport: Transport, *, ids: Collection[str] | None, room: int
+) -> tuple[RunPlan, Exchange, Preflight, list[Case]]:
     """Send the preflight (with the fallbacks ``room`` allows); when another way worked, plan again with it.
 
     Returns the plan to run, the preflight's answer (the new plan's ``plain``), the report, and the
-    cases the first plan had and the new one lacks (another API version has other cases).
+    cases the first plan had and the new one lacks (another primary version may have other cases).
     """
-    contract, model, cases, requests = planned
-    asked = Way(scheme_of(requests[PREFLIGHT].auth), contract.api_version)
+    asked = Way(scheme_of(chosen.requests[PREFLIGHT].auth), chosen.contract.api_version)
 
     def request_for(way: Way) -> Request:
         if way == asked:
-            return requests[PREFLIGHT]
-        other = _contract(settings, way)
-        return build_request(other, scenario_specs(other, model), PREFLIGHT, model=model)
+            return chosen.requests[PREFLIGHT]
+        other = _contracts(settings, way)[way.version]
+        return build_request(other, scenario_specs(other, chosen.model), PREFLIGHT, model=chosen.model)
 
-    answer, report = await settle(transport, asked, request_for, versions=contract.known_versions, allowed=room)
+    answer, report = await settle(transport, asked, request_for, versions=chosen.contract.known_versions, allowed=room)
     if not report.fell_back:
-        return planned, answer, report, []
+        return chosen, answer, report, []
     again = plan(settings, ids=ids, way=report.used)
-    kept = {c.id for c in again[2]}
-    return again, answer, report, [c for c in cases if c.id not in kept]
+    kept = {c.id for c in again.cases}
+    return again, answer, report, [c for c in chosen.cases if c.id not in kept]
 
 
 def _gone(cases: list[Case], report: Preflight) -> list[Finding]:
@@ -351,58 +307,66 @@ def run(
     """Plan, check the budget, preflight (``TargetError`` when no way works), execute, judge, retry behaviour probes."""
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
-    planned = plan(settings, ids=ids)
-    cost_plan = planned_cost(settings, planned[2], planned[3])
+    chosen = plan(settings, ids=ids)
+    cost_plan = planned_cost(settings, chosen)
     if on_plan is not None:
         on_plan(cost_plan)
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
     room = MAX_FALLBACKS if settings.max_requests is None else settings.max_requests - cost_plan.requests - cost_plan.retry_requests
-    contract = planned[0]
+    contract = chosen.contract
     target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix))
 
-    done: list[tuple[Planned, dict[str, Exchange], list[Finding], list[Exchange], Judge, Spend, Preflight | None]] = []
+    done: list[tuple[RunPlan, dict[str, Exchange], list[Finding], list[Case], list[Exchange], Judge, Spend, Preflight | None]] = []
 
     async def go() -> None:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
+        extra: list[Exchange] = []
+        judges: list[Judge] = []
+        by_case: dict[str, Finding] = {}
         try:
-            now, first, report = planned, dict[str, Exchange](), None
+            now, first, report = chosen, dict[str, Exchange](), None
             gone: list[Case] = []
-            if PREFLIGHT in planned[3]:
-                now, answer, report, gone = await preflight_plan(settings, planned, transport, ids=ids, room=room)
+            if PREFLIGHT in chosen.requests:
+                now, answer, report, gone = await preflight_plan(settings, chosen, transport, ids=ids, room=room)
                 first[PREFLIGHT] = answer
-            contract, model, cases, requests = now
-            exchanges = await execute(requests, transport, preflight="", done=first, progress=progress) if requests else {}
-            judge = Judge(contract, requests, exchanges, model=model)
-            findings = judge.judge_all(cases)
-            extra: list[Exchange] = []
-            if settings.behaviour_retries > 0 and requests:
-                findings, extra = await retry_behaviour(judge, cases, findings, transport, settings.behaviour_retries)
-            if report is not None:
-                now, findings = (contract, model, [*cases, *gone], requests), [*findings, *_gone(gone, report)]
-                extra = [*report.refused_exchanges(), *extra]
+            exchanges = await execute(now.requests, transport, preflight="", done=first, progress=progress) if now.requests else {}
+            for share in now.shares:
+                judge, local = judge_share(share, exchanges, model=now.model)
+                judges.append(judge)
+                if settings.behaviour_retries > 0 and now.requests:
+                    local, more = await retry_behaviour(judge, list(share.cases), local, transport, settings.behaviour_retries, wire=share.wire)
+                    extra += more
+                by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
         finally:
             await transport.aclose()
-        done.append((now, exchanges, findings, extra, judge, Spend(requests=transport.counters.requests, retries=transport.counters.retries, reopened=transport.counters.reopened), report))
+        findings = [by_case[c.id] for c in now.cases]
+        cases = list(now.cases)
+        if report is not None:
+            cases, findings = [*cases, *gone], [*findings, *_gone(gone, report)]
+            extra = [*report.refused_exchanges(), *extra]
+        spend = Spend(requests=transport.counters.requests, retries=transport.counters.retries, reopened=transport.counters.reopened)
+        done.append((now, exchanges, findings, cases, extra, judges[0], spend, report))
 
     # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included
     # (signal.getsignal on the SIGINT handler), and the repr of 32 MiB bodies is a 128 MiB string.
     asyncio.run(go())
-    (contract, model, cases, requests), exchanges, findings, extra, judge, spend, report = done[0]
+    used, exchanges, findings, cases, extra, judge, spend, report = done[0]
     if cassette_path is not None:
         cassette.write(cassette_path, [*exchanges.values(), *extra])
     spend.input_tokens, spend.output_tokens = spend_of(judge, {**exchanges, **{e.id: e for e in extra}})
-    spend.cost_usd = budget.cost(contract.profile.prices, model, spend.input_tokens, spend.output_tokens)
-    spend.by_tier = spend_by_tier(judge, cases, exchanges)
+    spend.cost_usd = budget.cost(used.contract.profile.prices, used.model, spend.input_tokens, spend.output_tokens)
+    spend.by_tier = spend_by_tier(judge, used.shares, exchanges)
     return RunResult(
-        contract=contract,
-        model=model,
+        contract=used.contract,
+        model=used.model,
         base_url=target.url(""),
         cases=cases,
-        requests=requests,
+        requests=used.requests,
         exchanges=exchanges,
         findings=findings,
         spend=spend,
         started_at=started,
         wall_time=round(time.monotonic() - t0, 3),
         preflight=report,
+        shares=used.shares,
     )

@@ -158,6 +158,7 @@ class Judge:
             twin=twin,
             twin_reading=None,
             peers=self.exchanges,
+            reader=self.reading,
         )
 
     def _judge_property(self, case: Case, base: Finding) -> Finding:

@@ -237,3 +237,57 @@ def expand(value: JSON) -> JSON:
     if isinstance(value, dict):
         return {key: expand(item) for key, item in value.items()}
     return value
+
+
+# The vision doc's cost of an image: about width x height / 750 tokens, after an image whose long edge is over
+# 1568 px, or that would cost over about 1,600 tokens, has been scaled down (https://platform.claude.com/docs/en/build-with-claude/vision).
+PIXELS_PER_TOKEN = 750
+LONG_EDGE = 1568
+MAX_IMAGE_TOKENS = 1600
+_JPEG_FRAMES = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}  # SOF0..SOF15; C4, C8, CC are other markers
+
+
+def _jpeg_size(data: bytes) -> tuple[int, int] | None:
+    at = 2
+    while at + 9 <= len(data) and data[at] == 0xFF:
+        marker, length = data[at + 1], struct.unpack(">H", data[at + 2 : at + 4])[0]
+        if marker in _JPEG_FRAMES:
+            height, width = struct.unpack(">HH", data[at + 5 : at + 9])
+            return width, height
+        at += 2 + length
+    return None
+
+
+def _webp_size(data: bytes) -> tuple[int, int] | None:
+    kind = data[12:16]
+    if kind == b"VP8L" and len(data) >= 25:
+        bits = int.from_bytes(data[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    if kind == b"VP8X" and len(data) >= 30:
+        return int.from_bytes(data[24:27], "little") + 1, int.from_bytes(data[27:30], "little") + 1
+    if kind == b"VP8 " and len(data) >= 30:
+        width, height = struct.unpack("<HH", data[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    return None
+
+
+def image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) in pixels of a PNG, JPEG, GIF or WebP file, read from its header; None for anything else."""
+    kind = sniff(data)
+    if kind == "image/png" and len(data) >= 24:
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    if kind == "image/gif" and len(data) >= 10:
+        width, height = struct.unpack("<HH", data[6:10])
+        return width, height
+    if kind == "image/jpeg":
+        return _jpeg_size(data)
+    if kind == "image/webp":
+        return _webp_size(data)
+    return None
+
+
+def image_tokens(width: int, height: int) -> int:
+    """What an image of this size costs in input tokens by the vision doc's estimate (a large one is scaled down first)."""
+    scale = min(1.0, LONG_EDGE / max(width, height, 1))
+    return max(1, min(MAX_IMAGE_TOKENS, -(-round(width * scale) * round(height * scale) // PIXELS_PER_TOKEN)))

@@ -18,6 +18,7 @@ import pytest
 from .errors import ConformanceError, SpecError, TargetError
 from .findings import Finding, Outcome
 from .runstate import Options, RunState
+from .versions import split
 
 RUN_KEY = pytest.StashKey[RunState]()
 CASE_ARG = "conformance_case"
@@ -43,7 +44,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--run-id", dest="conformance_run_id", metavar="ID", default=None, help="Name of the run folder under --report-dir. Default: a timestamp.")
     group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
     group.addoption("--profile", dest="conformance_profile", metavar="NAME", default=None, help="Provider profile (its documented deviations). Default: anthropic (reference for the embedded server).")
-    group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="anthropic-version to judge against: 2023-06-01 or 2026-10-21.")
+    group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="Primary anthropic-version: 2023-06-01 (default) or 2026-10-21. Version-dependent rules are judged under both live versions.")
     group.addoption("--spec-dir", dest="conformance_spec_dir", metavar="DIR", default=None, help="Use spec files from DIR instead of the packaged ones.")
     group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
     group.addoption("--report-dir", dest="conformance_report_dir", metavar="DIR", default="reports", help="Where reports/<run-id>/ is written. Default: reports.")
@@ -187,6 +188,9 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
         item.add_marker(allure.label("profile", state.options.profile_name))
         if variation:
             item.add_marker(allure.label("case", variation))
+        version = split(case_id)[1]
+        if version:  # a version-dependent case: judged under this version's contract
+            item.add_marker(allure.label("api_version", version))
 
 
 def _case_id(item: pytest.Item) -> str | None:

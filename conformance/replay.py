@@ -15,23 +15,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
-from .contract.loader import load_contract
-from .engine import (
-    RunResult,
-    Spend,
-    behaviour_failures,
-    mark_exhausted,
-    resolve_model,
-    settle_attempt,
-    spend_of,
-)
+from .engine import RunResult, Spend, resolve_model, spend_of
 from .errors import CassetteError
 from .exchange import Exchange
 from .findings import Finding
 from .judge import Judge
-from .scenarios import Case, build_cases, plan_requests
-
-ATTEMPT = "#attempt"
+from .preflight import PREFLIGHT
+from .retries import ATTEMPT, behaviour_failures, mark_exhausted, settle_attempt
+from .scenarios import Case
+from .shares import plan_shares
+from .versions import load_contracts, run_cases
 
 
 def locate(path: Path) -> tuple[Path, dict[str, object]]:
@@ -77,30 +70,47 @@ def replay(
     first: dict[str, Exchange] = {}
     attempts: dict[str, dict[int, Exchange]] = {}
     for exchange in records:
-        sid, _, attempt = exchange.id.partition(ATTEMPT)
+        wid, _, attempt = exchange.id.partition(ATTEMPT)
         if attempt:
-            attempts.setdefault(sid, {})[int(attempt)] = exchange
+            attempts.setdefault(wid, {})[int(attempt)] = exchange
         else:
-            first.setdefault(sid, exchange)
-    contract = load_contract(api_version or str(meta.get("api_version") or "2023-06-01"), profile or str(meta.get("profile") or "anthropic"), spec_dir=spec_dir)
+            first.setdefault(wid, exchange)
+    contracts = load_contracts(api_version or str(meta.get("api_version") or "2023-06-01"), profile or str(meta.get("profile") or "anthropic"), spec_dir=spec_dir)
+    contract = next(iter(contracts.values()))
     chosen = resolve_model(contract, model or (str(meta["model"]) if meta.get("model") else None))
-    cases = [c for c in build_cases(contract, chosen) if c.skip or all(sid in first for sid in c.scenarios)]
-    requests = {sid: r for sid, r in plan_requests(contract, cases, model=chosen).items() if sid in first}
-    exchanges = {sid: first[sid] for sid in requests}
-    judge = Judge(contract, requests, exchanges, model=chosen)
-    findings = _retried(judge, cases, judge.judge_all(cases), attempts) if attempts else judge.judge_all(cases)
+    every = run_cases(contracts, chosen)
+    shares, _ = plan_shares(contracts, every, model=chosen, preflight=PREFLIGHT)
+    recorded = {c.id for share in shares for c in share.cases if c.skip or all(share.exchange_id(sid) in first for sid in c.scenarios)}
+    cases = [c for c in every if c.id in recorded]  # only what the recording can judge (a run of one tier, or of -k, recorded less)
+    shares, _ = plan_shares(contracts, cases, model=chosen, preflight=PREFLIGHT)
+    by_case: dict[str, Finding] = {}
+    judges: list[Judge] = []
+    exchanges: dict[str, Exchange] = {}
+    for share in shares:
+        kept = {sid: r for sid, r in share.requests.items() if share.exchange_id(sid) in first}
+        share = replace(share, requests=kept, wire={sid: share.exchange_id(sid) for sid in kept})
+        exchanges.update({wid: first[wid] for wid in share.wire.values()})
+        judge = Judge(share.contract, share.requests, share.view(first), model=chosen)
+        judges.append(judge)
+        local = judge.judge_all(list(share.cases))
+        mine = {sid: attempts[wid] for sid, wid in share.wire.items() if wid in attempts}
+        if mine:
+            local = _retried(judge, list(share.cases), local, mine)
+        by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
+    findings = [by_case[c.id] for c in cases]
     spend = Spend(requests=len(records))
-    spend.input_tokens, spend.output_tokens = spend_of(judge, exchanges)
+    spend.input_tokens, spend.output_tokens = spend_of(judges[0], exchanges)
     spend.cost_usd = budget.cost(contract.profile.prices, chosen, spend.input_tokens, spend.output_tokens)
     return RunResult(
         contract=contract,
         model=chosen,
         base_url=str(meta.get("target") or (exchanges[next(iter(exchanges))].request.url.rsplit("/v1/", 1)[0] if exchanges else "")),
         cases=cases,
-        requests=requests,
+        requests={wid: r for share in shares for sid, r in share.requests.items() if (wid := share.exchange_id(sid)) in exchanges},
         exchanges=exchanges,
         findings=findings,
         spend=spend,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
         wall_time=round(time.monotonic() - t0, 3),
+        shares=shares,
     )

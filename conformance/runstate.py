@@ -20,15 +20,15 @@ from typing import Any
 from . import baseline as baseline_mod
 from . import compare, engine
 from .budget import Estimate
-from .contract.loader import load_contract
 from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome
 from .report import html, summary
 from .report import results as results_doc
-from .scenarios import Case, build_cases
+from .scenarios import Case
 from .transport import Limits, Timeouts
+from .versions import load_contracts, run_cases
 
 VERDICTS = "verdicts.json"
 
@@ -86,9 +86,11 @@ def _previous_results(path: str) -> list[dict[str, Any]]:
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         results = document["results"]
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        version = document["run"].get("api_version")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"--against {path}: not a results.json of this suite ({exc})") from exc
-    return list(results)
+    # Older documents lack a record's version: each was judged under its run's one version.
+    return [{"api_version": version, **r} if isinstance(r, dict) and isinstance(version, str) else r for r in results]
 
 
 def new_run_id() -> str:
@@ -134,9 +136,14 @@ class RunState:
     # ------------------------------------------------------------------------- contract
 
     @cached_property
+    def contracts(self) -> dict[str, Contract]:
+        """The contract of every live API version under the chosen profile, the primary (``--api-version``) first (raises ``SpecError``)."""
+        return load_contracts(self.options.api_version, self.options.profile_name, spec_dir=self.options.spec_dir)
+
+    @cached_property
     def contract(self) -> Contract:
-        """The contract under the chosen profile (raises ``SpecError``)."""
-        return load_contract(self.options.api_version, self.options.profile_name, spec_dir=self.options.spec_dir)
+        """The primary version's contract under the chosen profile (raises ``SpecError``)."""
+        return self.contracts[self.options.api_version]
 
     @cached_property
     def model(self) -> str:
@@ -145,8 +152,8 @@ class RunState:
 
     @cached_property
     def cases(self) -> list[Case]:
-        """Every case of the contract (ids do not depend on the model)."""
-        return build_cases(self.contract, self.model)
+        """Every case of the run, the version-dependent ones under each live version (ids do not depend on the model)."""
+        return run_cases(self.contracts, self.model)
 
     def case(self, case_id: str) -> Case | None:
         """A case by id, for messages that name the rule (None when the spec could not load)."""
@@ -269,13 +276,12 @@ class RunState:
         if self.baseline is None:
             document["gate"] = {"failed": document["must_failures"] > 0, "reasons": [f"{document['must_failures']} MUST failure(s)"] if document["must_failures"] else []}
             return
-        verdict = baseline_mod.apply(records, self.baseline, targets=self.options.names)
+        verdict = baseline_mod.apply(records, self.baseline, targets=self.options.names, api_version=self.options.api_version)
         self.excused = {case_id: entry.reason for case_id, entry in verdict.excused.items()}
         for record in records:
             if record["id"] in self.excused:
                 record["baselined"] = self.excused[record["id"]]
-        stale_ids = {e.id for e in verdict.stale}
-        self.stale = {r["id"] for r in records if r["outcome"] == "pass" and (r["id"] in stale_ids or r["check"] in stale_ids)}
+        self.stale = {r["id"] for r in records if r["outcome"] == "pass" and any(e.covers(r["id"], self.options.names, api_version=self.options.api_version) for e in verdict.stale)}
         reasons = [f"{len(verdict.unexcused)} MUST failure(s) not in the baseline"] if verdict.unexcused else []
         reasons += [f"baseline entry {e.id} expired on {e.expires}" for e in verdict.expired]
         if self.options.strict_baseline:

@@ -84,6 +84,7 @@ class Case:
     skip: str | None = None
     note: str = ""
     source: str = ""
+    api_version: str | None = None  # a version-dependent case: the version whose contract judges it (its id carries it, see versions.py)
 
     @property
     def check_id(self) -> str:

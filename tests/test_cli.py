@@ -42,6 +42,13 @@ def test_run_against_the_embedded_server(tmp_path: Path) -> None:
     for name in ("results.json", "cassette.jsonl", "junit.xml"):
         assert (run_dir / name).is_file(), name
     assert any((run_dir / "allure-results").iterdir())
+    # Version-dependent cases carry their version everywhere: pytest ids, JUnit, Allure labels, results.json.
+    assert 'test_check[params.removed_rejected:temperature.present@2026-10-21]' in (run_dir / "junit.xml").read_text(encoding="utf-8")
+    labels = [json.loads(p.read_text(encoding="utf-8")).get("labels", []) for p in (run_dir / "allure-results").glob("*-result.json")]
+    assert {"name": "api_version", "value": "2026-10-21"} in [label for each in labels for label in each]
+    records = {r["id"]: r for r in json.loads((run_dir / "results.json").read_text(encoding="utf-8"))["results"]}
+    assert records["content.user_citations_rejected:@2026-10-21"]["api_version"] == "2026-10-21"
+    assert records["shape.message_schema"]["api_version"] == "2023-06-01"
 
 
 def test_run_against_a_faulty_target_fails_with_grouped_evidence(tmp_path: Path, reference: ReferenceServer, reference_key: str) -> None:
@@ -100,7 +107,7 @@ def test_tier_and_marker_selection(tmp_path: Path) -> None:
 def test_list_checks(tmp_path: Path) -> None:
     result = cli("list-checks", "--area", "auth", cwd=tmp_path)
     assert result.returncode == 0
-    assert result.stdout.startswith("8 checks, 8 cases · API 2023-06-01 · profile anthropic")
+    assert result.stdout.startswith("8 checks, 8 cases · API 2023-06-01 (and 2026-10-21 where the rules differ) · profile anthropic")
     assert "auth.bearer_accepted  [MUST, core]\n  A valid key sent only as Authorization: Bearer is accepted" in result.stdout
     listing = json.loads(cli("list-checks", "--format", "json", cwd=tmp_path).stdout)
     ids = {c["id"] for c in listing["checks"]}

@@ -286,7 +286,10 @@ def test_stream_twins(c2023):
         assert twin.json_body() == {**plain.json_body(), "stream": True}
         assert twin.tags == plain.tags
         assert twin.marker == plain.marker
-    assert request(c2023, "stop_sequence.stream").marker == "XYZZY"
+        assert twin.expect_text == plain.expect_text
+    # The stop-sequence probe is plain's prompt with four one-letter sequences: the text it asks for tells where "e" cuts it.
+    assert request(c2023, "stop_sequence.stream").expect_text == "Grüße ok"
+    assert request(c2023, "stop_sequence").json_body()["stop_sequences"] == ["o", "a", "e", "i"]
     assert request(c2023, "max_tokens_limit.stream").tags == frozenset({"limit_stop"})
 
 

@@ -249,3 +249,43 @@ def _end_of(s: Subject) -> str:
     if ex.error is not None:
         return f"the end of the answer, {ex.elapsed:.1f} s in ({ex.error})"
     return f"the end of the answer, {ex.elapsed:.1f} s in (the connection closed with no message_stop)"
+
+
+# A gateway that holds a stream until the answer is complete sends every delta at once at the end. A fast
+# backend does too, so only a burst that came late says so: at least _BURST_DELTAS content deltas within
+# _BURST_S (over 1,000 deltas a second, far beyond any model's pace), the last of them at least
+# _BUFFERED_AFTER_S into the request. Deltas spread over time show the stream was passed on as it came.
+_BURST_S = 0.02
+_BURST_DELTAS = 20
+_BUFFERED_AFTER_S = 1.0
+
+
+@check("recovery.stream_not_buffered")
+def stream_not_buffered(s: Subject) -> Judgement:
+    """Claude Code warns of a slow first byte and retries a silent stream; a gateway that holds a long answer and sends it whole looks like a stall, then floods."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    deltas = [e for e in s.reading.events if e.data is not None and e.data.get("type") == "content_block_delta" and e.frame.t is not None]
+    arrivals = [e.frame.t for e in deltas if e.frame.t is not None]
+    if not arrivals:
+        raise NotApplicable("no content delta with a recorded arrival time")
+    spread, last = arrivals[-1] - arrivals[0], arrivals[-1]
+    judged = f"{len(arrivals)} content deltas arriving over {spread:.3f} s, the last {last:.2f} s into the request"
+    if spread >= _BURST_S:
+        return judgement(judged)
+    burst = f"all {len(arrivals)} content deltas within {spread * 1000:.0f} ms, {last:.2f} s into the request"
+    if len(arrivals) < _BURST_DELTAS:
+        raise NotApplicable(f"{burst}: too few to tell an answer held back from a short one (judged from {_BURST_DELTAS} deltas)")
+    if last < _BUFFERED_AFTER_S:
+        raise NotApplicable(f"{burst}: too soon to tell an answer held back from a fast backend (judged from {_BUFFERED_AFTER_S:g} s)")
+    return judgement(
+        judged,
+        [
+            Violation(
+                f"Received: {burst}: the answer held back until complete, then sent in one burst\n"
+                f"Expected: deltas passed on as they are generated (a model does not produce {_BURST_DELTAS} deltas in {_BURST_S * 1000:.0f} ms)",
+                at=locate(s, deltas[0].index),
+                event_index=deltas[0].index,
+            )
+        ],
+    )

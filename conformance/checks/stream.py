@@ -21,7 +21,7 @@ from ..findings import Judgement, NotApplicable, NotForced, Violation, judgement
 from ..sse.framer import FrameIssue
 from ..sse.grammar import GrammarIssue, Progress
 from ..sse.reading import Event, StreamReading
-from ._probes import answer_text, different_samples
+from ._probes import answer_text, comparable, deterministic, text_blocks
 from .registry import check
 from .subject import Subject, counted, locate_event, show
 
@@ -331,11 +331,13 @@ def _shape(message: dict[str, object]) -> dict[str, object]:
 
 
 @check("stream.rebuilt_matches_twin")
-def rebuilt_matches_twin(s: Subject) -> list[Violation]:
+def rebuilt_matches_twin(s: Subject) -> Judgement:
     """Clients switch between streaming and not; the same request must produce the same message shape."""
-    different_samples(s.message(), s.twin_message(), what="shapes")
-    plain = _shape(s.twin_message())
-    streamed = _shape(s.message())
+    twin = s.twin_message()
+    message = s.message()
+    why = comparable(s, message, twin, what="shapes")
+    plain = _shape(twin)
+    streamed = _shape(message)
     found = []
     for key, value in plain.items():
         if key == "stop_reason" and streamed.get(key) is None:
@@ -347,30 +349,38 @@ def rebuilt_matches_twin(s: Subject) -> list[Violation]:
                     at=f"rebuilt message /{key.replace(' ', '_')}",
                 )
             )
-    return found
+    return judgement(f"stop_reason, stop_sequence and {len(streamed['content types']) if isinstance(streamed['content types'], list) else 0} block type(s) against the twin ({why})", found)
 
 
 @check("stream.text_matches_twin")
-def text_matches_twin(s: Subject) -> list[Violation]:
+def text_matches_twin(s: Subject) -> Judgement:
     """A proxy that drops, repeats or mislabels a text delta shows streaming clients another answer than the one it bills."""
-    expected = s.request.expect_text
-    if not expected:
-        raise NotApplicable("the prompt does not ask for an exact text")
-    streamed, plain = answer_text(s.message()), answer_text(s.twin_message())
+    message, twin = s.message(), s.twin_message()
+    streamed, plain = answer_text(message), answer_text(twin)
+    if not text_blocks(message) and not text_blocks(twin):
+        raise NotApplicable("neither answer has a text block")
     if streamed == plain:
-        return []
-    if expected not in (streamed.strip(), plain.strip()):
+        return judgement(f"the same text both ways ({len(streamed)} characters)")
+    reference = deterministic(s)
+    expected = s.request.expect_text
+    if reference is not None:
+        why = reference.why
+    elif expected and expected in (streamed.strip(), plain.strip()):
+        why = f"the prompt asks for exactly {show(expected)}"
+    else:
         raise NotForced(
             f"Received: text {show(streamed)} streamed, {show(plain)} not streamed\n"
-            f"Expected: {show(expected)}, which the prompt asks for (neither answer follows it, so they are two different samples)"
+            "Expected: a target that answers this request identically every time, or an answer that follows the prompt"
+            + (f" ({show(expected)})" if expected else "")
+            + " (neither holds, so the two are different samples)"
         )
-    return [
+    return judgement(f"{len(streamed)} characters streamed against {len(plain)} not streamed", [
         Violation(
             f"Received: text {show(streamed)} rebuilt from the stream, {show(plain)} not streamed ({s.twin.id if s.twin else '?'})\n"
-            f"Expected: the same text both ways (the prompt asks for exactly {show(expected)})",
+            f"Expected: the same text both ways ({why})",
             at="rebuilt message /content",
         )
-    ]
+    ])
 
 
 @check("stream.text_intact")
@@ -396,9 +406,12 @@ def block_start_empty(s: Subject) -> Judgement:
     """Streaming clients show the deltas; content put into content_block_start never reaches their screen (the SDK's text_stream)."""
     found = _Kept()
     judged = 0
+    # A tool_use block may start with its whole input and get no input_json_delta (programmatic tool calling); both at once is tools.stream_input_single_source's finding.
+    pieces = {d.get("index") for _, d in s.events() if d.get("type") == "content_block_delta" and isinstance(d.get("delta"), dict) and d["delta"].get("type") == "input_json_delta" and d["delta"].get("partial_json")}
     for event in s.stream_events():
         data = event.data
-        block = data.get("content_block") if data is not None and data.get("type") == "content_block_start" else None
+        assert data is not None
+        block = data.get("content_block") if data.get("type") == "content_block_start" else None
         if not isinstance(block, dict):
             continue
         kind = block.get("type")
@@ -406,6 +419,8 @@ def block_start_empty(s: Subject) -> Judgement:
         if key is None:
             continue
         judged += 1
+        if kind == "tool_use" and data.get("index") not in pieces:
+            continue  # the whole input at the start and no input_json_delta: programmatic tool calling, legal
         if key in block and block[key] != empty:
             found.add(Violation(f"Received: a {kind} block starting with {key} {show(block[key])}\nExpected: {key} {show(empty)}, the rest arriving as deltas", at=locate_event(event), event_index=event.index))
     if not judged:

@@ -10,7 +10,7 @@ into ``error``, never ``skip`` or ``fail``, unless other exchanges reach a verdi
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -22,7 +22,7 @@ from ..exchange import UNPARSED, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
 from ..sse.framer import FrameIssue
-from ..sse.reading import Event, StreamReading
+from ..sse.reading import Event, StreamReading, read_stream
 
 RETRIED_STATUSES = frozenset({429, 529})
 _NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol"})
@@ -99,6 +99,7 @@ class Subject:
     twin: Exchange | None = None
     twin_reading: StreamReading | None = None
     peers: Mapping[str, Exchange] = field(default_factory=dict)  # every exchange of the run, by scenario id
+    reader: Callable[[Exchange], StreamReading | None] | None = None  # the judge's shared stream readings (None: read here)
 
     @property
     def scenario(self) -> str:
@@ -108,6 +109,21 @@ class Subject:
     def peer(self, scenario: str) -> Exchange | None:
         """Another exchange of the same run (a listing a page is compared with), or None when it was not sent."""
         return self.peers.get(scenario)
+
+    def answer_of(self, exchange: Exchange) -> JSONObject | None:
+        """Another exchange's final Message as a client holds it (a stream rebuilt from its events), None when it has no intact one."""
+        if not exchange.ok:
+            return None
+        if not exchange.streamed:
+            data = exchange.json
+            return data if isinstance(data, dict) and data.get("type") == "message" else None
+        if self.reader is not None:
+            reading = self.reader(exchange)
+        else:
+            reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
+        if reading is None or reading.grammar or error_event(reading) is not None:
+            return None
+        return reading.message
 
     def body(self) -> JSONObject:
         """The non-stream JSON body as an object, or NotApplicable (the schema check reports it)."""

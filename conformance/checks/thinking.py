@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._types import JSONObject
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
-from .subject import Subject, counted, locate_event, show
+from .subject import Subject, counted, locate, locate_event, show
 
 _THINKING = ("thinking", "redacted_thinking")
 
@@ -96,3 +96,44 @@ def stream_signature_delta(s: Subject) -> Judgement:
     if not judged:
         raise NotApplicable("no thinking block in the stream")
     return judgement(f"the signature_delta of {counted(judged, 'thinking block')}", found)
+
+
+def _signature_deltas(s: Subject) -> dict[int, list[int]]:
+    """Per streamed thinking block index, the event numbers of its signature_delta events."""
+    found: dict[int, list[int]] = {}
+    for index, data in s.events():
+        block_index, block, delta = data.get("index"), data.get("content_block"), data.get("delta")
+        if not isinstance(block_index, int) or isinstance(block_index, bool):
+            continue
+        if data.get("type") == "content_block_start" and isinstance(block, dict) and block.get("type") == "thinking":
+            found[block_index] = []
+        elif data.get("type") == "content_block_delta" and block_index in found and isinstance(delta, dict) and delta.get("type") == "signature_delta":
+            found[block_index].append(index)
+    return found
+
+
+@check("thinking.signature_single_delta")
+def signature_single_delta(s: Subject) -> Judgement:
+    """Clients replace the signature with each signature_delta (SDK _messages.py, MessageStream.ts), so a split one leaves its tail and the next turn is refused."""
+    if s.reading is None:
+        raise NotApplicable("not a stream")
+    blocks = _signature_deltas(s)
+    if not blocks:
+        raise NotApplicable("no thinking block in the stream")
+    judged, found = [], []
+    for block_index, events in sorted(blocks.items()):
+        if not events:
+            continue  # no signature at all: thinking.stream_signature_delta's finding
+        judged.append(f"thinking block {block_index}: {len(events)} signature_delta")
+        if len(events) > 1:
+            found.append(
+                Violation(
+                    f"Received: {len(events)} signature_delta events for thinking block {block_index} (events {', '.join(f'#{i}' for i in events)})\n"
+                    "Expected: exactly one, carrying the whole signature (clients keep only the last one they receive)",
+                    at=locate(s, events[1]),
+                    event_index=events[1],
+                )
+            )
+    if not judged:
+        raise NotApplicable("no thinking block received a signature_delta (judged by thinking.stream_signature_delta)")
+    return judgement(judged, found)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from collections.abc import Iterator
 
+from .. import media
 from .._types import JSON, JSONObject
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from ._probes import answer_text
@@ -246,3 +249,68 @@ def system_prompt_counted(s: Subject) -> Judgement:
             at="/usage/input_tokens",
         )
     ])
+
+
+ROUND_TRIP = "tools.round_trip"  # the request tools.round_trip_image adds an image to
+
+
+def _tool_result_images(body: JSON) -> tuple[JSON, list[JSONObject]]:
+    """``body`` with every image inside a tool_result's content removed, and those images."""
+    images: list[JSONObject] = []
+
+    def strip(value: JSON, inside: bool) -> JSON:
+        if isinstance(value, list):
+            kept = [strip(item, inside) for item in value if not (inside and isinstance(item, dict) and item.get("type") == "image")]
+            images.extend(item for item in value if inside and isinstance(item, dict) and item.get("type") == "image")
+            return kept
+        if isinstance(value, dict):
+            return {key: strip(item, inside or value.get("type") == "tool_result") for key, item in value.items()}
+        return value
+
+    return strip(body, False), images
+
+
+def _image_estimate(image: JSONObject) -> tuple[str, int] | None:
+    """An image block's size and its cost by the vision doc's estimate, None when the size cannot be read."""
+    source = image.get("source")
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    try:
+        size = media.image_size(base64.b64decode(data, validate=True)) if isinstance(data, str) else None
+    except (binascii.Error, ValueError):
+        size = None
+    return (f"{size[0]}x{size[1]}", media.image_tokens(*size)) if size is not None else None
+
+
+@check("usage.tool_result_image_counted")
+def tool_result_image_counted(s: Subject) -> Judgement:
+    """Agents that read screenshots through a tool budget context on input usage; an image missing from it was dropped on the way, unseen by the model."""
+    base = s.peer(ROUND_TRIP)
+    if base is None or not base.ok or not isinstance(base.json, dict):
+        raise NotApplicable(f"no successful {ROUND_TRIP} answer to compare with")
+    stripped, images = _tool_result_images(dict(s.request_json()))
+    if not images:
+        raise NotApplicable("the request has no image in a tool_result")
+    if stripped != base.request.json:
+        raise NotApplicable(f"the request is not {ROUND_TRIP}'s body plus images in a tool_result, so their usage cannot be compared")
+    estimates = [_image_estimate(image) for image in images]
+    if any(e is None for e in estimates):
+        raise NotApplicable("an image's size cannot be read from its base64 data, so its cost is unknown")
+    sizes = ", ".join(e[0] for e in estimates if e is not None)
+    cost = sum(e[1] for e in estimates if e is not None)
+    with_images, without = input_total(_usage(s.message())), input_total(_usage(base.json))
+    if with_images is None or without is None:
+        raise NotApplicable("no integer input_tokens to compare (judged by the schema checks)")
+    judged = f"input usage {with_images} with a {sizes} image in a tool_result, {without} without it ({ROUND_TRIP})"
+    wanted = without + cost // 2
+    if with_images >= wanted:
+        return judgement(judged)
+    return judgement(
+        judged,
+        [
+            Violation(
+                f"Received: {with_images} input tokens (cache counters included) with a {sizes} image in a tool_result, {without} for the same request without it ({ROUND_TRIP})\n"
+                f"Expected: at least {wanted}: the image costs about {cost} tokens (width x height / 750, vision doc), and input usage counts it",
+                at="/usage/input_tokens",
+            )
+        ],
+    )

@@ -187,12 +187,13 @@ class ReferenceApp:
         )
         if simulate.requested(_raw_headers(request)) is simulate.Simulation.MIDSTREAM_ERROR:
             events = simulate.break_off(events)
+        events = list(events)
         groups = list(sse_writer.event_chunks(events, self.variant))
-        pace = self.variant.event_delay_s
+        paces = [_pace(event, self.variant) if index else 0.0 for index, event in enumerate(events)]
 
         async def body_chunks() -> AsyncIterator[bytes]:
-            for index, group in enumerate(groups):
-                if pace and index:
+            for pace, group in zip(paces, groups, strict=True):
+                if pace:
                     await asyncio.sleep(pace)
                 for chunk in group:
                     yield chunk
@@ -223,6 +224,13 @@ class ReferenceApp:
     ) -> Response:
         info = models_api.retrieve(name)
         return error_response(info, rid) if isinstance(info, ApiError) else json_response(info, rid=rid)
+
+
+def _pace(event: responses.Event, variant: Variant) -> float:
+    """Seconds to wait before sending ``event``: the variant's pace between events, plus the time a thought takes."""
+    delta = event.data.get("delta")
+    thinking = event.name == "content_block_delta" and isinstance(delta, dict) and delta.get("type") == "thinking_delta"
+    return variant.event_delay_s + (variant.thinking_delay_s if thinking else 0.0)
 
 
 def create_app(*, api_key: str, variant: Variant | None = None) -> ASGIApp:

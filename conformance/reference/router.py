@@ -1,8 +1,9 @@
 """One server process, many servers: path prefixes select a faulty or variant instance.
 
 `/_faults/<a>+<b>/v1/...` → the app wrapped in faults a and b; `/_variant/<name>/v1/...` → a faithful
-app with a named legal Variant; anything else → the faithful app. Instances are built on first use
-and cached. Owns only the prefix scheme; faults and variants come from their catalogues.
+app with a named legal Variant; `/_variant/<name>/_faults/<a>+<b>/v1/...` → that variant wrapped in
+the faults (a canned model behind a faulty gateway); anything else → the faithful app. Instances are
+built on first use and cached. Owns only the prefix scheme; faults and variants come from their catalogues.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ def fault_base_path(*names: str) -> str:
     return FAULTS_PREFIX + "+".join(names)
 
 
-def variant_base_path(name: str) -> str:
-    """The path prefix that selects this variant (append `/v1/...`)."""
-    return VARIANT_PREFIX + name
+def variant_base_path(name: str, *faults: str) -> str:
+    """The path prefix that selects this variant, wrapped in ``faults`` when given (append `/v1/...`)."""
+    return VARIANT_PREFIX + name + (fault_base_path(*faults) if faults else "")
 
 
 class FaultRouter:
@@ -41,25 +42,28 @@ class FaultRouter:
         for prefix in (FAULTS_PREFIX, VARIANT_PREFIX):
             if path.startswith(prefix):
                 selector, _, rest = path[len(prefix) :].partition("/")
-                app = self._instance(prefix, selector)
+                faults = ""
+                if prefix == VARIANT_PREFIX and ("/" + rest).startswith(FAULTS_PREFIX):
+                    faults, _, rest = rest[len(FAULTS_PREFIX) - 1 :].partition("/")
+                app = self._instance(prefix, selector, faults)
                 return app if isinstance(app, str) else (app, "/" + rest)
         return self._faithful, path
 
-    def _instance(self, prefix: str, selector: str) -> ASGIApp | str:
-        key = prefix + selector
+    def _instance(self, prefix: str, selector: str, faults: str = "") -> ASGIApp | str:
+        key = prefix + selector + (FAULTS_PREFIX + faults if faults else "")
         if key in self._apps:
             return self._apps[key]
+        names = (selector if prefix == FAULTS_PREFIX else faults).split("+") if (prefix == FAULTS_PREFIX or faults) else []
+        unknown = [n for n in names if n not in FAULTS]
+        if unknown:
+            return str(unknown_fault_error(unknown[0]))
         if prefix == FAULTS_PREFIX:
-            names = selector.split("+")
-            unknown = [n for n in names if n not in FAULTS]
-            if unknown:
-                return str(unknown_fault_error(unknown[0]))
             app = build_app(api_key=self._api_key, faults=names)
         else:
             variant = named(selector)
             if variant is None:
                 return f"unknown variant {selector!r}; known variants: {', '.join(sorted({**VARIANTS, **CANNED_MODELS}))}"
-            app = create_app(api_key=self._api_key, variant=variant)
+            app = build_app(api_key=self._api_key, faults=names, variant=variant) if names else create_app(api_key=self._api_key, variant=variant)
         self._apps[key] = app
         return app
 

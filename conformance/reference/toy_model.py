@@ -1,7 +1,8 @@
 """A deterministic stand-in for a language model: tokenizer, input counting and generation.
 
 Owns the reply rules and the token arithmetic (input_tokens, output_tokens, stop reasons), as pure
-functions over already-validated request values. Knows nothing about HTTP, SSE or validation.
+functions over already-validated request values; an image costs its pixels by the vision doc's estimate
+wherever it sits (a tool_result carries images too). Knows nothing about HTTP, SSE or validation.
 
 The suite's prompts are phrased so that real models obey them too; this model obeys them exactly:
 "Reply with exactly this text and nothing else: X" answers X, "Count from A to B" counts.
@@ -9,12 +10,15 @@ The suite's prompts are phrased so that real models obey them too; this model ob
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
+from conformance import media
 from conformance._types import JSONObject
 from conformance.reference.thoughts import Thought
 from conformance.reference.tool_calls import ToolCall
@@ -67,6 +71,31 @@ def _count_json(value: object) -> int:
     return count_text(json.dumps(value, ensure_ascii=False, sort_keys=True))
 
 
+def _image_cost(block: JSONObject) -> int | None:
+    """An image block's tokens by the vision doc's estimate (its pixels, not its base64 text), None when its size is unknown."""
+    source = block.get("source")
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    try:
+        size = media.image_size(base64.b64decode(data, validate=True)) if isinstance(data, str) else None
+    except (binascii.Error, ValueError):
+        size = None
+    return media.image_tokens(*size) if size is not None else None
+
+
+def _count_images(value: object) -> tuple[object, int]:
+    """``value`` with every image of known size replaced by its bare type, and what those images cost (a tool_result may carry images too)."""
+    if isinstance(value, list):
+        items = [_count_images(item) for item in value]
+        return [p for p, _ in items], sum(c for _, c in items)
+    if not isinstance(value, dict):
+        return value, 0
+    cost = _image_cost(value) if value.get("type") == "image" else None
+    if cost is not None:
+        return {"type": "image"}, cost
+    fields = {key: _count_images(item) for key, item in value.items()}
+    return {key: p for key, (p, _) in fields.items()}, sum(c for _, c in fields.values())
+
+
 def _count_content(content: object) -> int:
     if isinstance(content, str):
         return count_text(content)
@@ -76,7 +105,8 @@ def _count_content(content: object) -> int:
             if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
                 total += count_text(block["text"])
             else:
-                total += _count_json(block)
+                rest, images = _count_images(block)
+                total += _count_json(rest) + images
     return total
 
 
@@ -120,6 +150,8 @@ def _continuation(messages: Sequence[JSONObject]) -> str:
         prefill = message_text(messages[-1])
         if prefill and reply.startswith(prefill):
             return reply[len(prefill) :]
+        if prefill:  # a prefill that is not the reply's start ("Answer:"): the reply follows it, as a real model writes it
+            return " " + reply
     return reply
 
 

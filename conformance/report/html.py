@@ -22,6 +22,7 @@ from markupsafe import Markup
 from .._types import JSONObject
 from ..exchange import Exchange
 from ..sse.reading import StreamReading, read_stream
+from ..versions import split
 from . import evidence
 
 REPORT_NAME = "report.html"
@@ -84,6 +85,7 @@ class ResultView:
     evidence: bool
     open: bool
     judged: str = ""  # what a pass rests on, compactly: its first judged items
+    api_version: str = ""  # set for a version-dependent case: the version whose contract judged it
 
 
 def _href(url: str) -> str | None:
@@ -186,6 +188,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 evidence=has_evidence,
                 open=is_open,
                 judged=_judged(record) if outcome == "pass" else "",
+                api_version=split(str(record.get("id", "")))[1] or "",
             )
         )
     return rows, list(cited)
@@ -213,6 +216,12 @@ def exchange_view(exchange: Exchange) -> ExchangeView:
     )
 
 
+def _versions(run: Mapping[str, Any]) -> str:
+    primary = str(run.get("api_version", ""))
+    others = [str(v) for v in run.get("api_versions") or () if v != primary]
+    return primary + (f" (also {', '.join(others)} for the version-dependent cases, whose ids carry their version)" if others else "")
+
+
 def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
     run, spend = document.get("run", {}), document.get("spend", {})
     return [
@@ -220,6 +229,7 @@ def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),
         *([("Preflight", str(run["preflight"].get("summary", "")))] if (run.get("preflight") or {}).get("fell_back") else []),
+        ("API version", _versions(run)),
         ("Suite version", str(run.get("suite_version", ""))),
         ("Run id", str(run.get("id", ""))),
         ("Started", str(run.get("started_at", ""))),

@@ -16,14 +16,16 @@ from .._types import JSONObject
 from ..engine import RunResult
 from ..findings import Finding, Outcome
 from ..scenarios import Case
+from ..versions import split
 
 FORMAT = "anthropic-conformance/results/1"
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
 
 
-def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[str, str]) -> JSONObject:
-    """One case's verdict with the rule it judged and the evidence pointers."""
+def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[str, str], api_version: str | None = None) -> JSONObject:
+    """One case's verdict with the rule it judged and the evidence pointers; ``api_version`` is the run's primary version."""
     rule = case.rule if case is not None else None
+    version = (case.api_version if case is not None else None) or split(finding.case_id)[1] or api_version
     return {
         "id": finding.case_id,
         "check": finding.check_id,
@@ -44,6 +46,7 @@ def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[st
         "notes": list(finding.notes),
         "judged": list(finding.judged[:50]),
         "profile_override": rule.overridden_by if rule else "",
+        **({"api_version": version} if version else {}),
     }
 
 
@@ -51,7 +54,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
     """The results document of a finished run."""
     contract = result.contract
     cases = {c.id: c for c in result.cases}
-    source_of = {r.id: contract.url(r.source) for r in contract.rules.values()}
+    source_of = {r.id: share.contract.url(r.source) for share in result.shares for r in share.contract.rules.values()} | {r.id: contract.url(r.source) for r in contract.rules.values()}
     counts = {o.value: n for o, n in result.counts().items()}
     return {
         "format": FORMAT,
@@ -64,6 +67,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
             "profile": contract.profile.name,
             "model": result.model,
             "api_version": contract.api_version,
+            "api_versions": [share.version for share in result.shares] or [contract.api_version],
             "spec_title": contract.title,
             "started_at": result.started_at,
             "wall_time_s": result.wall_time,
@@ -80,7 +84,7 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
         },
         "counts": counts,
         "must_failures": sum(1 for f in result.findings if f.outcome is Outcome.FAIL),
-        "results": [finding_record(f, cases.get(f.case_id), source_of=source_of) for f in result.findings],
+        "results": [finding_record(f, cases.get(f.case_id), source_of=source_of, api_version=contract.api_version) for f in result.findings],
     }
 
 

@@ -80,6 +80,11 @@ def _preflight(run: JSONObject) -> list[str]:
     if not preflight.get("fell_back"):
         return []
     return [f"⚠️ Preflight {escape(str(preflight.get('summary', '')), limit=600)}", ""]
+def versions_line(run: Mapping[str, Any]) -> str:
+    """The primary API version, and the others the version-dependent cases were also judged under."""
+    primary = str(run.get("api_version", ""))
+    others = [str(v) for v in run.get("api_versions") or () if v != primary]
+    return primary + (f" (+{', '.join(others)} where the rules differ)" if others else "")
 
 
 def markdown(document: JSONObject) -> str:
@@ -92,7 +97,7 @@ def markdown(document: JSONObject) -> str:
         f"## Messages API conformance: {escape(run.get('target', ''))}",
         "",
         f"Profile **{escape(run.get('profile', ''))}** · model **{escape(run.get('model', ''))}**"
-        f" · anthropic-version {escape(run.get('api_version', ''))} · suite {escape(run.get('suite_version', ''))} · run {code(str(run.get('id', '')))}",
+        f" · anthropic-version {escape(versions_line(run))} · suite {escape(run.get('suite_version', ''))} · run {code(str(run.get('id', '')))}",
         "",
         *_preflight(run),
         f"**{verdict}** · " + " · ".join(f"{int(counts.get(o, 0))} {o}" for o in OUTCOMES),

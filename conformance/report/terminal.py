@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import TextIO
 
 from .._types import JSONObject
+from . import summary as summary_md
 
 ORDER = ("fail", "warn", "error", "skip", "pass")
 _COLOUR = {"fail": "31", "warn": "33", "error": "35", "skip": "36", "pass": "32", "dim": "2", "bold": "1"}
@@ -74,7 +75,7 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     target = "embedded reference server" if run["embedded_reference"] else run["target"]
     lines = [
         _paint(f"anthropic-conformance {run['suite_version']}", "bold", colour) + f" — {target}",
-        f"  profile {run['profile']} · model {run['model']} · anthropic-version {run['api_version']} · run {run['id']}",
+        f"  profile {run['profile']} · model {run['model']} · anthropic-version {summary_md.versions_line(run)} · run {run['id']}",
         "  " + " · ".join(_paint(f"{counts.get(o, 0)} {o}", o, colour and counts.get(o, 0) > 0) for o in ORDER),
     ]
     preflight = run.get("preflight") or {}

@@ -135,15 +135,15 @@ def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
 
 
 def run(check_id: str, subject: Subject) -> list[Violation]:
-    """Run one registered check on one subject: its violations (either return form)."""
+    """Run one registered check on one subject: its violations (a Judgement's or the older bare list)."""
     result = registered()[check_id](subject)
-    return result if isinstance(result, list) else list(result.violations)
+    return list(result.violations) if isinstance(result, Judgement) else result
 
 
 def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
-    """What one check says it judged (a check still in the older form judges "the answer")."""
+    """What a check converted to the Judgement form says it judged (empty: the judge makes that a skip)."""
     result = registered()[check_id](subject)
-    assert isinstance(result, Judgement), f"{check_id} returns the older violation list"
+    assert isinstance(result, Judgement), f"{check_id} still returns the older bare list"
     return result.judged
 
 

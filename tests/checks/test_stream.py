@@ -485,18 +485,45 @@ def test_text_matches_twin_flags_a_non_stream_answer_that_lost_text(build):
 
 
 def test_text_matches_twin_is_not_forced_when_neither_answer_follows_the_prompt(build):
-    # A sampling mock behind a faithful gateway: two different answers, neither the one asked for.
+    # A sampling mock behind a faithful gateway: two different answers, neither the one asked for, no repeat to call it deterministic.
     with pytest.raises(NotForced) as caught:
         run("stream.text_matches_twin", build.stream(text_events("Lorem ipsum"), twin=build.twin(message("Dolor sit amet"))))
     assert str(caught.value) == (
         'Received: text "Lorem ipsum" streamed, "Dolor sit amet" not streamed\n'
-        'Expected: "Grüße ok", which the prompt asks for (neither answer follows it, so they are two different samples)'
+        'Expected: a target that answers this request identically every time, or an answer that follows the prompt ("Grüße ok") (neither holds, so the two are different samples)'
     )
 
 
-def test_text_matches_twin_needs_a_prompt_with_an_exact_text(build):
-    with pytest.raises(NotApplicable, match="does not ask for an exact text"):
-        run("stream.text_matches_twin", build.stream(text_events("Hi"), request=request_json(), twin=build.twin()))
+def _identical(build, text, sids=("plain", "auth.bearer")):
+    """Non-streamed answers with the same text to the plain request: a deterministic target (a canned mock)."""
+    return [build.exchange(body=message(text), request=request_json(), scenario=sid) for sid in sids]
+
+
+def test_text_matches_twin_judges_a_deterministic_target_exactly(build):
+    # A canned mock that always says "Hi there." and a proxy that drops the last delta: no prompt is followed, yet the loss is certain.
+    twin, *peers = _identical(build, "Hi there.")
+    subject = build.subject(build.exchange(body=sse(text_events("Hi", " there")), request=request_json(stream=True), scenario="plain.stream"), twin=twin, peers=[twin, *peers])
+    assert messages("stream.text_matches_twin", subject) == [
+        'Received: text "Hi there" rebuilt from the stream, "Hi there." not streamed (plain)\n'
+        "Expected: the same text both ways (the target answered the same request identically 2 times (auth.bearer, plain))"
+    ]
+
+
+def test_text_matches_twin_does_not_call_two_different_answers_deterministic(build):
+    twin = build.exchange(body=message("Hi there."), request=request_json(), scenario="plain")
+    other = build.exchange(body=message("Hello."), request=request_json(), scenario="auth.bearer")
+    subject = build.subject(build.exchange(body=sse(text_events("Hi")), request=request_json(stream=True), scenario="plain.stream"), twin=twin, peers=[twin, other])
+    with pytest.raises(NotForced):
+        run("stream.text_matches_twin", subject)
+
+
+def test_text_matches_twin_names_what_it_judged_and_skips_answers_without_text(build):
+    assert judged("stream.text_matches_twin", build.stream(twin=build.twin())) == ("the same text both ways (8 characters)",)
+    tool = {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}
+    twin = build.twin(message(content=[tool], stop_reason="tool_use"))
+    events = [start(), block_start(0, "tool_use"), delta("input_json_delta", 0, partial_json='{"city": "Paris"}'), block_stop(0), message_delta("tool_use"), STOP]
+    with pytest.raises(NotApplicable, match="neither answer has a text block"):
+        run("stream.text_matches_twin", build.stream(events, twin=twin))
 
 
 # ---------------------------------------------------------------- stream.rebuilt_matches_twin
@@ -508,8 +535,23 @@ def test_rebuilt_matches_twin_passes_the_same_shape(build):
 
 def test_rebuilt_matches_twin_does_not_compare_two_different_samples(build):
     # Two samples of a model at temperature 1 need not agree: one may run to max_tokens, one may open with text before a tool call.
-    with pytest.raises(NotApplicable, match=r'^the two answers are different samples \(text "Hello there" streamed, "Grüße ok" not\), so their shapes are not compared$'):
+    with pytest.raises(NotForced) as caught:
         run("stream.rebuilt_matches_twin", build.stream(text_events("Hello", " there", stop_reason="max_tokens"), twin=build.twin()))
+    assert str(caught.value) == (
+        'Received: text "Hello there" streamed, "Grüße ok" not streamed, from a target that does not answer this request identically every time\n'
+        "Expected: two answers that can be compared on their shapes (the same text, or a deterministic target)"
+    )
+
+
+def test_rebuilt_matches_twin_compares_shapes_on_a_deterministic_target(build):
+    # The texts differ (a dropped delta is text_matches_twin's finding), but a deterministic target must keep the shape.
+    twin, *peers = _identical(build, "Hi there.")
+    events = text_events("Hi", " there", stop_reason="max_tokens")
+    subject = build.subject(build.exchange(body=sse(events), request=request_json(stream=True), scenario="plain.stream"), twin=twin, peers=[twin, *peers])
+    assert messages("stream.rebuilt_matches_twin", subject) == [
+        'Received: stop_reason "max_tokens" in the message rebuilt from the stream\nExpected: "end_turn", as the same request not streamed (plain)'
+    ]
+    assert judged("stream.rebuilt_matches_twin", subject)[0].endswith("(the target answered the same request identically 2 times (auth.bearer, plain))")
 
 
 def test_rebuilt_matches_twin_flags_a_dropped_tool_call(build):
@@ -607,7 +649,10 @@ def test_block_start_empty_flags_content_put_into_the_start(build):
     assert violation.message == 'Received: a text block starting with text "Grüße ok"\nExpected: text "", the rest arriving as deltas'
     assert violation.at == "event #1 (content_block_start) @ byte 332"
     tool = {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_01", "name": "get_weather", "input": {"city": "Paris"}}}
-    assert messages("stream.block_start_empty", build.stream([start(), tool, block_stop(), message_delta("tool_use"), STOP])) == [
+    # The whole input at the start and no input_json_delta is programmatic tool calling (legal); with the deltas too it is not.
+    assert messages("stream.block_start_empty", build.stream([start(), tool, block_stop(), message_delta("tool_use"), STOP])) == []
+    piece = delta("input_json_delta", 0, partial_json='{"city": "Paris"}')
+    assert messages("stream.block_start_empty", build.stream([start(), tool, piece, block_stop(), message_delta("tool_use"), STOP])) == [
         'Received: a tool_use block starting with input {"city": "Paris"}\nExpected: input {}, the rest arriving as deltas'
     ]
 

@@ -15,6 +15,7 @@ from ._build import (
     block_start,
     block_stop,
     delta,
+    judged,
     message,
     message_delta,
     messages,
@@ -347,3 +348,49 @@ def test_real_streams_raise_no_tool_alarm(build, path):
 @pytest.mark.parametrize("path", sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50), ids=lambda p: p.stem)
 def test_real_messages_raise_no_tool_alarm(build, path):
     assert _verdicts(build.plain(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
+
+
+# ------------------------------------------------------------------ tools.no_text_before_forced_call
+
+
+def test_no_text_before_forced_call_passes(build):
+    subject = build.plain(called(), request=FORCED)
+    assert run("tools.no_text_before_forced_call", subject) == []
+    assert judged("tools.no_text_before_forced_call", subject) == ('0 block(s) before the first tool_use under tool_choice "tool"',)
+    # Whitespace-only text blocks are what Anthropic itself sends (captures 17, 18): tolerated.
+    assert run("tools.no_text_before_forced_call", build.plain(called({"type": "text", "text": "\n\n"}, tool_use()), request=ANY)) == []
+
+
+def test_no_text_before_forced_call_flags_a_preamble(build):
+    # A forced tool_choice prefills the assistant turn (tool-use guide); a gateway whose backend writes a preamble first breaks that.
+    body = called({"type": "text", "text": "I'll use the get_weather tool for that."}, tool_use())
+    [violation] = run("tools.no_text_before_forced_call", build.plain(body, request=ANY))
+    assert violation.message == (
+        'Received: a text block "I\'ll use the get_weather tool for that." before the tool_use block\n'
+        "Expected: the tool_use block first (a forced tool_choice prefills the assistant turn, so no text precedes the call)"
+    )
+    assert violation.at == "/content/0/text"
+
+
+def test_no_text_before_forced_call_applies_to_forced_calls_only(build):
+    with pytest.raises(NotApplicable, match="does not force"):
+        run("tools.no_text_before_forced_call", build.plain(called(), request=AUTO))
+    with pytest.raises(NotApplicable, match=r"judged by tools\.forced_tool_called"):
+        run("tools.no_text_before_forced_call", build.plain(message("Paris"), request=FORCED))
+
+
+def test_converted_tool_checks_name_what_they_judged(build):
+    assert judged("tools.forced_tool_called", build.plain(called(), request=FORCED)) == ('tool_use blocks for "get_weather" under tool_choice "tool"',)
+    assert judged("tools.stop_reason_tool_use", build.plain(called(), request=FORCED)) == ('stop_reason "tool_use"',)
+    assert judged("tools.tool_choice_none_respected", build.plain(message("Sunny."), request=NONE)) == (
+        'no tool_use block (content types ["text"], stop_reason "end_turn") under tool_choice "none"',
+    )
+    assert judged("tools.parallel_disabled_respected", build.plain(called(), request=ANY)) == ("1 tool_use block(s) with disable_parallel_tool_use true",)
+    assert judged("tools.ids_unique", build.plain(called(), request=FORCED)) == ("the ids of 1 tool_use block(s)",)
+
+
+def test_stream_input_matches_twin_leaves_a_stream_without_calls_to_forced_tool_called(build):
+    twin = build.twin(called(), scenario="tools.forced")
+    events = [start(), block_start(0), delta("text_delta", 0, text="Paris"), block_stop(0), message_delta("end_turn"), STOP]
+    with pytest.raises(NotApplicable, match=r"the stream made no tool call \(judged by tools\.forced_tool_called\)"):
+        run("tools.stream_input_matches_twin", build.stream(events, request=FORCED, twin=twin))

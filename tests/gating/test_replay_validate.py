@@ -26,7 +26,7 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
 
 
-@pytest.mark.parametrize("fault", ["", "stop-reason-stop+duplicate-message-start", "flaky-stop-sequence"])
+@pytest.mark.parametrize("fault", ["", "stop-reason-stop+duplicate-message-start", "flaky-stop-sequence", "version-2026-served-as-2023"])
 def test_replay_gives_the_same_verdicts_offline(tmp_path: Path, reference: ReferenceServer, reference_key: str, fault: str, monkeypatch: pytest.MonkeyPatch) -> None:
     url = reference.base_url + (f"/_faults/{fault}" if fault else "")
     tape = tmp_path / "cassette.jsonl"

@@ -2,7 +2,8 @@
 
 Owns what an OpenAI-format server decides about a /v1/chat/completions body (which fields it knows,
 which values it refuses and with what error, how `max_tokens`, `stop`, `tools` and `tool_choice`
-shape the answer) and the answer's non-streamed and streamed JSON. The words come from the reference
+shape the answer, what its prompt costs: images by OpenAI's own tile pricing) and the answer's
+non-streamed and streamed JSON. The words come from the reference
 server's toy model, so the suite's prompts ("Reply with exactly this text…", "Count from 1 to 200")
 behave as on a real model; asked for `reasoning_effort`, it thinks first and returns the thought as
 `reasoning_content`, the field vLLM and DeepSeek use. Knows nothing about HTTP or SSE framing
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import math
 import re
 import secrets
 import string
@@ -22,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from conformance import media
 from conformance.reference import thoughts, tool_calls, toy_model
 from conformance.reference.tool_calls import ToolCall
 from conformance.reference.toy_model import Generation, StopReason
@@ -216,6 +219,48 @@ def image_error(url: object, where: str) -> ApiError | None:
     return None
 
 
+def _image_tokens(part: dict[str, Any]) -> int | None:
+    """What api.openai.com bills for an image_url part (vision guide): 85 at detail low, else 85 plus 170 per 512 px tile
+    of the image fitted into 2048 x 2048, then to a shortest side of at most 768 px; None when its size cannot be read."""
+    image = part.get("image_url")
+    url = image.get("url") if isinstance(image, dict) else image
+    detail = image.get("detail") if isinstance(image, dict) else None
+    if not isinstance(url, str) or not url.startswith("data:"):
+        return None
+    try:
+        size = media.image_size(base64.b64decode(url.partition(",")[2], validate=True))
+    except (binascii.Error, ValueError):
+        return None
+    if size is None:
+        return None
+    if detail == "low":
+        return 85
+    width, height = size
+    fit = min(1.0, 2048 / max(width, height))
+    width, height = width * fit, height * fit
+    shortest = min(1.0, 768 / min(width, height))
+    width, height = width * shortest, height * shortest
+    return 85 + 170 * math.ceil(width / 512) * math.ceil(height / 512)
+
+
+def _prompt_tokens(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> int:
+    """The toy model's count of the text, plus each image by OpenAI's own pricing (not its data URL as text)."""
+    images = 0
+    counted: list[dict[str, Any]] = []
+    for message in messages:
+        content = message.get("content")
+        if not isinstance(content, list):
+            counted.append(message)
+            continue
+        parts = []
+        for part in content:
+            cost = _image_tokens(part) if isinstance(part, dict) and part.get("type") == "image_url" else None
+            images += cost or 0
+            parts.append({"type": "image_url"} if cost is not None else part)
+        counted.append({**message, "content": parts})
+    return toy_model.input_tokens(system=None, messages=counted, tools=tools) + images
+
+
 def _check_parts(messages: list[dict[str, Any]]) -> None:
     for index, message in enumerate(messages):
         content = message.get("content")
@@ -319,7 +364,7 @@ def run(
             turns.append(messages[-1])
         generation = toy_model.generate(turns, max_tokens=room, stop_sequences=stops)
     generation = replace(generation, output_tokens=generation.output_tokens + thinking_tokens, thought=thought)
-    prompt_tokens = toy_model.input_tokens(system=None, messages=messages, tools=tools)
+    prompt_tokens = _prompt_tokens(messages, tools)
     return Answer(_random_id("chatcmpl-", 29), int(time.time()), model, prompt_tokens, generation, calls)
 
 

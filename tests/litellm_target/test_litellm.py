@@ -46,7 +46,12 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "headers.request_id_unique": ("skip", "no request-id header to compare (see headers.request_id_present)"),
     # parameters: Anthropic's ranges and types are not validated; wrong types crash into 500s
     "params.valid_value_accepted:service_tier.enum_standard_only": ("fail", 'service_tier "standard_only" forwarded verbatim; the OpenAI backend refuses it (400 "Invalid value")'),
-    "params.invalid_value_rejected:temperature.above_max": ("fail", "temperature 1.01 forwarded to OpenAI (range 0-2) → 200"),
+    "params.invalid_value_rejected:temperature.above_max@2023-06-01": ("fail", "temperature 1.01 forwarded to OpenAI (range 0-2) → 200"),
+    # anthropic-version is not read: under 2026-10-21 what that version refuses is translated and served
+    "params.removed_rejected:temperature.present@2026-10-21": ("fail", "anthropic-version 2026-10-21 with temperature 1.0 → forwarded upstream → 200"),
+    "params.removed_rejected:top_p.present@2026-10-21": ("fail", "anthropic-version 2026-10-21 with top_p 1.0 → forwarded upstream → 200 (top_k is refused, by the OpenAI backend: 400 \"Unrecognized request argument supplied: top_k\")"),
+    "content.document_in_assistant_rejected:@2026-10-21": ("fail", 'anthropic-version 2026-10-21, a document block in an assistant turn → dropped (upstream assistant content "Noted.") → 200'),
+    "content.user_citations_rejected:@2026-10-21": ("fail", "anthropic-version 2026-10-21, citations on a user text block → dropped (upstream content is the plain text) → 200"),
     "params.wrong_type_rejected:messages.wrong_type": ("fail", "messages: \"warm\" → 500 api_error \"'str' object has no attribute 'get'\""),
     "params.wrong_type_rejected:tools.wrong_type": ("fail", "tools: \"warm\" → 500 api_error \"'str' object has no attribute 'get'\""),
     "params.wrong_type_rejected:tools.item_wrong_type": ("fail", "tools: [\"unexpected\"] → 500 api_error \"'str' object has no attribute 'get'\""),
@@ -73,11 +78,13 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "tools.invalid_name_rejected": ("fail", "a 200-character tool name cut to its first 64 characters upstream → 200"),
     "tools.missing_input_schema_rejected": ("fail", "a tool without input_schema sent upstream as a function without parameters → 200"),
     "tools.unanswered_tool_use_rejected": ("warn", "a tool call left unanswered forwarded upstream as is → 200"),
+    "tools.tool_result_unknown_id_rejected": ("warn", 'a tool_result naming no call forwarded upstream as a tool message with tool_call_id "toolu_01ConformanceNeverCalled" → 200'),
     # answers
     "shape.message_schema": ("fail", 'adaptive thinking → {"type":"thinking",…,"signature":null} (signature must be a string)'),
     "shape.id_prefix": ("warn", 'ids pass through from the backend: "chatcmpl-…", "resp_…"'),
-    "stop_reason.stop_sequence_reported": ("fail", 'stop sequence fired upstream (finish_reason "stop") → stop_reason "end_turn", stop_sequence null (hard-coded None)'),
-    "content.fired_stop_sequence_reported": ("fail", 'stop_sequences [QQQQ, XYZZY] → stop_reason "end_turn", stop_sequence null'),
+    "stop_reason.stop_sequence_reported": ("fail", 'stop sequence "e" fired upstream (finish_reason "stop"; text "Grüß"; every answer to plain is "Grüße ok") → stop_reason "end_turn", stop_sequence null (hard-coded None)'),
+    "content.fired_stop_sequence_reported": ("fail", 'stop_sequences ["o", "a", "e", "i"], "e" first in the text → stop_sequence null'),
+    "stop_reason.stop_sequence_set_on_match": ("skip", 'no answer says stop_reason "stop_sequence" to judge (see stop_reason.stop_sequence_reported)'),
     "usage.input_tokens_positive": ("fail", 'message_start usage {"input_tokens":0,…}; the real count only in message_delta'),
     "content.pdf_document_accepted": ("fail", 'PDF document block sent upstream as image_url "data:application/pdf;…" → 400 "Invalid MIME type. Only image types are supported."'),
     "content.image_media_type_mismatch_rejected": ("warn", "PNG bytes declared image/jpeg forwarded as-is → 200"),
@@ -95,6 +102,7 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "thinking.block_present": ("fail", 'thinking enabled → upstream /v1/responses with reasoning {"effort":"low"} and no summary → no thinking block'),
     "thinking.signature_present": ("fail", 'adaptive → reasoning_content becomes {"type":"thinking",…,"signature":null}'),
     "thinking.stream_signature_delta": ("skip", "no streamed thinking block to judge (see thinking.block_present)"),
+    "thinking.signature_single_delta": ("skip", "no streamed thinking block to judge (see thinking.block_present)"),
     "thinking.budget_below_minimum_rejected": ("fail", "budget_tokens 1023 → 200 (not validated)"),
     "thinking.budget_not_below_max_tokens_rejected": ("fail", "budget_tokens 1024 with max_tokens 1024 → 200 (not validated)"),
     # tools
@@ -115,6 +123,10 @@ TOLERATED = {
     "headers.version_required": "pass",
     "headers.version_unknown_rejected": "pass",
     "headers.version_duplicate_rejected": "pass",
+    "params.removed_rejected:temperature.present@2026-10-21": "pass",
+    "params.removed_rejected:top_p.present@2026-10-21": "pass",
+    "content.document_in_assistant_rejected:@2026-10-21": "pass",
+    "content.user_citations_rejected:@2026-10-21": "pass",
 }
 
 
@@ -202,9 +214,10 @@ def test_missing_key_gets_an_openai_shaped_error(exchanges):
 
 
 def test_stop_sequence_is_sent_upstream_but_never_reported(exchanges, upstream):
-    assert any(u["body"].get("stop") == ["XYZZY"] for u in upstream)
+    assert any(u["body"].get("stop") == ["o", "a", "e", "i"] for u in upstream)
     body = exchanges["stop_sequence"].json
-    assert (body["stop_reason"], body["stop_sequence"], body["content"][0]["text"]) == ("end_turn", None, "one two three ")
+    assert (body["stop_reason"], body["stop_sequence"], body["content"][0]["text"]) == ("end_turn", None, "Grüß")
+    assert exchanges["plain"].json["content"][0]["text"] == "Grüße ok"  # where "e" stops it: the cut is the stop sequence's
 
 
 def test_disable_parallel_tool_use_is_dropped_on_the_way_upstream(upstream):
@@ -244,6 +257,18 @@ def test_models_paging_ignores_before_id_and_limit_zero(exchanges):
     assert exchanges["models.before"].json["data"] == exchanges["models.limit_zero"].json["data"] == listed
 
 
+def test_2026_refusals_are_translated_and_served(exchanges, upstream):
+    for sid in ("param.temperature.present", "param.top_p.present", "document.in_assistant", "citations.in_user"):
+        ex = exchanges[f"{sid}@2026-10-21"]
+        assert (ex.request.header("anthropic-version"), ex.status) == ("2026-10-21", 200), sid
+    assert exchanges["param.top_k.present@2026-10-21"].status == 400
+    assert "Unrecognized request argument supplied: top_k" in exchanges["param.top_k.present@2026-10-21"].json["error"]["message"]
+    turns = [u["body"]["messages"] for u in _upstream_for(upstream, "Read this note.")]
+    assert turns
+    assert all(m[1] == {"role": "assistant", "content": "Noted."} for m in turns)
+    assert not _upstream_for(upstream, "char_location")  # so are the citations
+
+
 def test_message_start_reports_zero_input_tokens(exchanges):
     text = exchanges["plain.stream"].body.decode()
     assert '"usage":{"input_tokens":0,' in text
@@ -265,3 +290,21 @@ def test_a_non_boolean_stream_crashes_into_an_error_event(exchanges):
     ex = exchanges["param.stream.wrong_type"]
     assert ex.status == 200
     assert b"'ModelResponse' object has no attribute '__aiter__'" in ex.body
+
+
+def test_a_result_naming_no_call_is_forwarded_unchecked(exchanges, upstream):
+    assert exchanges["tools.unknown_result_id"].status == 200
+    sent = _upstream_for(upstream, "toolu_01ConformanceNeverCalled")
+    assert sent
+    for u in sent:
+        tool_turns = [m for m in u["body"]["messages"] if m["role"] == "tool"]
+        assert [m["tool_call_id"] for m in tool_turns] == ["toolu_01ConformanceKnownCall", "toolu_01ConformanceNeverCalled"]
+
+
+def test_an_image_in_a_tool_result_reaches_upstream_as_a_user_turn(upstream):
+    # OpenAI tool messages carry text only: LiteLLM moves the image into a user turn after them, so the model sees it.
+    sent = [u for u in _upstream_for(upstream, "Sunny in Paris") if "image_url" in json.dumps(u["body"])]
+    assert sent
+    for u in sent:
+        parts = [p for m in u["body"]["messages"] if m["role"] == "user" and isinstance(m["content"], list) for p in m["content"]]
+        assert any(p["type"] == "image_url" and p["image_url"]["url"].startswith("data:image/png;base64,") for p in parts)

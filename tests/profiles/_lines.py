@@ -152,11 +152,11 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "features.thinking": E("thinking-not-supported", cases=("thinking.enabled_accepted",)),
     "features.error_simulation": E("rate-limit-as-503", cases=("recovery.rate_limited_status",), tightens=True),
     # ----------------------------------------------------------------------- params and facts
-    "params.temperature.maximum": E("temperature-up-to-2", cases=("params.invalid_value_rejected:temperature.above_max",),
-                                    holds=("params.valid_value_accepted:temperature.at_max",)),
+    "params.temperature.maximum": E("temperature-up-to-2", cases=("params.invalid_value_rejected:temperature.above_max@2023-06-01",),
+                                    holds=("params.valid_value_accepted:temperature.at_max@2023-06-01",)),
     # Guards the probe the maximum line adds (temperature 2): the faithful server refuses it, as an
     # Anthropic model behind the router may; without the guard that refusal would fail.
-    "params.temperature.cases.at_max": E(cases=("params.valid_value_accepted:temperature.at_max",), base="without-line"),
+    "params.temperature.cases.at_max": E(cases=("params.valid_value_accepted:temperature.at_max@2023-06-01",), base="without-line"),
     "params.max_tokens.cases.missing": E("max-tokens-optional", cases=("params.required_enforced:max_tokens.missing",)),
     "params.tool_choice.cases.wrong_type": E("tool-choice-dropped", cases=("params.wrong_type_rejected:tool_choice.wrong_type",)),
     "params.tool_choice.cases.not_in_enum": E("tool-choice-dropped", cases=("params.invalid_value_rejected:tool_choice.not_in_enum",)),
@@ -180,7 +180,11 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "rules.content.text_document_accepted": E("documents-refused", cases=("content.text_document_accepted",)),
     "rules.content.metadata_user_id_accepted": E("metadata-refused", cases=("content.metadata_user_id_accepted",)),
     "rules.content.system_blocks_accepted": E("system-cache-control-refused", cases=("content.system_blocks_accepted",)),
-    "rules.content.user_citations_rejected": E("content-2026-rules-ignored", cases=("content.user_citations_rejected",), api_version=V2026),
+    "rules.content.user_citations_rejected": E("content-2026-rules-ignored", cases=("content.user_citations_rejected:@2026-10-21",), api_version=V2026),
+    # A gateway that does not read anthropic-version serves 2026-10-21 with 2023-06-01's rules (litellm); the default run judges both versions.
+    ("litellm", "rules.content.user_citations_rejected"): E("version-2026-served-as-2023", cases=("content.user_citations_rejected:@2026-10-21",)),
+    "rules.content.document_in_assistant_rejected": E("version-2026-served-as-2023", cases=("content.document_in_assistant_rejected:@2026-10-21",)),
+    "rules.params.removed_rejected": E("version-2026-served-as-2023", cases=tuple(f"params.removed_rejected:{p}.present@2026-10-21" for p in ("temperature", "top_p", "top_k"))),
     "rules.content.fired_stop_sequence_reported": E("stop-sequence-not-reported", cases=("content.fired_stop_sequence_reported",)),
     "rules.stop_reason.stop_sequence_reported": E("stop-sequence-not-reported", cases=("stop_reason.stop_sequence_reported",)),
     "rules.tools.tool_choice_none_accepted": E("tool-choice-none-rejected", cases=("tools.tool_choice_none_accepted",)),

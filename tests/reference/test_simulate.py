@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from conformance.contract.loader import load_contract
-from conformance.reference.catalogue.recovery import FAULTS, STALL_S
+from conformance.reference.catalogue.recovery import BACKEND_PACE_S, FAULTS, STALL_S
 from conformance.reference.responses import Event
 from conformance.reference.router import fault_base_path
 from conformance.reference.simulate import HEADER, break_off, rate_limit_headers
@@ -203,6 +203,19 @@ def stream_hung_up_after_message_start(http: httpx.Client, headers: dict[str, st
     assert http.post("/v1/messages", headers=headers, json=MESSAGE).json()["type"] == "message"  # only streams
 
 
+def stream_buffered_until_complete(http: httpx.Client, headers: dict[str, str]) -> None:
+    arrivals: list[tuple[float, bytes]] = []
+    started = time.monotonic()
+    with http.stream("POST", "/v1/messages", headers=headers, json=STREAM) as response:
+        for chunk in response.iter_raw():
+            arrivals.append((time.monotonic() - started, chunk))
+    body = b"".join(chunk for _, chunk in arrivals)
+    assert body.count(b"event: ") >= 7
+    assert body.rstrip().endswith(b'{"type":"message_stop"}')
+    assert arrivals[0][0] > 5 * BACKEND_PACE_S  # nothing came while the backend was answering
+    assert arrivals[-1][0] - arrivals[0][0] < 0.05  # then everything at once
+
+
 def status_mapped(status: int, simulation: str, kind: str) -> Callable[[httpx.Client, dict[str, str]], None]:
     def probe(http: httpx.Client, headers: dict[str, str]) -> None:
         response = http.post("/v1/messages", headers=simulate(headers, simulation), json=MESSAGE)
@@ -226,6 +239,7 @@ PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
     "should-retry-false-on-errors": should_retry_false_on_errors,
     "ratelimit-reset-as-duration": ratelimit_reset_as_duration,
     "stream-hung-up-after-message-start": stream_hung_up_after_message_start,
+    "stream-buffered-until-complete": stream_buffered_until_complete,
 }
 
 

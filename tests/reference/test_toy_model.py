@@ -89,9 +89,10 @@ def test_prefill_continues_the_reply():
     assert (gen.text, gen.pieces) == (" ok", (" ok",))
 
 
-def test_prefill_that_does_not_match_gets_the_full_reply():
-    messages = [*user(GRUSSE), {"role": "assistant", "content": [{"type": "text", "text": "Sure"}]}]
-    assert generate(messages, max_tokens=32).text == "Grüße ok"
+def test_prefill_that_does_not_match_is_followed_by_the_full_reply():
+    # Like a real model after "Antwort:": the reply follows the prefill, never repeats it.
+    messages = [*user(GRUSSE), {"role": "assistant", "content": [{"type": "text", "text": "Antwort:"}]}]
+    assert generate(messages, max_tokens=32).text == " Grüße ok"
 
 
 def test_complete_prefill_leaves_an_empty_reply_that_still_costs_a_token():

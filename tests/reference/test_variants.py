@@ -114,3 +114,21 @@ def test_variant_rejects_nonsense_knobs():
         Variant(pings=-1)
     with pytest.raises(ValueError, match="delta_chunk_tokens"):
         Variant(delta_chunk_tokens=0)
+
+
+def test_a_canned_model_behind_faults(clean_env, server, api_key):
+    # /_variant/<name>/_faults/<a>+<b>/: a canned mock behind a faulty gateway, the combination the canned-model gate test runs.
+    base = server.base_url + variant_base_path("canned-greeting", "message-id-constant", "model-id-rewritten")
+    sdk = anthropic.Anthropic(api_key=api_key, base_url=base, max_retries=0)
+    with sdk:
+        first = sdk.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE))
+        second = sdk.messages.create(model=HAIKU, max_tokens=32, messages=user(GRUSSE))
+    assert first.content[0].text == second.content[0].text == CANNED_MODELS["canned-greeting"].model_reply
+    assert first.id == second.id == "msg_proxy_stream"
+    assert first.model == "upstream-deployment-7b"
+
+
+def test_unknown_fault_behind_a_variant_is_a_404(http):
+    response = http.post(variant_base_path("canned-greeting", "nope") + "/v1/messages")
+    assert response.status_code == 404
+    assert response.json()["error"]["message"].startswith("unknown fault 'nope'; known faults: ")

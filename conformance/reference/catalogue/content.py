@@ -242,7 +242,7 @@ FAULTS: tuple[Fault, ...] = (
            f"{PEERS} #19; https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py (no service_tier field)",
            "service_tier is refused as an extra input at every value.",
            refuse_request(_refuse_field("service_tier"))),
-    _fault("first-stop-sequence-only", ["content.fired_stop_sequence_reported"],
+    _fault("first-stop-sequence-only", ["content.fired_stop_sequence_reported", "stop_reason.stop_sequence_excluded", "stop_reason.stop_sequence_reported"],
            "https://github.com/stanford-crfm/helm/pull/948 (a backend that takes at most one stop sequence); https://github.com/invergent-ai/surogate/issues/133 (competing stop strings)",
            "Only the first stop sequence is passed on, so a later one never stops the answer.",
            _edit(_first_stop_sequence_only)),

@@ -2,7 +2,7 @@
 
 Each is a deviation a real gateway showed, with its public source; deviation numbers refer to the
 research notes' table (peers.md §4.6). Every wrapper touches only its own route, so /v1/messages
-answers as the faithful app does.
+answers as the faithful app does (messages-beta-query-404 touches it only on the ?beta=true path).
 """
 
 from __future__ import annotations
@@ -49,6 +49,12 @@ def _retrieving(view: RequestView) -> bool:
 
 
 # ------------------------------------------------------------------------------ count_tokens
+
+
+def _messages_beta_query_unrouted(view: RequestView) -> Refusal:
+    if view.path.rstrip("/") == "/v1/messages" and "beta=true" in view.query:
+        return 404, "not_found_error", f"invalid_path: {view.path}?{view.query}"
+    return None
 
 
 def _no_count_route(view: RequestView) -> Refusal:
@@ -355,4 +361,9 @@ FAULTS: tuple[Fault, ...] = (
            "https://github.com/epam/ai-dial-chat/issues/7926 (an unknown model lookup returns 200 with an empty body)",
            "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",
            branch_on_request(_retrieving, reanswer_json(_empty_200))),
+    # ----------------------------------------------------------------- messages
+    _fault("messages-beta-query-404", ["endpoints.messages_beta_query_accepted"],
+           "https://github.com/router-for-me/CLIProxyAPI/issues/3892 (404 on …/v1/messages?beta=true after a routing change); https://github.com/envoyproxy/ai-gateway/issues/1360 (the count_tokens analogue)",
+           "/v1/messages answers on its bare path, but the ?beta=true path the SDKs' beta clients and Claude Code post to is a 404.",
+           refuse_request(_messages_beta_query_unrouted)),
 )

@@ -13,6 +13,8 @@ import json
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
 from conformance._types import JSON, RawHeaders
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
@@ -20,6 +22,7 @@ from conformance.reference.rewrite import (
     EventOut,
     RequestView,
     branch_on_request,
+    compose,
     event,
     format_event,
     hang_up_stream,
@@ -160,6 +163,42 @@ def _stall_after_block_start() -> Callable[[bytes], float]:
     return delay
 
 
+# ---------------------------------------------------------------------------- buffering
+
+BACKEND_PACE_S = 0.06  # per chunk: the backend behind the buffering gateway takes its time, as a real model does
+
+
+def _slow_backend() -> Callable[[bytes], float]:
+    return lambda chunk: BACKEND_PACE_S if chunk else 0.0
+
+
+def _held_until_complete(app: ASGIApp) -> ASGIApp:
+    """Hold a stream's whole body and send it in one piece when it is complete (fake streaming, proxy_buffering on)."""
+
+    async def wrapped(scope: Scope, receive: Receive, send: Send) -> None:
+        held: list[Message] = []
+
+        async def hold(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                held.append(message)
+                return
+            if not held or message["type"] != "http.response.body" or b"event-stream" not in dict(held[0].get("headers", [])).get(b"content-type", b""):
+                for early in held:
+                    await send(early)
+                held.clear()
+                await send(message)
+                return
+            held.append(message)
+            if not message.get("more_body", False):
+                body = b"".join(m.get("body", b"") for m in held[1:])
+                await send(held[0])
+                await send({"type": "http.response.body", "body": body, "more_body": False})
+
+        await app(scope, receive, hold)
+
+    return wrapped
+
+
 FAULTS: tuple[Fault, ...] = (
     # ------------------------------------------------------------------ refusals
     _fault("rate-limit-as-503", ["recovery.rate_limited_status"], "https://github.com/sourcegraph/sourcegraph-public-snapshot/pull/52786 (upstream 429 rewritten to 503)",
@@ -203,4 +242,10 @@ FAULTS: tuple[Fault, ...] = (
            f"{PEERS} #15; https://github.com/decolua/9router/issues/3409 (a stream that stalls and never finishes); https://github.com/ollama/ollama/pull/14932",
            f"After message_start the stream goes silent; {STALL_S:g} s later the gateway's idle timeout closes it, with no error event and no message_stop (judged under a 1 s limit).",
            hang_up_stream(_message_start, STALL_S), profile=SHORT_SILENCE_PROFILE),
+    # ---------------------------------------------------------------- buffering
+    _fault("stream-buffered-until-complete", ["recovery.stream_not_buffered"],
+           "https://nginx.org/en/docs/http/ngx_http_proxy_module.html#proxy_buffering (proxy_buffering on holds the upstream response); "
+           "peers.md §5 (trustedrouter-provider-check and webai-at-home test incremental delivery against whole-body buffering, fake streaming)",
+           f"The gateway holds each stream until it is complete, then sends it in one piece; its backend takes {BACKEND_PACE_S:g} s per chunk, so long answers arrive late and all at once.",
+           compose(_held_until_complete, stall_stream(_slow_backend))),
 )

@@ -111,6 +111,15 @@ def _fold_stream_into_text() -> EventFn:
     return rewrite
 
 
+def _split_signature_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
+    """The signature in two signature_delta events, each with half of it (a proxy that re-chunks every delta)."""
+    if _delta_type(data) != "signature_delta" or not isinstance(data, dict) or not isinstance(data["delta"], dict):
+        return [event(name, data)]
+    signature = str(data["delta"].get("signature", ""))
+    half = len(signature) // 2
+    return [event(name, {**data, "delta": {"type": "signature_delta", "signature": part}}) for part in (signature[:half], signature[half:])]
+
+
 # ------------------------------------------------------------------------------- requests
 
 
@@ -195,16 +204,16 @@ def _drop_thinking_if_prefilled(body: dict[str, JSON]) -> None:
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
+    _fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
            "Thinking blocks carry an empty signature (streamed: an empty signature_delta), so the next turn cannot send them back.",
            compose(_body(_empty_signatures), rewrite_events(_empty_signature_delta))),
-    _fault("signature-delta-missing", ["thinking.signature_present", "thinking.stream_signature_delta"],
+    _fault("signature-delta-missing", ["thinking.signature_present", "thinking.stream_signature_delta", "thinking.stream_round_trip_accepted"],
            f"{PEERS} #20; https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (streaming deltas: no signature_delta)",
            "Streams send thinking_delta pieces but never a signature_delta.", rewrite_events(_drop_signature_delta)),
-    _fault("thinking-folded-into-text", ["thinking.block_present", "thinking.round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
+    _fault("thinking-folded-into-text", ["thinking.block_present", "thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
            "The reasoning comes back as text: the thinking block becomes a text block and its signature is lost.",
            compose(_body(_fold_into_text), rewrite_events_with_state(_fold_stream_into_text))),
-    _fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
+    _fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
            "A thinking block sent back in the next turn is refused (the gateway re-routes it to a backend that cannot verify its signature).",
            refuse_request(_refuse_round_trip)),
     _fault("thinking-not-supported", ["thinking.enabled_accepted"], "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (no thinking parameter)",
@@ -224,4 +233,9 @@ FAULTS: tuple[Fault, ...] = (
     _fault("thinking-dropped-for-prefill", ["thinking.block_present", "thinking.prefill_rejected"],
            "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
            "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
+    _fault("thinking-signature-split", ["thinking.signature_single_delta", "thinking.stream_round_trip_accepted"],
+           f"{PEERS} #20 (stream translators that mangle signatures: https://github.com/router-for-me/CLIProxyAPI/issues/2172); "
+           "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py (the signature is replaced, not appended)",
+           "Each signature arrives in two signature_delta events of half its length; a client keeps the second half, and the next turn is refused.",
+           rewrite_events(_split_signature_delta)),
 )
