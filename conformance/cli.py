@@ -366,12 +366,13 @@ def cmd_validate(args: argparse.Namespace) -> int:
     for note in judged.notes:
         print(f"  note: {note}")
     for finding in judged.findings:
-        mark = {"pass": "✓", "fail": "✗", "warn": "!"}[finding.outcome.value]
+        mark = {"pass": "✓", "fail": "✗", "warn": "!", "error": "E", "skip": "-"}[finding.outcome.value]
         print(f"  {terminal._paint(mark, finding.outcome.value, colour)} {finding.check_id}")
         for line in finding.message.splitlines():
             print(f"      {line}")
-    counts = {o: sum(1 for f in judged.findings if f.outcome.value == o) for o in ("pass", "fail", "warn")}
-    print(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn")
+    counts = {o: sum(1 for f in judged.findings if f.outcome.value == o) for o in ("pass", "fail", "warn", "error")}
+    errors = f" · {counts['error']} error (a limit of the suite, not a verdict)" if counts["error"] else ""
+    print(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn{errors}")
     return EXIT_FAILED if judged.must_failures else EXIT_OK
 
 

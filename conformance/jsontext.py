@@ -21,6 +21,9 @@ def _constant(name: str) -> JSON:
     raise ValueError(f"{name} is not JSON (RFC 8259 has no NaN or Infinity)")
 
 
+_DECODER = json.JSONDecoder(parse_constant=_constant)  # built once: json.loads builds one per call when given parse_constant
+
+
 def loads(data: bytes | str) -> JSON:
     """Parse strictly; ``ValueError`` names what is wrong (nesting past the parser's stack included)."""
     nul = "\x00" in data if isinstance(data, str) else b"\x00" in data
@@ -33,7 +36,7 @@ def loads(data: bytes | str) -> JSON:
     if text.startswith("\ufeff"):
         raise ValueError("starts with a byte order mark (RFC 8259 §8.1: JSON text must not)")
     try:
-        value = json.loads(text, parse_constant=_constant)
+        value = _DECODER.decode(text)
         return _whole_characters(value) if _SURROGATE_ESCAPE.search(text) else value
     except RecursionError as exc:
         raise ValueError("nested deeper than a parser's stack") from exc

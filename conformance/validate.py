@@ -4,6 +4,10 @@ For the body a user saved with curl while debugging a client. There is no reques
 no response header, so only the checks that can be judged from the body alone run: schemas,
 framing, the stream grammar, usage types, the error envelope. A stream that does not begin with
 message_start is a fragment (a captured tail) and is judged event by event only.
+
+A stream is read from the file in slices (``sse.reading.read_file``): a recording of any length
+is judged whole, in flat memory, with no cap on its events. A file has no arrival times, so no
+silence is judged. A check a limit of ours stopped (an event over the size cap) is ``error``.
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .checks.registry import registered
-from .checks.subject import SchemaBook, Subject
+from .checks.subject import SchemaBook, Subject, Unjudgeable
 from .contract.loader import load_contract
 from .contract.model import Contract, RuleKind
 from .exchange import Chunk, Exchange, RecordedRequest
 from .findings import Finding, Level, NotApplicable, Outcome
 from .scenarios import Request
-from .sse.reading import read_stream
+from .sse.reading import StreamReading, read_file
+
+_HEAD = 64 * 1024  # bytes read to tell a JSON document from a stream without reading a long stream whole
 
 # Checks that need the stream from its first event: a fragment (saved from the middle) cannot be judged by them.
 ORDER_CHECKS = frozenset(
@@ -44,6 +50,15 @@ class Judged:
     def must_failures(self) -> int:
         """How many MUST checks failed."""
         return sum(1 for f in self.findings if f.outcome is Outcome.FAIL)
+
+
+def _document(path: Path) -> bytes | None:
+    """The whole file when it may be one JSON document (it starts with { or [), else None: a stream is never read whole."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD)
+    if head.lstrip(b" \t\r\n\xef\xbb\xbf")[:1] not in (b"{", b"["):
+        return None
+    return path.read_bytes()
 
 
 def sniff(data: bytes) -> str:
@@ -73,11 +88,20 @@ def _status_for(contract: Contract, data: bytes) -> int:
     return next((status for status, types in contract.status_types.items() if kind in types), 400)
 
 
+def _fragment(reading: StreamReading | None) -> bool:
+    """A stream whose first event is neither message_start nor a ping: a captured tail."""
+    first = next(iter(reading.events), None) if reading is not None else None
+    return first is not None and (first.data or {}).get("type") not in ("message_start", "ping")
+
+
 def validate(path: Path | str, *, status: int | None = None, api_version: str = "2023-06-01", spec_dir: str | None = None) -> Judged:
     """Judge the file at ``path`` with every check that needs nothing but the answer itself."""
-    data = Path(path).read_bytes()
+    path = Path(path)
+    document = _document(path)
     contract = load_contract(api_version, "anthropic", spec_dir=spec_dir)
-    kind = sniff(data)
+    kind = sniff(document) if document is not None else "stream"
+    refused = status is not None and status >= 300  # an error body however it looks: judged whole, never as a stream
+    data = path.read_bytes() if refused and document is None else document if document is not None and kind != "stream" else b""  # a stream stays on disk
     stream = kind == "stream"
     endpoint = {"count_tokens": "count_tokens", "models": "models"}.get(kind, "messages")
     code = status or (_status_for(contract, data) if kind == "error" else 200)
@@ -85,15 +109,15 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
     body = json.dumps({"stream": True}).encode() if stream else b"{}"
     exchange = Exchange(
         id="validate",
-        request=RecordedRequest(method="POST", url="file://" + str(Path(path).resolve()), headers=(), body=body),
+        request=RecordedRequest(method="POST", url="file://" + str(path.resolve()), headers=(), body=body),
         status=code,
         headers=(("content-type", media),),
         body=data,
-        chunks=(Chunk(offset=0, size=len(data), t=0.0),),
+        chunks=(Chunk(offset=0, size=len(data), t=0.0),) if data else (),
     )
     request = Request(scenario="validate", endpoint=endpoint, method="POST", path="", headers=(), auth="none", body=body, stream=stream, tags=frozenset())
-    reading = read_stream(data, exchange.chunks, delta_blocks=contract.delta_blocks, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
-    fragment = bool(reading and reading.events and (reading.events[0].data or {}).get("type") not in ("message_start", "ping"))
+    reading = read_file(path, delta_blocks=contract.delta_blocks, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
+    fragment = _fragment(reading)
     subject = Subject(exchange=exchange, request=request, contract=contract, facts=contract.model_facts(""), schemas=SchemaBook(contract), reading=reading)
     checks = registered()
     findings: list[Finding] = []
@@ -112,6 +136,10 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
             continue
         try:
             result = fn(subject)
+        except Unjudgeable as exc:
+            if subject.limit() is not None:  # a limit of ours stopped the rule: an error naming it, never the file's fault
+                findings.append(Finding(check_id=rule.id, case="", outcome=Outcome.ERROR, level=rule.level, message=str(exc)))
+            continue  # else the recording broke off with an error event: nothing there to judge
         except NotApplicable:
             continue
         violations = result if isinstance(result, list) else list(result.violations)
@@ -119,6 +147,7 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
             continue
         outcome = Outcome.PASS if not violations else (Outcome.FAIL if rule.level is Level.MUST else Outcome.WARN)
         message = "\n".join(v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:3])
-        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations)))
+        judged = () if isinstance(result, list) else result.judged
+        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations), judged=judged))
     notes = ("a fragment: the stream does not start with message_start, so only per-event checks ran",) if fragment else ()
     return Judged(kind=kind, findings=tuple(findings), notes=notes)

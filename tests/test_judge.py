@@ -480,4 +480,35 @@ def test_property_checks_read_other_exchanges_of_the_run(contract, cases, reques
     rule = cases["models.after_id_pages"]
     assert judge(contract, requests, listing, retrieved, after).judge(rule).outcome is Outcome.PASS
     alone = judge(contract, requests, after).judge(rule)
-    assert (alone.outcome, alone.message) == (Outcome.SKIP, "not applicable: models.after: no usable models.list page (GET /v1/models) to compare with")
+    assert (alone.outcome, alone.message) == (Outcome.SKIP, "not applicable: models.after: no usable models.list page (GET /v1/models) to compare with: it was not sent (judged by models.list_schema)")
+
+
+# ------------------------------------------------- limits of ours: error naming the limit, never fail
+
+
+def _long_stream(deltas: int) -> bytes:
+    block = {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}
+    piece = {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "ha"}}
+    closing = [{"type": "content_block_stop", "index": 0}, {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": deltas}}, {"type": "message_stop"}]
+    return sse(START, block) + sse(piece) * deltas + sse(*closing)
+
+
+def test_a_stream_past_the_readers_event_cap_is_an_error_naming_the_cap(contract, cases, requests):
+    stream = answer(requests, "plain.stream", 200, _long_stream(10_010), headers=(SSE, RID))
+    j = judge(contract, requests, stream)
+    end = j.judge(cases["stream.ends_with_message_stop"])
+    assert end.outcome is Outcome.ERROR
+    assert end.message.startswith("no complete answer to judge (infrastructure, not a verdict): plain.stream: not judged: the suite reads at most 10,000 events of a stream")
+    order = j.judge(cases["stream.event_order"])
+    assert (order.outcome, order.judged) == (Outcome.PASS, ("plain.stream: 9,999 events after message_start in the documented order",))
+    assert j.judge(cases["stop_reason.known_value"]).outcome is Outcome.ERROR  # the final message lies past the cap
+
+
+def test_a_body_cut_at_our_size_cap_is_an_error_not_a_cut_stream(contract, cases, requests):
+    raw = _long_stream(50)
+    stream = answer(requests, "plain.stream", 200, raw[: len(raw) // 2], headers=(SSE, RID), truncated=True, notes=("body cut at 1024 bytes (the cap)",))
+    j = judge(contract, requests, stream)
+    for case in ("stream.ends_with_message_stop", "stream.framing_terminated"):
+        finding = j.judge(cases[case])
+        assert finding.outcome is Outcome.ERROR, finding
+        assert "the suite's size cap cut the answer after" in finding.message

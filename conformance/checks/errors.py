@@ -3,25 +3,30 @@
 from __future__ import annotations
 
 from ..exchange import UNPARSED
-from ..findings import NotApplicable, Violation
+from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
 from .subject import Subject, show
 
 
 @check("errors.envelope_shape")
-def envelope_shape(s: Subject) -> list[Violation]:
+def envelope_shape(s: Subject) -> Judgement:
     """SDKs build their exception from error.type and error.message; another shape hides the cause."""
     data = s.exchange.json
+    item = f"the status {s.exchange.status} envelope"
     if data is UNPARSED:
-        return [Violation(f"Received: status {s.exchange.status} with {s.exchange.not_json()}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}")]
-    return [
-        Violation(f"Received: {message} in {show(data)}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}", at=pointer)
-        for pointer, message in s.schemas.errors("error", data, limit=3)
-    ]
+        s.whole()  # a body a limit of ours cut is no JSON through our doing
+        return judgement(item, [Violation(f"Received: status {s.exchange.status} with {s.exchange.not_json()}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}")])
+    return judgement(
+        item,
+        [
+            Violation(f"Received: {message} in {show(data)}\nExpected: {{\"type\": \"error\", \"error\": {{\"type\": …, \"message\": …}}}}", at=pointer)
+            for pointer, message in s.schemas.errors("error", data, limit=3)
+        ],
+    )
 
 
 @check("errors.type_matches_status")
-def type_matches_status(s: Subject) -> list[Violation]:
+def type_matches_status(s: Subject) -> Judgement:
     """Clients retry on overloaded_error and re-authenticate on authentication_error; a wrong pair misleads them."""
     data = s.exchange.json
     error = data.get("error") if isinstance(data, dict) else None
@@ -31,15 +36,16 @@ def type_matches_status(s: Subject) -> list[Violation]:
     status = s.exchange.status
     allowed = s.contract.status_types.get(status or 0)
     if allowed is None:
-        raise NotApplicable(f"status {status} has no documented error type")
+        raise NotApplicable(f"status {status} has no documented error type (the status itself is judged by the rule that expected another)")
+    item = f"error.type {show(kind)} with status {status}"
     if kind not in allowed:
         expected = " or ".join(allowed)
-        return [Violation(f"Received: status {status} with error.type {show(kind)}\nExpected: error.type {expected}", at="/error/type")]
-    return []
+        return judgement(item, [Violation(f"Received: status {status} with error.type {show(kind)}\nExpected: error.type {expected}", at="/error/type")])
+    return judgement(item)
 
 
 @check("errors.request_id_matches_header")
-def request_id_matches_header(s: Subject) -> list[Violation]:
+def request_id_matches_header(s: Subject) -> Judgement:
     """Users quote the id from the body or the header to support; two different ids send support after the wrong request."""
     data = s.exchange.json
     body_id = data.get("request_id") if isinstance(data, dict) else None
@@ -48,7 +54,7 @@ def request_id_matches_header(s: Subject) -> list[Violation]:
     header = s.exchange.header("request-id")
     if header is None:
         raise NotApplicable("no request-id header (judged by headers.request_id_present)")
+    item = f"request_id {show(body_id)} against the request-id header"
     if body_id.strip() != header.strip():
-        return [Violation(f"Received: request_id {show(body_id)} in the body, request-id {show(header)} in the header\nExpected: the same id in both", at="/request_id")]
-    return []
-
+        return judgement(item, [Violation(f"Received: request_id {show(body_id)} in the body, request-id {show(header)} in the header\nExpected: the same id in both", at="/request_id")])
+    return judgement(item)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ..findings import NotApplicable, Violation
+from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
-from .subject import Subject, show
+from .subject import Subject, counted, show
 
 MAX_NAMED = 5  # scenarios named in one message; the rest are counted
 
 
 @check("headers.json_content_type")
-def json_content_type(s: Subject) -> list[Violation]:
+def json_content_type(s: Subject) -> Judgement:
     """Clients pick their parser from Content-Type; a JSON answer labelled otherwise breaks them."""
     ex = s.exchange
     if ex.status is None:
@@ -20,35 +20,38 @@ def json_content_type(s: Subject) -> list[Violation]:
     flag = s.request_json().get("stream", False)
     if ex.ok and not isinstance(flag, bool):
         raise NotApplicable(f"the request's stream is {show(flag)}, not a boolean: it asked for neither a stream nor a Message (judged by its parameter rule)")
+    item = f"Content-Type {show(ex.header('content-type'))} of a status {ex.status} answer"
     if ex.media_type != "application/json":
         asked = ", to a stream request" if ex.streamed else ""
-        return [Violation(f"Received: Content-Type {show(ex.header('content-type'))} (status {ex.status}{asked})\nExpected: application/json", at="header content-type")]
-    return []
+        return judgement(item, [Violation(f"Received: Content-Type {show(ex.header('content-type'))} (status {ex.status}{asked})\nExpected: application/json", at="header content-type")])
+    return judgement(item)
 
 
 @check("headers.stream_content_type")
-def stream_content_type(s: Subject) -> list[Violation]:
+def stream_content_type(s: Subject) -> Judgement:
     """SDKs only read an answer as server-sent events when it says text/event-stream."""
     ex = s.exchange
+    item = f"Content-Type {show(ex.header('content-type'))} of a stream"
     if ex.media_type != "text/event-stream":
-        return [Violation(f"Received: Content-Type {show(ex.header('content-type'))}\nExpected: text/event-stream", at="header content-type")]
-    return []
+        return judgement(item, [Violation(f"Received: Content-Type {show(ex.header('content-type'))}\nExpected: text/event-stream", at="header content-type")])
+    return judgement(item)
 
 
 @check("headers.request_id_present")
-def request_id_present(s: Subject) -> list[Violation]:
+def request_id_present(s: Subject) -> Judgement:
     """A request-id is what a user quotes to support; without it failures cannot be traced."""
     ex = s.exchange
     if ex.status is None:
         raise NotApplicable("no answer")
     value = ex.header("request-id")
+    item = f"the request-id header of a status {ex.status} answer"
     if not value or not value.strip():
-        return [Violation(f"Received: no request-id header (status {ex.status})\nExpected: a request-id header, e.g. req_018EeWyXxfu5pfWkrYcMdjWG", at="header request-id")]
-    return []
+        return judgement(item, [Violation(f"Received: no request-id header (status {ex.status})\nExpected: a request-id header, e.g. req_018EeWyXxfu5pfWkrYcMdjWG", at="header request-id")])
+    return judgement(item)
 
 
 @check("headers.request_id_unique")
-def request_id_unique(s: Subject) -> list[Violation]:
+def request_id_unique(s: Subject) -> Judgement:
     """Support finds one request by its request-id; an id several answers share finds none of them."""
     ex = s.exchange
     if ex.status is None:
@@ -56,8 +59,12 @@ def request_id_unique(s: Subject) -> list[Violation]:
     value = (ex.header("request-id") or "").strip()
     if not value:
         raise NotApplicable("no request-id header (judged by headers.request_id_present)")
-    others = sorted(sid for sid, peer in s.peers.items() if sid != ex.id and (peer.header("request-id") or "").strip() == value)
+    answered = [(sid, peer) for sid, peer in s.peers.items() if sid != ex.id and peer.status is not None]
+    if not answered:
+        raise NotApplicable("no other answer in the run to compare the request-id with")
+    others = sorted(sid for sid, peer in answered if (peer.header("request-id") or "").strip() == value)
+    item = f"request-id {show(value)} against {counted(len(answered), 'other answer')} of the run"
     if not others:
-        return []
+        return judgement(item)
     named = ", ".join(others[:MAX_NAMED]) + (f" and {len(others) - MAX_NAMED} more" if len(others) > MAX_NAMED else "")
-    return [Violation(f"Received: request-id {show(value)}, also on the answer to {named}\nExpected: a request-id no other answer of the run carries", at="header request-id")]
+    return judgement(item, [Violation(f"Received: request-id {show(value)}, also on the answer to {named}\nExpected: a request-id no other answer of the run carries", at="header request-id")])

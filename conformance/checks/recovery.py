@@ -19,7 +19,7 @@ from ..findings import Judgement, NotApplicable, Violation, judgement
 from ..sse.framer import Frame
 from ..sse.reading import StreamReading
 from .registry import check
-from .subject import Subject, describe_error, error_event, locate, show
+from .subject import Subject, counted, describe_error, error_event, locate, locate_event, show
 
 _SECONDS = re.compile(r"^\d+(\.\d+)?$")
 # RFC 9110 §5.6.7 HTTP-date: IMF-fixdate, or the obsolete RFC 850 and asctime forms recipients must accept.
@@ -46,7 +46,7 @@ def _error_code(body: JSON) -> str | None:
 
 
 @check("recovery.retry_after_on_rate_limit")
-def retry_after_on_rate_limit(s: Subject) -> list[Violation]:
+def retry_after_on_rate_limit(s: Subject) -> Judgement:
     """Clients (Claude Code, the SDKs) wait what retry-after says; without it they guess or retry at once."""
     if s.exchange.status != 429:
         raise NotApplicable(f"status {s.exchange.status}, not 429")
@@ -54,13 +54,14 @@ def retry_after_on_rate_limit(s: Subject) -> list[Violation]:
     if code in _SPEND_LIMIT_CODES:
         raise NotApplicable(f"a spend-limit 429 ({code}): Anthropic sends it without retry-after, since waiting does not help (DOC-RL)")
     value = s.exchange.header("retry-after")
+    item = f"retry-after {show(value)} on a 429"
     if value is None:
         ms = s.exchange.header("retry-after-ms")
         note = f" (only the non-standard retry-after-ms: {show(ms)})" if ms is not None else ""
-        return [Violation(f"Received: a 429 without retry-after{note}\nExpected: retry-after with the number of seconds to wait, e.g. retry-after: 12", at="header retry-after")]
+        return judgement(item, [Violation(f"Received: a 429 without retry-after{note}\nExpected: retry-after with the number of seconds to wait, e.g. retry-after: 12", at="header retry-after")])
     if not (_SECONDS.match(value.strip()) or _is_http_date(value.strip())):
-        return [Violation(f"Received: retry-after {show(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12 (or an HTTP date)", at="header retry-after")]
-    return []
+        return judgement(item, [Violation(f"Received: retry-after {show(value)}\nExpected: the number of seconds to wait, e.g. retry-after: 12 (or an HTTP date)", at="header retry-after")])
+    return judgement(item)
 
 
 def _is_http_date(value: str) -> bool:
@@ -85,24 +86,25 @@ def _is_rfc3339(value: str) -> bool:
 
 
 @check("recovery.should_retry_consistent")
-def should_retry_consistent(s: Subject) -> list[Violation]:
+def should_retry_consistent(s: Subject) -> Judgement:
     """SDK 2.x obeys x-should-retry over the status: false on a 529 stops every retry, true on a 401 resends a hopeless request."""
     ex = s.exchange
     values = ex.header_all("x-should-retry")
     if ex.status is None or not values:
         raise NotApplicable("no x-should-retry header")
     value, status = values[0].strip(), ex.status
+    item = f"x-should-retry {show(', '.join(values))} on a {status}"
     if len(values) > 1 or value not in ("true", "false"):
-        return [Violation(f"Received: x-should-retry {show(', '.join(values))} (status {status})\nExpected: x-should-retry \"true\" or \"false\" (the SDK ignores any other value)", at="header x-should-retry")]
+        return judgement(item, [Violation(f"Received: x-should-retry {show(', '.join(values))} (status {status})\nExpected: x-should-retry \"true\" or \"false\" (the SDK ignores any other value)", at="header x-should-retry")])
     if value == "false" and (status in (429, 529) or status >= 500) and _error_code(ex.json) not in _SPEND_LIMIT_CODES:
-        return [Violation(f'Received: x-should-retry "false" on a {status}\nExpected: "true" or no x-should-retry: clients retry a {status}, and the SDK stops when told "false"', at="header x-should-retry")]
+        return judgement(item, [Violation(f'Received: x-should-retry "false" on a {status}\nExpected: "true" or no x-should-retry: clients retry a {status}, and the SDK stops when told "false"', at="header x-should-retry")])
     if value == "true" and status in _FINAL_STATUSES:
-        return [Violation(f'Received: x-should-retry "true" on a {status}\nExpected: "false" or no x-should-retry: the same request cannot succeed when sent again', at="header x-should-retry")]
-    return []
+        return judgement(item, [Violation(f'Received: x-should-retry "true" on a {status}\nExpected: "false" or no x-should-retry: the same request cannot succeed when sent again', at="header x-should-retry")])
+    return judgement(item)
 
 
 @check("recovery.ratelimit_headers_wellformed")
-def ratelimit_headers_wellformed(s: Subject) -> list[Violation]:
+def ratelimit_headers_wellformed(s: Subject) -> Judgement:
     """Clients pace themselves on these headers; a reset they cannot parse or a count that is not one leaves them guessing."""
     found = [(name, value.strip(), m.group(1)) for name, value in s.exchange.headers if (m := _RATE_LIMIT_HEADER.match(name))]
     if not found:
@@ -113,53 +115,68 @@ def ratelimit_headers_wellformed(s: Subject) -> list[Violation]:
             violations.append(Violation(f"Received: {name} {show(value)}\nExpected: an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z", at=f"header {name}"))
         elif kind != "reset" and not _COUNT.match(value):
             violations.append(Violation(f"Received: {name} {show(value)}\nExpected: a non-negative integer, e.g. 50", at=f"header {name}"))
-    return violations
+    return judgement(counted(len(found), "anthropic-ratelimit-* header"), violations)
 
 
 @check("recovery.pre_stream_error_is_status")
-def pre_stream_error_is_status(s: Subject) -> list[Violation]:
+def pre_stream_error_is_status(s: Subject) -> Judgement:
     """SDKs and Claude Code retry 429/529 statuses; the same failure sent as a 200 stream is not retried."""
     if s.reading is None:
         raise NotApplicable("not a stream")
-    event = error_event(s.reading)
-    if event is None or any(e.index < event.index and e.data is not None and e.data.get("type") == "message_start" for e in s.reading.events):
-        return []
-    return [
-        Violation(
-            f"Received: status 200 and an error event ({describe_error(event)}) before message_start\n"
-            "Expected: an HTTP error status (e.g. 529 overloaded_error) when the request fails before its stream starts",
-            at=locate(s, event.index),
-            event_index=event.index,
-        )
-    ]
+    for event in s.reading.events:
+        kind = event.data.get("type") if event.data is not None else None
+        if kind == "message_start":
+            return judgement(f"the events before message_start (event #{event.index})")
+        if event.name == "error" or kind == "error":
+            return judgement(
+                f"an error event before message_start (event #{event.index})",
+                [
+                    Violation(
+                        f"Received: status 200 and an error event ({describe_error(event)}) before message_start\n"
+                        "Expected: an HTTP error status (e.g. 529 overloaded_error) when the request fails before its stream starts",
+                        at=locate_event(event),
+                        event_index=event.index,
+                    )
+                ],
+            )
+    s.whole()  # an error event may lie past a cut of ours
+    raise NotApplicable("neither message_start nor an error event in the stream (judged by stream.message_start_first)")
 
 
 @check("recovery.stream_failure_surfaced")
-def stream_failure_surfaced(s: Subject) -> list[Violation]:
+def stream_failure_surfaced(s: Subject) -> Judgement:
     """A failure swallowed into a normal end hands the client a cut answer it takes for complete."""
     ex = s.exchange
     if ex.status is None:
         raise NotApplicable("no answer")
     if ex.status >= 400:
-        return []  # the failure reached the client as a status (its envelope is judged by errors.*)
+        return judgement(f"status {ex.status}")  # the failure reached the client as a status (its envelope is judged by errors.*)
     if s.reading is None:
         raise NotApplicable("not a stream")
-    if error_event(s.reading) is not None:
-        return []
-    deltas = [(i, d.get("delta")) for i, d in s.events() if d.get("type") == "message_delta"]
-    if deltas:
-        index, delta = deltas[-1]
+    found = error_event(s.reading)
+    if found is not None:
+        return judgement(f"an error event (event #{found.index}, {describe_error(found)})")
+    s.whole()  # the error event may lie past a cut of ours
+    last: tuple[int, JSON] | None = None
+    for index, data in s.events():
+        if data.get("type") == "message_delta":
+            last = (index, data.get("delta"))
+    if last is not None:
+        index, delta = last
         reason = delta.get("stop_reason") if isinstance(delta, dict) else None
         received, at = f"a stream that ends like a complete answer (stop_reason {show(reason)})", locate(s, index)
     else:
         received, at = "a stream with no error event", None
-    return [
-        Violation(
-            f"Received: {received}, though the target was made to fail after the stream started\n"
-            'Expected: an error event as the last event, e.g. {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
-            at=at,
-        )
-    ]
+    return judgement(
+        f"the {counted(len(s.reading.events), 'event')} of the stream for an error event",
+        [
+            Violation(
+                f"Received: {received}, though the target was made to fail after the stream started\n"
+                'Expected: an error event as the last event, e.g. {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}',
+                at=at,
+            )
+        ],
+    )
 
 
 def _silence_limit(s: Subject) -> float:
@@ -172,39 +189,53 @@ def _silence_limit(s: Subject) -> float:
 
 
 def _label(s: Subject, frame: Frame) -> str:
-    event = next((e for e in s.reading.events if e.frame is frame), None) if s.reading is not None else None
-    return locate(s, event.index) if event is not None else f"a comment @ byte {frame.start}"
+    event = next((e for e in s.reading.events if e.frame.index == frame.index), None) if s.reading is not None else None
+    return locate_event(event) if event is not None else f"a comment @ byte {frame.start}"
 
 
 @check("recovery.stream_silence_bounded")
-def stream_silence_bounded(s: Subject) -> list[Violation]:
+def stream_silence_bounded(s: Subject) -> Judgement:
     """Claude Code shows "Waiting for API response" after ~20 s of silence and abandons stalled streams."""
     if s.reading is None:
         raise NotApplicable("not a stream")
-    limit = _silence_limit(s)
-    start = next((e.frame for e in s.reading.events if e.data is not None and e.data.get("type") == "message_start"), None)
-    if start is None:
-        raise NotApplicable("no message_start (judged by stream.message_start_first)")
-    after_start = itertools.dropwhile(lambda f: f is not start, s.reading.frames)
-    timed = [(f.t, f) for f in after_start if f.t is not None]
-    if not timed:
+    if not s.exchange.chunks:
         raise NotApplicable("no arrival times were recorded for this stream")
-    gaps = [(b - a, fa, _label(s, fb)) for (a, fa), (b, fb) in itertools.pairwise(timed)]
-    last_t, last = timed[-1]
-    if not _finished(s.reading) and s.exchange.elapsed > last_t:  # nothing came after the last frame until the stream ended
-        gaps.append((s.exchange.elapsed - last_t, last, _end_of(s)))
-    if not gaps:
+    limit = _silence_limit(s)
+    start = next((e.frame.index for e in s.reading.events if e.data is not None and e.data.get("type") == "message_start"), None)
+    if start is None:
+        raise s.unjudged("no message_start (judged by stream.message_start_first)")
+    longest: tuple[float, Frame, Frame | None] | None = None  # gap, the frame before it, the frame after it (None: the end)
+    count, previous, previous_t = 0, None, 0.0
+    for frame in itertools.islice(s.reading.frames, start, None):
+        if frame.t is None:
+            continue
+        count += 1
+        if previous is not None and (longest is None or frame.t - previous_t > longest[0]):
+            longest = (frame.t - previous_t, previous, frame)
+        previous, previous_t = frame, frame.t
+    if previous is None:
+        raise NotApplicable("no arrival times were recorded for this stream")
+    # Silence until the stream ended counts too, unless a cap of ours, not the target, ended reading (a timeout is observed silence).
+    trailing = s.exchange.elapsed - previous_t
+    cut_by_us = s.reading.limit is not None or s.exchange.truncated
+    if not _finished(s.reading) and not cut_by_us and trailing > 0 and (longest is None or trailing > longest[0]):
+        longest = (trailing, previous, None)
+    if longest is None:
         raise NotApplicable("one arrival time only, and the stream finished: no silence to measure")
-    gap, before, after = max(gaps, key=lambda g: g[0])
+    gap, before, after = longest
+    item = f"the gaps between {counted(count, 'frame')} after message_start (longest {gap:.1f} s)"
     if gap <= limit:
-        return []
-    return [
-        Violation(
-            f"Received: {gap:.1f} s without any event, ping or comment, after {_label(s, before)}\n"
-            f"Expected: at most {limit:g} s of silence after message_start (ping events keep a pending answer alive)",
-            at=after,
-        )
-    ]
+        return judgement(item)
+    return judgement(
+        item,
+        [
+            Violation(
+                f"Received: {gap:.1f} s without any event, ping or comment, after {_label(s, before)}\n"
+                f"Expected: at most {limit:g} s of silence after message_start (ping events keep a pending answer alive)",
+                at=_label(s, after) if after is not None else _end_of(s),
+            )
+        ],
+    )
 
 
 def _finished(reading: StreamReading) -> bool:

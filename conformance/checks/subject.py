@@ -2,14 +2,15 @@
 
 Built by the judge; checks only read it. Schema validation lives here so every check that needs
 a schema uses the validators compiled once per run. ``Unjudgeable`` is how a subject says its
-answer broke off (an error event mid-stream, a twin still 429/529 after retries): the judge
-turns that into ``error``, never ``skip`` or ``fail``, unless other exchanges reach a verdict.
+answer broke off (an error event mid-stream, a twin still 429/529 after retries) or was cut by a
+limit of ours (``limit``: the body size cap, a timeout, the reader's caps): the judge turns that
+into ``error``, never ``skip`` or ``fail``, unless other exchanges reach a verdict.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
@@ -41,11 +42,8 @@ def infrastructure_failure(exchange: Exchange) -> str | None:
 
 
 def error_event(reading: StreamReading) -> Event | None:
-    """The stream's first error event, named so by its event: line (as the SDK reads it) or by its data's type."""
-    for event in reading.events:
-        if event.name == "error" or (event.data is not None and event.data.get("type") == "error"):
-            return event
-    return None
+    """The stream's first error event, named so by its event: line (as the SDK reads it) or by its data's type (found by the reading)."""
+    return reading.events[reading.error_at] if reading.error_at is not None else None
 
 
 def describe_error(event: Event) -> str:
@@ -130,6 +128,8 @@ class Subject:
     def body(self) -> JSONObject:
         """The non-stream JSON body as an object, or NotApplicable (the schema check reports it)."""
         data = self.exchange.json
+        if data is UNPARSED:
+            self.whole()
         if data is UNPARSED or not isinstance(data, dict):
             raise NotApplicable("the body is not a JSON object")
         return data
@@ -141,12 +141,39 @@ class Subject:
             return None
         return f"the stream broke off with an error event ({describe_error(event)}) at {locate(self, event.index)}"
 
+    def limit(self) -> str | None:
+        """Which limit of ours cut this answer short (the body size cap, a timeout, a cap of the stream reader), or None.
+
+        What lies past such a cut was never seen: a rule about the end of the answer, or about the
+        whole of it, cannot be judged, and saying so is ``error``, never the target's ``fail``.
+        """
+        ex = self.exchange
+        if ex.truncated:
+            return f"the suite's size cap cut the answer after {len(ex.body):,} bytes"
+        if ex.error_kind == "timeout" and ex.status is not None:
+            return f"the suite stopped waiting for the rest of the answer ({ex.error})"
+        return self.reading.limit if self.reading is not None else None
+
+    def unjudged(self, reason: str) -> NotApplicable:
+        """The exception for "nothing here to judge": ``Unjudgeable`` when a limit of ours cut the answer (the rest was never read), else a skip with ``reason``."""
+        limit = self.limit()
+        return Unjudgeable(f"not judged: {limit}") if limit is not None else NotApplicable(reason)
+
+    def whole(self) -> None:
+        """Unjudgeable when a limit of ours cut the answer: for rules about its end or its whole."""
+        limit = self.limit()
+        if limit is not None:
+            raise Unjudgeable(f"not judged: {limit}")
+
     def message(self) -> JSONObject:
         """The final message: the body, or for a stream the message rebuilt from its events."""
         if self.reading is not None:
             broken = self.broken_off()
             if broken is not None:
                 raise Unjudgeable(f"{broken}, so there is no final message to judge")
+            limit = self.limit()
+            if limit is not None:
+                raise Unjudgeable(f"not judged: {limit}, so the final message is unknown")
             if self.reading.message is None:
                 raise NotApplicable("the stream has no message_start to rebuild a message from")
             if self.reading.grammar or any(v.kind is FrameIssue.EOF_MID_EVENT for v in self.reading.framing):
@@ -158,18 +185,24 @@ class Subject:
         """The final message of the non-stream twin, or NotApplicable when there is none usable."""
         if self.twin is not None and (failure := infrastructure_failure(self.twin)) is not None:
             raise Unjudgeable(f"the non-stream twin {self.twin.id} has nothing to compare with: {failure}")
-        if self.twin is None or not self.twin.ok:
-            raise NotApplicable("no successful non-stream twin to compare with")
+        if self.twin is None:
+            raise NotApplicable("no successful non-stream twin to compare with (none was sent)")
+        if not self.twin.ok:
+            raise NotApplicable(f"no successful non-stream twin to compare with: {self.twin.id} answered {self.twin.status} (judged by the rules on {self.twin.id})")
         data = self.twin.json
         if not isinstance(data, dict):
             raise NotApplicable("the twin's body is not a JSON object")
         return data
 
-    def events(self) -> list[tuple[int, JSONObject]]:
-        """(event number, decoded data) for every JSON-object event of the stream."""
+    def events(self) -> Iterator[tuple[int, JSONObject]]:
+        """(event number, decoded data) for every JSON-object event of the stream, as an iterator (a long stream is never held whole)."""
+        return ((e.index, e.data) for e in self.stream_events() if e.data is not None)
+
+    def stream_events(self) -> Iterator[Event]:
+        """Every event whose data is a JSON object, in order; NotApplicable when the answer is not a stream."""
         if self.reading is None:
             raise NotApplicable("not a stream")
-        return [(e.index, e.data) for e in self.reading.events if e.data is not None]
+        return (e for e in self.reading.events if e.data is not None)
 
     def request_json(self) -> Mapping[str, JSON]:
         """The request body as sent."""
@@ -192,12 +225,21 @@ def show(value: JSON) -> str:
 
 
 def locate(subject: Subject, index: int) -> str:
-    """An event locator for ``At:`` lines: ``event #7 (message_delta) @ byte 1432``."""
+    """An event locator for ``At:`` lines: ``event #7 (message_delta) @ byte 1432`` (a walk of the events: call it per violation, not per event)."""
     if subject.reading is None:
         return f"event #{index}"
-    for event in subject.reading.events:
-        if event.index == index:
-            kind = (event.data.get("type") if event.data else None) or event.name
-            label = f" ({kind})" if isinstance(kind, str) and kind else ""  # data: [DONE] has neither
-            return f"event #{index}{label} @ byte {event.frame.start}"
+    if 0 <= index < len(subject.reading.events):
+        return locate_event(subject.reading.events[index])
     return f"event #{index}"
+
+
+def locate_event(event: Event) -> str:
+    """The locator of an event in hand."""
+    kind = (event.data.get("type") if event.data else None) or event.name
+    label = f" ({kind})" if isinstance(kind, str) and kind else ""  # data: [DONE] has neither
+    return f"event #{event.index}{label} @ byte {event.frame.start}"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 event``, ``9 events``: judged items name how many things were looked at."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from .._types import JSONObject
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
-from .subject import Subject, locate, show
+from .subject import Subject, counted, locate, locate_event, show
 
 _THINKING = ("thinking", "redacted_thinking")
 
@@ -31,7 +31,7 @@ def _continues_tool_calls(s: Subject) -> bool:
 
 
 @check("thinking.block_present")
-def block_present(s: Subject) -> list[Violation]:
+def block_present(s: Subject) -> Judgement:
     """Clients show and send back reasoning from thinking blocks; folded into text it leaks into the answer (peers #9)."""
     thinking = s.request_json().get("thinking")
     if not (isinstance(thinking, dict) and thinking.get("type") == "enabled"):
@@ -39,36 +39,45 @@ def block_present(s: Subject) -> list[Violation]:
     if _continues_tool_calls(s):
         raise NotApplicable("the request continues a tool-use turn, which need not start with new thinking")
     blocks = _content(s.message())
-    if not any(b.get("type") in _THINKING for b in blocks):
+    kinds = [b.get("type") for b in blocks]
+    item = f"content types {show(kinds)} with thinking enabled"
+    if not any(kind in _THINKING for kind in kinds):
         at = "rebuilt message /content" if s.reading is not None else "/content"
-        return [Violation(f"Received: content types {show([b.get('type') for b in blocks])}\nExpected: a thinking or redacted_thinking block (thinking is enabled)", at=at)]
-    return []
+        return judgement(item, [Violation(f"Received: content types {show(kinds)}\nExpected: a thinking or redacted_thinking block (thinking is enabled)", at=at)])
+    return judgement(item)
 
 
 @check("thinking.signature_present")
-def signature_present(s: Subject) -> list[Violation]:
+def signature_present(s: Subject) -> Judgement:
     """The next turn must carry the block back with its signature; an empty one is refused (peers #20)."""
     blocks = [(i, b) for i, b in enumerate(_content(s.message())) if b.get("type") == "thinking"]
     if not blocks:
         raise NotApplicable("no thinking block")
     prefix = "rebuilt message " if s.reading is not None else ""
-    return [
-        Violation(f"Received: signature {show(block.get('signature'))}\nExpected: a non-empty signature string", at=f"{prefix}/content/{position}/signature")
-        for position, block in blocks
-        if not (isinstance(block.get("signature"), str) and block["signature"])
-    ]
+    return judgement(
+        f"the signature of {counted(len(blocks), 'thinking block')}",
+        [
+            Violation(f"Received: signature {show(block.get('signature'))}\nExpected: a non-empty signature string", at=f"{prefix}/content/{position}/signature")
+            for position, block in blocks
+            if not (isinstance(block.get("signature"), str) and block["signature"])
+        ],
+    )
 
 
 @check("thinking.stream_signature_delta")
-def stream_signature_delta(s: Subject) -> list[Violation]:
+def stream_signature_delta(s: Subject) -> Judgement:
     """The signature only arrives as a signature_delta; a stream without one leaves the block unsendable (Ollama lists none)."""
     if s.reading is None:
         raise NotApplicable("not a stream")
-    s.message()  # a broken stream is judged by the stream.* checks
+    if not any(b.get("type") == "thinking" for b in _content(s.message())):  # a broken stream is judged by the stream.* checks
+        raise NotApplicable("no thinking block in the stream")
     open_blocks: dict[int, bool] = {}  # index of an open thinking block -> signature_delta seen
-    judged = False
+    judged = 0
     found: list[Violation] = []
-    for index, data in s.events():
+    for event in s.stream_events():
+        index, data = event.index, event.data
+        if data is None:
+            continue
         kind, block_index = data.get("type"), data.get("index")
         if not isinstance(block_index, int):
             continue
@@ -81,12 +90,12 @@ def stream_signature_delta(s: Subject) -> list[Violation]:
             if isinstance(delta, dict) and delta.get("type") == "signature_delta":
                 open_blocks[block_index] = True
         elif kind == "content_block_stop" and block_index in open_blocks:
-            judged = True
+            judged += 1
             if not open_blocks.pop(block_index):
-                found.append(Violation(f"Received: content_block_stop of thinking block {block_index} without a signature_delta\nExpected: a signature_delta before the block stops", at=locate(s, index), event_index=index))
+                found.append(Violation(f"Received: content_block_stop of thinking block {block_index} without a signature_delta\nExpected: a signature_delta before the block stops", at=locate_event(event), event_index=index))
     if not judged:
         raise NotApplicable("no thinking block in the stream")
-    return found
+    return judgement(f"the signature_delta of {counted(judged, 'thinking block')}", found)
 
 
 def _signature_deltas(s: Subject) -> dict[int, list[int]]:

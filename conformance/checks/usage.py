@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Iterator
 
 from .. import media
 from .._types import JSON, JSONObject
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from ._probes import answer_text
 from .registry import check
-from .subject import Subject, is_int, locate, show
+from .subject import Subject, Unjudgeable, counted, infrastructure_failure, is_int, locate, show
+
+KEPT = 10  # violations of a per-event rule shown in full; a long broken stream is not listed event by event
 
 
 def _usage(message: JSONObject) -> JSONObject:
@@ -27,12 +30,11 @@ def _start_usage(s: Subject) -> tuple[int, JSONObject]:
             if isinstance(message, dict) and isinstance(message.get("usage"), dict):
                 return index, message["usage"]
             raise NotApplicable("message_start has no usage (judged by stream.event_schema)")
-    raise NotApplicable("no message_start")
+    raise s.unjudged("no message_start (judged by stream.message_start_first)")
 
 
-def _output_counts(s: Subject) -> list[tuple[int, str, JSON]]:
+def _output_counts(s: Subject) -> Iterator[tuple[int, str, JSON]]:
     """(event number, event type, output_tokens) for message_start and every message_delta, in order."""
-    counts: list[tuple[int, str, JSON]] = []
     for index, data in s.events():
         kind = data.get("type")
         if kind == "message_start":
@@ -42,8 +44,12 @@ def _output_counts(s: Subject) -> list[tuple[int, str, JSON]]:
             usage = data.get("usage")
         else:
             continue
-        counts.append((index, str(kind), usage.get("output_tokens") if isinstance(usage, dict) else None))
-    return counts
+        yield index, str(kind), usage.get("output_tokens") if isinstance(usage, dict) else None
+
+
+def _counted_events(starts: int, deltas: int) -> str:
+    parts = ([counted(starts, "message_start")] if starts != 1 else ["message_start"]) if starts else []
+    return "output_tokens of " + " and ".join([*parts, counted(deltas, "message_delta")] if deltas or not parts else parts)
 
 
 def _count(value: JSON) -> int:
@@ -59,54 +65,64 @@ def input_total(usage: JSONObject) -> int | None:
 
 
 @check("usage.input_tokens_positive")
-def input_tokens_positive(s: Subject) -> list[Violation]:
+def input_tokens_positive(s: Subject) -> Judgement:
     """Billing and context tracking read input_tokens; zero for a non-empty prompt means usage is lost."""
     if s.reading is not None:
         index, usage = _start_usage(s)
-        at = f"{locate(s, index)} /message/usage/input_tokens"
+        at, where = f"{locate(s, index)} /message/usage/input_tokens", " in message_start"
     else:
-        usage, at = _usage(s.body()), "/usage/input_tokens"
+        usage, at, where = _usage(s.body()), "/usage/input_tokens", ""
     value = usage.get("input_tokens")
+    item = f"input_tokens {show(value)}{where}"
     if not is_int(value):
-        return [Violation(f"Received: input_tokens {show(value)}\nExpected: an integer >= 1", at=at)]
+        return judgement(item, [Violation(f"Received: input_tokens {show(value)}\nExpected: an integer >= 1", at=at)])
     total = input_total(usage)
     if total is not None and total < 1:
-        return [Violation(f"Received: input_tokens {value} (cache counters included: {total})\nExpected: >= 1 for a non-empty prompt", at=at)]
-    return []
+        return judgement(item, [Violation(f"Received: input_tokens {value} (cache counters included: {total})\nExpected: >= 1 for a non-empty prompt", at=at)])
+    return judgement(item)
 
 
 @check("usage.output_tokens_nonnegative")
-def output_tokens_nonnegative(s: Subject) -> list[Violation]:
+def output_tokens_nonnegative(s: Subject) -> Judgement:
     """output_tokens feeds cost accounting; a negative or non-integer count corrupts it."""
     found: list[Violation] = []
     if s.reading is None:
         value = _usage(s.body()).get("output_tokens")
-        if value is not None and not (is_int(value) and value >= 0):
+        if value is None:
+            raise NotApplicable("no output_tokens (judged by shape.message_schema)")
+        if not (is_int(value) and value >= 0):
             found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at="/usage/output_tokens"))
-        return found
-    for index, _kind, value in _output_counts(s):
-        if value is not None and not (is_int(value) and value >= 0):
+        return judgement(f"output_tokens {show(value)}", found)
+    seen = {"message_start": 0, "message_delta": 0}
+    for index, kind, value in _output_counts(s):
+        if value is None:
+            continue
+        seen[kind] += 1
+        if not (is_int(value) and value >= 0) and len(found) < KEPT:
             found.append(Violation(f"Received: output_tokens {show(value)}\nExpected: an integer >= 0", at=locate(s, index), event_index=index))
-    return found
+    if not any(seen.values()):
+        raise s.unjudged("no output_tokens in message_start or message_delta (judged by stream.event_schema)")
+    return judgement(_counted_events(seen["message_start"], seen["message_delta"]), found)
 
 
 @check("usage.output_within_max_tokens")
-def output_within_max_tokens(s: Subject) -> list[Violation]:
+def output_within_max_tokens(s: Subject) -> Judgement:
     """Clients budget on max_tokens; a target that overshoots it breaks them."""
     limit = s.request_json().get("max_tokens")
     if not is_int(limit):
         raise NotApplicable("the request has no integer max_tokens")
     used = _usage(s.message()).get("output_tokens")
     if not is_int(used):
-        raise NotApplicable("no integer output_tokens (judged elsewhere)")
+        raise NotApplicable("no integer output_tokens (judged by usage.output_tokens_nonnegative)")
+    item = f"output_tokens {used} against max_tokens {limit}"
     if used > limit:
         at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
-        return [Violation(f"Received: output_tokens={used}\nExpected: <= max_tokens={limit}", at=at)]
-    return []
+        return judgement(item, [Violation(f"Received: output_tokens={used}\nExpected: <= max_tokens={limit}", at=at)])
+    return judgement(item)
 
 
 @check("usage.output_tokens_counted")
-def output_tokens_counted(s: Subject) -> list[Violation]:
+def output_tokens_counted(s: Subject) -> Judgement:
     """Billing and context tracking add output_tokens up; an answer that produced content never costs nothing."""
     message = s.message()
     content = message.get("content")
@@ -115,15 +131,16 @@ def output_tokens_counted(s: Subject) -> list[Violation]:
     used = _usage(message).get("output_tokens")
     if not is_int(used):
         raise NotApplicable("no integer output_tokens (judged by usage.output_tokens_nonnegative)")
+    item = f"output_tokens {used} for {counted(len(content), 'content block')}"
     if used < 1:
         at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
         kinds = [b.get("type") for b in content if isinstance(b, dict)]
-        return [Violation(f"Received: output_tokens={used} for an answer with content {show(kinds)}\nExpected: >= 1 (every generated token is counted)", at=at)]
-    return []
+        return judgement(item, [Violation(f"Received: output_tokens={used} for an answer with content {show(kinds)}\nExpected: >= 1 (every generated token is counted)", at=at)])
+    return judgement(item)
 
 
 @check("usage.output_reaches_max_tokens")
-def output_reaches_max_tokens(s: Subject) -> list[Violation]:
+def output_reaches_max_tokens(s: Subject) -> Judgement:
     """An answer cut at max_tokens used all of them; a smaller count is an undercount clients pay for blind."""
     message = s.message()
     if message.get("stop_reason") != "max_tokens":
@@ -131,21 +148,24 @@ def output_reaches_max_tokens(s: Subject) -> list[Violation]:
     limit, used = s.request_json().get("max_tokens"), _usage(message).get("output_tokens")
     if not (is_int(limit) and is_int(used)):
         raise NotApplicable("no integer max_tokens and output_tokens to compare")
+    item = f'output_tokens {used} with stop_reason "max_tokens" and max_tokens {limit}'
     if used < limit:
         at = "message_delta /usage/output_tokens" if s.reading is not None else "/usage/output_tokens"
-        return [Violation(f"Received: output_tokens={used} with stop_reason \"max_tokens\"\nExpected: output_tokens={limit}, the request's max_tokens", at=at)]
-    return []
+        return judgement(item, [Violation(f"Received: output_tokens={used} with stop_reason \"max_tokens\"\nExpected: output_tokens={limit}, the request's max_tokens", at=at)])
+    return judgement(item)
 
 
 @check("usage.stream_cumulative")
-def stream_cumulative(s: Subject) -> list[Violation]:
+def stream_cumulative(s: Subject) -> Judgement:
     """message_delta usage is a running total (DOC-STR); clients overwrite, so a per-chunk count loses tokens."""
     previous: tuple[int, int] | None = None
     found: list[Violation] = []
+    seen = {"message_start": 0, "message_delta": 0}
     for index, kind, value in _output_counts(s):
         if not is_int(value):
             continue
-        if previous is not None and value < previous[1]:
+        seen[kind] += 1
+        if previous is not None and value < previous[1] and len(found) < KEPT:
             found.append(
                 Violation(
                     f"Received: output_tokens {value} in {kind}, after {previous[1]} at event #{previous[0]}\nExpected: a running total that never decreases",
@@ -154,7 +174,9 @@ def stream_cumulative(s: Subject) -> list[Violation]:
                 )
             )
         previous = (index, value)
-    return found
+    if sum(seen.values()) < 2:
+        raise s.unjudged("fewer than two integer output_tokens counts in the stream, so no running total to follow")
+    return judgement(_counted_events(seen["message_start"], seen["message_delta"]), found)
 
 
 def _within(a: int, b: int, tolerance: tuple[float, float]) -> bool:
@@ -163,7 +185,7 @@ def _within(a: int, b: int, tolerance: tuple[float, float]) -> bool:
 
 
 @check("usage.stream_matches_twin")
-def stream_matches_twin(s: Subject) -> list[Violation]:
+def stream_matches_twin(s: Subject) -> Judgement:
     """Cost dashboards sum streamed usage; it must agree with what the same request reports unstreamed."""
     twin_usage = _usage(s.twin_message())
     usage = _usage(s.message())
@@ -175,12 +197,14 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
     # Output depends on the text sampled: two different answers are only compared when both ran to max_tokens.
     same_output = answer_text(message) == answer_text(twin) or message.get("stop_reason") == twin.get("stop_reason") == "max_tokens"
     found: list[Violation] = []
+    compared: list[str] = []
     for name, tolerance in s.contract.twin_tolerance.items():
         if name == "output_tokens" and not same_output:
             continue
         streamed, plain = (input_total(usage), input_total(twin_usage)) if name == "input_tokens" else (usage.get(name), twin_usage.get(name))
         if not (is_int(streamed) and is_int(plain)):
             continue
+        compared.append(f"{name} {streamed} streamed, {plain} not streamed")
         if not _within(streamed, plain, tolerance):
             cached = name == "input_tokens" and (streamed, plain) != (usage.get(name), twin_usage.get(name))
             counted = ", cache reads and writes included" if cached else ""
@@ -191,33 +215,40 @@ def stream_matches_twin(s: Subject) -> list[Violation]:
                     at=f"final usage /{name}",
                 )
             )
-    return found
+    if not compared:
+        raise NotApplicable("no integer usage counter both answers report that can be compared")
+    return judgement(compared, found)
 
 
 PLAIN = "plain"  # the request system.string adds a system prompt to
 
 
 @check("usage.system_prompt_counted")
-def system_prompt_counted(s: Subject) -> list[Violation]:
+def system_prompt_counted(s: Subject) -> Judgement:
     """Billing and context budgets rest on input usage; one that leaves the system prompt out under-reports every agent turn."""
     plain = s.peer(PLAIN)
+    failure = infrastructure_failure(plain) if plain is not None else None
+    if failure is not None:
+        raise Unjudgeable(f"nothing to compare with: {PLAIN} has no answer ({failure})")
     if plain is None or not plain.ok or not isinstance(plain.json, dict):
-        raise NotApplicable(f"no successful {PLAIN} answer to compare with")
+        got = "was not sent" if plain is None else f"answered {plain.status}" if not plain.ok else "answered no JSON object"
+        raise NotApplicable(f"nothing to compare with: {PLAIN} {got}")
     own, base = s.request_json(), plain.request.json
     if "system" not in own or not isinstance(base, dict) or {k: v for k, v in own.items() if k != "system"} != base:
         raise NotApplicable(f"the request is not {PLAIN}'s body plus a system prompt, so their usage cannot be compared")
     with_system, without = input_total(_usage(s.body())), input_total(_usage(plain.json))
     if with_system is None or without is None:
         raise NotApplicable("no integer input_tokens to compare (judged by the schema checks)")
+    item = f"{with_system} input tokens with a system prompt, {without} without ({PLAIN})"
     if with_system > without:
-        return []
-    return [
+        return judgement(item)
+    return judgement(item, [
         Violation(
             f"Received: {with_system} input tokens (cache counters included) with a system prompt, {without} for the same request without it ({PLAIN})\n"
             f"Expected: more than {without}: input usage counts the system prompt",
             at="/usage/input_tokens",
         )
-    ]
+    ])
 
 
 ROUND_TRIP = "tools.round_trip"  # the request tools.round_trip_image adds an image to

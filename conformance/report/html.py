@@ -31,6 +31,7 @@ OPEN_FAILURES = 5
 SHOWN_EXCHANGES = 6
 INDEX_LIMIT = 60
 HEAD_LIMIT = 240
+JUDGED_SHOWN = 3  # judged items a pass row shows; the rest are counted (results.json has them all)
 _TEMPLATES = Path(__file__).with_name("templates")
 
 
@@ -83,6 +84,7 @@ class ResultView:
     more_exchanges: tuple[str, ...]
     evidence: bool
     open: bool
+    judged: str = ""  # what a pass rests on, compactly: its first judged items
     api_version: str = ""  # set for a version-dependent case: the version whose contract judged it
 
 
@@ -98,6 +100,14 @@ def _lines(message: str) -> tuple[tuple[str, str], ...]:
         kind = label.lower() if colon and label in ("Received", "Expected", "Note", "At") else "text"
         tagged.append((kind, evidence.visible_text(line)))
     return tuple(tagged)
+
+
+def _judged(record: Mapping[str, Any]) -> str:
+    """A pass's judged items in one line: the first few, then how many more (a pass names what it looked at)."""
+    items = [evidence.visible_text(str(item)) for item in record.get("judged") or ()]
+    shown = " · ".join(item if len(item) <= HEAD_LIMIT else item[:HEAD_LIMIT] + "…" for item in items[:JUDGED_SHOWN])
+    more = len(items) - JUDGED_SHOWN
+    return shown + (f" · … and {more} more" if more > 0 else "")
 
 
 def _head(record: Mapping[str, Any]) -> str:
@@ -177,6 +187,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),
                 evidence=has_evidence,
                 open=is_open,
+                judged=_judged(record) if outcome == "pass" else "",
                 api_version=split(str(record.get("id", "")))[1] or "",
             )
         )

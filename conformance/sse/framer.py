@@ -132,6 +132,7 @@ class Framer:
         "_line_len",
         "_line_start",
         "_max",
+        "_oversized_at",
         "_pos",
         "_t",
         "_violations",
@@ -151,6 +152,12 @@ class Framer:
         self._violations: list[Violation] = []
         self._bad_lines = 0
         self._bad_bytes = 0
+        self._oversized_at: int | None = None
+
+    @property
+    def oversized_at(self) -> int | None:
+        """Where the first event larger than the cap starts, or None: a reader that must not judge around a hole stops there."""
+        return self._oversized_at
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Frame]:
         """Frames completed by this chunk; a trailing CR waits, since it may be half of a CRLF."""
@@ -289,6 +296,8 @@ class Framer:
     def _drop(self, block: _Block) -> None:
         block.drop()
         self._line.clear()
+        if self._oversized_at is None:
+            self._oversized_at = block.start
         self._violations.append(
             Violation(
                 f"Received: an event larger than {self._max} bytes starting at byte {block.start}"

@@ -5,7 +5,11 @@ Rule 1: every ordering rule of the stream lives in this file, as much as possibl
 Rule 2: this file knows nothing of bytes, HTTP or pytest; it judges decoded events.
 
 After the first violation the grammar goes silent (state ERROR): one broken order explains
-everything after it, so cascades would only bury the finding.
+everything after it, so cascades would only bury the finding. Two rules are judged whatever came
+before, because a client meets them whatever came before: the stream must end (message_stop or an
+error event), and nothing but what the end state's row accepts may follow that end. Both are read
+off ``TRANSITIONS`` (the kinds that lead into an end state, and that state's row). ``progress``
+says how far the table judged, so a check can tell "judged and fine" from "never judged".
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import enum
 import json
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from ..findings import Violation
 
@@ -107,8 +112,13 @@ _ISSUE_BY_STATE: dict[StreamState, GrammarIssue] = {
     _S.ABORTED: GrammarIssue.AFTER_END,
 }
 
-# States in which the end of the stream needs no comment.
-_QUIET_AT_END = frozenset({_S.DONE, _S.ABORTED, _S.ERROR})
+# The states a stream ends in, and the kinds that lead into them from a live state (message_stop,
+# error): read off the table, so the end is judged by the same rules after the grammar went silent.
+_END_STATES = frozenset({_S.DONE, _S.ABORTED})
+_END_BY_KIND: dict[EventKind, StreamState] = {
+    kind: after for state, row in TRANSITIONS.items() if state not in _END_STATES for kind, after in row.items() if after in _END_STATES
+}
+_BLOCK_KINDS = frozenset({_K.CONTENT_BLOCK_START, _K.CONTENT_BLOCK_DELTA, _K.CONTENT_BLOCK_STOP})
 
 _KIND_BY_TYPE = {kind.value: kind for kind in EventKind if kind is not EventKind.UNKNOWN}
 
@@ -153,10 +163,39 @@ def expected_after(state: StreamState) -> str:
     return " or ".join(wanted) + " (ping and error are accepted anywhere before the end)"
 
 
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """How far the grammar judged one stream: what each ordering check may claim to have looked at.
+
+    Counts are of decoded events. ``judged`` events passed the table before it went silent;
+    ``silenced_at``/``silenced_by`` name the event and the issue that silenced it. ``*_seen`` counts
+    every event of a family, judged or not, so "none in the stream" differs from "none judged".
+    """
+
+    seen: int = 0
+    judged: int = 0
+    in_message: int = 0  # judged events after the first message_start: what an order between events rests on
+    silenced_at: int | None = None
+    silenced_by: GrammarIssue | None = None
+    start_at: int | None = None  # the first message_start the table accepted
+    starts_seen: int = 0
+    block_events: int = 0  # content_block_start/delta/stop events whose index the table judged
+    block_events_seen: int = 0
+    deltas_judged: int = 0  # deltas of a known type in a block of a known type: those whose kind was judged
+    deltas_seen: int = 0
+    blocks: int = 0  # blocks started in order
+    ended_by: EventKind | None = None  # message_stop or error: the first event that ended the stream
+    ended_at: int | None = None
+    state: StreamState = StreamState.BEFORE_START
+
+
 class Grammar:
     """Judges one stream's events in order; feed every decoded event, then ``close()`` at end of stream."""
 
-    __slots__ = ("_blocks", "_delta_blocks", "_known_blocks", "_seen", "_state")
+    __slots__ = (
+        "_after_end", "_block_events", "_block_seen", "_blocks", "_delta_blocks", "_deltas", "_deltas_seen", "_end",
+        "_in_message", "_judged", "_known_blocks", "_seen", "_silenced", "_start_at", "_starts", "_state",
+    )  # fmt: skip
 
     def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
         self._delta_blocks: Mapping[str, frozenset[str]] = dict(
@@ -165,7 +204,32 @@ class Grammar:
         self._known_blocks = frozenset().union(*self._delta_blocks.values())
         self._state = StreamState.BEFORE_START
         self._blocks: list[tuple[int, str | None]] = []
-        self._seen = 0
+        self._seen = self._judged = self._in_message = self._starts = self._block_events = self._block_seen = self._deltas = self._deltas_seen = 0
+        self._start_at: int | None = None
+        self._silenced: tuple[int, GrammarIssue] | None = None
+        self._end: tuple[StreamState, EventKind, int] | None = None  # the end state reached, by which kind, at which event
+        self._after_end = False  # something came after the end and was reported
+
+    @property
+    def progress(self) -> Progress:
+        """How far the table judged, and where and why it went silent."""
+        return Progress(
+            seen=self._seen,
+            judged=self._judged,
+            in_message=self._in_message,
+            silenced_at=self._silenced[0] if self._silenced else None,
+            silenced_by=self._silenced[1] if self._silenced else None,
+            start_at=self._start_at,
+            starts_seen=self._starts,
+            block_events=self._block_events,
+            block_events_seen=self._block_seen,
+            deltas_judged=self._deltas,
+            deltas_seen=self._deltas_seen,
+            blocks=len(self._blocks),
+            ended_by=self._end[1] if self._end else None,
+            ended_at=self._end[2] if self._end else None,
+            state=self._state,
+        )
 
     @property
     def state(self) -> StreamState:
@@ -178,43 +242,86 @@ class Grammar:
         return tuple(self._blocks)
 
     def feed(self, event: Mapping[str, object], i: int) -> list[Violation]:
-        """Judge one event; at most one violation per stream, since later ones would be its echoes."""
-        if self._state is StreamState.ERROR:
-            return []
-        self._seen += 1
+        """Judge one event: one ordering violation per stream at most (later ones would be its echoes), plus the end rules."""
         kind = kind_of(event)
-        name = _wire_name(event, kind)
-        after = TRANSITIONS[self._state].get(kind)
+        self._count(kind)
+        if self._state is StreamState.ERROR:
+            return self._watch_end(event, kind, i)
+        state = self._state
+        after = TRANSITIONS[state].get(kind)
         if after is None:
-            return self._fail(
+            name = _wire_name(event, kind)
+            issue = _issue(state, kind)
+            self._after_end = issue is GrammarIssue.AFTER_END
+            found = self._fail(
                 Violation(
-                    f"Received: can't accept {name} in state {self._state.name} (event #{i})\nExpected: {expected_after(self._state)}",
+                    f"Received: can't accept {name} in state {state.name} (event #{i})\nExpected: {expected_after(state)}",
                     at=f"event #{i} ({name})",
-                    kind=_issue(self._state, kind),
+                    kind=issue,
                     event_index=i,
-                )
+                ),
+                i,
             )
+            # A second message_start after the end is START here, and still something after the end.
+            return found + self._watch_end(event, kind, i)
         rule = _BLOCK_RULES.get(kind)
-        found = rule(self, event, i) if rule is not None else None
-        if found is not None:
-            return self._fail(found)
+        found_rule = rule(self, event, i) if rule is not None else None
+        if found_rule is not None:
+            return self._fail(found_rule, i)
+        self._judged += 1
+        self._in_message += self._start_at is not None
+        self._block_events += kind in _BLOCK_KINDS
+        if kind is EventKind.MESSAGE_START and self._start_at is None:
+            self._start_at = i
         self._state = after
+        self._note_end(kind, i)
         return []
 
     def close(self) -> list[Violation]:
-        """End of stream: anything short of message_stop or an error event is a truncated stream."""
-        if self._state in _QUIET_AT_END:
+        """End of stream: anything short of message_stop or an error event is a truncated stream, judged even after silence."""
+        if self._end is not None:
             return []
+        seen = self._seen
+        if self._state is StreamState.ERROR:
+            received = f"stream ended after {seen} events, none of them message_stop or an error event"
+        else:
+            received = f"stream ended in state {self._state.name} after {seen} events"
+        return [Violation(f"Received: {received}\nExpected: message_stop (or an error event) as the last event", kind=GrammarIssue.NO_END)]
+
+    def _count(self, kind: EventKind) -> None:
+        self._seen += 1
+        self._starts += kind is EventKind.MESSAGE_START
+        self._block_seen += kind in _BLOCK_KINDS
+        self._deltas_seen += kind is EventKind.CONTENT_BLOCK_DELTA
+
+    def _note_end(self, kind: EventKind, i: int) -> None:
+        """The first message_stop or error event ends the stream, whether or not the table accepted it there."""
+        end = _END_BY_KIND.get(kind)
+        if end is not None and self._end is None:
+            self._end = (end, kind, i)
+
+    def _watch_end(self, event: Mapping[str, object], kind: EventKind, i: int) -> list[Violation]:
+        """After silence only the end is judged: the end state's row says what may still follow it."""
+        if self._end is None:
+            self._note_end(kind, i)
+            return []
+        state = self._end[0]
+        if self._after_end or kind in TRANSITIONS[state]:
+            return []
+        self._after_end = True
+        name = _wire_name(event, kind)
         return [
             Violation(
-                f"Received: stream ended in state {self._state.name} after {self._seen} events"
-                "\nExpected: message_stop (or an error event) as the last event",
-                kind=GrammarIssue.NO_END,
+                f"Received: {name} after the stream ended with {self._end[1].value} (event #{self._end[2]}), as event #{i}\nExpected: {expected_after(state)}",
+                at=f"event #{i} ({name})",
+                kind=GrammarIssue.AFTER_END,
+                event_index=i,
             )
         ]
 
-    def _fail(self, violation: Violation) -> list[Violation]:
+    def _fail(self, violation: Violation, i: int) -> list[Violation]:
         self._state = StreamState.ERROR
+        self._silenced = (i, violation.kind) if isinstance(violation.kind, GrammarIssue) else None
         return [violation]
 
     def _open_index(self) -> int:
@@ -242,7 +349,10 @@ class Grammar:
         delta_type = delta.get("type") if isinstance(delta, Mapping) else None
         allowed = self._delta_blocks.get(delta_type) if isinstance(delta_type, str) else None
         block_type = self._blocks[-1][1]
-        if allowed is None or block_type not in self._known_blocks or block_type in allowed:
+        if allowed is None or block_type not in self._known_blocks:
+            return None
+        if block_type in allowed:
+            self._deltas += 1
             return None
         return Violation(
             f"Received: {delta_type} in a {block_type} block (index {self._open_index()}, event #{i})"

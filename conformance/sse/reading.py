@@ -1,26 +1,39 @@
 """One call that reads a recorded stream: frames, events, framing and grammar violations, rebuilt message.
 
 Owns the wiring of framer → JSON → grammar → rebuild so every check sees the same reading, and
-the cap on how many frames one reading keeps (a body within the size cap can still hold millions
-of tiny events, each costing far more memory and time than its bytes). It judges nothing itself
-(a data payload that is not a JSON object is left for checks to flag).
+the suite's own limits on one reading: how many frames a reading of a run keeps (a body within
+the size cap can still hold millions of tiny events, each costing far more memory and time than
+its bytes) and how large one event may be. A limit that stops reading is never a verdict: the
+reading says so in ``limit`` and the checks that needed the rest report ``error`` naming it.
+
+A saved file (``read_file``) is read in slices with no frame cap: one pass judges and rebuilds,
+and a file with many events is not kept in memory but read again whenever a check walks its
+events, so memory stays flat however long the recording is. It judges nothing itself (a data
+payload that is not a JSON object is left for checks to flag).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import chain, islice
+from pathlib import Path
+from typing import TypeVar, overload
 
 from .. import jsontext
 from .._types import JSONObject
 from ..exchange import Chunk
 from ..findings import Violation
 from .framer import Frame, Framer
-from .grammar import Grammar, GrammarIssue
-from .rebuild import rebuild
+from .grammar import Grammar, Progress
+from .rebuild import Rebuild
 
-MAX_FRAMES = 10_000  # events (blank-line-terminated blocks) one reading keeps; the suite's own answers need a few hundred
-_SLICE = 64 * 1024  # most bytes fed at once, so the cap stops the framer early whatever the recorded reads were
+MAX_FRAMES = 10_000  # events (blank-line-terminated blocks) one reading of a run keeps; the suite's own answers need a few hundred
+KEEP_EVENTS = 5_000  # frames a file reading keeps in memory (a few MB); past that, walking the events reads the file again
+_SLICE = 64 * 1024  # most bytes fed at once, so a cap stops the framer early whatever the recorded reads were
+
+Pieces = Callable[[], Iterator[tuple[bytes, float | None]]]  # the body from its start, as (bytes, arrival time) reads
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +49,57 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class StreamReading:
-    """Everything the stream checks need, computed once per exchange."""
+    """Everything the stream checks need, computed once per exchange.
 
-    frames: tuple[Frame, ...]
-    events: tuple[Event, ...]
+    ``frames`` and ``events`` are sequences; for a long saved file they are views that read the
+    file again on every walk (walk them, don't index them in a loop). ``limit`` names the cap of
+    ours that stopped reading before the end of the body (None when everything was read): what
+    lies past it was never judged, and the end of the stream is unknown.
+    """
+
+    frames: Sequence[Frame]
+    events: Sequence[Event]
     framing: tuple[Violation, ...]
     grammar: tuple[Violation, ...]
     message: JSONObject | None
-    unread: int = 0  # bytes after the frame cap, never framed
+    unread: int = 0  # bytes after the point where a cap stopped reading
+    read_bytes: int = 0  # bytes framed: the whole body unless a cap stopped reading
+    progress: Progress = field(default_factory=Progress)
+    limit: str | None = None
+    error_at: int | None = None  # the first event named error by its event: line or its data's type (how the SDK and the grammar see one)
+
+
+class _Replay(Sequence[T]):
+    """A sequence that is produced again, from the start, each time it is walked: constant memory, linear time per walk."""
+
+    __slots__ = ("_produce", "_size")
+
+    def __init__(self, produce: Callable[[], Iterator[T]], size: int) -> None:
+        self._produce = produce
+        self._size = size
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __iter__(self) -> Iterator[T]:
+        return islice(self._produce(), self._size)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            wanted = range(self._size)[index]
+            found = {i: item for i, item in enumerate(self) if i in wanted}
+            return [found[i] for i in wanted]
+        position = index + self._size if index < 0 else index
+        if not 0 <= position < self._size:
+            raise IndexError(index)
+        return next(islice(self._produce(), position, None))
+
+    def __repr__(self) -> str:
+        return f"<{self._size} items, read again on each walk>"
 
 
 def _object(raw: str) -> JSONObject | None:
@@ -54,26 +110,146 @@ def _object(raw: str) -> JSONObject | None:
     return value if isinstance(value, dict) else None
 
 
-def _frames(body: bytes, chunks: Sequence[Chunk], framer: Framer, max_frames: int) -> tuple[list[Frame], int]:
-    """Feed at the recorded read boundaries (a framer bug may only show at a particular split), a slice at a time.
-
-    Stops once more than ``max_frames`` frames are in; returns the first ``max_frames`` and the offset
-    reading got to (the end of the last kept frame, or ``len(body)`` when everything was read).
-    """
+def _memory_pieces(body: bytes, chunks: Sequence[Chunk]) -> Pieces:
+    """Feed at the recorded read boundaries (a framer bug may only show at a particular split), a slice at a time."""
     reads: list[tuple[int, int, float | None]] = [(c.offset, c.offset + c.size, c.t) for c in chunks]
     fed = max((end for _, end, _ in reads), default=0)
     if fed < len(body):
         reads.append((fed, len(body), None))
-    frames: list[Frame] = []
-    for start, end, t in reads:
-        for at in range(start, end, _SLICE):
-            frames += framer.feed(body[at : min(end, at + _SLICE)], t)
-            if len(frames) > max_frames:
-                return frames[:max_frames], frames[max_frames - 1].end
-    frames += framer.flush()
-    if len(frames) > max_frames:
-        return frames[:max_frames], frames[max_frames - 1].end
-    return frames, len(body)
+
+    def pieces() -> Iterator[tuple[bytes, float | None]]:
+        for start, end, t in reads:
+            for at in range(start, end, _SLICE):
+                yield body[at : min(end, at + _SLICE)], t
+
+    return pieces
+
+
+def _file_pieces(path: Path) -> Pieces:
+    def pieces() -> Iterator[tuple[bytes, float | None]]:
+        with path.open("rb") as handle:
+            while piece := handle.read(_SLICE):
+                yield piece, None  # a saved file has no arrival times
+
+    return pieces
+
+
+def _prefix(pieces: Pieces, end: int) -> Pieces:
+    """The same reads, cut at byte ``end``."""
+
+    def cut() -> Iterator[tuple[bytes, float | None]]:
+        at = 0
+        for piece, t in pieces():
+            if at >= end:
+                return
+            yield piece[: end - at], t
+            at += len(piece)
+
+    return cut
+
+
+def _frames(pieces: Pieces, max_event_bytes: int) -> Iterator[Frame]:
+    """Every frame of the body, in order, stopping before an event larger than the cap (see ``_Pass``)."""
+    framer = Framer(max_event_bytes=max_event_bytes)
+    for piece, t in pieces():
+        frames = framer.feed(piece, t)
+        if framer.oversized_at is not None:
+            yield from (f for f in frames if f.start < framer.oversized_at)
+            return
+        yield from frames
+    yield from framer.flush()
+
+
+def _events(frames: Iterator[Frame]) -> Iterator[Event]:
+    count = 0
+    for frame in frames:
+        if frame.data is not None:
+            yield Event(count, frame, frame.event, frame.data, _object(frame.data))
+            count += 1
+
+
+class _Pass:
+    """One walk over the body that frames, decodes, judges and rebuilds, keeping frames and events only up to ``keep``."""
+
+    def __init__(self, *, delta_blocks: Mapping[str, frozenset[str]] | None, keep: int | None) -> None:
+        self.grammar = Grammar(delta_blocks)
+        self.rebuild = Rebuild()
+        self.violations: list[Violation] = []
+        self.frames: list[Frame] | None = []
+        self.events: list[Event] | None = []
+        self.frame_count = self.event_count = self.end = 0
+        self.error_at: int | None = None
+        self._keep = keep
+
+    def take(self, frame: Frame) -> None:
+        self.frame_count += 1
+        self.end = frame.end
+        event = None
+        if frame.data is not None:
+            event = Event(self.event_count, frame, frame.event, frame.data, _object(frame.data))
+            self.event_count += 1
+            if self.error_at is None and (event.name == "error" or (event.data is not None and event.data.get("type") == "error")):
+                self.error_at = event.index
+            if event.data is not None:
+                self.violations += self.grammar.feed(event.data, event.index)
+                self.rebuild.feed(event.data)
+        if self._keep is not None and self.frame_count > self._keep:
+            self.frames = self.events = None  # too many to hold: walks read the body again
+        if self.frames is not None and self.events is not None:
+            self.frames.append(frame)
+            if event is not None:
+                self.events.append(event)
+
+
+def _read(
+    pieces: Pieces,
+    size: int,
+    *,
+    delta_blocks: Mapping[str, frozenset[str]] | None,
+    max_event_bytes: int,
+    max_frames: int | None,
+    keep: int | None,
+) -> StreamReading:
+    walk = _Pass(delta_blocks=delta_blocks, keep=keep)
+    framer = Framer(max_event_bytes=max_event_bytes)
+    limit: str | None = None
+    for read in chain(pieces(), [None]):
+        got = framer.feed(*read) if read is not None else framer.flush()
+        if framer.oversized_at is not None:
+            got = [f for f in got if f.start < framer.oversized_at]
+            limit = f"an event at byte {framer.oversized_at:,} is larger than the suite's cap of {max_event_bytes:,} bytes for one event; reading stopped there"
+        for frame in got:
+            if max_frames is not None and walk.frame_count == max_frames:
+                limit = f"the suite reads at most {max_frames:,} events of a stream; reading stopped after byte {walk.end:,}"
+                break
+            walk.take(frame)
+        if limit is not None:
+            break
+    if limit is None:
+        framing = tuple(framer.close())
+        grammar = (*walk.violations, *walk.grammar.close())
+        unread = 0
+    else:  # frame the kept part again: nothing past the last kept frame (bad bytes in the same read) is judged, and the end is unknown
+        again = Framer(max_event_bytes=max_event_bytes)
+        for piece, t in _prefix(pieces, walk.end)():
+            again.feed(piece, t)
+        framing, grammar, unread = tuple(again.close()), tuple(walk.violations), size - walk.end
+    frames: Sequence[Frame] = tuple(walk.frames) if walk.frames is not None else _Replay(lambda: _frames(pieces, max_event_bytes), walk.frame_count)
+    events: Sequence[Event] = (
+        tuple(walk.events) if walk.events is not None else _Replay(lambda: _events(_frames(pieces, max_event_bytes)), walk.event_count)
+    )
+    return StreamReading(
+        frames=frames,
+        events=events,
+        framing=framing,
+        grammar=grammar,
+        message=walk.rebuild.result(),
+        unread=unread,
+        read_bytes=size - unread,
+        progress=walk.grammar.progress,
+        limit=limit,
+        error_at=walk.error_at,
+    )
 
 
 def read_stream(
@@ -84,31 +260,16 @@ def read_stream(
     max_event_bytes: int = 8 * 1024 * 1024,
     max_frames: int = MAX_FRAMES,
 ) -> StreamReading:
-    """Read a recorded SSE body the way a client would, keeping every layer's evidence."""
-    framer = Framer(max_event_bytes=max_event_bytes)
-    frames, read = _frames(body, chunks, framer, max_frames)
-    unread = len(body) - read
-    if unread:  # read the kept part again, so nothing past the last kept frame (bad bytes in the same read) is judged
-        framer = Framer(max_event_bytes=max_event_bytes)
-        frames, _ = _frames(body[:read], chunks, framer, max_frames)
-    events: list[Event] = []
-    for frame in frames:
-        if frame.data is not None:
-            events.append(Event(len(events), frame, frame.event, frame.data, _object(frame.data)))
-    grammar = Grammar(delta_blocks)
-    judged: list[Violation] = []
-    for event in events:
-        if event.data is not None:
-            judged += grammar.feed(event.data, event.index)
-    judged += grammar.close()
-    if unread:  # the stream did not end where reading stopped: say so wherever the end is judged
-        note = f"\nNote: the suite reads at most {max_frames:,} events of a stream; the last {unread:,} bytes were not read"
-        judged = [replace(v, message=v.message + note) if v.kind is GrammarIssue.NO_END else v for v in judged]
-    return StreamReading(
-        frames=tuple(frames),
-        events=tuple(events),
-        framing=tuple(framer.close()),
-        grammar=tuple(judged),
-        message=rebuild(event.data for event in events if event.data is not None),
-        unread=unread,
-    )
+    """Read a recorded SSE body the way a client would, keeping every layer's evidence (at most ``max_frames`` frames)."""
+    return _read(_memory_pieces(body, chunks), len(body), delta_blocks=delta_blocks, max_event_bytes=max_event_bytes, max_frames=max_frames, keep=None)
+
+
+def read_file(
+    path: Path,
+    *,
+    delta_blocks: Mapping[str, frozenset[str]] | None = None,
+    max_event_bytes: int = 8 * 1024 * 1024,
+    keep: int = KEEP_EVENTS,
+) -> StreamReading:
+    """Read a saved SSE file of any length in flat memory: no frame cap, events kept in memory only up to ``keep`` frames."""
+    return _read(_file_pieces(path), path.stat().st_size, delta_blocks=delta_blocks, max_event_bytes=max_event_bytes, max_frames=None, keep=keep)

@@ -12,11 +12,17 @@ from collections.abc import Callable, Iterable, Mapping
 from .. import jsontext
 from .._types import JSON, JSONObject
 
+_JOIN_EVERY = 256  # text pieces kept apart before a run of them is joined (linear time, memory close to the text's own size)
+
 
 class _Accumulator:
-    """Mutable scratch for one rebuild; lives only inside ``rebuild``."""
+    """Mutable scratch for one rebuild; lives only inside ``Rebuild``.
 
-    __slots__ = ("blocks", "inputs", "message")
+    Text pieces are kept as lists and joined once at the end: appending to a growing string per
+    delta costs time quadratic in the answer's length (100,000 deltas took seconds).
+    """
+
+    __slots__ = ("blocks", "inputs", "joined", "message", "texts")
 
     def __init__(self, message: JSONObject) -> None:
         self.message = message
@@ -25,11 +31,41 @@ class _Accumulator:
         if isinstance(content, list):
             self.blocks = {i: block for i, block in enumerate(content) if isinstance(block, dict)}
         self.inputs: dict[int, list[str]] = {}
+        self.texts: dict[tuple[int, str], list[str]] = {}  # (block index, field) -> pieces, the first being the field's value
+        self.joined: dict[tuple[int, str], int] = {}  # how many leading entries of each list are already runs joined into one string
 
     def on_block_start(self, event: Mapping[str, object]) -> None:
         index, block = _index(event.get("index")), event.get("content_block")
         if index is not None and isinstance(block, Mapping):
+            self.join_texts(index)
             self.blocks[index] = _copy(dict(block))
+
+    def append_text(self, index: int, block: JSONObject, key: str, piece: JSON) -> None:
+        """A text piece joins the field when both are strings (the SDK's ``+=``); anything else is left alone."""
+        if not isinstance(piece, str):
+            return
+        at = (index, key)
+        parts = self.texts.get(at)
+        if parts is None:
+            current = block.get(key, "")
+            if not isinstance(current, str):
+                return
+            parts = self.texts[at] = [current]
+            self.joined[at] = 1
+        parts.append(piece)
+        done = self.joined[at]
+        if len(parts) - done >= _JOIN_EVERY:  # a run of pieces becomes one string: an object per piece would cost more than the text
+            parts[done:] = ["".join(parts[done:])]
+            self.joined[at] = done + 1
+
+    def join_texts(self, index: int | None = None) -> None:
+        """Write the joined pieces back into their blocks (of one index, or all)."""
+        for at in [k for k in self.texts if index is None or k[0] == index]:
+            block = self.blocks.get(at[0])
+            parts = self.texts.pop(at)
+            self.joined.pop(at, None)
+            if block is not None:
+                block[at[1]] = "".join(parts)
 
     def on_block_delta(self, event: Mapping[str, object]) -> None:
         index, delta = _index(event.get("index")), event.get("delta")
@@ -75,6 +111,7 @@ class _Accumulator:
             block["input"] = text
 
     def result(self) -> JSONObject:
+        self.join_texts()
         for index in list(self.inputs):
             self.finish_input(index)
         self.message["content"] = [self.blocks[i] for i in sorted(self.blocks)]
@@ -93,18 +130,12 @@ def _index(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _append_text(block: JSONObject, key: str, piece: JSON) -> None:
-    current = block.get(key, "")
-    if isinstance(piece, str) and isinstance(current, str):
-        block[key] = current + piece
-
-
 def _text(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
-    _append_text(block, "text", delta.get("text"))
+    acc.append_text(index, block, "text", delta.get("text"))
 
 
 def _thinking(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
-    _append_text(block, "thinking", delta.get("thinking"))
+    acc.append_text(index, block, "thinking", delta.get("thinking"))
 
 
 def _signature(acc: _Accumulator, index: int, block: JSONObject, delta: Mapping[str, JSON]) -> None:
@@ -150,19 +181,36 @@ _ON_EVENT: dict[str, Callable[[_Accumulator, Mapping[str, object]], None]] = {
 }
 
 
-def rebuild(events: Iterable[Mapping[str, object]]) -> JSONObject | None:
-    """The Message a client ends up with, or None when there was no message_start to build on."""
-    acc: _Accumulator | None = None
-    for event in events:
+class Rebuild:
+    """The rebuild fed one event at a time, so a reading that never holds every event can still rebuild."""
+
+    __slots__ = ("_acc",)
+
+    def __init__(self) -> None:
+        self._acc: _Accumulator | None = None
+
+    def feed(self, event: Mapping[str, object]) -> None:
+        """Apply one decoded event; anything before the first message_start is ignored, as the SDK does."""
         if not isinstance(event, Mapping):
-            continue
+            return
         kind = event.get("type")
-        if acc is None:
+        if self._acc is None:
             start = event.get("message") if kind == "message_start" else None
             if isinstance(start, Mapping):
-                acc = _Accumulator(_copy(dict(start)))
-            continue
+                self._acc = _Accumulator(_copy(dict(start)))
+            return
         handle = _ON_EVENT.get(kind) if isinstance(kind, str) else None
         if handle is not None:
-            handle(acc, event)
-    return acc.result() if acc is not None else None
+            handle(self._acc, event)
+
+    def result(self) -> JSONObject | None:
+        """The Message a client ends up with, or None when there was no message_start to build on; call once."""
+        return self._acc.result() if self._acc is not None else None
+
+
+def rebuild(events: Iterable[Mapping[str, object]]) -> JSONObject | None:
+    """The Message a client ends up with, or None when there was no message_start to build on."""
+    acc = Rebuild()
+    for event in events:
+        acc.feed(event)
+    return acc.result()

@@ -170,6 +170,7 @@ class Build:
         scenario: str = "plain",
         chunks: tuple[Chunk, ...] = (),
         error: str | None = None,
+        error_kind: str | None = None,
         truncated: bool = False,
         content_type: str | None = None,
         elapsed: float = 0.0,
@@ -189,6 +190,7 @@ class Build:
             body=raw,
             chunks=chunks,
             error=error,
+            error_kind=error_kind,
             truncated=truncated,
             elapsed=elapsed,
         )

@@ -5,6 +5,7 @@ The real captures (65, 66: count_tokens; 70: a models page) must pass every chec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import replace
 from pathlib import Path
@@ -13,12 +14,12 @@ from typing import Any
 import pytest
 
 from conformance.checks.registry import registered
-from conformance.checks.subject import Subject
+from conformance.checks.subject import Subject, Unjudgeable
 from conformance.exchange import Exchange, RecordedRequest
 from conformance.findings import Judgement, NotApplicable
 from conformance.scenarios import Request
 
-from ._build import Build, message, messages, request_json, run
+from ._build import Build, judged, message, messages, request_json, run
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 COUNTED = request_json(max_tokens=None, system="You are a terse assistant.")
@@ -47,7 +48,7 @@ def exchange(scenario: str, path: str, body: Any, *, status: int = 200, method: 
     )
 
 
-def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = ()) -> Subject:
+def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = (), auth: str = "x-api-key") -> Subject:
     path = ex.request.url.removeprefix("http://127.0.0.1:9")
     request = Request(
         scenario=ex.id,
@@ -55,7 +56,7 @@ def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None,
         method=ex.request.method,
         path=path,
         headers=(),
-        auth="x-api-key",
+        auth=auth,
         body=ex.request.body,
         stream=False,
         tags=frozenset(),
@@ -75,8 +76,8 @@ def listing(ids: list[str] = IDS, **changes: Any) -> Exchange:
     return exchange("models.list", "/v1/models", page(ids, **changes))
 
 
-def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200) -> Subject:
-    return subject(build, exchange(scenario, path, body, status=status), endpoint="models", peers=peers)
+def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200, auth: str = "x-api-key") -> Subject:
+    return subject(build, exchange(scenario, path, body, status=status), endpoint="models", peers=peers, auth=auth)
 
 
 # ------------------------------------------------------------------ count_tokens.response_schema
@@ -412,10 +413,11 @@ def test_before_id_pages_needs_a_cursor_it_can_place(build):
 # ------------------------------------------------------------- models.has_more_false_on_short_page
 
 
-def test_has_more_false_on_short_page_passes_full_and_last_pages(build):
-    assert run("models.has_more_false_on_short_page", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=True))) == []
+def test_has_more_false_on_short_page_passes_last_pages_and_leaves_full_ones(build):
     assert run("models.has_more_false_on_short_page", models(build, "models.list", "/v1/models", page(IDS))) == []
     assert run("models.has_more_false_on_short_page", models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-5-20250929", page([]))) == []
+    with pytest.raises(NotApplicable, match=r"^a full page \(1 model, limit=1\): more may follow$"):
+        run("models.has_more_false_on_short_page", models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=True)))
 
 
 def test_has_more_false_on_short_page_flags_a_short_default_page_that_says_more(build):
@@ -548,3 +550,60 @@ def test_pages_and_single_models_are_left_to_their_own_checks(build):
         run("models.list_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", info("claude-opus-4-8")))
     with pytest.raises(NotApplicable, match=r"judged by models\.list_schema"):
         run("models.retrieve_schema", models(build, "models.list", "/v1/models", page(IDS)))
+
+
+# ------------------------------------------------- a refusal where the contract promises an answer
+
+
+NOT_FOUND = {"type": "error", "error": {"type": "not_found_error", "message": "model: claude-opus-4-8"}}
+
+
+def test_retrieve_schema_fails_a_404_for_a_listed_model(build):
+    # Issue 9: the listing names the model, and the retrieve says it does not exist: that was a skip.
+    retrieve = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=404, peers=(listing(),))
+    [violation] = run("models.retrieve_schema", retrieve)
+    assert violation.message == (
+        "Received: status 404 (not_found_error: model: claude-opus-4-8) for GET /v1/models/claude-opus-4-8\n"
+        'Expected: 200 with its ModelInfo: models.list lists "claude-opus-4-8"'
+    )
+    assert judged("models.retrieve_schema", retrieve) == ('status 404 for the listed model "claude-opus-4-8"',)
+    alias = models(build, "models.retrieve", "/v1/models/claude-haiku-4-5", NOT_FOUND, status=404, peers=(listing(),))
+    assert messages("models.retrieve_schema", alias)[0].endswith('Expected: 200 with its ModelInfo: models.list lists ["claude-haiku-4-5-20251001"], which the alias "claude-haiku-4-5" names')
+
+
+def test_retrieve_schema_leaves_a_refusal_of_an_unlisted_id_or_a_keyless_probe(build):
+    unknown = models(build, "models.unknown", "/v1/models/claude-conformance-no-such-model", NOT_FOUND, status=404, peers=(listing(),))
+    with pytest.raises(NotApplicable, match=r"which the listing does not name \(an unknown id is judged by models.unknown_id_not_found\)$"):
+        run("models.retrieve_schema", unknown)
+    with pytest.raises(NotApplicable, match="which the listing does not name"):
+        run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=404))
+    keyless = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=401, peers=(listing(),), auth="none")
+    with pytest.raises(NotApplicable):
+        run("models.retrieve_schema", keyless)
+
+
+def test_retrieve_schema_still_rate_limited_after_retries_is_no_verdict(build):
+    ex = dataclasses.replace(exchange("models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=429), attempts=3)
+    with pytest.raises(Unjudgeable, match="still 429 after 3 attempts"):
+        run("models.retrieve_schema", subject(build, ex, endpoint="models", peers=(listing(),)))
+
+
+def test_list_schema_fails_a_refused_listing(build):
+    refused = models(build, "models.list", "/v1/models", {"type": "error", "error": {"type": "not_found_error", "message": "Not Found"}}, status=404)
+    assert messages("models.list_schema", refused) == [
+        "Received: status 404 (not_found_error: Not Found) for GET /v1/models\nExpected: 200 with a models page: the listing is documented for every key (profile: features.models)"
+    ]
+    for path, auth in [("/v1/models?limit=0", "x-api-key"), ("/v1/models?limit=1&after_id=claude-haiku-4-5", "x-api-key"), ("/v1/models", "none")]:
+        with pytest.raises(NotApplicable):
+            run("models.list_schema", models(build, "models.first", path, {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}}, status=400, auth=auth))
+
+
+def test_what_the_models_checks_judged(build):
+    assert judged("models.list_schema", models(build, "models.list", "/v1/models", page(IDS))) == ("a page of 4 models against the models-list schema, first_id and last_id",)
+    first = models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=True), peers=(listing(),))
+    assert judged("models.limit_respected", first) == ("1 model on a page of limit=1",)
+    hiding = models(build, "models.first", "/v1/models?limit=1", page(IDS[:1], has_more=False), peers=(listing(),))
+    assert judged("models.limit_respected", hiding) == ("1 model on a page of limit=1", "has_more false against the 4 models of models.list")
+    assert judged("models.most_recent_first", models(build, "models.list", "/v1/models", page(IDS))) == ("the created_at order of 4 models",)
+    retrieve = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", info("claude-opus-4-8"), peers=(listing(),))
+    assert judged("models.retrieve_schema", retrieve) == ('the answer for "claude-opus-4-8" against the ModelInfo schema', 'id "claude-opus-4-8" against the ids of models.list')

@@ -6,7 +6,7 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import error_body, messages, run
+from ._build import error_body, judged, messages, run
 
 ENVELOPE = 'Expected: {"type": "error", "error": {"type": …, "message": …}}'
 
@@ -125,3 +125,10 @@ def test_request_id_matches_header_needs_an_id_in_the_body(build, request_id):
 def test_request_id_matches_header_needs_the_header(build):
     with pytest.raises(NotApplicable, match=r"judged by headers\.request_id_present"):
         run("errors.request_id_matches_header", build.error(headers=[("content-type", "application/json")]))
+
+
+def test_what_the_error_checks_judged(build):
+    refused = build.error(error_body("authentication_error", "invalid x-api-key"), status=401, headers=[("content-type", "application/json"), ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")])
+    assert judged("errors.envelope_shape", refused) == ("the status 401 envelope",)
+    assert judged("errors.type_matches_status", refused) == ('error.type "authentication_error" with status 401',)
+    assert judged("errors.request_id_matches_header", refused) == ('request_id "req_011CSHoEeqs5C35K2UUqR7Fy" against the request-id header',)

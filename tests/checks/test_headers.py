@@ -6,7 +6,7 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import error_body, messages, request_json, run
+from ._build import error_body, judged, messages, request_json, run
 
 REQUEST_ID = ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")
 
@@ -142,4 +142,15 @@ def test_request_id_unique_needs_an_id_and_an_answer(build):
         run("headers.request_id_unique", build.error(status=401, headers=[("content-type", "application/json")]))
     with pytest.raises(NotApplicable, match="no answer"):
         run("headers.request_id_unique", build.subject(build.exchange(status=None)))
+    with pytest.raises(NotApplicable, match=r"^no other answer in the run to compare the request-id with$"):
+        run("headers.request_id_unique", build.plain())
+
+
+def test_what_the_header_checks_judged(build):
+    plain = build.exchange(headers=[("content-type", "application/json"), ("request-id", "req_011CVa2kcigwBtMFroktdQ2q")])
+    refused = build.exchange(status=401, body=error_body("authentication_error", "invalid x-api-key"), scenario="auth.missing")
+    assert judged("headers.request_id_unique", build.subject(plain, peers=[refused])) == ('request-id "req_011CVa2kcigwBtMFroktdQ2q" against 1 other answer of the run',)
+    assert judged("headers.request_id_present", build.subject(refused)) == ("the request-id header of a status 401 answer",)
+    assert judged("headers.json_content_type", build.subject(refused)) == ('Content-Type "application/json" of a status 401 answer',)
+    assert judged("headers.stream_content_type", build.stream()) == ('Content-Type "text/event-stream; charset=utf-8" of a stream',)
 

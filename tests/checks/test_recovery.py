@@ -23,6 +23,7 @@ from ._build import (
     Build,
     block_start,
     block_stop,
+    judged,
     message_delta,
     messages,
     run,
@@ -374,3 +375,35 @@ def test_the_real_midstream_error_fragment_is_a_legal_break_off(build):
     assert run("stream.event_schema", subject) == []
     assert subject.broken_off() is not None
     assert "(api_error: Internal server error)" in subject.broken_off()
+
+
+# ------------------------------------------------------------------------ what was judged
+
+
+def test_what_the_recovery_checks_judged(build):
+    assert judged("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", "12"))) == ('retry-after "12" on a 429',)
+    assert judged("recovery.should_retry_consistent", rate_limited(build, ("x-should-retry", "true"))) == ('x-should-retry "true" on a 429',)
+    headers = [("anthropic-ratelimit-requests-limit", "50"), ("anthropic-ratelimit-requests-reset", "2026-04-21T07:28:00Z")]
+    assert judged("recovery.ratelimit_headers_wellformed", rate_limited(build, *headers)) == ("2 anthropic-ratelimit-* headers",)
+    assert judged("recovery.pre_stream_error_is_status", build.stream()) == ("the events before message_start (event #0)",)
+    assert judged("recovery.stream_failure_surfaced", build.stream(MIDSTREAM)) == ("an error event (event #4, overloaded_error: Overloaded)",)
+    pieces = [(0.0, start()), (0.1, block_start(0)), (14.0, PING), (28.0, text_delta("Grüße")), (29.0, block_stop(0)), (29.5, message_delta()), (29.5, STOP)]
+    assert judged("recovery.stream_silence_bounded", timed(build, pieces)) == ("the gaps between 7 frames after message_start (longest 14.0 s)",)
+
+
+def test_a_swallowed_failure_past_our_cap_is_not_judged(build):
+    subject = build.stream(sse(text_events())[:-40], truncated=True)
+    with pytest.raises(Unjudgeable, match="size cap"):
+        run("recovery.stream_failure_surfaced", subject)
+
+
+def test_a_silence_past_our_size_cap_is_not_the_targets(build):
+    # The cap stopped reading; what came after the last kept frame was never seen, so it is no silence.
+    pieces = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("Grüße"))]
+    raw, chunks = b"", []
+    for t, piece in pieces:
+        data = sse([piece])
+        chunks.append(Chunk(offset=len(raw), size=len(data), t=t))
+        raw += data
+    subject = build.stream(raw, chunks=tuple(chunks), elapsed=30.0, truncated=True)
+    assert run("recovery.stream_silence_bounded", subject) == []

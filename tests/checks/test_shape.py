@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from conformance.checks.subject import Unjudgeable
 from conformance.findings import NotApplicable
 
-from ._build import message, messages, run, start, text_events
+from ._build import judged, message, messages, run, start, text_events
 
 
 def test_message_schema_passes_a_message(build):
@@ -125,3 +126,17 @@ def test_no_openai_fields_flags_a_leaked_chat_completion(build):
         "Expected: Anthropic's Message fields and content block types only"
     )
     assert violation.at == "/object"
+
+
+def test_what_the_shape_checks_judged(build):
+    assert judged("shape.message_schema", build.plain()) == ("the body against the Message schema",)
+    assert judged("shape.id_prefix", build.plain()) == ('id "msg_01XFDUDYJgAACzvnptvVoYEL"',)
+    assert judged("shape.id_prefix", build.stream()) == ('id "msg_01XFDUDYJgAACzvnptvVoYEL"',)
+    assert judged("shape.status_is_200", build.plain()) == ("status 200",)
+    assert judged("shape.no_openai_fields", build.stream()) == ("the fields, usage keys and 1 block type of the message rebuilt from the stream",)
+
+
+def test_a_body_our_size_cap_cut_is_no_schema_verdict(build):
+    subject = build.subject(build.exchange(body='{"id": "msg_01", "type": "mess', truncated=True))
+    with pytest.raises(Unjudgeable, match=r"^not judged: the suite's size cap cut the answer after 30 bytes$"):
+        run("shape.message_schema", subject)

@@ -13,8 +13,10 @@ import json
 import pytest
 
 from conformance.checks.registry import registered
+from conformance.checks.subject import Unjudgeable
 from conformance.exchange import Chunk
 from conformance.findings import NotApplicable, NotForced
+from conformance.sse.reading import MAX_FRAMES
 
 from ._build import (
     PING,
@@ -272,20 +274,44 @@ def test_framing_terminated_quotes_the_transport_error(build):
     assert violation.message.endswith("\nExpected: every event ends with a blank line\nNote: the transport reports: read timeout: nothing received for 60 s")
 
 
-def test_framing_terminated_says_when_the_body_was_capped(build):
-    [violation] = run("stream.framing_terminated", build.stream(sse(text_events())[:-30], truncated=True))
-    assert violation.message.endswith("\nNote: the body was cut at the size cap")
+@pytest.mark.parametrize("check_id", ["stream.framing_terminated", "stream.ends_with_message_stop", "stream.message_delta_stop_reason"])
+def test_a_body_our_size_cap_cut_is_not_judged_at_its_end(build, check_id):
+    raw = sse(text_events())[:-30]
+    with pytest.raises(Unjudgeable, match=f"^not judged: the suite's size cap cut the answer after {len(raw)} bytes$"):
+        run(check_id, build.stream(raw, truncated=True))
 
 
-def test_framing_terminated_flags_an_event_over_the_size_cap(build):
+@pytest.mark.parametrize("check_id", ["stream.framing_terminated", "stream.ends_with_message_stop"])
+def test_a_stream_we_stopped_waiting_for_is_not_judged_at_its_end(build, check_id):
+    subject = build.stream(sse(text_events())[:-30], error="no complete answer within 300 s (whole-exchange timeout)", error_kind="timeout")
+    with pytest.raises(Unjudgeable, match=r"^not judged: the suite stopped waiting for the rest of the answer \(no complete answer within 300 s"):
+        run(check_id, subject)
+    with pytest.raises(Unjudgeable):
+        subject.message()
+
+
+def test_an_event_over_our_size_cap_stops_reading_and_is_no_verdict(build):
     small = Build(dataclasses.replace(build.contract, max_event_bytes=1024))
     events = text_events("x" * 2000)
-    [violation] = run("stream.framing_terminated", small.stream(events))
+    subject = small.stream(events)
     begins = len(sse(events[:3]))
-    assert violation.message == (
-        f"Received: an event larger than 1024 bytes starting at byte {begins}"
-        "\nExpected: events of at most 1024 bytes (the rest of this event was skipped)"
-    )
+    cap = f"not judged: an event at byte {begins:,} is larger than the suite's cap of 1,024 bytes for one event; reading stopped there"
+    for check_id in ("stream.framing_terminated", "stream.ends_with_message_stop"):
+        with pytest.raises(Unjudgeable) as caught:
+            run(check_id, subject)
+        assert str(caught.value) == cap
+    assert judged("stream.event_order", subject) == ("2 events after message_start in the documented order",)  # what came before the cap
+    with pytest.raises(Unjudgeable, match="so the final message is unknown"):
+        subject.message()
+
+
+def test_a_stream_past_our_event_cap_is_judged_up_to_it(build):
+    events = [start(), block_start(), *(text_delta("x") for _ in range(MAX_FRAMES + 5)), block_stop(), message_delta(), STOP]
+    subject = build.stream(events)
+    with pytest.raises(Unjudgeable, match=f"^not judged: the suite reads at most {MAX_FRAMES:,} events of a stream"):
+        run("stream.ends_with_message_stop", subject)
+    assert judged("stream.event_order", subject) == (f"{MAX_FRAMES - 1:,} events after message_start in the documented order",)
+    assert judged("stream.delta_matches_block", subject) == (f"the kind of {MAX_FRAMES - 2:,} deltas against its block",)
 
 
 # ------------------------------------------------------------ grammar routing (stream.*)
@@ -655,3 +681,106 @@ def test_a_json_answer_to_a_stream_request_is_left_to_the_content_type_check(bui
             run(check_id, subject)
     labelled = build.stream(json.dumps(message()).encode())  # the same body labelled text/event-stream is judged as the stream it claims to be
     assert run("stream.ends_with_message_stop", labelled) != []
+
+
+# ------------------------------------------------------------ what each check says it judged
+
+
+def test_the_judged_items_of_a_plain_stream(build):
+    subject = build.stream(twin=build.twin())
+    size = len(sse(text_events()))
+    assert {cid: judged(cid, subject) for cid in STREAM_CHECKS if cid not in ("stream.text_matches_twin", "stream.rebuilt_matches_twin")} == {
+        "stream.block_indices_sequential": ("the indices of 4 block events (1 block)",),
+        "stream.block_start_empty": ("the start of 1 text, thinking or tool_use block",),
+        "stream.data_is_json": ("the data of 8 events",),
+        "stream.delta_matches_block": ("the kind of 2 deltas against its block",),
+        "stream.ends_with_message_stop": ("message_stop ending the stream (event #7 of 8), nothing but pings after it",),
+        "stream.event_name_matches_type": ("the event: line of 8 events",),
+        "stream.event_order": ("7 events after message_start in the documented order",),
+        "stream.event_schema": ("8 events against the documented event schemas",),
+        "stream.framing_terminated": ("the end of 8 frames and of the body",),
+        "stream.message_delta_stop_reason": ('stop_reason "end_turn" in the last message_delta (event #6)',),
+        "stream.message_start_first": ("message_start first (event #0)", "no second message_start in 8 events"),
+        "stream.no_done_sentinel": ("the data of 8 events",),
+        "stream.text_intact": ("2 text deltas (8 characters) for U+FFFD the plain answer does not have",),
+        "stream.utf8_valid": (f"{size} bytes decoded as UTF-8",),
+        "usage.input_tokens_positive": ("input_tokens 21 in message_start",),
+        "usage.output_tokens_nonnegative": ("output_tokens of message_start and 1 message_delta",),
+        "usage.stream_cumulative": ("output_tokens of message_start and 1 message_delta",),
+    }
+
+
+DONE_WITHOUT_START = [block_start(), text_delta("Grüße"), text_delta(" ok"), block_stop(), message_delta()]
+
+
+def test_a_stream_without_message_start_ending_in_done_is_judged_where_it_can_be(build):
+    # Issue 9: once message_start is missing, order, index and delta kind were passed on nothing, and the missing end with them.
+    subject = build.stream(sse(DONE_WITHOUT_START) + b"data: [DONE]\n\n")
+    assert findings(subject) == {
+        "stream.message_start_first": [f"Received: can't accept content_block_start in state BEFORE_START (event #0)\nExpected: message_start{ANYWHERE}"],
+        "stream.no_done_sentinel": ["Received: data: [DONE]\nExpected: no sentinel; message_stop ends the stream"],
+        "stream.ends_with_message_stop": ["Received: stream ended after 5 events, none of them message_stop or an error event\nExpected: message_stop (or an error event) as the last event"],
+    }
+    reason = "not judged: the stream has no message_start, see stream.message_start_first"
+    for cid in ("stream.event_order", "stream.block_indices_sequential", "stream.delta_matches_block"):
+        with pytest.raises(NotApplicable) as caught:
+            run(cid, subject)
+        assert str(caught.value) == reason
+    assert judged("stream.ends_with_message_stop", subject) == ("the last of 5 events",)  # [DONE] is no JSON event
+
+
+def test_a_misordered_stream_without_message_stop_fails_its_end(build):
+    events = [start(), block_start(), text_delta("Grüße"), message_delta(), block_stop()]
+    subject = build.stream(events)
+    assert sorted(findings(subject)) == ["stream.ends_with_message_stop", "stream.event_order"]
+    assert judged("stream.block_indices_sequential", subject) == (
+        "the indices of 2 block events (1 block), up to event #3 (not judged after it: event #3 is out of order, see stream.event_order)",
+    )
+
+
+def test_events_after_message_stop_fail_even_after_the_grammar_went_silent(build):
+    events = [start(), start(), block_start(), text_delta("Grüße"), block_stop(), message_delta(), STOP, PING, text_delta("late")]
+    subject = build.stream(events)
+    [violation] = run("stream.ends_with_message_stop", subject)
+    assert violation.message == "Received: content_block_delta after the stream ended with message_stop (event #6), as event #8\nExpected: the end of the stream"
+    with pytest.raises(NotApplicable, match=r"^not judged: a second message_start \(event #1\), see stream.message_start_first$"):
+        run("stream.event_order", subject)
+
+
+def test_a_partly_judged_stream_says_how_far(build):
+    events = [start(), block_start(), text_delta("Grüße"), block_stop(), block_start(2), text_delta("x", 2), block_stop(2), message_delta(), STOP]
+    subject = build.stream(events)
+    assert judged("stream.event_order", subject) == (
+        "3 events after message_start in the documented order, up to event #4 (not judged after it: event #4 has a block index out of sequence, see stream.block_indices_sequential)",
+    )
+    assert judged("stream.message_start_first", subject) == (
+        "message_start first (event #0)",
+        "no second message_start before event #4 (event #4 has a block index out of sequence, see stream.block_indices_sequential)",
+    )
+    assert judged("stream.ends_with_message_stop", subject) == ("message_stop ending the stream (event #8 of 9), nothing but pings after it",)
+
+
+def test_a_stream_with_no_blocks_has_nothing_for_the_block_checks(build):
+    subject = build.stream([start(output_tokens=0), message_delta("refusal", output_tokens=0), STOP])
+    for cid, reason in [
+        ("stream.block_indices_sequential", "the stream has no content blocks"),
+        ("stream.delta_matches_block", "the stream has no content_block_delta"),
+        ("stream.block_start_empty", "no text, thinking or tool_use block starts in the stream"),
+    ]:
+        with pytest.raises(NotApplicable, match=f"^{reason}$"):
+            run(cid, subject)
+
+
+def test_an_empty_stream_fails_only_its_end(build):
+    subject = build.stream(b"")
+    assert findings(subject) == {"stream.ends_with_message_stop": ["Received: stream ended in state BEFORE_START after 0 events\nExpected: message_stop (or an error event) as the last event"]}
+    with pytest.raises(NotApplicable, match="no events"):
+        run("stream.message_start_first", subject)
+
+
+def test_a_flood_of_misnamed_events_keeps_ten_and_counts_the_rest(build):
+    raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in [start(), block_start(), *(text_delta("x") for _ in range(30)), block_stop(), message_delta(), STOP])
+    found = run("stream.event_name_matches_type", build.stream(raw))
+    assert len(found) == 11
+    assert found[-1].message == "Received: 25 more events like these\nExpected: none"
+    assert found[-1].at == "after event #9 (content_block_delta) @ byte " + str(found[9].at.split("@ byte ")[1])

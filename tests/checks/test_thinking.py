@@ -14,6 +14,7 @@ from ._build import (
     block_start,
     block_stop,
     delta,
+    judged,
     message,
     message_delta,
     messages,
@@ -183,3 +184,9 @@ def test_real_thinking_streams_are_judged_and_pass(build, name):
     subject = build.stream((CAPTURES / name).read_bytes(), request={**THINKING, "max_tokens": 64000})
     assert run("thinking.stream_signature_delta", subject) == []
     assert run("thinking.signature_present", subject) == []
+
+
+def test_what_the_thinking_checks_judged(build):
+    assert judged("thinking.block_present", build.plain(answer(), request=THINKING)) == ('content types ["thinking", "text"] with thinking enabled',)
+    assert judged("thinking.signature_present", build.plain(answer(), request=THINKING)) == ("the signature of 1 thinking block",)
+    assert judged("thinking.stream_signature_delta", build.stream(thinking_events(), request=THINKING)) == ("the signature_delta of 1 thinking block",)

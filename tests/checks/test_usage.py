@@ -13,6 +13,7 @@ from ._build import (
     STOP,
     block_start,
     block_stop,
+    judged,
     message,
     message_delta,
     messages,
@@ -42,6 +43,26 @@ def usage(**counts):
 def test_input_tokens_positive_passes(build):
     assert run("usage.input_tokens_positive", build.plain()) == []
     assert run("usage.input_tokens_positive", build.stream()) == []
+
+
+def test_what_the_usage_checks_judged(build):
+    plain, stream = build.plain(request=LIMIT), build.stream(twin=build.twin())
+    assert judged("usage.input_tokens_positive", plain) == ("input_tokens 21",)
+    assert judged("usage.output_tokens_nonnegative", plain) == ("output_tokens 5",)
+    assert judged("usage.output_within_max_tokens", plain) == ("output_tokens 5 against max_tokens 5",)
+    assert judged("usage.output_tokens_counted", plain) == ("output_tokens 5 for 1 content block",)
+    assert judged("usage.stream_matches_twin", stream) == (
+        "input_tokens 21 streamed, 21 not streamed",
+        "output_tokens 5 streamed, 5 not streamed",
+    )
+    capped = build.plain(message(stop_reason="max_tokens"), request=LIMIT)
+    assert judged("usage.output_reaches_max_tokens", capped) == ('output_tokens 5 with stop_reason "max_tokens" and max_tokens 5',)
+
+
+def test_stream_cumulative_needs_two_counts_to_follow(build):
+    events = [start(), block_start(), text_delta("Grüße"), block_stop(), {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}, STOP]
+    with pytest.raises(NotApplicable, match="fewer than two integer output_tokens counts"):
+        run("usage.stream_cumulative", build.stream(events))
 
 
 def test_input_tokens_positive_counts_cached_tokens(build):
@@ -309,9 +330,9 @@ def test_system_prompt_counted_compares_only_plain_plus_a_system_prompt(build):
 
 
 def test_system_prompt_counted_needs_both_answers_with_counts(build):
-    with pytest.raises(NotApplicable, match="no successful plain answer"):
+    with pytest.raises(NotApplicable, match=r"^nothing to compare with: plain answered 529$"):
         run("usage.system_prompt_counted", with_system(build, used=usage(input_tokens=33), plain_status=529))
-    with pytest.raises(NotApplicable, match="no successful plain answer"):
+    with pytest.raises(NotApplicable, match=r"^nothing to compare with: plain was not sent$"):
         run("usage.system_prompt_counted", build.subject(build.exchange(body=message(), request=request_json(system=SYSTEM), scenario="system.string")))
     with pytest.raises(NotApplicable, match="no integer input_tokens"):
         run("usage.system_prompt_counted", with_system(build, used={"input_tokens": "33", "output_tokens": 5}))

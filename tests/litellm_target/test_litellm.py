@@ -97,6 +97,7 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "models.before_id_pages": ("fail", "before_id ignored: ?before_id=toy-claude returns [toy-claude] again"),
     "models.limit_zero_rejected": ("fail", "?limit=0 → 200 with the one model"),
     "models.retrieve_schema": ("fail", 'GET /v1/models/toy-claude → OpenAI {"id","object":"model","created","owned_by"}'),
+    "models.most_recent_first": ("skip", "one model listed: no order to judge (was a pass that judged nothing)"),
     # thinking: enabled goes to the Responses API without a summary; adaptive comes back unsigned
     "thinking.block_present": ("fail", 'thinking enabled → upstream /v1/responses with reasoning {"effort":"low"} and no summary → no thinking block'),
     "thinking.signature_present": ("fail", 'adaptive → reasoning_content becomes {"type":"thinking",…,"signature":null}'),

@@ -257,3 +257,15 @@ def test_lone_surrogates_and_unknown_exchanges_do_not_break_the_page(tmp_path, b
     assert "Received: \\ud800" in page
     assert "on exchange gone (not in the cassette)" in page
     assert 'href="#ex-gone"' not in page
+
+
+def test_a_pass_shows_what_it_was_judged_on(build) -> None:
+    items = ["plain.stream: 7 events after message_start in the documented order", f"plain: {build.SCRIPT_PAYLOAD}", "b: 1", "c: 2", "d: 3"]
+    document = build.document([build.record("stream.event_order", judged=items), build.record("shape.id_prefix", "skip", message="not applicable", judged=["x"])])
+    page = report_html.render(document, {})
+    passing = page.split('id="stream.event_order"', 1)[1].split("</section>", 1)[0]
+    assert '<p class="judged">Judged: plain.stream: 7 events after message_start in the documented order · plain: ' in passing
+    assert "· … and 2 more</p>" in passing
+    assert build.SCRIPT_PAYLOAD not in page  # target text in a judged item is escaped like any other
+    skipped = page.split('id="shape.id_prefix"', 1)[1].split("</section>", 1)[0]
+    assert "Judged:" not in skipped

@@ -14,6 +14,7 @@ from conformance.sse.grammar import (
     EventKind,
     Grammar,
     GrammarIssue,
+    Progress,
     StreamState,
     expected_after,
     kind_of,
@@ -121,6 +122,9 @@ def test_every_state_and_kind(state, kind):
     else:
         name = event["type"]
         assert grammar.state is S.ERROR
+        if state in (S.DONE, S.ABORTED) and kind is K.MESSAGE_START:  # a second message, and something after the end
+            assert [v.kind for v in violations[1:]] == [GrammarIssue.AFTER_END]
+            violations = violations[:1]
         assert [(v.message, v.at, v.kind, v.event_index) for v in violations] == [
             (
                 f"Received: can't accept {name} in state {state.name} (event #{i})\nExpected: {expected_after(state)}",
@@ -146,10 +150,69 @@ def test_exact_message_for_a_delta_outside_a_block():
 def test_silent_after_the_first_violation():
     grammar = Grammar()
     assert grammar.feed(TEXT, 0) != []
-    for i, event in enumerate([START, TEXT_BLOCK, TEXT, DELTA, STOP, STOP, NEW], start=1):
+    for i, event in enumerate([START, TEXT_BLOCK, TEXT, DELTA, STOP, PING], start=1):
         assert grammar.feed(event, i) == []
     assert grammar.close() == []
     assert grammar.state is S.ERROR
+    assert grammar.progress == Progress(
+        seen=7, judged=0, silenced_at=0, silenced_by=GrammarIssue.START, starts_seen=1, block_events_seen=3, deltas_seen=2,
+        ended_by=K.MESSAGE_STOP, ended_at=5, state=S.ERROR,
+    )
+
+
+def test_the_end_is_judged_after_silence():
+    # message_delta … data: [DONE] with no message_start: silent from event #0, and still no end.
+    violations, grammar = judge([TEXT_BLOCK, TEXT, STOP_BLOCK, DELTA])
+    assert [v.kind for v in violations] == [GrammarIssue.START]
+    (no_end,) = grammar.close()
+    assert no_end.kind is GrammarIssue.NO_END
+    assert no_end.message == (
+        "Received: stream ended after 4 events, none of them message_stop or an error event\n"
+        "Expected: message_stop (or an error event) as the last event"
+    )
+
+
+def test_misordered_and_unended_is_two_findings():
+    violations, grammar = judge([START, TEXT_BLOCK, TEXT, DELTA, STOP_BLOCK])
+    assert [v.kind for v in violations] == [GrammarIssue.ORDER]
+    assert [v.kind for v in grammar.close()] == [GrammarIssue.NO_END]
+
+
+def test_a_misplaced_message_stop_still_ends_the_stream():
+    violations, grammar = judge([START, TEXT_BLOCK, STOP])
+    assert [v.kind for v in violations] == [GrammarIssue.ORDER]
+    assert grammar.close() == []
+    assert (grammar.progress.ended_by, grammar.progress.ended_at) == (K.MESSAGE_STOP, 2)
+
+
+def test_after_the_end_is_judged_after_silence():
+    violations, grammar = judge([START, START, DELTA, STOP, PING, TEXT, STOP])
+    assert [(v.kind, v.event_index) for v in violations] == [(GrammarIssue.START, 1), (GrammarIssue.AFTER_END, 5)]
+    assert violations[1].message == (
+        "Received: content_block_delta after the stream ended with message_stop (event #3), as event #5\nExpected: the end of the stream"
+    )
+    assert grammar.close() == []
+
+
+def test_after_an_error_event_nothing_may_follow_even_after_silence():
+    violations, _ = judge([TEXT, ERROR, PING])
+    assert [(v.kind, v.event_index) for v in violations] == [(GrammarIssue.START, 0), (GrammarIssue.AFTER_END, 2)]
+
+
+def test_progress_of_a_clean_stream():
+    violations, grammar = judge([PING, START, TEXT_BLOCK, TEXT, TEXT, STOP_BLOCK, DELTA, STOP])
+    assert violations == []
+    assert grammar.progress == Progress(
+        seen=8, judged=8, in_message=6, start_at=1, starts_seen=1, block_events=4, block_events_seen=4, deltas_judged=2, deltas_seen=2, blocks=1,
+        ended_by=K.MESSAGE_STOP, ended_at=7, state=S.DONE,
+    )
+
+
+def test_progress_stops_where_the_grammar_went_silent():
+    _, grammar = judge([START, TEXT_BLOCK, TEXT, delta(1), TEXT, STOP_BLOCK, DELTA, STOP])
+    progress = grammar.progress
+    assert (progress.judged, progress.silenced_at, progress.silenced_by) == (3, 3, GrammarIssue.INDEX)
+    assert (progress.block_events, progress.block_events_seen, progress.deltas_judged, progress.deltas_seen) == (2, 5, 1, 3)
 
 
 def test_a_full_stream_with_pings_and_unknown_events_everywhere():
@@ -199,9 +262,13 @@ def test_close_before_the_end_is_no_end(state, message):
     )
 
 
-@pytest.mark.parametrize("state", [S.DONE, S.ABORTED, S.ERROR])
+@pytest.mark.parametrize("state", [S.DONE, S.ABORTED])
 def test_close_after_an_end_is_quiet(state):
     assert drive(state).close() == []
+
+
+def test_close_after_silence_still_needs_an_end():
+    assert [v.kind for v in drive(S.ERROR).close()] == [GrammarIssue.NO_END]
 
 
 def block(index, kind="text"):
@@ -336,7 +403,7 @@ def test_unknown_event_after_the_end_names_its_type():
 
 def test_a_second_message_start_after_the_end_is_start():
     violations, _ = judge([START, DELTA, STOP, START])
-    assert violations[0].kind is GrammarIssue.START
+    assert [v.kind for v in violations] == [GrammarIssue.START, GrammarIssue.AFTER_END]  # a second message, and something after the end
 
 
 JSON_VALUES = st.recursive(
@@ -364,12 +431,20 @@ EVENTS = st.fixed_dictionaries(
 
 @settings(max_examples=300)
 @given(st.lists(EVENTS, max_size=20))
-def test_fuzz_grammar_never_raises_and_reports_at_most_once(events):
+def test_fuzz_grammar_never_raises_and_reports_once_per_rule_family(events):
     grammar = Grammar()
     violations = [v for i, event in enumerate(events) for v in grammar.feed(event, i)]
     violations += grammar.close()
-    assert len(violations) <= 1
+    ordering = [v for v in violations if v.kind not in (GrammarIssue.AFTER_END, GrammarIssue.NO_END)]
+    ending = [v for v in violations if v.kind in (GrammarIssue.AFTER_END, GrammarIssue.NO_END)]
+    assert len(ordering) <= 1  # silent after the first ordering violation
+    assert len(ending) <= 1  # the end is judged once: missing, or something after it
+    assert len(violations) <= 2
     assert all(v.message for v in violations)
+    progress = grammar.progress
+    assert progress.seen == len(events)
+    assert progress.judged + (progress.silenced_at is not None) <= progress.seen
+    assert (progress.ended_by is None) == any(v.kind is GrammarIssue.NO_END for v in violations)
 
 
 def test_the_spec_states_the_same_grammar_the_code_executes():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from conformance.exchange import Chunk
 from conformance.sse.framer import FrameIssue
 from conformance.sse.grammar import GrammarIssue
-from conformance.sse.reading import read_stream
+from conformance.sse.reading import read_file, read_stream
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 MISSING = pytest.param(None, marks=pytest.mark.skip(reason=f"capture corpus not found at {CAPTURES}"))
@@ -131,8 +132,29 @@ def test_delta_table_and_size_cap_are_passed_through():
     lenient = read_stream(START + block + thinking, delta_blocks={"thinking_delta": frozenset({"text"})})
     assert lenient.grammar[0].kind is GrammarIssue.NO_END
     capped = read_stream(START + DELTA + STOP, max_event_bytes=len(START))
-    assert [v.kind for v in capped.framing] == [FrameIssue.EVENT_TOO_LARGE]
-    assert [e.name for e in capped.events] == ["message_start", "message_stop"]
+    # An event over our cap stops reading there: judging around the hole would blame the target for our limit.
+    assert capped.framing == capped.grammar == ()
+    assert [e.name for e in capped.events] == ["message_start"]
+    assert capped.limit == f"an event at byte {len(START)} is larger than the suite's cap of {len(START)} bytes for one event; reading stopped there"
+    assert capped.unread == len(DELTA + STOP)
+
+
+def test_a_file_reads_like_a_body_and_walks_again_past_keep(tmp_path):
+    body = START + b"".join([DELTA] * 50) + STOP
+    path = tmp_path / "stream.sse"
+    path.write_bytes(body)
+    whole = read_stream(body)
+    for keep in (1_000, 7):
+        kept = read_file(path, keep=keep)
+        assert (kept.framing, kept.grammar, kept.message, kept.progress, kept.limit) == (whole.framing, whole.grammar, whole.message, whole.progress, None)
+        assert len(kept.events) == len(whole.events) == 52
+        assert [e.raw for e in kept.events] == [e.raw for e in whole.events]  # twice: a view reads the file again
+        assert [e.raw for e in kept.events] == [e.raw for e in whole.events]
+        assert [f.t for f in kept.frames] == [None] * 52  # a file has no arrival times
+        assert (kept.events[-1].index, kept.events[3].raw, [e.index for e in kept.events[1:3]]) == (51, whole.events[3].raw, [1, 2])
+    view = read_file(path, keep=7).events
+    assert isinstance(view, Sequence)
+    assert not isinstance(view, tuple)
 
 
 def test_empty_body():

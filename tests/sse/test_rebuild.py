@@ -269,3 +269,16 @@ def without_nulls(value):
     if isinstance(value, list):
         return [without_nulls(item) for item in value]
     return value
+
+
+def test_many_pieces_join_in_order_in_linear_time():
+    # Pieces are joined in runs (an object per piece would cost more than the text); the order and a restarted block survive it.
+    pieces = [f"{i} " for i in range(1_000)]
+    events = [{"type": "message_start", "message": {"content": []}}, {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ">"}}]
+    events += [{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": p}} for p in pieces]
+    events += [{"type": "content_block_start", "index": 1, "content_block": {"type": "thinking", "thinking": ""}}]
+    events += [{"type": "content_block_delta", "index": 1, "delta": {"type": "thinking_delta", "thinking": p}} for p in pieces[:300]]
+    events += [{"type": "content_block_start", "index": 1, "content_block": {"type": "thinking", "thinking": "again"}}]
+    message = rebuild(events)
+    assert message is not None
+    assert message["content"] == [{"type": "text", "text": ">" + "".join(pieces)}, {"type": "thinking", "thinking": "again"}]

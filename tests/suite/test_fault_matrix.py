@@ -5,6 +5,8 @@ too, and every fault in the catalogue makes exactly the checks it declares non-p
 with evidence. Every check id appears in some fault's ``breaks``. The faults of the probes the
 protocol forces (issue 9) are proven under both live API versions, and in front of a canned model
 (one fixed answer to every request) they fail the gate: a MUST fails, it does not merely warn.
+And over every run here, for every (check, fault) pair: a pass names what it judged, a skip says
+why (pass means judged).
 """
 
 from __future__ import annotations
@@ -31,6 +33,21 @@ def _run(base_url: str, key: str, api_version: str = "2023-06-01", profile: str 
     return run(RunSettings(base_url=base_url, api_key=key, api_version=api_version, profile=profile, concurrency=8, **options))  # type: ignore[arg-type]
 
 
+def _unjudged(result: RunResult) -> list[str]:
+    """Verdicts that break "pass means judged": a pass resting on nothing, a skip without a reason, an outcome that is none of the five."""
+    out = []
+    for finding in result.findings:
+        if finding.outcome is Outcome.PASS and not finding.judged:
+            out.append(f"{finding.case_id}: pass with nothing judged")
+        elif finding.outcome is Outcome.SKIP and not finding.message.strip():
+            out.append(f"{finding.case_id}: skip without a reason")
+        elif finding.outcome in (Outcome.FAIL, Outcome.WARN) and not finding.violations and not finding.message.strip():
+            out.append(f"{finding.case_id}: {finding.outcome.value} without a violation")
+        elif finding.outcome is Outcome.PASS and any(not item.strip() or item.endswith(": ") for item in finding.judged):
+            out.append(f"{finding.case_id}: pass with an empty judged item {finding.judged}")
+    return out
+
+
 def _not_passing(result: RunResult) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for finding in result.findings:
@@ -43,6 +60,7 @@ def _not_passing(result: RunResult) -> dict[str, list[str]]:
 def test_faithful_server_passes_everything(reference: ReferenceServer, reference_key: str, api_version: str) -> None:
     result = _run(reference.base_url, reference_key, api_version)
     assert _not_passing(result) == {}
+    assert _unjudged(result) == []
     skipped = [f.case_id for f in result.findings if f.outcome is Outcome.SKIP]
     assert skipped == [], "a faithful server under the anthropic profile leaves nothing unjudged"
 
@@ -61,6 +79,7 @@ def test_legal_variants_pass(reference: ReferenceServer, reference_key: str, var
     # Latency is legal but slow to exercise: the slow variant gets the smoke tier here; bench/ runs it in full.
     tier = Tier.SMOKE if variant == "slow" else None
     result = run(RunSettings(base_url=reference.base_url + variant_base_path(variant), api_key=reference_key, profile="reference", concurrency=8, tier=tier))
+    assert _unjudged(result) == []
     broken = _not_passing(result)
     assert sorted(broken) == NOT_FORCED.get(variant, []), "\n".join(line for lines in broken.values() for line in lines)
     for finding in result.findings:
@@ -89,6 +108,7 @@ def test_a_canned_reply_longer_than_every_core_max_tokens_stays_not_forced(refer
 @pytest.mark.parametrize("fault", FAULTS.values(), ids=attrgetter("name"))
 def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, **fault.options)
+    assert _unjudged(result) == []
     broken = _not_passing(result)
     assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
     for finding in result.findings:
@@ -135,6 +155,7 @@ def test_every_changed_check_is_proven_under_both_versions() -> None:
 def test_probe_fault_breaks_exactly_its_checks_under_2026(reference: ReferenceServer, reference_key: str, fault: Fault) -> None:
     assert "api_version" not in fault.options
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, "2026-10-21", **fault.options)
+    assert _unjudged(result) == []
     broken = _not_passing(result)
     assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
 
@@ -154,6 +175,7 @@ GATE_CASES = [(FAULTS[name], variant) for name in GATE_FAULTS for variant in (so
 def test_a_canned_model_behind_a_fault_fails_the_gate(reference: ReferenceServer, reference_key: str, variant: str, fault: Fault) -> None:
     levels = {rule.id: rule.level for rule in load_contract("2023-06-01", "reference").rules.values()}
     result = _run(reference.base_url + variant_base_path(variant, fault.name), reference_key, **fault.options)
+    assert _unjudged(result) == []
     broken = _not_passing(result)
     shown = "\n".join(line for lines in broken.values() for line in lines)
     assert set(fault.breaks) <= set(broken), shown
@@ -166,3 +188,25 @@ def test_a_canned_model_behind_a_fault_fails_the_gate(reference: ReferenceServer
                 assert finding.outcome is Outcome.WARN, shown
                 assert "Not judged: the probe did not force" in finding.message, shown
     assert any(f.outcome is Outcome.FAIL for f in result.findings) == any(levels[cid] is Level.MUST for cid in fault.breaks)
+
+
+def test_a_grammar_silenced_at_the_start_leaves_its_checks_skipped_with_the_owner_named(reference: ReferenceServer, reference_key: str) -> None:
+    result = _run(reference.base_url + fault_base_path("no-message-start-done-terminated"), reference_key)
+    by_id = {f.check_id: f for f in result.findings}
+    for check_id in ("stream.event_order", "stream.block_indices_sequential", "stream.delta_matches_block"):
+        assert by_id[check_id].outcome is Outcome.SKIP, by_id[check_id]
+        assert "not judged: the stream has no message_start, see stream.message_start_first" in by_id[check_id].message
+    assert by_id["stream.ends_with_message_stop"].outcome is Outcome.FAIL  # the missing end is always judged
+
+
+def test_the_property_rejects_a_pass_that_judged_nothing_and_a_silent_skip() -> None:
+    from types import SimpleNamespace
+
+    from conformance.findings import Finding, Level
+
+    hollow = Finding(check_id="stream.event_order", case="", outcome=Outcome.PASS, level=Level.MUST)
+    silent = Finding(check_id="stream.event_order", case="x", outcome=Outcome.SKIP, level=Level.MUST)
+    judged = Finding(check_id="shape.status_is_200", case="", outcome=Outcome.PASS, level=Level.SHOULD, judged=("plain: status 200",))
+    explained = Finding(check_id="shape.id_prefix", case="", outcome=Outcome.SKIP, level=Level.SHOULD, message="not applicable: plain: no string id")
+    result = SimpleNamespace(findings=[hollow, silent, judged, explained])
+    assert _unjudged(result) == ["stream.event_order: pass with nothing judged", "stream.event_order:x: skip without a reason"]  # type: ignore[arg-type]

@@ -61,6 +61,14 @@ def _no_count_route(view: RequestView) -> Refusal:
     return (404, "not_found_error", "Not Found") if _counting(view) else None
 
 
+def _no_listing_route(view: RequestView) -> Refusal:
+    return (404, "not_found_error", "Not Found") if _listing(view) else None
+
+
+def _no_model_found(view: RequestView) -> Refusal:
+    return (404, "not_found_error", f"model: {view.path.removeprefix(MODELS_PATH + '/')}") if _retrieving(view) else None
+
+
 def _beta_query_unrouted(view: RequestView) -> Refusal:
     if _counting(view) and "beta=true" in view.query:
         return 404, "not_found_error", f"invalid_path: {view.path}?{view.query}"
@@ -341,6 +349,14 @@ FAULTS: tuple[Fault, ...] = (
            f"{PEERS} #23 (wrong status mapping); https://github.com/langwatch/langwatch/pull/6207",
            "GET /v1/models/{id} for an unknown id is a 500 api_error instead of a 404.",
            branch_on_request(_retrieving, replace_error(_not_found_as(500, "api_error")))),
+    _fault("models-listing-unrouted", ["auth.models_missing_key_rejected", "models.limit_zero_rejected", "models.list_schema"],
+           "https://github.com/zxcloli666/AI-Worker-Proxy/pull/14 (a proxy that served no /v1/models until the route was added); DOC-MODELS-LIST",
+           "GET /v1/models is not served: every listing is a 404 (retrieving one model still works).",
+           refuse_request(_no_listing_route)),
+    _fault("models-retrieve-listed-404", ["models.retrieve_schema"],
+           "https://github.com/BaseIntelligence/bounty-challenge/issues/7122 (the listing names six models, retrieving any but one is a 404)",
+           "GET /v1/models/{id} is a 404 not_found_error for every id, the ones GET /v1/models lists included.",
+           refuse_request(_no_model_found)),
     _fault("unknown-model-id-200-empty", ["models.retrieve_schema", "models.unknown_id_not_found"],
            "https://github.com/epam/ai-dial-chat/issues/7926 (an unknown model lookup returns 200 with an empty body)",
            "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",

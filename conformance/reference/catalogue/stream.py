@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import EventOut, event, rewrite_events_with_state
+from conformance.reference.rewrite import EventOut, event, rewrite_events, rewrite_events_with_state
 
 PEERS = "../shared/research/peers.md §4.6"
 EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
@@ -91,6 +91,32 @@ def _split_surrogates(name: str | None, data: JSON) -> Iterable[EventOut]:
     return [event(name, data)]
 
 
+def _openai_framed(name: str | None, data: JSON) -> Iterable[EventOut]:
+    """A translator that opens no message and closes with OpenAI's terminator: no message_start, data: [DONE] for message_stop."""
+    if name == "message_start":
+        return []
+    if name == "message_stop":
+        return [(None, "[DONE]")]
+    return [event(name, data)]
+
+
+def _late_close_unended() -> EventFn:
+    """content_block_stop held back until after message_delta, and message_stop never sent."""
+    held: list[EventOut] = []
+
+    def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+        if name == "content_block_stop":
+            held.append(event(name, data))
+            return []
+        if name == "message_delta":
+            out = [event(name, data), *held]
+            held.clear()
+            return out
+        return [] if name == "message_stop" else [event(name, data)]
+
+    return rewrite
+
+
 def _only_text_blocks(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> Callable[[], EventFn]:
     """Apply ``fn`` to the stop of text blocks only (tool and thinking blocks take no text_delta)."""
 
@@ -111,6 +137,15 @@ def _only_text_blocks(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> C
 
 
 FAULTS: tuple[Fault, ...] = (
+    # Where the grammar goes silent early, these prove the end is still judged and the silenced checks skip instead of passing.
+    _fault("no-message-start-done-terminated", ["recovery.pre_stream_error_is_status", "stream.ends_with_message_stop", "stream.message_start_first", "stream.no_done_sentinel"],
+           f"{PEERS} #14 (https://github.com/huggingface/tau/pull/692: a proxy that ends with data: [DONE]), #8 (message_start is where clients create the message)",
+           "A translator sends no message_start and ends with data: [DONE] instead of message_stop; order, indices and delta kinds are never judged (skip).",
+           rewrite_events(_openai_framed)),
+    _fault("misordered-unended-stream", ["stream.ends_with_message_stop", "stream.event_order"],
+           f"{PEERS} #6 (closing events sent before usage arrived), #16 (no message_stop)",
+           "content_block_stop comes after message_delta, and message_stop never comes: both the order and the missing end are findings.",
+           rewrite_events_with_state(_late_close_unended)),
     _fault("last-text-delta-dropped", ["stream.text_matches_twin"], f"{PEERS} #12, #29 (a proxy that flushes its buffer only on the next chunk)",
            "Each text block's last text_delta is held back and lost when the block stops: streaming clients get a cut answer.", rewrite_events_with_state(_drop_last_text_delta)),
     _fault("block-start-text-repeated", ["stream.block_start_empty", "stream.text_matches_twin"], "https://docs.claude.com/en/docs/build-with-claude/streaming (content_block_start text is \"\")",
