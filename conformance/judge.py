@@ -17,7 +17,7 @@ from .checks.registry import CheckFn, registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
 from .contract.model import Contract, RuleKind, Selector
 from .exchange import Exchange
-from .findings import Finding, Judgement, Level, NotApplicable, NotForced, Outcome, Violation
+from .findings import Finding, Level, NotApplicable, NotForced, Outcome, Violation
 from .scenarios import NOT_SENT, Case, Request
 from .sse.reading import StreamReading, read_stream
 
@@ -184,8 +184,6 @@ class Judge:
             subject = self.subject(exchange)
             try:
                 result = fn(subject)
-                if isinstance(result, list):  # the older form: a violation list judged the exchange as a whole
-                    result = Judgement(judged=("the answer",), violations=tuple(result))
                 if not result.judged and not result.violations:
                     raise NotApplicable("the check found nothing to judge in this answer")
             except NotApplicable as exc:

@@ -142,12 +142,11 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
             continue  # else the recording broke off with an error event: nothing there to judge
         except NotApplicable:
             continue
-        violations = result if isinstance(result, list) else list(result.violations)
-        if not isinstance(result, list) and not result.judged and not violations:
+        violations = list(result.violations)
+        if not result.judged and not violations:
             continue
         outcome = Outcome.PASS if not violations else (Outcome.FAIL if rule.level is Level.MUST else Outcome.WARN)
         message = "\n".join(v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:3])
-        judged = () if isinstance(result, list) else result.judged
-        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations), judged=judged))
+        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations), judged=result.judged))
     notes = ("a fragment: the stream does not start with message_start, so only per-event checks ran",) if fragment else ()
     return Judged(kind=kind, findings=tuple(findings), notes=notes)

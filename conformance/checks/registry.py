@@ -12,11 +12,10 @@ import re
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
 
-from ..findings import Judgement, Violation
+from ..findings import Judgement
 from .subject import Subject
 
-# A bare violation list is the older form, judged as "the exchange" (being converted away).
-CheckFn = Callable[[Subject], Judgement | list[Violation]]
+CheckFn = Callable[[Subject], Judgement]
 _ID = re.compile(r"^[a-z_]+\.[a-z0-9_]+$")
 _CHECKS: dict[str, CheckFn] = {}
 

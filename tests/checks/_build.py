@@ -135,15 +135,15 @@ def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
 
 
 def run(check_id: str, subject: Subject) -> list[Violation]:
-    """Run one registered check on one subject: its violations (a Judgement's or the older bare list)."""
+    """Run one registered check on one subject: its violations."""
     result = registered()[check_id](subject)
-    return list(result.violations) if isinstance(result, Judgement) else result
+    return list(result.violations)
 
 
 def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
-    """What a check converted to the Judgement form says it judged (empty: the judge makes that a skip)."""
+    """What a check says it judged (empty: the judge makes that a skip)."""
     result = registered()[check_id](subject)
-    assert isinstance(result, Judgement), f"{check_id} still returns the older bare list"
+    assert isinstance(result, Judgement), f"{check_id} returns {type(result).__name__}, not a Judgement"
     return result.judged
 
 
