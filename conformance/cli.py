@@ -6,6 +6,9 @@ Exit codes (also in ``--help`` and README):
   2  usage or spec error (bad option, broken spec file, missing key variable)
   3  target unusable (the preflight request failed every way it was tried: unreachable, key refused, …)
   4  internal error of the suite itself (a bug: please report it)
+  130, 143  interrupted by SIGINT or SIGTERM: what arrived is judged and written, marked ``"complete": false``
+
+A closed stdout or stderr (``| head``) never changes the exit code: the writes are dropped.
 
 ``run`` drives pytest in-process with the conformance plugin, so JUnit and Allure come from pytest
 and allure-pytest; the key travels by environment variable name, never on a command line.
@@ -21,7 +24,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, baseline
+from . import __version__, baseline, interrupts
 from .contract.loader import available_profiles, available_versions, load_contract
 from .errors import ConformanceError
 from .report import terminal
@@ -29,10 +32,12 @@ from .runstate import new_run_id
 from .versions import load_contracts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERNAL = 0, 1, 2, 3, 4
+EXIT_SIGINT = 130  # 128 + the signal, as shells report it; SIGTERM gives 143
 EPILOG = """exit codes:
   0  no MUST rule failed          1  at least one MUST rule failed
   2  usage or spec error          3  target unusable (preflight failed)
-  4  internal error of the suite (please report it)"""
+  4  internal error of the suite (please report it)
+  130, 143  interrupted by SIGINT, SIGTERM (partial results, "complete": false)"""
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +122,12 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the console script and of ``python -m conformance``."""
+    """Entry point of the console script and of ``python -m conformance``; output to a reader that left is dropped, never an exit code."""
+    with interrupts.pipe_safe():
+        return _main(argv)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "run":
@@ -136,22 +146,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # a second signal during a run (interrupts.Stopped), or Ctrl-C elsewhere
         print("anthropic-conformance: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into head & co: stop quietly
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+        return exc.exit_code if isinstance(exc, interrupts.Stopped) else EXIT_SIGINT
 
 
 # --------------------------------------------------------------------------------- run
 
 
 class _CliPlugin:
-    """Joins the pytest run: hands the engine a progress callback and keeps the run state."""
+    """Joins the pytest run: hands the engine a progress callback and the CLI's interruption, and keeps the run state."""
 
-    def __init__(self, progress: terminal.Progress) -> None:
+    def __init__(self, progress: terminal.Progress, interruption: interrupts.Interruption) -> None:
         self.progress = progress
+        self.interruption = interruption
         self.state: Any = None
 
     def pytest_configure(self, config: Any) -> None:
@@ -159,6 +167,7 @@ class _CliPlugin:
 
         self.state = config.stash[RUN_KEY]
         self.state.progress = self.progress
+        self.state.interruption = self.interruption
         self.state.on_plan = lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)
 
 
@@ -196,9 +205,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
     if args.baseline:
         baseline.load(args.baseline)  # a broken baseline is a one-line exit 2 before any request
-    plugin = _CliPlugin(terminal.Progress(sys.stderr))
-    code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
+    interruption = interrupts.Interruption()
+    plugin = _CliPlugin(terminal.Progress(sys.stderr), interruption)
+    with interruption.installed():
+        code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
     state = plugin.state
+    if interruption.fired:
+        return _interrupted(interruption, run_dir)
     if state is not None and state.startup_error is not None:
         print(f"anthropic-conformance: {state.startup_error}", file=sys.stderr)
         return EXIT_USAGE
@@ -220,6 +233,26 @@ def cmd_run(args: argparse.Namespace) -> int:
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_INTERNAL
     return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
+
+
+def _interrupted(interruption: interrupts.Interruption, run_dir: Path) -> int:
+    """One line saying what a signal left behind; the JUnit file gets an errored case naming it."""
+    interrupts.junit_interrupted(run_dir / "junit.xml", f"{interruption.describe()}: the results are partial")
+    try:
+        document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        document = None
+    if document is None or document.get("complete", True):
+        left = f"results in {run_dir}" if document is not None else "no results were written"
+        print(f"anthropic-conformance: {interruption.describe()}; {left}", file=sys.stderr)
+        return interruption.exit_code
+    report = run_dir / "report.html"
+    unjudged = document["interrupted"]["not_judged"]
+    print(
+        f"anthropic-conformance: {interruption.describe()}: {unjudged} of {len(document['results'])} cases not judged; partial results (\"complete\": false) in {report}",
+        file=sys.stderr,
+    )
+    return interruption.exit_code
 
 
 # ------------------------------------------------------------------------ compare, merge

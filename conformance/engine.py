@@ -23,6 +23,7 @@ from .checks.subject import error_event
 from .contract.model import Contract, Tier
 from .exchange import Exchange, RecordedRequest
 from .findings import Finding, Outcome
+from .interrupts import INTERRUPTED, Interruption, until_stopped
 from .judge import Judge
 from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_problem, scheme_of, settle
 from .retries import retry_behaviour
@@ -143,10 +144,20 @@ def answer_held(exchange: Exchange) -> JSON:
 
 
 async def execute(
-    requests: Mapping[str, Request], transport: Transport, *, preflight: str = PREFLIGHT, done: Mapping[str, Exchange] | None = None, progress: Progress | None = None
+    requests: Mapping[str, Request],
+    transport: Transport,
+    *,
+    preflight: str = PREFLIGHT,
+    done: Mapping[str, Exchange] | None = None,
+    progress: Progress | None = None,
+    into: dict[str, Exchange] | None = None,
 ) -> dict[str, Exchange]:
-    """Send the preflight (unless ``done`` holds its answer already), then everything else concurrently (bounded by the transport)."""
-    exchanges: dict[str, Exchange] = {sid: e for sid, e in (done or {}).items() if sid in requests}
+    """Send the preflight (unless ``done`` holds its answer already), then everything else concurrently (bounded by the transport).
+
+    Answers land in ``into`` as they arrive, so a caller that stops the sending keeps what came back.
+    """
+    exchanges: dict[str, Exchange] = into if into is not None else {}
+    exchanges.update({sid: e for sid, e in (done or {}).items() if sid in requests})
     total = len(requests)
 
     def tick() -> None:
@@ -183,6 +194,17 @@ async def execute(
 
     await asyncio.gather(*(send(sid) for sid in requests if sid not in exchanges))
     return {sid: exchanges[sid] for sid in requests}
+
+
+def _unanswered(sid: str, request: Request, interruption: Interruption) -> Exchange:
+    """A request the interruption stopped before its answer came (cancelled in flight, or never sent)."""
+    return Exchange(
+        id=sid,
+        request=RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body),
+        status=None,
+        error=f"no answer: {interruption.describe()} before it came",
+        error_kind=INTERRUPTED,
+    )
 
 
 def spend_by_tier(reader: Judge, shares: Sequence[Share], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
@@ -317,8 +339,12 @@ def run(
     cassette_path: Path | None = None,
     progress: Progress | None = None,
     on_plan: Callable[[Estimate], None] | None = None,
+    interruption: Interruption | None = None,
 ) -> RunResult:
-    """Plan, check the budget, preflight (``TargetError`` when no way works), execute, judge, retry behaviour probes."""
+    """Plan, check the budget, preflight (``TargetError`` when no way works), execute, judge, retry behaviour probes.
+
+    A fired ``interruption`` stops the sending: what arrived is judged, the rest is unanswered.
+    """
     started = datetime.now(UTC).isoformat(timespec="seconds")
     t0 = time.monotonic()
     chosen = plan(settings, ids=ids)
@@ -341,9 +367,16 @@ def run(
             now, first, report = chosen, dict[str, Exchange](), None
             gone: list[Case] = []
             if PREFLIGHT in chosen.requests:
-                now, answer, report, gone = await preflight_plan(settings, chosen, transport, ids=ids, room=room)
-                first[PREFLIGHT] = answer
-            exchanges = await execute(now.requests, transport, preflight="", done=first, progress=progress) if now.requests else {}
+                settled = await until_stopped(preflight_plan(settings, chosen, transport, ids=ids, room=room), interruption)
+                if settled is not None:
+                    now, answer, report, gone = settled
+                    first[PREFLIGHT] = answer
+            received = dict(first)
+            if now.requests:
+                await until_stopped(execute(now.requests, transport, preflight="", done=first, progress=progress, into=received), interruption)
+            if interruption is not None and interruption.fired:
+                received.update({sid: _unanswered(sid, r, interruption) for sid, r in now.requests.items() if sid not in received})
+            exchanges = {sid: received[sid] for sid in now.requests}
             for share in now.shares:
                 judge, local = judge_share(share, exchanges, model=now.model)
                 judges.append(judge)
@@ -353,7 +386,8 @@ def run(
                     by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
                     continue
                 if settings.behaviour_retries > 0 and now.requests:
-                    local, more = await retry_behaviour(judge, list(share.cases), local, transport, settings.behaviour_retries, wire=share.wire)
+                    retried = await until_stopped(retry_behaviour(judge, list(share.cases), local, transport, settings.behaviour_retries, wire=share.wire), interruption)
+                    local, more = retried if retried is not None else (local, [])
                     extra += more
                 by_case.update({c.id: share.to_run(f) for c, f in zip(share.cases, local, strict=True)})
         finally:

@@ -224,7 +224,8 @@ def _execute(config: pytest.Config, case_ids: list[str]) -> None:
     if reporter is not None and state.on_plan is None:
         state.on_plan = lambda plan: reporter.write_line(f"conformance: {plan.describe()}")
     try:
-        state.execute(case_ids)
+        with state.interruption.installed():  # SIGINT/SIGTERM stop the sending; what arrived is judged
+            state.execute(case_ids)
     except TargetError as exc:
         state.record_fatal(str(exc))  # xdist workers and the CLI read it
         _exit_on(exc)
@@ -345,10 +346,12 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A spec error found while collecting exits 2 rather than pytest's 4."""
+    """A spec error found while collecting exits 2 rather than pytest's 4; an interrupted run exits 130 or 143."""
     state = session.config.stash.get(RUN_KEY, None)
     if state is not None and state.fatal and not _is_worker(session.config):
         session.exitstatus = EXIT_TARGET_UNUSABLE
+    if state is not None and state.interruption.fired and not _is_worker(session.config):
+        session.exitstatus = state.interruption.exit_code
 
 
 __all__ = ["InfrastructureError", "SpecError", "report_finding"]

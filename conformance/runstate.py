@@ -24,6 +24,7 @@ from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
 from .errors import ConfigError, ConformanceError
 from .findings import Finding, Level, Outcome
+from .interrupts import Interruption
 from .report import html, summary
 from .report import results as results_doc
 from .scenarios import Case
@@ -127,6 +128,7 @@ class RunState:
         self._verdicts: dict[str, Finding] | None = None
         self.fatal: str | None = None
         self.startup_error: ConformanceError | None = None
+        self.interruption = Interruption()  # the CLI hands in its own, installed for the whole run
 
     def load_baseline(self) -> None:
         """Read the baseline file up front, so a broken one stops the run before any request."""
@@ -241,6 +243,7 @@ class RunState:
             cassette_path=run_dir / "cassette.jsonl",
             progress=self.progress,
             on_plan=self.on_plan,
+            interruption=self.interruption,
         )
         self.result = result
         self._verdicts = result.by_case()
@@ -255,6 +258,7 @@ class RunState:
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
         self._gate(document)
+        self._mark_interrupted(document)
         if self.options.against:
             document["against"] = {"file": self.options.against, **compare.diff(document["results"], _previous_results(self.options.against))}
         shared = {"verdicts": verdicts, "excused": self.excused, "stale": sorted(self.stale)}
@@ -265,7 +269,20 @@ class RunState:
         (run_dir / "summary.md").write_text(text, encoding="utf-8")
         if self.options.step_summary:
             summary.append_github_step_summary(text)
-        point_latest(run_dir.parent, run_dir)
+        if document["complete"]:  # reports/latest keeps leading to the last run that finished
+            point_latest(run_dir.parent, run_dir)
+
+    def _mark_interrupted(self, document: dict[str, Any]) -> None:
+        """``complete``, and for a run a signal stopped: which one, what it left unjudged, and a failed gate."""
+        interruption = self.interruption
+        document["complete"] = not interruption.fired
+        if not interruption.fired:
+            return
+        unjudged = sum(1 for r in document["results"] if r["outcome"] == "error" and interruption.describe() in r["message"])
+        document["interrupted"] = {"signal": interruption.name, "exit_code": interruption.exit_code, "not_judged": unjudged}
+        gate = document["gate"]
+        gate["failed"] = True
+        gate["reasons"] = [*gate["reasons"], f"{interruption.describe()}: {unjudged} of {len(document['results'])} cases not judged, the results are partial"]
 
     def _gate(self, document: dict[str, Any]) -> None:
         """Apply the baseline (if any) to the document: mark excused failures, stale and expired entries."""

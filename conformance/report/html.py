@@ -23,7 +23,7 @@ from .._types import JSONObject
 from ..exchange import Exchange
 from ..sse.reading import StreamReading, read_stream
 from ..versions import split
-from . import evidence
+from . import evidence, summary
 
 REPORT_NAME = "report.html"
 OUTCOMES = ("fail", "error", "warn", "skip", "pass")
@@ -277,6 +277,7 @@ def render(document: JSONObject, exchanges: Mapping[str, Exchange]) -> str:
     run = document.get("run", {})
     return _environment().get_template("report.html.j2").render(
         run=run,
+        interrupted=summary.interrupted_line(document),
         title=f"Conformance: {run.get('target', '')} ({run.get('profile', '')}, {run.get('model', '')})",
         run_rows=_run_rows(document),
         counts=[(o, int(counts.get(o, 0))) for o in OUTCOMES] + [(o, int(n)) for o, n in counts.items() if o not in OUTCOMES],

@@ -80,6 +80,14 @@ def _preflight(run: JSONObject) -> list[str]:
     if not preflight.get("fell_back"):
         return []
     return [f"⚠️ Preflight {escape(str(preflight.get('summary', '')), limit=600)}", ""]
+def interrupted_line(document: Mapping[str, Any]) -> str | None:
+    """What a run stopped by a signal says first, everywhere: which signal, and how much it left unjudged."""
+    stop = document.get("interrupted")
+    if document.get("complete", True) or not isinstance(stop, Mapping):
+        return None
+    return f"interrupted by {stop.get('signal', 'a signal')}: {int(stop.get('not_judged', 0))} of {len(document.get('results', ()))} cases not judged, the results are partial"
+
+
 def versions_line(run: Mapping[str, Any]) -> str:
     """The primary API version, and the others the version-dependent cases were also judged under."""
     primary = str(run.get("api_version", ""))
@@ -93,6 +101,9 @@ def markdown(document: JSONObject) -> str:
     results = list(document.get("results", ()))
     must = int(document.get("must_failures", 0))
     verdict = f"❌ {must} MUST failure{'s' if must != 1 else ''}" if must else "✅ no MUST failures"
+    stopped = interrupted_line(document)
+    if stopped is not None:
+        verdict = f"⛔ {stopped}" + (f"; {must} MUST failure{'s' if must != 1 else ''} so far" if must else "")
     lines = [
         f"## Messages API conformance: {escape(run.get('target', ''))}",
         "",
