@@ -20,6 +20,7 @@ from .errors import ConfigError
 from .versions import split
 
 FORMAT_NOTE = "# anthropic-conformance baseline: expected MUST failures, each with a reason and an optional expiry (YYYY-MM-DD).\n"
+TODO = "TODO"  # how every reason --write-baseline writes begins: a placeholder, refused under --strict-baseline
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,8 +64,12 @@ class Verdict:
         return bool(self.unexcused or self.expired or (strict and self.stale))
 
 
-def load(path: Path | str) -> list[Entry]:
-    """Read and validate a baseline file; every problem is one ``ConfigError`` naming the entry."""
+def load(path: Path | str, *, strict: bool = False) -> list[Entry]:
+    """Read and validate a baseline file; every problem is one ``ConfigError`` naming the entry.
+
+    ``strict`` (``--strict-baseline``) also refuses a reason still reading TODO: a gate that
+    tolerates a failure nobody explained is a gate nobody reviewed.
+    """
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
@@ -82,6 +87,8 @@ def load(path: Path | str) -> list[Entry]:
             raise ConfigError(f"{where}: needs a 'check' (a check id or check:case id)")
         if not isinstance(item.get("reason"), str) or not item["reason"].strip():
             raise ConfigError(f"{where} ({item['check']}): needs a 'reason' saying why the failure is tolerated")
+        if strict and item["reason"].strip().upper().startswith(TODO):
+            raise ConfigError(f"{where} ({item['check']}): the reason is still the TODO --write-baseline left; --strict-baseline needs why the failure is tolerated")
         expires = item.get("expires")
         if isinstance(expires, str):
             try:
@@ -133,7 +140,7 @@ def write(path: Path | str, results: Iterable[Mapping[str, object]], *, target: 
     failures = [str(r["id"]) for r in results if r["outcome"] == "fail"]
     document: JSONObject = {
         "expected_failures": [
-            {"check": case_id, **({"target": target} if target else {}), "reason": "TODO: why this deviation is tolerated (link the vendor ticket)"}
+            {"check": case_id, **({"target": target} if target else {}), "reason": f"{TODO}: why this deviation is tolerated (link the vendor ticket)"}
             for case_id in failures
         ]
     }

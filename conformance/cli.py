@@ -25,10 +25,11 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__, baseline, interrupts
-from .contract.loader import available_profiles, available_versions, load_contract
+from .arguments import OneLineParser, count, seconds
+from .contract.loader import available_profiles, available_versions, load_contract, unknown_profile
 from .errors import ConformanceError
 from .report import terminal
-from .runstate import new_run_id
+from .runstate import check_report_dir, new_run_id, previous_results
 from .versions import load_contracts
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -40,8 +41,15 @@ EPILOG = """exit codes:
   130, 143  interrupted by SIGINT, SIGTERM (partial results, "complete": false)"""
 
 
+def _verbosity(command: argparse.ArgumentParser) -> None:
+    """-q and -v, as every command line tool has them."""
+    loudness = command.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0, help="print only the verdict: counts, gate, report path (default: off)")
+    loudness.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1, help="also list every pass and skip with what it judged or why not (default: off)")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="anthropic-conformance",
         description="Conformance suite for the Anthropic Messages API: point it at a base URL and learn exactly where the target deviates.",
         epilog=EPILOG,
@@ -56,68 +64,72 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--model", help="model id to test (default: the profile's default model)")
     run.add_argument("--profile", help="provider profile: its documented deviations (default: anthropic; reference for the embedded server)")
     run.add_argument("--api-version", default="2023-06-01", help="primary anthropic-version (default: 2023-06-01); version-dependent rules are judged under every live version")
-    run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier (each includes the ones before it)")
-    run.add_argument("--concurrency", type=int, metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
-    run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k)")
-    run.add_argument("-m", dest="markexpr", metavar="EXPR", help="select checks by marker expression, e.g. 'stream and must' (pytest -m)")
+    run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier, smoke < core < full: each includes the ones before it (default: full)")
+    run.add_argument("--concurrency", type=count(1), metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
+    run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k; default: every check of the tier)")
+    run.add_argument("-m", dest="markexpr", metavar="EXPR", help="select checks by marker expression, e.g. 'stream and must' (pytest -m; default: every check of the tier)")
     run.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
     run.add_argument("--target-name", metavar="NAME", help="a name for the target in reports and baselines (default: its base URL)")
-    run.add_argument("--baseline", metavar="FILE", help="YAML of expected MUST failures (with reasons, optional expiry): listed failures do not fail the run")
-    run.add_argument("--strict-baseline", action="store_true", help="a baseline entry that now passes (stale) fails the run")
-    run.add_argument("--write-baseline", metavar="FILE", help="write this run's MUST failures as a starting baseline")
-    run.add_argument("--max-requests", type=int, metavar="N", help="refuse to start a run that could send more than N requests")
-    run.add_argument("--max-tokens-total", type=int, metavar="N", help="refuse to start a run whose token upper bound exceeds N")
-    run.add_argument("--against", metavar="RESULTS_JSON", help="compare with an earlier run's results.json: what got better, worse, what is new")
-    run.add_argument("--behaviour-retries", type=int, default=1, metavar="N", help="resend a failed behaviour probe up to N times; a late pass is a warning (default: 1)")
-    run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones")
-    run.add_argument("--request-timeout", type=float, metavar="S", help="longest time one exchange may take (default: 180)")
-    run.add_argument("--idle-timeout", type=float, metavar="S", help="longest silence tolerated while reading (default: 60)")
+    run.add_argument("--baseline", metavar="FILE", help="YAML of expected MUST failures (with reasons, optional expiry): listed failures do not fail the run (default: none)")
+    run.add_argument("--strict-baseline", action="store_true", help="a baseline entry that now passes (stale) fails the run, and a TODO reason is refused (default: off)")
+    run.add_argument("--write-baseline", metavar="FILE", help="write this run's MUST failures as a starting baseline, each with a TODO reason to replace (default: not written)")
+    run.add_argument("--max-requests", type=count(1), metavar="N", help="refuse to start a run that could send more than N requests (default: no limit)")
+    run.add_argument("--max-tokens-total", type=count(1), metavar="N", help="refuse to start a run whose token upper bound exceeds N (default: no limit)")
+    run.add_argument("--against", metavar="RESULTS_JSON", help="compare with an earlier run's results.json: what got better, worse, what is new (default: none)")
+    run.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times; a late pass is a warning (default: 1)")
+    run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones (default: the packaged specs)")
+    run.add_argument("--request-timeout", type=seconds, metavar="S", help="longest time one exchange may take (default: 180)")
+    run.add_argument("--idle-timeout", type=seconds, metavar="S", help="longest silence tolerated while reading (default: 60)")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="anything after -- goes to pytest unchanged")
+    _verbosity(run)
 
     serve = sub.add_parser("serve", help="run the reference server alone (a faithful mock; --fault makes it misbehave)")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     serve.add_argument("--port", type=int, default=8080, help="port to listen on (0 picks a free one; default: 8080)")
-    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable); see --list-faults")
-    serve.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit")
+    serve.add_argument("--fault", action="append", default=[], metavar="NAME", help="inject a named fault (repeatable; default: none, a faithful server); see --list-faults")
+    serve.add_argument("--list-faults", action="store_true", help="print the fault catalogue and exit (default: off)")
     serve.add_argument("--api-key-env", metavar="VAR", help="accept the key in environment variable VAR (default: a generated key, printed)")
 
     comp = sub.add_parser("compare", help="run the suite against several targets (a TOML file) and write one side-by-side report", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency")
-    comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target")
-    comp.add_argument("--report-dir", default="reports", metavar="DIR")
-    comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json")
-    comp.add_argument("--baseline", metavar="FILE", help="expected failures (entries may name a target)")
-    comp.add_argument("--strict-baseline", action="store_true")
-    comp.add_argument("--behaviour-retries", type=int, default=1, metavar="N")
+    comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target (default: each target's tier in the file, else full)")
+    comp.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/compare-<id>/ is written (default: reports)")
+    comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json and print what changed (default: none)")
+    comp.add_argument("--baseline", metavar="FILE", help="expected failures, entries may name a target (default: none)")
+    comp.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
+    comp.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times (default: 1)")
+    _verbosity(comp)
 
     merge = sub.add_parser("merge", help="combine results.json files of separate runs (e.g. a CI matrix) into one comparison report")
     merge.add_argument("results", nargs="+", metavar="RESULTS_JSON")
     merge.add_argument("--out", default="reports/merged", metavar="DIR", help="where comparison.json, compare.html and summary.md go (default: reports/merged)")
-    merge.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json")
+    merge.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json and print what changed (default: none)")
 
     replay = sub.add_parser("replay", help="re-judge a recorded run (a run folder or its cassette.jsonl) offline, with the current checks")
     replay.add_argument("path", metavar="RUN_DIR_OR_CASSETTE")
     replay.add_argument("--profile", help="default: the profile the run used")
     replay.add_argument("--api-version", help="default: the API version the run used")
     replay.add_argument("--model", help="default: the model the run used")
-    replay.add_argument("--report-dir", default="reports", metavar="DIR")
-    replay.add_argument("--spec-dir", metavar="DIR")
-    replay.add_argument("--baseline", metavar="FILE")
-    replay.add_argument("--strict-baseline", action="store_true")
+    replay.add_argument("--report-dir", default="reports", metavar="DIR", help="where the fresh reports/<run-id>/ is written (default: reports)")
+    replay.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
+    replay.add_argument("--baseline", metavar="FILE", help="expected MUST failures (default: none)")
+    replay.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
+    _verbosity(replay)
 
     validate = sub.add_parser("validate", help="judge one saved response body or raw SSE stream (e.g. from curl) and print the findings")
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--status", type=int, help="the HTTP status it came with (default: 200, or the status its error type implies)")
-    validate.add_argument("--api-version", default="2023-06-01")
-    validate.add_argument("--spec-dir", metavar="DIR")
+    validate.add_argument("--api-version", default="2023-06-01", help="the contract to judge it by (default: 2023-06-01)")
+    validate.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
+    _verbosity(validate)
 
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
-    checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable)")
+    checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable; default: every area)")
     checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
-    checks.add_argument("--api-version", default="2023-06-01")
-    checks.add_argument("--format", choices=("table", "json", "markdown"), default="table")
-    checks.add_argument("-v", "--verbose", action="store_true", help="also print why each check has its level (always in json)")
-    checks.add_argument("--spec-dir", metavar="DIR")
+    checks.add_argument("--api-version", default="2023-06-01", help="the primary version (default: 2023-06-01)")
+    checks.add_argument("--format", choices=("table", "json", "markdown"), default="table", help="output format (default: table)")
+    checks.add_argument("-v", "--verbose", action="store_true", help="also print why each check has its level (always in json; default: off)")
+    checks.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
     return parser
 
 
@@ -157,8 +169,8 @@ def _main(argv: Sequence[str] | None) -> int:
 class _CliPlugin:
     """Joins the pytest run: hands the engine a progress callback and the CLI's interruption, and keeps the run state."""
 
-    def __init__(self, progress: terminal.Progress, interruption: interrupts.Interruption) -> None:
-        self.progress = progress
+    def __init__(self, progress: terminal.Progress | None, interruption: interrupts.Interruption) -> None:
+        self.progress = progress  # None under -q
         self.interruption = interruption
         self.state: Any = None
 
@@ -168,7 +180,7 @@ class _CliPlugin:
         self.state = config.stash[RUN_KEY]
         self.state.progress = self.progress
         self.state.interruption = self.interruption
-        self.state.on_plan = lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)
+        self.state.on_plan = (lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)) if self.progress is not None else (lambda plan: None)
 
 
 def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
@@ -200,13 +212,17 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     profile = args.profile or ("anthropic" if args.base_url else "reference")
     versions = list(load_contracts(args.api_version, profile, spec_dir=args.spec_dir))  # a broken spec is a one-line exit 2 before anything starts
+    check_report_dir(args.report_dir)  # a report folder that cannot be written is a one-line exit 2 before any request
+    if args.baseline:
+        baseline.load(args.baseline, strict=args.strict_baseline)  # so is a broken baseline
+    if args.against:
+        previous_results(args.against)  # and an --against file that is no results.json
     run_dir = Path(args.report_dir) / new_run_id()
     also = f" (and {', '.join(versions[1:])} where the rules differ)" if versions[1:] else ""
-    print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
-    if args.baseline:
-        baseline.load(args.baseline)  # a broken baseline is a one-line exit 2 before any request
+    if args.verbosity >= 0:
+        print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
     interruption = interrupts.Interruption()
-    plugin = _CliPlugin(terminal.Progress(sys.stderr), interruption)
+    plugin = _CliPlugin(terminal.Progress(sys.stderr) if args.verbosity >= 0 else None, interruption)
     with interruption.installed():
         code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
     state = plugin.state
@@ -229,10 +245,22 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_INTERNAL
     document = json.loads(results.read_text(encoding="utf-8"))
     report = run_dir / "report.html"
-    print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.fancy(sys.stdout)))
+    print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
+    if args.write_baseline:
+        _wrote_baseline(args.write_baseline)
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_INTERNAL
     return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
+
+
+def _wrote_baseline(path: str) -> None:
+    """Say what --write-baseline wrote, and that its reasons are placeholders a strict gate refuses."""
+    entries = len(baseline.load(path))
+    print(
+        f"anthropic-conformance: wrote {entries} baseline entr{'y' if entries == 1 else 'ies'} to {path}, each with a TODO reason:"
+        " replace it with why the deviation is tolerated (--strict-baseline refuses TODO reasons)",
+        file=sys.stderr,
+    )
 
 
 def _interrupted(interruption: interrupts.Interruption, run_dir: Path) -> int:
@@ -270,22 +298,32 @@ def _profiles(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _against(document: dict[str, Any], path: str | None) -> None:
-    from . import compare
-
+def _earlier(path: str | None) -> dict[str, Any] | None:
+    """An earlier comparison.json for --against, read before any request (a bad one is a one-line exit 2)."""
     if not path:
-        return
+        return None
     try:
         previous = json.loads(Path(path).read_text(encoding="utf-8"))
-        earlier = {t: {cid: {"id": cid, "outcome": row["cells"][t]["outcome"]} for cid, row in ((r["id"], r) for r in previous["checks"]) if t in row["cells"]} for t in {c["name"] for c in previous["targets"]}}
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+        outcomes = {t: {cid: {"id": cid, "outcome": row["cells"][t]["outcome"]} for cid, row in ((r["id"], r) for r in previous["checks"]) if t in row["cells"]} for t in {c["name"] for c in previous["targets"]}}
+        tiers = {str(c["name"]): c.get("tier") for c in previous["targets"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConformanceError(f"--against {path}: not a comparison.json of this suite ({exc})") from exc
+    return {"file": path, "outcomes": outcomes, "tiers": tiers}
+
+
+def _against(document: dict[str, Any], earlier: dict[str, Any] | None) -> None:
+    """What changed per target since the earlier comparison (a change a different tier explains is not "worse")."""
+    from . import compare
+
+    if earlier is None:
+        return
     targets = {}
     for column in document["targets"]:
         name = column["name"]
         now = [{"id": row["id"], "outcome": row["cells"][name]["outcome"]} for row in document["checks"] if name in row["cells"]]
-        targets[name] = compare.diff(now, list(earlier.get(name, {}).values()))
-    document["against"] = {"file": path, "targets": targets}
+        tiers = (column.get("tier"), earlier["tiers"].get(name))
+        targets[name] = compare.diff(now, list(earlier["outcomes"].get(name, {}).values()), tiers=tiers)
+    document["against"] = {"file": earlier["file"], "targets": targets}
 
 
 def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
@@ -300,15 +338,26 @@ def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
     return page
 
 
-def _print_comparison(document: dict[str, Any], page: Path) -> None:
+def _print_comparison(document: dict[str, Any], page: Path, *, verbosity: int) -> None:
     for column in document["targets"]:
         if column["status"] != "ok":
             print(f"  {column['name']:20} {column['error']}")
             continue
         counts = column["counts"]
-        print(f"  {column['name']:20} {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn · {counts['skip']} skip · {counts['error']} error  ({column['profile']}, {column['model']})")
+        partial = "  [interrupted: partial]" if column.get("complete") is False else ""
+        print(f"  {column['name']:20} {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn · {counts['skip']} skip · {counts['error']} error  ({column['profile']}, {column['model']}){partial}")
     differing = [row for row in document["checks"] if len({cell["outcome"] for cell in row["cells"].values()}) > 1]
     print(f"  {len(document['checks'])} checks, {len(differing)} where the targets differ")
+    for row in differing if verbosity > 0 else ():
+        print(f"    {row['id']}: " + " · ".join(f"{name} {cell['outcome']}" for name, cell in row["cells"].items()))
+    against = document.get("against")
+    if against:
+        print(f"  against {against['file']}:")
+        for name, change in against["targets"].items():
+            print("    " + terminal.against_line(name, change))
+            shown = (change["worse"] + change["better"]) if verbosity >= 0 else []
+            for item in shown[:20]:
+                print(f"      {'worse' if item in change['worse'] else 'better'}: {item['id']} {item['before']} → {item['now']}")
     print(f"  report {page}")
 
 
@@ -324,19 +373,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     specs = compare.load_targets(args.targets)
     if args.baseline:
-        baseline.load(args.baseline)
+        baseline.load(args.baseline, strict=args.strict_baseline)
+    check_report_dir(args.report_dir)
+    earlier = _earlier(args.against)
     out_dir = Path(args.report_dir) / f"compare-{new_run_id()}"
-    print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
+    if args.verbosity >= 0:
+        print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
     overrides: dict[str, Any] = {"step_summary": False, "baseline": args.baseline, "strict_baseline": args.strict_baseline, "behaviour_retries": args.behaviour_retries}
     if args.tier:
         overrides["tier"] = args.tier
-    runs = compare.run_targets(specs, out_dir, overrides=overrides)
+    interruption = interrupts.Interruption()
+    with interruption.installed():
+        # Several targets share one stderr: plain lines, each naming its target, never one updating line.
+        progress = (lambda name: terminal.Progress(sys.stderr, live=False, label=name)) if args.verbosity >= 0 else None
+        runs = compare.run_targets(specs, out_dir, overrides=overrides, interruption=interruption, progress=progress)
     documents = [r.document for r in runs if r.document is not None]
     entries = [(r.spec.name, r.document, r.error, f"{r.spec.name}/report.html" if r.document is not None else None) for r in runs]
     document = compare.comparison(entries, profiles=_profiles(documents))
-    _against(document, args.against)
+    _against(document, earlier)
     page = _publish(out_dir, document)
-    _print_comparison(document, page)
+    _print_comparison(document, page, verbosity=args.verbosity)
+    if interruption.fired:
+        print(f"anthropic-conformance: {interruption.describe()}; partial results (\"complete\": false) in {page}", file=sys.stderr)
+        return interruption.exit_code
     return _compare_exit(document)
 
 
@@ -361,9 +420,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         entries.append((name, document, None, link))
         documents.append(document)
     merged = compare.comparison(entries, profiles=_profiles(documents))
-    _against(merged, args.against)
+    _against(merged, _earlier(args.against))
     page = _publish(out_dir, merged)
-    _print_comparison(merged, page)
+    _print_comparison(merged, page, verbosity=0)
     return EXIT_FAILED if any(c.get("gate_failed") for c in merged["targets"]) else EXIT_OK
 
 
@@ -375,14 +434,16 @@ def cmd_replay(args: argparse.Namespace) -> int:
     from .replay import replay
     from .runstate import Options, RunState
 
+    check_report_dir(args.report_dir)
     result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
     options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline)
     state = RunState(options)
     run_dir = state.run_dir
     state.write(result, run_dir)
     document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    print(f"replayed {args.path}: {len(result.exchanges)} recorded exchanges, no request sent", file=sys.stderr)
-    print(terminal.summary(document, report_path=str(run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
+    if args.verbosity >= 0:
+        print(f"replayed {args.path}: {len(result.exchanges)} recorded exchanges, no request sent", file=sys.stderr)
+    print(terminal.summary(document, report_path=str(run_dir / "report.html"), colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
     return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
 
 
@@ -391,18 +452,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from .validate import validate
 
     path = Path(args.file)
-    if not path.is_file():
+    if not path.exists():
         raise ConformanceError(f"{path}: no such file")
     judged = validate(path, status=args.status, api_version=args.api_version, spec_dir=args.spec_dir)
-    colour = terminal.fancy(sys.stdout)
-    print(f"{path}: judged as {judged.kind}, {len(judged.findings)} checks")
-    for note in judged.notes:
-        print(f"  note: {note}")
-    for finding in judged.findings:
+    colour = terminal.colour(sys.stdout)
+    if args.verbosity >= 0:
+        print(f"{path}: judged as {judged.kind}, {len(judged.findings)} checks")
+        for note in judged.notes:
+            print(f"  note: {note}")
+    for finding in judged.findings if args.verbosity >= 0 else ():
         mark = {"pass": "✓", "fail": "✗", "warn": "!", "error": "E", "skip": "-"}[finding.outcome.value]
         print(f"  {terminal._paint(mark, finding.outcome.value, colour)} {finding.check_id}")
         for line in finding.message.splitlines():
             print(f"      {line}")
+        for item in finding.judged if args.verbosity > 0 else ():
+            print(f"      judged: {terminal._first_line(item)}")
     counts = {o: sum(1 for f in judged.findings if f.outcome.value == o) for o in ("pass", "fail", "warn", "error")}
     errors = f" · {counts['error']} error (a limit of the suite, not a verdict)" if counts["error"] else ""
     print(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn{errors}")
@@ -453,7 +517,7 @@ def cmd_list_checks(args: argparse.Namespace) -> int:
     if args.api_version not in available_versions(Path(args.spec_dir) if args.spec_dir else None):
         raise ConformanceError(f"unknown API version {args.api_version!r} (known: {', '.join(available_versions())})")
     if args.profile not in available_profiles(Path(args.spec_dir) if args.spec_dir else None) and not Path(args.profile).is_file():
-        raise ConformanceError(f"unknown profile {args.profile!r} (known: {', '.join(available_profiles())})")
+        raise unknown_profile(args.profile, Path(args.spec_dir) if args.spec_dir else None)
     print(list_checks(args.api_version, args.profile, spec_dir=args.spec_dir, areas=args.area, form=args.format, verbose=args.verbose))
     return EXIT_OK
 

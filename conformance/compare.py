@@ -14,7 +14,7 @@ import os
 import re
 import threading
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__
 from ._types import JSONObject
 from .errors import ConfigError, ConformanceError, TargetError
+from .interrupts import Interruption
 from .versions import split, versioned
 
 FORMAT = "anthropic-conformance/comparison/1"
@@ -130,8 +131,18 @@ class TargetRun:
     error: str | None = None
 
 
-def run_targets(specs: Iterable[TargetSpec], out_dir: Path, *, overrides: Mapping[str, Any] | None = None) -> list[TargetRun]:
-    """Run every target concurrently (each within its own concurrency); a dead target never stops the others."""
+def run_targets(
+    specs: Iterable[TargetSpec],
+    out_dir: Path,
+    *,
+    overrides: Mapping[str, Any] | None = None,
+    interruption: Interruption | None = None,
+    progress: Callable[[str], Callable[[int, int], None]] | None = None,
+) -> list[TargetRun]:
+    """Run every target concurrently (each within its own concurrency); a dead target never stops the others.
+
+    ``interruption`` stops them all; ``progress`` gives each target (by name) its progress callback.
+    """
     import json
 
     from .runstate import Options, RunState
@@ -147,6 +158,10 @@ def run_targets(specs: Iterable[TargetSpec], out_dir: Path, *, overrides: Mappin
             target_name=spec.name, **extra,
         )
         state = RunState(options)
+        if interruption is not None:
+            state.interruption = interruption
+        if progress is not None:
+            state.progress = progress(spec.name)
         try:
             state.execute(None)
             item.document = json.loads((item.run_dir / "results.json").read_text(encoding="utf-8"))
@@ -202,7 +217,7 @@ def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str |
             results = document["results"]
             column.update(
                 base_url=run["target"], profile=run["profile"], model=run["model"], api_version=run["api_version"], counts=document["counts"],
-                must_failures=document["must_failures"], gate_failed=document.get("gate", {}).get("failed"), spend=document["spend"],
+                must_failures=document["must_failures"], gate_failed=document.get("gate", {}).get("failed"), spend=document["spend"], complete=document.get("complete", True), tier=run.get("tier"),
                 declared=_declared(document, profiles or {}), observed=_observed(results), scores=_scores(results),
             )
             for record in results:
@@ -236,22 +251,35 @@ def _same_case(record: Mapping[str, Any], now: Mapping[str, str]) -> str:
     return pinned if pinned in now else case_id
 
 
-def diff(current: Iterable[Mapping[str, Any]], previous: Iterable[Mapping[str, Any]]) -> JSONObject:
-    """What changed between two runs of one target: better, worse, new and gone cases."""
+def diff(current: Iterable[Mapping[str, Any]], previous: Iterable[Mapping[str, Any]], *, tiers: tuple[str | None, str | None] | None = None) -> JSONObject:
+    """What changed between two runs of one target: better, worse, new and gone cases.
+
+    ``tiers`` is (now, before), the tiers the two runs selected. When they differ, a case that
+    went to or from ``skip`` is listed under ``tier`` instead of better or worse: a check judged
+    on what the run sent (a stream long enough to time, say) may have had nothing to judge in the
+    smaller tier, which says nothing about the target.
+    """
     rank = {"pass": 0, "warn": 1, "skip": 2, "error": 2, "fail": 3}
     now = {str(r["id"]): str(r["outcome"]) for r in current}
     before = {_same_case(r, now): str(r["outcome"]) for r in previous}
+    retiered = tiers is not None and None not in tiers and tiers[0] != tiers[1]  # an older document names no tier: unknown, not different
     better: list[JSONObject] = []
     worse: list[JSONObject] = []
+    by_tier: list[JSONObject] = []
     for case_id, outcome in now.items():
         old = before.get(case_id)
         if old is None or old == outcome:
             continue
         change = {"id": case_id, "before": old, "now": outcome}
+        if retiered and "skip" in (old, outcome):
+            by_tier.append(change)
+            continue
         (better if rank[outcome] < rank[old] else worse).append(change)
     return {
         "better": sorted(better, key=lambda c: c["id"]),
         "worse": sorted(worse, key=lambda c: c["id"]),
         "new": sorted(case_id for case_id in now if case_id not in before),
         "gone": sorted(case_id for case_id in before if case_id not in now),
+        "tier": sorted(by_tier, key=lambda c: c["id"]),
+        **({"tiers": {"now": tiers[0], "before": tiers[1]}} if retiered and tiers is not None else {}),
     }

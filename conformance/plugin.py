@@ -99,6 +99,7 @@ def pytest_configure(config: pytest.Config) -> None:
         config.addinivalue_line("markers", f"{tier}: conformance checks in the {tier} tier (tiers include the ones before them)")
     config.addinivalue_line("markers", "must: conformance checks of MUST rules (a violation fails)")
     config.addinivalue_line("markers", "should: conformance checks of SHOULD rules (a violation warns)")
+    _register_areas(config)
     run_dir = None
     if _is_worker(config):
         run_dir_value = config.workerinput.get("conformance_run_dir")  # type: ignore[attr-defined]
@@ -106,11 +107,27 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(_options(config), run_dir=run_dir)
     config.stash[RUN_KEY] = state
     try:
+        state.options.check()
         state.load_baseline()
     except ConformanceError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from exc
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "conformance-xdist")
+
+
+def _register_areas(config: pytest.Config) -> None:
+    """One marker per rule area, so ``pytest --markers`` lists them and ``-m stream`` passes ``--strict-markers``."""
+    from pathlib import Path
+
+    from .contract.loader import rule_areas
+
+    spec_dir = config.getoption("conformance_spec_dir", None)
+    try:
+        areas = rule_areas(Path(spec_dir) if spec_dir else None)
+    except ConformanceError:  # a broken spec is reported, in one line, when the run loads it
+        return
+    for area in areas:
+        config.addinivalue_line("markers", f"{area}: conformance checks of the {area} area")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -61,6 +62,16 @@ class Options:
     against: str | None = None
     step_summary: bool = True
 
+    def check(self) -> None:
+        """Counts and durations a run can work with (``ConfigError`` naming the option, before any request)."""
+        counts = (("--concurrency", self.concurrency, 1), ("--max-requests", self.max_requests, 1), ("--max-tokens-total", self.max_tokens_total, 1), ("--behaviour-retries", self.behaviour_retries, 0))
+        for flag, value, least in counts:
+            if value is not None and value < least:
+                raise ConfigError(f"{flag} must be {'a positive integer' if least else 'an integer >= 0'}, got {value}")
+        for flag, seconds in (("--request-timeout", self.request_timeout), ("--idle-timeout", self.idle_timeout)):
+            if not seconds > 0 or seconds == float("inf"):
+                raise ConfigError(f"{flag} must be a number of seconds above 0, got {seconds}")
+
     @property
     def embedded(self) -> bool:
         """No URL: the run targets the embedded reference server."""
@@ -82,21 +93,39 @@ class Options:
         return self.profile or ("reference" if self.embedded else "anthropic")
 
 
-def _previous_results(path: str) -> list[dict[str, Any]]:
-    """The result records of an earlier results.json (for --against)."""
+def previous_results(path: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The result records of an earlier results.json (for --against), and the tier it ran (None when it does not say)."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
         results = document["results"]
         version = document["run"].get("api_version")
+        tier = document["run"].get("tier")
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise ConfigError(f"--against {path}: not a results.json of this suite ({exc})") from exc
     # Older documents lack a record's version: each was judged under its run's one version.
-    return [{"api_version": version, **r} if isinstance(r, dict) and isinstance(version, str) else r for r in results]
+    return [{"api_version": version, **r} if isinstance(r, dict) and isinstance(version, str) else r for r in results], tier if isinstance(tier, str) else None
 
 
 def new_run_id() -> str:
     """A sortable, unique run id: ``20261122-141503-a1b2``."""
     return f"{datetime.now():%Y%m%d-%H%M%S}-{secrets.token_hex(2)}"
+
+
+def check_report_dir(path: str | Path) -> None:
+    """Make sure run folders can be written under ``path`` (created if missing): ``ConfigError`` before any request otherwise."""
+    folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"--report-dir {folder}: not a directory")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ConfigError(f"--report-dir {folder}: cannot be created ({exc.strerror})") from exc
+    try:  # permissions are not the whole story (read-only mounts, root on NFS): try it
+        handle, probe = tempfile.mkstemp(dir=folder, prefix=".write-probe-")
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        raise ConfigError(f"--report-dir {folder}: not writable ({exc.strerror})") from exc
 
 
 def point_latest(report_dir: Path, run_dir: Path) -> None:
@@ -133,7 +162,7 @@ class RunState:
     def load_baseline(self) -> None:
         """Read the baseline file up front, so a broken one stops the run before any request."""
         if self.options.baseline and self.baseline is None:
-            self.baseline = baseline_mod.load(self.options.baseline)
+            self.baseline = baseline_mod.load(self.options.baseline, strict=self.options.strict_baseline)
 
     # ------------------------------------------------------------------------- contract
 
@@ -235,6 +264,10 @@ class RunState:
 
     def execute(self, case_ids: list[str] | None) -> RunResult:
         """Plan, execute and judge the selected cases; write the cassette, verdicts and results."""
+        self.options.check()
+        check_report_dir(self.options.report_dir)
+        if self.options.against:
+            previous_results(self.options.against)  # a bad --against file stops the run before it starts, not after
         base_url, key = self.target()
         run_dir = self.run_dir
         result = engine.run(
@@ -259,8 +292,10 @@ class RunState:
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
         self._gate(document)
         self._mark_interrupted(document)
+        document["run"]["tier"] = self.options.tier or "full"
         if self.options.against:
-            document["against"] = {"file": self.options.against, **compare.diff(document["results"], _previous_results(self.options.against))}
+            previous, tier = previous_results(self.options.against)
+            document["against"] = {"file": self.options.against, **compare.diff(document["results"], previous, tiers=(document["run"]["tier"], tier))}
         shared = {"verdicts": verdicts, "excused": self.excused, "stale": sorted(self.stale)}
         (run_dir / VERDICTS).write_text(json.dumps(shared, ensure_ascii=False), encoding="utf-8")
         results_doc.write(run_dir / "results.json", document)

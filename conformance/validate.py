@@ -13,6 +13,7 @@ silence is judged. A check a limit of ours stopped (an event over the size cap) 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from .checks.registry import registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable
 from .contract.loader import load_contract
 from .contract.model import Contract, RuleKind
+from .errors import ConfigError
 from .exchange import Chunk, Exchange, RecordedRequest
 from .findings import Finding, Level, NotApplicable, Outcome
 from .scenarios import Request
@@ -50,6 +52,28 @@ class Judged:
     def must_failures(self) -> int:
         """How many MUST checks failed."""
         return sum(1 for f in self.findings if f.outcome is Outcome.FAIL)
+
+
+_FIELD = re.compile(rb"^(?:event|data)[ \t]*:", re.MULTILINE)  # an SSE field line that makes an event (WHATWG: "event" or "data")
+
+
+def _nothing_to_judge(path: Path) -> str | None:
+    """Why the file holds neither a JSON document nor an SSE event (None when it holds one): judging it would report the file, not a target."""
+    with path.open("rb") as handle:
+        head = handle.read(_HEAD)
+    if not head:
+        return "an empty file"
+    if _FIELD.search(head.replace(b"\r", b"\n")):
+        return None
+    start = head.lstrip(b" \t\r\n\xef\xbb\xbf")
+    if start[:1] in (b"{", b"["):
+        try:
+            json.loads(path.read_bytes())
+        except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+            return f"text that starts like JSON but does not parse ({exc})"
+        return None
+    first = start.split(b"\n", 1)[0].decode("utf-8", "replace").strip()
+    return f"text that starts {json.dumps(first[:60], ensure_ascii=False)}" if first else "only blank space"
 
 
 def _document(path: Path) -> bytes | None:
@@ -97,6 +121,14 @@ def _fragment(reading: StreamReading | None) -> bool:
 def validate(path: Path | str, *, status: int | None = None, api_version: str = "2023-06-01", spec_dir: str | None = None) -> Judged:
     """Judge the file at ``path`` with every check that needs nothing but the answer itself."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"{path}: a directory; give the file of one saved answer (a JSON body or an SSE stream)")
+    try:
+        empty = None if status is not None and status >= 300 else _nothing_to_judge(path)  # an error page of any shape is a body to judge
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})") from exc
+    if empty is not None:
+        raise ConfigError(f"{path}: no SSE events or JSON found: {empty}")
     document = _document(path)
     contract = load_contract(api_version, "anthropic", spec_dir=spec_dir)
     kind = sniff(document) if document is not None else "stream"

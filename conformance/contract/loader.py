@@ -9,6 +9,7 @@ raises. Must not know about HTTP, pytest or checks.
 from __future__ import annotations
 
 import copy
+import difflib
 import functools
 import json
 from collections.abc import Mapping
@@ -23,7 +24,7 @@ from jsonschema.exceptions import best_match
 from referencing import Registry, Resource
 
 from .._types import JSON, JSONObject
-from ..errors import SpecError
+from ..errors import ConfigError, SpecError
 from ..findings import Level
 from .model import (
     CaseOverride,
@@ -68,6 +69,27 @@ def available_profiles(spec_dir: Path | None = None) -> list[str]:
     """Names of the shipped profiles."""
     root = (spec_dir or default_spec_dir()) / "profiles"
     return sorted(p.stem for p in root.glob("*.yaml")) if root.is_dir() else []
+
+
+def rule_areas(spec_dir: Path | None = None) -> list[str]:
+    """Every rule area of every version, read without building a contract (pytest registers them as markers at start-up, cheaply)."""
+    root = (spec_dir or default_spec_dir()) / "messages"
+    areas: set[str] = set()
+    for version in available_versions(spec_dir):
+        for path in [root / version / "rules.yaml", *sorted((root / version / "rules").glob("*.yaml"))]:
+            rules = read_yaml(path).get("rules") if path.is_file() else None
+            for rule in rules.values() if isinstance(rules, dict) else ():
+                if isinstance(rule, dict) and isinstance(rule.get("area"), str):
+                    areas.add(rule["area"])
+    return sorted(areas)
+
+
+def unknown_profile(name: str, spec_dir: Path | None = None) -> ConfigError:
+    """A mistyped profile name: the closest shipped names, then every shipped one (a typo deserves a suggestion, not a file path)."""
+    shipped = available_profiles(spec_dir)
+    close = difflib.get_close_matches(name, shipped, n=2, cutoff=0.6)
+    guess = f": did you mean {' or '.join(repr(c) for c in close)}?" if close else "."
+    return ConfigError(f"unknown profile {name!r}{guess} Shipped profiles: {', '.join(shipped) or 'none'} (or give the path of a profile .yaml file)")
 
 
 def load_contract(
@@ -253,8 +275,7 @@ def _load_profile(root: Path, name: str, validators: _MetaSchemas) -> tuple[JSON
     candidate = Path(name)
     path = candidate if candidate.suffix in (".yaml", ".yml") and candidate.is_file() else root / "profiles" / f"{name}.yaml"
     if not path.is_file():
-        known = ", ".join(available_profiles(root)) or "none"
-        raise SpecError(f"unknown profile {name!r} (known: {known})", file=str(path))
+        raise unknown_profile(name, root)
     doc = read_yaml(path)
     parent = doc.get("extends")
     if isinstance(parent, str):

@@ -24,22 +24,35 @@ _MARK = {"fail": "✗", "warn": "!", "error": "E", "skip": "-", "pass": "✓"}
 
 
 def fancy(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
-    """Colour and an updating line only for a person at a terminal (not CI, not NO_COLOR, not a pipe)."""
+    """An updating line (carriage returns) only for a person at a terminal (not CI, not NO_COLOR, not a pipe)."""
     return stream.isatty() and not environ.get("CI") and not environ.get("NO_COLOR") and environ.get("TERM") != "dumb"
+
+
+def colour(stream: TextIO, environ: Mapping[str, str] = os.environ) -> bool:
+    """Colour: never under NO_COLOR (no-color.org), always under FORCE_COLOR (force-color.org, e.g. a CI log that renders ANSI), else at a terminal.
+
+    Both count when set to anything but the empty string; NO_COLOR wins, as in CPython's own ``_colorize``.
+    """
+    if environ.get("NO_COLOR"):
+        return False
+    if environ.get("FORCE_COLOR"):
+        return True
+    return fancy(stream, environ)
 
 
 class Progress:
     """The live progress line while requests are in flight."""
 
-    def __init__(self, stream: TextIO = sys.stderr, *, live: bool | None = None) -> None:
+    def __init__(self, stream: TextIO = sys.stderr, *, live: bool | None = None, label: str = "") -> None:
         self.stream = stream
         self.live = fancy(stream) if live is None else live
         self.started = time.monotonic()
         self._last_printed = -1
+        self.label = f"{label}: " if label else ""  # which target, when several run at once (compare)
 
     def __call__(self, done: int, total: int) -> None:
         elapsed = time.monotonic() - self.started
-        line = f"  requests {done}/{total} · {elapsed:.1f} s"
+        line = f"  {self.label}requests {done}/{total} · {elapsed:.1f} s"
         if self.live:
             self.stream.write("\r\x1b[2K" + line)
             if done == total:
@@ -69,8 +82,44 @@ def _reopened(spend: JSONObject) -> str:
     return f", {count} resent on a new connection" if count else ""
 
 
-def summary(document: JSONObject, *, report_path: str | None, colour: bool = False) -> str:
-    """The end-of-run summary: counts, MUST failures grouped by area with their rule, spend, report path."""
+def against_line(name: str, change: JSONObject) -> str:
+    """One line of what changed since an earlier run: better, worse, new, gone, and what a different tier explains."""
+    line = f"{name}: {len(change['better'])} better, {len(change['worse'])} worse, {len(change['new'])} new, {len(change['gone'])} gone"
+    tiers = change.get("tiers")
+    if change.get("tier") and tiers:
+        line += f"; {len(change['tier'])} to or from skip, not counted as worse: tier {tiers['before']} then, {tiers['now']} now"
+    return line
+
+
+def _quiet(document: JSONObject, report_path: str | None, colour: bool) -> str:
+    """-q: the verdict alone: counts, the gate, the report."""
+    counts, gate = document["counts"], document.get("gate", {})
+    lines = [" · ".join(_paint(f"{counts.get(o, 0)} {o}", o, colour and counts.get(o, 0) > 0) for o in ORDER)]
+    if gate.get("reasons"):
+        lines.append(("gate: FAILED — " if gate.get("failed") else "gate: passed — ") + "; ".join(gate["reasons"]))
+    if report_path:
+        lines.append(f"report {report_path}")
+    return "\n".join(lines)
+
+
+def _listed(document: JSONObject, colour: bool) -> list[str]:
+    """-v: every pass with what it judged, every skip with why not."""
+    lines: list[str] = []
+    for outcome, title in (("pass", "Passed"), ("skip", "Skipped")):
+        records = [r for r in document["results"] if r["outcome"] == outcome]
+        if not records:
+            continue
+        lines += ["", _paint(f"{title} ({len(records)})", outcome, colour)]
+        for record in records:
+            detail = _first_line(str((record.get("judged") or [""])[0])) if outcome == "pass" else _first_line(record["message"])
+            lines.append(f"    {_paint(_MARK[outcome], outcome, colour)} {record['id']}" + (f" — {detail[:160]}" if detail else ""))
+    return lines
+
+
+def summary(document: JSONObject, *, report_path: str | None, colour: bool = False, verbosity: int = 0) -> str:
+    """The end-of-run summary: counts, MUST failures grouped by area with their rule, spend, report path (-q: the verdict alone; -v: every case)."""
+    if verbosity < 0:
+        return _quiet(document, report_path, colour)
     run, spend, counts = document["run"], document["spend"], document["counts"]
     target = "embedded reference server" if run["embedded_reference"] else run["target"]
     lines = [
@@ -101,6 +150,8 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
                 detail = _first_line(record["message"])
                 if detail:
                     lines.append(_paint(f"        {detail[:160]}", "dim", colour))
+    if verbosity > 0:
+        lines += _listed(document, colour)
     base = document.get("baseline")
     if base:
         lines.append("")
@@ -110,7 +161,7 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     against = document.get("against")
     if against:
         lines.append("")
-        lines.append(f"Against {against['file']}: {len(against['better'])} better, {len(against['worse'])} worse, {len(against['new'])} new, {len(against['gone'])} gone")
+        lines.append(f"Against {against['file']}: " + against_line("", against).removeprefix(": "))
         lines += [f"    worse: {c['id']} {c['before']} → {c['now']}" for c in against["worse"][:20]]
         lines += [f"    better: {c['id']} {c['before']} → {c['now']}" for c in against["better"][:20]]
     gate = document.get("gate", {})

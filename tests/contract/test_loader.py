@@ -19,7 +19,7 @@ from conformance.contract.loader import (
     load_contract,
 )
 from conformance.contract.model import CountTolerance, Expect, RuleKind
-from conformance.errors import SpecError
+from conformance.errors import ConfigError, SpecError
 from conformance.findings import Level
 
 SPECS = Path(__file__).resolve().parents[2] / "specs"
@@ -234,9 +234,16 @@ def test_an_unknown_api_version(specs):
     assert str(error) == f"{specs / 'messages' / '2099-01-01'}: no contract for API version '2099-01-01' (known: 2023-06-01, 2026-10-21)"
 
 
-def test_an_unknown_profile(specs):
-    error = spec_error(specs, profile="acme")
-    assert str(error).startswith(f"{specs / 'profiles' / 'acme.yaml'}: unknown profile 'acme' (known: anthropic, ")
+def test_an_unknown_profile_lists_the_shipped_ones(specs):
+    with pytest.raises(ConfigError) as caught:
+        load_contract(V2023, "acme", spec_dir=specs)
+    assert str(caught.value).startswith("unknown profile 'acme'. Shipped profiles: anthropic, ")
+
+
+def test_a_mistyped_profile_gets_a_suggestion(specs):
+    with pytest.raises(ConfigError) as caught:
+        load_contract(V2023, "antropic", spec_dir=specs)
+    assert str(caught.value).startswith("unknown profile 'antropic': did you mean 'anthropic'? Shipped profiles: anthropic, ")
 
 
 def test_a_missing_spec_folder(tmp_path):

@@ -56,7 +56,21 @@ def test_diff_reports_better_worse_new_and_gone() -> None:
         "worse": [{"id": "a.y", "before": "pass", "now": "fail"}],
         "new": ["a.z"],
         "gone": ["a.w"],
+        "tier": [],
     }
+
+
+def test_a_skip_a_different_tier_explains_is_not_worse() -> None:
+    now = [{"id": "recovery.stream_not_buffered", "outcome": "skip"}, {"id": "a.y", "outcome": "fail"}]
+    before = [{"id": "recovery.stream_not_buffered", "outcome": "pass"}, {"id": "a.y", "outcome": "pass"}]
+    changed = compare.diff(now, before, tiers=("core", "full"))
+    assert changed["worse"] == [{"id": "a.y", "before": "pass", "now": "fail"}]
+    assert changed["tier"] == [{"id": "recovery.stream_not_buffered", "before": "pass", "now": "skip"}]
+    assert changed["tiers"] == {"now": "core", "before": "full"}
+    same = compare.diff(now, before, tiers=("core", "core"))  # same tier: the skip is the target's doing
+    assert {c["id"] for c in same["worse"]} == {"a.y", "recovery.stream_not_buffered"}
+    unknown = compare.diff(now, before, tiers=("core", None))  # an older document that names no tier: not known to differ
+    assert len(unknown["worse"]) == 2
 
 
 def test_comparison_document_has_cells_links_and_unusable_columns() -> None:

@@ -6,6 +6,8 @@ that installed but will not start is an error, because that is a finding, not an
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,10 +23,16 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(scope="session")
-def litellm_exe() -> Path:
-    """The `litellm` executable of the isolated venv (installed on first use, then reused)."""
+def litellm_exe(pytestconfig: pytest.Config) -> Path:
+    """The `litellm` executable of the isolated venv (installed on first use, then reused), its install progress on the terminal."""
+    capture = pytestconfig.pluginmanager.getplugin("capturemanager")
+
+    def say(line: str) -> None:  # past pytest's capture: a first install takes minutes and must not look like a hang
+        with capture.global_and_fixture_disabled() if capture is not None else contextlib.nullcontext():
+            print(line, file=sys.stderr, flush=True)
+
     try:
-        return ensure_venv()
+        return ensure_venv(say=say)
     except Unavailable as exc:
         pytest.skip(str(exc))
 

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
@@ -39,6 +39,8 @@ BACKEND = HERE / "openai_backend.py"
 PROJECT_ROOT = HERE.parents[1]
 MODEL_ALIAS = "toy-claude"  # the model_name in litellm_config.yaml
 INSTALL_TIMEOUT_S = 900.0
+HEARTBEAT_S = 15.0  # how often a running install says it still runs
+INSTALL_NOTE = "a few minutes and about 750 MB"  # measured, see README ("Running the project's tests")
 STARTUP_TIMEOUT_S = 180.0
 # LiteLLM fetches these from GitHub at import or startup unless told to use its bundled copies.
 OFFLINE_ENV = {
@@ -75,19 +77,36 @@ def _tail(text: str, lines: int = 12) -> str:
     return "\n".join(text.strip().splitlines()[-lines:])
 
 
-def _run(command: list[str], *, timeout: float, what: str) -> None:
-    try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise Unavailable(f"{what} timed out after {timeout:g} s") from exc
-    except OSError as exc:
-        raise Unavailable(f"{what} could not run: {exc}") from exc
-    if done.returncode != 0:
-        raise Unavailable(f"{what} exited {done.returncode}:\n{_tail(done.stderr or done.stdout)}")
+def _stderr(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
-def ensure_venv(path: Path | None = None, *, timeout: float = INSTALL_TIMEOUT_S) -> Path:
-    """The `litellm` executable of the isolated venv, installing it first if needed; Unavailable otherwise."""
+def _run(command: list[str], *, timeout: float, what: str, say: Callable[[str], None] = _stderr, every: float = HEARTBEAT_S) -> None:
+    """Run ``command``, saying every ``every`` seconds that it still runs (a silent minute looks like a hang)."""
+    started = time.monotonic()
+    with tempfile.TemporaryFile() as out:
+        try:
+            process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+        except OSError as exc:
+            raise Unavailable(f"{what} could not run: {exc}") from exc
+        while True:
+            try:
+                code = process.wait(timeout=every)
+                break
+            except subprocess.TimeoutExpired:
+                elapsed = time.monotonic() - started
+                if elapsed > timeout:
+                    process.kill()
+                    process.wait()
+                    raise Unavailable(f"{what} timed out after {timeout:g} s") from None
+                say(f"  ... still running: {what} ({elapsed:.0f} s)")
+        if code != 0:
+            out.seek(0)
+            raise Unavailable(f"{what} exited {code}:\n{_tail(out.read().decode('utf-8', 'replace'))}")
+
+
+def ensure_venv(path: Path | None = None, *, timeout: float = INSTALL_TIMEOUT_S, say: Callable[[str], None] = _stderr) -> Path:
+    """The `litellm` executable of the isolated venv, installing it first if needed (saying so as it goes); Unavailable otherwise."""
     path = path or venv_dir()
     marker = path / ".anthropic-conformance-installed"
     wanted = " ".join(REQUIREMENTS)
@@ -98,16 +117,19 @@ def ensure_venv(path: Path | None = None, *, timeout: float = INSTALL_TIMEOUT_S)
         if marker.is_file() and marker.read_text() == wanted and exe.is_file():
             return exe
         shutil.rmtree(path, ignore_errors=True)
+        started = time.monotonic()
+        say(f"LiteLLM: first use, installing {wanted} into {path} (fetched once, then reused; {INSTALL_NOTE})")
         try:
-            _run([sys.executable, "-m", "venv", str(path)], timeout=120, what=f"python -m venv {path}")
+            _run([sys.executable, "-m", "venv", str(path)], timeout=120, what=f"python -m venv {path}", say=say)
             pip = [str(path / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check", "--quiet"]
-            _run([*pip, *REQUIREMENTS], timeout=timeout, what=f"pip install {wanted}")
+            _run([*pip, *REQUIREMENTS], timeout=timeout, what=f"pip install {wanted}", say=say)
         except Unavailable as exc:
             shutil.rmtree(path, ignore_errors=True)
             raise Unavailable(f"LiteLLM venv could not be created at {path}: {exc}") from None
         if not exe.is_file():
             raise Unavailable(f"pip installed {wanted} into {path} but left no {exe}")
         marker.write_text(wanted)
+        say(f"LiteLLM: installed in {time.monotonic() - started:.0f} s; later runs reuse {path} (set {VENV_ENV} to put it elsewhere)")
     return exe
 
 
