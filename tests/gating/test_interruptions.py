@@ -173,3 +173,20 @@ def test_plain_pytest_exits_with_the_signal_code_too(tmp_path: Path, reference: 
     document = json.loads(next((tmp_path / "reports").glob("*/results.json")).read_text(encoding="utf-8"))
     assert document["complete"] is False
     assert int(_junit(tmp_path / "junit.xml").get("errors", "0")) >= 1
+
+
+def test_compare_stops_every_target_and_exits_130(tmp_path: Path, reference: ReferenceServer, reference_key: str) -> None:
+    slow = reference.base_url + "/_variant/slow"
+    (tmp_path / "targets.toml").write_text(
+        "".join(f'[[target]]\nname = "{name}"\nbase_url = "{slow}"\napi_key = "${{K}}"\nprofile = "reference"\n\n' for name in ("one", "two")), encoding="utf-8"
+    )
+    process = _start([*SUITE, "compare", "targets.toml"], tmp_path, _environ(K=reference_key))
+    _wait_for(process, "requests 1/")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+    assert process.returncode == 130, err
+    assert err.strip().splitlines()[-1].startswith("anthropic-conformance: the run was interrupted by SIGINT; partial results")
+    assert "Traceback" not in err
+    document = json.loads(next((tmp_path / "reports").glob("compare-*/comparison.json")).read_text(encoding="utf-8"))
+    assert [t["complete"] for t in document["targets"]] == [False, False]
+    assert "[interrupted: partial]" in out
