@@ -51,3 +51,10 @@ def seconds(text: str) -> float:
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds above 0, got {text}")
     return value
+
+
+def add_verbosity(command: argparse.ArgumentParser) -> None:
+    """-q and -v, as every command line tool has them (``verbosity``: -1, 0 or 1)."""
+    loudness = command.add_mutually_exclusive_group()
+    loudness.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0, help="print only the verdict: counts, gate, report path (default: off)")
+    loudness.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1, help="also list every pass and skip with what it judged or why not (default: off)")

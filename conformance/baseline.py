@@ -146,3 +146,12 @@ def write(path: Path | str, results: Iterable[Mapping[str, object]], *, target: 
     }
     Path(path).write_text(FORMAT_NOTE + yaml.safe_dump(document, sort_keys=False, allow_unicode=True), encoding="utf-8")
     return len(failures)
+
+
+def written_note(path: Path | str) -> str:
+    """What --write-baseline says it wrote: how many entries, and that their reasons are placeholders a strict gate refuses."""
+    entries = len(load(path))
+    return (
+        f"wrote {entries} baseline entr{'y' if entries == 1 else 'ies'} to {path}, each with a {TODO} reason:"
+        " replace it with why the deviation is tolerated (--strict-baseline refuses TODO reasons)"
+    )

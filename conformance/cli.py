@@ -19,13 +19,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from . import __version__, baseline, interrupts
-from .arguments import OneLineParser, count, seconds
+from .arguments import OneLineParser, add_verbosity, count, seconds
 from .contract.loader import available_profiles, available_versions, load_contract, unknown_profile
 from .errors import ConformanceError
 from .report import terminal
@@ -39,13 +40,6 @@ EPILOG = """exit codes:
   2  usage or spec error          3  target unusable (preflight failed)
   4  internal error of the suite (please report it)
   130, 143  interrupted by SIGINT, SIGTERM (partial results, "complete": false)"""
-
-
-def _verbosity(command: argparse.ArgumentParser) -> None:
-    """-q and -v, as every command line tool has them."""
-    loudness = command.add_mutually_exclusive_group()
-    loudness.add_argument("-q", "--quiet", dest="verbosity", action="store_const", const=-1, default=0, help="print only the verdict: counts, gate, report path (default: off)")
-    loudness.add_argument("-v", "--verbose", dest="verbosity", action="store_const", const=1, help="also list every pass and skip with what it judged or why not (default: off)")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -81,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--request-timeout", type=seconds, metavar="S", help="longest time one exchange may take (default: 180)")
     run.add_argument("--idle-timeout", type=seconds, metavar="S", help="longest silence tolerated while reading (default: 60)")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="anything after -- goes to pytest unchanged")
-    _verbosity(run)
+    add_verbosity(run)
 
     serve = sub.add_parser("serve", help="run the reference server alone (a faithful mock; --fault makes it misbehave)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
@@ -98,7 +92,7 @@ def _parser() -> argparse.ArgumentParser:
     comp.add_argument("--baseline", metavar="FILE", help="expected failures, entries may name a target (default: none)")
     comp.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
     comp.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times (default: 1)")
-    _verbosity(comp)
+    add_verbosity(comp)
 
     merge = sub.add_parser("merge", help="combine results.json files of separate runs (e.g. a CI matrix) into one comparison report")
     merge.add_argument("results", nargs="+", metavar="RESULTS_JSON")
@@ -114,14 +108,14 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
     replay.add_argument("--baseline", metavar="FILE", help="expected MUST failures (default: none)")
     replay.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
-    _verbosity(replay)
+    add_verbosity(replay)
 
     validate = sub.add_parser("validate", help="judge one saved response body or raw SSE stream (e.g. from curl) and print the findings")
     validate.add_argument("file", metavar="FILE")
     validate.add_argument("--status", type=int, help="the HTTP status it came with (default: 200, or the status its error type implies)")
     validate.add_argument("--api-version", default="2023-06-01", help="the contract to judge it by (default: 2023-06-01)")
     validate.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
-    _verbosity(validate)
+    add_verbosity(validate)
 
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
     checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable; default: every area)")
@@ -135,7 +129,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script and of ``python -m conformance``; output to a reader that left is dropped, never an exit code."""
-    with interrupts.pipe_safe():
+    with interrupts.pipe_safe(), interrupts.sigterm_stops():
         return _main(argv)
 
 
@@ -158,9 +152,10 @@ def _main(argv: Sequence[str] | None) -> int:
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt as exc:  # a second signal during a run (interrupts.Stopped), or Ctrl-C elsewhere
-        print("anthropic-conformance: interrupted", file=sys.stderr)
-        return exc.exit_code if isinstance(exc, interrupts.Stopped) else EXIT_SIGINT
+    except KeyboardInterrupt as exc:  # a second signal during a run, SIGTERM (interrupts.Stopped), or Ctrl-C outside a run
+        code = exc.exit_code if isinstance(exc, interrupts.Stopped) else EXIT_SIGINT
+        print(f"anthropic-conformance: interrupted by {signal.Signals(code - 128).name}", file=sys.stderr)
+        return code
 
 
 # --------------------------------------------------------------------------------- run
@@ -225,9 +220,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     plugin = _CliPlugin(terminal.Progress(sys.stderr) if args.verbosity >= 0 else None, interruption)
     with interruption.installed():
         code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
+    if plugin.progress is not None:
+        plugin.progress.close()
     state = plugin.state
     if interruption.fired:
-        return _interrupted(interruption, run_dir)
+        print(f"anthropic-conformance: {interrupts.stopped_line(interruption, run_dir)}", file=sys.stderr)
+        return interruption.exit_code
     if state is not None and state.startup_error is not None:
         print(f"anthropic-conformance: {state.startup_error}", file=sys.stderr)
         return EXIT_USAGE
@@ -247,40 +245,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     report = run_dir / "report.html"
     print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
     if args.write_baseline:
-        _wrote_baseline(args.write_baseline)
+        print(f"anthropic-conformance: {baseline.written_note(args.write_baseline)}", file=sys.stderr)
     if code == pytest.ExitCode.INTERNAL_ERROR:
         return EXIT_INTERNAL
     return EXIT_FAILED if document["gate"]["failed"] else EXIT_OK
-
-
-def _wrote_baseline(path: str) -> None:
-    """Say what --write-baseline wrote, and that its reasons are placeholders a strict gate refuses."""
-    entries = len(baseline.load(path))
-    print(
-        f"anthropic-conformance: wrote {entries} baseline entr{'y' if entries == 1 else 'ies'} to {path}, each with a TODO reason:"
-        " replace it with why the deviation is tolerated (--strict-baseline refuses TODO reasons)",
-        file=sys.stderr,
-    )
-
-
-def _interrupted(interruption: interrupts.Interruption, run_dir: Path) -> int:
-    """One line saying what a signal left behind; the JUnit file gets an errored case naming it."""
-    interrupts.junit_interrupted(run_dir / "junit.xml", f"{interruption.describe()}: the results are partial")
-    try:
-        document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        document = None
-    if document is None or document.get("complete", True):
-        left = f"results in {run_dir}" if document is not None else "no results were written"
-        print(f"anthropic-conformance: {interruption.describe()}; {left}", file=sys.stderr)
-        return interruption.exit_code
-    report = run_dir / "report.html"
-    unjudged = document["interrupted"]["not_judged"]
-    print(
-        f"anthropic-conformance: {interruption.describe()}: {unjudged} of {len(document['results'])} cases not judged; partial results (\"complete\": false) in {report}",
-        file=sys.stderr,
-    )
-    return interruption.exit_code
 
 
 # ------------------------------------------------------------------------ compare, merge
@@ -298,34 +266,6 @@ def _profiles(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _earlier(path: str | None) -> dict[str, Any] | None:
-    """An earlier comparison.json for --against, read before any request (a bad one is a one-line exit 2)."""
-    if not path:
-        return None
-    try:
-        previous = json.loads(Path(path).read_text(encoding="utf-8"))
-        outcomes = {t: {cid: {"id": cid, "outcome": row["cells"][t]["outcome"]} for cid, row in ((r["id"], r) for r in previous["checks"]) if t in row["cells"]} for t in {c["name"] for c in previous["targets"]}}
-        tiers = {str(c["name"]): c.get("tier") for c in previous["targets"]}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConformanceError(f"--against {path}: not a comparison.json of this suite ({exc})") from exc
-    return {"file": path, "outcomes": outcomes, "tiers": tiers}
-
-
-def _against(document: dict[str, Any], earlier: dict[str, Any] | None) -> None:
-    """What changed per target since the earlier comparison (a change a different tier explains is not "worse")."""
-    from . import compare
-
-    if earlier is None:
-        return
-    targets = {}
-    for column in document["targets"]:
-        name = column["name"]
-        now = [{"id": row["id"], "outcome": row["cells"][name]["outcome"]} for row in document["checks"] if name in row["cells"]]
-        tiers = (column.get("tier"), earlier["tiers"].get(name))
-        targets[name] = compare.diff(now, list(earlier["outcomes"].get(name, {}).values()), tiers=tiers)
-    document["against"] = {"file": earlier["file"], "targets": targets}
-
-
 def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
     from .report import matrix, summary
 
@@ -336,29 +276,6 @@ def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
     (out_dir / "summary.md").write_text(text, encoding="utf-8")
     summary.append_github_step_summary(text)
     return page
-
-
-def _print_comparison(document: dict[str, Any], page: Path, *, verbosity: int) -> None:
-    for column in document["targets"]:
-        if column["status"] != "ok":
-            print(f"  {column['name']:20} {column['error']}")
-            continue
-        counts = column["counts"]
-        partial = "  [interrupted: partial]" if column.get("complete") is False else ""
-        print(f"  {column['name']:20} {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn · {counts['skip']} skip · {counts['error']} error  ({column['profile']}, {column['model']}){partial}")
-    differing = [row for row in document["checks"] if len({cell["outcome"] for cell in row["cells"].values()}) > 1]
-    print(f"  {len(document['checks'])} checks, {len(differing)} where the targets differ")
-    for row in differing if verbosity > 0 else ():
-        print(f"    {row['id']}: " + " · ".join(f"{name} {cell['outcome']}" for name, cell in row["cells"].items()))
-    against = document.get("against")
-    if against:
-        print(f"  against {against['file']}:")
-        for name, change in against["targets"].items():
-            print("    " + terminal.against_line(name, change))
-            shown = (change["worse"] + change["better"]) if verbosity >= 0 else []
-            for item in shown[:20]:
-                print(f"      {'worse' if item in change['worse'] else 'better'}: {item['id']} {item['before']} → {item['now']}")
-    print(f"  report {page}")
 
 
 def _compare_exit(document: dict[str, Any]) -> int:
@@ -375,7 +292,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.baseline:
         baseline.load(args.baseline, strict=args.strict_baseline)
     check_report_dir(args.report_dir)
-    earlier = _earlier(args.against)
+    earlier = compare.load_earlier(args.against)
     out_dir = Path(args.report_dir) / f"compare-{new_run_id()}"
     if args.verbosity >= 0:
         print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
@@ -390,9 +307,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     documents = [r.document for r in runs if r.document is not None]
     entries = [(r.spec.name, r.document, r.error, f"{r.spec.name}/report.html" if r.document is not None else None) for r in runs]
     document = compare.comparison(entries, profiles=_profiles(documents))
-    _against(document, earlier)
+    compare.against(document, earlier)
     page = _publish(out_dir, document)
-    _print_comparison(document, page, verbosity=args.verbosity)
+    print(terminal.comparison(document, str(page), verbosity=args.verbosity))
     if interruption.fired:
         print(f"anthropic-conformance: {interruption.describe()}; partial results (\"complete\": false) in {page}", file=sys.stderr)
         return interruption.exit_code
@@ -420,9 +337,9 @@ def cmd_merge(args: argparse.Namespace) -> int:
         entries.append((name, document, None, link))
         documents.append(document)
     merged = compare.comparison(entries, profiles=_profiles(documents))
-    _against(merged, _earlier(args.against))
+    compare.against(merged, compare.load_earlier(args.against))
     page = _publish(out_dir, merged)
-    _print_comparison(merged, page, verbosity=0)
+    print(terminal.comparison(merged, str(page)))
     return EXIT_FAILED if any(c.get("gate_failed") for c in merged["targets"]) else EXIT_OK
 
 

@@ -241,6 +241,33 @@ def _scores(results: list[JSONObject]) -> dict[str, JSONObject]:
     return scores
 
 
+def load_earlier(path: str | None) -> JSONObject | None:
+    """An earlier comparison.json for --against, read before any request (a bad one is a ``ConfigError``)."""
+    import json
+
+    if not path:
+        return None
+    try:
+        previous = json.loads(Path(path).read_text(encoding="utf-8"))
+        outcomes = {t: {cid: {"id": cid, "outcome": row["cells"][t]["outcome"]} for cid, row in ((r["id"], r) for r in previous["checks"]) if t in row["cells"]} for t in {c["name"] for c in previous["targets"]}}
+        tiers = {str(c["name"]): c.get("tier") for c in previous["targets"]}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"--against {path}: not a comparison.json of this suite ({exc})") from exc
+    return {"file": path, "outcomes": outcomes, "tiers": tiers}
+
+
+def against(document: JSONObject, earlier: JSONObject | None) -> None:
+    """Add to a comparison what changed per target since the earlier one (a change a different tier explains is not "worse")."""
+    if earlier is None:
+        return
+    targets = {}
+    for column in document["targets"]:
+        name = column["name"]
+        now = [{"id": row["id"], "outcome": row["cells"][name]["outcome"]} for row in document["checks"] if name in row["cells"]]
+        targets[name] = diff(now, list(earlier["outcomes"].get(name, {}).values()), tiers=(column.get("tier"), earlier["tiers"].get(name)))
+    document["against"] = {"file": earlier["file"], "targets": targets}
+
+
 def _same_case(record: Mapping[str, Any], now: Mapping[str, str]) -> str:
     """An earlier record's id as this run names the case: a version-dependent case recorded before ids carried the version gets the one it was judged under."""
     case_id = str(record["id"])

@@ -195,6 +195,23 @@ class Interruption:
                 self._stops.remove(stop)
 
 
+@contextlib.contextmanager
+def sigterm_stops() -> Iterator[None]:
+    """Outside a run's own handling, SIGTERM stops like Ctrl-C does (one line, exit 143) instead of killing the process silently."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise Stopped(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 async def until_stopped(work: Awaitable[T], interruption: Interruption | None) -> T | None:
     """Await ``work``; None when the interruption cancelled it (any other cancellation propagates)."""
     if interruption is None:
@@ -235,3 +252,18 @@ def junit_interrupted(path: Path, message: str) -> None:
     with contextlib.suppress(OSError):
         path.parent.mkdir(parents=True, exist_ok=True)
         tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def stopped_line(interruption: Interruption, run_dir: Path) -> str:
+    """The one line an interrupted run ends with (what it left unjudged, where the partial results are); the JUnit file gets its errored case."""
+    import json
+
+    junit_interrupted(run_dir / "junit.xml", f"{interruption.describe()}: the results are partial")
+    try:
+        document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"{interruption.describe()}; no results were written"
+    if document.get("complete", True):  # the signal came after every verdict was written
+        return f"{interruption.describe()}; results in {run_dir}"
+    unjudged = document["interrupted"]["not_judged"]
+    return f'{interruption.describe()}: {unjudged} of {len(document["results"])} cases not judged; partial results ("complete": false) in {run_dir / "report.html"}'

@@ -49,12 +49,21 @@ class Progress:
         self.started = time.monotonic()
         self._last_printed = -1
         self.label = f"{label}: " if label else ""  # which target, when several run at once (compare)
+        self._open = False  # an updating line was left without its newline (the run stopped midway)
+
+    def close(self) -> None:
+        """End an updating line a stopped run left open, so the next message starts on its own line."""
+        if self._open:
+            self.stream.write("\n")
+            self.stream.flush()
+            self._open = False
 
     def __call__(self, done: int, total: int) -> None:
         elapsed = time.monotonic() - self.started
         line = f"  {self.label}requests {done}/{total} · {elapsed:.1f} s"
         if self.live:
             self.stream.write("\r\x1b[2K" + line)
+            self._open = done != total
             if done == total:
                 self.stream.write("\n")
             self.stream.flush()
@@ -178,4 +187,31 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
         lines.append("  by tier: " + " · ".join(f"{t} {v['requests']} requests, {v['input_tokens'] + v['output_tokens']} tokens" for t, v in tiers.items()))
     if report_path:
         lines.append(f"  report {report_path}")
+    return "\n".join(lines)
+
+
+def comparison(document: JSONObject, page: str, *, verbosity: int = 0) -> str:
+    """What ``compare`` and ``merge`` print: a line per target, where they differ, what changed since --against, the report."""
+    lines = []
+    for column in document["targets"]:
+        if column["status"] != "ok":
+            lines.append(f"  {column['name']:20} {column['error']}")
+            continue
+        counts = column["counts"]
+        partial = "  [interrupted: partial]" if column.get("complete") is False else ""
+        lines.append(
+            f"  {column['name']:20} {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn · {counts['skip']} skip · {counts['error']} error  ({column['profile']}, {column['model']}){partial}"
+        )
+    differing = [row for row in document["checks"] if len({cell["outcome"] for cell in row["cells"].values()}) > 1]
+    lines.append(f"  {len(document['checks'])} checks, {len(differing)} where the targets differ")
+    for row in differing if verbosity > 0 else ():
+        lines.append(f"    {row['id']}: " + " · ".join(f"{name} {cell['outcome']}" for name, cell in row["cells"].items()))
+    earlier = document.get("against")
+    if earlier:
+        lines.append(f"  against {earlier['file']}:")
+        for name, change in earlier["targets"].items():
+            lines.append("    " + against_line(name, change))
+            shown = [("worse", c) for c in change["worse"]] + [("better", c) for c in change["better"]] if verbosity >= 0 else []
+            lines += [f"      {kind}: {c['id']} {c['before']} → {c['now']}" for kind, c in shown[:20]]
+    lines.append(f"  report {page}")
     return "\n".join(lines)
