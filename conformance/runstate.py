@@ -292,10 +292,11 @@ class RunState:
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
         self._gate(document)
         self._mark_interrupted(document)
-        document["run"]["tier"] = self.options.tier or "full"
+        if self.result is result:  # a live run knows its tier; a replay does not know the recorded one's
+            document["run"]["tier"] = self.options.tier or "full"
         if self.options.against:
             previous, tier = previous_results(self.options.against)
-            document["against"] = {"file": self.options.against, **compare.diff(document["results"], previous, tiers=(document["run"]["tier"], tier))}
+            document["against"] = {"file": self.options.against, **compare.diff(document["results"], previous, tiers=(document["run"].get("tier"), tier))}
         shared = {"verdicts": verdicts, "excused": self.excused, "stale": sorted(self.stale)}
         (run_dir / VERDICTS).write_text(json.dumps(shared, ensure_ascii=False), encoding="utf-8")
         results_doc.write(run_dir / "results.json", document)

@@ -139,4 +139,4 @@ def test_ids_from_before_the_versions_keep_naming_the_primary_versions_case() ->
     assert Entry(id="content.user_citations_rejected", reason="check").covers("content.user_citations_rejected:@2026-10-21", [])
     now = [{"id": "content.user_citations_rejected:@2026-10-21", "outcome": "pass"}, {"id": "shape.message_schema", "outcome": "pass"}]
     before = [{"id": "content.user_citations_rejected", "outcome": "fail", "api_version": V2026}, {"id": "shape.message_schema", "outcome": "pass", "api_version": V2026}]
-    assert diff(now, before) == {"better": [{"id": "content.user_citations_rejected:@2026-10-21", "before": "fail", "now": "pass"}], "worse": [], "new": [], "gone": []}
+    assert diff(now, before) == {"better": [{"id": "content.user_citations_rejected:@2026-10-21", "before": "fail", "now": "pass"}], "worse": [], "new": [], "gone": [], "tier": []}
