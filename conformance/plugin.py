@@ -48,7 +48,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--spec-dir", dest="conformance_spec_dir", metavar="DIR", default=None, help="Use spec files from DIR instead of the packaged ones.")
     group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
     group.addoption("--report-dir", dest="conformance_report_dir", metavar="DIR", default="reports", help="Where reports/<run-id>/ is written. Default: reports.")
-    group.addoption("--tier", dest="conformance_tier", metavar="TIER", default=None, choices=TIERS, help="Run only this tier: smoke, core or full (each includes the ones before it).")
+    group.addoption("--tier", dest="conformance_tier", metavar="TIER", default=None, choices=TIERS, help="Run only this tier: smoke, core or full (each includes the ones before it). Default: full.")
     group.addoption("--target-name", dest="conformance_target_name", metavar="NAME", default=None, help="A name for the target in reports and baselines. Default: its base URL.")
     group.addoption("--baseline", dest="conformance_baseline", metavar="FILE", default=None, help="YAML of expected MUST failures: listed failures are xfailed, not failed.")
     group.addoption("--strict-baseline", dest="conformance_strict_baseline", action="store_true", default=False, help="A baseline entry that now passes (stale) fails the run.")
