@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import baseline as baseline_mod
-from . import compare, engine
+from . import compare, engine, extra_headers
 from .budget import Estimate
 from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
@@ -59,6 +59,8 @@ class Options:
     max_tokens_total: int | None = None
     against: str | None = None
     step_summary: bool = True
+    header_args: tuple[str, ...] = field(default=(), repr=False)  # --header 'Name: value' texts, ${VAR} unread
+    headers: tuple[extra_headers.HeaderSpec, ...] = field(default=(), repr=False)  # a targets file's headers (--header wins)
 
     @property
     def embedded(self) -> bool:
@@ -207,7 +209,14 @@ class RunState:
             behaviour_retries=max(0, self.options.behaviour_retries),
             max_requests=self.options.max_requests,
             max_tokens_total=self.options.max_tokens_total,
+            headers=self.headers,
         )
+
+    @cached_property
+    def headers(self) -> extra_headers.ExtraHeaders:
+        """The headers sent on every request besides the key: the profile's, a targets file's, ``--header`` (raises ``ConfigError``)."""
+        profile = self.contract.profile
+        return extra_headers.for_run(profile.request_headers, profile.name, self.options.headers, self.options.header_args)
 
     def target(self) -> tuple[str, str]:
         """(base URL, key): the user's, or the embedded server's, started on first use."""
@@ -233,6 +242,7 @@ class RunState:
 
     def execute(self, case_ids: list[str] | None) -> RunResult:
         """Plan, execute and judge the selected cases; write the cassette, verdicts and results."""
+        _ = self.headers  # a missing ${VAR} or required header stops the run before a server starts or a folder appears
         base_url, key = self.target()
         run_dir = self.run_dir
         result = engine.run(
