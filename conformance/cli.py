@@ -78,7 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key-env", metavar="VAR", help="accept the key in environment variable VAR (default: a generated key, printed)")
 
     comp = sub.add_parser("compare", help="run the suite against several targets (a TOML file) and write one side-by-side report", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency")
+    comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency, headers ({ Name = \"value\" })")
     comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target")
     comp.add_argument("--report-dir", default="reports", metavar="DIR")
     comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json")

@@ -121,3 +121,11 @@ def test_no_shipped_profile_declares_a_header_the_suite_owns():
         profile = load_contract("2023-06-01", name).profile
         for declared in profile.request_headers:
             header(declared.name, declared.value or "", f"profile {name}")  # raises for a suite-owned name
+
+
+def test_list_checks_names_the_headers_a_profile_declares():
+    from conformance.listing import list_checks
+
+    lines = list_checks("2023-06-01", "openrouter", areas=["auth"]).splitlines()
+    assert lines[1].startswith("  request header HTTP-Referer: optional (https://openrouter.ai/docs/app-attribution")
+    assert lines[2].startswith("  request header X-Title: optional (")
