@@ -89,7 +89,7 @@ def header(name: str, template: object, origin: str) -> HeaderSpec:
     lowered = name.lower()
     if lowered in SUITE_OWNED or lowered.startswith(SUITE_PREFIX):
         raise ConfigError(
-            f"{origin}: {name} is set by the suite itself, per probe (the API key goes in --api-key-env; anthropic-* and framing headers are what the probes test)"
+            f"{origin}: the suite sets this header itself, per probe (the API key goes in --api-key-env; anthropic-* and framing headers are what the probes test)"
         )
     if not isinstance(template, str):
         raise ConfigError(f"{origin}: the value of {name} must be a string, got {template!r}")

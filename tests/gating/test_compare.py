@@ -97,7 +97,7 @@ def test_targets_take_headers_from_defaults_and_their_own_table(tmp_path: Path) 
     ("table", "message"),
     [
         ('headers = { "x-portkey-api-key" = "${PK}" }', r"target #1 \(pk\), headers.x-portkey-api-key: environment variable PK is not set$"),
-        ('headers = { "x-api-key" = "abc" }', r"headers.x-api-key: x-api-key is set by the suite itself"),
+        ('headers = { "x-api-key" = "abc" }', r"headers.x-api-key: the suite sets this header itself"),
         ('headers = "x-a: 1"', r"target #1 \(pk\): 'headers' must be a table"),
     ],
 )

@@ -27,7 +27,7 @@ HEADERS = ("--header", "x-portkey-provider: anthropic", "--header", "x-portkey-a
 
 @pytest.fixture(scope="module")
 def gateway(reference_key: str) -> Iterator[ReferenceServer]:
-    with ReferenceServer(reference_key, required_headers={"x-portkey-provider": "anthropic", "x-portkey-api-key": GATEWAY_KEY}) as running:
+    with ReferenceServer(reference_key, router=True, required_headers={"x-portkey-provider": "anthropic", "x-portkey-api-key": GATEWAY_KEY}) as running:
         yield running
 
 
@@ -87,19 +87,22 @@ def test_cli_names_a_missing_variable_in_one_line_before_anything_starts(tmp_pat
     assert not (tmp_path / "reports").exists()
 
 
-def test_pytest_plugin_run_with_both_headers(tmp_path: Path, gateway: ReferenceServer, reference_key: str) -> None:
+def test_pytest_plugin_run_with_both_headers_and_failures_to_show(tmp_path: Path, gateway: ReferenceServer, reference_key: str) -> None:
+    """Behind the gateway a faulty server: failures carry evidence (request headers, curl lines) in every format."""
     result = run(
-        ["pytest", "-p", "no:cacheprovider", "--pyargs", "conformance", "--base-url", gateway.base_url, "--api-key-env", "K", *HEADERS, "--tier", "core",
-         "-n", "2", "--junitxml=junit.xml", "--alluredir=allure-results", "--html=report.html", "--self-contained-html"],
+        ["pytest", "-p", "no:cacheprovider", "--pyargs", "conformance", "--base-url", gateway.base_url + "/_faults/stop-reason-stop+no-request-id", "--api-key-env", "K",
+         *HEADERS, "--tier", "core", "-n", "2", "--junitxml=junit.xml", "--alluredir=allure-results", "--html=report.html", "--self-contained-html"],
         tmp_path, reference_key,
     )
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert result.returncode == 1, result.stdout[-3000:]
+    assert "FAILED" in result.stdout
     assert "conformance: target=" in result.stdout
     assert " headers=x-portkey-provider,x-portkey-api-key" in result.stdout
     run_dir = (tmp_path / "reports" / "latest").resolve()
     assert outcomes(run_dir)["auth.missing_key_rejected"] == "pass"
     assert all(h["x-portkey-api-key"] == "[REDACTED]" for h in cassette_requests(run_dir))
     assert any((tmp_path / "allure-results").iterdir())
+    assert "x-portkey-api-key: [REDACTED]" in (run_dir / "report.html").read_text(encoding="utf-8")  # the curl line and the request shown
     assert_no_secret_anywhere(tmp_path, result, GATEWAY_KEY, reference_key)
 
 
