@@ -66,6 +66,16 @@ def test_base_url_is_registered_once_whoever_owns_it(tmp_path: Path, blocked: tu
     assert " tests collected" in collected.stdout
 
 
+@pytest.mark.parametrize("owner", ["pytest-base-url", "pytest-playwright"])
+def test_the_other_plugins_keep_their_base_url_fixture(tmp_path: Path, owner: str) -> None:
+    """Their side: a web project's tests get the URL from the ``base_url`` fixture, and the suite stays out of the way."""
+    (tmp_path / "test_app.py").write_text("def test_app(base_url):\n    assert base_url == 'http://app.example'\n", encoding="utf-8")
+    result = pytest_run(*OWNERS[owner], "--base-url", "http://app.example", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 passed" in result.stdout
+    assert not (tmp_path / "reports").exists()
+
+
 @pytest.mark.parametrize(
     "order",
     [
