@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, baseline, interrupts
+from . import __version__, baseline, extra_headers, interrupts
 from .arguments import OneLineParser, add_verbosity, count, seconds
 from .contract.loader import available_profiles, available_versions, load_contract, unknown_profile
 from .errors import ConformanceError
@@ -55,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run the suite (no --base-url: against the embedded reference server)", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     run.add_argument("--base-url", metavar="URL", help="target base URL; the suite appends /v1/messages (default: embedded reference server)")
     run.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key (default: ANTHROPIC_API_KEY)")
+    run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="send this header on every request (repeatable), e.g. a gateway's routing header; VALUE may be ${VAR}, read from the environment and redacted like the key (default: none)")
     run.add_argument("--model", help="model id to test (default: the profile's default model)")
     run.add_argument("--profile", help="provider profile: its documented deviations (default: anthropic; reference for the embedded server)")
     run.add_argument("--api-version", default="2023-06-01", help="primary anthropic-version (default: 2023-06-01); version-dependent rules are judged under every live version")
@@ -85,7 +86,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--api-key-env", metavar="VAR", help="accept the key in environment variable VAR (default: a generated key, printed)")
 
     comp = sub.add_parser("compare", help="run the suite against several targets (a TOML file) and write one side-by-side report", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency")
+    comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency, headers ({ Name = \"value\" })")
     comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target (default: each target's tier in the file, else full)")
     comp.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/compare-<id>/ is written (default: reports)")
     comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json and print what changed (default: none)")
@@ -187,8 +188,11 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
     argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
     if args.base_url:
         argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
+    else:  # explicitly none: pytest-base-url would otherwise read $PYTEST_BASE_URL into --base-url
+        argv.append("--base-url=")
     if args.strict_baseline:
         argv.append("--strict-baseline")
+    argv += [f"--header={text}" for text in args.header]  # ${VAR} travels unread: the value never enters an argv
     for flag, value in (("--against", args.against), ("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
                         ("--max-requests", args.max_requests), ("--max-tokens-total", args.max_tokens_total), ("--behaviour-retries", args.behaviour_retries),
                         ("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
@@ -206,7 +210,10 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"anthropic-conformance: environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})", file=sys.stderr)
         return EXIT_USAGE
     profile = args.profile or ("anthropic" if args.base_url else "reference")
-    versions = list(load_contracts(args.api_version, profile, spec_dir=args.spec_dir))  # a broken spec is a one-line exit 2 before anything starts
+    contracts = load_contracts(args.api_version, profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
+    versions = list(contracts)
+    chosen = contracts[args.api_version].profile
+    headers = extra_headers.for_run(chosen.request_headers, chosen.name, args=args.header)  # a malformed header or unset ${VAR}: one line, exit 2
     check_report_dir(args.report_dir)  # a report folder that cannot be written is a one-line exit 2 before any request
     if args.baseline:
         baseline.load(args.baseline, strict=args.strict_baseline)  # so is a broken baseline
@@ -216,6 +223,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     also = f" (and {', '.join(versions[1:])} where the rules differ)" if versions[1:] else ""
     if args.verbosity >= 0:
         print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
+        if headers.pairs:
+            print(f"  extra headers: {headers.describe()}", file=sys.stderr)
     interruption = interrupts.Interruption()
     plugin = _CliPlugin(terminal.Progress(sys.stderr) if args.verbosity >= 0 else None, interruption)
     with interruption.installed():

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, extra_headers
 from ._types import JSONObject
 from .errors import ConfigError, ConformanceError, TargetError
 from .interrupts import Interruption
@@ -28,7 +28,7 @@ from .versions import split, versioned
 FORMAT = "anthropic-conformance/comparison/1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-TARGET_KEYS = frozenset({"name", "base_url", "api_key", "model", "profile", "api_version", "concurrency", "tier"})
+TARGET_KEYS = frozenset({"name", "base_url", "api_key", "model", "profile", "api_version", "concurrency", "tier", "headers"})
 
 # Which checks show whether a declared capability is really there (by id prefix).
 FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
@@ -56,6 +56,7 @@ class TargetSpec:
     api_version: str = "2023-06-01"
     concurrency: int | None = None
     tier: str | None = None
+    headers: tuple[extra_headers.HeaderSpec, ...] = field(default=(), repr=False)  # ${VAR} read when the run starts
 
 
 def _expand(value: str, where: str, environ: Mapping[str, str]) -> str:
@@ -100,6 +101,10 @@ def load_targets(path: Path | str, *, environ: Mapping[str, str] = os.environ) -
         if not isinstance(name, str) or not _NAME.match(name):
             raise ConfigError(f"{where}: needs a 'name' made of letters, digits, '.', '_' or '-'")
         values = {k: _expand(v, f"{where}, {k}", environ) if isinstance(v, str) else v for k, v in merged.items()}
+        # [defaults] headers and the target's merge by name (the target's win); ${VAR} stays unread in the
+        # spec, so the run knows the value is secret, but a missing variable is reported now.
+        headers = extra_headers.merge(*(extra_headers.table(layer["headers"], where) for layer in (defaults, raw) if "headers" in layer))
+        extra_headers.resolve(headers, environ)
         if values.get("base_url") and not values.get("api_key"):
             raise ConfigError(f"{where}: needs 'api_key', e.g. api_key = \"${{{name.upper().replace('-', '_')}_KEY}}\"")
         specs.append(
@@ -112,6 +117,7 @@ def load_targets(path: Path | str, *, environ: Mapping[str, str] = os.environ) -
                 api_version=str(values.get("api_version", "2023-06-01")),
                 concurrency=_int(values.get("concurrency"), f"{where}, concurrency"),
                 tier=values.get("tier"),
+                headers=headers,
             )
         )
     names = [s.name for s in specs]
@@ -155,7 +161,7 @@ def run_targets(
         options = Options(
             base_url=spec.base_url, api_key=spec.api_key, model=spec.model, profile=spec.profile, api_version=spec.api_version,
             concurrency=spec.concurrency, tier=spec.tier or extra.pop("tier", None), report_dir=str(out_dir), run_id=spec.name,
-            target_name=spec.name, **extra,
+            target_name=spec.name, headers=spec.headers, **extra,
         )
         state = RunState(options)
         if interruption is not None:

@@ -22,6 +22,7 @@ from .budget import Estimate
 from .checks.subject import error_event
 from .contract.model import Contract, Tier
 from .exchange import Exchange, RecordedRequest
+from .extra_headers import ExtraHeaders
 from .findings import Finding, Outcome
 from .interrupts import INTERRUPTED, Interruption, until_stopped
 from .judge import Judge
@@ -51,6 +52,7 @@ class RunSettings:
     behaviour_retries: int = 1
     max_requests: int | None = None
     max_tokens_total: int | None = None
+    headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # sent on every request; secret values never in a repr
 
 
 @dataclass
@@ -354,7 +356,7 @@ def run(
     budget.enforce(cost_plan, max_requests=settings.max_requests, max_tokens_total=settings.max_tokens_total)
     room = MAX_FALLBACKS if settings.max_requests is None else settings.max_requests - cost_plan.requests - cost_plan.retry_requests
     contract = chosen.contract
-    target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix))
+    target = Target(settings.base_url, settings.api_key, wrong_key=make_wrong_key(contract.wrong_key_prefix, length=contract.wrong_key_length, suffix=contract.wrong_key_suffix), headers=settings.headers)
 
     done: list[tuple[RunPlan, dict[str, Exchange], list[Finding], list[Case], list[Exchange], Judge, Spend, Preflight | None]] = []
 

@@ -54,6 +54,9 @@ def list_checks(
         return "\n".join(lines)
     also = f" (and {', '.join(list(contracts)[1:])} where the rules differ)" if len(contracts) > 1 else ""
     lines = [f"{len(rows)} checks, {sum(int(str(r['cases'])) for r in rows)} cases · API {contract.api_version}{also} · profile {contract.profile.name}"]
+    for declared in contract.profile.request_headers:  # what --header or a targets file's headers may need to give
+        sent = f", sent as {declared.value!r} unless given" if declared.value is not None else ""
+        lines.append(f"  request header {declared.name}: {'required' if declared.required else 'optional'}{sent} ({declared.source})")
     for row in rows:
         cases = f" ({row['cases']} cases)" if row["kind"] == "generated" else ""
         lines.append(f"\n{row['id']}{cases}  [{row['level']}, {row['tier']}]\n  {row['rule']}{_versions_note(row)}\n  {row['source']}")

@@ -9,6 +9,7 @@ error (infrastructure) → an error in setup.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Generator
 from typing import Any
@@ -34,13 +35,21 @@ class InfrastructureError(Exception):
 # --------------------------------------------------------------------------- options
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    """The conformance option group."""
-    group = parser.getgroup("conformance", "Anthropic Messages API conformance")
-    with contextlib.suppress(ValueError):  # pytest-base-url may own --base-url; its value lands in the same dest
-        group.addoption("--base-url", dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server.")
+BASE_URL_OPTION = "--base-url"
+GROUP = "conformance"
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The conformance option group; ``--base-url`` only once every other plugin had the chance to own it."""
+    group = parser.getgroup(GROUP, "Anthropic Messages API conformance")
+    if _initial_conftests_loaded(pluginmanager):  # registered from a conftest: the hook below has already run
+        _claim_base_url(parser)
     group.addoption("--api-key", dest="conformance_api_key", metavar="KEY", default=None, help="API key for the target. Default: $ANTHROPIC_API_KEY.")
     group.addoption("--api-key-env", dest="conformance_api_key_env", metavar="VAR", default=None, help="Read the API key from environment variable VAR (keeps it off command lines).")
+    group.addoption(
+        "--header", dest="conformance_headers", action="append", default=[], metavar="'NAME: VALUE'",
+        help="Send this header on every request (repeatable), e.g. a gateway's routing header. VALUE may be ${VAR}: read from the environment and redacted like the key.",
+    )
     group.addoption("--run-id", dest="conformance_run_id", metavar="ID", default=None, help="Name of the run folder under --report-dir. Default: a timestamp.")
     group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
     group.addoption("--profile", dest="conformance_profile", metavar="NAME", default=None, help="Provider profile (its documented deviations). Default: anthropic (reference for the embedded server).")
@@ -61,9 +70,58 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
 
 
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_load_initial_conftests(parser: pytest.Parser) -> Generator[None, object, object]:
+    """Register ``--base-url`` after every other plugin did what it does with it.
+
+    pytest-base-url (pulled in by pytest-selenium and ``pytest-playwright[base-url]``) registers the same
+    option, and pytest-playwright registers it here, after this yield, when pytest-base-url is absent.
+    Two registrations are an argparse conflict that kills every pytest run of the environment, so the
+    suite registers it only when nobody else did; whoever owns it, the value lands in ``base_url``. As
+    the outermost wrapper (tryfirst) this code runs after the other plugins' code after their yield.
+    """
+    result = yield
+    _claim_base_url(parser)
+    return result
+
+
+def _initial_conftests_loaded(pluginmanager: pytest.PytestPluginManager) -> bool:
+    # pytest sets this attribute when it loads the initial conftests (8.x and 9.x); a plugin that
+    # registers after that missed pytest_load_initial_conftests and must register its options at once.
+    return hasattr(pluginmanager, "_using_pyargs")
+
+
+def _option_names(parser: pytest.Parser) -> set[str]:
+    """Every option string registered so far, in any group (pytest keeps no public index of them)."""
+    groups = [*getattr(parser, "_groups", ()), getattr(parser, "_anonymous", None)]
+    return {name for group in groups if group is not None for option in group.options for name in option.names()}
+
+
+def _claim_base_url(parser: pytest.Parser) -> None:
+    """Register ``--base-url`` unless another plugin (pytest-base-url, pytest-playwright) owns it."""
+    if BASE_URL_OPTION in _option_names(parser):
+        return
+    # pytest 9 raises argparse's error at once, pytest 8 a ValueError for a clash inside the group.
+    with contextlib.suppress(ValueError, argparse.ArgumentError):
+        parser.getgroup(GROUP).addoption(
+            BASE_URL_OPTION, dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server."
+        )
+
+
+def _base_url(config: pytest.Config) -> str | None:
+    """The target: ``--base-url`` whoever registered it, else pytest-base-url's ``base_url`` ini value (as that plugin reads it)."""
+    value = config.getoption("base_url", None)
+    if value is None:
+        try:
+            value = config.getini("base_url")  # registered by pytest-base-url or pytest-playwright, not by this suite
+        except ValueError:
+            return None
+    return str(value) if value else None
+
+
 def _options(config: pytest.Config) -> Options:
     return Options(
-        base_url=config.getoption("base_url", None),
+        base_url=_base_url(config),
         api_key=config.getoption("conformance_api_key"),
         api_key_env=config.getoption("conformance_api_key_env"),
         run_id=config.getoption("conformance_run_id"),
@@ -84,6 +142,7 @@ def _options(config: pytest.Config) -> Options:
         max_tokens_total=config.getoption("conformance_max_tokens_total"),
         request_timeout=config.getoption("conformance_request_timeout"),
         idle_timeout=config.getoption("conformance_idle_timeout"),
+        header_args=tuple(config.getoption("conformance_headers") or ()),
     )
 
 
@@ -141,7 +200,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     """Make the run reproducible from its log: target, profile, version, model."""
     o = config.stash[RUN_KEY].options
     target = "embedded reference server" if o.embedded else o.base_url
-    return [f"conformance: target={target} profile={o.profile_name} api-version={o.api_version} model={o.model or '(profile default)'}"]
+    extra = f" headers={','.join(text.partition(':')[0].strip() for text in o.header_args)}" if o.header_args else ""
+    return [f"conformance: target={target} profile={o.profile_name} api-version={o.api_version} model={o.model or '(profile default)'}{extra}"]
 
 
 # ----------------------------------------------------------------- parametrization

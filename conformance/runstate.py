@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import baseline as baseline_mod
-from . import compare, engine
+from . import compare, engine, extra_headers
 from .budget import Estimate
 from .contract.model import Contract, Tier
 from .engine import RunResult, RunSettings
@@ -61,6 +61,8 @@ class Options:
     max_tokens_total: int | None = None
     against: str | None = None
     step_summary: bool = True
+    header_args: tuple[str, ...] = field(default=(), repr=False)  # --header 'Name: value' texts, ${VAR} unread
+    headers: tuple[extra_headers.HeaderSpec, ...] = field(default=(), repr=False)  # a targets file's headers (--header wins)
 
     def check(self) -> None:
         """Counts and durations a run can work with (``ConfigError`` naming the option, before any request)."""
@@ -238,7 +240,14 @@ class RunState:
             behaviour_retries=max(0, self.options.behaviour_retries),
             max_requests=self.options.max_requests,
             max_tokens_total=self.options.max_tokens_total,
+            headers=self.headers,
         )
+
+    @cached_property
+    def headers(self) -> extra_headers.ExtraHeaders:
+        """The headers sent on every request besides the key: the profile's, a targets file's, ``--header`` (raises ``ConfigError``)."""
+        profile = self.contract.profile
+        return extra_headers.for_run(profile.request_headers, profile.name, self.options.headers, self.options.header_args)
 
     def target(self) -> tuple[str, str]:
         """(base URL, key): the user's, or the embedded server's, started on first use."""
@@ -268,6 +277,7 @@ class RunState:
         check_report_dir(self.options.report_dir)
         if self.options.against:
             previous_results(self.options.against)  # a bad --against file stops the run before it starts, not after
+        _ = self.headers  # a missing ${VAR} or required header stops the run before a server starts or a folder appears
         base_url, key = self.target()
         run_dir = self.run_dir
         result = engine.run(

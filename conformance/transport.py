@@ -3,8 +3,8 @@
 The only module that imports httpx and the only one that holds the API key. Owns: timeouts
 (connect, idle read, whole exchange), the size caps (per body and per run, with gzip and deflate
 inflated in bounded steps so a bomb costs no more than the cap), retry of 429/529 after ``retry-after``
-(bounded), the redirect guard (never follows a redirect to another origin, so the key cannot
-leak), connection hygiene (a request that dies on a kept-alive connection before any answer is
+(bounded), the redirect guard (never follows a redirect to another origin, so neither the key
+nor an extra header reaches another host), connection hygiene (a request that dies on a kept-alive connection before any answer is
 resent once on a new connection, and the exchange records which connection it used), and
 translating httpx errors into recorded infrastructure errors. Judging is not its job.
 """
@@ -28,6 +28,7 @@ import httpx
 
 from .connections import Ledger, Stream
 from .exchange import Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
+from .extra_headers import ExtraHeaders
 from .redact import Redactor
 from .scenarios import Request
 
@@ -64,11 +65,12 @@ class Limits:
 
 @dataclass(frozen=True)
 class Target:
-    """Where requests go and with which credential; the key never appears in a repr."""
+    """Where requests go and with which credential (and extra headers); no secret appears in a repr."""
 
     base_url: str
     api_key: str = field(repr=False)
     wrong_key: str = field(default="", repr=False)
+    headers: ExtraHeaders = field(default_factory=ExtraHeaders)
 
     @property
     def origin(self) -> tuple[str, str]:
@@ -111,7 +113,8 @@ class Transport:
         self.limits = limits or Limits()
         self.counters = Counters()
         self._kept = 0  # body bytes held by the exchanges this transport returned, against Limits.max_run_body_bytes
-        self._redactor = Redactor([target.api_key], public=[target.wrong_key])
+        extra = target.headers
+        self._redactor = Redactor([target.api_key, *extra.secret_values], public=[target.wrong_key], secret_headers=extra.secret_names)
         self._semaphore = asyncio.Semaphore(max(1, concurrency))
         self._client = self._new_client(max(1, concurrency) + 2, keepalive=max(1, concurrency))
         self._fresh = self._new_client(max(1, concurrency), keepalive=0)  # every request on a new connection, closed after it
@@ -137,6 +140,10 @@ class Transport:
 
     def _headers(self, request: Request) -> list[tuple[str, str]]:
         headers = list(request.headers)
+        # Extra headers never replace a header the probe sets, nor the credential it adds below (the
+        # loader refuses those names; this holds for a Target built by hand too).
+        own = {name.lower() for name, _ in headers} | {"x-api-key", "authorization"}
+        headers += [(name, value) for name, value in self.target.headers.pairs if name.lower() not in own]
         scheme = request.auth.removeprefix("wrong-")
         key = self.target.wrong_key if request.auth.startswith("wrong-") else self.target.api_key
         if scheme == "x-api-key":
@@ -264,9 +271,10 @@ class Transport:
         self.counters.bytes_received += len(body)
         data = bytes(body)
         if self._redactor.contains_secret(data):
+            what = "the API key" if self.target.api_key and self.target.api_key.encode() in data else "a secret header's value"
             data = self._redactor.data(data)
             chunks = [Chunk(offset=0, size=len(data), t=chunks[-1].t if chunks else elapsed)]
-            extra_notes.append("the answer contained the API key; it was masked and chunk boundaries were dropped")
+            extra_notes.append(f"the answer contained {what}; it was masked and chunk boundaries were dropped")
         return Exchange(
             id=request.scenario,
             request=recorded,

@@ -26,5 +26,6 @@ def test_the_workflow_runs_a_valid_command() -> None:
 
 def test_the_example_baseline_and_targets_load() -> None:
     assert len(baseline.load(EXAMPLES / "known-deviations.yaml")) == 2
-    targets = compare.load_targets(EXAMPLES / "targets.toml", environ={"ANTHROPIC_API_KEY": "x", "GATEWAY_KEY": "y"})
-    assert [t.name for t in targets] == ["anthropic", "gateway", "local-reference"]
+    targets = compare.load_targets(EXAMPLES / "targets.toml", environ={"ANTHROPIC_API_KEY": "x", "GATEWAY_KEY": "y", "PORTKEY_API_KEY": "z"})
+    assert [t.name for t in targets] == ["anthropic", "gateway", "local-reference", "portkey"]
+    assert [(h.name, h.secret) for h in targets[-1].headers] == [("x-portkey-provider", False), ("x-portkey-api-key", True)]

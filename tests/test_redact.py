@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conformance.redact import MASK, Redactor
+from conformance.redact import MASK, Redactor, is_credential_name
 
 KEY = "sk-ant-api03-Zq7xT3stK3y0nlyF0rTests-AAAA"
 
@@ -83,3 +83,37 @@ def test_a_probe_key_of_a_real_keys_shape_is_shown_elided_so_scanners_stay_quiet
     assert shown == "sk-ant-api03-conformance-invalid-x…AA"
     assert not re.search(r"sk-ant-api03-[a-zA-Z0-9_\-]{93}AA", shown)
     assert redactor.header("authorization", f"Bearer {probe}") == f"Bearer {shown}"
+
+
+@pytest.mark.parametrize(
+    ("name", "credential"),
+    [
+        ("x-portkey-api-key", True),
+        ("X-Portkey-Virtual-Key", True),
+        ("cf-aig-authorization", True),
+        ("x-auth-token", True),
+        ("Ocp-Apim-Subscription-Key", True),
+        ("x-client-secret", True),
+        ("x-session-id", True),
+        ("cookie", True),
+        ("apikey", True),
+        ("x-portkey-provider", False),  # "portkey" is not the word "key"
+        ("HTTP-Referer", False),
+        ("X-Title", False),
+        ("x-tenant", False),
+        ("anthropic-version", False),
+    ],
+)
+def test_header_names_like_credentials(name, credential):
+    assert is_credential_name(name) is credential
+
+
+def test_a_secret_extra_header_is_masked_however_short_and_its_value_everywhere():
+    gateway_key = "pk-live-0123456789abcdef"
+    redactor = Redactor([KEY, gateway_key], secret_headers=["X-Portkey-Api-Key", "x-tenant"])
+    assert redactor.header("x-portkey-api-key", gateway_key) == MASK
+    assert redactor.header("x-tenant", "t1") == MASK  # given through ${VAR}: masked though too short to search for
+    assert redactor.header("x-portkey-provider", "anthropic") == "anthropic"
+    assert redactor.text(f"invalid gateway key {gateway_key}") == f"invalid gateway key {MASK}"
+    assert redactor.data(b'{"echo": "' + gateway_key.encode() + b'"}') == b'{"echo": "' + MASK.encode() + b'"}'
+    assert Redactor([KEY]).header("x-tenant", "t1") == "t1"  # only the headers a run marks secret

@@ -19,6 +19,7 @@ import pytest
 from conformance import cassette
 from conformance.contract.loader import load_contract
 from conformance.exchange import Exchange
+from conformance.extra_headers import ExtraHeaders, parse, resolve
 from conformance.redact import MASK, public_form
 from conformance.scenarios import USER_AGENT, Request
 from conformance.transport import Limits, Target, Timeouts, Transport, make_wrong_key
@@ -123,8 +124,8 @@ class Server:
             self._tasks.discard(task)
 
 
-async def send(base_url: str, request: Request = REQUEST, **options: object) -> tuple[Exchange, Transport]:
-    transport = Transport(Target(base_url, KEY, wrong_key=WRONG), **options)  # type: ignore[arg-type]
+async def send(base_url: str, request: Request = REQUEST, headers: ExtraHeaders | None = None, **options: object) -> tuple[Exchange, Transport]:
+    transport = Transport(Target(base_url, KEY, wrong_key=WRONG, headers=headers or ExtraHeaders()), **options)  # type: ignore[arg-type]
     try:
         return await transport.send(request), transport
     finally:
@@ -292,6 +293,34 @@ def test_a_same_origin_redirect_is_followed():
     assert transport.counters.requests == 1  # one logical request
 
 
+GATEWAY_KEY = "pk-live-GaTeWaY-" + "g" * 24
+GATEWAY = resolve([parse("x-portkey-provider: anthropic"), parse("x-portkey-api-key: ${PK}")], {"PK": GATEWAY_KEY})
+
+
+def test_extra_headers_never_follow_a_redirect_to_another_origin():
+    async def main() -> tuple[Exchange, Server]:
+        async with Server(always(Reply())) as other, Server(always(Reply(status=302, headers=[("location", f"{other.base_url}/v1/messages")], pieces=[b""]))) as target:
+            exchange, _ = await send(target.base_url, headers=GATEWAY)
+        assert target.seen[0].headers["x-portkey-api-key"] == GATEWAY_KEY
+        return exchange, other
+
+    exchange, other = asyncio.run(main())
+    assert other.seen == []
+    assert exchange.status == 302
+    assert GATEWAY_KEY not in dump(exchange)
+
+
+def test_extra_headers_stay_on_a_same_origin_redirect():
+    def handler(seen: Seen, n: int) -> Reply:
+        return Reply(status=307, headers=[("location", "/v2/messages")], pieces=[b""]) if seen.path == "/v1/messages" else Reply()
+
+    _, _, server = run(handler, headers=GATEWAY)
+    assert [(s.path, s.headers["x-portkey-provider"], s.headers["x-portkey-api-key"]) for s in server.seen] == [
+        ("/v1/messages", "anthropic", GATEWAY_KEY),
+        ("/v2/messages", "anthropic", GATEWAY_KEY),
+    ]
+
+
 def test_same_origin_redirects_are_bounded():
     loop = Reply(status=302, headers=[("location", "/v1/messages")], pieces=[b""])
     exchange, _, server = run(always(loop), limits=Limits(max_redirects=2))
@@ -382,6 +411,31 @@ def test_the_key_never_appears_in_the_recorded_exchange():
     assert exchange.header("set-cookie") == MASK
     assert exchange.request.header("x-debug") == MASK
     assert f"my key is {MASK}".encode() in exchange.request.body
+
+
+def test_extra_headers_go_out_and_a_secret_ones_value_reaches_no_record():
+    echo = Reply(
+        status=401,
+        headers=[("content-type", "application/json"), ("x-portkey-api-key", GATEWAY_KEY)],
+        pieces=[b'{"type": "error", "error": {"type": "authentication_error", "message": "bad gateway key ' + GATEWAY_KEY.encode() + b'"}}'],
+    )
+    exchange, _, server = run(always(echo), headers=GATEWAY)
+    [seen] = server.seen
+    assert (seen.headers["x-portkey-provider"], seen.headers["x-portkey-api-key"], seen.headers["x-api-key"]) == ("anthropic", GATEWAY_KEY, KEY)
+    assert exchange.request.header("x-portkey-provider") == "anthropic"
+    assert exchange.request.header("x-portkey-api-key") == MASK
+    assert exchange.header("x-portkey-api-key") == MASK
+    assert GATEWAY_KEY not in dump(exchange)
+    assert exchange.notes == ("the answer contained a secret header's value; it was masked and chunk boundaries were dropped",)
+
+
+def test_extra_headers_never_replace_a_probes_own_headers_nor_give_a_keyless_probe_a_key():
+    # The loader refuses these names; a Target built by hand must still not let them through.
+    sneaky = ExtraHeaders(pairs=(("X-Api-Key", "sneaky-key-0000"), ("Authorization", "Bearer sneaky"), ("anthropic-version", "1999-01-01"), ("x-extra", "1")))
+    _, _, server = run(always(Reply(status=401)), replace(REQUEST, auth="none"), headers=sneaky)
+    [seen] = server.seen
+    assert {"x-api-key", "authorization"} & set(seen.headers) == set()
+    assert (seen.headers["anthropic-version"], seen.headers["x-extra"]) == ("2023-06-01", "1")
 
 
 def test_the_key_in_a_redirect_location_is_never_recorded():

@@ -31,6 +31,7 @@ from .model import (
     Condition,
     Contract,
     CountTolerance,
+    DeclaredHeader,
     Expect,
     Generation,
     ModelBound,
@@ -456,6 +457,10 @@ def _profile(doc: JSONObject) -> Profile:
         strictness=dict(doc.get("strictness", {})),
         deviations=tuple(deviations),
         knob_sources=knob_sources,
+        request_headers=tuple(
+            DeclaredHeader(name=name, source=h["source"], required=bool(h.get("required", False)), value=h.get("value"), note=h.get("note", ""))
+            for name, h in doc.get("request_headers", {}).items()
+        ),
     )
 
 
@@ -498,6 +503,11 @@ def _knob_deviations(doc: JSONObject, features: Mapping[str, bool], sources: Map
     for entry in models.get("facts", ()):
         facts = ", ".join(f"{k}={v}" for k, v in entry.items() if k not in ("match", "source", "note"))
         lines.append(f"models.facts[{entry['match']}]: {facts} ({entry['source']})")
+    for name, declared in doc.get("request_headers", {}).items():
+        how = "required" if declared.get("required") else "optional"
+        sent = f", sent as {declared['value']!r}" if declared.get("value") is not None else ""
+        note = f": {declared['note']}" if declared.get("note") else ""
+        lines.append(f"request_headers.{name}: {how}{sent}{note} ({declared['source']})")
     headers = doc.get("headers")
     if headers and headers.get("beta_probe"):
         lines.append(f"headers.beta_probe: {headers['beta_probe']} ({headers['source']})")

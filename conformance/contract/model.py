@@ -233,6 +233,17 @@ class ModelEntry:
 
 
 @dataclass(frozen=True, slots=True)
+class DeclaredHeader:
+    """A request header the provider documents: required (the run needs a value for it) or optional, maybe with a value to send."""
+
+    name: str
+    source: str
+    required: bool = False
+    value: str | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """A provider's documented deviations from Anthropic's API, each with its source."""
 
@@ -251,6 +262,7 @@ class Profile:
     strictness: Mapping[str, Any] = field(default_factory=dict)
     deviations: tuple[str, ...] = ()  # one human line per documented deviation, with its source
     knob_sources: Mapping[str, str] = field(default_factory=dict)  # knob (auth_schemes, features.pdf...) -> source of its declared value
+    request_headers: tuple[DeclaredHeader, ...] = ()  # headers the provider documents for every request (extra_headers.py sends them)
 
     @property
     def primary_scheme(self) -> str:

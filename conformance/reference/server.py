@@ -8,6 +8,7 @@ travels in an environment variable, never in argv (argv is visible in `ps`).
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import queue
 import re
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO
@@ -27,6 +28,7 @@ from starlette.types import ASGIApp
 
 from conformance.reference.connections import ConnectionControl
 from conformance.reference.faults import FAULTS, build_app, unknown_fault_error
+from conformance.reference.gate import REQUIRED_HEADERS_ENV, HeaderGate, required_from
 from conformance.reference.router import FaultRouter
 
 API_KEY_ENV = "CONFORMANCE_REFERENCE_API_KEY"
@@ -88,6 +90,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             app = build_app(api_key=api_key, faults=args.fault)
         except ValueError as exc:
             parser.error(str(exc))
+    gate = os.environ.get(REQUIRED_HEADERS_ENV)
+    if gate:  # a gateway's own headers, required on every request (gate.py)
+        try:
+            app = HeaderGate(app, required_from(gate))
+        except ValueError as exc:
+            parser.error(str(exc))
     control = ConnectionControl(app)  # lets a fault close a kept-alive connection (catalogue/connections.py)
     config = uvicorn.Config(
         control,
@@ -123,6 +131,7 @@ class ReferenceServer:
         router: bool = False,
         host: str = "127.0.0.1",
         startup_timeout: float = 20.0,
+        required_headers: Mapping[str, str] | None = None,
     ) -> None:
         for name in faults:
             if name not in FAULTS:
@@ -132,6 +141,7 @@ class ReferenceServer:
         self._router = router
         self._host = host
         self._startup_timeout = startup_timeout
+        self._required_headers = dict(required_headers or {})  # a gateway's own headers (gate.py); values stay out of argv
         self._process: subprocess.Popen[bytes] | None = None
         self._stderr: IO[bytes] | None = None
         self._base_url: str | None = None
@@ -156,7 +166,10 @@ class ReferenceServer:
 
     def _environment(self) -> dict[str, str]:
         path = os.pathsep.join(p for p in (str(_PROJECT_ROOT), os.environ.get("PYTHONPATH", "")) if p)
-        return {**os.environ, API_KEY_ENV: self._api_key, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
+        environ = {k: v for k, v in os.environ.items() if k != REQUIRED_HEADERS_ENV}  # only this server's own gate, if any
+        if self._required_headers:
+            environ[REQUIRED_HEADERS_ENV] = json.dumps(self._required_headers)
+        return {**environ, API_KEY_ENV: self._api_key, "PYTHONPATH": path, "PYTHONUNBUFFERED": "1"}
 
     def stderr_tail(self, limit: int = 4000) -> str:
         """The end of the child's stderr so far: uvicorn warnings, tracebacks, startup errors."""

@@ -92,3 +92,30 @@ def test_comparison_document_has_cells_links_and_unusable_columns() -> None:
     assert row["cells"] == {"a": {"outcome": "fail", "message": "Received: x", "link": "a/report.html#stream.event_order"}}
     assert doc["targets"][0]["scores"]["stream"] == {"pass": 0, "judged": 1}
     assert doc["targets"][0]["observed"]["auth bearer"] == "works"
+
+
+def test_targets_take_headers_from_defaults_and_their_own_table(tmp_path: Path) -> None:
+    path = targets(
+        tmp_path,
+        '[defaults]\nheaders = { "x-portkey-provider" = "anthropic", "x-team" = "qa" }\n\n'
+        '[[target]]\nname = "pk"\nbase_url = "https://gw.example"\napi_key = "${GW_KEY}"\nheaders = { "X-Portkey-Provider" = "openai", "x-portkey-api-key" = "${PK}" }\n\n'
+        '[[target]]\nname = "plain"\n',
+    )
+    pk, plain = compare.load_targets(path, environ={"GW_KEY": "k" * 20, "PK": "pk-secret-value-0123"})
+    assert [(h.name, h.template) for h in pk.headers] == [("x-team", "qa"), ("X-Portkey-Provider", "openai"), ("x-portkey-api-key", "${PK}")]
+    assert [h.name for h in plain.headers] == ["x-portkey-provider", "x-team"]
+    assert "pk-secret-value-0123" not in repr(pk)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ('headers = { "x-portkey-api-key" = "${PK}" }', r"target #1 \(pk\), headers.x-portkey-api-key: environment variable PK is not set$"),
+        ('headers = { "x-api-key" = "abc" }', r"headers.x-api-key: the suite sets this header itself"),
+        ('headers = "x-a: 1"', r"target #1 \(pk\): 'headers' must be a table"),
+    ],
+)
+def test_broken_target_headers_are_one_clear_error(tmp_path: Path, table: str, message: str) -> None:
+    path = targets(tmp_path, f'[[target]]\nname = "pk"\n{table}\n')
+    with pytest.raises(ConfigError, match=message):
+        compare.load_targets(path, environ={})
