@@ -162,7 +162,7 @@ def headline(record: Mapping[str, Any]) -> str:
     groups = record_groups(record)
     first = groups[0].message if groups else str(record.get("message", ""))
     line = next((ln for ln in first.split("\n") if ln.startswith("Received:")), first.split("\n", 1)[0])
-    count = len({x for g in groups for x in g.exchanges})
+    count = len(groups[0].exchanges) if groups else 0
     where = f" (on {count} exchanges)" if count > 1 else ""
     distinct = f"; {len(groups) - 1} other distinct violation(s)" if len(groups) > 1 else ""
     return evidence.visible_text(f"{record.get('id', '')} [{record.get('level', '')}] {line}{where}{distinct}")

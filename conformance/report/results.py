@@ -15,6 +15,7 @@ from .. import __version__
 from .._types import JSONObject
 from ..engine import RunResult
 from ..findings import Finding, Outcome
+from ..redact import Redactor
 from ..scenarios import Case
 from ..versions import split
 from .groups import KEPT, group
@@ -64,13 +65,14 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
     cases = {c.id: c for c in result.cases}
     source_of = {r.id: share.contract.url(r.source) for share in result.shares for r in share.contract.rules.values()} | {r.id: contract.url(r.source) for r in contract.rules.values()}
     counts = {o.value: n for o, n in result.counts().items()}
+    target = Redactor(()).text(result.base_url)  # a user:password@ in the base URL is a secret too
     return {
         "format": FORMAT,
         "run": {
             "id": run_id,
-            "name": name or ("embedded" if embedded else result.base_url),
+            "name": Redactor(()).text(name) if name else ("embedded" if embedded else target),
             "suite_version": __version__,
-            "target": result.base_url,
+            "target": target,
             "embedded_reference": embedded,
             "profile": contract.profile.name,
             "model": result.model,

@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 from markupsafe import escape
 
+from conformance.contract.model import Tier
 from conformance.engine import RunSettings, run
 from conformance.redact import MASK
 from conformance.reference import ReferenceServer
@@ -306,3 +307,12 @@ def test_a_check_with_more_distinct_violations_than_kept_says_so(build) -> None:
     assert "… and 27 more violation(s) (the first 20 distinct ones are shown)" in page
     few = report_html.render(build.document([build.record("shape.message_schema", "fail", message=message, violations=violations[:3])]), exchanges)
     assert "more violation(s)" not in few.split('id="shape.message_schema"', 1)[1].split("</section>", 1)[0].split("</summary>", 1)[1]
+
+
+def test_credentials_in_the_base_url_reach_no_document(reference: ReferenceServer, reference_key: str) -> None:
+    host = reference.base_url.split("://", 1)[1]
+    result = run(RunSettings(base_url=f"http://alice:hunter2-secret@{host}", api_key=reference_key, concurrency=8, tier=Tier.SMOKE))
+    document = results_doc.build(result, run_id="test-run", embedded=False)
+    assert document["run"]["target"] == f"http://{MASK}@{host}"
+    assert document["run"]["name"] == document["run"]["target"]
+    assert "hunter2-secret" not in report_html.render(document, result.exchanges)
