@@ -157,6 +157,14 @@ def verdict_text(record: Mapping[str, Any], *, listed: int | None = LISTED) -> s
     return groups_text(groups, listed=listed) if groups else evidence.visible_text(str(record.get("message", "")))
 
 
+def more_violations(record: Mapping[str, Any]) -> str:
+    """A note when the check found more distinct violations than results.json keeps (its message counts them all), else ""."""
+    last = str(record.get("message", "")).rsplit("\n", 1)[-1]
+    if len(record.get("violations") or ()) >= KEPT and last.startswith("… and "):
+        return f"More distinct violations than the first {KEPT} shown here (results.json keeps {KEPT})."
+    return ""
+
+
 def headline(record: Mapping[str, Any]) -> str:
     """One line for a failure's short message: the case, its level, the first thing received, on how many exchanges."""
     groups = record_groups(record)
@@ -174,9 +182,9 @@ def failure_text(record: Mapping[str, Any], exchanges: Mapping[str, Exchange], *
     if record.get("source"):
         lines.append(f"Source: {record['source']}")
     lines.append(verdict_text(record))
-    last = str(record.get("message", "")).rsplit("\n", 1)[-1]
-    if len(record.get("violations") or ()) >= KEPT and last.startswith("… and "):
-        lines.append(f"{last} in all; the first {KEPT} distinct ones are above")
+    more = more_violations(record)
+    if more:
+        lines.append(more)
     shown, _ = cited(record, exchanges)
     if shown:
         lines.append("Evidence:")

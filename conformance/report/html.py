@@ -23,8 +23,8 @@ from .._types import JSONObject
 from ..exchange import Exchange
 from ..sse.reading import StreamReading, read_stream
 from ..versions import split
-from . import evidence
-from .groups import KEPT, cited, record_groups
+from . import casefile, evidence
+from .groups import cited, record_groups
 
 REPORT_NAME = "report.html"
 OUTCOMES = ("fail", "error", "warn", "skip", "pass")
@@ -115,13 +115,6 @@ def _judged(record: Mapping[str, Any]) -> str:
     return shown + (f" · … and {more} more" if more > 0 else "")
 
 
-def _more_violations(record: Mapping[str, Any]) -> str:
-    """The message's "… and N more" count, only when results.json kept as many distinct violations as it keeps (more exist)."""
-    last = str(record.get("message", "")).rsplit("\n", 1)[-1]
-    kept = len(record.get("violations") or ())
-    return f"{last} (the first {kept} distinct ones are shown)" if kept >= KEPT and last.startswith("… and ") else ""
-
-
 def _head(record: Mapping[str, Any]) -> str:
     """The message's first line, cut, for the always-visible row."""
     first = evidence.visible_text(str(record.get("message", "")).split("\n", 1)[0])
@@ -193,7 +186,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 evidence=has_evidence,
                 open=is_open,
                 judged=_judged(record) if outcome == "pass" else "",
-                more_violations=_more_violations(record) if has_evidence else "",
+                more_violations=casefile.more_violations(record) if has_evidence else "",
                 api_version=split(str(record.get("id", "")))[1] or "",
             )
         )

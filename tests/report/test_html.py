@@ -304,9 +304,9 @@ def test_a_check_with_more_distinct_violations_than_kept_says_so(build) -> None:
     violations = [build.violation(f"Received: {i}", "plain") for i in range(20)]
     message = "[plain] Received: 0\n[plain] Received: 1\n[plain] Received: 2\n… and 27 more violation(s)"
     page = report_html.render(build.document([build.record("shape.message_schema", "fail", message=message, violations=violations)]), exchanges)
-    assert "… and 27 more violation(s) (the first 20 distinct ones are shown)" in page
+    assert "More distinct violations than the first 20 shown here (results.json keeps 20)." in page
     few = report_html.render(build.document([build.record("shape.message_schema", "fail", message=message, violations=violations[:3])]), exchanges)
-    assert "more violation(s)" not in few.split('id="shape.message_schema"', 1)[1].split("</section>", 1)[0].split("</summary>", 1)[1]
+    assert "More distinct violations" not in few
 
 
 def test_credentials_in_the_base_url_reach_no_document(reference: ReferenceServer, reference_key: str) -> None:
