@@ -351,7 +351,7 @@ def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> 
     if record is None:
         record = _unjudged(item.config, case_id)
     try:
-        case = allure_report.allure_case(record, evidence.document.get("run") or _run_of(item.config), exchanges)
+        case = allure_report.allure_case(record, evidence.document.get("run") or _run_of(item.config), exchanges, reader=evidence.reading)
     except Exception as exc:  # a report that cannot be built must not turn a verdict into an error: say so instead
         item.warn(pytest.PytestWarning(f"conformance: no Allure evidence for {case_id}: {type(exc).__name__}: {exc}"))
         return

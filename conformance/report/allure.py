@@ -19,7 +19,7 @@ from typing import Any
 from ..exchange import Exchange
 from ..redact import Redactor
 from . import evidence
-from .casefile import Attachment, attachments, verdict_text
+from .casefile import Attachment, Reader, attachments, verdict_text
 
 _REDACT = Redactor(())  # no secret known here: only URL userinfo (user:password@) is masked
 
@@ -93,7 +93,7 @@ def _description(record: Mapping[str, Any]) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def allure_case(record: Mapping[str, Any], run: Mapping[str, Any], exchanges: Mapping[str, Exchange]) -> AllureCase:
+def allure_case(record: Mapping[str, Any], run: Mapping[str, Any], exchanges: Mapping[str, Exchange], *, reader: Reader | None = None) -> AllureCase:
     """The Allure view of one results.json record: the evidence report.html shows for it, as attachments."""
     source = str(record.get("source") or "")
     links = ((source, "source"),) if source.startswith(("https://", "http://")) else ()
@@ -102,7 +102,7 @@ def allure_case(record: Mapping[str, Any], run: Mapping[str, Any], exchanges: Ma
         labels=tuple(_labels(record, run)),
         links=links,
         description=_description(record),
-        attachments=tuple(attachments(record, exchanges)),
+        attachments=tuple(attachments(record, exchanges, reader=reader)),
     )
 
 

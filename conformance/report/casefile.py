@@ -9,7 +9,7 @@ are recorded, so nothing here can hold a key: the curl line reads it from ``$API
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -19,11 +19,14 @@ from .._types import JSONObject
 from ..cassette import read as read_cassette
 from ..errors import CassetteError
 from ..exchange import Exchange
+from ..sse.reading import StreamReading, read_stream
 from . import evidence
 from .groups import KEPT, Group, cited, record_groups
 
 EVIDENCE_OUTCOMES = ("fail", "warn", "error")  # report.html shows evidence for these; passes and skips carry none
 LISTED = 12  # exchange ids a compact text lists per violation before counting the rest
+
+Reader = Callable[[Exchange], StreamReading]  # reads a stream once however many cases show it (32 MiB take seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,7 +116,7 @@ def _window_index(groups: Sequence[Group], exchange_id: str) -> int | None:
     return next((g.event_index for g in groups if g.representative == exchange_id and g.event_index is not None), None)
 
 
-def exchange_attachments(exchange: Exchange, *, event_index: int | None = None) -> list[Attachment]:
+def exchange_attachments(exchange: Exchange, *, event_index: int | None = None, reader: Reader | None = None) -> list[Attachment]:
     """Request, response (or why none came), the events around ``event_index`` for a stream, and the curl line."""
     out = [Attachment(f"{exchange.id} · request", message_text(evidence.request_view(exchange)))]
     response = evidence.response_view(exchange)
@@ -127,14 +130,14 @@ def exchange_attachments(exchange: Exchange, *, event_index: int | None = None) 
         parts.append("Notes:\n" + "\n".join(f"- {evidence.visible_text(note)}" for note in exchange.notes))
     out.append(Attachment(f"{exchange.id} · response", "\n\n".join(parts)))
     if exchange.streamed and exchange.body:
-        window = evidence.event_window(exchange, event_index)
+        window = evidence.event_window(exchange, event_index, reading=reader(exchange) if reader is not None else None)
         if window:
             out.append(Attachment(f"{exchange.id} · events", events_text(window)))
     out.append(Attachment(f"{exchange.id} · curl", evidence.curl(exchange)))
     return out
 
 
-def attachments(record: Mapping[str, Any], exchanges: Mapping[str, Exchange]) -> list[Attachment]:
+def attachments(record: Mapping[str, Any], exchanges: Mapping[str, Exchange], *, reader: Reader | None = None) -> list[Attachment]:
     """What report.html shows for one result, as attachments: the violations (each once), then each shown exchange's evidence."""
     if not has_evidence(record):
         return []
@@ -145,7 +148,7 @@ def attachments(record: Mapping[str, Any], exchanges: Mapping[str, Exchange]) ->
     out = [Attachment("violations" if groups else "message", text)]
     shown, more = cited(record, exchanges)
     for exchange_id in shown:
-        out += exchange_attachments(exchanges[exchange_id], event_index=_window_index(groups, exchange_id))
+        out += exchange_attachments(exchanges[exchange_id], event_index=_window_index(groups, exchange_id), reader=reader)
     if more:
         out.append(Attachment("other exchanges", "Also judged on (their evidence is in report.html):\n" + "\n".join(exchange_line(exchanges[x]) for x in more)))
     return out
@@ -203,6 +206,7 @@ class RunEvidence:
     def __init__(self, run_dir: Path, *, exchanges: Mapping[str, Exchange] | None = None) -> None:
         self.run_dir = run_dir
         self._exchanges = exchanges  # the process that sent the requests has them in memory
+        self._readings: dict[str, StreamReading] = {}
 
     @cached_property
     def document(self) -> JSONObject:
@@ -227,6 +231,12 @@ class RunEvidence:
             except CassetteError:
                 self._exchanges = {}
         return self._exchanges
+
+    def reading(self, exchange: Exchange) -> StreamReading:
+        """A stream read once per process, however many cases show its events."""
+        if exchange.id not in self._readings:
+            self._readings[exchange.id] = read_stream(exchange.body, exchange.chunks)
+        return self._readings[exchange.id]
 
     def record(self, case_id: str) -> JSONObject | None:
         """The record of one case, if the run judged it."""

@@ -114,6 +114,10 @@ def test_run_evidence_reads_a_run_folder(tmp_path, build) -> None:
     assert found == record
     assert set(recorded) == set(exchanges)
     assert run.evidence_of("no.such") == (None, {})
+    stream = recorded["plain.stream"]
+    assert run.reading(stream) is run.reading(stream), "a stream is read once per process"
+    with_reader = casefile.attachments(record, recorded, reader=run.reading)
+    assert with_reader == casefile.attachments(record, recorded)
     empty = casefile.RunEvidence(tmp_path / "missing")
     assert empty.record("headers.json_content_type") is None
     assert empty.exchanges == {}
