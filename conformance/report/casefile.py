@@ -26,7 +26,9 @@ from .groups import KEPT, Group, cited, record_groups
 EVIDENCE_OUTCOMES = ("fail", "warn", "error")  # report.html shows evidence for these; passes and skips carry none
 LISTED = 12  # exchange ids a compact text lists per violation before counting the rest
 
-Reader = Callable[[Exchange], StreamReading]  # reads a stream once however many cases show it (32 MiB take seconds)
+CONTEXT = 4  # events shown either side of the offending one
+STREAM_HEAD = evidence.PARSE_LIMIT  # a longer stream (a flood the recorder cut) is tabled from its head: reading 32 MiB takes seconds
+Reader = Callable[[Exchange], StreamReading]  # reads a whole stream once however many cases show it
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +118,17 @@ def _window_index(groups: Sequence[Group], exchange_id: str) -> int | None:
     return next((g.event_index for g in groups if g.representative == exchange_id and g.event_index is not None), None)
 
 
+def _events(exchange: Exchange, event_index: int | None, reader: Reader | None) -> tuple[tuple[evidence.EventLine, ...], str]:
+    """The event window, and a note when it comes from the head of a stream too long to read whole for one attachment."""
+    size = len(exchange.body)
+    if size > STREAM_HEAD:
+        head = read_stream(exchange.body[:STREAM_HEAD])
+        if event_index is None or event_index + CONTEXT < len(head.events):
+            note = f"(events of the first {STREAM_HEAD:,} bytes of a {size:,}-byte stream; report.html tables the window at its end)\n"
+            return evidence.event_window(exchange, event_index, CONTEXT, reading=head), note if event_index is None else ""
+    return evidence.event_window(exchange, event_index, CONTEXT, reading=reader(exchange) if reader is not None else None), ""
+
+
 def exchange_attachments(exchange: Exchange, *, event_index: int | None = None, reader: Reader | None = None) -> list[Attachment]:
     """Request, response (or why none came), the events around ``event_index`` for a stream, and the curl line."""
     out = [Attachment(f"{exchange.id} · request", message_text(evidence.request_view(exchange)))]
@@ -130,9 +143,9 @@ def exchange_attachments(exchange: Exchange, *, event_index: int | None = None, 
         parts.append("Notes:\n" + "\n".join(f"- {evidence.visible_text(note)}" for note in exchange.notes))
     out.append(Attachment(f"{exchange.id} · response", "\n\n".join(parts)))
     if exchange.streamed and exchange.body:
-        window = evidence.event_window(exchange, event_index, reading=reader(exchange) if reader is not None else None)
+        window, note = _events(exchange, event_index, reader)
         if window:
-            out.append(Attachment(f"{exchange.id} · events", events_text(window)))
+            out.append(Attachment(f"{exchange.id} · events", note + events_text(window)))
     out.append(Attachment(f"{exchange.id} · curl", evidence.curl(exchange)))
     return out
 

@@ -121,3 +121,22 @@ def test_run_evidence_reads_a_run_folder(tmp_path, build) -> None:
     empty = casefile.RunEvidence(tmp_path / "missing")
     assert empty.record("headers.json_content_type") is None
     assert empty.exchanges == {}
+
+
+def test_a_flood_is_tabled_from_its_head_without_reading_it_whole(build) -> None:
+    ping = ("ping", {"type": "ping", "pad": "x" * 500})
+    flood = build.stream_exchange("flood.stream", events=[*build.STREAM_EVENTS[:2], *[ping] * 4_000])
+    assert len(flood.body) > casefile.STREAM_HEAD
+
+    def whole(exchange):
+        raise AssertionError("the whole stream was read")
+
+    tail = {a.name: a.text for a in casefile.exchange_attachments(flood, reader=whole)}["flood.stream · events"]
+    assert tail.startswith(f"(events of the first {casefile.STREAM_HEAD:,} bytes of a {len(flood.body):,}-byte stream; report.html tables the window at its end)\n#")
+    at = {a.name: a.text for a in casefile.exchange_attachments(flood, event_index=1, reader=whole)}["flood.stream · events"]
+    assert at.startswith("#"), "an offending event in the head: its exact window"
+    assert "1 ◀" in at
+    read = []
+    far = {a.name: a.text for a in casefile.exchange_attachments(flood, event_index=3_000, reader=lambda e: read.append(e) or casefile.read_stream(e.body))}
+    assert read == [flood], "an event past the head is worth reading it whole, once"
+    assert "3000 ◀" in far["flood.stream · events"]
