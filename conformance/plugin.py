@@ -18,8 +18,10 @@ import pytest
 
 from .errors import ConformanceError, SpecError, TargetError
 from .findings import Finding, Outcome
+from .report import allure as allure_report
+from .report import casefile
+from .report.casefile import RunEvidence
 from .runstate import Options, RunState
-from .versions import split
 
 RUN_KEY = pytest.StashKey[RunState]()
 CASE_ARG = "conformance_case"
@@ -242,34 +244,6 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     metafunc.parametrize(CASE_ARG, params)
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Label items for Allure when it is active (area, check, target), so reports group well."""
-    if not config.pluginmanager.hasplugin("allure_pytest"):
-        return
-    import importlib
-
-    allure: Any = importlib.import_module("allure")  # untyped library: keep its calls out of mypy's way
-    state = _state(config)
-    target = "embedded-reference" if state.options.embedded else str(state.options.base_url)
-    for item in items:
-        case_id = _case_id(item)
-        if case_id is None:
-            continue
-        check, _, variation = case_id.partition(":")
-        area = check.split(".", 1)[0]
-        item.add_marker(allure.feature(area))
-        item.add_marker(allure.story(check))
-        item.add_marker(allure.label("check", check))
-        item.add_marker(allure.label("target", target))
-        item.add_marker(allure.label("profile", state.options.profile_name))
-        if variation:
-            item.add_marker(allure.label("case", variation))
-        version = split(case_id)[1]
-        if version:  # a version-dependent case: judged under this version's contract
-            item.add_marker(allure.label("api_version", version))
-
-
 def _case_id(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     value = callspec.params.get(CASE_ARG) if callspec is not None else None
@@ -369,11 +343,14 @@ def report_finding(finding: Finding, request: pytest.FixtureRequest | None = Non
         if request is not None:
             request.node.user_properties.append(("conformance_stale", "1"))
     if finding.outcome is Outcome.FAIL:
-        header = f"{finding.case_id} [{finding.level.value}]"
-        case = _state(request.config).case(finding.case_id) if request is not None else None
-        if case is not None:
-            header += f" {case.rule.text}\nSource: {case.source}"
-        pytest.fail(f"{header}\n{finding.message}", pytrace=False)
+        text = _failure_text(request.config, finding.case_id) if request is not None else None
+        if text is None:
+            header = f"{finding.case_id} [{finding.level.value}]"
+            case = _state(request.config).case(finding.case_id) if request is not None else None
+            if case is not None:
+                header += f" {case.rule.text}\nSource: {case.source}"
+            text = f"{header}\n{finding.message}"
+        pytest.fail(text, pytrace=False)
 
 
 def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, tuple[str, dict[str, bool]]] | None:
@@ -387,14 +364,91 @@ def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
-    """Show a warned case's message in the report sections, like a failure's."""
+    """Show a warned case's message in the report sections, like a failure's; give a failure a one-line message."""
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    if report.when == "call" and report.failed:
+        _shorten(item, report)
     if report.when == "call" and ("conformance_outcome", "warn") in item.user_properties:
         case_id = _case_id(item)
         finding = _state(item.config).verdict(case_id) if case_id else None
         if finding is not None:
             report.sections.append(("conformance warning", finding.message))
+
+
+# ------------------------------------------------------------------------ evidence
+# JUnit and Allure show what report.html shows: the same results.json record and recorded
+# exchanges (redacted by the transport), read from the run folder once per process.
+
+EVIDENCE_KEY = pytest.StashKey[RunEvidence]()
+
+
+def _evidence(config: pytest.Config) -> RunEvidence:
+    evidence = config.stash.get(EVIDENCE_KEY, None)
+    if evidence is None:
+        state = _state(config)
+        evidence = RunEvidence(state.planned_run_dir(), exchanges=state.result.exchanges if state.result is not None else None)
+        config.stash[EVIDENCE_KEY] = evidence
+    return evidence
+
+
+def _failure_text(config: pytest.Config, case_id: str) -> str | None:
+    """The rule once, each distinct violation once with the exchanges that show it, one line per exchange shown, where report.html is."""
+    evidence = _evidence(config)
+    record, exchanges = evidence.evidence_of(case_id)
+    if record is None:
+        return None
+    return casefile.failure_text(record, exchanges, report=f"{evidence.run_dir / 'report.html'}#{case_id}")
+
+
+def _shorten(item: pytest.Item, report: pytest.TestReport) -> None:
+    """JUnit's failure message (and the terminal's short summary) is one line; the text below it keeps the detail, once."""
+    case_id = _case_id(item)
+    record = _evidence(item.config).record(case_id) if case_id is not None else None
+    crash: Any = getattr(report.longrepr, "reprcrash", None)
+    if record is not None and record.get("outcome") == "fail" and crash is not None and isinstance(getattr(crash, "message", None), str):
+        crash.message = casefile.headline(record)
+
+
+def _allure_active(config: pytest.Config) -> bool:
+    return bool(getattr(config.option, "allure_report_dir", None)) and config.pluginmanager.hasplugin("allure_pytest")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    """With --alluredir: the case's title, labels, source link, description and evidence attachments.
+
+    Teardown runs for every outcome (an error in setup too) and after allure-pytest has set the
+    result's name and description from the test function, so these replace them.
+    """
+    case_id = _case_id(item)
+    if case_id is None or not _allure_active(item.config):
+        return
+    evidence = _evidence(item.config)
+    record, exchanges = evidence.evidence_of(case_id)
+    if record is None:
+        record = _unjudged(item.config, case_id)
+    try:
+        case = allure_report.allure_case(record, evidence.document.get("run") or _run_of(item.config), exchanges, reader=evidence.reading)
+    except Exception as exc:  # a report that cannot be built must not turn a verdict into an error: say so instead
+        item.warn(pytest.PytestWarning(f"conformance: no Allure evidence for {case_id}: {type(exc).__name__}: {exc}"))
+        return
+    allure_report.apply(case)
+
+
+def _unjudged(config: pytest.Config, case_id: str) -> dict[str, Any]:
+    """A stand-in record for a case the run never judged (it stopped first): what the spec says about it."""
+    case = _state(config).case(case_id)
+    check = case.rule.id if case is not None else case_id.split(":", 1)[0]
+    record: dict[str, Any] = {"id": case_id, "check": check, "outcome": "error", "message": _state(config).fatal or "not judged: the run stopped first"}
+    if case is not None:
+        record |= {"area": case.rule.area, "level": case.level.value, "tier": case.rule.tier.value, "rule": case.rule.text, "api_version": case.api_version}
+    return record
+
+
+def _run_of(config: pytest.Config) -> dict[str, Any]:
+    options = _state(config).options
+    return {"name": options.target_name or ("embedded" if options.embedded else options.base_url), "profile": options.profile_name, "api_version": options.api_version}
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:

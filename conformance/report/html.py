@@ -23,12 +23,12 @@ from .._types import JSONObject
 from ..exchange import Exchange
 from ..sse.reading import StreamReading, read_stream
 from ..versions import split
-from . import evidence, summary
+from . import casefile, evidence, summary
+from .groups import cited, record_groups
 
 REPORT_NAME = "report.html"
 OUTCOMES = ("fail", "error", "warn", "skip", "pass")
 OPEN_FAILURES = 5
-SHOWN_EXCHANGES = 6
 INDEX_LIMIT = 60
 HEAD_LIMIT = 240
 JUDGED_SHOWN = 3  # judged items a pass row shows; the rest are counted (results.json has them all)
@@ -37,13 +37,17 @@ _TEMPLATES = Path(__file__).with_name("templates")
 
 @dataclass(frozen=True, slots=True)
 class ViolationView:
-    """One violation: its message lines tagged by kind, where, which exchange, and the stream events around it."""
+    """One distinct violation: its message lines tagged by kind, where, every exchange that shows it, the events around it on the first."""
 
     lines: tuple[tuple[str, str], ...]
     at: str | None
-    exchange: str | None
-    linked: bool
+    exchanges: tuple[tuple[str, bool], ...]  # (exchange id, recorded in the cassette), the representative first
     window: tuple[evidence.EventLine, ...]
+
+    @property
+    def shared(self) -> bool:
+        """True when more than one exchange shows this violation (the page says it once and lists them)."""
+        return len(self.exchanges) > 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +89,7 @@ class ResultView:
     evidence: bool
     open: bool
     judged: str = ""  # what a pass rests on, compactly: its first judged items
+    more_violations: str = ""  # set when results.json kept fewer distinct violations than the check found
     api_version: str = ""  # set for a version-dependent case: the version whose contract judged it
 
 
@@ -138,31 +143,24 @@ class _Windows:
 
 
 def _violations(record: Mapping[str, Any], exchanges: Mapping[str, Exchange], windows: _Windows) -> tuple[ViolationView, ...]:
-    views = []
-    for v in record.get("violations") or ():
-        exchange, index = v.get("exchange"), v.get("event_index")
-        linked = isinstance(exchange, str) and exchange in exchanges
-        views.append(ViolationView(_lines(str(v.get("message", ""))), v.get("at"), exchange, linked, windows.get(exchange, index)))
-    return tuple(views)
-
-
-def _cited(record: Mapping[str, Any], exchanges: Mapping[str, Exchange]) -> list[str]:
-    """Exchanges a result cites, those its violations name first, each once, only those recorded."""
-    ordered = [v.get("exchange") for v in record.get("violations") or ()] + list(record.get("exchanges") or ())
-    return [x for x in dict.fromkeys(ordered) if isinstance(x, str) and x in exchanges]
+    """One view per distinct violation (identical ones grouped, see groups.py), the stream window of its representative."""
+    return tuple(
+        ViolationView(_lines(g.message), g.at, tuple((x, x in exchanges) for x in g.exchanges), windows.get(g.representative, g.event_index))
+        for g in record_groups(record)
+    )
 
 
 def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tuple[list[ResultView], list[str]]:
     """Every result as a row, and the exchanges that non-passing rows cite (in first-cited order)."""
     windows = _Windows(exchanges)
     rows: list[ResultView] = []
-    cited: dict[str, None] = {}
+    appendix: dict[str, None] = {}
     opened = 0
     for record in document.get("results", ()):
         outcome = str(record.get("outcome", ""))
         has_evidence = outcome in ("fail", "warn", "error")
-        ids = _cited(record, exchanges) if has_evidence else []
-        cited.update(dict.fromkeys(ids))
+        shown, more = cited(record, exchanges) if has_evidence else ([], [])
+        appendix.update(dict.fromkeys([*shown, *more]))
         is_open = outcome in ("fail", "error") and opened < OPEN_FAILURES
         opened += is_open
         expect = record.get("expect")
@@ -183,15 +181,16 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 expect=", ".join(expect) if expect else "",
                 notes=tuple(evidence.visible_text(str(n)) for n in record.get("notes") or ()),
                 violations=_violations(record, exchanges, windows) if has_evidence else (),
-                exchanges=tuple(ids[:SHOWN_EXCHANGES]),
-                more_exchanges=tuple(ids[SHOWN_EXCHANGES:]),
+                exchanges=tuple(shown),
+                more_exchanges=tuple(more),
                 evidence=has_evidence,
                 open=is_open,
                 judged=_judged(record) if outcome == "pass" else "",
+                more_violations=casefile.more_violations(record) if has_evidence else "",
                 api_version=split(str(record.get("id", "")))[1] or "",
             )
         )
-    return rows, list(cited)
+    return rows, list(appendix)
 
 
 def exchange_view(exchange: Exchange) -> ExchangeView:
@@ -269,7 +268,7 @@ def _areas(rows: Iterable[ResultView]) -> list[str]:
 
 def render(document: JSONObject, exchanges: Mapping[str, Exchange]) -> str:
     """The report page for one run: summary, filters, every result, and each cited exchange once."""
-    rows, cited = result_views(document, exchanges)
+    rows, appendix = result_views(document, exchanges)
     counts = document.get("counts", {})
     style, style_hash = _asset("report.css")
     script, script_hash = _asset("report.js")
@@ -288,7 +287,7 @@ def render(document: JSONObject, exchanges: Mapping[str, Exchange]) -> str:
         areas=_areas(rows),
         outcomes=OUTCOMES,
         rows=rows,
-        exchanges=[exchange_view(exchanges[x]) for x in cited],
+        exchanges=[exchange_view(exchanges[x]) for x in appendix],
         style=style,
         script=script,
         csp=f"default-src 'none'; style-src {style_hash}; script-src {script_hash}; img-src 'none'; base-uri 'none'; form-action 'none'",

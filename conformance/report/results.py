@@ -15,11 +15,22 @@ from .. import __version__
 from .._types import JSONObject
 from ..engine import RunResult
 from ..findings import Finding, Outcome
+from ..redact import Redactor
 from ..scenarios import Case
 from ..versions import split
+from .groups import KEPT, group
 
 FORMAT = "anthropic-conformance/results/1"
 SCHEMA_PATH = Path(__file__).with_name("results.schema.json")
+
+
+def _violations(finding: Finding) -> list[JSONObject]:
+    """The finding's violations, identical ones (same message and place) once with the other exchanges under ``also``."""
+    groups = group((v.message, v.at, v.exchange, v.event_index) for v in finding.violations)
+    return [
+        {"message": g.message, "at": g.at, "exchange": g.representative, "event_index": g.event_index, **({"also": list(g.exchanges[1:])} if len(g.exchanges) > 1 else {})}
+        for g in groups[:KEPT]
+    ]
 
 
 def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[str, str], api_version: str | None = None) -> JSONObject:
@@ -40,9 +51,7 @@ def finding_record(finding: Finding, case: Case | None, *, source_of: Mapping[st
         "expect": list(case.expect.status) if case is not None and case.expect is not None else None,
         "message": finding.message,
         "exchanges": list(finding.exchanges),
-        "violations": [
-            {"message": v.message, "at": v.at, "exchange": v.exchange, "event_index": v.event_index} for v in finding.violations[:20]
-        ],
+        "violations": _violations(finding),
         "notes": list(finding.notes),
         "judged": list(finding.judged[:50]),
         "profile_override": rule.overridden_by if rule else "",
@@ -56,13 +65,14 @@ def build(result: RunResult, *, run_id: str, embedded: bool, name: str | None = 
     cases = {c.id: c for c in result.cases}
     source_of = {r.id: share.contract.url(r.source) for share in result.shares for r in share.contract.rules.values()} | {r.id: contract.url(r.source) for r in contract.rules.values()}
     counts = {o.value: n for o, n in result.counts().items()}
+    target = Redactor(()).text(result.base_url)  # a user:password@ in the base URL is a secret too
     return {
         "format": FORMAT,
         "run": {
             "id": run_id,
-            "name": name or ("embedded" if embedded else result.base_url),
+            "name": Redactor(()).text(name) if name else ("embedded" if embedded else target),
             "suite_version": __version__,
-            "target": result.base_url,
+            "target": target,
             "embedded_reference": embedded,
             "profile": contract.profile.name,
             "model": result.model,

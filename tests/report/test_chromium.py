@@ -102,3 +102,24 @@ def test_filters_hide_rows_and_update_counts(tmp_path, build) -> None:
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', dom))
     assert counts == {o: str(sum(1 for x, _ in stream if x == o)) for o in ("fail", "error", "warn", "skip", "pass")}
     assert f'id="f-shown">{len(shown)} of 105<' in dom
+
+
+def test_grouped_evidence_opens_with_the_representatives_exchange(tmp_path, build) -> None:
+    """One check failing identically on 40 exchanges: one block lists them all, the opened failure shows the first one's evidence."""
+    exchanges = {f"ex{i}": build.exchange(f"ex{i}", response_headers=(("content-type", "text/plain"),)) for i in range(40)}
+    same = 'Received: Content-Type "text/plain" (status 200)\nExpected: application/json'
+    document = build.document(
+        [
+            build.record(
+                "headers.json_content_type", "fail", message=f"[ex0] {same}", exchanges=tuple(exchanges),
+                violations=[build.violation(same, "ex0", at="header content-type") | {"also": [f"ex{i}" for i in range(1, 40)]}],
+            )
+        ]
+    )
+    dom = dump_dom(report_html.write_report(tmp_path / "run", document, exchanges), tmp_path / "chromium-profile")
+    failure = dom.split('id="headers.json_content_type"', 1)[1].split("</section>", 1)[0]
+    assert failure.count('<div class="v">') == 1
+    assert "the same on 40 exchanges:" in failure
+    assert failure.count('<div class="xb">') == 1, "the representative's evidence, copied in once"
+    assert "x-api-key: $API_KEY" in failure
+    assert re.search(r'id="f-shown">1 of 1<', dom), "our script ran"

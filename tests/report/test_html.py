@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 
 from markupsafe import escape
 
+from conformance.contract.model import Tier
 from conformance.engine import RunSettings, run
 from conformance.redact import MASK
 from conformance.reference import ReferenceServer
@@ -269,3 +270,49 @@ def test_a_pass_shows_what_it_was_judged_on(build) -> None:
     assert build.SCRIPT_PAYLOAD not in page  # target text in a judged item is escaped like any other
     skipped = page.split('id="shape.id_prefix"', 1)[1].split("</section>", 1)[0]
     assert "Judged:" not in skipped
+
+
+def test_identical_evidence_is_one_block_listing_the_exchanges_that_share_it(build) -> None:
+    exchanges = {f"ex{i}": build.exchange(f"ex{i}") for i in range(40)}
+    same = 'Received: Content-Type "text/plain" (status 200)\nExpected: application/json'
+    old_style = [build.violation(same, f"ex{i}", at="header content-type") for i in range(20)]  # results.json before grouping
+    document = build.document(
+        [
+            build.record("headers.json_content_type", "fail", message=f"[ex0] {same}", exchanges=tuple(exchanges),
+                         violations=[build.violation(same, "ex0", at="header content-type") | {"also": [f"ex{i}" for i in range(1, 40)]},
+                                     build.violation("Received: no request-id", "ex7")]),
+            build.record("headers.request_id_present", "warn", level="SHOULD", message=f"[ex0] {same}", exchanges=tuple(exchanges)[:20], violations=old_style),
+        ]
+    )
+    page = report_html.render(document, exchanges)
+    section = page.split('id="headers.json_content_type"', 1)[1].split("</section>", 1)[0]
+    assert section.count('<div class="v">') == 2, "one block per distinct violation"
+    assert section.count("Expected: application/json") == 1
+    assert "the same on 40 exchanges: " in section
+    assert all(f'<a href="#ex-ex{i}">ex{i}</a>' in section for i in range(40)), "every exchange that shares it is listed"
+    assert "on exchange <a" in section
+    assert re.findall(r'<div class="slot" data-ex="([^"]+)">', section) == ["ex0", "ex7"], "full evidence for the representatives only"
+    warned = page.split('id="headers.request_id_present"', 1)[1].split("</section>", 1)[0]
+    assert warned.count('<div class="v">') == 1
+    assert "the same on 20 exchanges" in warned
+    for i in range(40):
+        assert page.count(f'id="ex-ex{i}"') == 1, "every listed exchange has its evidence once, below"
+
+
+def test_a_check_with_more_distinct_violations_than_kept_says_so(build) -> None:
+    exchanges = {"plain": build.exchange()}
+    violations = [build.violation(f"Received: {i}", "plain") for i in range(20)]
+    message = "[plain] Received: 0\n[plain] Received: 1\n[plain] Received: 2\n… and 27 more violation(s)"
+    page = report_html.render(build.document([build.record("shape.message_schema", "fail", message=message, violations=violations)]), exchanges)
+    assert "More distinct violations than the first 20 shown here (results.json keeps 20)." in page
+    few = report_html.render(build.document([build.record("shape.message_schema", "fail", message=message, violations=violations[:3])]), exchanges)
+    assert "More distinct violations" not in few
+
+
+def test_credentials_in_the_base_url_reach_no_document(reference: ReferenceServer, reference_key: str) -> None:
+    host = reference.base_url.split("://", 1)[1]
+    result = run(RunSettings(base_url=f"http://alice:hunter2-secret@{host}", api_key=reference_key, concurrency=8, tier=Tier.SMOKE))
+    document = results_doc.build(result, run_id="test-run", embedded=False)
+    assert document["run"]["target"] == f"http://{MASK}@{host}"
+    assert document["run"]["name"] == document["run"]["target"]
+    assert "hunter2-secret" not in report_html.render(document, result.exchanges)
