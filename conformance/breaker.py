@@ -243,8 +243,8 @@ class Watch:
 
     def expired(self) -> tuple[str, Trip | None]:
         """Which deadline ended the attempt, in words, and the trip it makes (None: the run's or the preflight's clock, which are ours alone)."""
-        _, which = self._deadline()
-        elapsed = _secs(self._now() - self._t0)
+        when, which = self._deadline()
+        elapsed = _secs(when - self._t0)  # the deadline that fired, from the attempt's start (not the jitter of the wake-up)
         got = f" after {self.bytes:,} bytes" if self._headed else ""
         if which == "run":
             return f"the run's time limit ran out (its worst case, {self.breaker._run_seconds:,.0f} s){got}", None
@@ -315,7 +315,7 @@ def _data(name: str | None, raw: str) -> object:
         return None
 
 
-def worst_case(requests: Iterable[Request], *, concurrency: int, idle: float, total: float, extra: int = 0) -> float:
+def worst_case(requests: Iterable[Request], *, concurrency: int, idle: float, total: float, short_total: float = SHORT_TOTAL, extra: int = 0) -> float:
     """The longest a run of ``requests`` (plus ``extra`` retries) may take, in seconds: the run's clock stops it there.
 
     The preflight (``PREFLIGHT_TOTAL``, fallbacks included); then for each lane, its longest
@@ -324,7 +324,7 @@ def worst_case(requests: Iterable[Request], *, concurrency: int, idle: float, to
     at a time, at most a short whole-exchange deadline each. Plus judging and writing the reports.
     """
     listed = list(requests)
-    short = min(SHORT_TOTAL, total)
+    short = min(short_total, total)
     per_lane: dict[Lane, float] = {}
     for request in listed:
         d = derive(request, idle=idle, total=total)

@@ -281,7 +281,12 @@ def planned_cost(settings: RunSettings, chosen: RunPlan) -> Estimate:
     retried = [chosen.requests[wid] for wid in sorted(behaviour) if wid in chosen.requests]
     cost = budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries, refusals=refusal_probes(chosen))
     worst = breaker.worst_case(
-        chosen.requests.values(), concurrency=settings.concurrency, idle=settings.timeouts.read, total=settings.timeouts.total, extra=cost.retry_requests
+        chosen.requests.values(),
+        concurrency=settings.concurrency,
+        idle=settings.timeouts.read,
+        total=settings.timeouts.total,
+        short_total=settings.timeouts.short_total,
+        extra=cost.retry_requests,
     )
     return replace(cost, worst_seconds=worst, concurrency=settings.concurrency)
 

@@ -26,7 +26,7 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
-from .breaker import Breaker, Lane, StreamStop, Trip
+from .breaker import PREFLIGHT_HEAD, SHORT_IDLE, SHORT_TOTAL, Breaker, Lane, StreamStop, Trip
 from .connections import Ledger, Stream
 from .exchange import OVERRAN, WITHHELD, Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
 from .redact import Redactor
@@ -50,6 +50,10 @@ class Timeouts:
     connect: float = 10.0
     read: float = 60.0  # also the longest silence tolerated inside a stream
     total: float = 180.0
+    # After the target ran into a deadline (breaker.py): the silence and the whole exchange its later exchanges of that kind get.
+    short_read: float = SHORT_IDLE
+    short_total: float = SHORT_TOTAL
+    preflight_head: float = PREFLIGHT_HEAD  # a target that cannot send the head of a tiny answer this fast cannot be tested
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +114,8 @@ class Transport:
         self.target = target
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
-        self.breaker = breaker or Breaker(idle=self.timeouts.read, total=self.timeouts.total)
+        t = self.timeouts
+        self.breaker = breaker or Breaker(idle=t.read, total=t.total, short_idle=t.short_read, short_total=t.short_total, preflight_head=t.preflight_head)
         self.counters = Counters()
         self._kept = 0  # body bytes held by the exchanges this transport returned, against Limits.max_run_body_bytes
         self._redactor = Redactor([target.api_key], public=[target.wrong_key])
