@@ -20,7 +20,20 @@ from conformance.exchange import OVERRAN
 from conformance.findings import NotApplicable
 from conformance.sse.reading import read_stream
 
-from ._build import PING, STOP, Build, block_start, block_stop, judged, message_delta, request_json, run, sse, start, text_delta
+from ._build import (
+    PING,
+    STOP,
+    Build,
+    block_start,
+    block_stop,
+    judged,
+    message_delta,
+    request_json,
+    run,
+    sse,
+    start,
+    text_delta,
+)
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 
