@@ -8,10 +8,12 @@ deadline, or dribbled a response head past its deadline) or run past what its re
 stream past its max_tokens allowance, an answer still running at its whole-exchange deadline), the
 breaker trips the *lane* it happened in: the head of any request, the body of a stream, or the body
 of a plain answer. The exchanges of that lane, in flight and to come, then get short deadlines; a
-second trip opens the lane, and the rest of it is not sent ("not judged: the target stalled on
-<case> ...", outcome error: a limit of ours, never the target's fail). So a misbehaving target
-costs each lane at most its longest deadline plus two short ones, and every exchange still ends
-with a verdict and its evidence.
+second deadline run out in the lane opens it, and the rest of it is not sent ("not judged: the
+target stalled on <case> ...", outcome error: a limit of ours, never the target's fail). A stream
+stopped at its allowance cost no waiting and is judged as it is (stream.length_within_max_tokens),
+so it only shortens: a target that floods every stream gets a finding on each, not a lane closed
+on the rest. So a misbehaving target costs each lane at most its longest deadline plus two short
+ones, and every exchange still ends with a verdict and its evidence.
 
 The run's clock ends at the worst case the plan printed (``worst_case``): what is still waiting
 then is cut, and nothing more is sent. Knows asyncio and the SSE framer; never httpx or a verdict.
@@ -73,8 +75,9 @@ class Trip:
 
     lane: Lane
     scenario: str
-    what: str  # "stalled", "dribbled or withheld its response head", ...
+    what: str  # "stalled", "did not finish a response head in time", ...
     detail: str  # the transport's words: "nothing received for 60 s after 180 bytes"
+    waited: bool = True  # the run waited for it (a deadline ran out); a stream stopped at its allowance cost no wait, so it only shortens
 
     def describe(self) -> str:
         """``stalled on plain.stream (nothing received for 60 s ...)``."""
@@ -132,7 +135,7 @@ class Breaker:
         if self._run_end is not None and asyncio.get_running_loop().time() >= self._run_end:
             return f"not judged: the run's time limit ran out (its worst case, {self._run_seconds:,.0f} s) before this request was sent"
         for lane in self.lanes(request):
-            trips = self._trips[lane]
+            trips = [t for t in self._trips[lane] if t.waited]
             if len(trips) >= OPEN_AFTER:
                 again = ", ".join(t.scenario for t in trips[1:4])
                 return f"not judged: the target {trips[0].describe()}, and again on {again}; the remaining {lane.exchanges} were not sent"

@@ -272,7 +272,7 @@ class Transport:
                                         extra_notes.append(f"closed by the suite after the first event: {request.scenario} only asks whether the request is accepted (200 plus message_start)")
                                     else:
                                         error, error_kind = events.overran(), OVERRAN
-                                        trip = Trip(Lane.STREAM, request.scenario, "sent a stream longer than its max_tokens allows", error)
+                                        trip = Trip(Lane.STREAM, request.scenario, "sent a stream longer than its max_tokens allows", error, waited=False)
                                     break
                     finally:
                         await response.aclose()

@@ -204,6 +204,15 @@ def test_an_endless_stream_is_stopped_one_event_past_its_allowance():
     assert took < 2
 
 
+def test_streams_past_their_allowance_shorten_the_lane_but_are_each_judged():
+    # Stopping at the allowance cost no waiting: every stream is read to its own allowance and judged, none is withheld.
+    streams = [request(f"s{i}.stream", stream=True, max_tokens=8) for i in range(4)]
+    exchanges, transport, took = send_all(flood_streams, streams)
+    assert [e.error_kind for e in exchanges] == [OVERRAN] * 4
+    assert len(transport.breaker.trips) == 4
+    assert took < 3
+
+
 def test_a_probe_of_acceptance_is_closed_after_its_first_event():
     probe = request("param.max_tokens.at_max", stream=True, max_tokens=64_000, start_only=True)
     [exchange], transport, took = send_all(flood_streams, [probe])
