@@ -44,6 +44,7 @@ CHECKS = (
     "stream.message_start_first",
     "stream.event_order",
     "stream.ends_with_message_stop",
+    "stream.length_within_max_tokens",
 )
 
 
@@ -443,6 +444,7 @@ _STREAM_CHECKS = frozenset(c for c in CHECKS if c.startswith(("stream.", "header
 _NOT_PREFLIGHT = frozenset(CHECKS) - {"shape.message_schema"}
 _CUT = frozenset({"stream.framing_terminated", "stream.ends_with_message_stop", "errors.envelope_shape"})  # our size cap: error, never fail
 _END_UNREAD = frozenset({"stream.framing_terminated", "stream.ends_with_message_stop"})  # the end of the stream lies past a limit of ours
+_LENGTH = frozenset({"stream.length_within_max_tokens"})  # how long the stream runs is unknown past a limit of ours (error), the target's fault past its allowance (fail)
 
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
@@ -456,21 +458,22 @@ BEHAVIOURS: dict[str, Behaviour] = {
         Behaviour("endless-preflight", Phase.PREFLIGHT, "answers 200, then drips the body for ever", _drip, 3, says="broke off", waits=1),
         Behaviour("redirect-preflight", Phase.PREFLIGHT, "redirects every request, via a same-origin hop, to another host", _redirect, 3, says="→ 307"),
         Behaviour("stall-after-one-event", Phase.LATER, "streams message_start, then silence", later(on_streams(_stall)), 0,
-                  says="read timeout", errors=_END_UNREAD | {"stream.event_order"}, waits=1),  # nothing after message_start was read
+                  says="read timeout", errors=_END_UNREAD | _LENGTH | {"stream.event_order"}, waits=1),  # nothing after message_start was read
         Behaviour("cut-mid-event", Phase.LATER, "streams three events and half of the fourth, then closes", later(on_streams(_cut)), 1,
                   says="stream ended mid-event", fails=frozenset({"stream.framing_terminated", "stream.ends_with_message_stop"})),
         Behaviour("invalid-utf8", Phase.LATER, "streams a text delta with bytes that are not UTF-8", later(on_streams(_bad_utf8)), 1,
                   says="invalid UTF-8 byte 0xff", fails=frozenset({"stream.utf8_valid"})),
         Behaviour("endless-drip", Phase.LATER, "streams a ping every 0.4 s for ever", later(on_streams(_drip)), 0,
-                  says="whole-exchange timeout", errors=_END_UNREAD, waits=1),
-        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood)), 0,
-                  says="the suite's size cap cut the answer", errors=_END_UNREAD),
+                  says="whole-exchange timeout", errors=_END_UNREAD | _LENGTH, waits=1),
+        # Stopped one event past what max_tokens 32 allows: the target's finding, and the rules about the end skip naming it.
+        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood)), 1,
+                  says="the suite stopped reading there, with no end in sight", fails=_LENGTH, skips=_END_UNREAD),
         Behaviour("hundred-megabyte-body", Phase.LATER, "answers 100 MiB (content-length) after the preflight", later(_huge), 0,
-                  says="the suite's size cap cut the answer", errors=_CUT),
+                  says="the suite's size cap cut the answer", errors=_CUT | _LENGTH),
         Behaviour("gzip-bomb", Phase.LATER, "answers 256 MiB of zeros gzip-compressed to 256 KiB after the preflight", later(_bomb), 0,
                   says="the suite's size cap cut the answer", prepare=gzip_bomb,
                   # one line of zeros: the first event is over the 8 MiB cap, so no stream check had anything read to judge
-                  errors=_CUT | {"stream.data_is_json", "stream.utf8_valid", "stream.message_start_first", "stream.event_order"}),
+                  errors=_CUT | _LENGTH | {"stream.data_is_json", "stream.utf8_valid", "stream.message_start_first", "stream.event_order"}),
         Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect), 0,
                   says="which the suite does not follow", errors=_NOT_PREFLIGHT),
         Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers), 0,
