@@ -142,14 +142,18 @@ def _budget_run(command: list[str], env: dict[str, str], cwd: Path) -> dict[str,
     }
 
 
+TIERS = ("smoke", "core", "full")
+
+
 def part_budget() -> dict[str, Any]:
     out: dict[str, Any] = {}
     base_env = {k: v for k, v in os.environ.items() if k not in ("CI", "ANTHROPIC_API_KEY", "GITHUB_STEP_SUMMARY")}
     with tempfile.TemporaryDirectory(prefix="budget-") as tmp:
-        cwd = Path(tmp) / "reference"
-        cwd.mkdir()
-        out["reference"] = _budget_run([sys.executable, "-m", "conformance", "run"], base_env, cwd)
-        log(f"  reference: {out['reference']}")
+        for tier in TIERS:
+            cwd = Path(tmp) / f"reference-{tier}"
+            cwd.mkdir()
+            out[f"reference, {tier}"] = _budget_run([sys.executable, "-m", "conformance", "run", "--tier", tier], base_env, cwd)
+            log(f"  reference {tier}: {out[f'reference, {tier}']}")
         try:
             from litellm_harness import MODEL_ALIAS, Unavailable, deployment, ensure_venv
         except ImportError as exc:  # pragma: no cover
@@ -160,13 +164,13 @@ def part_budget() -> dict[str, Any]:
             work = Path(tmp) / "litellm-work"
             work.mkdir()
             with deployment(exe, work) as d:
-                for profile in ("litellm", "anthropic"):
-                    cwd = Path(tmp) / f"litellm-{profile}"
+                for tier in TIERS:
+                    cwd = Path(tmp) / f"litellm-{tier}"
                     cwd.mkdir()
                     env = {**base_env, "LITELLM_KEY": d.master_key}
-                    command = [sys.executable, "-m", "conformance", "run", "--base-url", d.base_url, "--api-key-env", "LITELLM_KEY", "--model", MODEL_ALIAS, "--profile", profile]
-                    out[f"litellm ({profile} profile)"] = _budget_run(command, env, cwd)
-                    log(f"  litellm ({profile}): {out[f'litellm ({profile} profile)']}")
+                    command = [sys.executable, "-m", "conformance", "run", "--base-url", d.base_url, "--api-key-env", "LITELLM_KEY", "--model", MODEL_ALIAS, "--profile", "litellm", "--tier", tier]
+                    out[f"LiteLLM (litellm profile), {tier}"] = _budget_run(command, env, cwd)
+                    log(f"  litellm {tier}: {out[f'LiteLLM (litellm profile), {tier}']}")
         except Unavailable as exc:
             out["litellm"] = {"skipped": str(exc)}
     return out
@@ -196,7 +200,7 @@ def markdown(rows: list[dict[str, Any]], budget: dict[str, Any]) -> str:
         ok = all(r["within_worst_case"] and r["under_3_min"] for r in rows)
         lines += ["", f"Slowest: {slowest['server']}, {slowest['wall_s']:.1f} s. Every run within its printed worst case and under 3 minutes: {'yes' if ok else 'NO'}."]
     if budget:
-        lines += ["", "| target | requests | planned bound | bound if the target refuses what the contract refuses | likely | spent | bound ÷ spent |", "|---|---:|---:|---:|---:|---:|---:|"]
+        lines += ["", "| target, tier | requests | planned bound | bound if the target refuses what the contract refuses | likely | spent | bound ÷ spent |", "|---|---:|---:|---:|---:|---:|---:|"]
         for name, b in budget.items():
             if "skipped" in b:
                 lines.append(f"| {name} | skipped: {b['skipped']} | | | | | |")

@@ -93,29 +93,31 @@ class Breaker:
         self.preflight_head = min(preflight_head, total)
         self._trips: dict[Lane, list[Trip]] = {lane: [] for lane in Lane}
         self._live: set[Watch] = set()
-        self._run_end: float | None = None
-        self._run_seconds = 0.0
-        self._preflight_end: float | None = None
+        self.run_end: float | None = None  # loop time at which the run's clock stops everything (None: no clock)
+        self.run_seconds = 0.0
+        self.preflight_end: float | None = None  # loop time by which the preflight must settle, while it runs
+        self.preflight_seconds = PREFLIGHT_TOTAL
 
     # -------------------------------------------------------------------------------- clocks
 
     def start_clock(self, seconds: float) -> None:
         """The run may send and wait for ``seconds`` from now, no longer."""
-        self._run_seconds = seconds
-        self._run_end = asyncio.get_running_loop().time() + seconds
+        self.run_seconds = seconds
+        self.run_end = asyncio.get_running_loop().time() + seconds
 
     @contextlib.contextmanager
     def preflight(self, seconds: float = PREFLIGHT_TOTAL) -> Iterator[None]:
         """While open, requests are preflight attempts: a short head deadline, and all of them end within ``seconds``."""
-        self._preflight_end = asyncio.get_running_loop().time() + seconds
+        self.preflight_seconds = seconds
+        self.preflight_end = asyncio.get_running_loop().time() + seconds
         try:
             yield
         finally:
-            self._preflight_end = None
+            self.preflight_end = None
 
     def remaining(self) -> float | None:
         """Seconds left before the run's (or the preflight's) end, None without a clock: the longest a 429 wait may last."""
-        ends = [e for e in (self._run_end, self._preflight_end) if e is not None]
+        ends = [e for e in (self.run_end, self.preflight_end) if e is not None]
         return max(0.0, min(ends) - asyncio.get_running_loop().time()) if ends else None
 
     # ---------------------------------------------------------------------------------- lanes
@@ -132,8 +134,8 @@ class Breaker:
 
     def withheld(self, request: Request) -> str | None:
         """Why ``request`` is not sent (the run's time is out, or one of its lanes is open), else None."""
-        if self._run_end is not None and asyncio.get_running_loop().time() >= self._run_end:
-            return f"not judged: the run's time limit ran out (its worst case, {self._run_seconds:,.0f} s) before this request was sent"
+        if self.run_end is not None and asyncio.get_running_loop().time() >= self.run_end:
+            return f"not judged: the run's time limit ran out (its worst case, {self.run_seconds:,.0f} s) before this request was sent"
         for lane in self.lanes(request):
             trips = [t for t in self._trips[lane] if t.waited]
             if len(trips) >= OPEN_AFTER:
@@ -168,7 +170,7 @@ class Watch:
 
     An ``asyncio.timeout_at`` around the attempt, rescheduled as the attempt moves on (head
     complete, each read) and at once when the breaker trips one of its lanes. ``expired`` says which
-    deadline fired and what the target did, ``trip`` what the breaker makes of it.
+    deadline fired, what the target did, and the trip it makes.
     """
 
     def __init__(self, breaker: Breaker, request: Request) -> None:
@@ -177,7 +179,7 @@ class Watch:
         self.lanes = breaker.lanes(request)
         self.long = derive(request, idle=breaker.idle, total=breaker.total)
         self.short = derive(request, idle=breaker.short_idle, total=breaker.short_total)
-        self._preflight_end = breaker._preflight_end
+        self._preflight_end = breaker.preflight_end
         if self._preflight_end is not None:
             self.long = Deadlines(head=min(self.long.head, breaker.preflight_head), idle=self.long.idle, total=self.long.total)
         self._timeout: asyncio.Timeout | None = None
@@ -209,8 +211,8 @@ class Watch:
     def _candidates(self) -> Iterable[tuple[float, str]]:
         yield self._total_end, "total"
         yield (self._last + self._idle, "idle") if self._headed else (self._head_end, "head")
-        if self.breaker._run_end is not None:
-            yield self.breaker._run_end, "run"
+        if self.breaker.run_end is not None:
+            yield self.breaker.run_end, "run"
         if self._preflight_end is not None:
             yield self._preflight_end, "preflight"
 
@@ -250,9 +252,9 @@ class Watch:
         elapsed = _secs(when - self._t0)  # the deadline that fired, from the attempt's start (not the jitter of the wake-up)
         got = f" after {self.bytes:,} bytes" if self._headed else ""
         if which == "run":
-            return f"the run's time limit ran out (its worst case, {self.breaker._run_seconds:,.0f} s){got}", None
+            return f"the run's time limit ran out (its worst case, {self.breaker.run_seconds:,.0f} s){got}", None
         if which == "preflight":
-            return f"the preflight did not settle within {PREFLIGHT_TOTAL:g} s{got}", None
+            return f"the preflight did not settle within {self.breaker.preflight_seconds:g} s{got}", None
         lane = self.lanes[0] if which == "head" else self.lanes[1]
         note = self._note(lane)
         if which == "head":
