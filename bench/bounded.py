@@ -78,9 +78,9 @@ def run_one(name: str, root: Path) -> dict[str, Any]:
         started = time.monotonic()
         try:
             done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=KILL_AFTER_S, check=False)
-            code, out, err = done.returncode, done.stdout, done.stderr
+            code, err = done.returncode, done.stderr
         except subprocess.TimeoutExpired as exc:
-            code, out, err = -9, str(exc.stdout or ""), str(exc.stderr or "")
+            code, err = -9, str(exc.stderr or "")
         wall = time.monotonic() - started
         requests = len(server.received) if server is not None else 0
     worst = WORST.search(err)
