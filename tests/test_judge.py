@@ -531,7 +531,7 @@ def test_a_200_whose_first_event_is_an_error_was_not_accepted(contract, cases, r
     finding = judge(contract, requests, answer(requests, "param.max_tokens.at_max", 200, PROBE_OVERLOADED, headers=PROBE_SSE)).judge(cases["params.valid_value_accepted:max_tokens.at_max"])
     assert finding.outcome is Outcome.FAIL
     assert finding.message == (
-        "[param.max_tokens.at_max] Received: status 200, then a error event where message_start belongs\n"
+        "[param.max_tokens.at_max] Received: status 200, then an error event where message_start belongs\n"
         f"Expected: status 2xx (an accepted request is 200 plus message_start)\nAt: POST {URL}"
     )
 
