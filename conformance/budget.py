@@ -1,9 +1,15 @@
 """What a run will cost before it starts, and the limits that refuse to start an expensive one.
 
-Live requests cost users money. The estimate is made from the planned requests alone: the
-upper bound counts every request's full ``max_tokens`` (what a target that ignored every stop
-could bill), the likely figure what the suite's short prompts normally produce. Prices, when a
-profile states them per model, turn tokens into an estimated cost.
+Live requests cost users money. The estimate is made from the planned requests alone. The upper
+bound counts what each request can cost: the prompt the model reads (its text at three characters
+a token, images and PDF pages at their documented most, the system prompt Anthropic adds to any
+request with tools) and its full ``max_tokens``, what a model that never stops early could bill. A
+probe of acceptance (``start_only``: streamed and closed after message_start) can cost its prompt
+and what the model writes before the suite hangs up: ``PROBE_OUTPUT``, the plain answer's own
+max_tokens (the probe asks for that answer, and a target that stops generating when the client
+leaves stops sooner). Part of the bound is billed only by a target that accepts what the contract
+refuses (Anthropic bills no 400): the plan names it. The likely figure is what the suite's short
+prompts normally produce. Prices, when a profile states them per model, turn tokens into a cost.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import base64
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +29,10 @@ CHARS_PER_TOKEN = 3  # conservative (Anthropic's tokenizers average ~3.5 charact
 IMAGE_TOKENS = 1600  # the most one image can cost (vision docs: about (w×h)/750, capped by resizing)
 DOCUMENT_TOKENS = 1600  # per PDF page: the page as an image (its text is counted as text)
 LIKELY_OUTPUT = 64  # the suite's prompts ask for a few words
+PROBE_OUTPUT = 32  # a probe of acceptance asks for the plain answer, whose max_tokens is 32, and is closed after message_start
+TOOL_PROMPT = 530  # the tool-use system prompt Anthropic adds to a request with tools: at most 530 tokens (Claude 3 Opus, auto)
+MESSAGE_TOKENS = 8  # a turn's role markers and separators
+BLOCK_TOKENS = 4  # a content block's framing
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
@@ -32,17 +42,36 @@ class BudgetExceeded(ConfigError):
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """The planned cost of a run."""
+    """The planned cost of a run: requests, tokens (the bound, the part of it only a lax target bills, the likely figure), and time."""
 
     requests: int
     upper_tokens: int
     likely_tokens: int
     retry_requests: int = 0
+    refusable_tokens: int = 0  # the part of the bound billed only if the target accepts requests the contract refuses
+    worst_seconds: float | None = None  # the run's worst-case wall time (its clock stops it there)
+    concurrency: int | None = None
 
     def describe(self) -> str:
         """One line for the terminal."""
         extra = f" (+ up to {self.retry_requests} behaviour retries)" if self.retry_requests else ""
-        return f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens (likely about {self.likely_tokens:,})"
+        strict = f"{self.upper_tokens - self.refusable_tokens:,} if the target refuses what the contract refuses, " if self.refusable_tokens else ""
+        line = f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens ({strict}likely about {self.likely_tokens:,})"
+        if self.worst_seconds is not None:
+            line += f"; worst case {duration(self.worst_seconds)}" + (f" at {self.concurrency} at a time" if self.concurrency else "")
+        return line
+
+
+def duration(seconds: float) -> str:
+    """``45 s``, ``3 min 20 s``, ``1 h 5 min``: a wall time as a person reads it."""
+    whole = math.ceil(seconds)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -95,51 +124,78 @@ def _document_pages(block: Mapping[str, Any]) -> int:
     return max(1, len(re.findall(rb"/Type\s*/Page(?![s\w])", pdf)))
 
 
+def _text(value: Any) -> int:
+    """Tokens of a string (three characters a token), or of any other JSON as its text."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return math.ceil(len(_BASE64_DATA.sub('"data":""', text)) / CHARS_PER_TOKEN)  # media bytes are costed as media, not as text
+
+
+def _block(block: Any) -> int:
+    """What one content block costs: its text, or a media block's documented most, plus its framing."""
+    if isinstance(block, str):
+        return _text(block)
+    if not isinstance(block, dict):
+        return _text(block) + BLOCK_TOKENS
+    kind = block.get("type")
+    if kind == "image":
+        return _image_tokens(block) + BLOCK_TOKENS
+    if kind == "document":
+        pages = _document_pages(block)
+        rest = {k: v for k, v in block.items() if k != "source"} if pages else block
+        return pages * DOCUMENT_TOKENS + _text(rest) + BLOCK_TOKENS
+    if kind == "text" and isinstance(block.get("text"), str):
+        return _text(block["text"]) + BLOCK_TOKENS
+    if kind == "tool_result" and isinstance(block.get("content"), list):
+        rest = {k: v for k, v in block.items() if k != "content"}
+        return _text(rest) + sum(_block(b) for b in block["content"]) + BLOCK_TOKENS
+    return _text(block) + BLOCK_TOKENS
+
+
+def _content(content: Any) -> int:
+    return sum(_block(b) for b in content) if isinstance(content, list) else _block(content)
+
+
 def _input_tokens(body: Any) -> int:
+    """The prompt the model reads: system, turns, tools (with the tool-use system prompt); parameters are not prompt. A malformed body counts as text."""
     if not isinstance(body, dict):
         return 0
-    images = documents = 0
-
-    def walk(node: Any) -> None:
-        nonlocal images, documents
-        if isinstance(node, dict):
-            kind = node.get("type")
-            if kind == "image":
-                images += _image_tokens(node)
-                return
-            if kind == "document":
-                documents += _document_pages(node)
-                return
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(body.get("messages"))
-    stripped = {k: v for k, v in body.items() if k not in ("max_tokens", "stream", "model")}
-    text = _BASE64_DATA.sub('"data":""', json.dumps(stripped, ensure_ascii=False))  # media bytes are costed above, not as text
-    return math.ceil(len(text) / CHARS_PER_TOKEN) + images + documents * DOCUMENT_TOKENS
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return _text({k: v for k, v in body.items() if k not in ("max_tokens", "stream", "model")})
+    total = MESSAGE_TOKENS + (_content(body["system"]) if body.get("system") is not None else 0)
+    for message in messages:
+        total += MESSAGE_TOKENS + (_content(message.get("content")) if isinstance(message, dict) else _text(message))
+    tools = body.get("tools")
+    if tools:
+        total += TOOL_PROMPT + _text(tools)
+    return total
 
 
-def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0) -> Estimate:
-    """The planned requests and token bounds of a run (behaviour retries counted as possible extras)."""
-    upper = likely = count = 0
+def request_tokens(request: Request) -> tuple[int, int]:
+    """(input, output) tokens ``request`` can cost at most: its prompt, and its max_tokens (a probe of acceptance: what it reads)."""
+    body = request.json_body()
+    tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
+    limit = body.get("max_tokens") if isinstance(body, dict) else None
+    out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
+    return tokens_in, min(out, PROBE_OUTPUT) if request.start_only else out
+
+
+def estimate(
+    requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0, refusals: Collection[str] = ()
+) -> Estimate:
+    """The planned requests and token bounds of a run (behaviour retries counted as possible extras; ``refusals`` the probes the contract refuses)."""
+    upper = likely = count = refusable = 0
     for request in requests:
         count += 1
-        body = request.json_body()
-        tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
-        limit = body.get("max_tokens") if isinstance(body, dict) else None
-        out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
+        tokens_in, out = request_tokens(request)
         upper += tokens_in + out
-        likely += tokens_in + min(out, LIKELY_OUTPUT)
+        if request.scenario in refusals:
+            refusable += tokens_in + out
+        else:  # what a conforming target likely bills: refusals cost nothing, answers a few words
+            likely += tokens_in + min(out, LIKELY_OUTPUT)
     retry = list(behaviour_scenarios)
-    extra = 0
-    for request in retry:
-        body = request.json_body()
-        limit = body.get("max_tokens") if isinstance(body, dict) else 0
-        extra += behaviour_retries * (_input_tokens(body) + (limit if isinstance(limit, int) else 0))
-    return Estimate(requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry))
+    extra = behaviour_retries * sum(sum(request_tokens(request)) for request in retry)
+    return Estimate(requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry), refusable_tokens=refusable)
 
 
 def enforce(plan: Estimate, *, max_requests: int | None, max_tokens_total: int | None) -> None:

@@ -16,12 +16,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
-from . import budget, cassette
+from . import breaker, budget, cassette
 from ._types import JSON
 from .budget import Estimate
 from .checks.subject import error_event
 from .contract.model import Contract, Tier
-from .exchange import Exchange, RecordedRequest
+from .exchange import WITHHELD, Exchange, RecordedRequest
 from .extra_headers import ExtraHeaders
 from .findings import Finding, Outcome
 from .interrupts import INTERRUPTED, Interruption, until_stopped
@@ -66,6 +66,9 @@ class Spend:
     output_tokens: int = 0
     cost_usd: float | None = None
     by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
+    planned_tokens: int | None = None  # the plan's upper bound, printed before the run, beside what was spent
+    worst_seconds: float | None = None  # the plan's worst-case wall time (the run's clock)
+    trips: tuple[str, ...] = ()  # what tripped the breaker: "stalled on plain.stream (...)"
 
     @property
     def tokens(self) -> int:
@@ -124,13 +127,16 @@ Progress = Callable[[int, int], None]
 
 
 def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
-    """A follow-up that was not sent: the answer it continues is missing or not a Message."""
+    """A follow-up that was not sent: the answer it continues is missing or not a Message (or was itself kept back: then so is this one)."""
+    recorded = RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body)
+    if followed is not None and followed.error_kind == WITHHELD:
+        return Exchange(id=request.scenario, request=recorded, status=None, error=followed.error, error_kind=WITHHELD, attempts=0)
     got = "no answer" if followed is None or followed.status is None else f"status {followed.status}"
     if followed is not None and followed.ok:
         got += " with no content to send back"
     return Exchange(
         id=request.scenario,
-        request=RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body),
+        request=recorded,
         status=None,
         error=f"not sent: it continues {request.follows}, which got {got}",
         error_kind=NOT_SENT,
@@ -277,11 +283,36 @@ def plan(settings: RunSettings, *, ids: Collection[str] | None = None, way: Way 
     return RunPlan(contract=contract, model=model, cases=cases, shares=shares, requests=requests)
 
 
+def refusal_probes(chosen: RunPlan) -> set[str]:
+    """The exchanges every case that names them expects refused: a target that refuses them bills nothing for them (Anthropic bills no 400)."""
+    refused: set[str] = set()
+    accepted: set[str] = set()
+    for share in chosen.shares:
+        for case in share.cases:
+            if case.skip:
+                continue
+            wids = {share.exchange_id(sid) for sid in case.scenarios}
+            if case.expect is not None and not case.expect.matches(200):
+                refused |= wids
+            else:
+                accepted |= wids
+    return refused - accepted
+
+
 def planned_cost(settings: RunSettings, chosen: RunPlan) -> Estimate:
-    """The estimate of a plan: requests, and behaviour retries that may follow."""
+    """The estimate of a plan: requests, behaviour retries that may follow, tokens, and the worst-case wall time the run's clock enforces."""
     behaviour = {share.exchange_id(sid) for share in chosen.shares for case in share.cases if case.rule.behaviour for sid in case.scenarios}
     retried = [chosen.requests[wid] for wid in sorted(behaviour) if wid in chosen.requests]
-    return budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries)
+    cost = budget.estimate(chosen.requests.values(), behaviour_scenarios=retried, behaviour_retries=settings.behaviour_retries, refusals=refusal_probes(chosen))
+    worst = breaker.worst_case(
+        chosen.requests.values(),
+        concurrency=settings.concurrency,
+        idle=settings.timeouts.read,
+        total=settings.timeouts.total,
+        short_total=settings.timeouts.short_total,
+        extra=cost.retry_requests,
+    )
+    return replace(cost, worst_seconds=worst, concurrency=settings.concurrency)
 
 
 def version_refused(share: Share, exchanges: Mapping[str, Exchange]) -> str | None:
@@ -362,6 +393,8 @@ def run(
 
     async def go() -> None:
         transport = Transport(target, timeouts=settings.timeouts, limits=settings.limits, concurrency=settings.concurrency)
+        if cost_plan.worst_seconds is not None:  # the run's clock: what still waits at the printed worst case is cut, nothing more is sent
+            transport.breaker.start_clock(cost_plan.worst_seconds - breaker.FINISH)
         extra: list[Exchange] = []
         judges: list[Judge] = []
         by_case: dict[str, Finding] = {}
@@ -369,7 +402,8 @@ def run(
             now, first, report = chosen, dict[str, Exchange](), None
             gone: list[Case] = []
             if PREFLIGHT in chosen.requests:
-                settled = await until_stopped(preflight_plan(settings, chosen, transport, ids=ids, room=room), interruption)
+                with transport.breaker.preflight():
+                    settled = await until_stopped(preflight_plan(settings, chosen, transport, ids=ids, room=room), interruption)
                 if settled is not None:
                     now, answer, report, gone = settled
                     first[PREFLIGHT] = answer
@@ -399,7 +433,14 @@ def run(
         if report is not None:
             cases, findings = [*cases, *gone], [*findings, *_gone(gone, report)]
             extra = [*report.refused_exchanges(), *extra]
-        spend = Spend(requests=transport.counters.requests, retries=transport.counters.retries, reopened=transport.counters.reopened)
+        spend = Spend(
+            requests=transport.counters.requests,
+            retries=transport.counters.retries,
+            reopened=transport.counters.reopened,
+            planned_tokens=cost_plan.upper_tokens,
+            worst_seconds=cost_plan.worst_seconds,
+            trips=tuple(t.describe() for t in transport.breaker.trips),
+        )
         done.append((now, exchanges, findings, cases, extra, judges[0], spend, report))
 
     # go() returns nothing on purpose: on the way out asyncio.run reprs its main task, result included

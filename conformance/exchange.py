@@ -38,6 +38,10 @@ class _Unparsed:
 UNPARSED = _Unparsed()
 
 
+OVERRAN = "overran"  # Exchange.error_kind: a stream the transport stopped past what its max_tokens allows (the target's doing)
+WITHHELD = "withheld"  # Exchange.error_kind: a request not sent, its lane opened by the breaker or the run's time out (ours)
+
+
 class ConnectionKind(enum.Enum):
     """How the exchange's TCP connection came to carry it."""
 

@@ -106,6 +106,9 @@ class Judge:
             return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {exchange.error}")
         expect = case.expect
         assert expect is not None, case.id
+        request = self.requests.get(sid)
+        if request is not None and request.start_only and exchange.ok:
+            return self._accepted(case, base, sid, exchange)
         if expect.matches(exchange.status):
             return replace(base, notes=_notes(exchange, case), judged=(f"{sid}: status {exchange.status}",))
         redirect = _unfollowed(exchange)
@@ -119,6 +122,29 @@ class Judge:
             message += "\nNote: a client error answered as a server error (clients retry 5xx)"
         return Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
 
+    def _accepted(self, case: Case, base: Finding, sid: str, exchange: Exchange) -> Finding | Violation:
+        """A probe of acceptance that got a 2xx: accepted means 200 and an answer begun, message_start first (the suite closed the stream there).
+
+        A first event that is an error is a refusal inside the stream, and no event at all no
+        answer; any other first event is an accepted request whose stream breaks the grammar, which
+        the stream rules judge on the run's other streams, not this rule.
+        """
+        assert case.expect is not None
+        assert exchange.status is not None
+        status = exchange.status
+        events = [e for e in read_stream(exchange.body, exchange.chunks).events if e.name != "ping" and (e.data or {}).get("type") != "ping"]
+        first = events[0].data.get("type") if events and events[0].data is not None else None
+        if first is None and exchange.error is not None:  # nothing read before a deadline of ours: whether it was accepted is unknown
+            return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: status {exchange.status}, then {exchange.error}", notes=_notes(exchange, case))
+        accepted = first is not None and first != "error"
+        if accepted and case.expect.matches(status):
+            return replace(base, notes=_notes(exchange, case), judged=(f"{sid}: status {exchange.status} and {first}",))
+        got = f"{first}: the request was accepted" if accepted else f"{'an error event' if first else 'no event'} where message_start belongs"
+        message = f"Received: status {exchange.status}, then {got}\nExpected: status {case.expect.describe()}"
+        if not accepted and case.expect.matches(status):
+            message += " (an accepted request is 200 plus message_start)"
+        return Violation(message, at=f"{exchange.request.method} {exchange.request.url}", exchange=sid)
+
     # --------------------------------------------------------------------- property cases
 
     def select(self, selector: Selector) -> list[Exchange]:
@@ -130,6 +156,8 @@ class Judge:
                 continue
             if selector.endpoint is not None and request.endpoint != selector.endpoint:
                 continue
+            if request.start_only and exchange.ok and selector.status == "ok" and sid not in selector.scenarios:
+                continue  # a probe of acceptance closed after its first event: no answer to judge (its head and connection are)
             if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(request)):
                 continue
             if selector.scenarios and sid not in selector.scenarios:

@@ -62,6 +62,7 @@ class Request:
     follows: str | None = None  # sent only after this scenario's answer, which it continues (see ``follow_up``)
     reply: str = ""
     expect_text: str | None = None  # what the prompt asks the model to answer, exactly (stream twins carry their plain twin's)
+    start_only: bool = False  # a probe of acceptance: streamed, read up to its first event, closed (the transport stops there)
 
     def json_body(self) -> JSON:
         """The body as JSON (``None`` for raw, deliberately malformed bodies)."""
@@ -250,7 +251,7 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
                     id=f"{rule.id}:{param.name}.{variation}",
                     rule=rule,
                     variation=f"{param.name}.{variation}",
-                    scenarios=(sid, f"{sid}.stream") if override is not None and override.stream_twin else (sid,),
+                    scenarios=(sid, f"{sid}.stream") if override is not None and override.stream_twin and not override.accept_probe else (sid,),
                     level=level,
                     expect=expect,
                     skip=skip,
@@ -328,12 +329,13 @@ def scenario_specs(contract: Contract, model: str) -> dict[str, ScenarioSpec]:
             sid = f"param.{param.name}.{variation}"
             if isinstance(value, _Skip):
                 continue
-            if isinstance(value, _Missing):
-                specs[sid] = ScenarioSpec(id=sid, base=param.base, unset=(param.name,))
-            else:
-                specs[sid] = ScenarioSpec(id=sid, base=param.base, set={param.name: value})
             override = param.cases.get(variation)
-            if override is not None and override.stream_twin:
+            probe = override is not None and override.accept_probe  # streamed and closed after message_start: costs what it reads
+            if isinstance(value, _Missing):
+                specs[sid] = ScenarioSpec(id=sid, base=param.base, unset=(param.name,), stream=True if probe else None, start_only=probe)
+            else:
+                specs[sid] = ScenarioSpec(id=sid, base=param.base, set={param.name: value}, stream=True if probe else None, start_only=probe)
+            if override is not None and override.stream_twin and not probe:
                 specs[f"{sid}.stream"] = ScenarioSpec(id=f"{sid}.stream", base=sid, stream=True)
     for version in contract.profile.api_versions:
         sid = f"version.{version}"
@@ -365,6 +367,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
     headers: dict[str, str] = {}
     retry = True
     marker = None
+    start_only = False
     for spec in chain:
         if spec.body is not None:
             body = copy.deepcopy(spec.body)
@@ -382,6 +385,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         headers.update(spec.headers)
         retry = retry and spec.retry
         marker = spec.marker or marker
+        start_only = start_only or spec.start_only
     own = specs[sid]
     default_method, default_path = contract.endpoints[endpoint]
     payload: bytes = b""
@@ -390,7 +394,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
     elif body is not None:
         if "model" not in body and "model" not in _unset_anywhere(chain):
             body = {"model": model, **body}
-        if stream:
+        if stream or start_only:
             body["stream"] = True
         payload = json.dumps(media.expand(body), ensure_ascii=False).encode()  # "{media:image/png}" → base64
     wire: list[tuple[str, str]] = [("user-agent", USER_AGENT)]
@@ -416,7 +420,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         headers=tuple(wire),
         auth=auth_mode,
         body=payload,
-        stream=bool(stream),
+        stream=bool(stream) or start_only,
         tags=tags,
         retry=retry,
         marker=marker,
@@ -424,6 +428,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         follows=own.follows,
         reply=own.reply,
         expect_text=specs[twin].expect_text if twin and endpoint == "messages" and twin in specs else own.expect_text,
+        start_only=start_only,
     )
 
 

@@ -26,8 +26,9 @@ from urllib.parse import urljoin, urlsplit
 
 import httpx
 
+from .breaker import PREFLIGHT_HEAD, SHORT_IDLE, SHORT_TOTAL, Breaker, Lane, StreamStop, Trip
 from .connections import Ledger, Stream
-from .exchange import Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
+from .exchange import OVERRAN, WITHHELD, Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
 from .extra_headers import ExtraHeaders
 from .redact import Redactor
 from .scenarios import Request
@@ -50,6 +51,10 @@ class Timeouts:
     connect: float = 10.0
     read: float = 60.0  # also the longest silence tolerated inside a stream
     total: float = 180.0
+    # After the target ran into a deadline (breaker.py): the silence and the whole exchange its later exchanges of that kind get.
+    short_read: float = SHORT_IDLE
+    short_total: float = SHORT_TOTAL
+    preflight_head: float = PREFLIGHT_HEAD  # a target that cannot send the head of a tiny answer this fast cannot be tested
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,10 +112,12 @@ def make_wrong_key(prefix: str, *, length: int, suffix: str = "") -> str:
 class Transport:
     """httpx behind one seam: ``send(request) -> Exchange``."""
 
-    def __init__(self, target: Target, *, timeouts: Timeouts | None = None, limits: Limits | None = None, concurrency: int = 4) -> None:
+    def __init__(self, target: Target, *, timeouts: Timeouts | None = None, limits: Limits | None = None, concurrency: int = 4, breaker: Breaker | None = None) -> None:
         self.target = target
         self.timeouts = timeouts or Timeouts()
         self.limits = limits or Limits()
+        t = self.timeouts
+        self.breaker = breaker or Breaker(idle=t.read, total=t.total, short_idle=t.short_read, short_total=t.short_total, preflight_head=t.preflight_head)
         self.counters = Counters()
         self._kept = 0  # body bytes held by the exchanges this transport returned, against Limits.max_run_body_bytes
         extra = target.headers
@@ -158,16 +165,25 @@ class Transport:
             attempts = 0
             notes: list[str] = []
             while True:
+                why = self.breaker.withheld(request)
+                if why is not None:
+                    return self._withheld(request, why, tuple(notes))
                 attempts += 1
                 exchange = await self._send_connected(request, attempts, tuple(notes))
-                if exchange.status not in RETRY_STATUSES or not request.retry or attempts > self.limits.retries:
+                left = self.breaker.remaining()
+                if exchange.status not in RETRY_STATUSES or not request.retry or attempts > self.limits.retries or left == 0:
                     if exchange.status in RETRY_STATUSES and request.retry and attempts > 1:
                         return _with_note(exchange, f"still {exchange.status} after {attempts} attempts (infrastructure, not a verdict)")
                     return exchange
-                wait = _retry_after(exchange, attempts, self.limits.max_retry_wait)
+                wait = _retry_after(exchange, attempts, self.limits.max_retry_wait if left is None else min(self.limits.max_retry_wait, left))
                 notes.append(f"attempt {attempts}: {exchange.status}, retried after {wait:.1f} s")
                 self.counters.retries += 1
                 await asyncio.sleep(wait)
+
+    def _withheld(self, request: Request, why: str, notes: tuple[str, ...]) -> Exchange:
+        """The record of a request the breaker or the run's clock kept back: no status, the reason as its error."""
+        recorded = RecordedRequest(method=request.method, url=self._redactor.text(self.target.url(request.path)), headers=(), body=self._redactor.data(request.body))
+        return Exchange(id=request.scenario, request=recorded, status=None, error=why, error_kind=WITHHELD, attempts=0, notes=notes)
 
     async def _send_connected(self, request: Request, attempt: int, notes: tuple[str, ...]) -> Exchange:
         """One attempt; when a kept-alive connection dies under it before any answer, one resend on a new connection.
@@ -209,8 +225,10 @@ class Transport:
         extra_notes: list[str] = []
         use: ConnectionUse | None = None
         dropped: ConnectionUse | None = None
+        watch = self.breaker.watch(request)
+        trip: Trip | None = None
         try:
-            async with asyncio.timeout(self.timeouts.total):
+            async with watch:
                 self.counters.requests += 1
                 for _hop in range(self.limits.max_redirects + 1):
                     trace = _Trace(self._ledger)
@@ -220,10 +238,12 @@ class Transport:
                     except httpx.HTTPError as exc:
                         use, dropped = self._use(None, opened=trace.opened, at=trace.sent_at), trace.dropped(exc, self._redactor.text)
                         raise
+                    watch.headed()
                     stream: Stream | None = response.extensions.get("network_stream")
                     use = self._use(stream, opened=trace.opened, at=trace.sent_at)
                     try:
                         status = response.status_code
+                        events = StreamStop(request) if request.stream and 200 <= status < 300 else None
                         response_headers = tuple((k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in response.headers.raw)
                         location = response.headers.get("location")
                         if 300 <= status < 400 and location:
@@ -236,6 +256,10 @@ class Transport:
                             extra_notes.append(f"redirect {status} to {self._redactor.text(target_url)} not followed: the key never leaves the target's origin")
                         async with contextlib.aclosing(_decoded(response)) as pieces:
                             async for piece in pieces:
+                                watch.read(len(piece))
+                                stop = events.feed(piece) if events is not None else None
+                                if stop is not None:  # the stream's first event, or the one past its allowance: reading stops after it
+                                    piece = piece[: max(stop - len(body), 0)]
                                 room = min(self.limits.max_body_bytes - len(body), self.limits.max_run_body_bytes - self._kept)
                                 if len(piece) > room:
                                     piece = piece[: max(room, 0)]
@@ -250,23 +274,34 @@ class Transport:
                                     else:
                                         extra_notes.append(f"body cut at {len(body)} bytes: the run's budget of {self.limits.max_run_body_bytes} bytes for all bodies is spent")
                                     break
+                                if stop is not None and events is not None:
+                                    if events.first_only:
+                                        extra_notes.append(f"closed by the suite after the first event: {request.scenario} only asks whether the request is accepted (200 plus message_start)")
+                                    else:
+                                        error, error_kind = events.overran(), OVERRAN
+                                        trip = Trip(Lane.STREAM, request.scenario, "sent a stream longer than its max_tokens allows", error, waited=False)
+                                    break
                     finally:
                         await response.aclose()
                         if stream is not None:
                             self._ledger.released(stream, request.scenario)
                     break
         except TimeoutError:
-            error, error_kind = f"no complete answer within {self.timeouts.total:g} s (whole-exchange timeout)", "timeout"
+            error, trip = watch.expired()
+            error_kind = "timeout"
         except httpx.TimeoutException as exc:
             phase = {"ConnectTimeout": "connect", "ReadTimeout": "read", "WriteTimeout": "write", "PoolTimeout": "pool"}.get(type(exc).__name__, "")
             limit = self.timeouts.connect if phase == "connect" else self.timeouts.read
             error, error_kind = f"{phase} timeout: nothing received for {limit:g} s", "timeout"
+            trip = watch.stalled(error, headed=status is not None)
         except httpx.ConnectError as exc:
             error, error_kind = f"connection failed: {self._redactor.text(_root_cause(exc))}", "unreachable"
         except httpx.RemoteProtocolError as exc:
             error, error_kind = f"protocol error: {self._redactor.text(str(exc)) or type(exc).__name__}", "protocol"
         except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError, zlib.error) as exc:
             error, error_kind = f"{type(exc).__name__}: {self._redactor.text(str(exc))}", "protocol"
+        if trip is not None:
+            self.breaker.trip(trip)
         elapsed = round(time.monotonic() - t0, 4)
         self.counters.bytes_received += len(body)
         data = bytes(body)

@@ -512,3 +512,50 @@ def test_a_body_cut_at_our_size_cap_is_an_error_not_a_cut_stream(contract, cases
         finding = j.judge(cases[case])
         assert finding.outcome is Outcome.ERROR, finding
         assert "the suite's size cap cut the answer after" in finding.message
+
+
+# ------------------------------------------------------------------ probes of acceptance (issue 10)
+
+PROBE_START = b'event: message_start\ndata: {"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","model":"m","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":3,"output_tokens":1}}}\n\n'
+PROBE_OVERLOADED = b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+PROBE_SSE = (("content-type", "text/event-stream"), RID)
+
+
+def test_an_accepted_probe_is_200_plus_message_start(contract, cases, requests):
+    assert requests["param.max_tokens.at_max"].start_only
+    finding = judge(contract, requests, answer(requests, "param.max_tokens.at_max", 200, PROBE_START, headers=PROBE_SSE)).judge(cases["params.valid_value_accepted:max_tokens.at_max"])
+    assert (finding.outcome, finding.judged) == (Outcome.PASS, ("param.max_tokens.at_max: status 200 and message_start",))
+
+
+def test_a_200_whose_first_event_is_an_error_was_not_accepted(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "param.max_tokens.at_max", 200, PROBE_OVERLOADED, headers=PROBE_SSE)).judge(cases["params.valid_value_accepted:max_tokens.at_max"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message == (
+        "[param.max_tokens.at_max] Received: status 200, then an error event where message_start belongs\n"
+        f"Expected: status 2xx (an accepted request is 200 plus message_start)\nAt: POST {URL}"
+    )
+
+
+def test_a_probe_the_contract_refuses_fails_when_accepted(contract, cases, requests):
+    finding = judge(contract, requests, answer(requests, "param.max_tokens.above_max", 200, PROBE_START, headers=PROBE_SSE)).judge(cases["params.invalid_value_rejected:max_tokens.above_max"])
+    assert finding.outcome is Outcome.FAIL
+    assert finding.message.startswith("[param.max_tokens.above_max] Received: status 200, then message_start: the request was accepted\nExpected: status 400")
+
+
+def test_a_probe_cut_by_a_deadline_of_ours_before_any_event_is_an_error(contract, cases, requests):
+    cut = answer(requests, "param.max_tokens.at_max", 200, b"", headers=PROBE_SSE, error="read timeout: nothing received for 60 s after 0 bytes", error_kind="timeout")
+    finding = judge(contract, requests, cut).judge(cases["params.valid_value_accepted:max_tokens.at_max"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to param.max_tokens.at_max: status 200, then read timeout: nothing received for 60 s after 0 bytes")
+
+
+def test_an_accepted_probe_is_no_answer_for_the_stream_rules(contract, cases, requests):
+    # closed by the suite after message_start: judging its end would blame the target for our hanging up
+    probe = answer(requests, "param.max_tokens.at_max", 200, PROBE_START, headers=PROBE_SSE)
+    assert probe not in judge(contract, requests, probe).select(cases["stream.ends_with_message_stop"].rule.on)
+
+
+def test_a_withheld_exchange_is_an_error_naming_why(contract, cases, requests):
+    why = "not judged: the target stalled on plain.stream (read timeout: nothing received for 60 s after 420 bytes), and again on x.stream; the remaining streamed requests were not sent"
+    withheld = answer(requests, "auth.missing", None, b"", headers=(), error=why, error_kind="withheld", attempts=0)
+    finding = judge(contract, requests, withheld).judge(cases["auth.missing_key_rejected"])
+    assert (finding.outcome, finding.message) == (Outcome.ERROR, f"no answer to auth.missing: {why}")

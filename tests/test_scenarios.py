@@ -112,7 +112,7 @@ def test_generated_cases_carry_the_rule_expectation_and_level(c2023):
     cases = cases_by_id(c2023)
     missing = cases["params.required_enforced:max_tokens.missing"]
     assert (missing.expect, missing.level, missing.variation) == (Expect(("400",)), Level.MUST, "max_tokens.missing")
-    assert missing.scenarios == ("param.max_tokens.missing", "param.max_tokens.missing.stream")  # stream_twin: true in params.yaml
+    assert missing.scenarios == ("param.max_tokens.missing",)  # accept_probe: true in params.yaml (streamed, closed after message_start)
     assert missing.check_id == "params.required_enforced"
     assert cases["params.valid_value_accepted:max_tokens.at_min"].expect == Expect(("2xx",))
     assert cases["params.valid_value_accepted:max_tokens.at_min"].source == OAS25
@@ -129,12 +129,22 @@ def test_a_case_override_in_params_yaml_changes_one_case(c2023):
 
 
 def test_a_stream_twin_case_sends_the_same_body_streamed(c2023):
-    case = cases_by_id(c2023)["params.invalid_value_rejected:max_tokens.above_max"]
-    assert case.scenarios == ("param.max_tokens.above_max", "param.max_tokens.above_max.stream")
+    case = cases_by_id(c2023)["params.invalid_value_rejected:temperature.above_max"]
+    assert case.scenarios == ("param.temperature.above_max", "param.temperature.above_max.stream")
     plain, streamed = request(c2023, case.scenarios[0]), request(c2023, case.scenarios[1])
-    assert (plain.stream, streamed.stream, streamed.twin) == (False, True, "param.max_tokens.above_max")
+    assert (plain.stream, streamed.stream, streamed.twin) == (False, True, "param.temperature.above_max")
     assert json.loads(streamed.body) == {**json.loads(plain.body), "stream": True}
-    assert cases_by_id(c2023)["params.valid_value_accepted:max_tokens.at_max"].scenarios == ("param.max_tokens.at_max",)
+
+
+@pytest.mark.parametrize("variation", ["at_max", "above_max", "missing"])
+def test_a_max_tokens_boundary_is_a_probe_of_acceptance(c2023, variation):
+    # Only whether the value is accepted matters: streamed and closed after message_start, so 64,000 costs what the probe reads.
+    case = cases_by_id(c2023)[f"params.{'valid_value_accepted' if variation == 'at_max' else 'invalid_value_rejected' if variation == 'above_max' else 'required_enforced'}:max_tokens.{variation}"]
+    assert case.scenarios == (f"param.max_tokens.{variation}",)
+    probe = request(c2023, case.scenarios[0])
+    assert (probe.stream, probe.start_only, probe.twin) == (True, True, None)
+    assert json.loads(probe.body)["stream"] is True
+    assert {k: v for k, v in json.loads(probe.body).items() if k not in ("stream", "max_tokens")} == {k: v for k, v in json.loads(request(c2023, "plain").body).items() if k != "max_tokens"}
 
 
 def test_a_case_given_a_value_is_generated_without_a_constraint_for_it(c2023):

@@ -345,7 +345,7 @@ def test_a_stall_after_the_headers_is_a_read_timeout_within_the_bound():
     started = time.monotonic()
     exchange, _, _ = run(always(stall), timeouts=Timeouts(connect=2, read=0.3, total=10))
     assert time.monotonic() - started < 3
-    assert (exchange.status, exchange.error_kind, exchange.error) == (200, "timeout", "read timeout: nothing received for 0.3 s")
+    assert (exchange.status, exchange.error_kind, exchange.error) == (200, "timeout", "read timeout: nothing received for 0.3 s after 12 bytes")
     assert exchange.body == b"event: ping\n"
     assert 0.25 <= exchange.elapsed < 3
 
@@ -360,7 +360,9 @@ def test_a_slow_drip_hits_the_whole_exchange_timeout():
     started = time.monotonic()
     exchange, _, _ = run(always(drip), timeouts=Timeouts(connect=2, read=2, total=0.5))
     assert time.monotonic() - started < 3
-    assert (exchange.status, exchange.error_kind, exchange.error) == (200, "timeout", "no complete answer within 0.5 s (whole-exchange timeout)")
+    assert exchange.status, exchange.error_kind == (200, "timeout")
+    assert exchange.error is not None
+    assert exchange.error.startswith("no complete answer within 0.5 s (whole-exchange timeout for max_tokens ")
     assert 0 < len(exchange.body) < 200 * len(b": keep-alive\n")
     assert sum(c.size for c in exchange.chunks) == len(exchange.body)
 

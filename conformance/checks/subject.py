@@ -18,14 +18,15 @@ from jsonschema import Draft202012Validator
 
 from .._types import JSON, JSONObject
 from ..contract.model import Contract, ModelFacts
-from ..exchange import UNPARSED, Exchange
+from ..exchange import OVERRAN, UNPARSED, WITHHELD, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
 from ..sse.framer import FrameIssue
 from ..sse.reading import Event, StreamReading, read_stream
 
 RETRIED_STATUSES = frozenset({429, 529})
-_NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol"})
+_NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol", WITHHELD})
+LENGTH_RULE = "stream.length_within_max_tokens"
 
 
 class Unjudgeable(NotApplicable):
@@ -141,6 +142,17 @@ class Subject:
             return None
         return f"the stream broke off with an error event ({describe_error(event)}) at {locate(self, event.index)}"
 
+    def overran(self) -> NotApplicable | None:
+        """The skip for a rule about a stream's end or whole when the stream ran past its max_tokens allowance and the suite stopped reading it, else None.
+
+        That stop is the target's doing, judged by ``stream.length_within_max_tokens`` (a fail):
+        what lies past it was never read, so the rules about the end skip and name that rule,
+        as they do when the grammar went silent earlier.
+        """
+        if self.exchange.error_kind != OVERRAN:
+            return None
+        return NotApplicable(f"not judged: {self.exchange.error} (judged by {LENGTH_RULE})")
+
     def limit(self) -> str | None:
         """Which limit of ours cut this answer short (the body size cap, a timeout, a cap of the stream reader), or None.
 
@@ -156,11 +168,17 @@ class Subject:
 
     def unjudged(self, reason: str) -> NotApplicable:
         """The exception for "nothing here to judge": ``Unjudgeable`` when a limit of ours cut the answer (the rest was never read), else a skip with ``reason``."""
+        overran = self.overran()
+        if overran is not None:
+            return overran
         limit = self.limit()
         return Unjudgeable(f"not judged: {limit}") if limit is not None else NotApplicable(reason)
 
     def whole(self) -> None:
-        """Unjudgeable when a limit of ours cut the answer: for rules about its end or its whole."""
+        """Unjudgeable when a limit of ours cut the answer, a skip when the stream ran past its allowance: for rules about its end or its whole."""
+        overran = self.overran()
+        if overran is not None:
+            raise overran
         limit = self.limit()
         if limit is not None:
             raise Unjudgeable(f"not judged: {limit}")
@@ -171,6 +189,9 @@ class Subject:
             broken = self.broken_off()
             if broken is not None:
                 raise Unjudgeable(f"{broken}, so there is no final message to judge")
+            overran = self.overran()
+            if overran is not None:
+                raise overran
             limit = self.limit()
             if limit is not None:
                 raise Unjudgeable(f"not judged: {limit}, so the final message is unknown")

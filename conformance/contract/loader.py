@@ -396,6 +396,7 @@ def _param(name: str, raw: JSONObject) -> Param:
                 note=o.get("note", ""),
                 source=o.get("source", ""),
                 stream_twin=bool(o.get("stream_twin", False)),
+                accept_probe=bool(o.get("accept_probe", False)),
             )
             for case, o in raw.get("cases", {}).items()
         },
@@ -425,6 +426,7 @@ def _scenario(sid: str, raw: JSONObject) -> ScenarioSpec:
         retry=bool(raw.get("retry", True)),
         follows=raw.get("follows"),
         reply=raw.get("reply", ""),
+        start_only=bool(raw.get("start_only", False)),
     )
 
 

@@ -131,6 +131,7 @@ class CaseOverride:
     note: str = ""
     source: str = ""
     stream_twin: bool = False  # the case also sends its request streamed and judges both the same way
+    accept_probe: bool = False  # the case only asks whether the value is accepted: streamed, closed after message_start
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,6 +188,7 @@ class ScenarioSpec:
     retry: bool = True
     follows: str | None = None  # sent after this scenario, continuing its conversation with its answer
     reply: str = ""  # the follow-up's user turn: each tool call's result, or plain text
+    start_only: bool = False  # a probe of acceptance: streamed, and closed after its first event (what it costs is bounded)
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,7 +114,9 @@ def markdown(document: JSONObject) -> str:
         f"**{verdict}** · " + " · ".join(f"{int(counts.get(o, 0))} {o}" for o in OUTCOMES),
         "",
         f"{spend.get('requests', 0)} requests ({spend.get('retries', 0)} retried after 429/529) · {spend.get('input_tokens', 0):,} input"
-        f" + {spend.get('output_tokens', 0):,} output tokens · {float(run.get('wall_time_s', 0.0)):.1f} s",
+        f" + {spend.get('output_tokens', 0):,} output tokens"
+        + (f" (at most {int(spend['planned_tokens']):,} planned)" if isinstance(spend.get("planned_tokens"), int) else "")
+        + f" · {float(run.get('wall_time_s', 0.0)):.1f} s",
     ]
     tiers = spend.get("by_tier") or {}
     if tiers:

@@ -85,6 +85,11 @@ def _first_line(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", first)
 
 
+def _planned(spend: JSONObject) -> str:
+    """`` of at most 25,219 planned``: the plan's bound beside what was spent."""
+    return f" (at most {spend['planned_tokens']:,} planned)" if isinstance(spend.get("planned_tokens"), int) else ""
+
+
 def _reopened(spend: JSONObject) -> str:
     """How many requests were resent after the target closed a kept-alive connection under them, when any were."""
     count = int(spend.get("reopened") or 0)
@@ -180,8 +185,10 @@ def summary(document: JSONObject, *, report_path: str | None, colour: bool = Fal
     cost = f", about ${spend['cost_usd']:.4f}" if spend.get("cost_usd") is not None else ""
     lines.append(
         f"  spent {spend['requests']} requests ({spend['retries']} retried after 429/529{_reopened(spend)}), "
-        f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}, wall {run['wall_time_s']:.1f} s"
+        f"{spend['input_tokens']} input + {spend['output_tokens']} output tokens{cost}{_planned(spend)}, wall {run['wall_time_s']:.1f} s"
     )
+    if spend.get("breaker"):
+        lines.append(f"  breaker: the target {'; '.join(spend['breaker'][:3])}" + (f"; … {len(spend['breaker']) - 3} more" if len(spend["breaker"]) > 3 else ""))
     tiers = spend.get("by_tier") or {}
     if tiers:
         lines.append("  by tier: " + " · ".join(f"{t} {v['requests']} requests, {v['input_tokens'] + v['output_tokens']} tokens" for t, v in tiers.items()))

@@ -699,6 +699,7 @@ def test_the_judged_items_of_a_plain_stream(build):
         "stream.event_order": ("7 events after message_start in the documented order",),
         "stream.event_schema": ("8 events against the documented event schemas",),
         "stream.framing_terminated": ("the end of 8 frames and of the body",),
+        "stream.length_within_max_tokens": ("7 events within 192 for max_tokens 32",),
         "stream.message_delta_stop_reason": ('stop_reason "end_turn" in the last message_delta (event #6)',),
         "stream.message_start_first": ("message_start first (event #0)", "no second message_start in 8 events"),
         "stream.no_done_sentinel": ("the data of 8 events",),

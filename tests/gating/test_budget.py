@@ -15,11 +15,22 @@ def plan():
     return plan_requests(contract, cases, model="claude-haiku-4-5")
 
 
+def _max_tokens(request) -> int:
+    body = request.json_body()
+    value = body.get("max_tokens") if isinstance(body, dict) else None
+    return value if isinstance(value, int) and value > 0 else 0
+
+
 def test_the_estimate_counts_requests_and_bounds_tokens_by_max_tokens() -> None:
     requests = plan()
     estimate = budget.estimate(requests.values())
     assert estimate.requests == len(requests)
-    assert estimate.upper_tokens >= sum(r.json_body().get("max_tokens", 0) for r in requests.values() if isinstance(r.json_body(), dict) and isinstance(r.json_body().get("max_tokens"), int))
+    answers = [r for r in requests.values() if not r.start_only]
+    probes = [r for r in requests.values() if r.start_only]
+    assert {r.scenario for r in probes} == {"param.max_tokens.at_max", "param.max_tokens.above_max", "param.max_tokens.missing"}
+    # every answer may run to its max_tokens; a probe of acceptance is closed after message_start, so it costs the plain answer at most
+    assert estimate.upper_tokens >= sum(_max_tokens(r) for r in answers) + budget.PROBE_OUTPUT * len(probes)
+    assert estimate.upper_tokens < sum(_max_tokens(r) for r in answers) + 64_000  # no probe counts its 64,000 any more
     assert estimate.likely_tokens < estimate.upper_tokens
 
 

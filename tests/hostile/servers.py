@@ -44,6 +44,7 @@ CHECKS = (
     "stream.message_start_first",
     "stream.event_order",
     "stream.ends_with_message_stop",
+    "stream.length_within_max_tokens",
 )
 
 
@@ -313,6 +314,27 @@ def _stall(server: HostileServer, wire: Wire, request: Received) -> None:
         wire.hold()
 
 
+DRIBBLE_SECONDS = 0.5  # between two bytes of a dribbled response head (bench/bounded.py sets 2 s, the issue's case, for its default timeouts)
+PACE_SECONDS = 0.005  # between two text deltas of an endless paced stream: 193 in 1 s, well inside the battery's 6 s (bench/bounded.py sets 0.02, a model's 50 a second)
+
+
+def _dribble_head(server: HostileServer, wire: Wire, request: Received) -> None:
+    """The response head one byte at a time, each after a pause: an idle timeout never fires, only a deadline on the whole head."""
+    answer = response(200, "OK", json.dumps(message(request.model)).encode()) if request.keyed else response(401, "Unauthorized", error_body("authentication_error", "x-api-key header is required"))
+    for byte in answer:
+        if not (wire.pause(DRIBBLE_SECONDS) and wire.send(bytes([byte]))):
+            return
+
+
+def _paced_deltas(server: HostileServer, wire: Wire, request: Received) -> None:
+    """A model that never stops, at a model's pace: valid text deltas, one every PACE_SECONDS, for ever."""
+    events = stream_events(request.model)
+    if not wire.send(stream_head() + b"".join(events[:3])):
+        return
+    while wire.pause(PACE_SECONDS) and wire.send(events[3]):
+        pass
+
+
 def _cut(server: HostileServer, wire: Wire, request: Received) -> None:
     events = stream_events(request.model)
     wire.send(stream_head() + b"".join(events[:3]) + events[3][: len(events[3]) // 2])
@@ -443,6 +465,7 @@ _STREAM_CHECKS = frozenset(c for c in CHECKS if c.startswith(("stream.", "header
 _NOT_PREFLIGHT = frozenset(CHECKS) - {"shape.message_schema"}
 _CUT = frozenset({"stream.framing_terminated", "stream.ends_with_message_stop", "errors.envelope_shape"})  # our size cap: error, never fail
 _END_UNREAD = frozenset({"stream.framing_terminated", "stream.ends_with_message_stop"})  # the end of the stream lies past a limit of ours
+_LENGTH = frozenset({"stream.length_within_max_tokens"})  # how long the stream runs is unknown past a limit of ours (error), the target's fault past its allowance (fail)
 
 BEHAVIOURS: dict[str, Behaviour] = {
     b.name: b
@@ -454,23 +477,30 @@ BEHAVIOURS: dict[str, Behaviour] = {
         Behaviour("html-502", Phase.PREFLIGHT, "answers an nginx 502 page: many lines, a script, a terminal escape", _bad_gateway, 3, says="→ 502 <html> <head><title>502 Bad Gateway\\x1b]0;pwned\\x07</title>"),
         Behaviour("silent-preflight", Phase.PREFLIGHT, "reads the request and never answers", _silent, 3, says="read timeout: nothing received for 2 s", waits=1),
         Behaviour("endless-preflight", Phase.PREFLIGHT, "answers 200, then drips the body for ever", _drip, 3, says="broke off", waits=1),
+        Behaviour("dribbled-headers", Phase.PREFLIGHT, "sends every response head one byte at a time, a pause between bytes", _dribble_head, 3,
+                  says="no complete response head within", waits=1),
         Behaviour("redirect-preflight", Phase.PREFLIGHT, "redirects every request, via a same-origin hop, to another host", _redirect, 3, says="→ 307"),
         Behaviour("stall-after-one-event", Phase.LATER, "streams message_start, then silence", later(on_streams(_stall)), 0,
-                  says="read timeout", errors=_END_UNREAD | {"stream.event_order"}, waits=1),  # nothing after message_start was read
+                  says="read timeout", errors=_END_UNREAD | _LENGTH | {"stream.event_order"}, waits=1),  # nothing after message_start was read
         Behaviour("cut-mid-event", Phase.LATER, "streams three events and half of the fourth, then closes", later(on_streams(_cut)), 1,
                   says="stream ended mid-event", fails=frozenset({"stream.framing_terminated", "stream.ends_with_message_stop"})),
         Behaviour("invalid-utf8", Phase.LATER, "streams a text delta with bytes that are not UTF-8", later(on_streams(_bad_utf8)), 1,
                   says="invalid UTF-8 byte 0xff", fails=frozenset({"stream.utf8_valid"})),
         Behaviour("endless-drip", Phase.LATER, "streams a ping every 0.4 s for ever", later(on_streams(_drip)), 0,
-                  says="whole-exchange timeout", errors=_END_UNREAD, waits=1),
-        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood)), 0,
-                  says="the suite's size cap cut the answer", errors=_END_UNREAD),
+                  says="whole-exchange timeout", errors=_END_UNREAD | _LENGTH, waits=1),
+        # Stopped one event past what max_tokens 32 allows: the target's finding, and the rules about the end skip naming it.
+        Behaviour("dribbled-headers-later", Phase.LATER, "answers the preflight, then sends every response head one byte at a time", later(_dribble_head), 0,
+                  says="no complete response head within", errors=_NOT_PREFLIGHT, waits=1),
+        Behaviour("endless-paced-deltas", Phase.LATER, "streams valid text deltas at a steady pace, for ever", later(on_streams(_paced_deltas)), 1,
+                  says="the suite stopped reading there, with no end in sight", fails=_LENGTH, skips=_END_UNREAD),
+        Behaviour("endless-flood", Phase.LATER, "streams text deltas as fast as the socket goes, for ever", later(on_streams(_flood)), 1,
+                  says="the suite stopped reading there, with no end in sight", fails=_LENGTH, skips=_END_UNREAD),
         Behaviour("hundred-megabyte-body", Phase.LATER, "answers 100 MiB (content-length) after the preflight", later(_huge), 0,
-                  says="the suite's size cap cut the answer", errors=_CUT),
+                  says="the suite's size cap cut the answer", errors=_CUT | _LENGTH),
         Behaviour("gzip-bomb", Phase.LATER, "answers 256 MiB of zeros gzip-compressed to 256 KiB after the preflight", later(_bomb), 0,
                   says="the suite's size cap cut the answer", prepare=gzip_bomb,
                   # one line of zeros: the first event is over the 8 MiB cap, so no stream check had anything read to judge
-                  errors=_CUT | {"stream.data_is_json", "stream.utf8_valid", "stream.message_start_first", "stream.event_order"}),
+                  errors=_CUT | _LENGTH | {"stream.data_is_json", "stream.utf8_valid", "stream.message_start_first", "stream.event_order"}),
         Behaviour("redirect-elsewhere", Phase.LATER, "redirects every request after the preflight, via a same-origin hop, to another host", later(_redirect), 0,
                   says="which the suite does not follow", errors=_NOT_PREFLIGHT),
         Behaviour("control-chars-in-headers", Phase.LATER, "sends ESC, BEL, NUL, DEL and a bare CR in header values after the preflight", later(_control_headers), 0,

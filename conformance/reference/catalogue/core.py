@@ -586,7 +586,7 @@ FAULTS: tuple[Fault, ...] = (
     # ----------------------------------------------------------- stop_reason
     _fault("stop-reason-stop", ["stop_reason.end_turn_on_natural_stop", "stop_reason.known_value"], f"{PEERS} #27; https://github.com/aws-samples/bedrock-access-gateway/issues/11",
            'OpenAI vocabulary leaks through: stop_reason "end_turn" is reported as "stop".', compose(rewrite_json_response(_body(_stop_in_body)), rewrite_events(_on("message_delta", _stop_in_delta)))),
-    _fault("ignore-max-tokens", ["stop_reason.max_tokens_on_limit", "thinking.budget_not_below_max_tokens_rejected", "usage.output_within_max_tokens"], f"{PEERS} #21 (max_tokens not passed to the backend)",
+    _fault("ignore-max-tokens", ["stop_reason.max_tokens_on_limit", "stream.length_within_max_tokens", "thinking.budget_not_below_max_tokens_rejected", "usage.output_within_max_tokens"], f"{PEERS} #21 (max_tokens not passed to the backend)",
            "max_tokens is not passed on: the backend generates until it stops by itself.", rewrite_request(_edit_body(_raise_max_tokens))),
     _fault("stop-sequence-not-reported", ["content.fired_stop_sequence_reported", "stop_reason.stop_sequence_reported"], f"{PEERS} #3; https://github.com/vllm-project/vllm/pull/45807",
            "Stop sequences are enforced but reported as end_turn with stop_sequence null.", compose(rewrite_json_response(_body(_hide_stop_sequence)), rewrite_events(_on("message_delta", _delta(_hide_stop_sequence))))),

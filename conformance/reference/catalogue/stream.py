@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault
 from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import EventOut, event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite import (
+    EventOut,
+    RequestView,
+    Wrapper,
+    event,
+    per_request,
+    rewrite_events,
+    rewrite_events_with_state,
+)
 
 PEERS = "../shared/research/peers.md §4.6"
 EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
@@ -117,6 +125,31 @@ def _late_close_unended() -> EventFn:
     return rewrite
 
 
+def _repetition_loop(view: RequestView) -> Wrapper | None:
+    """On a stream, the last text piece of each text block repeats five times per token of max_tokens plus 100 (at most 6,000: past every allowance the suite's answers have), then the block ends."""
+    body = view.body
+    limit = body.get("max_tokens") if isinstance(body, dict) and body.get("stream") is True else None
+    if not isinstance(limit, int) or isinstance(limit, bool):
+        return None
+    repeats = min(5 * limit + 100, 6000)  # a probe's 64,000 would cost the server seconds of CPU for a stream the suite closes at once
+
+    def factory() -> EventFn:
+        last: list[EventOut] = []
+
+        def rewrite(name: str | None, data: JSON) -> Iterable[EventOut]:
+            if isinstance(data, dict) and data.get("type") == "content_block_delta" and isinstance(data.get("delta"), dict) and data["delta"].get("type") == "text_delta":
+                last[:] = [event(name, data)]
+            elif isinstance(data, dict) and data.get("type") == "content_block_stop" and last:
+                looped = last * repeats
+                last.clear()
+                return [*looped, event(name, data)]
+            return [event(name, data)]
+
+        return rewrite
+
+    return rewrite_events_with_state(factory)
+
+
 def _only_text_blocks(fn: Callable[[str | None, JSON], Iterable[EventOut]]) -> Callable[[], EventFn]:
     """Apply ``fn`` to the stop of text blocks only (tool and thinking blocks take no text_delta)."""
 
@@ -154,6 +187,11 @@ FAULTS: tuple[Fault, ...] = (
     _fault("block-start-whole-text", ["stream.block_start_empty"], "https://docs.claude.com/en/docs/build-with-claude/streaming (content_block_start text is \"\")",
            "A buffering gateway sends each text block whole in content_block_start and no text_delta: streaming clients display nothing.",
            rewrite_events_with_state(_whole_text_in_start)),
+    _fault("repetition-loop-stream", ["stream.length_within_max_tokens"],
+           f"{PEERS} #21 (max_tokens not passed to the backend); https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (n_predict: -1 = infinity, the default)",
+           "On the stream path max_tokens is not passed on and the model falls into a repetition loop: its last text piece repeats far past "
+           "what max_tokens allows before the stream ends. The suite stops reading at the allowance; the rules about the end skip, naming the finding.",
+           per_request(_repetition_loop)),
     _fault("split-surrogate-deltas", ["stream.text_intact", "stream.text_matches_twin"], "https://www.rfc-editor.org/rfc/rfc8259#section-8.2 (unpaired surrogates)",
            "A proxy re-chunks text by UTF-16 code units: an emoji arrives as two text_deltas holding lone surrogate escapes.",
            rewrite_events_with_state(_only_text_blocks(_split_surrogates))),
