@@ -17,7 +17,19 @@ from conformance.checks.registry import registered
 from conformance.findings import REFUSED_CLEANLY, Judgement, NotApplicable
 from conformance.validate import validate
 
-from ._build import PING, STOP, block_start, block_stop, error_body, message, message_delta, request_json, sse, start, text_delta
+from ._build import (
+    PING,
+    STOP,
+    block_start,
+    block_stop,
+    error_body,
+    message,
+    message_delta,
+    request_json,
+    sse,
+    start,
+    text_delta,
+)
 
 CAPTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "captures"
 PREFIX = "Reference material 0123456789ab for a prompt caching probe.\n" + " ".join(["alpha"] * 4200)
@@ -171,7 +183,7 @@ def test_the_first_request_is_judged_here_only_when_refused(build):
     assert judge("caching.read_on_repeat", build.subject(refused)).judged == (
         f'{REFUSED_CLEANLY}: 400 invalid_request_error naming cache_control: "cache_control: Extra inputs are not permitted" (so the repeat was not sent)',
     )
-    with pytest.raises(NotApplicable, match="status 500, not a clean refusal: judged by caching.prefix_cached"):
+    with pytest.raises(NotApplicable, match=r"status 500, not a clean refusal: judged by caching\.prefix_cached"):
         judge("caching.read_on_repeat", build.subject(first(build, status=500, body=error_body("api_error", "boom"))))
 
 
@@ -209,16 +221,16 @@ def test_a_write_after_a_read_only_needs_the_buckets_asked(build):
 
 
 def test_no_breakdown_or_one_that_does_not_add_up_leaves_the_ttl_unjudged(build):
-    with pytest.raises(NotApplicable, match="no usage.cache_creation breakdown"):
+    with pytest.raises(NotApplicable, match=r"no usage\.cache_creation breakdown"):
         judge("caching.ttl_honoured", build.subject(first(build, usage(written1h=4175, breakdown=False))))
     zeroed = usage(written1h=4175)
     zeroed["cache_creation"] = {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0}
-    with pytest.raises(NotApplicable, match="judged by caching.breakdown_sums"):
+    with pytest.raises(NotApplicable, match=r"judged by caching\.breakdown_sums"):
         judge("caching.ttl_honoured", build.subject(first(build, zeroed)))
 
 
 def test_the_ttl_rule_leaves_an_unclean_refusal_to_prefix_cached(build):
-    with pytest.raises(NotApplicable, match="judged by caching.prefix_cached"):
+    with pytest.raises(NotApplicable, match=r"judged by caching\.prefix_cached"):
         judge("caching.ttl_honoured", build.subject(first(build, status=502, body=error_body("api_error", "bad gateway"))))
 
 
@@ -254,4 +266,5 @@ def test_first_party_cache_answers_are_no_false_alarm(name):
     if "08-" in name:  # 2025-03: before the breakdown existed, nothing to judge
         assert finding is None
     else:
-        assert finding is not None and finding.outcome.value == "pass", finding
+        assert finding is not None
+        assert finding.outcome.value == "pass", finding

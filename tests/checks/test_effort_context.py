@@ -14,7 +14,19 @@ import pytest
 from conformance.checks.registry import registered
 from conformance.findings import REFUSED_CLEANLY, Judgement, NotApplicable
 
-from ._build import PING, STOP, block_start, block_stop, error_body, message, message_delta, request_json, sse, start, text_delta
+from ._build import (
+    PING,
+    STOP,
+    block_start,
+    block_stop,
+    error_body,
+    message,
+    message_delta,
+    request_json,
+    sse,
+    start,
+    text_delta,
+)
 
 HAIKU_REFUSAL = error_body(text="This model does not support the effort parameter.")
 OPUS_46_REFUSAL = error_body(text="This model does not support effort level 'xhigh'. Supported levels: high, low, max, medium.")
@@ -87,7 +99,7 @@ def test_a_5xx_or_a_refusal_naming_another_field_fails(build, levels):
 
 
 def test_a_request_without_effort_is_not_judged(build):
-    with pytest.raises(NotApplicable, match="sends no output_config.effort"):
+    with pytest.raises(NotApplicable, match=r"sends no output_config\.effort"):
         judge("effort.level_honoured", build.plain())
 
 

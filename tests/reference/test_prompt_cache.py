@@ -19,7 +19,8 @@ from conformance.reference.models import lookup
 
 HAIKU = lookup("claude-haiku-4-5")
 SONNET_45 = lookup("claude-sonnet-4-5")
-assert HAIKU is not None and SONNET_45 is not None
+assert HAIKU is not None
+assert SONNET_45 is not None
 CONTEXT_BETA = "context-management-2025-06-27"
 
 
@@ -191,7 +192,8 @@ def test_clear_thinking_keeps_the_last_turns_with_thinking():
 
     messages = [{"role": "user", "content": "a"}, turn(1), {"role": "user", "content": "b"}, turn(2), {"role": "user", "content": "c"}]
     edited = context_edits.apply({"edits": [{"type": "clear_thinking_20251015"}]}, [CONTEXT_BETA], system=None, tools=(), messages=messages)
-    assert edited.applied is not None and edited.applied[0]["cleared_thinking_turns"] == 1
+    assert edited.applied is not None
+    assert edited.applied[0]["cleared_thinking_turns"] == 1
     assert [b["type"] for b in edited.messages[1]["content"]] == ["text"]
     assert context_edits.apply({"edits": [{"type": "clear_thinking_20251015", "keep": "all"}]}, [CONTEXT_BETA], system=None, tools=(), messages=messages).applied == []
 
