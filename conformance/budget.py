@@ -23,6 +23,7 @@ CHARS_PER_TOKEN = 3  # conservative (Anthropic's tokenizers average ~3.5 charact
 IMAGE_TOKENS = 1600  # the most one image can cost (vision docs: about (w×h)/750, capped by resizing)
 DOCUMENT_TOKENS = 1600  # per PDF page: the page as an image (its text is counted as text)
 LIKELY_OUTPUT = 64  # the suite's prompts ask for a few words
+PROMPT_CACHE_TAG = "prompt_cache"  # the prompt-caching probes (scenarios/caching.yaml): priced apart in the plan
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
@@ -38,11 +39,19 @@ class Estimate:
     upper_tokens: int
     likely_tokens: int
     retry_requests: int = 0
+    cache_requests: int = 0  # the prompt-caching probes among ``requests``
+    cache_tokens: int = 0  # their input tokens, most of them a prefix written to the cache once and read back
 
     def describe(self) -> str:
-        """One line for the terminal."""
+        """One line for the terminal; the prompt-caching probes are priced apart (a cache write costs more than plain input)."""
         extra = f" (+ up to {self.retry_requests} behaviour retries)" if self.retry_requests else ""
-        return f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens (likely about {self.likely_tokens:,})"
+        line = f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens (likely about {self.likely_tokens:,})"
+        if self.cache_requests:
+            line += (
+                f"; of them {self.cache_requests} prompt-caching requests (tier full) send about {self.cache_tokens:,} input tokens: "
+                "a prefix written to the cache once (1.25x the input price for 5 minutes, 2x for 1 hour) and read back (0.1x)"
+            )
+        return line
 
 
 def image_size(data: bytes) -> tuple[int, int] | None:
@@ -124,11 +133,14 @@ def _input_tokens(body: Any) -> int:
 
 def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0) -> Estimate:
     """The planned requests and token bounds of a run (behaviour retries counted as possible extras)."""
-    upper = likely = count = 0
+    upper = likely = count = cache_requests = cache_tokens = 0
     for request in requests:
         count += 1
         body = request.json_body()
         tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
+        if PROMPT_CACHE_TAG in request.tags:
+            cache_requests += 1
+            cache_tokens += tokens_in
         limit = body.get("max_tokens") if isinstance(body, dict) else None
         out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
         upper += tokens_in + out
@@ -139,7 +151,10 @@ def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Reque
         body = request.json_body()
         limit = body.get("max_tokens") if isinstance(body, dict) else 0
         extra += behaviour_retries * (_input_tokens(body) + (limit if isinstance(limit, int) else 0))
-    return Estimate(requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry))
+    return Estimate(
+        requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry),
+        cache_requests=cache_requests, cache_tokens=cache_tokens,
+    )
 
 
 def enforce(plan: Estimate, *, max_requests: int | None, max_tokens_total: int | None) -> None:
