@@ -155,6 +155,7 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "features.prompt_caching": E("cache-control-stripped", cases=("caching.prefix_cached", "caching.read_on_repeat")),
     "features.effort": E("effort-dropped", cases=("effort.level_honoured",)),
     "features.context_management": E("context-management-ignored", cases=("context.edits_applied",)),
+    "rules.caching.prefix_cached": E("cache-control-stripped", cases=("caching.prefix_cached",)),
     # ----------------------------------------------------------------------- params and facts
     "params.temperature.maximum": E("temperature-up-to-2", cases=("params.invalid_value_rejected:temperature.above_max@2023-06-01",),
                                     holds=("params.valid_value_accepted:temperature.at_max@2023-06-01",)),
