@@ -52,10 +52,12 @@ def _report(s: Subject) -> tuple[JSON, str]:
     if s.reading is None:
         body = s.body()
         return body.get("context_management"), "/context_management"
-    found: tuple[JSON, str] = (None, "message_delta /context_management")
+    found: tuple[JSON, str] | None = None
     for index, data in s.events():
         if data.get("type") == "message_delta":
             found = (data.get("context_management"), f"{locate(s, index)} /context_management")
+    if found is None:  # the stream ended before its message_delta: the report's place never came
+        raise s.unjudged("the stream has no message_delta to carry the report (judged by stream.event_order and stream.ends_with_message_stop)")
     return found
 
 

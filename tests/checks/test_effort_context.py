@@ -189,3 +189,9 @@ def test_nothing_certainly_triggered_is_not_judged(build):
     tokens = {"edits": [{"type": "clear_tool_uses_20250919", "trigger": {"type": "input_tokens", "value": 30000}}]}
     with pytest.raises(NotApplicable, match="no edit whose trigger it certainly exceeds"):
         judge("context.edits_applied", context(build, context_events(APPLIED), config=tokens))
+
+
+def test_a_stream_cut_before_its_message_delta_leaves_the_report_unjudged(build):
+    # The cut is stream.ends_with_message_stop's finding (fault truncated-stream, stream-hung-up-after-message-start).
+    with pytest.raises(NotApplicable, match="no message_delta to carry the report"):
+        judge("context.edits_applied", context(build, [start(), block_start(0), text_delta("ok")]))
