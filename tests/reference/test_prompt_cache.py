@@ -265,3 +265,14 @@ def test_context_management_needs_its_beta_and_is_reported_where_the_sdks_read_i
     assert closing["context_management"] == plain["context_management"]
     bare = http.post("/v1/messages", headers=beta, json={k: v for k, v in body.items() if k != "context_management"}).json()
     assert bare["context_management"] == {"applied_edits": []}  # capture 19: the beta alone makes the answer carry the report
+
+
+def test_the_server_s_models_take_the_minimum_and_the_levels_the_spec_states():
+    """The probe's prefix is sized from models.yaml and the server caches by its own table: they must agree."""
+    from conformance.contract.loader import load_contract
+    from conformance.reference.models import CATALOGUE
+
+    contract = load_contract("2023-06-01", "anthropic")
+    for model in CATALOGUE:
+        facts = contract.model_facts(model.id)
+        assert (facts.cache_min_tokens, set(facts.effort or ())) == (model.cache_min_tokens, set(model.effort)), model.id
