@@ -33,6 +33,7 @@ PROBE_OUTPUT = 32  # a probe of acceptance asks for the plain answer, whose max_
 TOOL_PROMPT = 530  # the tool-use system prompt Anthropic adds to a request with tools: at most 530 tokens (Claude 3 Opus, auto)
 MESSAGE_TOKENS = 8  # a turn's role markers and separators
 BLOCK_TOKENS = 4  # a content block's framing
+PROMPT_CACHE_TAG = "prompt_cache"  # the prompt-caching probes (scenarios/caching.yaml): priced apart in the plan
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
@@ -51,12 +52,19 @@ class Estimate:
     refusable_tokens: int = 0  # the part of the bound billed only if the target accepts requests the contract refuses
     worst_seconds: float | None = None  # the run's worst-case wall time (its clock stops it there)
     concurrency: int | None = None
+    cache_requests: int = 0  # the prompt-caching probes among ``requests``
+    cache_tokens: int = 0  # their input tokens, most of them a prefix written to the cache once and read back
 
     def describe(self) -> str:
-        """One line for the terminal."""
+        """One line for the terminal; the prompt-caching probes are priced apart (a cache write costs more than plain input)."""
         extra = f" (+ up to {self.retry_requests} behaviour retries)" if self.retry_requests else ""
         strict = f"{self.upper_tokens - self.refusable_tokens:,} if the target refuses what the contract refuses, " if self.refusable_tokens else ""
         line = f"planned: {self.requests} requests{extra}, at most {self.upper_tokens:,} tokens ({strict}likely about {self.likely_tokens:,})"
+        if self.cache_requests:
+            line += (
+                f"; of them {self.cache_requests} prompt-caching requests (tier full) send about {self.cache_tokens:,} input tokens: "
+                "a prefix written to the cache once (1.25x the input price for 5 minutes, 2x for 1 hour) and read back (0.1x)"
+            )
         if self.worst_seconds is not None:
             line += f"; worst case {duration(self.worst_seconds)}" + (f" at {self.concurrency} at a time" if self.concurrency else "")
         return line
@@ -184,10 +192,13 @@ def estimate(
     requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0, refusals: Collection[str] = ()
 ) -> Estimate:
     """The planned requests and token bounds of a run (behaviour retries counted as possible extras; ``refusals`` the probes the contract refuses)."""
-    upper = likely = count = refusable = 0
+    upper = likely = count = refusable = cache_requests = cache_tokens = 0
     for request in requests:
         count += 1
         tokens_in, out = request_tokens(request)
+        if PROMPT_CACHE_TAG in request.tags:
+            cache_requests += 1
+            cache_tokens += tokens_in
         upper += tokens_in + out
         if request.scenario in refusals:
             refusable += tokens_in + out
@@ -195,7 +206,10 @@ def estimate(
             likely += tokens_in + min(out, LIKELY_OUTPUT)
     retry = list(behaviour_scenarios)
     extra = behaviour_retries * sum(sum(request_tokens(request)) for request in retry)
-    return Estimate(requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry), refusable_tokens=refusable)
+    return Estimate(
+        requests=count, upper_tokens=upper + extra, likely_tokens=likely, retry_requests=behaviour_retries * len(retry), refusable_tokens=refusable,
+        cache_requests=cache_requests, cache_tokens=cache_tokens,
+    )
 
 
 def enforce(plan: Estimate, *, max_requests: int | None, max_tokens_total: int | None) -> None:

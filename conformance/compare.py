@@ -22,6 +22,7 @@ from typing import Any
 from . import __version__, extra_headers
 from ._types import JSONObject
 from .errors import ConfigError, ConformanceError, TargetError
+from .findings import REFUSED_CLEANLY
 from .interrupts import Interruption
 from .versions import split, versioned
 
@@ -41,6 +42,16 @@ FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
     "pdf": ("content.pdf", "content.text_document"),
     "count_tokens": ("count_tokens.",),
     "models": ("models.",),
+    # Issue 13: the features a gateway drops without a word. caching.breakdown_sums judges every answer, not the feature.
+    "prompt_caching": ("caching.prefix_cached", "caching.read_on_repeat", "caching.ttl_honoured"),
+    "effort": ("effort.",),
+    "context_management": ("context.",),
+}
+# Where a profile declares one of these without a source of its own, the declaration is Anthropic's documentation of it.
+FEATURE_DOCS: dict[str, str] = {
+    "prompt_caching": "https://platform.claude.com/docs/en/build-with-claude/prompt-caching",
+    "effort": "https://platform.claude.com/docs/en/build-with-claude/effort",
+    "context_management": "https://platform.claude.com/docs/en/build-with-claude/context-editing",
 }
 
 
@@ -197,16 +208,37 @@ def _declared(document: JSONObject, profiles: Mapping[str, Any]) -> dict[str, bo
     return declared
 
 
+def _declared_sources(document: JSONObject, profiles: Mapping[str, Any]) -> dict[str, str]:
+    """The source behind each declared feature: the profile's own, else (for issue 13's features) Anthropic's documentation."""
+    profile = profiles.get(document["run"]["profile"])
+    if profile is None:
+        return {}
+    sources = {name: str(source) for name, source in getattr(profile, "feature_sources", {}).items() if name in FEATURE_CHECKS}
+    for name, doc in FEATURE_DOCS.items():
+        if name in profile.features and name not in sources:
+            sources[name] = f"{doc} (Anthropic's documentation)"
+    return sources
+
+
+def _refused(records: list[JSONObject]) -> bool:
+    """Every judged item of the records is a clean refusal: the target said no (legal), it did not do the feature."""
+    items = [str(item) for r in records for item in r.get("judged") or ()]
+    return bool(items) and all(REFUSED_CLEANLY in item for item in items)
+
+
 def _observed(results: list[JSONObject]) -> dict[str, str]:
     observed: dict[str, str] = {}
     for feature, prefixes in FEATURE_CHECKS.items():
-        outcomes = [r["outcome"] for r in results if any(r["id"].startswith(p) for p in prefixes) and r["outcome"] != "skip"]
+        records = [r for r in results if any(r["id"].startswith(p) for p in prefixes) and r["outcome"] != "skip"]
+        outcomes = [r["outcome"] for r in records]
         if not outcomes:
             observed[feature] = "not judged"
         elif "fail" in outcomes:
             observed[feature] = f"fails {outcomes.count('fail')} of {len(outcomes)}"
         elif "error" in outcomes:
             observed[feature] = "errors"
+        elif _refused(records):
+            observed[feature] = "refused"
         else:
             observed[feature] = "works"
     return observed
@@ -225,6 +257,7 @@ def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str |
                 base_url=run["target"], profile=run["profile"], model=run["model"], api_version=run["api_version"], counts=document["counts"],
                 must_failures=document["must_failures"], gate_failed=document.get("gate", {}).get("failed"), spend=document["spend"], complete=document.get("complete", True), tier=run.get("tier"),
                 declared=_declared(document, profiles or {}), observed=_observed(results), scores=_scores(results),
+                declared_sources=_declared_sources(document, profiles or {}),
             )
             for record in results:
                 row = rows.setdefault(record["id"], {k: record[k] for k in ("id", "check", "case", "area", "level", "rule", "source")} | {"cells": {}})

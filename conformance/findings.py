@@ -94,3 +94,8 @@ class Finding:
     def case_id(self) -> str:
         """The id shared by pytest, baselines and the report: ``check`` or ``check:case``."""
         return self.check_id if not self.case else f"{self.check_id}:{self.case}"
+
+
+# Issue 13: the phrase a feature check's judged item carries when the target refused the feature cleanly (a 400
+# invalid_request_error naming the field): a legal outcome, a pass, that compare.py reports as "refused", not "works".
+REFUSED_CLEANLY = "refused cleanly"

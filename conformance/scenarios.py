@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
-from . import media
+from . import cacheable, media
 from ._types import JSON, JSONObject
 from .contract.model import (
     Condition,
@@ -355,8 +355,8 @@ def _chain(specs: Mapping[str, ScenarioSpec], sid: str) -> list[ScenarioSpec]:
     return list(reversed(chain))
 
 
-def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: str, *, model: str) -> Request:
-    """Resolve one scenario (following ``base``) into the request to send."""
+def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: str, *, model: str, nonce: str = "") -> Request:
+    """Resolve one scenario (following ``base``) into the request to send; ``nonce`` opens a cacheable prefix (cacheable.py)."""
     chain = _chain(specs, sid)
     body: JSONObject | None = None
     raw: str | None = None
@@ -396,6 +396,8 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
             body = {"model": model, **body}
         if stream or start_only:
             body["stream"] = True
+        if cacheable.mentions(body):
+            body = cacheable.expand(body, cacheable.prefix_text(_cache_minimum(contract, model), nonce))
         payload = json.dumps(media.expand(body), ensure_ascii=False).encode()  # "{media:image/png}" → base64
     wire: list[tuple[str, str]] = [("user-agent", USER_AGENT)]
     if payload:
@@ -432,6 +434,15 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
     )
 
 
+def _cache_minimum(contract: Contract, model: str) -> int:
+    """The model's minimum cacheable length, else the largest any known model documents (an unknown model's prefix must still be cacheable)."""
+    known = contract.model_facts(model).cache_min_tokens
+    if known is not None:
+        return known
+    documented = [value for entry in contract.models if isinstance(value := entry.facts.get("cache_min_tokens"), int)]
+    return max(documented, default=cacheable.LARGEST_DOCUMENTED_MINIMUM)
+
+
 def _version_value(contract: Contract, version: str | None) -> str | None:
     """The anthropic-version a scenario sends: the run's, none, the contract's unknown one, the run's twice in one value, or a literal."""
     if version in (None, "default"):
@@ -455,8 +466,8 @@ def _unset_anywhere(chain: Sequence[ScenarioSpec]) -> set[str]:
     return {key for spec in chain for key in spec.unset}
 
 
-def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> dict[str, Request]:
-    """The requests the selected cases need (skipped cases need none), in a stable order."""
+def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str, nonce: str = "") -> dict[str, Request]:
+    """The requests the selected cases need (skipped cases need none), in a stable order; ``nonce`` is the run's (build_request)."""
     specs = scenario_specs(contract, model)
     needed: list[str] = []
     for case in cases:
@@ -473,10 +484,10 @@ def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str) -> d
         followed = specs[sid].follows if sid in specs else None
         if followed and followed not in needed:
             needed.append(followed)
-    requests = {sid: build_request(contract, specs, sid, model=model) for sid in needed if sid in specs}
+    requests = {sid: build_request(contract, specs, sid, model=model, nonce=nonce) for sid in needed if sid in specs}
     for request in list(requests.values()):  # a count needs the messages answer it is compared with
         if request.twin and request.twin not in requests:
-            requests[request.twin] = build_request(contract, specs, request.twin, model=model)
+            requests[request.twin] = build_request(contract, specs, request.twin, model=model, nonce=nonce)
     return requests
 
 

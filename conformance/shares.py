@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from .cacheable import fresh_nonce
 from .contract.model import Contract
 from .exchange import Exchange
 from .findings import Finding, Violation
@@ -88,7 +89,7 @@ def _named(sid: str | None, wire: Mapping[str, str]) -> str | None:
     return wire.get(sid, sid) if sid else None
 
 
-def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Wire, list[str]], *, scheme: str) -> tuple[Share, dict[str, Request]]:
+def _other_share(version: str, contract: Contract, cases: Sequence[Case], model: str, sent: Mapping[Wire, list[str]], *, scheme: str, nonce: str = "") -> tuple[Share, dict[str, Request]]:
     """A non-primary version's share, and the requests it adds to the run (those the primary does not send already).
 
     Its requests carry its version and the run's auth scheme (``scheme``), not the one its SDK would
@@ -96,7 +97,7 @@ def _other_share(version: str, contract: Contract, cases: Sequence[Case], model:
     that refuses a scheme fails the auth rules once instead of every case of the other version.
     """
     builder = replace(contract, profile=replace(contract.profile, auth_primary=scheme))
-    local = plan_requests(builder, cases, model=model)
+    local = plan_requests(builder, cases, model=model, nonce=nonce)
     wire: dict[str, str] = {}
     added: dict[str, Request] = {}
 
@@ -123,12 +124,19 @@ def _other_share(version: str, contract: Contract, cases: Sequence[Case], model:
     return Share(version=version, contract=contract, cases=tuple(cases), requests=local, wire=wire), added
 
 
-def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, model: str, preflight: str | None = None) -> tuple[tuple[Share, ...], dict[str, Request]]:
-    """Each version's share of ``cases`` and the run's requests (the primary's ``preflight`` first, when anything is sent at all)."""
+def plan_shares(
+    contracts: Mapping[str, Contract], cases: Sequence[Case], *, model: str, preflight: str | None = None, nonce: str | None = None
+) -> tuple[tuple[Share, ...], dict[str, Request]]:
+    """Each version's share of ``cases`` and the run's requests (the primary's ``preflight`` first, when anything is sent at all).
+
+    ``nonce`` opens the prompt-caching probes' prefix (cacheable.py); one is drawn per plan when none
+    is given, so every run writes a prefix no earlier run cached, and both versions' shares send the same one.
+    """
+    nonce = fresh_nonce() if nonce is None else nonce
     primary, *others = list(contracts)
     contract = contracts[primary]
     mine = [c for c in cases if c.api_version in (None, primary)]
-    requests = plan_requests(contract, mine, model=model)
+    requests = plan_requests(contract, mine, model=model, nonce=nonce)
     sent: dict[Wire, list[str]] = {}
     first = None
     if preflight is not None:
@@ -141,7 +149,7 @@ def plan_shares(contracts: Mapping[str, Contract], cases: Sequence[Case], *, mod
     shares: list[Share] = []
     extra: dict[str, Request] = {}
     for version in others:
-        share, added = _other_share(version, contracts[version], [c for c in cases if c.api_version == version], model, sent, scheme=primary_scheme(contract))
+        share, added = _other_share(version, contracts[version], [c for c in cases if c.api_version == version], model, sent, scheme=primary_scheme(contract), nonce=nonce)
         shares.append(share)
         extra.update(added)
     if preflight is not None and first is not None and (requests or any(share.wire for share in shares)):

@@ -202,6 +202,8 @@ class ModelFacts:
     sampling_params: str | None = None
     thinking: tuple[str, ...] | None = None  # thinking types accepted: enabled, adaptive
     source: str = ""
+    cache_min_tokens: int | None = None  # the minimum cacheable prompt length (DOC-CACHE)
+    effort: tuple[str, ...] | None = None  # the output_config.effort levels accepted; () for a model without effort
 
     def get(self, name: str) -> JSON:
         """A fact by its spec name (``None`` when unknown)."""
@@ -341,4 +343,4 @@ class Contract:
         return ModelFacts(model=model)
 
 
-_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking"})
+_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})

@@ -19,7 +19,17 @@ from starlette.responses import Response, StreamingResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance._types import JSON, RawHeaders
-from conformance.reference import headers, models_api, responses, simulate, sse_writer, toy_model, turns
+from conformance.reference import (
+    context_edits,
+    headers,
+    models_api,
+    prompt_cache,
+    responses,
+    simulate,
+    sse_writer,
+    toy_model,
+    turns,
+)
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.validation import MAX_BODY_BYTES, Endpoint, MessagesRequest, parse_json, validate
 from conformance.reference.variant import DEFAULT, Variant
@@ -100,6 +110,7 @@ class ReferenceApp:
     def __init__(self, *, api_key: str, variant: Variant = DEFAULT) -> None:
         self.api_key = api_key
         self.variant = variant
+        self.cache = prompt_cache.PromptCache()  # one workspace's prompt cache, shared by every request to this instance
         self._routes = {
             "/v1/messages": _Route("POST", self._messages),
             "/v1/messages/count_tokens": _Route("POST", self._count_tokens),
@@ -176,14 +187,24 @@ class ReferenceApp:
         valid = await self._validated(request, negotiated, Endpoint.MESSAGES)
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
-        input_tokens = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
+        refused = context_edits.problem(valid.context_management, negotiated.betas)
+        if refused is not None:
+            return error_response(invalid(refused), rid)
+        # The model reads (and the cache keys on) the prompt after context editing; the client keeps its own history.
+        edited = context_edits.apply(valid.context_management, negotiated.betas, system=valid.system, tools=valid.tools, messages=valid.messages)
+        input_tokens = toy_model.input_tokens(system=valid.system, messages=edited.messages, tools=valid.tools)
+        marks = prompt_cache.breakpoints(valid.model.id, system=valid.system, tools=valid.tools, messages=edited.messages, top_level=valid.cache_control)
+        cache = self.cache.use(valid.model, marks)
+        report = {"applied_edits": edited.applied} if edited.applied is not None else None
         generation = turns.respond(valid, reply=self.variant.model_reply)
         msg_id = responses.message_id()
         if not valid.stream:
-            body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant)
+            body = responses.message_body(
+                valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant, cache=cache, context_management=report
+            )
             return json_response(body, rid=rid)
         events = responses.stream_events(
-            valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant
+            valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant, cache=cache, context_management=report
         )
         if simulate.requested(_raw_headers(request)) is simulate.Simulation.MIDSTREAM_ERROR:
             events = simulate.break_off(events)

@@ -18,6 +18,12 @@ Sources:
   `thinking.type.enabled` with 400 ("\"thinking.type.enabled\" is not supported for this model. ...",
   https://github.com/anomalyco/opencode/issues/22863); a model without adaptive thinking answers it with 400
   ("adaptive thinking is not supported on this model", quoted in https://github.com/anthropics/claude-code/issues/51212).
+* minimum cacheable prompt length: https://platform.claude.com/docs/en/build-with-claude/prompt-caching (4096 for Haiku 4.5 and
+  Opus 4.5-4.7, 1024 for Sonnet 4.5 and Opus 4.8); Sonnet 4.6 takes 2048, the length caching was observed to need
+  (https://github.com/anthropics/anthropic-sdk-python/issues/1194). specs/messages/*/models.yaml carries the same numbers.
+* effort levels: https://platform.claude.com/docs/en/build-with-claude/effort; Opus 4.6's list is its own 400's
+  ("Supported levels: high, low, max, medium.", capture 56); Haiku 4.5 and Sonnet 4.5 take no effort
+  ("This model does not support the effort parameter.", https://github.com/oratis/LISA/pull/218).
 """
 
 from __future__ import annotations
@@ -46,6 +52,8 @@ class ModelFacts:
     system_messages: bool
     sampling: SamplingPolicy
     thinking: tuple[str, ...] = ()  # the thinking types accepted: "enabled" (budget_tokens), "adaptive"
+    cache_min_tokens: int = 4096  # a cache_control breakpoint on a shorter prefix is not cached
+    effort: tuple[str, ...] = ()  # the output_config.effort levels accepted; () refuses the parameter
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -65,6 +73,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=True,
         sampling=SamplingPolicy.DEFAULT_ONLY,
         thinking=("adaptive",),
+        cache_min_tokens=1024,
+        effort=("low", "medium", "high", "xhigh", "max"),
     ),
     ModelFacts(
         id="claude-opus-4-7",
@@ -76,6 +86,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=False,
         sampling=SamplingPolicy.DEFAULT_ONLY,
         thinking=("adaptive",),
+        cache_min_tokens=4096,
+        effort=("low", "medium", "high", "xhigh", "max"),
     ),
     ModelFacts(
         id="claude-sonnet-4-6",
@@ -87,6 +99,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
         thinking=("enabled", "adaptive"),
+        cache_min_tokens=2048,
+        effort=("low", "medium", "high"),
     ),
     ModelFacts(
         id="claude-opus-4-6",
@@ -98,6 +112,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
         thinking=("enabled", "adaptive"),
+        cache_min_tokens=4096,
+        effort=("low", "medium", "high", "max"),
     ),
     ModelFacts(
         id="claude-haiku-4-5-20251001",
@@ -109,6 +125,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
         thinking=("enabled",),
+        cache_min_tokens=4096,
+        effort=(),
     ),
     ModelFacts(
         id="claude-sonnet-4-5-20250929",
@@ -120,6 +138,8 @@ CATALOGUE: tuple[ModelFacts, ...] = (
         system_messages=False,
         sampling=SamplingPolicy.ACCEPTED,
         thinking=("enabled",),
+        cache_min_tokens=1024,
+        effort=(),
     ),
 )
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from conformance._types import JSONObject
 from conformance.reference import blocks
+from conformance.reference.prompt_cache import NO_CACHE, CacheUse
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
 from conformance.reference.variant import Variant
@@ -42,12 +43,10 @@ class Event:
     data: JSONObject
 
 
-def _usage(input_tokens: int, output_tokens: int) -> JSONObject:
+def _usage(input_tokens: int, output_tokens: int, cache: CacheUse = NO_CACHE) -> JSONObject:
+    """Usage with the cache counters: ``input_tokens`` is the whole input, of which the cache read and wrote some (prompt_cache.py)."""
     return {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        **cache.usage(input_tokens),
         "output_tokens": output_tokens,
         "service_tier": "standard",
         "inference_geo": "not_available",
@@ -76,25 +75,47 @@ def _message(
 
 
 def message_body(
-    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
+    request: MessagesRequest,
+    generation: Generation,
+    *,
+    input_tokens: int,
+    msg_id: str,
+    variant: Variant,
+    cache: CacheUse = NO_CACHE,
+    context_management: JSONObject | None = None,
 ) -> JSONObject:
-    """The non-streaming Message; without tool calls one text block even when the text is empty."""
-    usage = _usage(input_tokens, generation.output_tokens)
-    return _message(
+    """The non-streaming Message; without tool calls one text block even when the text is empty.
+
+    ``context_management`` (the beta's report) follows usage at the top level, as in capture 42.
+    """
+    usage = _usage(input_tokens, generation.output_tokens, cache)
+    body = _message(
         request,
         msg_id,
         content=blocks.content(generation, blank_lead=variant.blank_text_before_thinking),
         generation=generation,
         usage=usage,
     )
+    return {**body, "context_management": context_management} if context_management is not None else body
 
 
 def stream_events(
-    request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
+    request: MessagesRequest,
+    generation: Generation,
+    *,
+    input_tokens: int,
+    msg_id: str,
+    variant: Variant,
+    cache: CacheUse = NO_CACHE,
+    context_management: JSONObject | None = None,
 ) -> list[Event]:
-    """The full event sequence: start, each block (start, deltas, stop), stop reason, end; pings after the first block opens."""
+    """The full event sequence: start, each block (start, deltas, stop), stop reason, end; pings after the first block opens.
+
+    message_delta repeats the input counters of message_start (captures 13, 20-27) and carries the
+    context-management report at its top level (captures 19, 26, 29).
+    """
     ping = Event("ping", {"type": "ping"})
-    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1))
+    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1, cache))
     events = [Event("message_start", {"type": "message_start", "message": start})]
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
@@ -116,12 +137,16 @@ def stream_events(
         "stop_sequence": generation.stop_sequence,
         "stop_details": None,
     }
+    counters = cache.usage(input_tokens)
     usage = {
-        "input_tokens": input_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": counters["input_tokens"],
+        "cache_creation_input_tokens": counters["cache_creation_input_tokens"],
+        "cache_read_input_tokens": counters["cache_read_input_tokens"],
         "output_tokens": generation.output_tokens,
     }
-    events.append(Event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage}))
+    closing: JSONObject = {"type": "message_delta", "delta": stop, "usage": usage}
+    if context_management is not None:
+        closing["context_management"] = context_management
+    events.append(Event("message_delta", closing))
     events.append(Event("message_stop", {"type": "message_stop"}))
     return events

@@ -96,24 +96,29 @@ def _count_images(value: object) -> tuple[object, int]:
     return {key: p for key, (p, _) in fields.items()}, sum(c for _, c in fields.values())
 
 
+def block_tokens(block: object) -> int:
+    """One content block's tokens: a text block its text, any other block its JSON (an image its pixels)."""
+    if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+        return count_text(block["text"])
+    rest, images = _count_images(block)
+    return _count_json(rest) + images
+
+
+def tool_tokens(tool: object) -> int:
+    """One tool definition's tokens (its JSON)."""
+    return _count_json(tool)
+
+
 def _count_content(content: object) -> int:
     if isinstance(content, str):
         return count_text(content)
-    total = 0
-    if isinstance(content, list):
-        for block in content:
-            if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-                total += count_text(block["text"])
-            else:
-                rest, images = _count_images(block)
-                total += _count_json(rest) + images
-    return total
+    return sum(block_tokens(block) for block in content) if isinstance(content, list) else 0
 
 
 def input_tokens(*, system: object, messages: Sequence[JSONObject], tools: Sequence[object] = ()) -> int:
     """Count a request's input; count_tokens and usage.input_tokens must agree on the same request."""
     total = _count_content(system) if system is not None else 0
-    total += sum(_count_json(tool) for tool in tools)
+    total += sum(tool_tokens(tool) for tool in tools)
     for message in messages:
         total += _count_content(message.get("content")) + PER_MESSAGE_OVERHEAD
     return max(total, 1)

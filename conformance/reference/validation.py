@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance._types import JSONObject
-from conformance.reference import content, shapes, tool_rules
+from conformance.reference import content, effort, prompt_cache, shapes, tool_rules
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.headers import ApiVersion
 from conformance.reference.models import ModelFacts, SamplingPolicy, lookup
@@ -44,6 +44,8 @@ class MessagesRequest:
     stream: bool
     tool_choice: object = None
     thinking: object = None
+    cache_control: object = None  # top-level: a breakpoint on the last block (prompt_cache.py)
+    context_management: object = None  # checked against the betas by context_edits.py
 
 
 def _system(path: str, value: object) -> Problem:
@@ -182,6 +184,9 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
     problem = _model_problem(body, model, endpoint) or content.conversation_problem(
         messages, model, version=version
     )
+    problem = problem or effort.problem(body.get("output_config"), model) or prompt_cache.problem(
+        system=body.get("system"), tools=tools, messages=messages, top_level=body.get("cache_control")
+    )
     thinking = tool_rules.thinking_type(body.get("thinking"))
     problem = (
         problem
@@ -201,4 +206,6 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
         stream=bool(body.get("stream", False)),
         tool_choice=body.get("tool_choice"),
         thinking=body.get("thinking"),
+        cache_control=body.get("cache_control"),
+        context_management=body.get("context_management"),
     )

@@ -201,8 +201,11 @@ def _declared(value: object) -> str:
 
 
 def _mismatch(declared: object, observed: str) -> bool:
-    """Declared but failing, or not declared but working: the profile is wrong about the target."""
-    return (declared is True and observed.startswith("fails")) or (declared is False and observed == "works")
+    """Declared but failing or refused, or not declared but working: the profile is wrong about the target."""
+    return (declared is True and (observed.startswith("fails") or observed == "refused")) or (declared is False and observed == "works")
+
+
+SOURCE_SHOWN = 160  # characters of a declaration's source a cell shows
 
 
 def features(targets: list[Mapping[str, Any]]) -> list[Line]:
@@ -219,7 +222,9 @@ def features(targets: list[Mapping[str, Any]]) -> list[Line]:
                 cells.append((NONE, False))
                 continue
             declared, observed = (t.get("declared") or {}).get(name), _text((t.get("observed") or {}).get(name)) or "not judged"
-            cells.append((f"declared {_declared(declared)} · observed {observed}", _mismatch(declared, observed)))
+            source = _text((t.get("declared_sources") or {}).get(name))
+            cited = f" (source: {source[:SOURCE_SHOWN]}{'…' if len(source) > SOURCE_SHOWN else ''})" if source else ""
+            cells.append((f"declared {_declared(declared)}{cited} · observed {observed}", _mismatch(declared, observed)))
         lines.append(Line(_text(name), tuple(cells)))
     return lines
 

@@ -48,3 +48,18 @@ def test_cost_uses_the_profile_prices() -> None:
     assert budget.cost(prices, "claude-haiku-4-5", 1_000_000, 100_000) == pytest.approx(1.5)
     assert budget.cost(prices, "anthropic/claude-haiku-4-5", 1_000_000, 0) == pytest.approx(1.0)
     assert budget.cost(prices, "mystery-model", 10, 10) is None
+
+
+def test_the_plan_prices_the_prompt_caching_probes_apart() -> None:
+    """Issue 13: a cache write costs more than plain input, so the plan says what the full tier's caching probes send."""
+    requests = plan()
+    probes = [r for r in requests.values() if budget.PROMPT_CACHE_TAG in r.tags]
+    assert sorted(r.scenario for r in probes) == ["caching.prefix", "caching.repeat"]
+    estimate = budget.estimate(requests.values())
+    assert estimate.cache_requests == 2
+    assert estimate.cache_tokens >= 2 * 4096  # Haiku 4.5's minimum cacheable prefix, twice
+    line = estimate.describe()
+    assert f"of them 2 prompt-caching requests (tier full) send about {estimate.cache_tokens:,} input tokens" in line
+    assert "1.25x the input price for 5 minutes, 2x for 1 hour) and read back (0.1x)" in line
+    without = budget.estimate(r for r in requests.values() if budget.PROMPT_CACHE_TAG not in r.tags)
+    assert "prompt-caching" not in without.describe()

@@ -119,3 +119,27 @@ def test_broken_target_headers_are_one_clear_error(tmp_path: Path, table: str, m
     path = targets(tmp_path, f'[[target]]\nname = "pk"\n{table}\n')
     with pytest.raises(ConfigError, match=message):
         compare.load_targets(path, environ={})
+def _feature_results(judged: list[str], outcome: str = "pass") -> list[dict]:
+    return [{"id": "caching.prefix_cached", "check": "caching.prefix_cached", "case": "", "area": "caching", "level": "MUST", "rule": "r", "source": "s",
+             "outcome": outcome, "message": "", "judged": judged}]
+
+
+def test_issue_13_features_are_observed_as_works_refused_or_failing() -> None:
+    """A clean refusal passes its rule (a legal "no"), but the feature is then observed as refused, not as working."""
+    works = compare._observed(_feature_results(["caching.prefix: cache_creation_input_tokens 4195, cache_read_input_tokens 0"]))
+    refused = compare._observed(_feature_results(["caching.prefix: refused cleanly: 400 invalid_request_error naming cache_control: \"...\""]))
+    failing = compare._observed(_feature_results(["caching.prefix: cache_creation_input_tokens 0"], outcome="fail"))
+    assert (works["prompt_caching"], refused["prompt_caching"], failing["prompt_caching"]) == ("works", "refused", "fails 1 of 1")
+    assert works["effort"] == works["context_management"] == "not judged"
+
+
+def test_declared_features_carry_their_source() -> None:
+    from conformance.contract.loader import load_contract
+
+    profiles = {name: load_contract("2023-06-01", name).profile for name in ("anthropic", "vllm")}
+    run = {"run": {"profile": "vllm"}}
+    sources = compare._declared_sources(run, profiles)
+    assert sources["prompt_caching"].startswith("https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py")
+    assert compare._declared(run, profiles)["prompt_caching"] is False
+    inherited = compare._declared_sources({"run": {"profile": "anthropic"}}, profiles)
+    assert inherited["effort"] == "https://platform.claude.com/docs/en/build-with-claude/effort (Anthropic's documentation)"

@@ -24,6 +24,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+import openai_cache  # beside this file, as openai_responses imports openai_chat
+
 from conformance import media
 from conformance.reference import thoughts, tool_calls, toy_model
 from conformance.reference.tool_calls import ToolCall
@@ -85,6 +87,7 @@ class Answer:
     prompt_tokens: int
     generation: Generation
     calls: tuple[ToolCall, ...]
+    cached_tokens: int = 0  # the prefix OpenAI's automatic cache served (openai_cache.py)
 
 
 def _random_id(prefix: str, length: int) -> str:
@@ -365,7 +368,8 @@ def run(
         generation = toy_model.generate(turns, max_tokens=room, stop_sequences=stops)
     generation = replace(generation, output_tokens=generation.output_tokens + thinking_tokens, thought=thought)
     prompt_tokens = _prompt_tokens(messages, tools)
-    return Answer(_random_id("chatcmpl-", 29), int(time.time()), model, prompt_tokens, generation, calls)
+    cached = openai_cache.cached_tokens(model, tools, messages, prompt_tokens=prompt_tokens)
+    return Answer(_random_id("chatcmpl-", 29), int(time.time()), model, prompt_tokens, generation, calls, cached)
 
 
 def _plan(calls: tuple[ToolCall, ...]) -> str:
@@ -381,7 +385,7 @@ def _usage(a: Answer) -> dict[str, Any]:
         "prompt_tokens": a.prompt_tokens,
         "completion_tokens": out,
         "total_tokens": a.prompt_tokens + out,
-        "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": a.cached_tokens, "audio_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": reasoning, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     }
 

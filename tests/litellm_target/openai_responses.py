@@ -133,7 +133,7 @@ def answer(body: object) -> Answer:
     choice = toy_choice(body.get("tool_choice"), tools, parallel=body.get("parallel_tool_calls"))
     thinks, _ = _reasoning(body)
     result = run(messages, model=model, limit=_limit(body), tools=tools, choice=choice, reasoning=thinks)
-    return Answer("resp_" + result.id.removeprefix("chatcmpl-"), result.created, result.model, result.prompt_tokens, result.generation, result.calls)
+    return Answer("resp_" + result.id.removeprefix("chatcmpl-"), result.created, result.model, result.prompt_tokens, result.generation, result.calls, result.cached_tokens)
 
 
 def _reasoning_item(a: Answer, body: dict[str, Any], *, done: bool = True) -> dict[str, Any] | None:
@@ -187,7 +187,7 @@ def response(a: Answer, body: dict[str, Any], *, status: str = "completed") -> d
         "reasoning": body.get("reasoning") or {"effort": None, "summary": None},
         "usage": {
             "input_tokens": a.prompt_tokens,
-            "input_tokens_details": {"cached_tokens": 0},
+            "input_tokens_details": {"cached_tokens": a.cached_tokens},
             "output_tokens": a.generation.output_tokens,
             "output_tokens_details": {"reasoning_tokens": reasoning_tokens},
             "total_tokens": a.prompt_tokens + a.generation.output_tokens,

@@ -151,6 +151,11 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "features.models": E("models-openai-shape", cases=("models.list_schema", "models.retrieve_schema")),
     "features.thinking": E("thinking-not-supported", cases=("thinking.enabled_accepted",)),
     "features.error_simulation": E("rate-limit-as-503", cases=("recovery.rate_limited_status",), tightens=True),
+    # issue 13: a provider that does not offer the feature accepts it and drops it (vLLM, llama.cpp, Ollama)
+    "features.prompt_caching": E("cache-control-stripped", cases=("caching.prefix_cached", "caching.read_on_repeat")),
+    "features.effort": E("effort-dropped", cases=("effort.level_honoured",)),
+    "features.context_management": E("context-management-ignored", cases=("context.edits_applied",)),
+    "rules.caching.prefix_cached": E("cache-control-stripped", cases=("caching.prefix_cached",)),
     # ----------------------------------------------------------------------- params and facts
     "params.temperature.maximum": E("temperature-up-to-2", cases=("params.invalid_value_rejected:temperature.above_max@2023-06-01",),
                                     holds=("params.valid_value_accepted:temperature.at_max@2023-06-01",)),

@@ -476,7 +476,7 @@ ACCEPTED = [
             thinking={"type": "disabled"},
             service_tier="auto",
             container=None,
-            output_config={"effort": "low"},
+            output_config={},  # effort is model-gated: Haiku 4.5 refuses it (effort cases below)
             context_management=None,
             cache_control={"type": "ephemeral"},
             inference_geo=None,
@@ -491,6 +491,8 @@ ACCEPTED = [
     ("final-assistant-empty", body(messages=[*user("a"), {"role": "assistant", "content": ""}])),
     ("prefill-on-haiku", body(messages=[*user("a"), {"role": "assistant", "content": "Sure"}])),
     ("opus-47-default-temperature", body(model="claude-opus-4-7", temperature=1.0)),
+    ("effort-on-opus-46", body(model="claude-opus-4-6", output_config={"effort": "low"})),
+    ("xhigh-on-opus-47", body(model="claude-opus-4-7", output_config={"effort": "xhigh"})),
     (
         "system-role-on-opus-48",
         body(

@@ -531,3 +531,21 @@ def test_filters_hide_rows_and_empty_areas(tmp_path) -> None:
     groups = dict(re.findall(r'<tbody class="g" data-a="(\w+)"( hidden(?:="")?)?>', dom))
     assert groups.pop("stream") == ""
     assert all(groups.values()), "areas with no row left are hidden whole"
+
+
+def test_a_feature_declared_but_refused_is_a_mismatch_and_the_source_is_shown() -> None:
+    """Issue 13: declared offered, observed refused cleanly: the profile is wrong about the target; each declaration cites its source."""
+    doc = comparison()
+    doc["targets"][0]["declared"]["prompt_caching"] = True
+    doc["targets"][0]["observed"]["prompt_caching"] = "refused"
+    doc["targets"][0]["declared_sources"] = {"prompt_caching": "https://docs.example/caching " + "x" * 300}
+    doc["targets"][1]["declared"]["prompt_caching"] = False
+    doc["targets"][1]["observed"]["prompt_caching"] = "refused"
+    page = matrix.render(doc)
+    section = page.split('id="features"', 1)[1].split("</section>", 1)[0]
+    rows = dict(re.findall(r'<tr><th scope="row">([^<]+)</th>(.*?)</tr>', section))
+    first, second, _ = cells_of_plain(rows["prompt_caching"])
+    assert first[0] == "mismatch"
+    assert first[1].startswith("<strong>⚠ mismatch</strong> declared yes (source: https://docs.example/caching xxx")
+    assert first[1].endswith("…) · observed refused")
+    assert second == ("", "declared no · observed refused")

@@ -657,7 +657,8 @@ FAULTS: tuple[Fault, ...] = (
             "roles.unknown_role_rejected", "thinking.adaptive_accepted", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected",
             "thinking.budget_required", "thinking.forced_tool_choice_rejected", "thinking.prefill_rejected", "thinking.temperature_rejected",
             "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected", "tools.tool_choice_unknown_tool_rejected",
-            "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected", "tools.tool_result_unknown_id_rejected"],
+            "tools.tool_choice_without_name_rejected", "tools.unanswered_tool_use_rejected", "tools.tool_result_unknown_id_rejected",
+            "effort.level_honoured"],
            f"{PEERS} #22 (FastAPI 422 {{'detail': [...]}} instead of the Anthropic envelope)",
            "Request validation failures come back as FastAPI-style 422 {detail: [...]} bodies.", replace_error(_fastapi_422)),
 )

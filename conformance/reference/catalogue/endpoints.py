@@ -362,7 +362,7 @@ FAULTS: tuple[Fault, ...] = (
            "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",
            branch_on_request(_retrieving, reanswer_json(_empty_200))),
     # ----------------------------------------------------------------- messages
-    _fault("messages-beta-query-404", ["endpoints.messages_beta_query_accepted"],
+    _fault("messages-beta-query-404", ["endpoints.messages_beta_query_accepted", "context.edits_applied"],
            "https://github.com/router-for-me/CLIProxyAPI/issues/3892 (404 on …/v1/messages?beta=true after a routing change); https://github.com/envoyproxy/ai-gateway/issues/1360 (the count_tokens analogue)",
            "/v1/messages answers on its bare path, but the ?beta=true path the SDKs' beta clients and Claude Code post to is a 404.",
            refuse_request(_messages_beta_query_unrouted)),

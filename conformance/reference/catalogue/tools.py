@@ -402,7 +402,7 @@ FAULTS: tuple[Fault, ...] = (
            "tool_choice {type: tool} without a name, or naming a tool the request does not define, falls back to auto.", _edit(_unknown_choice_is_auto)),
     _fault("tool-result-synthesised", ["tools.unanswered_tool_use_rejected"], "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool calls get tool results)",
            "A tool call the next user turn leaves unanswered gets a placeholder tool_result and the conversation is served.", _edit(_answer_dangling_calls)),
-    _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted", "thinking.stream_round_trip_accepted", "tools.parallel_results_accepted", "tools.tool_result_image_accepted"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
+    _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted", "thinking.stream_round_trip_accepted", "tools.parallel_results_accepted", "tools.tool_result_image_accepted", "context.edits_applied"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
            "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
     _fault("tool-result-is-error-rejected", ["tools.tool_result_accepted", "tools.tool_result_image_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
            "A tool_result carrying is_error is refused as an extra input.", refuse_request(_refuse_is_error)),
