@@ -177,7 +177,8 @@ class ReferenceApp:
         if isinstance(valid, ApiError):
             return error_response(valid, rid)
         input_tokens = toy_model.input_tokens(system=valid.system, messages=valid.messages, tools=valid.tools)
-        generation = turns.respond(valid, reply=self.variant.model_reply)
+        pause = simulate.requested(_raw_headers(request)) is simulate.Simulation.PAUSE_TURN
+        generation = turns.respond(valid, reply=self.variant.model_reply, pause=pause)
         msg_id = responses.message_id()
         if not valid.stream:
             body = responses.message_body(valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant)

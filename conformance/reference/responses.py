@@ -3,6 +3,9 @@
 Owns field order and values as real 2026 responses show them (captures 20, 45: `model` first,
 `stop_details: null`, zeroed cache counters, `service_tier`, `inference_geo`), and where pings and
 unknown events sit in a stream. Byte layout (line endings, padding, chunking) is `sse_writer.py`'s job.
+A turn with server tools adds what the API adds (captures 10, 16, 22): `usage.server_tool_use` in the
+final usage, the results' tokens in its `input_tokens` (message_start still counts the request only),
+and the code execution `container`; a refusal carries its `stop_details`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import string
 from dataclasses import dataclass
 
 from conformance._types import JSONObject
-from conformance.reference import blocks
+from conformance.reference import blocks, server_tools
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
 from conformance.reference.variant import Variant
@@ -70,23 +73,32 @@ def _message(
         "content": content,
         "stop_reason": generation.stop_reason.value if generation else None,
         "stop_sequence": generation.stop_sequence if generation else None,
-        "stop_details": None,
+        "stop_details": generation.stop_details if generation else None,
         "usage": usage,
     }
+
+
+def _server_usage(request: MessagesRequest, generation: Generation, usage: JSONObject) -> JSONObject:
+    """The final usage of a turn that could call server tools: their counters, and the results' tokens in the input."""
+    if not server_tools.definitions(request.tools):
+        return usage
+    return {**usage, "input_tokens": int(usage["input_tokens"] or 0) + generation.context_tokens, "server_tool_use": server_tools.usage(generation.server_calls)}
 
 
 def message_body(
     request: MessagesRequest, generation: Generation, *, input_tokens: int, msg_id: str, variant: Variant
 ) -> JSONObject:
     """The non-streaming Message; without tool calls one text block even when the text is empty."""
-    usage = _usage(input_tokens, generation.output_tokens)
-    return _message(
+    usage = _server_usage(request, generation, _usage(input_tokens, generation.output_tokens))
+    body = _message(
         request,
         msg_id,
         content=blocks.content(generation, blank_lead=variant.blank_text_before_thinking),
         generation=generation,
         usage=usage,
     )
+    container = server_tools.container(generation.server_calls)
+    return body if container is None else {**body, "container": container}
 
 
 def stream_events(
@@ -111,17 +123,20 @@ def stream_events(
                 pings_left -= 1
         events.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
     events.extend([ping] * pings_left)
-    stop = {
+    stop: JSONObject = {
         "stop_reason": generation.stop_reason.value,
         "stop_sequence": generation.stop_sequence,
-        "stop_details": None,
+        "stop_details": generation.stop_details,
     }
-    usage = {
+    container = server_tools.container(generation.server_calls)
+    if container is not None:
+        stop["container"] = container
+    usage = _server_usage(request, generation, {
         "input_tokens": input_tokens,
         "cache_creation_input_tokens": 0,
         "cache_read_input_tokens": 0,
         "output_tokens": generation.output_tokens,
-    }
+    })
     events.append(Event("message_delta", {"type": "message_delta", "delta": stop, "usage": usage}))
     events.append(Event("message_stop", {"type": "message_stop"}))
     return events

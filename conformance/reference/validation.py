@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance._types import JSONObject
-from conformance.reference import content, shapes, tool_rules
+from conformance.reference import content, server_tools, shapes, structured, tool_rules
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.headers import ApiVersion
 from conformance.reference.models import ModelFacts, SamplingPolicy, lookup
@@ -44,6 +44,7 @@ class MessagesRequest:
     stream: bool
     tool_choice: object = None
     thinking: object = None
+    output_config: object = None
 
 
 def _system(path: str, value: object) -> Problem:
@@ -173,6 +174,7 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
     problem = _shape(body, endpoint, version)
     tools = tuple(body.get("tools") or ())
     problem = problem or tool_rules.tools_problem(tools) or tool_rules.tool_choice_problem(body.get("tool_choice"), tools)
+    problem = problem or server_tools.definition_problem(tools) or structured.output_config_problem(body.get("output_config"))
     if problem:
         return invalid(problem)
     model = lookup(body["model"])
@@ -201,4 +203,5 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
         stream=bool(body.get("stream", False)),
         tool_choice=body.get("tool_choice"),
         thinking=body.get("thinking"),
+        output_config=body.get("output_config"),
     )
