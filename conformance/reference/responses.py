@@ -106,7 +106,7 @@ def stream_events(
 ) -> list[Event]:
     """The full event sequence: start, each block (start, deltas, stop), stop reason, end; pings after the first block opens."""
     ping = Event("ping", {"type": "ping"})
-    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1))
+    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, min(1, generation.output_tokens)))
     events = [Event("message_start", {"type": "message_start", "message": start})]
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
