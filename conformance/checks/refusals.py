@@ -28,13 +28,22 @@ def _where(s: Subject, key: str) -> str:
     return f"message_delta /delta/{key}" if s.reading is not None else f"/{key}"
 
 
+def _reason(message: JSONObject, s: Subject) -> object:
+    """The answer's stop_reason; NotApplicable when it has none (a missing one is another check's finding)."""
+    reason = message.get("stop_reason")
+    if reason is None:
+        owner = "stream.message_delta_stop_reason" if s.reading is not None else "shape.message_schema"
+        raise NotApplicable(f"no stop_reason (judged by {owner})")
+    return reason
+
+
 @check("stop_reason.refusal_reported")
 def refusal_reported(s: Subject) -> Judgement:
     """Clients learn that the classifier stopped an answer only from stop_reason refusal; end_turn makes a refusal look like an answer."""
     if REFUSAL_TEST_STRING not in prompt_text(s.request_json()):
         raise NotApplicable("the prompt is not the documented refusal test string")
     message = s.message()
-    reason = message.get("stop_reason")
+    reason = _reason(message, s)
     item = f"stop_reason {show(reason)} for the refusal test string"
     if reason != "refusal":
         return judgement(item, [Violation(
@@ -77,7 +86,7 @@ def pause_turn_reported(s: Subject) -> Judgement:
     answered, pending = _unanswered(message)
     if not answered and not pending:
         raise NotApplicable("no server_tool_use block")
-    reason = message.get("stop_reason")
+    reason = _reason(message, s)
     if not pending:
         return judgement(f"{len(answered)} server tool call(s), each answered by its result, stop_reason {show(reason)}")
     item = f"server_tool_use {show(pending[-1])} left without its result, stop_reason {show(reason)}"
@@ -94,7 +103,7 @@ def pause_turn_reported(s: Subject) -> Judgement:
 def pause_turn_passed_through(s: Subject) -> Judgement:
     """The target was made to pause this turn: the client must see pause_turn to send the turn back, not an ending."""
     message = s.message()
-    reason = message.get("stop_reason")
+    reason = _reason(message, s)
     answered, pending = _unanswered(message)
     item = f"stop_reason {show(reason)} with {len(pending)} server tool call(s) pending"
     if reason == "pause_turn" and pending:

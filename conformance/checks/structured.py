@@ -90,6 +90,9 @@ def strict_tool_input_valid(s: Subject) -> Judgement:
     calls = [(i, b) for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "tool_use" and b.get("name") in strict] if isinstance(content, list) else []
     if not calls:
         raise NotApplicable("no tool_use block for a strict tool")
+    calls = [(i, b) for i, b in calls if isinstance(b.get("input"), dict)]
+    if not calls:  # an input that is no object at all is shape.message_schema's (streamed: tools.stream_input_is_object's)
+        raise NotApplicable("no strict tool call with an object input (judged by shape.message_schema and tools.stream_input_is_object)")
     found = []
     base = "rebuilt message /content" if s.reading is not None else "/content"
     for position, block in calls:
