@@ -23,6 +23,11 @@ CHARS_PER_TOKEN = 3  # conservative (Anthropic's tokenizers average ~3.5 charact
 IMAGE_TOKENS = 1600  # the most one image can cost (vision docs: about (w×h)/750, capped by resizing)
 DOCUMENT_TOKENS = 1600  # per PDF page: the page as an image (its text is counted as text)
 LIKELY_OUTPUT = 64  # the suite's prompts ask for a few words
+# A server tool's results join the input the API bills (captures INDEX.md observation 17): about 7,700 to 15,000 tokens a
+# web search (captures 10, 12, 17), 6,300 a web fetch of a page (16), 2,400 a code execution (22), plus the tool's own
+# instructions (about 2,000). Per allowed use (max_uses; one when unset), a bound no request body shows.
+SERVER_TOOL_TOKENS = {"web_search_": 16_000, "web_fetch_": 10_000, "code_execution_": 5_000}
+SERVER_TOOL_PROMPT = 2_000
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
@@ -122,13 +127,30 @@ def _input_tokens(body: Any) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) + images + documents * DOCUMENT_TOKENS
 
 
+def _server_tool_tokens(body: Any) -> int:
+    """What a request's server tools can add to its input: their instructions, and each allowed use's results."""
+    tools = body.get("tools") if isinstance(body, dict) else None
+    total = 0
+    for tool in tools if isinstance(tools, list) else []:
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        per_use = next((tokens for prefix, tokens in SERVER_TOOL_TOKENS.items() if isinstance(kind, str) and kind.startswith(prefix)), None)
+        if per_use is None:
+            continue
+        uses = tool.get("max_uses")
+        content = tool.get("max_content_tokens")
+        if isinstance(content, int) and not isinstance(content, bool) and 0 < content < per_use:
+            per_use = content + SERVER_TOOL_PROMPT
+        total += SERVER_TOOL_PROMPT + per_use * (uses if isinstance(uses, int) and not isinstance(uses, bool) and uses > 0 else 1)
+    return total
+
+
 def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Request] = (), behaviour_retries: int = 0) -> Estimate:
     """The planned requests and token bounds of a run (behaviour retries counted as possible extras)."""
     upper = likely = count = 0
     for request in requests:
         count += 1
         body = request.json_body()
-        tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
+        tokens_in = _input_tokens(body) + _server_tool_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
         limit = body.get("max_tokens") if isinstance(body, dict) else None
         out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
         upper += tokens_in + out

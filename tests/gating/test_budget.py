@@ -37,3 +37,14 @@ def test_cost_uses_the_profile_prices() -> None:
     assert budget.cost(prices, "claude-haiku-4-5", 1_000_000, 100_000) == pytest.approx(1.5)
     assert budget.cost(prices, "anthropic/claude-haiku-4-5", 1_000_000, 0) == pytest.approx(1.0)
     assert budget.cost(prices, "mystery-model", 10, 10) is None
+
+
+def test_server_tools_add_what_their_results_can_cost() -> None:
+    request = plan()["server_tools.web_search"]
+    body = request.json_body()
+    without = budget.estimate([request]).upper_tokens - budget._server_tool_tokens(body)
+    assert budget._server_tool_tokens(body) == budget.SERVER_TOOL_PROMPT + budget.SERVER_TOOL_TOKENS["web_search_"]  # max_uses 1
+    assert budget.estimate([request]).upper_tokens == without + 18_000
+    fetch = plan()["server_tools.web_fetch"].json_body()
+    assert budget._server_tool_tokens(fetch) == budget.SERVER_TOOL_PROMPT + 1024 + budget.SERVER_TOOL_PROMPT  # max_content_tokens bounds the page
+    assert budget._server_tool_tokens({"tools": [{"name": "get_weather", "input_schema": {"type": "object"}}]}) == 0
