@@ -25,8 +25,10 @@ DOCUMENT_TOKENS = 1600  # per PDF page: the page as an image (its text is counte
 LIKELY_OUTPUT = 64  # the suite's prompts ask for a few words
 # A server tool's results join the input the API bills (captures INDEX.md observation 17): about 7,700 to 15,000 tokens a
 # web search (captures 10, 12, 17), 6,300 a web fetch of a page (16), 2,400 a code execution (22), plus the tool's own
-# instructions (about 2,000). Per allowed use (max_uses; one when unset), a bound no request body shows.
+# instructions (about 2,000). Per allowed use (max_uses; one when unset), a bound no request body shows; the likely
+# figure is what one use usually adds.
 SERVER_TOOL_TOKENS = {"web_search_": 16_000, "web_fetch_": 10_000, "code_execution_": 5_000}
+SERVER_TOOL_LIKELY = {"web_search_": 8_000, "web_fetch_": 6_000, "code_execution_": 2_500}
 SERVER_TOOL_PROMPT = 2_000
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
@@ -127,13 +129,14 @@ def _input_tokens(body: Any) -> int:
     return math.ceil(len(text) / CHARS_PER_TOKEN) + images + documents * DOCUMENT_TOKENS
 
 
-def _server_tool_tokens(body: Any) -> int:
-    """What a request's server tools can add to its input: their instructions, and each allowed use's results."""
+def _server_tool_tokens(body: Any, *, likely: bool = False) -> int:
+    """What a request's server tools can add to its input (``likely``: usually add): their instructions, and each allowed use's results."""
     tools = body.get("tools") if isinstance(body, dict) else None
+    table = SERVER_TOOL_LIKELY if likely else SERVER_TOOL_TOKENS
     total = 0
     for tool in tools if isinstance(tools, list) else []:
         kind = tool.get("type") if isinstance(tool, dict) else None
-        per_use = next((tokens for prefix, tokens in SERVER_TOOL_TOKENS.items() if isinstance(kind, str) and kind.startswith(prefix)), None)
+        per_use = next((tokens for prefix, tokens in table.items() if isinstance(kind, str) and kind.startswith(prefix)), None)
         if per_use is None:
             continue
         uses = tool.get("max_uses")
@@ -150,11 +153,11 @@ def estimate(requests: Iterable[Request], *, behaviour_scenarios: Iterable[Reque
     for request in requests:
         count += 1
         body = request.json_body()
-        tokens_in = _input_tokens(body) + _server_tool_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
+        tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
         limit = body.get("max_tokens") if isinstance(body, dict) else None
         out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
-        upper += tokens_in + out
-        likely += tokens_in + min(out, LIKELY_OUTPUT)
+        upper += tokens_in + _server_tool_tokens(body) + out
+        likely += tokens_in + _server_tool_tokens(body, likely=True) + min(out, LIKELY_OUTPUT)
     retry = list(behaviour_scenarios)
     extra = 0
     for request in retry:

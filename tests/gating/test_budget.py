@@ -45,6 +45,7 @@ def test_server_tools_add_what_their_results_can_cost() -> None:
     without = budget.estimate([request]).upper_tokens - budget._server_tool_tokens(body)
     assert budget._server_tool_tokens(body) == budget.SERVER_TOOL_PROMPT + budget.SERVER_TOOL_TOKENS["web_search_"]  # max_uses 1
     assert budget.estimate([request]).upper_tokens == without + 18_000
+    assert budget._server_tool_tokens(body, likely=True) == budget.SERVER_TOOL_PROMPT + budget.SERVER_TOOL_LIKELY["web_search_"]
     fetch = plan()["server_tools.web_fetch"].json_body()
     assert budget._server_tool_tokens(fetch) == budget.SERVER_TOOL_PROMPT + 1024 + budget.SERVER_TOOL_PROMPT  # max_content_tokens bounds the page
     assert budget._server_tool_tokens({"tools": [{"name": "get_weather", "input_schema": {"type": "object"}}]}) == 0
