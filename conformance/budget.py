@@ -34,6 +34,13 @@ TOOL_PROMPT = 530  # the tool-use system prompt Anthropic adds to a request with
 MESSAGE_TOKENS = 8  # a turn's role markers and separators
 BLOCK_TOKENS = 4  # a content block's framing
 PROMPT_CACHE_TAG = "prompt_cache"  # the prompt-caching probes (scenarios/caching.yaml): priced apart in the plan
+# A server tool's results join the input the API bills (captures INDEX.md observation 17): about 7,700 to 15,000 tokens a
+# web search (captures 10, 12, 17), 6,300 a web fetch of a page (16), 2,400 a code execution (22), plus the tool's own
+# instructions (about 2,000). Per allowed use (max_uses; one when unset), a bound no request body shows; the likely
+# figure is what one use usually adds.
+SERVER_TOOL_TOKENS = {"web_search_": 16_000, "web_fetch_": 10_000, "code_execution_": 5_000}
+SERVER_TOOL_LIKELY = {"web_search_": 8_000, "web_fetch_": 6_000, "code_execution_": 2_500}
+SERVER_TOOL_PROMPT = 2_000
 _BASE64_DATA = re.compile(r'"data":\s*"[A-Za-z0-9+/=]{64,}"')
 
 
@@ -179,13 +186,31 @@ def _input_tokens(body: Any) -> int:
     return total
 
 
+def _server_tool_tokens(body: Any, *, likely: bool = False) -> int:
+    """What a request's server tools can add to its input (``likely``: usually add): their instructions, and each allowed use's results."""
+    tools = body.get("tools") if isinstance(body, dict) else None
+    table = SERVER_TOOL_LIKELY if likely else SERVER_TOOL_TOKENS
+    total = 0
+    for tool in tools if isinstance(tools, list) else []:
+        kind = tool.get("type") if isinstance(tool, dict) else None
+        per_use = next((tokens for prefix, tokens in table.items() if isinstance(kind, str) and kind.startswith(prefix)), None)
+        if per_use is None:
+            continue
+        uses = tool.get("max_uses")
+        content = tool.get("max_content_tokens")
+        if isinstance(content, int) and not isinstance(content, bool) and 0 < content < per_use:
+            per_use = content + SERVER_TOOL_PROMPT
+        total += SERVER_TOOL_PROMPT + per_use * (uses if isinstance(uses, int) and not isinstance(uses, bool) and uses > 0 else 1)
+    return total
+
+
 def request_tokens(request: Request) -> tuple[int, int]:
-    """(input, output) tokens ``request`` can cost at most: its prompt, and its max_tokens (a probe of acceptance: what it reads)."""
+    """(input, output) tokens ``request`` can cost at most: its prompt with what its server tools can add, and its max_tokens (a probe of acceptance: what it reads)."""
     body = request.json_body()
     tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
     limit = body.get("max_tokens") if isinstance(body, dict) else None
     out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
-    return tokens_in, min(out, PROBE_OUTPUT) if request.start_only else out
+    return tokens_in + _server_tool_tokens(body), min(out, PROBE_OUTPUT) if request.start_only else out
 
 
 def estimate(
@@ -196,14 +221,15 @@ def estimate(
     for request in requests:
         count += 1
         tokens_in, out = request_tokens(request)
+        body = request.json_body()
         if PROMPT_CACHE_TAG in request.tags:
             cache_requests += 1
             cache_tokens += tokens_in
         upper += tokens_in + out
         if request.scenario in refusals:
             refusable += tokens_in + out
-        else:  # what a conforming target likely bills: refusals cost nothing, answers a few words
-            likely += tokens_in + min(out, LIKELY_OUTPUT)
+        else:  # what a conforming target likely bills: refusals cost nothing, answers a few words, server tools their usual results
+            likely += tokens_in - _server_tool_tokens(body) + _server_tool_tokens(body, likely=True) + min(out, LIKELY_OUTPUT)
     retry = list(behaviour_scenarios)
     extra = behaviour_retries * sum(sum(request_tokens(request)) for request in retry)
     return Estimate(

@@ -419,7 +419,7 @@ def simulating():
 def test_simulations_are_planned_only_where_the_profile_offers_them(requests, simulating):
     _, cases, planned = simulating
     simulated = sorted(sid for sid in planned if sid.startswith("simulate."))
-    assert simulated == ["simulate.midstream_error", "simulate.overloaded", "simulate.rate_limited", "simulate.too_large"]
+    assert simulated == ["simulate.midstream_error", "simulate.overloaded", "simulate.pause_turn", "simulate.rate_limited", "simulate.too_large"]
     assert all(planned[sid].retry is False for sid in simulated)
     assert not [sid for sid in requests if sid.startswith("simulate.")]  # the anthropic profile never sends them
     assert cases["recovery.rate_limited_status"].skip is None

@@ -53,6 +53,9 @@ def _forced(s: Subject) -> Mapping[str, JSON]:
     if choice.get("type") == "tool" and choice.get("name") not in _tools(s):
         # Nothing to honour: such a request is to be refused (tools.tool_choice_without_name_rejected, tools.tool_choice_unknown_tool_rejected).
         raise NotApplicable(f"tool_choice forces {show(choice.get('name'))}, which is no tool of the request")
+    if choice.get("type") == "tool" and _tools(s)[str(choice.get("name"))].get("type") not in (None, "custom"):
+        # A server tool runs inside the API and comes back as server_tool_use, never as a call for the client (server_tools.*).
+        raise NotApplicable(f"tool_choice forces the server tool {show(choice.get('name'))} (judged by the server_tools.* checks)")
     return choice
 
 

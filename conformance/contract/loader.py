@@ -48,7 +48,7 @@ from .model import (
 
 SPEC_FILES = ("contract", "params", "scenarios", "rules", "models")
 _KNOWN_FACTS = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})
-_KNOWN_KNOBS = frozenset({"auth_schemes", "version_header_required"})
+_KNOWN_KNOBS = frozenset({"auth_schemes", "version_header_required", "translates"})
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml parses the spec ~10x faster; same documents
 
 

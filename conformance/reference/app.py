@@ -196,7 +196,8 @@ class ReferenceApp:
         marks = prompt_cache.breakpoints(valid.model.id, system=valid.system, tools=valid.tools, messages=edited.messages, top_level=valid.cache_control)
         cache = self.cache.use(valid.model, marks)
         report = {"applied_edits": edited.applied} if edited.applied is not None else None
-        generation = turns.respond(valid, reply=self.variant.model_reply)
+        pause = simulate.requested(_raw_headers(request)) is simulate.Simulation.PAUSE_TURN
+        generation = turns.respond(valid, reply=self.variant.model_reply, pause=pause)
         msg_id = responses.message_id()
         if not valid.stream:
             body = responses.message_body(

@@ -3,6 +3,9 @@
 Owns field order and values as real 2026 responses show them (captures 20, 45: `model` first,
 `stop_details: null`, zeroed cache counters, `service_tier`, `inference_geo`), and where pings and
 unknown events sit in a stream. Byte layout (line endings, padding, chunking) is `sse_writer.py`'s job.
+A turn with server tools adds what the API adds (captures 10, 16, 22): `usage.server_tool_use` in the
+final usage, the results' tokens in its `input_tokens` (message_start still counts the request only),
+and the code execution `container`; a refusal carries its `stop_details`.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import string
 from dataclasses import dataclass
 
 from conformance._types import JSONObject
-from conformance.reference import blocks
+from conformance.reference import blocks, server_tools
 from conformance.reference.prompt_cache import NO_CACHE, CacheUse
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
@@ -69,9 +72,16 @@ def _message(
         "content": content,
         "stop_reason": generation.stop_reason.value if generation else None,
         "stop_sequence": generation.stop_sequence if generation else None,
-        "stop_details": None,
+        "stop_details": generation.stop_details if generation else None,
         "usage": usage,
     }
+
+
+def _server_usage(request: MessagesRequest, generation: Generation, usage: JSONObject) -> JSONObject:
+    """The final usage of a turn that could call server tools: their counters, and the results' tokens in the input."""
+    if not server_tools.definitions(request.tools):
+        return usage
+    return {**usage, "input_tokens": int(usage["input_tokens"] or 0) + generation.context_tokens, "server_tool_use": server_tools.usage(generation.server_calls)}
 
 
 def message_body(
@@ -88,7 +98,7 @@ def message_body(
 
     ``context_management`` (the beta's report) follows usage at the top level, as in capture 42.
     """
-    usage = _usage(input_tokens, generation.output_tokens, cache)
+    usage = _server_usage(request, generation, _usage(input_tokens, generation.output_tokens, cache))
     body = _message(
         request,
         msg_id,
@@ -96,6 +106,9 @@ def message_body(
         generation=generation,
         usage=usage,
     )
+    container = server_tools.container(generation.server_calls)
+    if container is not None:
+        body = {**body, "container": container}
     return {**body, "context_management": context_management} if context_management is not None else body
 
 
@@ -115,7 +128,7 @@ def stream_events(
     context-management report at its top level (captures 19, 26, 29).
     """
     ping = Event("ping", {"type": "ping"})
-    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, 1, cache))
+    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, min(1, generation.output_tokens), cache))
     events = [Event("message_start", {"type": "message_start", "message": start})]
     if variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
@@ -132,18 +145,21 @@ def stream_events(
                 pings_left -= 1
         events.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
     events.extend([ping] * pings_left)
-    stop = {
+    stop: JSONObject = {
         "stop_reason": generation.stop_reason.value,
         "stop_sequence": generation.stop_sequence,
-        "stop_details": None,
+        "stop_details": generation.stop_details,
     }
+    container = server_tools.container(generation.server_calls)
+    if container is not None:
+        stop["container"] = container
     counters = cache.usage(input_tokens)
-    usage = {
+    usage = _server_usage(request, generation, {
         "input_tokens": counters["input_tokens"],
         "cache_creation_input_tokens": counters["cache_creation_input_tokens"],
         "cache_read_input_tokens": counters["cache_read_input_tokens"],
         "output_tokens": generation.output_tokens,
-    }
+    })
     closing: JSONObject = {"type": "message_delta", "delta": stop, "usage": usage}
     if context_management is not None:
         closing["context_management"] = context_management

@@ -4,8 +4,9 @@ A request carrying ``anthropic-conformance-simulate: <what>`` is answered as if 
 ``rate_limited`` → 429 rate_limit_error with ``retry-after`` and ``anthropic-ratelimit-*`` headers,
 ``overloaded`` → 529 overloaded_error, ``too_large`` → 413 request_too_large (all as JSON, also to a
 stream request), ``midstream_error`` → a stream cut after its first content block started by an
-``error`` event, then the end (DOC-STR; captures fragments f1/f2). A non-stream request ignores
-``midstream_error``. Owns the header, its values and the bytes of those answers; knows nothing about
+``error`` event, then the end (DOC-STR; captures fragments f1/f2), ``pause_turn`` → a turn that calls a
+server tool paused right after the call, before its result (stop_reason pause_turn, capture 24: what the
+API does to a long-running server-tool turn). A non-stream request ignores ``midstream_error``. Owns the header, its values and the bytes of those answers; knows nothing about
 routing (app.py decides when to ask) or about faults.
 """
 
@@ -29,6 +30,7 @@ class Simulation(Enum):
     OVERLOADED = "overloaded"
     TOO_LARGE = "too_large"
     MIDSTREAM_ERROR = "midstream_error"
+    PAUSE_TURN = "pause_turn"
 
 
 # Texts as first-party answers show them (captures 58, 59; DOC-ERR for the 413).

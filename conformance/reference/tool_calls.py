@@ -5,7 +5,10 @@ calls the tool the prompt names, else the first; ``auto`` calls a tool only when
 Inputs fill the schema's required properties from the prompt (an enum value the prompt mentions, a
 capitalised place after "in", a number), so they validate against the tool's input_schema. A prompt
 that mentions several values of the first required property gets one call per value (parallel
-calls) unless ``disable_parallel_tool_use`` is set. Knows nothing about HTTP, SSE or validation.
+calls) unless ``disable_parallel_tool_use`` is set. A tool without ``strict: true`` gets a value the
+prompt spells out for a property (`city set to "Paris, France"`) copied as written, schema or not, as an
+unconstrained model may; a strict tool's inputs always come from its schema (structured-outputs guide:
+strict tool use guarantees schema-valid inputs). Knows nothing about HTTP, SSE or validation.
 """
 
 from __future__ import annotations
@@ -56,8 +59,16 @@ def _mentioned(prompt: str, options: Sequence[JSON]) -> list[JSON]:
     return [o for _, _, o in sorted(found)]
 
 
+def _quoted(prompt: str, name: str) -> str | None:
+    """The value the prompt spells out for property ``name`` (`name set to "value"`), as written."""
+    found = re.search(rf'\b{re.escape(name)}\s+(?:set\s+to|=|:)\s*"([^"]*)"', prompt)
+    return found.group(1) if found else None
+
+
 def _candidates(schema: Mapping[str, JSON], prompt: str) -> list[JSON]:
     """Values the prompt offers for one property, in the order it mentions them; never empty."""
+    if "const" in schema:
+        return [schema["const"]]
     enum = schema.get("enum")
     if isinstance(enum, list) and enum:
         return _mentioned(prompt, enum) or [enum[0]]
@@ -81,7 +92,9 @@ def _inputs(tool: Mapping[str, JSON], prompt: str, *, parallel: bool) -> list[JS
     if not names:
         return [{}]
     base = {name: _candidates(properties[name], prompt)[0] for name in names}
-    firsts = _candidates(properties[names[0]], prompt) if parallel else [base[names[0]]]
+    quoted = {} if tool.get("strict") is True else {name: value for name in names if (value := _quoted(prompt, name)) is not None}
+    base |= quoted  # unconstrained: a value the prompt spells out is copied as written
+    firsts = _candidates(properties[names[0]], prompt) if parallel and names[0] not in quoted else [base[names[0]]]
     return [{**base, names[0]: value} for value in firsts]
 
 

@@ -20,6 +20,7 @@ from enum import Enum
 
 from conformance import media
 from conformance._types import JSONObject
+from conformance.reference.server_tools import ServerCall
 from conformance.reference.thoughts import Thought
 from conformance.reference.tool_calls import ToolCall
 
@@ -38,6 +39,8 @@ class StopReason(Enum):
     MAX_TOKENS = "max_tokens"
     STOP_SEQUENCE = "stop_sequence"
     TOOL_USE = "tool_use"
+    PAUSE_TURN = "pause_turn"
+    REFUSAL = "refusal"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +48,9 @@ class Generation:
     """What one request produced; `pieces` concatenate to `text` and become the stream's deltas.
 
     A turn that thinks starts with `thought`; a turn that ends in tool calls carries them in `calls`
-    and has no text block (see turns.py, which composes both).
+    and has no text block (see turns.py, which composes both). Server tool calls (`server_calls`) come
+    before the text, their results adding `context_tokens` to the input the final usage reports; a
+    refusal carries its `stop_details`.
     """
 
     text: str
@@ -55,6 +60,9 @@ class Generation:
     pieces: tuple[str, ...]
     thought: Thought | None = None
     calls: tuple[ToolCall, ...] = ()
+    server_calls: tuple[ServerCall, ...] = ()
+    context_tokens: int = 0
+    stop_details: JSONObject | None = None
 
 
 def tokenize(text: str) -> list[str]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from conformance._types import JSONObject
-from conformance.reference import content, effort, prompt_cache, shapes, tool_rules
+from conformance.reference import content, effort, prompt_cache, server_tools, shapes, structured, tool_rules
 from conformance.reference.api_error import ApiError, ErrorType, invalid
 from conformance.reference.headers import ApiVersion
 from conformance.reference.models import ModelFacts, SamplingPolicy, lookup
@@ -46,6 +46,7 @@ class MessagesRequest:
     thinking: object = None
     cache_control: object = None  # top-level: a breakpoint on the last block (prompt_cache.py)
     context_management: object = None  # checked against the betas by context_edits.py
+    output_config: object = None
 
 
 def _system(path: str, value: object) -> Problem:
@@ -175,6 +176,7 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
     problem = _shape(body, endpoint, version)
     tools = tuple(body.get("tools") or ())
     problem = problem or tool_rules.tools_problem(tools) or tool_rules.tool_choice_problem(body.get("tool_choice"), tools)
+    problem = problem or server_tools.definition_problem(tools) or structured.output_config_problem(body.get("output_config"))
     if problem:
         return invalid(problem)
     model = lookup(body["model"])
@@ -208,4 +210,5 @@ def validate(body: JSONObject, *, endpoint: Endpoint, version: ApiVersion) -> Ap
         thinking=body.get("thinking"),
         cache_control=body.get("cache_control"),
         context_management=body.get("context_management"),
+        output_config=body.get("output_config"),
     )

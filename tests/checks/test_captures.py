@@ -30,6 +30,9 @@ ON_EVERY_ANSWER = [
     "stop_reason.stop_sequence_excluded",
     "usage.input_tokens_positive",
     "usage.output_tokens_nonnegative",
+    "server_tools.usage_counts_requests",
+    "stop_reason.pause_turn_reported",
+    "stop_reason.refusal_details_present",
 ]
 STREAM_CHECKS = [
     "stream.event_name_matches_type",
@@ -45,6 +48,7 @@ STREAM_CHECKS = [
     "stream.ends_with_message_stop",
     "stream.event_schema",
     "usage.stream_cumulative",
+    "server_tools.stream_results_whole",
     *ON_EVERY_ANSWER,
 ]
 MESSAGE_CHECKS = ["shape.message_schema", *ON_EVERY_ANSWER]

@@ -30,7 +30,8 @@ def test_the_estimate_counts_requests_and_bounds_tokens_by_max_tokens() -> None:
     assert {r.scenario for r in probes} == {"param.max_tokens.at_max", "param.max_tokens.above_max", "param.max_tokens.missing"}
     # every answer may run to its max_tokens; a probe of acceptance is closed after message_start, so it costs the plain answer at most
     assert estimate.upper_tokens >= sum(_max_tokens(r) for r in answers) + budget.PROBE_OUTPUT * len(probes)
-    assert estimate.upper_tokens < sum(_max_tokens(r) for r in answers) + 64_000  # no probe counts its 64,000 any more
+    outputs = sum(budget.request_tokens(r)[1] for r in requests.values())
+    assert outputs <= sum(_max_tokens(r) for r in answers) + budget.PROBE_OUTPUT * len(probes)  # no probe counts its 64,000 any more
     assert estimate.likely_tokens < estimate.upper_tokens
 
 
@@ -63,3 +64,15 @@ def test_the_plan_prices_the_prompt_caching_probes_apart() -> None:
     assert "1.25x the input price for 5 minutes, 2x for 1 hour) and read back (0.1x)" in line
     without = budget.estimate(r for r in requests.values() if budget.PROMPT_CACHE_TAG not in r.tags)
     assert "prompt-caching" not in without.describe()
+
+
+def test_server_tools_add_what_their_results_can_cost() -> None:
+    request = plan()["server_tools.web_search"]
+    body = request.json_body()
+    without = budget.estimate([request]).upper_tokens - budget._server_tool_tokens(body)
+    assert budget._server_tool_tokens(body) == budget.SERVER_TOOL_PROMPT + budget.SERVER_TOOL_TOKENS["web_search_"]  # max_uses 1
+    assert budget.estimate([request]).upper_tokens == without + 18_000
+    assert budget._server_tool_tokens(body, likely=True) == budget.SERVER_TOOL_PROMPT + budget.SERVER_TOOL_LIKELY["web_search_"]
+    fetch = plan()["server_tools.web_fetch"].json_body()
+    assert budget._server_tool_tokens(fetch) == budget.SERVER_TOOL_PROMPT + 1024 + budget.SERVER_TOOL_PROMPT  # max_content_tokens bounds the page
+    assert budget._server_tool_tokens({"tools": [{"name": "get_weather", "input_schema": {"type": "object"}}]}) == 0

@@ -6,8 +6,11 @@ shape the answer, what its prompt costs: images by OpenAI's own tile pricing) an
 non-streamed and streamed JSON. The words come from the reference
 server's toy model, so the suite's prompts ("Reply with exactly this text…", "Count from 1 to 200")
 behave as on a real model; asked for `reasoning_effort`, it thinks first and returns the thought as
-`reasoning_content`, the field vLLM and DeepSeek use. Knows nothing about HTTP or SSE framing
-(openai_backend.py does).
+`reasoning_content`, the field vLLM and DeepSeek use. Structured outputs are honoured as OpenAI documents
+them (https://platform.openai.com/docs/guides/structured-outputs): `response_format` json_schema makes the
+text the schema's instance and a function with `strict: true` gets schema-valid arguments (the reference
+server's constrained decoding, conformance/reference/structured.py), so what the suite finds about them
+is the translation's doing. Knows nothing about HTTP or SSE framing (openai_backend.py does).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any
 import openai_cache  # beside this file, as openai_responses imports openai_chat
 
 from conformance import media
-from conformance.reference import thoughts, tool_calls, toy_model
+from conformance.reference import structured, thoughts, tool_calls, toy_model
 from conformance.reference.tool_calls import ToolCall
 from conformance.reference.toy_model import Generation, StopReason
 
@@ -135,8 +138,8 @@ def _stops(body: dict[str, Any]) -> tuple[str, ...]:
     return tuple(stops)
 
 
-def toy_tool(name: object, parameters: object, where: str) -> dict[str, Any]:
-    """One function tool in the toy model's shape ({name, input_schema}), refused like api.openai.com does."""
+def toy_tool(name: object, parameters: object, where: str, *, strict: object = None) -> dict[str, Any]:
+    """One function tool in the toy model's shape ({name, input_schema, strict}), refused like api.openai.com does."""
     if not isinstance(name, str) or not _TOOL_NAME.match(name):
         raise invalid(f"{where}.name", f"string does not match pattern. Expected a string that matches the pattern '{_TOOL_NAME.pattern}'.")
     if parameters is None:
@@ -144,7 +147,7 @@ def toy_tool(name: object, parameters: object, where: str) -> dict[str, Any]:
     if not isinstance(parameters, dict) or parameters.get("type", "object") != "object":
         kind = parameters.get("type") if isinstance(parameters, dict) else type(parameters).__name__
         raise ApiError(400, f"Invalid schema for function '{name}': schema must be a JSON Schema of 'type: \"object\"', got 'type: \"{kind}\"'.", param=f"{where}.parameters", code="invalid_function_parameters")
-    return {"name": name, "input_schema": parameters}
+    return {"name": name, "input_schema": parameters, **({"strict": True} if strict is True else {})}
 
 
 def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -159,7 +162,7 @@ def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
         function = tool.get("function") if isinstance(tool, dict) else None
         if not isinstance(function, dict) or tool.get("type") != "function":
             raise invalid(f"tools[{index}]", "expected an object with type 'function' and a 'function' object.")
-        converted.append(toy_tool(function.get("name"), function.get("parameters"), f"tools[{index}].function"))
+        converted.append(toy_tool(function.get("name"), function.get("parameters"), f"tools[{index}].function", strict=function.get("strict")))
     return converted
 
 
@@ -335,7 +338,21 @@ def answer(body: object) -> Answer:
     _check_parts(messages)
     tools = _tools(body)
     choice = toy_choice(body.get("tool_choice"), tools, parallel=body.get("parallel_tool_calls"))
-    return run(messages, model=model, limit=limit, stops=stops, tools=tools, choice=choice, reasoning=_reasoning(body))
+    reply = _format_reply(body.get("response_format"))
+    return run(messages, model=model, limit=limit, stops=stops, tools=tools, choice=choice, reasoning=_reasoning(body), reply=reply)
+
+
+def _format_reply(response_format: object) -> str | None:
+    """The text a json_schema response_format constrains the answer to (the schema's instance), None without one."""
+    if response_format is None:
+        return None
+    spec = response_format.get("json_schema") if isinstance(response_format, dict) and response_format.get("type") == "json_schema" else None
+    schema = spec.get("schema") if isinstance(spec, dict) else None
+    if isinstance(response_format, dict) and response_format.get("type") in ("text", "json_object"):
+        return None
+    if not isinstance(schema, dict):
+        raise invalid("response_format", "expected 'text', 'json_object' or 'json_schema' with a 'json_schema.schema' object.")
+    return structured.text_for(schema)
 
 
 def run(
@@ -347,6 +364,7 @@ def run(
     tools: list[dict[str, Any]] | None = None,
     choice: dict[str, Any] | None = None,
     reasoning: bool = False,
+    reply: str | None = None,
 ) -> Answer:
     """The toy model's turn on chat-shaped messages: a thought if asked, then tool calls or text, within ``limit``."""
     tools = tools or []
@@ -365,7 +383,7 @@ def run(
         turns = [{"role": "user", "content": _prompt(messages)}]
         if messages[-1]["role"] == "assistant":  # a trailing assistant message is continued, like a prefill
             turns.append(messages[-1])
-        generation = toy_model.generate(turns, max_tokens=room, stop_sequences=stops)
+        generation = toy_model.generate(turns, max_tokens=room, stop_sequences=stops, reply=reply)
     generation = replace(generation, output_tokens=generation.output_tokens + thinking_tokens, thought=thought)
     prompt_tokens = _prompt_tokens(messages, tools)
     cached = openai_cache.cached_tokens(model, tools, messages, prompt_tokens=prompt_tokens)

@@ -113,6 +113,16 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "caching.read_on_repeat": ("fail", 'message_start usage cache_read_input_tokens 0; the backend\'s cached_tokens 4096 arrive as cache_read_input_tokens only in message_delta (LiteLLM#31069)'),
     "caching.ttl_honoured": ("skip", "no usage.cache_creation breakdown in any answer, so the TTL of a write is never reported"),
     "caching.breakdown_sums": ("skip", "no usage.cache_creation breakdown in any answer"),
+    # server tools (issue 13): web search is translated to OpenAI's web_search_options and comes back without its blocks
+    "server_tools.web_tools_run": ("fail", 'web_search forced with tool_choice → upstream web_search_options {}, the tool and tool_choice dropped → 200 text "done", no server_tool_use or '
+                                   "web_search_tool_result (the /v1/messages response translation has no server tool blocks); web_fetch → forwarded raw as tools[0] → 400 "
+                                   "invalid_request_error \"Invalid 'tools[0]'\" (a clean refusal)"),
+    "server_tools.usage_counts_requests": ("skip", "no web_search or web_fetch server_tool_use block in any answer (see server_tools.web_tools_run)"),
+    "server_tools.stream_results_whole": ("skip", "no server tool block in any stream"),
+    "stop_reason.pause_turn_reported": ("skip", "no server_tool_use block in any answer"),
+    # refusals: the documented test string is an ordinary prompt for a backend that is not Claude
+    "stop_reason.refusal_reported": ("fail", "the refusal test string forwarded upstream as an ordinary prompt → stop_reason end_turn with the backend's text"),
+    "stop_reason.refusal_details_present": ("skip", "no refusal in any answer"),
     # not testable through a proxy without a fault hook
     "recovery.rate_limited_status": ("skip", "no error simulation"),
     "recovery.overloaded_status": ("skip", "no error simulation"),
@@ -121,6 +131,7 @@ ANTHROPIC_FINDINGS: dict[str, tuple[str, str]] = {
     "recovery.retry_after_on_rate_limit": ("skip", "no 429 seen"),
     "recovery.should_retry_consistent": ("skip", "no x-should-retry header on any answer"),
     "recovery.ratelimit_headers_wellformed": ("skip", "no anthropic-ratelimit-* headers on any answer"),
+    "stop_reason.pause_turn_passed_through": ("skip", "no error simulation"),
 }
 
 # Decided by arrival times: a pass when some stream's deltas happen to arrive 20 ms apart or more, else not judged
@@ -137,6 +148,9 @@ TOLERATED = {
     "content.document_in_assistant_rejected:@2026-10-21": "pass",
     "content.user_citations_rejected:@2026-10-21": "pass",
     "caching.prefix_cached": "skip",  # OpenAI's automatic caching reports no write (documented in the profile)
+    # strictness.translates: a backend that is not Claude has no classifier to refuse the documented test string
+    "stop_reason.refusal_reported": "skip",
+    "stop_reason.refusal_details_present": "skip",
 }
 
 
@@ -362,3 +376,53 @@ def test_context_management_is_applied_by_litellm_s_polyfill(exchanges, upstream
         assert results == ["[Cleared by context management]", "[Cleared by context management]", "21 °C and cloudy"]
     delta = next(json.loads(line[5:]) for line in exchanges["context.clear_tool_uses"].body.decode().splitlines() if '"message_delta"' in line)
     assert delta["context_management"] == {"applied_edits": [{"type": "clear_tool_uses_20250919", "cleared_tool_uses": 2, "cleared_input_tokens": 0}]}
+
+
+# ------------------------------------------------------------------ issue 13: server tools, structured outputs, refusals
+
+
+def _events(ex: Exchange) -> list[dict[str, Any]]:
+    return [json.loads(line[6:]) for line in ex.body.decode().splitlines() if line.startswith("data: ")]
+
+
+def test_web_search_goes_upstream_as_web_search_options_and_comes_back_without_its_blocks(exchanges, upstream):
+    sent = _upstream_for(upstream, "Search the web for the capital of France")
+    assert sent  # the probe and its stream twin, in each run
+    for u in sent:
+        assert u["body"]["web_search_options"] == {}
+        assert "tools" not in u["body"]
+        assert "tool_choice" not in u["body"]  # the forced choice is gone too
+    answer = exchanges["server_tools.web_search"].json
+    assert [b["type"] for b in answer["content"]] == ["text"]
+    assert "server_tool_use" not in answer["usage"]
+    assert [e["content_block"]["type"] for e in _events(exchanges["server_tools.web_search.stream"]) if e["type"] == "content_block_start"] == ["text"]
+
+
+def test_web_fetch_and_code_execution_reach_the_backend_raw_and_are_refused(exchanges, upstream):
+    for sid, kind, text in (("server_tools.web_fetch", "web_fetch_20250910", "Fetch https://example.com"), ("server_tools.code_execution", "code_execution_20250825", "echo conformance")):
+        sent = _upstream_for(upstream, text)
+        assert sent
+        assert all(u["body"]["tools"][0]["type"] == kind for u in sent)  # the Anthropic definition, untranslated
+        ex = exchanges[sid]
+        assert (ex.status, ex.json["error"]["type"]) == (400, "invalid_request_error")
+        assert "Invalid 'tools[0]': expected an object with type 'function'" in ex.json["error"]["message"]
+
+
+def test_structured_outputs_are_translated_to_openai_and_honoured(exchanges, upstream):
+    sent = _upstream_for(upstream, "The colour is red.")
+    assert sent
+    for u in sent:
+        assert u["body"]["response_format"]["type"] == "json_schema"
+        assert u["body"]["response_format"]["json_schema"]["schema"]["properties"] == {"colour": {"enum": ["blue"]}, "count": {"enum": [3]}}
+    assert json.loads(exchanges["structured.json_schema"].json["content"][0]["text"]) == {"colour": "blue", "count": 3}
+    strict = _upstream_for(upstream, "Call record_weather")
+    assert strict
+    assert all(u["body"]["tools"][0]["function"]["strict"] is True for u in strict)
+    pieces = [e["delta"]["partial_json"] for e in _events(exchanges["structured.strict_tool"]) if e["type"] == "content_block_delta" and e["delta"]["type"] == "input_json_delta"]
+    assert json.loads("".join(pieces)) == {"city": "Paris", "days": 3}  # the schema's only instance, though the prompt spells out others
+
+
+def test_the_refusal_test_string_is_an_ordinary_prompt_upstream(exchanges, upstream):
+    assert _upstream_for(upstream, "ANTHROPIC_MAGIC_STRING_TRIGGER_REFUSAL_")
+    [final] = [e for e in _events(exchanges["refusal.test_string"]) if e["type"] == "message_delta"]
+    assert final["delta"] == {"stop_reason": "end_turn"}

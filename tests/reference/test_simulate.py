@@ -91,7 +91,7 @@ def test_midstream_error_leaves_a_non_stream_request_alone(http, headers):
 def test_an_unknown_simulation_is_a_400_naming_the_known_ones(http, headers):
     response = http.post("/v1/messages", headers=simulate(headers, "meltdown"), json=MESSAGE)
     assert response.status_code == 400
-    assert response.json()["error"]["message"] == f"{HEADER}: unknown value 'meltdown' (known: rate_limited, overloaded, too_large, midstream_error)"
+    assert response.json()["error"]["message"] == f"{HEADER}: unknown value 'meltdown' (known: rate_limited, overloaded, too_large, midstream_error, pause_turn)"
 
 
 def test_authentication_comes_before_any_simulation(http):

@@ -611,9 +611,9 @@ FAULTS: tuple[Fault, ...] = (
            "https://github.com/experientiallabs/experiential/pull/914 (a gateway fills usage with its own input estimate of the request); https://github.com/router-for-me/CLIProxyAPI/issues/679 (the same kind of count leaving the system prompt out)",
            "usage.input_tokens is recounted from messages and tools only, leaving the system prompt out (count_tokens still counts it).",
            per_request(_usage_without_system)),
-    _fault("usage-not-cumulative", ["usage.stream_cumulative"], f"{PEERS} #4; https://github.com/sgl-project/sglang/pull/33419",
+    _fault("usage-not-cumulative", ["usage.stream_cumulative", "usage.stream_matches_twin"], f"{PEERS} #4; https://github.com/sgl-project/sglang/pull/33419",
            "Each message_delta reports only the tokens since the previous one, not the running total.", rewrite_events(_usage_not_cumulative)),
-    _fault("message-delta-without-usage", ["stream.event_schema"], f"{PEERS} #5",
+    _fault("message-delta-without-usage", ["stream.event_schema", "server_tools.usage_counts_requests"], f"{PEERS} #5",
            "message_delta carries no usage object.", rewrite_events(_on("message_delta", _drop_usage))),
     # ---------------------------------------------------------------- stream
     Fault(name="drop-message-stop", breaks=("stream.ends_with_message_stop",), source=f"{PEERS} #14; https://github.com/huggingface/tau/pull/692",

@@ -225,7 +225,7 @@ FAULTS: tuple[Fault, ...] = (
     # ------------------------------------------------------------------------ tool_choice
     _fault("forced-tool-choice-as-auto",
            ["thinking.forced_tool_choice_rejected", "tools.forced_tool_called", "tools.stop_reason_tool_use", "tools.tool_choice_unknown_tool_rejected",
-            "tools.tool_choice_without_name_rejected"],
+            "tools.tool_choice_without_name_rejected", "server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
            "https://github.com/hivecommons/hive/pull/1643 (an Anthropic→OpenAI proxy that did not forward tool_choice: auto by default); "
            "https://github.com/Blaizzy/mlx-vlm/issues/2000 (/v1/messages ignores a forced tool_choice)",
            "tool_choice any and tool are sent on as auto: a prompt that asks for text gets text, no tool call.",
