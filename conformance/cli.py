@@ -106,6 +106,23 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--api-version", default="2023-06-01")
     validate.add_argument("--spec-dir", metavar="DIR")
 
+    proxy = sub.add_parser(
+        "proxy",
+        help="a validating reverse proxy: point a client's base URL at it; every exchange is judged, Ctrl-C writes the report",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    proxy.add_argument("--upstream", required=True, metavar="URL", help="the target's base URL (what the client would use without the proxy)")
+    proxy.add_argument("--port", type=int, default=8089, help="port to listen on (0 picks a free one; default: 8089)")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    proxy.add_argument("--profile", help="provider profile the traffic is judged under (default: anthropic)")
+    proxy.add_argument("--api-version", default="2023-06-01", help="contract for requests that name no live anthropic-version (default: 2023-06-01)")
+    proxy.add_argument("--model", help="model whose facts judge requests that name none (default: the profile's default model)")
+    proxy.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add a header to every upstream request, replacing the client's (repeatable; ${VAR} reads the environment, so a key stays off the command line)")
+    proxy.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
+    proxy.add_argument("--target-name", metavar="NAME", help="a name for the target in reports (default: its URL)")
+    proxy.add_argument("--spec-dir", metavar="DIR")
+
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
     checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable)")
     checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
@@ -132,6 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return cmd_merge(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "proxy":
+            from .proxy.command import run as cmd_proxy
+
+            return cmd_proxy(args)
         return cmd_list_checks(args)
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)

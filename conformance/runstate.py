@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -247,13 +247,17 @@ class RunState:
         self.write(result, run_dir)
         return result
 
-    def write(self, result: RunResult, run_dir: Path) -> None:
-        """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``."""
+    def write(self, result: RunResult, run_dir: Path, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``; return the document.
+
+        ``extra`` adds top-level sections to results.json (the proxy's session, a client run's tasks).
+        """
         verdicts = [
             {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes), "judged": list(f.judged)}
             for f in result.findings
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
+        document.update(extra or {})
         self._gate(document)
         if self.options.against:
             document["against"] = {"file": self.options.against, **compare.diff(document["results"], _previous_results(self.options.against))}
@@ -266,6 +270,7 @@ class RunState:
         if self.options.step_summary:
             summary.append_github_step_summary(text)
         point_latest(run_dir.parent, run_dir)
+        return document
 
     def _gate(self, document: dict[str, Any]) -> None:
         """Apply the baseline (if any) to the document: mark excused failures, stale and expired entries."""
