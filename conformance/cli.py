@@ -123,6 +123,26 @@ def _parser() -> argparse.ArgumentParser:
     proxy.add_argument("--target-name", metavar="NAME", help="a name for the target in reports (default: its URL)")
     proxy.add_argument("--spec-dir", metavar="DIR")
 
+    clients = sub.add_parser(
+        "clients",
+        help="run Claude Code on scripted tasks through the validating proxy against the target (no --base-url: the embedded reference server)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    clients.add_argument("--base-url", metavar="URL", help="target base URL (default: the embedded reference server)")
+    clients.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key, given to Claude Code (default: ANTHROPIC_API_KEY)")
+    clients.add_argument("--fault", action="append", default=[], metavar="NAME", help="put the embedded reference server behind this fault of the catalogue (repeatable)")
+    clients.add_argument("--task", action="append", default=[], metavar="NAME", help="run only this task (repeatable): plain, read-file, long-stream")
+    clients.add_argument("--model", default="claude-sonnet-4-5", help="the --model Claude Code is given (default: claude-sonnet-4-5)")
+    clients.add_argument("--profile", help="profile the traffic is judged under (default: anthropic; reference for the embedded server)")
+    clients.add_argument("--api-version", default="2023-06-01", help="contract for requests that name no live anthropic-version (default: 2023-06-01)")
+    clients.add_argument("--timeout", type=float, default=180.0, metavar="S", help="longest a task may take before Claude Code is stopped (default: 180)")
+    clients.add_argument("--claude", metavar="PATH", help="use this claude binary instead of the cached install")
+    clients.add_argument("--install-only", action="store_true", help="install Claude Code into the cache (with progress) and exit")
+    clients.add_argument("--report-dir", default="reports", metavar="DIR")
+    clients.add_argument("--target-name", metavar="NAME")
+    clients.add_argument("--spec-dir", metavar="DIR")
+
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
     checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable)")
     checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
@@ -153,6 +173,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from .proxy.command import run as cmd_proxy
 
             return cmd_proxy(args)
+        if args.command == "clients":
+            from .clientrun.command import run as cmd_clients
+
+            return cmd_clients(args)
         return cmd_list_checks(args)
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
