@@ -28,21 +28,26 @@ from .session import Session, Settings
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
+def _expand(header: str, value: str) -> str:
+    """``value`` with each ``${VAR}`` replaced by the environment variable (ConfigError naming a missing one)."""
+
+    def one(match: re.Match[str]) -> str:
+        found = os.environ.get(match.group(1))
+        if found is None:
+            raise ConfigError(f"--header {header}: environment variable {match.group(1)} is not set")
+        return found
+
+    return _VAR.sub(one, value)
+
+
 def parse_headers(values: Sequence[str]) -> tuple[tuple[str, str], ...]:
     """``Name: value`` pairs, each ``${VAR}`` replaced by the environment variable (ConfigError naming what is wrong)."""
     out: list[tuple[str, str]] = []
     for item in values:
         name, colon, value = item.partition(":")
-        if not colon or not name.strip() or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
+        if not colon or not re.fullmatch(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+", name.strip()):
             raise ConfigError(f"--header {item.split(':', 1)[0]!r}…: expected 'Name: value'")
-
-        def expand(match: re.Match[str]) -> str:
-            found = os.environ.get(match.group(1))
-            if found is None:
-                raise ConfigError(f"--header {name.strip()}: environment variable {match.group(1)} is not set")
-            return found
-
-        out.append((name.strip(), _VAR.sub(expand, value.strip())))
+        out.append((name.strip(), _expand(name.strip(), value.strip())))
     return tuple(out)
 
 
@@ -63,16 +68,16 @@ def contracts_for(profile: str, api_version: str, spec_dir: str | None) -> dict[
 
 def run(args: object) -> int:
     """The ``proxy`` command."""
-    upstream_url = check_upstream(str(getattr(args, "upstream")))
-    headers = parse_headers(getattr(args, "header") or [])
-    profile = str(getattr(args, "profile") or "anthropic")
-    contracts = contracts_for(profile, str(getattr(args, "api_version")), getattr(args, "spec_dir"))
+    upstream_url = check_upstream(str(args.upstream))
+    headers = parse_headers(args.header or [])
+    profile = str(args.profile or "anthropic")
+    contracts = contracts_for(profile, str(args.api_version), args.spec_dir)
     primary = next(iter(contracts.values()))
-    model = getattr(args, "model") or primary.profile.default_model or "claude-sonnet-4-5"
+    model = args.model or primary.profile.default_model or "claude-sonnet-4-5"
     resolve_model(primary, model)
     shown_upstream = Redactor([v for _, v in headers]).text(upstream_url)
     colour = terminal.fancy(sys.stderr)
-    settings = Settings(upstream=shown_upstream, profile=profile, report_dir=str(getattr(args, "report_dir")), target_name=getattr(args, "target_name"), default_model=model)
+    settings = Settings(upstream=shown_upstream, profile=profile, report_dir=str(args.report_dir), target_name=args.target_name, default_model=model)
     session = Session(contracts, settings, out=sys.stderr, colour=colour)
     upstream = Upstream(base_url=upstream_url, headers=headers)
 
@@ -85,7 +90,7 @@ def run(args: object) -> int:
         print(f"  point a client at it: ANTHROPIC_BASE_URL={url}", file=sys.stderr)
         print(f"  every exchange is judged as it completes; Ctrl-C (or SIGTERM) writes the report to {session.run_dir}", file=sys.stderr, flush=True)
 
-    host, port = str(getattr(args, "host")), int(getattr(args, "port"))
+    host, port = str(args.host), int(args.port)
     try:
         serve_foreground(upstream, session, host=host, port=port, on_ready=ready)
     except SystemExit:  # uvicorn exits when it cannot listen (it has logged why)

@@ -19,7 +19,6 @@ from conformance.reference.tool_rules import thinking_type
 from conformance.reference.toy_model import Generation, StopReason
 from conformance.reference.validation import MessagesRequest
 
-
 _WORKDIR = re.compile(r"(?i)working directory:\s*(/\S*)")
 RESULT_SHOWN = 2000  # characters of tool results the answer after them repeats
 
