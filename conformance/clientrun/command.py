@@ -16,6 +16,7 @@ make every ``run`` pay for the client, or make ``run``'s budget meaningless.
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import sys
 import tempfile
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
 from ..contract.model import Contract
 from ..errors import ConfigError
@@ -91,7 +92,7 @@ def _settle(proxy: ProxyThread, session: Session, timeout: float = 10.0) -> None
     session.wait_idle(max(0.1, deadline - time.monotonic()))
 
 
-def run(args: Any) -> int:
+def run(args: argparse.Namespace) -> int:
     """The ``clients`` command."""
     say: Callable[[str], None] = lambda text: print(text, file=sys.stderr, flush=True)  # noqa: E731
     try:

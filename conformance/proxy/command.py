@@ -8,6 +8,7 @@ else 0 (2 for a bad option, as every command).
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import sys
@@ -66,7 +67,7 @@ def contracts_for(profile: str, api_version: str, spec_dir: str | None) -> dict[
     return load_contracts(api_version, profile, spec_dir=spec_dir)
 
 
-def run(args: object) -> int:
+def run(args: argparse.Namespace) -> int:
     """The ``proxy`` command."""
     upstream_url = check_upstream(str(args.upstream))
     headers = parse_headers(args.header or [])
