@@ -15,8 +15,17 @@ from conformance.findings import Finding, Level, Outcome, Violation
 from conformance.scenarios import Request
 from conformance.traffic import EVIDENCE, KEPT_VIOLATIONS, WINDOW, Tally, TrafficJudge, describe, endpoint_of
 from conformance.versions import load_contracts
-
-from tests.checks._build import STOP, block_start, block_stop, message, message_delta, request_json, sse, start, text_delta
+from tests.checks._build import (
+    STOP,
+    block_start,
+    block_stop,
+    message,
+    message_delta,
+    request_json,
+    sse,
+    start,
+    text_delta,
+)
 
 MODEL = "claude-haiku-4-5"
 
@@ -31,7 +40,8 @@ def test_needs_plan_is_read_from_the_rule_not_from_a_list() -> None:
     for rule_id in ("stream.event_order", "errors.envelope_shape", "shape.message_schema", "tools.ids_unique_across_run", "models.list_schema"):
         assert rules[rule_id].needs_plan is None, rule_id
     traffic = [r for r in rules.values() if r.needs_plan is None]
-    assert traffic and all(r.kind is RuleKind.PROPERTY and r.on is not None and not r.on.scenarios and not r.on.tags for r in traffic)
+    assert traffic
+    assert all(r.kind is RuleKind.PROPERTY and r.on is not None and not r.on.scenarios and not r.on.tags for r in traffic)
 
 
 def test_every_twin_comparison_says_it_needs_the_plan() -> None:
@@ -56,7 +66,8 @@ def test_endpoint_of(path: str, endpoint: str | None) -> None:
 
 def test_describe_a_selector() -> None:
     rule = load_contract("2023-06-01", "anthropic").rules["headers.stream_content_type"]
-    assert rule.on is not None and describe(rule.on) == "streamed 2xx answers of /v1/messages"
+    assert rule.on is not None
+    assert describe(rule.on) == "streamed 2xx answers of /v1/messages"
 
 
 def _case(check_id: str = "shape.message_schema"):
@@ -77,7 +88,8 @@ def test_a_tally_keeps_the_first_violations_and_counts_the_rest() -> None:
         assert not tally.add(replace(failed, violations=(Violation("Received: 1\nExpected: 2", exchange=f"{n:04d}-messages"),)), f"{n:04d}-messages")
     finding = tally.finding(judged_total=199)
     assert finding.outcome is Outcome.FAIL
-    assert len(finding.violations) == KEPT_VIOLATIONS and len(finding.exchanges) <= 6
+    assert len(finding.violations) == KEPT_VIOLATIONS
+    assert len(finding.exchanges) <= 6
     assert "… and 195 more violation(s); broken on 198 exchange(s)" in finding.message
     assert finding.notes[0] == "looked at 199 of the session's 199 judged exchange(s): 1 pass, 198 fail"
 
@@ -123,14 +135,15 @@ def test_a_long_session_is_judged_in_bounded_memory() -> None:
         judge.add(*_exchange(n, stream=n % 2 == 0))
     now, _ = tracemalloc.get_traced_memory()
     tracemalloc.stop()
-    assert len(judge.window.items) == WINDOW and len(judge.requests) == WINDOW
+    assert len(judge.window.items) == WINDOW
+    assert len(judge.requests) == WINDOW
     assert all(len(j._readings) <= WINDOW for j in judge._judges.values())
     assert now - base < 8 * 1024 * 1024, f"{(now - base) / 1e6:.1f} MB held after 120 more exchanges"
     findings = {f.check_id: f for f in judge.findings()}
     assert findings["stream.event_order"].outcome is Outcome.PASS
     assert findings["shape.message_ids_unique"].outcome is Outcome.PASS
     assert len(findings["stream.event_order"].judged) <= 50
-    assert judge.judged_exchanges == 160 and judge.spend.requests == 160
+    assert judge.judged_exchanges == judge.spend.requests == 160
 
 
 def test_evidence_is_kept_for_the_first_breaks_only() -> None:
@@ -140,7 +153,8 @@ def test_evidence_is_kept_for_the_first_breaks_only() -> None:
     result = judge.result()
     assert len(result.exchanges) == EVIDENCE
     broken = next(f for f in result.findings if f.check_id == "usage.output_within_max_tokens")
-    assert broken.outcome is Outcome.FAIL and broken.exchanges[0] == "0001-messages"
+    assert broken.outcome is Outcome.FAIL
+    assert broken.exchanges[0] == "0001-messages"
 
 
 def test_each_exchange_is_judged_under_the_version_it_names() -> None:

@@ -105,12 +105,13 @@ def _npm(root: Path, version: str, say: Say, timeout: float) -> None:
     threading.Thread(target=_heartbeat, args=(say, started, stop, process, timeout, expired), daemon=True).start()
     lines: list[str] = []
     try:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.append(line.rstrip())
-            if "http fetch" in line or line.startswith("added") or "ERR" in line:
-                say("  npm: " + line.strip()[:160])
-        code = process.wait()
+        with process:  # closes the pipe whatever happens
+            assert process.stdout is not None
+            for line in process.stdout:
+                lines.append(line.rstrip())
+                if "http fetch" in line or line.startswith("added") or "ERR" in line:
+                    say("  npm: " + line.strip()[:160])
+            code = process.wait()
     finally:
         stop.set()
     if expired.is_set():
