@@ -384,9 +384,16 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Judge a recorded run again, offline, and write a fresh report."""
+    from .proxy.replay import replay_session, session_document
     from .replay import replay
     from .runstate import Options, RunState
 
+    session = session_document(Path(args.path))
+    if session is not None:  # a proxy session: re-judged as traffic, exchange by exchange
+        published = replay_session(Path(args.path), session, report_dir=args.report_dir, profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
+        print(f"replayed proxy session {args.path}: {published.document['proxy']['exchanges']} recorded exchanges, no request sent", file=sys.stderr)
+        print(terminal.summary(published.document, report_path=str(published.run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
+        return EXIT_FAILED if published.failed else EXIT_OK
     result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
     options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline)
     state = RunState(options)

@@ -24,9 +24,12 @@ from .sse.reading import StreamReading, read_stream
 MAX_SHOWN = 3
 
 
-def _stream_flag_malformed(request: Request) -> bool:
-    """A body whose `stream` is not a boolean asked for neither a stream nor a Message; only its own parameter rule judges it."""
-    body = request.json_body()
+def _stream_flag_malformed(exchange: Exchange) -> bool:
+    """A body whose `stream` is not a boolean asked for neither a stream nor a Message; only its own parameter rule judges it.
+
+    Read from the recorded request, whose decoded body is kept: a rule per call would decode it again (Claude Code sends 90 KB).
+    """
+    body = exchange.request.json
     return isinstance(body, dict) and "stream" in body and not isinstance(body["stream"], bool)
 
 
@@ -135,7 +138,7 @@ class Judge:
                 continue
             if selector.endpoint is not None and request.endpoint != selector.endpoint:
                 continue
-            if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(request)):
+            if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(exchange)):
                 continue
             if selector.scenarios and sid not in selector.scenarios:
                 continue

@@ -31,6 +31,7 @@ from ..errors import ConfigError
 from ..proxy.app import Upstream
 from ..proxy.server import ProxyThread
 from ..proxy.session import Published, Session, Settings
+from ..redact import Redactor
 from ..report import terminal
 from . import install, runner
 from .runner import Task, TaskRun, Tracker
@@ -121,8 +122,9 @@ def run(args: argparse.Namespace) -> int:
         if not key:
             raise ConfigError(f"environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})")
         upstream = check_upstream(args.base_url)
-        say(f"anthropic-conformance clients: {CLIENT} through the proxy to {upstream} · profile {profile}")
-        result = run_tasks(claude, chosen, upstream=upstream, api_key=key, contracts=contracts, settings=replace(settings, upstream=upstream), model=args.model, out=sys.stderr, timeout=args.timeout, say=say)
+        shown = Redactor([key]).text(upstream)  # credentials in the URL stay out of the reports
+        say(f"anthropic-conformance clients: {CLIENT} through the proxy to {shown} · profile {profile}")
+        result = run_tasks(claude, chosen, upstream=upstream, api_key=key, contracts=contracts, settings=replace(settings, upstream=shown), model=args.model, out=sys.stderr, timeout=args.timeout, say=say)
     else:
         from ..reference.faults import FAULTS
         from ..reference.router import fault_base_path

@@ -231,3 +231,20 @@ def test_concurrent_clients(proxied: Any, reference_key: str) -> None:
     assert published.document["counts"]["fail"] == 0
     ids = [json.loads(line)["id"] for line in (published.run_dir / "cassette.jsonl").read_text(encoding="utf-8").splitlines()]
     assert len(set(ids)) == 12
+
+
+def test_a_session_replays_offline_to_the_same_verdicts(proxied: Any, reference_key: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from conformance.cli import main
+
+    proxy = proxied(fault_base_path("drop-message-stop"))
+    with anthropic.Anthropic(base_url=proxy.url, api_key=reference_key, max_retries=0) as client:
+        with client.messages.stream(**PLAIN) as stream:
+            stream.until_done()
+        client.messages.create(**PLAIN)
+    published = proxy.finish()
+    assert main(["replay", str(published.run_dir), "--report-dir", str(tmp_path / "again")]) == 1
+    assert "replayed proxy session" in capsys.readouterr().err
+    (again,) = [p for p in (tmp_path / "again").iterdir() if p.is_dir() and p.name != "latest"]
+    replayed = json.loads((again / "results.json").read_text(encoding="utf-8"))
+    assert {r["id"]: r["outcome"] for r in replayed["results"]} == {r["id"]: r["outcome"] for r in published.document["results"]}
+    assert replayed["proxy"]["exchanges"] == 2
