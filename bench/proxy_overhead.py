@@ -73,7 +73,8 @@ async def _serve_one(reader: asyncio.StreamReader, writer: asyncio.StreamWriter)
     try:
         while True:
             head = await reader.readuntil(b"\r\n\r\n")
-            length = int(re.search(rb"(?i)content-length:\s*(\d+)", head).group(1)) if b"ontent-length" in head else 0  # type: ignore[union-attr]
+            found = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            length = int(found.group(1)) if found else 0
             spec = json.loads(await reader.readexactly(length)) if length else {}
             writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\ntransfer-encoding: chunked\r\nrequest-id: req_bench\r\n\r\n")
             for piece in _head():

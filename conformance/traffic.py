@@ -287,10 +287,6 @@ class TrafficJudge:
         """The session's verdict on every traffic case, in spec order."""
         return [tally.finding(judged_total=self.judged_exchanges) for tally in self.tallies.values()]
 
-    def must_broken(self) -> int:
-        """How many MUST cases some exchange broke so far."""
-        return sum(1 for t in self.tallies.values() if t.counts[Outcome.FAIL])
-
     def result(self) -> RunResult:
         """The session as a ``RunResult``: the reporters of a planned run render it unchanged."""
         models = [m for m, _ in self.models.most_common(3)]
