@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import json
 import logging
 import time
 import zlib
@@ -100,8 +101,6 @@ def _auth(headers: Iterable[tuple[str, str]]) -> tuple[str, list[str]]:
 
 def _error_body(message: str) -> bytes:
     """The proxy's own answer when there is no upstream answer: Anthropic's error envelope, so clients show the message."""
-    import json
-
     return json.dumps({"type": "error", "error": {"type": "api_error", "message": f"anthropic-conformance proxy: {message}"}}).encode()
 
 

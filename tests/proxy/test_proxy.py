@@ -99,8 +99,10 @@ def test_the_stream_is_not_buffered(proxied: Any, reference_key: str) -> None:
         t0 = time.monotonic()
         for _ in response.iter_raw():
             arrivals.append(time.monotonic() - t0)
-    assert len(arrivals) > 30, "the answer arrived in a few pieces: something buffered it"
-    assert arrivals[-1] - arrivals[0] > 1.0  # 60 events 20 ms apart, spread over the read as the upstream paced them
+    # 60 events 20 ms apart: read piece by piece over more than a second, as the upstream paced them (a loaded
+    # machine may coalesce a few pieces; a buffering proxy delivers one or two at the end).
+    assert len(arrivals) > 10, "the answer arrived in a few pieces: something buffered it"
+    assert arrivals[-1] - arrivals[0] > 0.8
     published = proxy.finish()
     by_id = {r["id"]: r for r in published.document["results"]}
     assert by_id["recovery.stream_not_buffered"]["outcome"] == "pass"
