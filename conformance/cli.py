@@ -118,6 +118,43 @@ def _parser() -> argparse.ArgumentParser:
     validate.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
     add_verbosity(validate)
 
+    proxy = sub.add_parser(
+        "proxy",
+        help="a validating reverse proxy: point a client's base URL at it; every exchange is judged, Ctrl-C writes the report",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    proxy.add_argument("--upstream", required=True, metavar="URL", help="the target's base URL (what the client would use without the proxy)")
+    proxy.add_argument("--port", type=int, default=8089, help="port to listen on (0 picks a free one; default: 8089)")
+    proxy.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    proxy.add_argument("--profile", help="provider profile the traffic is judged under (default: anthropic)")
+    proxy.add_argument("--api-version", default="2023-06-01", help="contract for requests that name no live anthropic-version (default: 2023-06-01)")
+    proxy.add_argument("--model", help="model whose facts judge requests that name none (default: the profile's default model)")
+    proxy.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="add a header to every upstream request, replacing the client's (repeatable; ${VAR} reads the environment, so a key stays off the command line)")
+    proxy.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
+    proxy.add_argument("--target-name", metavar="NAME", help="a name for the target in reports (default: its URL)")
+    proxy.add_argument("--spec-dir", metavar="DIR")
+
+    clients = sub.add_parser(
+        "clients",
+        help="run Claude Code on scripted tasks through the validating proxy against the target (no --base-url: the embedded reference server)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    clients.add_argument("--base-url", metavar="URL", help="target base URL (default: the embedded reference server)")
+    clients.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key, given to Claude Code (default: ANTHROPIC_API_KEY)")
+    clients.add_argument("--fault", action="append", default=[], metavar="NAME", help="put the embedded reference server behind this fault of the catalogue (repeatable)")
+    clients.add_argument("--task", action="append", default=[], metavar="NAME", help="run only this task (repeatable): plain, read-file, long-stream")
+    clients.add_argument("--model", default="claude-sonnet-4-5", help="the --model Claude Code is given (default: claude-sonnet-4-5)")
+    clients.add_argument("--profile", help="profile the traffic is judged under (default: anthropic; reference for the embedded server)")
+    clients.add_argument("--api-version", default="2023-06-01", help="contract for requests that name no live anthropic-version (default: 2023-06-01)")
+    clients.add_argument("--timeout", type=float, default=180.0, metavar="S", help="longest a task may take before Claude Code is stopped (default: 180)")
+    clients.add_argument("--claude", metavar="PATH", help="use this claude binary instead of the cached install")
+    clients.add_argument("--install-only", action="store_true", help="install Claude Code into the cache (with progress) and exit")
+    clients.add_argument("--report-dir", default="reports", metavar="DIR")
+    clients.add_argument("--target-name", metavar="NAME")
+    clients.add_argument("--spec-dir", metavar="DIR")
+
     checks = sub.add_parser("list-checks", help="list every check: id, level, tier, rule and source")
     checks.add_argument("--area", action="append", default=[], help="only these areas (repeatable; default: every area)")
     checks.add_argument("--profile", default="anthropic", help="show what changes under this profile (default: anthropic)")
@@ -149,6 +186,14 @@ def _main(argv: Sequence[str] | None) -> int:
             return cmd_merge(args)
         if args.command == "validate":
             return cmd_validate(args)
+        if args.command == "proxy":
+            from .proxy.command import run as cmd_proxy
+
+            return cmd_proxy(args)
+        if args.command == "clients":
+            from .clientrun.command import run as cmd_clients
+
+            return cmd_clients(args)
         return cmd_list_checks(args)
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
@@ -357,10 +402,17 @@ def cmd_merge(args: argparse.Namespace) -> int:
 
 def cmd_replay(args: argparse.Namespace) -> int:
     """Judge a recorded run again, offline, and write a fresh report."""
+    from .proxy.replay import replay_session, session_document
     from .replay import replay
     from .runstate import Options, RunState
 
     check_report_dir(args.report_dir)
+    session = session_document(Path(args.path))
+    if session is not None:  # a proxy session: re-judged as traffic, exchange by exchange
+        published = replay_session(Path(args.path), session, report_dir=args.report_dir, profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
+        print(f"replayed proxy session {args.path}: {published.document['proxy']['exchanges']} recorded exchanges, no request sent", file=sys.stderr)
+        print(terminal.summary(published.document, report_path=str(published.run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
+        return EXIT_FAILED if published.failed else EXIT_OK
     result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
     options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline)
     state = RunState(options)

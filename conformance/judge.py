@@ -10,7 +10,7 @@ unless other exchanges let the rule reach a verdict.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import replace
 
 from .checks.registry import CheckFn, registered
@@ -24,9 +24,12 @@ from .sse.reading import StreamReading, read_stream
 MAX_SHOWN = 3
 
 
-def _stream_flag_malformed(request: Request) -> bool:
-    """A body whose `stream` is not a boolean asked for neither a stream nor a Message; only its own parameter rule judges it."""
-    body = request.json_body()
+def _stream_flag_malformed(exchange: Exchange) -> bool:
+    """A body whose `stream` is not a boolean asked for neither a stream nor a Message; only its own parameter rule judges it.
+
+    Read from the recorded request, whose decoded body is kept: a rule per call would decode it again (Claude Code sends 90 KB).
+    """
+    body = exchange.request.json
     return isinstance(body, dict) and "stream" in body and not isinstance(body["stream"], bool)
 
 
@@ -52,17 +55,21 @@ class Judge:
             )
         return self._readings[exchange.id]
 
+    def forget(self, exchange_id: str) -> None:
+        """Drop the memoised reading of an exchange that left the mappings (the proxy keeps a bounded window of a long session)."""
+        self._readings.pop(exchange_id, None)
+
     def judge_all(self, cases: list[Case]) -> list[Finding]:
         """One finding per case, in the order given."""
         return [self.judge(case) for case in cases]
 
-    def judge(self, case: Case) -> Finding:
-        """The verdict of one case."""
+    def judge(self, case: Case, *, among: Collection[str] | None = None) -> Finding:
+        """The verdict of one case; ``among`` limits a property rule to those exchanges (the others stay its peers)."""
         base = Finding(check_id=case.check_id, case=case.variation, outcome=Outcome.PASS, level=case.level, exchanges=tuple(case.scenarios))
         if case.skip:
             return replace(base, outcome=Outcome.SKIP, message=case.skip)
         if case.rule.kind is RuleKind.PROPERTY:
-            return self._judge_property(case, base)
+            return self._judge_property(case, replace(base, exchanges=()) if among is not None else base, among)
         return self._judge_expectation(case, base)
 
     # ------------------------------------------------------------------ expectation cases
@@ -147,10 +154,11 @@ class Judge:
 
     # --------------------------------------------------------------------- property cases
 
-    def select(self, selector: Selector) -> list[Exchange]:
-        """Every exchange of the run the selector picks, in plan order."""
+    def select(self, selector: Selector, among: Collection[str] | None = None) -> list[Exchange]:
+        """Every exchange of the run (or of ``among``) the selector picks, in plan order."""
         picked = []
-        for sid, exchange in self.exchanges.items():
+        pairs = self.exchanges.items() if among is None else ((sid, self.exchanges[sid]) for sid in among if sid in self.exchanges)
+        for sid, exchange in pairs:
             request = self.requests.get(sid)
             if request is None:
                 continue
@@ -158,7 +166,7 @@ class Judge:
                 continue
             if request.start_only and exchange.ok and selector.status == "ok" and sid not in selector.scenarios:
                 continue  # a probe of acceptance closed after its first event: no answer to judge (its head and connection are)
-            if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(request)):
+            if selector.stream is not None and (request.stream != selector.stream or _stream_flag_malformed(exchange)):
                 continue
             if selector.scenarios and sid not in selector.scenarios:
                 continue
@@ -189,16 +197,16 @@ class Judge:
             reader=self.reading,
         )
 
-    def _judge_property(self, case: Case, base: Finding) -> Finding:
+    def _judge_property(self, case: Case, base: Finding, among: Collection[str] | None = None) -> Finding:
         rule = case.rule
         fn: CheckFn | None = self._checks.get(rule.id)
         if fn is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
         assert rule.on is not None
-        picked = [e for e in self.select(rule.on) if e.error_kind != NOT_SENT and _unfollowed(e) is None]
+        picked = [e for e in self.select(rule.on, among) if e.error_kind != NOT_SENT and _unfollowed(e) is None]
         unanswered = [e for e in picked if e.status is None]
         judged = [e for e in picked if e.status is not None]
-        cut_short = self._cut_short(rule.on)
+        cut_short = self._cut_short(rule.on, among)
         if not judged:
             if cut_short and not unanswered:
                 return replace(base, outcome=Outcome.ERROR, message=_no_complete_answer(cut_short))
@@ -247,9 +255,9 @@ class Judge:
             return base
         return self._verdict(base, violations, case)
 
-    def _cut_short(self, selector: Selector) -> list[str]:
+    def _cut_short(self, selector: Selector, among: Collection[str] | None = None) -> list[str]:
         """Answers a rule wanted but never got: a redirect not followed, or (for rules on successful answers) still 429/529 after retries."""
-        wanted = self.select(replace(selector, status="any"))
+        wanted = self.select(replace(selector, status="any"), among)
         out = []
         for e in wanted:
             if e.status is None:

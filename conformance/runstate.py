@@ -11,7 +11,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -293,13 +293,17 @@ class RunState:
         self.write(result, run_dir)
         return result
 
-    def write(self, result: RunResult, run_dir: Path) -> None:
-        """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``."""
+    def write(self, result: RunResult, run_dir: Path, *, extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Write verdicts, results.json (gated by the baseline), report.html and summary.md for ``result``; return the document.
+
+        ``extra`` adds top-level sections to results.json (the proxy's session, a client run's tasks).
+        """
         verdicts = [
             {"id": f.case_id, "check": f.check_id, "case": f.case, "outcome": f.outcome.value, "level": f.level.value, "message": f.message, "exchanges": list(f.exchanges), "notes": list(f.notes), "judged": list(f.judged)}
             for f in result.findings
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
+        document.update(extra or {})
         self._gate(document)
         self._mark_interrupted(document)
         if self.result is result:  # a live run knows its tier; a replay does not know the recorded one's
@@ -317,6 +321,7 @@ class RunState:
             summary.append_github_step_summary(text)
         if document["complete"]:  # reports/latest keeps leading to the last run that finished
             point_latest(run_dir.parent, run_dir)
+        return document
 
     def _mark_interrupted(self, document: dict[str, Any]) -> None:
         """``complete``, and for a run a signal stopped: which one, what it left unjudged, and a failed gate."""

@@ -329,6 +329,7 @@ def _rule(rule_id: str, raw: JSONObject) -> Rule:
         note=raw.get("note", ""),
         level_reason=raw.get("level_reason", ""),
         behaviour=bool(raw.get("behaviour", False)),
+        planned_only=raw.get("planned_only", ""),
         scenario=raw.get("scenario"),
         also=tuple(raw.get("also", ())),
         expect=_expect(raw.get("expect")),

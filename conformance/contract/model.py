@@ -115,8 +115,25 @@ class Rule:
     on: Selector | None = None
     generated: Generation | None = None
     behaviour: bool = False  # a model may vary on it: retried on failure (--behaviour-retries), a late pass warns
+    planned_only: str = ""  # why a property rule needs the suite's own requests although its selector names none (a twin comparison)
     overridden_by: str = ""  # the profile line that changed this rule, with its source
     skip: str | None = None  # a profile may declare the rule not applicable, with a reason
+
+    @property
+    def needs_plan(self) -> str | None:
+        """Why only the suite's planned requests can put this rule to the test, or None when any exchange it selects can (the proxy's traffic).
+
+        Derived from the rule itself, never from a list of ids: a status expectation judges a request
+        the suite composed; a selector naming scenarios or tags picks requests by what the suite meant
+        them to force; ``planned_only`` states why a rule that selects neither still needs the plan.
+        """
+        if self.kind is not RuleKind.PROPERTY or self.on is None:
+            return "it judges the status of a request the suite composes on purpose"
+        if self.on.scenarios:
+            return f"it judges the suite's own scenarios ({', '.join(self.on.scenarios[:3])})"
+        if self.on.tags:
+            return f"it judges requests whose prompt forces a behaviour (the suite's {', '.join(self.on.tags)} probes)"
+        return self.planned_only or None
 
 
 @dataclass(frozen=True, slots=True)

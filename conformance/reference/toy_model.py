@@ -5,7 +5,9 @@ functions over already-validated request values; an image costs its pixels by th
 wherever it sits (a tool_result carries images too). Knows nothing about HTTP, SSE or validation.
 
 The suite's prompts are phrased so that real models obey them too; this model obeys them exactly:
-"Reply with exactly this text and nothing else: X" answers X, "Count from A to B" counts.
+"Reply with exactly this text and nothing else: X" answers X, "Count from A to B" counts. It reads
+only the user's own words: ``<system-reminder>`` sections an agent harness adds to a user turn
+(Claude Code adds its environment, its agents and its skills there) are context, never the request.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from conformance.reference.tool_calls import ToolCall
 _TOKEN = re.compile(r"\s*\S+|\s+")
 _ECHO = re.compile(r"(?is)reply with exactly this text and nothing else:\s*(.+)")
 _COUNT = re.compile(r"(?i)count from (\d+) to (\d+)")
+_REMINDER = re.compile(r"(?s)<system-reminder>.*?(?:</system-reminder>|\Z)")
 _COUNT_LIMIT = 100_000
 DEFAULT_REPLY = "Hello! I am the reference model."
 PER_MESSAGE_OVERHEAD = 3
@@ -143,8 +146,18 @@ def message_text(message: JSONObject) -> str:
     return "\n".join(t for t in texts if isinstance(t, str))
 
 
-def reply_to(prompt: str) -> str:
-    """Apply the reply rules to the last user message's text."""
+def without_reminders(text: str) -> str:
+    """``text`` without the ``<system-reminder>`` sections an agent harness adds to user turns and tool results."""
+    return _REMINDER.sub("", text).strip()
+
+
+def user_words(message: JSONObject) -> str:
+    """What the user wrote in a turn: its text without the ``<system-reminder>`` sections a harness adds."""
+    return without_reminders(message_text(message))
+
+
+def rule_reply(prompt: str) -> str | None:
+    """The reply a reply rule gives ``prompt`` (echo, count), or None when no rule applies."""
     echo = _ECHO.search(prompt)
     if echo:
         return echo.group(1).strip()
@@ -153,11 +166,17 @@ def reply_to(prompt: str) -> str:
         start, end = int(count.group(1)), int(count.group(2))
         if start <= end and end - start < _COUNT_LIMIT:
             return " ".join(str(n) for n in range(start, end + 1))
-    return DEFAULT_REPLY
+    return None
+
+
+def reply_to(prompt: str) -> str:
+    """Apply the reply rules to the last user message's text."""
+    found = rule_reply(prompt)
+    return DEFAULT_REPLY if found is None else found
 
 
 def _continuation(messages: Sequence[JSONObject]) -> str:
-    prompt = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    prompt = next((user_words(m) for m in reversed(messages) if m.get("role") == "user"), "")
     reply = reply_to(prompt)
     if messages and messages[-1].get("role") == "assistant":
         prefill = message_text(messages[-1])

@@ -2,18 +2,21 @@
 
 Owns the composition and its token arithmetic: thinking tokens count as output and come out of
 max_tokens first; tool calls are made when tool_choice and the prompt call for them and they fit,
-ending the turn with stop_reason tool_use; otherwise toy_model.py writes the text. A server tool call
-(server_tools.py) comes before the text and its result joins the context; a paused turn ends right
-after the call (pause_turn). Under ``output_config.format`` the text is the schema's instance
-(structured.py: constrained decoding, whatever the prompt or a canned reply says). The documented
-refusal test string ends the turn at once with stop_reason refusal and its stop_details (streaming
-refusals guide), before any model writes a word. Knows nothing about HTTP, SSE or validation (it
-receives an already-validated request).
+ending the turn with stop_reason tool_use; otherwise toy_model.py writes the text. Like a sensible
+agent it never loops: once a turn brings tool results (and tool_choice leaves the choice to it) it
+answers in text, with what the user's words in that turn ask for, else what the tools returned. A
+server tool call (server_tools.py) comes before the text and its result joins the context; a paused
+turn ends right after the call (pause_turn). Under ``output_config.format`` the text is the schema's
+instance (structured.py: constrained decoding, whatever the prompt or a canned reply says). The
+documented refusal test string ends the turn at once with stop_reason refusal and its stop_details
+(streaming refusals guide), before any model writes a word. Knows nothing about HTTP, SSE or
+validation (it receives an already-validated request).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -29,9 +32,56 @@ REFUSAL_TEST_STRING = "ANTHROPIC_MAGIC_STRING_TRIGGER_REFUSAL_1FAEFB6177B4672DEE
 # RefusalStopDetails: category and explanation are null when the refusal maps to no named category (refusals guide).
 REFUSAL_DETAILS: JSONObject = {"type": "refusal", "category": None, "explanation": None}
 
+_WORKDIR = re.compile(r"(?i)working directory:\s*(/\S*)")
+RESULT_SHOWN = 2000  # characters of tool results the answer after them repeats
+
 
 def _prompt(request: MessagesRequest) -> str:
-    return next((toy_model.message_text(m) for m in reversed(request.messages) if m.get("role") == "user"), "")
+    return next((toy_model.user_words(m) for m in reversed(request.messages) if m.get("role") == "user"), "")
+
+
+def _blocks(message: JSONObject | None, kind: str) -> list[JSONObject]:
+    content = message.get("content") if message is not None else None
+    return [b for b in content if isinstance(b, dict) and b.get("type") == kind] if isinstance(content, list) else []
+
+
+def _results(request: MessagesRequest) -> list[JSONObject]:
+    """The tool_result blocks of the last turn when it is the user's: the tools the model called have run."""
+    last = request.messages[-1] if request.messages else None
+    return _blocks(last, "tool_result") if last is not None and last.get("role") == "user" else []
+
+
+def _workdir(request: MessagesRequest) -> str | None:
+    """The working directory the request states (an agent harness puts it in the system prompt or a reminder), if any."""
+    texts = [request.system] if isinstance(request.system, str) else [b.get("text") for b in request.system if isinstance(b, dict)] if isinstance(request.system, list) else []
+    texts += [toy_model.message_text(m) for m in request.messages if m.get("role") == "user"]
+    for text in texts:
+        found = _WORKDIR.search(text) if isinstance(text, str) else None
+        if found:
+            return found.group(1).rstrip(".,;")
+    return None
+
+
+def _result_text(block: JSONObject) -> str:
+    content = block.get("content")
+    if isinstance(content, str):
+        return content
+    return "\n".join(b["text"] for b in content if isinstance(b, dict) and isinstance(b.get("text"), str)) if isinstance(content, list) else ""
+
+
+def after_results(request: MessagesRequest, results: list[JSONObject]) -> str:
+    """The text answer once tools have run: what the user's words in that turn ask for, else what each tool returned."""
+    asked = toy_model.rule_reply(toy_model.user_words(request.messages[-1]))
+    if asked is not None:
+        return asked
+    previous = request.messages[-2] if len(request.messages) > 1 else None
+    names = {str(b.get("id")): str(b.get("name")) for b in _blocks(previous, "tool_use")}
+    parts = []
+    for block in results:
+        name = names.get(str(block.get("tool_use_id")), "the")
+        said = toy_model.without_reminders(_result_text(block))[:RESULT_SHOWN]
+        parts.append(f"The {name} tool {'failed' if block.get('is_error') is True else 'returned'}: {said}" if said else f"The {name} tool returned nothing.")
+    return "\n".join(parts)
 
 
 Call = tool_calls.ToolCall | server_tools.ServerCall
@@ -74,8 +124,15 @@ def respond(request: MessagesRequest, *, reply: str | None = None, pause: bool =
     schema = structured.output_schema(request.output_config)
     if schema is not None:  # constrained decoding writes the schema's instance, whatever the prompt or a canned reply
         reply = structured.text_for(schema)
-    server = server_tools.choose(prompt, request.tools, request.tool_choice, pause=pause)
-    calls = () if server else tool_calls.choose(prompt, request.tools, request.tool_choice)
+    results = _results(request)
+    chooses = not isinstance(request.tool_choice, dict) or request.tool_choice.get("type", "auto") == "auto"
+    server: tuple[server_tools.ServerCall, ...] = ()
+    calls: tuple[tool_calls.ToolCall, ...] = ()
+    if results and chooses:  # the tools have run: answer, never call again (an agent that always calls loops forever)
+        reply = after_results(request, results) if reply is None else reply
+    else:
+        server = server_tools.choose(prompt, request.tools, request.tool_choice, pause=pause)
+        calls = () if server else tool_calls.choose(prompt, request.tools, request.tool_choice, workdir=_workdir(request))
     thought = thoughts.think(_plan(server or calls)) if thinking_type(request.thinking) else None
     thinking_tokens = toy_model.count_text(thought.text) if thought else 0
     if thinking_tokens >= request.max_tokens:  # only adaptive thinking can meet a max_tokens this small; it then skips the thought
