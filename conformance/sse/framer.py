@@ -3,6 +3,13 @@
 Owns line splitting (CR, LF, CRLF at the byte level), per-line UTF-8 decoding, the BOM and the
 event size cap, and reports what it could not frame as ``Violation`` values. It knows no JSON
 and no event names: what a frame means is the grammar's job.
+
+Speed (live traffic goes through here): an event in the shape nearly every server sends
+(``event: NAME`` and/or ``data: VALUE`` lines ended by LF, then a blank line, whole inside one read)
+is framed by ``bytes.find`` and one decode per line, with no per-line objects; anything else
+(CR or CRLF, comments, other fields, an event split across reads, bad UTF-8, an event near the size
+cap) goes through the general line-by-line path, which defines the behaviour. Both yield the same
+frames for the same bytes (tests/sse/test_framer.py feeds every case both ways).
 """
 
 from __future__ import annotations
@@ -10,11 +17,10 @@ from __future__ import annotations
 import enum
 import re
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..findings import Violation
 
-_EOL = re.compile(rb"[\r\n]")
 _ESCAPED = re.compile("[\udc80-\udcff]")
 _BOM = b"\xef\xbb\xbf"
 _LF = 0x0A
@@ -30,6 +36,11 @@ class LineEnding(enum.Enum):
 
 
 _ENDING_SIZE = {LineEnding.LF: 1, LineEnding.CR: 1, LineEnding.CRLF: 2}
+# Line endings seen in a block, as a bit mask while framing (no set per block); a frame gets the frozenset.
+_BIT = {LineEnding.LF: 1, LineEnding.CR: 2, LineEnding.CRLF: 4}
+_ENDINGS = tuple(frozenset(e for e, bit in _BIT.items() if mask & bit) for mask in range(8))
+_LF_ONLY = _ENDINGS[1]
+_EVENT, _DATA = sys.intern("event"), sys.intern("data")
 
 
 class FrameIssue(enum.Enum):
@@ -41,11 +52,14 @@ class FrameIssue(enum.Enum):
     BOM = "bom"
 
 
-@dataclass(frozen=True, slots=True)
-class Frame:
-    """One blank-line-terminated block, with where and when it arrived, for evidence and timing checks."""
+class Frame(NamedTuple):
+    """One blank-line-terminated block, with where and when it arrived, for evidence and timing checks.
 
-    index: int
+    A named tuple rather than a frozen dataclass: one is made per event, and a frozen dataclass's
+    ``__init__`` costs several times the framing of a typical event.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the frame's number is its index
     event: str | None
     data: str | None
     id: str | None
@@ -56,6 +70,9 @@ class Frame:
     end: int
     endings: frozenset[LineEnding]
     t: float | None
+
+
+_new_frame = tuple.__new__  # Frame(...) without the keyword-argument machinery, on the hot path
 
 
 class _Block:
@@ -73,7 +90,7 @@ class _Block:
         self.data: list[str] = []
         self.comments: list[str] = []
         self.fields: list[tuple[str, str]] = []
-        self.endings: set[LineEnding] = set()
+        self.endings = 0  # a mask of _BIT values
 
     def add(self, line: str) -> None:
         """Interpret one non-blank line as WHATWG does: comment, ``name:value`` or a bare name."""
@@ -103,19 +120,8 @@ class _Block:
 
     def frame(self, index: int, end: int, t: float | None) -> Frame:
         """Freeze the block into the value the rest of the tool sees."""
-        return Frame(
-            index=index,
-            event=self.event,
-            data="\n".join(self.data) if self.data else None,
-            id=self.id,
-            retry=self.retry,
-            comments=tuple(self.comments),
-            fields=tuple(self.fields),
-            start=self.start,
-            end=end,
-            endings=frozenset(self.endings),
-            t=t,
-        )
+        data = "\n".join(self.data) if self.data else None
+        return Frame(index, self.event, data, self.id, self.retry, tuple(self.comments), tuple(self.fields), self.start, end, _ENDINGS[self.endings], t)
 
 
 class Framer:
@@ -233,14 +239,24 @@ class Framer:
                 i = 1
             else:
                 self._end_line(LineEnding.CR, base, frames)
+        find = chunk.find
+        cr = find(b"\r", i)  # the next CR at or after i (-1: none left): found once per chunk, not once per line
+        lf = -2  # the next LF at or after i, found when needed
         while i < size:
-            found = _EOL.search(chunk, i)
-            if found is None:
+            if self._block is None and not self._line_len:
+                i = self._fast(chunk, i, base, frames, size if cr < 0 else cr)
+                if i == size:
+                    break
+            if lf < i and lf != -1:
+                lf = find(b"\n", i)
+            if 0 <= cr < i:
+                cr = find(b"\r", i)
+            j = lf if cr < 0 or 0 <= lf < cr else cr
+            if j < 0:
                 self._extend(chunk, i, size)
                 break
-            j = found.start()
             self._extend(chunk, i, j)
-            if chunk[j] == _LF:
+            if j == lf:
                 self._end_line(LineEnding.LF, base + j + 1, frames)
                 i = j + 1
             elif j + 1 == size:
@@ -253,6 +269,54 @@ class Framer:
                 self._end_line(LineEnding.CR, base + j + 1, frames)
                 i = j + 1
         self._pos = base + size
+
+    def _fast(self, chunk: bytes, i: int, base: int, frames: list[Frame], stop: int) -> int:
+        """Frame whole events of the common shape between ``i`` and ``stop`` (the next CR); return where the general path takes over.
+
+        The shape: an optional ``event:`` line, an optional ``data:`` line, each ended by LF, then
+        the blank line, all before ``stop``. Anything else (another field, a comment, a second data
+        line, bad UTF-8, an event past the size cap, an event cut by the end of the read) stops here.
+        """
+        find, starts = chunk.find, chunk.startswith
+        limit, index, t = self._max, self._index, self._t
+        while i < stop:
+            if chunk[i] == _LF:  # a blank line between blocks: nothing to frame
+                i += 1
+                continue
+            at = i
+            event = data = None
+            try:
+                if starts(b"event:", at):
+                    eol = find(b"\n", at, stop)
+                    if eol < 0:
+                        break
+                    value = at + 7 if chunk[at + 6 : at + 7] == b" " else at + 6
+                    event = chunk[value:eol].decode()
+                    at = eol + 1
+                if starts(b"data:", at):
+                    eol = find(b"\n", at, stop)
+                    if eol < 0:
+                        break
+                    value = at + 6 if chunk[at + 5 : at + 6] == b" " else at + 5
+                    data = chunk[value:eol].decode()
+                    at = eol + 1
+            except UnicodeDecodeError:
+                break
+            if at == i or at >= stop or chunk[at] != _LF or at - i > limit:
+                break
+            at += 1
+            if event is None:
+                fields: tuple[tuple[str, str], ...] = ((_DATA, data or ""),)
+            elif data is None:
+                fields = ((_EVENT, event),)
+            else:
+                fields = ((_EVENT, event), (_DATA, data))
+            frames.append(_new_frame(Frame, (index, event, data, None, None, (), fields, base + i, base + at, _LF_ONLY, t)))
+            index += 1
+            i = at
+        self._index = index
+        self._line_start = base + i
+        return i
 
     def _extend(self, chunk: bytes, i: int, j: int) -> None:
         if i == j:
@@ -271,7 +335,7 @@ class Framer:
         if self._line_len == 0:
             if block is not None:
                 if not block.dropped:
-                    block.endings.add(ending)
+                    block.endings |= _BIT[ending]
                     frames.append(block.frame(self._index, end, self._t))
                     self._index += 1
                 self._block = None
@@ -282,7 +346,7 @@ class Framer:
                 self._drop(block)
             if not block.dropped:
                 block.size += size
-                block.endings.add(ending)
+                block.endings |= _BIT[ending]
                 block.add(self._decode(bytes(self._line), self._line_start))
         self._line.clear()
         self._line_len = 0

@@ -14,11 +14,12 @@ payload that is not a JSON object is left for checks to flag).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import TypeVar, overload
+from typing import NamedTuple, TypeVar, overload
 
 from .. import jsontext
 from .._types import JSONObject
@@ -36,11 +37,13 @@ Pieces = Callable[[], Iterator[tuple[bytes, float | None]]]  # the body from its
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A frame that carried data, numbered among such frames, which is how violations name events."""
+class Event(NamedTuple):
+    """A frame that carried data, numbered among such frames, which is how violations name events.
 
-    index: int
+    A named tuple, like ``Frame``: one is made per event, and a frozen dataclass costs more to make than framing the event.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose, as Frame.index does
     frame: Frame
     name: str | None
     raw: str
@@ -102,12 +105,7 @@ class _Replay(Sequence[T]):
         return f"<{self._size} items, read again on each walk>"
 
 
-def _object(raw: str) -> JSONObject | None:
-    try:
-        value = jsontext.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+_object = jsontext.object_or_none
 
 
 def _memory_pieces(body: bytes, chunks: Sequence[Chunk]) -> Pieces:
@@ -181,24 +179,48 @@ class _Pass:
         self.error_at: int | None = None
         self._keep = keep
 
-    def take(self, frame: Frame) -> None:
-        self.frame_count += 1
-        self.end = frame.end
-        event = None
-        if frame.data is not None:
-            event = Event(self.event_count, frame, frame.event, frame.data, _object(frame.data))
-            self.event_count += 1
-            if self.error_at is None and (event.name == "error" or (event.data is not None and event.data.get("type") == "error")):
-                self.error_at = event.index
-            if event.data is not None:
-                self.violations += self.grammar.feed(event.data, event.index)
-                self.rebuild.feed(event.data)
-        if self._keep is not None and self.frame_count > self._keep:
+    def take(self, frames: list[Frame], room: int | None) -> bool:
+        """Walk the frames, at most ``room`` of them (None: all); False when room ran out first. The per-event hot path."""
+        if room is not None and len(frames) > room:
+            frames = frames[:room]
+            whole = False
+        else:
+            whole = True
+        if not frames:
+            return whole
+        feed, rebuild, violations = self.grammar.feed, self.rebuild.feed, self.violations
+        count = self.event_count
+        kept = None
+        if self._keep is not None and self.frame_count + len(frames) > self._keep:
             self.frames = self.events = None  # too many to hold: walks read the body again
-        if self.frames is not None and self.events is not None:
-            self.frames.append(frame)
-            if event is not None:
-                self.events.append(event)
+        elif self.frames is not None and self.events is not None:
+            self.frames += frames
+            kept = self.events
+        for frame in frames:
+            raw = frame.data
+            if raw is None:
+                continue
+            data = _object(raw)
+            event = _new_event(Event, (count, frame, frame.event, raw, data))
+            if kept is not None:
+                kept.append(event)
+            if data is not None:
+                if self.error_at is None and (frame.event == "error" or data.get("type") == "error"):
+                    self.error_at = count
+                found = feed(data, count)
+                if found:
+                    violations += found
+                rebuild(data)
+            elif self.error_at is None and frame.event == "error":
+                self.error_at = count
+            count += 1
+        self.event_count = count
+        self.frame_count += len(frames)
+        self.end = frames[-1].end
+        return whole
+
+
+_new_event = tuple.__new__
 
 
 def _read(
@@ -213,18 +235,22 @@ def _read(
     walk = _Pass(delta_blocks=delta_blocks, keep=keep)
     framer = Framer(max_event_bytes=max_event_bytes)
     limit: str | None = None
-    for read in chain(pieces(), [None]):
-        got = framer.feed(*read) if read is not None else framer.flush()
-        if framer.oversized_at is not None:
-            got = [f for f in got if f.start < framer.oversized_at]
-            limit = f"an event at byte {framer.oversized_at:,} is larger than the suite's cap of {max_event_bytes:,} bytes for one event; reading stopped there"
-        for frame in got:
-            if max_frames is not None and walk.frame_count == max_frames:
+    collecting = gc.isenabled()
+    if collecting:  # every object made here is acyclic (JSON values, tuples): repeated full scans of the growing reading only cost time
+        gc.disable()
+    try:
+        for read in chain(pieces(), [None]):
+            got = framer.feed(*read) if read is not None else framer.flush()
+            if framer.oversized_at is not None:
+                got = [f for f in got if f.start < framer.oversized_at]
+                limit = f"an event at byte {framer.oversized_at:,} is larger than the suite's cap of {max_event_bytes:,} bytes for one event; reading stopped there"
+            if not walk.take(got, None if max_frames is None else max_frames - walk.frame_count):
                 limit = f"the suite reads at most {max_frames:,} events of a stream; reading stopped after byte {walk.end:,}"
+            if limit is not None:
                 break
-            walk.take(frame)
-        if limit is not None:
-            break
+    finally:
+        if collecting:
+            gc.enable()
     if limit is None:
         framing = tuple(framer.close())
         grammar = (*walk.violations, *walk.grammar.close())
