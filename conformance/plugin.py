@@ -10,6 +10,7 @@ error (infrastructure) → an error in setup.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Generator
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 
 from .errors import ConformanceError, SpecError, TargetError
 from .findings import Finding, Outcome
-from .runstate import Options, RunState
+from .runstate import CLIENT_IMPACT_ENV, CLIENT_IMPACT_MODES, Options, RunState
 from .versions import split
 
 RUN_KEY = pytest.StashKey[RunState]()
@@ -59,6 +60,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--max-tokens-total", dest="conformance_max_tokens_total", type=int, metavar="N", default=None, help="Refuse to start a run whose token upper bound exceeds N.")
     group.addoption("--request-timeout", dest="conformance_request_timeout", type=float, metavar="S", default=180.0, help="Longest time one exchange may take. Default: 180.")
     group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
+    group.addoption(
+        "--client-impact",
+        dest="conformance_client_impact",
+        choices=CLIENT_IMPACT_MODES,
+        default=os.environ.get(CLIENT_IMPACT_ENV) or "installed",
+        help="Replay every exchange into the official clients offline: install (missing ones into the cache first), installed (only those present), off. Default: installed ($CONFORMANCE_CLIENT_IMPACT).",
+    )
 
 
 def _options(config: pytest.Config) -> Options:
@@ -84,6 +92,7 @@ def _options(config: pytest.Config) -> Options:
         max_tokens_total=config.getoption("conformance_max_tokens_total"),
         request_timeout=config.getoption("conformance_request_timeout"),
         idle_timeout=config.getoption("conformance_idle_timeout"),
+        client_impact=config.getoption("conformance_client_impact", "off"),
     )
 
 

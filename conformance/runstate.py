@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +32,8 @@ from .transport import Limits, Timeouts
 from .versions import load_contracts, run_cases
 
 VERDICTS = "verdicts.json"
+CLIENT_IMPACT_MODES = ("install", "installed", "off")
+CLIENT_IMPACT_ENV = "CONFORMANCE_CLIENT_IMPACT"  # the default mode of --client-impact (the project's tests set it to off)
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,7 @@ class Options:
     max_tokens_total: int | None = None
     against: str | None = None
     step_summary: bool = True
+    client_impact: str = "off"  # install | installed | off: replay every exchange into the official clients (impact/)
 
     @property
     def embedded(self) -> bool:
@@ -254,6 +258,7 @@ class RunState:
             for f in result.findings
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
+        self._client_impact(document, result)
         self._gate(document)
         if self.options.against:
             document["against"] = {"file": self.options.against, **compare.diff(document["results"], _previous_results(self.options.against))}
@@ -266,6 +271,19 @@ class RunState:
         if self.options.step_summary:
             summary.append_github_step_summary(text)
         point_latest(run_dir.parent, run_dir)
+
+    def _client_impact(self, document: dict[str, Any], result: RunResult) -> None:
+        """Replay the run's exchanges into the official clients (offline) and note, on each finding, which break and how."""
+        mode = self.options.client_impact
+        if mode == "off" or not result.exchanges:
+            return
+        from .impact import document as impact_doc
+        from .impact.replay import assess
+
+        def log(line: str) -> None:
+            print(f"  {line}", file=sys.stderr, flush=True)
+
+        impact_doc.attach(document, assess(result.exchanges.values(), install=mode == "install", log=log))
 
     def _gate(self, document: dict[str, Any]) -> None:
         """Apply the baseline (if any) to the document: mark excused failures, stale and expired entries."""
