@@ -16,7 +16,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,14 +160,3 @@ def assess(exchanges: Iterable[Exchange], *, install: bool, log: Log, timeout: f
             verdicts[eid][client.id] = judge(ref, report, ai_sdk=client is AI_SDK) if report is not None else Verdict(Impact.NOT_CHECKED, problem or "no report from the client")
     return ImpactReport(tuple(runs), verdicts, round(time.monotonic() - started, 2))
 
-
-def summary_line(report: ImpactReport, exchange_ids: Iterable[str]) -> Mapping[str, Verdict]:
-    """Each client's worst verdict over some exchanges (a finding's): what a person reads first."""
-    from .verdict import RANK
-
-    worst: dict[str, Verdict] = {}
-    for eid in exchange_ids:
-        for cid, verdict in report.on(eid).items():
-            if cid not in worst or RANK[verdict.impact] > RANK[worst[cid].impact]:
-                worst[cid] = verdict
-    return worst
