@@ -75,6 +75,65 @@ class Frame(NamedTuple):
 _new_frame = tuple.__new__  # Frame(...) without the keyword-argument machinery, on the hot path
 
 
+def plain_fields(event: str | None, data: str | None) -> tuple[tuple[str, str], ...]:
+    """The fields of a frame made of at most one event line and one data line, in that order."""
+    if event is None:
+        return ((_DATA, data),) if data is not None else ()
+    return ((_EVENT, event), (_DATA, data)) if data is not None else ((_EVENT, event),)
+
+
+class FrameTable:
+    """Frames as columns, for a reader that keeps every frame of a long stream.
+
+    A ``Frame`` per event costs its tuple and its fields' tuples, and the garbage collector walks
+    every one of them: a stream of 50,000 events holds 250,000 tuples. Here an event of the common
+    shape (see ``Framer._fast``) is only its name, data, offsets and time in five lists; any other
+    frame is kept whole in ``special``. ``frame(i)`` gives the same ``Frame`` either way.
+    """
+
+    __slots__ = ("datas", "ends", "names", "special", "starts", "times")
+
+    def __init__(self) -> None:
+        self.names: list[str | None] = []
+        self.datas: list[str | None] = []
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+        self.times: list[float | None] = []
+        self.special: dict[int, Frame] = {}  # position -> a frame that is not of the common shape
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def append(self, frame: Frame) -> None:
+        """Keep a frame made by the general path whole."""
+        self.special[len(self.starts)] = frame
+        self.names.append(frame.event)
+        self.datas.append(frame.data)
+        self.starts.append(frame.start)
+        self.ends.append(frame.end)
+        self.times.append(frame.t)
+
+    def frame(self, i: int, index: int | None = None) -> Frame:
+        """The frame at position ``i`` (numbered ``index``, by default its position)."""
+        found = self.special.get(i)
+        if found is not None:
+            return found if index is None or found.index == index else found._replace(index=index)
+        event, data = self.names[i], self.datas[i]
+        number = i if index is None else index
+        return _new_frame(Frame, (number, event, data, None, None, (), plain_fields(event, data), self.starts[i], self.ends[i], _LF_ONLY, self.times[i]))
+
+    def truncate(self, size: int) -> None:
+        """Forget every frame from position ``size`` on (a cap of the reader stopped there)."""
+        for column in (self.names, self.datas, self.starts, self.ends, self.times):
+            del column[size:]
+        for i in [i for i in self.special if i >= size]:
+            del self.special[i]
+
+    def clear(self) -> None:
+        """Forget every frame (a reader that may not keep them has judged them)."""
+        self.truncate(0)
+
+
 class _Block:
     """Scratch state of the block being read; never leaves the framer."""
 
@@ -167,25 +226,33 @@ class Framer:
 
     def feed(self, chunk: bytes, t: float | None = None) -> list[Frame]:
         """Frames completed by this chunk; a trailing CR waits, since it may be half of a CRLF."""
-        self._t = t
-        if self._head is not None:
-            self._head += chunk
-            if len(self._head) < len(_BOM) and _BOM.startswith(self._head):
-                return []
-            chunk = self._settle_head()
         frames: list[Frame] = []
-        self._scan(chunk, frames)
+        self.feed_into(frames, chunk, t)
         return frames
 
     def flush(self) -> list[Frame]:
         """End of input: a held CR is a line end after all, and may complete one last frame."""
         frames: list[Frame] = []
+        self.flush_into(frames)
+        return frames
+
+    def feed_into(self, sink: list[Frame] | FrameTable, chunk: bytes, t: float | None = None) -> None:
+        """``feed``, appending the completed frames to ``sink`` (a ``FrameTable`` keeps common ones as columns)."""
+        self._t = t
+        if self._head is not None:
+            self._head += chunk
+            if len(self._head) < len(_BOM) and _BOM.startswith(self._head):
+                return
+            chunk = self._settle_head()
+        self._scan(chunk, sink)
+
+    def flush_into(self, sink: list[Frame] | FrameTable) -> None:
+        """``flush``, appending to ``sink``."""
         if self._head:
-            self._scan(self._settle_head(), frames)
+            self._scan(self._settle_head(), sink)
         if self._cr:
             self._cr = False
-            self._end_line(LineEnding.CR, self._pos, frames)
-        return frames
+            self._end_line(LineEnding.CR, self._pos, sink)
 
     def close(self) -> list[Violation]:
         """Every violation of the stream's life; call ``flush()`` first to keep a frame a final CR completes."""
@@ -228,7 +295,7 @@ class Framer:
         self._pos = self._line_start = len(_BOM)
         return head[len(_BOM) :]
 
-    def _scan(self, chunk: bytes, frames: list[Frame]) -> None:
+    def _scan(self, chunk: bytes, frames: list[Frame] | FrameTable) -> None:
         base = self._pos
         size = len(chunk)
         i = 0
@@ -270,7 +337,7 @@ class Framer:
                 i = j + 1
         self._pos = base + size
 
-    def _fast(self, chunk: bytes, i: int, base: int, frames: list[Frame], stop: int) -> int:
+    def _fast(self, chunk: bytes, i: int, base: int, frames: list[Frame] | FrameTable, stop: int) -> int:
         """Frame whole events of the common shape between ``i`` and ``stop`` (the next CR); return where the general path takes over.
 
         The shape: an optional ``event:`` line, an optional ``data:`` line, each ended by LF, then
@@ -279,6 +346,7 @@ class Framer:
         """
         find, starts = chunk.find, chunk.startswith
         limit, index, t = self._max, self._index, self._t
+        table = frames if isinstance(frames, FrameTable) else None
         while i < stop:
             if chunk[i] == _LF:  # a blank line between blocks: nothing to frame
                 i += 1
@@ -305,13 +373,14 @@ class Framer:
             if at == i or at >= stop or chunk[at] != _LF or at - i > limit:
                 break
             at += 1
-            if event is None:
-                fields: tuple[tuple[str, str], ...] = ((_DATA, data or ""),)
-            elif data is None:
-                fields = ((_EVENT, event),)
+            if table is not None:
+                table.names.append(event)
+                table.datas.append(data)
+                table.starts.append(base + i)
+                table.ends.append(base + at)
+                table.times.append(t)
             else:
-                fields = ((_EVENT, event), (_DATA, data))
-            frames.append(_new_frame(Frame, (index, event, data, None, None, (), fields, base + i, base + at, _LF_ONLY, t)))
+                frames.append(_new_frame(Frame, (index, event, data, None, None, (), plain_fields(event, data), base + i, base + at, _LF_ONLY, t)))
             index += 1
             i = at
         self._index = index
@@ -330,7 +399,7 @@ class Framer:
             return
         self._line += chunk[i:j]
 
-    def _end_line(self, ending: LineEnding, end: int, frames: list[Frame]) -> None:
+    def _end_line(self, ending: LineEnding, end: int, frames: list[Frame] | FrameTable) -> None:
         block = self._block
         if self._line_len == 0:
             if block is not None:

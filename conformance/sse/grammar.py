@@ -124,6 +124,8 @@ _KIND_BY_TYPE = {kind.value: kind for kind in EventKind if kind is not EventKind
 # TRANSITIONS again, each row keyed by the wire name (UNKNOWN under "unknown"): what ``feed`` looks up per event.
 # Derived, never edited: an Enum hashes in Python, a str in C, and this is the per-event hot path.
 _UNKNOWN_KEY = EventKind.UNKNOWN.value
+# feed's fast path takes a delta in IN_BLOCK as staying IN_BLOCK: only while the table says so.
+_DELTA_STAYS = TRANSITIONS[StreamState.IN_BLOCK].get(EventKind.CONTENT_BLOCK_DELTA) is StreamState.IN_BLOCK
 _ROWS: dict[StreamState, dict[str, StreamState]] = {state: {kind.value: after for kind, after in row.items()} for state, row in TRANSITIONS.items()}
 
 
@@ -198,7 +200,7 @@ class Grammar:
 
     __slots__ = (
         "_after_end", "_allowed", "_block_events", "_block_seen", "_blocks", "_delta_blocks", "_deltas", "_deltas_seen", "_end",
-        "_in_message", "_judged", "_known_blocks", "_open", "_row", "_seen", "_silenced", "_start_at", "_starts", "_state",
+        "_hot", "_hot_fit", "_in_message", "_judged", "_known_blocks", "_open", "_row", "_seen", "_silenced", "_start_at", "_starts", "_state",
     )  # fmt: skip
 
     def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
@@ -209,6 +211,7 @@ class Grammar:
         self._state = StreamState.BEFORE_START
         self._row = _ROWS[self._state]
         self._blocks: list[tuple[int, str | None]] = []
+        self._hot = self._hot_fit = 0  # deltas judged by feed's fast path (of them, of a checked kind), not yet in the counters
         self._open = -1  # the index of the last block started (the open one while IN_BLOCK)
         self._allowed: Mapping[str, bool] = {}  # delta type -> whether the open block's type takes it (empty: a block type we don't know)
         self._seen = self._judged = self._in_message = self._starts = self._block_events = self._block_seen = self._deltas = self._deltas_seen = 0
@@ -217,9 +220,23 @@ class Grammar:
         self._end: tuple[StreamState, EventKind, int] | None = None  # the end state reached, by which kind, at which event
         self._after_end = False  # something came after the end and was reported
 
+    def _settle(self) -> None:
+        """Fold the fast path's deltas into the counters: each was seen, judged, in the message, a block event, a delta."""
+        hot, fit = self._hot, self._hot_fit
+        if hot:
+            self._hot = self._hot_fit = 0
+            self._seen += hot
+            self._judged += hot
+            self._in_message += hot
+            self._block_events += hot
+            self._block_seen += hot
+            self._deltas_seen += hot
+            self._deltas += fit
+
     @property
     def progress(self) -> Progress:
         """How far the table judged, and where and why it went silent."""
+        self._settle()
         return Progress(
             seen=self._seen,
             judged=self._judged,
@@ -251,6 +268,18 @@ class Grammar:
     def feed(self, event: Mapping[str, object], i: int) -> list[Violation]:
         """Judge one event: one ordering violation per stream at most (later ones would be its echoes), plus the end rules."""
         name = event.get("type")
+        if name == "content_block_delta" and self._state is StreamState.IN_BLOCK and _DELTA_STAYS:
+            # The fast path of most events: a delta to the open block of a kind that fits it (or one we don't
+            # know). The same verdict as the table's IN_BLOCK row and _on_block_delta; anything else goes the long way.
+            index, delta = event.get("index"), event.get("delta")
+            if index.__class__ is int and index == self._open and delta.__class__ is dict:
+                kind_name = delta.get("type")
+                fits = self._allowed.get(kind_name) if kind_name.__class__ is str else None
+                if fits is not False:
+                    self._hot += 1
+                    self._hot_fit += fits is True
+                    return []
+        self._settle()
         if isinstance(name, str):
             kind = _KIND_BY_TYPE.get(name, _K.UNKNOWN)
             key = name if kind is not _K.UNKNOWN else _UNKNOWN_KEY
@@ -304,6 +333,7 @@ class Grammar:
 
     def close(self) -> list[Violation]:
         """End of stream: anything short of message_stop or an error event is a truncated stream, judged even after silence."""
+        self._settle()
         if self._end is not None:
             return []
         seen = self._seen

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from .. import jsontext
 from .._types import JSON, JSONObject
@@ -97,14 +98,16 @@ class _Accumulator:
 
     def on_block_delta(self, event: Mapping[str, object]) -> None:
         index, delta = event.get("index"), event.get("delta")
-        if index.__class__ is not int or not isinstance(delta, Mapping):  # JSON makes exact ints; bool is not one
+        if index.__class__ is not int or (delta.__class__ is not dict and not isinstance(delta, Mapping)):  # JSON makes exact ints; bool is not one
             return
+        delta = cast(Mapping[str, JSON], delta)
         name = delta.get("type")
-        text = _TEXT_FIELDS.get(name) if isinstance(name, str) else None
-        if text is not None and self.hot_at == (index, text[0]) and self.hot is not None:  # the common case: one more piece of the same text
+        text = _TEXT_FIELDS.get(name) if name.__class__ is str else None
+        hot = self.hot
+        if text is not None and hot is not None and index == self.hot_at[0] and text[0] == self.hot_at[1]:  # the common case: one more piece of the same text
             piece = delta.get(text[1])
             if isinstance(piece, str):
-                self.hot.add(piece)
+                hot.add(piece)
             return
         block = self.blocks.get(index)
         if block is None:
