@@ -154,3 +154,30 @@ def measure(*, min_bytes: int, repeat: int, sdk_repeat: int, long_text_bytes: tu
             f"(rebuild {row['our rebuild_s']} s), sdk {row['sdk: messages.stream']['mb_per_s']} MB/s")
     result["long_text_block"] = long_rows
     return result
+
+
+def side_by_side(body: bytes, rounds: int) -> dict[str, Any]:
+    """The full reader against the SDK's bare decoder + json, interleaved round by round, CPU time and wall time (median)."""
+    ours(body)  # warm-up, and the stream must read clean
+    rows: dict[str, dict[str, list[float]]] = {name: {"cpu": [], "wall": []} for name in ("ours: read_stream", "sdk: SSEDecoder + json")}
+    for _ in range(rounds):
+        for name, fn in (("ours: read_stream", ours), ("sdk: SSEDecoder + json", sdk_decoder)):
+            c0, w0 = time.process_time(), time.perf_counter()
+            fn(body)
+            rows[name]["cpu"].append(time.process_time() - c0)
+            rows[name]["wall"].append(time.perf_counter() - w0)
+    out = {name: {kind: round(len(body) / statistics.median(t) / 1e6, 1) for kind, t in times.items()} for name, times in rows.items()}
+    out["ratio_cpu"] = round(out["ours: read_stream"]["cpu"] / out["sdk: SSEDecoder + json"]["cpu"], 2)
+    out["ratio_wall"] = round(out["ours: read_stream"]["wall"] / out["sdk: SSEDecoder + json"]["wall"], 2)
+    return out
+
+
+if __name__ == "__main__":
+    import sys
+
+    stream, _ = mixed_stream(20_000_000)
+    found = side_by_side(stream, int(sys.argv[1]) if len(sys.argv) > 1 else 7)
+    print(f"{len(stream) / 1e6:.1f} MB mixed stream, 16 KiB reads, median of interleaved rounds (MB/s):")
+    for name in ("ours: read_stream", "sdk: SSEDecoder + json"):
+        print(f"  {name:26} {found[name]['cpu']:6.1f} (CPU time)  {found[name]['wall']:6.1f} (wall)")
+    print(f"  ours / sdk: {found['ratio_cpu']:.2f}x (CPU time), {found['ratio_wall']:.2f}x (wall)")

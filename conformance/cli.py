@@ -75,6 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones (default: the packaged specs)")
     run.add_argument("--request-timeout", type=seconds, metavar="S", help="longest time one exchange may take (default: 180)")
     run.add_argument("--idle-timeout", type=seconds, metavar="S", help="longest silence tolerated while reading (default: 60)")
+    run.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
+                     help="replay every exchange, offline, into the official Python, TypeScript and AI SDK clients; install: missing ones go into ~/.cache first (default)")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="anything after -- goes to pytest unchanged")
     add_verbosity(run)
 
@@ -93,6 +95,8 @@ def _parser() -> argparse.ArgumentParser:
     comp.add_argument("--baseline", metavar="FILE", help="expected failures, entries may name a target (default: none)")
     comp.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
     comp.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times (default: 1)")
+    comp.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
+                      help="replay each target's exchanges into the official clients; the matrix shows which break (default: install)")
     add_verbosity(comp)
 
     merge = sub.add_parser("merge", help="combine results.json files of separate runs (e.g. a CI matrix) into one comparison report")
@@ -109,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
     replay.add_argument("--baseline", metavar="FILE", help="expected MUST failures (default: none)")
     replay.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
+    replay.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
+                        help="replay the recorded exchanges into the official clients too (default: install)")
     add_verbosity(replay)
 
     validate = sub.add_parser("validate", help="judge one saved response body or raw SSE stream (e.g. from curl) and print the findings")
@@ -241,7 +247,8 @@ def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
     for flag, value in (("--against", args.against), ("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
                         ("--max-requests", args.max_requests), ("--max-tokens-total", args.max_tokens_total), ("--behaviour-retries", args.behaviour_retries),
                         ("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
-                        ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr)):
+                        ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr),
+                        ("--client-impact", args.client_impact)):
         if value is not None:
             argv += [flag, str(value)]
     return argv + list(args.pytest_args)
@@ -350,7 +357,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out_dir = Path(args.report_dir) / f"compare-{new_run_id()}"
     if args.verbosity >= 0:
         print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
-    overrides: dict[str, Any] = {"step_summary": False, "baseline": args.baseline, "strict_baseline": args.strict_baseline, "behaviour_retries": args.behaviour_retries}
+    overrides: dict[str, Any] = {"step_summary": False, "baseline": args.baseline, "strict_baseline": args.strict_baseline, "behaviour_retries": args.behaviour_retries,
+                                 "client_impact": args.client_impact}
     if args.tier:
         overrides["tier"] = args.tier
     interruption = interrupts.Interruption()
@@ -414,7 +422,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(terminal.summary(published.document, report_path=str(published.run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
         return EXIT_FAILED if published.failed else EXIT_OK
     result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
-    options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline)
+    options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline,
+                      client_impact=args.client_impact)
     state = RunState(options)
     run_dir = state.run_dir
     state.write(result, run_dir)

@@ -264,6 +264,9 @@ def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str |
                 first = record["message"].splitlines()[0] if record["message"] else ""
                 link = f"{report}#{record['id']}" if report else None
                 row["cells"][name] = {"outcome": record["outcome"], "message": first, "link": link, **({"baselined": record["baselined"]} if record.get("baselined") else {})}
+                broken = [{"name": c["name"], "outcome": c["outcome"], "summary": c["summary"]} for c in record.get("client_impact") or () if c.get("outcome") in ("raised", "wrong")]
+                if broken:  # the official clients that break on this target's exchange (impact/), shown in the cell
+                    row["cells"][name]["clients"] = broken
         targets.append(column)
     checks = sorted(rows.values(), key=lambda r: (r["area"], r["id"]))
     return {"format": FORMAT, "suite_version": __version__, "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"), "targets": targets, "checks": checks}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 
-from ._types import JSON
+from ._types import JSON, JSONObject
 
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -22,6 +23,8 @@ def _constant(name: str) -> JSON:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_constant)  # built once: json.loads builds one per call when given parse_constant
+_SCAN: Callable[[str, int], tuple[JSON, int]] = _DECODER.scan_once  # type: ignore[attr-defined]  # the C scanner: one value at an index, no whitespace handling
+_SPACE = " \t\n\r"
 
 
 def loads(data: bytes | str) -> JSON:
@@ -36,10 +39,41 @@ def loads(data: bytes | str) -> JSON:
     if text.startswith("\ufeff"):
         raise ValueError("starts with a byte order mark (RFC 8259 §8.1: JSON text must not)")
     try:
-        value = _DECODER.decode(text)
-        return _whole_characters(value) if _SURROGATE_ESCAPE.search(text) else value
+        value = _value(text)
+        return _whole_characters(value) if "\\u" in text and _SURROGATE_ESCAPE.search(text) else value
     except RecursionError as exc:
         raise ValueError("nested deeper than a parser's stack") from exc
+
+
+def _value(text: str) -> JSON:
+    """One JSON text: the C scanner directly when the text starts with its value (every event's data does), else decode() for its error."""
+    try:
+        value, end = _SCAN(text, 0)
+    except StopIteration:
+        return _DECODER.decode(text)  # leading whitespace, or not JSON: decode() raises with its usual message
+    if end != len(text) and text[end:].strip(_SPACE):
+        return _DECODER.decode(text)  # extra data after the value: decode()'s message
+    return value
+
+
+def object_or_none(text: str) -> JSONObject | None:
+    """The JSON object ``text`` holds, or None when it holds anything else or is not strict JSON: ``loads`` for one stream event, in one call."""
+    if "\x00" in text or text[:1] == "\ufeff":
+        return None
+    try:
+        value, end = _SCAN(text, 0)
+        if end != len(text) and text[end:].strip(_SPACE):
+            return None
+        if "\\u" in text and _SURROGATE_ESCAPE.search(text):
+            value = _whole_characters(value)
+    except StopIteration:  # leading whitespace before the value, or no value at all
+        try:
+            value = loads(text)
+        except ValueError:
+            return None
+    except (ValueError, RecursionError):
+        return None
+    return value if value.__class__ is dict else None
 
 
 def _whole_characters(value: JSON) -> JSON:

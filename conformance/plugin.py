@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 from collections.abc import Generator
 from typing import Any
 
@@ -21,7 +22,7 @@ from .findings import Finding, Outcome
 from .report import allure as allure_report
 from .report import casefile
 from .report.casefile import RunEvidence
-from .runstate import Options, RunState
+from .runstate import CLIENT_IMPACT_ENV, CLIENT_IMPACT_MODES, Options, RunState
 
 RUN_KEY = pytest.StashKey[RunState]()
 CASE_ARG = "conformance_case"
@@ -70,6 +71,13 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
     group.addoption("--max-tokens-total", dest="conformance_max_tokens_total", type=int, metavar="N", default=None, help="Refuse to start a run whose token upper bound exceeds N.")
     group.addoption("--request-timeout", dest="conformance_request_timeout", type=float, metavar="S", default=180.0, help="Longest time one exchange may take. Default: 180.")
     group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
+    group.addoption(
+        "--client-impact",
+        dest="conformance_client_impact",
+        choices=CLIENT_IMPACT_MODES,
+        default=os.environ.get(CLIENT_IMPACT_ENV) or "installed",
+        help="Replay every exchange into the official clients offline: install (missing ones into the cache first), installed (only those present), off. Default: installed ($CONFORMANCE_CLIENT_IMPACT).",
+    )
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -145,6 +153,7 @@ def _options(config: pytest.Config) -> Options:
         request_timeout=config.getoption("conformance_request_timeout"),
         idle_timeout=config.getoption("conformance_idle_timeout"),
         header_args=tuple(config.getoption("conformance_headers") or ()),
+        client_impact=config.getoption("conformance_client_impact", "off"),
     )
 
 

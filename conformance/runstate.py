@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from .transport import Limits, Timeouts
 from .versions import load_contracts, run_cases
 
 VERDICTS = "verdicts.json"
+CLIENT_IMPACT_MODES = ("install", "installed", "off")
+CLIENT_IMPACT_ENV = "CONFORMANCE_CLIENT_IMPACT"  # the default mode of --client-impact (the project's tests set it to off)
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Options:
     max_tokens_total: int | None = None
     against: str | None = None
     step_summary: bool = True
+    client_impact: str = "off"  # install | installed | off: replay every exchange into the official clients (impact/)
     header_args: tuple[str, ...] = field(default=(), repr=False)  # --header 'Name: value' texts, ${VAR} unread
     headers: tuple[extra_headers.HeaderSpec, ...] = field(default=(), repr=False)  # a targets file's headers (--header wins)
 
@@ -304,6 +308,7 @@ class RunState:
         ]
         document = results_doc.build(result, run_id=run_dir.name, embedded=self.options.embedded, name=self.options.target_name)
         document.update(extra or {})
+        self._client_impact(document, result)
         self._gate(document)
         self._mark_interrupted(document)
         if self.result is result:  # a live run knows its tier; a replay does not know the recorded one's
@@ -334,6 +339,19 @@ class RunState:
         gate = document["gate"]
         gate["failed"] = True
         gate["reasons"] = [*gate["reasons"], f"{interruption.describe()}: {unjudged} of {len(document['results'])} cases not judged, the results are partial"]
+
+    def _client_impact(self, document: dict[str, Any], result: RunResult) -> None:
+        """Replay the run's exchanges into the official clients (offline) and note, on each finding, which break and how."""
+        mode = self.options.client_impact
+        if mode == "off" or not result.exchanges:
+            return
+        from .impact import document as impact_doc
+        from .impact.replay import assess
+
+        def log(line: str) -> None:
+            print(f"  {line}", file=sys.stderr, flush=True)
+
+        impact_doc.attach(document, assess(result.exchanges.values(), install=mode == "install", log=log))
 
     def _gate(self, document: dict[str, Any]) -> None:
         """Apply the baseline (if any) to the document: mark excused failures, stale and expired entries."""

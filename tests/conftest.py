@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Iterator
 
@@ -15,6 +16,8 @@ settings.register_profile("project", deadline=None, suppress_health_check=[Healt
 settings.load_profile("project")
 
 DISTINCTIVE = "sk-ant-api03-LEAKCANARY-"
+# Runs made by the project's tests replay nothing into the official clients (seconds per run); tests/impact turns it on.
+os.environ.setdefault("CONFORMANCE_CLIENT_IMPACT", "off")
 
 
 @pytest.fixture(scope="session")

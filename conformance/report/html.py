@@ -91,6 +91,16 @@ class ResultView:
     judged: str = ""  # what a pass rests on, compactly: its first judged items
     more_violations: str = ""  # set when results.json kept fewer distinct violations than the check found
     api_version: str = ""  # set for a version-dependent case: the version whose contract judged it
+    clients: tuple[tuple[str, str, str, str], ...] = ()  # (client, outcome, summary, exchange): what each official client made of the cited exchanges
+
+
+def _clients(record: Mapping[str, Any]) -> tuple[tuple[str, str, str, str], ...]:
+    """The record's client impact (impact/document.py), as rows: client name, outcome, what it did, on which exchange."""
+    rows = []
+    for item in record.get("client_impact") or ():
+        if isinstance(item, Mapping):
+            rows.append((str(item.get("name", "")), str(item.get("outcome", "")), evidence.visible_text(str(item.get("summary", ""))), str(item.get("exchange") or "")))
+    return tuple(rows)
 
 
 def _href(url: str) -> str | None:
@@ -188,6 +198,7 @@ def result_views(document: JSONObject, exchanges: Mapping[str, Exchange]) -> tup
                 judged=_judged(record) if outcome == "pass" else "",
                 more_violations=casefile.more_violations(record) if has_evidence else "",
                 api_version=split(str(record.get("id", "")))[1] or "",
+                clients=_clients(record) if has_evidence else (),
             )
         )
     return rows, list(appendix)
@@ -223,7 +234,11 @@ def _versions(run: Mapping[str, Any]) -> str:
 
 def _run_rows(document: JSONObject) -> list[tuple[str, str]]:
     run, spend = document.get("run", {}), document.get("spend", {})
+    impact = document.get("client_impact")
+    clients = [c for c in (impact or {}).get("clients") or () if isinstance(c, Mapping)]
+    checked = " · ".join(f"{c.get('name')}" + ("" if c.get("status") == "checked" else f" (not checked: {c.get('note')})") for c in clients)
     return [
+        *([("Client impact", f"every exchange replayed offline into {checked}; no request sent")] if clients else []),
         ("Profile", str(run.get("profile", ""))),
         ("Model", str(run.get("model", ""))),
         ("API version", str(run.get("api_version", ""))),

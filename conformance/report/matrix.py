@@ -35,6 +35,7 @@ class Cell:
     title: str
     link: str | None
     baselined: str
+    clients: str = ""  # the official clients that break on this cell's exchange, e.g. "breaks @anthropic-ai/sdk 1.17.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,9 +165,12 @@ def _cell(raw: object, target: Column) -> Cell:
     if len(message) > report_html.HEAD_LIMIT:
         message = message[: report_html.HEAD_LIMIT] + "…"
     baselined = _text(raw.get("baselined"))
-    title = "\n".join(part for part in (message, f"baselined: {baselined}" if baselined else "") if part)
+    broken = [c for c in raw.get("clients") or () if isinstance(c, Mapping)]
+    impact = "\n".join(f"{_text(c.get('name'))}: {_text(c.get('summary'))}" for c in broken)
+    title = "\n".join(part for part in (message, f"baselined: {baselined}" if baselined else "", impact) if part)
     kind = outcome if outcome in OUTCOMES else "unknown"
-    return Cell(kind, outcome.upper()[:12] or "?", title, _local(raw.get("link")), baselined)
+    clients = f"breaks {len(broken)} client{'s' if len(broken) != 1 else ''}" if broken else ""
+    return Cell(kind, outcome.upper()[:12] or "?", title, _local(raw.get("link")), baselined, clients)
 
 
 def row(check: Mapping[str, Any], columns: Sequence[Column]) -> Row:

@@ -121,6 +121,12 @@ _END_BY_KIND: dict[EventKind, StreamState] = {
 _BLOCK_KINDS = frozenset({_K.CONTENT_BLOCK_START, _K.CONTENT_BLOCK_DELTA, _K.CONTENT_BLOCK_STOP})
 
 _KIND_BY_TYPE = {kind.value: kind for kind in EventKind if kind is not EventKind.UNKNOWN}
+# TRANSITIONS again, each row keyed by the wire name (UNKNOWN under "unknown"): what ``feed`` looks up per event.
+# Derived, never edited: an Enum hashes in Python, a str in C, and this is the per-event hot path.
+_UNKNOWN_KEY = EventKind.UNKNOWN.value
+# feed's fast path takes a delta in IN_BLOCK as staying IN_BLOCK: only while the table says so.
+_DELTA_STAYS = TRANSITIONS[StreamState.IN_BLOCK].get(EventKind.CONTENT_BLOCK_DELTA) is StreamState.IN_BLOCK
+_ROWS: dict[StreamState, dict[str, StreamState]] = {state: {kind.value: after for kind, after in row.items()} for state, row in TRANSITIONS.items()}
 
 
 def kind_of(event: Mapping[str, object]) -> EventKind:
@@ -193,8 +199,8 @@ class Grammar:
     """Judges one stream's events in order; feed every decoded event, then ``close()`` at end of stream."""
 
     __slots__ = (
-        "_after_end", "_block_events", "_block_seen", "_blocks", "_delta_blocks", "_deltas", "_deltas_seen", "_end",
-        "_in_message", "_judged", "_known_blocks", "_seen", "_silenced", "_start_at", "_starts", "_state",
+        "_after_end", "_allowed", "_block_events", "_block_seen", "_blocks", "_delta_blocks", "_deltas", "_deltas_seen", "_end",
+        "_hot", "_hot_fit", "_in_message", "_judged", "_known_blocks", "_open", "_row", "_seen", "_silenced", "_start_at", "_starts", "_state",
     )  # fmt: skip
 
     def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
@@ -203,16 +209,34 @@ class Grammar:
         )
         self._known_blocks = frozenset().union(*self._delta_blocks.values())
         self._state = StreamState.BEFORE_START
+        self._row = _ROWS[self._state]
         self._blocks: list[tuple[int, str | None]] = []
+        self._hot = self._hot_fit = 0  # deltas judged by feed's fast path (of them, of a checked kind), not yet in the counters
+        self._open = -1  # the index of the last block started (the open one while IN_BLOCK)
+        self._allowed: Mapping[str, bool] = {}  # delta type -> whether the open block's type takes it (empty: a block type we don't know)
         self._seen = self._judged = self._in_message = self._starts = self._block_events = self._block_seen = self._deltas = self._deltas_seen = 0
         self._start_at: int | None = None
         self._silenced: tuple[int, GrammarIssue] | None = None
         self._end: tuple[StreamState, EventKind, int] | None = None  # the end state reached, by which kind, at which event
         self._after_end = False  # something came after the end and was reported
 
+    def _settle(self) -> None:
+        """Fold the fast path's deltas into the counters: each was seen, judged, in the message, a block event, a delta."""
+        hot, fit = self._hot, self._hot_fit
+        if hot:
+            self._hot = self._hot_fit = 0
+            self._seen += hot
+            self._judged += hot
+            self._in_message += hot
+            self._block_events += hot
+            self._block_seen += hot
+            self._deltas_seen += hot
+            self._deltas += fit
+
     @property
     def progress(self) -> Progress:
         """How far the table judged, and where and why it went silent."""
+        self._settle()
         return Progress(
             seen=self._seen,
             judged=self._judged,
@@ -243,20 +267,44 @@ class Grammar:
 
     def feed(self, event: Mapping[str, object], i: int) -> list[Violation]:
         """Judge one event: one ordering violation per stream at most (later ones would be its echoes), plus the end rules."""
-        kind = kind_of(event)
-        self._count(kind)
-        if self._state is StreamState.ERROR:
-            return self._watch_end(event, kind, i)
+        name = event.get("type")
+        if name == "content_block_delta" and self._state is StreamState.IN_BLOCK and _DELTA_STAYS:
+            # The fast path of most events: a delta to the open block of a kind that fits it (or one we don't
+            # know). The same verdict as the table's IN_BLOCK row and _on_block_delta; anything else goes the long way.
+            index, delta = event.get("index"), event.get("delta")
+            if index.__class__ is int and index == self._open and delta.__class__ is dict:
+                kind_name = delta.get("type")
+                fits = self._allowed.get(kind_name) if kind_name.__class__ is str else None
+                if fits is not False:
+                    self._hot += 1
+                    self._hot_fit += fits is True
+                    return []
+        self._settle()
+        if isinstance(name, str):
+            kind = _KIND_BY_TYPE.get(name, _K.UNKNOWN)
+            key = name if kind is not _K.UNKNOWN else _UNKNOWN_KEY
+        else:
+            kind, key = _K.UNKNOWN, _UNKNOWN_KEY
+        self._seen += 1
+        if kind is _K.CONTENT_BLOCK_DELTA:
+            self._block_seen += 1
+            self._deltas_seen += 1
+        elif kind is _K.CONTENT_BLOCK_START or kind is _K.CONTENT_BLOCK_STOP:
+            self._block_seen += 1
+        elif kind is _K.MESSAGE_START:
+            self._starts += 1
         state = self._state
-        after = TRANSITIONS[state].get(kind)
+        if state is StreamState.ERROR:
+            return self._watch_end(event, kind, i)
+        after = self._row.get(key)
         if after is None:
-            name = _wire_name(event, kind)
+            wire = _wire_name(event, kind)
             issue = _issue(state, kind)
             self._after_end = issue is GrammarIssue.AFTER_END
             found = self._fail(
                 Violation(
-                    f"Received: can't accept {name} in state {state.name} (event #{i})\nExpected: {expected_after(state)}",
-                    at=f"event #{i} ({name})",
+                    f"Received: can't accept {wire} in state {state.name} (event #{i})\nExpected: {expected_after(state)}",
+                    at=f"event #{i} ({wire})",
                     kind=issue,
                     event_index=i,
                 ),
@@ -264,21 +312,28 @@ class Grammar:
             )
             # A second message_start after the end is START here, and still something after the end.
             return found + self._watch_end(event, kind, i)
-        rule = _BLOCK_RULES.get(kind)
-        found_rule = rule(self, event, i) if rule is not None else None
-        if found_rule is not None:
-            return self._fail(found_rule, i)
+        rule = _RULES_BY_KEY.get(key)
+        if rule is not None:
+            found_rule = rule(self, event, i)
+            if found_rule is not None:
+                return self._fail(found_rule, i)
         self._judged += 1
-        self._in_message += self._start_at is not None
-        self._block_events += kind in _BLOCK_KINDS
-        if kind is EventKind.MESSAGE_START and self._start_at is None:
+        if self._start_at is not None:
+            self._in_message += 1
+            if rule is not None:  # the block events are exactly those with a per-block rule
+                self._block_events += 1
+        elif kind is _K.MESSAGE_START:
             self._start_at = i
-        self._state = after
-        self._note_end(kind, i)
+        if after is not state:
+            self._state = after
+            self._row = _ROWS[after]
+            if after in _END_STATES:
+                self._note_end(kind, i)
         return []
 
     def close(self) -> list[Violation]:
         """End of stream: anything short of message_stop or an error event is a truncated stream, judged even after silence."""
+        self._settle()
         if self._end is not None:
             return []
         seen = self._seen
@@ -325,7 +380,7 @@ class Grammar:
         return [violation]
 
     def _open_index(self) -> int:
-        return self._blocks[-1][0] if self._blocks else -1
+        return self._open
 
     def _on_block_start(self, event: Mapping[str, object], i: int) -> Violation | None:
         index, expected = event.get("index"), len(self._blocks)
@@ -338,24 +393,28 @@ class Grammar:
             )
         block = event.get("content_block")
         kind = block.get("type") if isinstance(block, Mapping) else None
-        self._blocks.append((expected, kind if isinstance(kind, str) else None))
+        block_type = kind if isinstance(kind, str) else None
+        self._blocks.append((expected, block_type))
+        self._open = expected
+        known = block_type in self._known_blocks
+        self._allowed = {delta: block_type in blocks for delta, blocks in self._delta_blocks.items()} if known else {}
         return None
 
     def _on_block_delta(self, event: Mapping[str, object], i: int) -> Violation | None:
-        found = self._check_open_index("content_block_delta", event, i)
-        if found is not None:
-            return found
+        index = event.get("index")
+        if index.__class__ is not int or index != self._open:
+            return self._check_open_index("content_block_delta", event, i)
         delta = event.get("delta")
         delta_type = delta.get("type") if isinstance(delta, Mapping) else None
-        allowed = self._delta_blocks.get(delta_type) if isinstance(delta_type, str) else None
-        block_type = self._blocks[-1][1]
-        if allowed is None or block_type not in self._known_blocks:
+        fits = self._allowed.get(delta_type) if isinstance(delta_type, str) else None  # None: a delta or block type we don't know
+        if fits is None:
             return None
-        if block_type in allowed:
+        if fits:
             self._deltas += 1
             return None
+        allowed = self._delta_blocks[str(delta_type)]
         return Violation(
-            f"Received: {delta_type} in a {block_type} block (index {self._open_index()}, event #{i})"
+            f"Received: {delta_type} in a {self._blocks[-1][1]} block (index {self._open_index()}, event #{i})"
             f"\nExpected: {delta_type} only in {' or '.join(sorted(allowed))} blocks",
             at=f"event #{i} (content_block_delta)",
             kind=GrammarIssue.DELTA_KIND,
@@ -387,3 +446,4 @@ _BLOCK_RULES: dict[EventKind, Callable[[Grammar, Mapping[str, object], int], Vio
     _K.CONTENT_BLOCK_DELTA: Grammar._on_block_delta,
     _K.CONTENT_BLOCK_STOP: Grammar._on_block_stop,
 }
+_RULES_BY_KEY = {kind.value: rule for kind, rule in _BLOCK_RULES.items()}  # the same table keyed by wire name, for ``feed``

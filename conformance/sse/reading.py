@@ -14,17 +14,18 @@ payload that is not a JSON object is left for checks to flag).
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from pathlib import Path
-from typing import TypeVar, overload
+from typing import NamedTuple, TypeVar, overload
 
 from .. import jsontext
 from .._types import JSONObject
 from ..exchange import Chunk
 from ..findings import Violation
-from .framer import Frame, Framer
+from .framer import Frame, Framer, FrameTable
 from .grammar import Grammar, Progress
 from .rebuild import Rebuild
 
@@ -36,11 +37,13 @@ Pieces = Callable[[], Iterator[tuple[bytes, float | None]]]  # the body from its
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
-    """A frame that carried data, numbered among such frames, which is how violations name events."""
+class Event(NamedTuple):
+    """A frame that carried data, numbered among such frames, which is how violations name events.
 
-    index: int
+    A named tuple, like ``Frame``: one is made per event, and a frozen dataclass costs more to make than framing the event.
+    """
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose, as Frame.index does
     frame: Frame
     name: str | None
     raw: str
@@ -102,12 +105,7 @@ class _Replay(Sequence[T]):
         return f"<{self._size} items, read again on each walk>"
 
 
-def _object(raw: str) -> JSONObject | None:
-    try:
-        value = jsontext.loads(raw)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
+_object = jsontext.object_or_none
 
 
 def _memory_pieces(body: bytes, chunks: Sequence[Chunk]) -> Pieces:
@@ -168,37 +166,145 @@ def _events(frames: Iterator[Frame]) -> Iterator[Event]:
             count += 1
 
 
+class _Frames(Sequence[Frame]):
+    """The frames of a reading, kept as columns (``FrameTable``) and made into ``Frame`` values when read."""
+
+    __slots__ = ("_table",)
+
+    def __init__(self, table: FrameTable) -> None:
+        self._table = table
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+    def __iter__(self) -> Iterator[Frame]:
+        frame = self._table.frame
+        return (frame(i) for i in range(len(self._table)))
+
+    @overload
+    def __getitem__(self, index: int) -> Frame: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Frame]: ...
+    def __getitem__(self, index: int | slice) -> Frame | Sequence[Frame]:
+        if isinstance(index, slice):
+            return tuple(self._table.frame(i) for i in range(len(self._table))[index])
+        return self._table.frame(range(len(self._table))[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} frames>"
+
+
+class _Events(Sequence[Event]):
+    """The events of a reading: the decoded data of each data-carrying frame, made into ``Event`` values when read."""
+
+    __slots__ = ("_at", "_data", "_table")
+
+    def __init__(self, table: FrameTable, at: list[int], data: list[JSONObject | None]) -> None:
+        self._table, self._at, self._data = table, at, data
+
+    def __len__(self) -> int:
+        return len(self._at)
+
+    def _event(self, k: int) -> Event:
+        i = self._at[k]
+        frame = self._table.frame(i)
+        return _new_event(Event, (k, frame, frame.event, frame.data, self._data[k]))
+
+    def __iter__(self) -> Iterator[Event]:
+        return (self._event(k) for k in range(len(self._at)))
+
+    @overload
+    def __getitem__(self, index: int) -> Event: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Event]: ...
+    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
+        if isinstance(index, slice):
+            return tuple(self._event(k) for k in range(len(self._at))[index])
+        return self._event(range(len(self._at))[index])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} events>"
+
+
 class _Pass:
-    """One walk over the body that frames, decodes, judges and rebuilds, keeping frames and events only up to ``keep``."""
+    """One walk over the body that frames, decodes, judges and rebuilds, keeping frames and events only up to ``keep``.
+
+    Frames go into a ``FrameTable`` and the decoded events into a list: no object per event beyond
+    its JSON, so a long stream costs neither the tuples nor the collector's walks over them.
+    """
 
     def __init__(self, *, delta_blocks: Mapping[str, frozenset[str]] | None, keep: int | None) -> None:
         self.grammar = Grammar(delta_blocks)
         self.rebuild = Rebuild()
         self.violations: list[Violation] = []
-        self.frames: list[Frame] | None = []
-        self.events: list[Event] | None = []
+        self.table = FrameTable()
+        self.at: list[int] = []  # the table position of each event's frame
+        self.data: list[JSONObject | None] = []  # each event's decoded data
+        self.kept = True  # False once more than ``keep`` frames came: walks read the body again
         self.frame_count = self.event_count = self.end = 0
         self.error_at: int | None = None
+        self._done = 0  # table positions already walked
         self._keep = keep
 
-    def take(self, frame: Frame) -> None:
-        self.frame_count += 1
-        self.end = frame.end
-        event = None
-        if frame.data is not None:
-            event = Event(self.event_count, frame, frame.event, frame.data, _object(frame.data))
-            self.event_count += 1
-            if self.error_at is None and (event.name == "error" or (event.data is not None and event.data.get("type") == "error")):
-                self.error_at = event.index
-            if event.data is not None:
-                self.violations += self.grammar.feed(event.data, event.index)
-                self.rebuild.feed(event.data)
-        if self._keep is not None and self.frame_count > self._keep:
-            self.frames = self.events = None  # too many to hold: walks read the body again
-        if self.frames is not None and self.events is not None:
-            self.frames.append(frame)
-            if event is not None:
-                self.events.append(event)
+    def take(self, room: int | None) -> bool:
+        """Walk the frames the framer added to the table, at most ``room`` of them (None: all); False when room ran out first."""
+        table = self.table
+        size = len(table)
+        whole = True
+        if room is not None and size - self._done > room:
+            size = self._done + room
+            table.truncate(size)
+            whole = False
+        if size == self._done:
+            return whole
+        feed, rebuild, violations = self.grammar.feed, self.rebuild.feed, self.violations
+        names, datas, at, kept_data = table.names, table.datas, self.at, self.data
+        count = self.event_count
+        error_at = self.error_at
+        for i in range(self._done, size):
+            raw = datas[i]
+            if raw is None:
+                continue
+            data = _object(raw)
+            at.append(i)
+            kept_data.append(data)
+            if data is not None:
+                if error_at is None and (names[i] == "error" or data.get("type") == "error"):
+                    error_at = count
+                found = feed(data, count)
+                if found:
+                    violations += found
+                rebuild(data)
+            elif error_at is None and names[i] == "error":
+                error_at = count
+            count += 1
+        self.error_at = error_at
+        self.frame_count += size - self._done
+        self.end = table.ends[size - 1]
+        self.event_count = count
+        self._done = size
+        if self._keep is not None and (not self.kept or self.frame_count > self._keep):
+            self.kept = False  # too many to hold: forget them, walks read the body again
+            table.clear()
+            at.clear()
+            kept_data.clear()
+            self._done = 0
+        return whole
+
+
+_new_event = tuple.__new__
 
 
 def _read(
@@ -213,18 +319,30 @@ def _read(
     walk = _Pass(delta_blocks=delta_blocks, keep=keep)
     framer = Framer(max_event_bytes=max_event_bytes)
     limit: str | None = None
-    for read in chain(pieces(), [None]):
-        got = framer.feed(*read) if read is not None else framer.flush()
-        if framer.oversized_at is not None:
-            got = [f for f in got if f.start < framer.oversized_at]
-            limit = f"an event at byte {framer.oversized_at:,} is larger than the suite's cap of {max_event_bytes:,} bytes for one event; reading stopped there"
-        for frame in got:
-            if max_frames is not None and walk.frame_count == max_frames:
+    collecting = gc.isenabled()
+    if collecting:  # every object made here is acyclic (JSON values, tuples): repeated full scans of the growing reading only cost time
+        gc.disable()
+    try:
+        table = walk.table
+        for read in chain(pieces(), [None]):
+            if read is not None:
+                framer.feed_into(table, *read)
+            else:
+                framer.flush_into(table)
+            if framer.oversized_at is not None:
+                cut = framer.oversized_at
+                keep = len(table)
+                while keep > 0 and table.starts[keep - 1] >= cut:
+                    keep -= 1
+                table.truncate(keep)
+                limit = f"an event at byte {framer.oversized_at:,} is larger than the suite's cap of {max_event_bytes:,} bytes for one event; reading stopped there"
+            if not walk.take(None if max_frames is None else max_frames - walk.frame_count):
                 limit = f"the suite reads at most {max_frames:,} events of a stream; reading stopped after byte {walk.end:,}"
+            if limit is not None:
                 break
-            walk.take(frame)
-        if limit is not None:
-            break
+    finally:
+        if collecting:
+            gc.enable()
     if limit is None:
         framing = tuple(framer.close())
         grammar = (*walk.violations, *walk.grammar.close())
@@ -234,10 +352,8 @@ def _read(
         for piece, t in _prefix(pieces, walk.end)():
             again.feed(piece, t)
         framing, grammar, unread = tuple(again.close()), tuple(walk.violations), size - walk.end
-    frames: Sequence[Frame] = tuple(walk.frames) if walk.frames is not None else _Replay(lambda: _frames(pieces, max_event_bytes), walk.frame_count)
-    events: Sequence[Event] = (
-        tuple(walk.events) if walk.events is not None else _Replay(lambda: _events(_frames(pieces, max_event_bytes)), walk.event_count)
-    )
+    frames: Sequence[Frame] = _Frames(walk.table) if walk.kept else _Replay(lambda: _frames(pieces, max_event_bytes), walk.frame_count)
+    events: Sequence[Event] = _Events(walk.table, walk.at, walk.data) if walk.kept else _Replay(lambda: _events(_frames(pieces, max_event_bytes)), walk.event_count)
     return StreamReading(
         frames=frames,
         events=events,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Mapping
+from typing import cast
 
 from .. import jsontext
 from .._types import JSON, JSONObject
@@ -15,14 +16,39 @@ from .._types import JSON, JSONObject
 _JOIN_EVERY = 256  # text pieces kept apart before a run of them is joined (linear time, memory close to the text's own size)
 
 
+class _Text:
+    """One text field's pieces: runs of ``_JOIN_EVERY`` pieces are joined as they fill, the whole once at the end."""
+
+    __slots__ = ("done", "parts")
+
+    def __init__(self, first: str) -> None:
+        self.parts = [first]
+        self.done = 1  # leading entries that are already joined runs
+
+    def add(self, piece: str) -> None:
+        parts = self.parts
+        parts.append(piece)
+        if len(parts) - self.done >= _JOIN_EVERY:  # an object per piece would cost more than the text
+            parts[self.done :] = ["".join(parts[self.done :])]
+            self.done += 1
+
+    def value(self) -> str:
+        return "".join(self.parts)
+
+
+# Deltas whose piece joins a string field of the block: delta type -> (block field, delta field).
+_TEXT_FIELDS = {"text_delta": ("text", "text"), "thinking_delta": ("thinking", "thinking")}
+
+
 class _Accumulator:
     """Mutable scratch for one rebuild; lives only inside ``Rebuild``.
 
     Text pieces are kept as lists and joined once at the end: appending to a growing string per
-    delta costs time quadratic in the answer's length (100,000 deltas took seconds).
+    delta costs time quadratic in the answer's length (100,000 deltas took seconds). The field the
+    last text piece went to is remembered (``hot``), since deltas come in runs to one block.
     """
 
-    __slots__ = ("blocks", "inputs", "joined", "message", "texts")
+    __slots__ = ("blocks", "hot", "hot_at", "inputs", "message", "texts")
 
     def __init__(self, message: JSONObject) -> None:
         self.message = message
@@ -31,8 +57,9 @@ class _Accumulator:
         if isinstance(content, list):
             self.blocks = {i: block for i, block in enumerate(content) if isinstance(block, dict)}
         self.inputs: dict[int, list[str]] = {}
-        self.texts: dict[tuple[int, str], list[str]] = {}  # (block index, field) -> pieces, the first being the field's value
-        self.joined: dict[tuple[int, str], int] = {}  # how many leading entries of each list are already runs joined into one string
+        self.texts: dict[int, dict[str, _Text]] = {}  # block index -> field -> its pieces; keyed by index so a block start touches only its own
+        self.hot: _Text | None = None
+        self.hot_at: tuple[int, str] = (-1, "")
 
     def on_block_start(self, event: Mapping[str, object]) -> None:
         index, block = _index(event.get("index")), event.get("content_block")
@@ -44,35 +71,47 @@ class _Accumulator:
         """A text piece joins the field when both are strings (the SDK's ``+=``); anything else is left alone."""
         if not isinstance(piece, str):
             return
-        at = (index, key)
-        parts = self.texts.get(at)
-        if parts is None:
+        if self.hot_at == (index, key) and self.hot is not None:
+            self.hot.add(piece)
+            return
+        fields = self.texts.get(index)
+        if fields is None:
+            fields = self.texts[index] = {}
+        text = fields.get(key)
+        if text is None:
             current = block.get(key, "")
             if not isinstance(current, str):
                 return
-            parts = self.texts[at] = [current]
-            self.joined[at] = 1
-        parts.append(piece)
-        done = self.joined[at]
-        if len(parts) - done >= _JOIN_EVERY:  # a run of pieces becomes one string: an object per piece would cost more than the text
-            parts[done:] = ["".join(parts[done:])]
-            self.joined[at] = done + 1
+            text = fields[key] = _Text(current)
+        text.add(piece)
+        self.hot, self.hot_at = text, (index, key)
 
     def join_texts(self, index: int | None = None) -> None:
         """Write the joined pieces back into their blocks (of one index, or all)."""
-        for at in [k for k in self.texts if index is None or k[0] == index]:
-            block = self.blocks.get(at[0])
-            parts = self.texts.pop(at)
-            self.joined.pop(at, None)
+        self.hot, self.hot_at = None, (-1, "")
+        for at in list(self.texts) if index is None else [index] if index in self.texts else []:
+            block = self.blocks.get(at)
+            fields = self.texts.pop(at)
             if block is not None:
-                block[at[1]] = "".join(parts)
+                for key, text in fields.items():
+                    block[key] = text.value()
 
     def on_block_delta(self, event: Mapping[str, object]) -> None:
-        index, delta = _index(event.get("index")), event.get("delta")
-        block = self.blocks.get(index) if index is not None else None
-        if index is None or block is None or not isinstance(delta, Mapping):
+        index, delta = event.get("index"), event.get("delta")
+        if index.__class__ is not int or (delta.__class__ is not dict and not isinstance(delta, Mapping)):  # JSON makes exact ints; bool is not one
             return
+        delta = cast(Mapping[str, JSON], delta)
         name = delta.get("type")
+        text = _TEXT_FIELDS.get(name) if name.__class__ is str else None
+        hot = self.hot
+        if text is not None and hot is not None and index == self.hot_at[0] and text[0] == self.hot_at[1]:  # the common case: one more piece of the same text
+            piece = delta.get(text[1])
+            if isinstance(piece, str):
+                hot.add(piece)
+            return
+        block = self.blocks.get(index)
+        if block is None:
+            return
         apply = _ON_DELTA.get(name) if isinstance(name, str) else None
         if apply is not None:
             apply(self, index, block, delta)
@@ -121,9 +160,21 @@ class _Accumulator:
 def _copy(value: JSON) -> JSON:
     """Keep the events untouched; absurdly deep JSON is shared rather than crash the reading."""
     try:
-        return copy.deepcopy(value)
+        return _clone(value)
     except RecursionError:
         return value
+
+
+def _clone(value: JSON) -> JSON:
+    """A deep copy of decoded JSON (acyclic, plain types), several times faster than ``copy.deepcopy``."""
+    kind = value.__class__
+    if kind is dict:
+        return {key: _clone(item) for key, item in value.items()}
+    if kind is list:
+        return [_clone(item) for item in value]
+    if kind is str or kind is int or kind is float or kind is bool or value is None:
+        return value
+    return copy.deepcopy(value)
 
 
 def _index(value: object) -> int | None:
@@ -191,13 +242,16 @@ class Rebuild:
 
     def feed(self, event: Mapping[str, object]) -> None:
         """Apply one decoded event; anything before the first message_start is ignored, as the SDK does."""
-        if not isinstance(event, Mapping):
+        if event.__class__ is not dict and not isinstance(event, Mapping):
             return
         kind = event.get("type")
         if self._acc is None:
             start = event.get("message") if kind == "message_start" else None
             if isinstance(start, Mapping):
                 self._acc = _Accumulator(_copy(dict(start)))
+            return
+        if kind == "content_block_delta":  # most events: skip the table's lookup
+            self._acc.on_block_delta(event)
             return
         handle = _ON_EVENT.get(kind) if isinstance(kind, str) else None
         if handle is not None:

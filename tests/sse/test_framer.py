@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.sse.framer import Frame, FrameIssue, Framer, LineEnding
+from conformance.sse.framer import Frame, FrameIssue, Framer, FrameTable, LineEnding
 
 TRAILING = b"data: trailing"
 
@@ -20,7 +20,14 @@ def run(chunks: list[bytes], **kwargs: int) -> tuple[list[Frame], list]:
     framer = Framer(**kwargs)
     frames = [frame for chunk in chunks for frame in framer.feed(chunk)]
     frames += framer.flush()
-    return frames, framer.close()
+    violations = framer.close()
+    columns, table = Framer(**kwargs), FrameTable()  # the same frames kept as columns (what a reading keeps)
+    for chunk in chunks:
+        columns.feed_into(table, chunk)
+    columns.flush_into(table)
+    assert [table.frame(i) for i in range(len(table))] == frames
+    assert columns.close() == violations
+    return frames, violations
 
 
 def ways(data: bytes) -> Iterator[list[bytes]]:

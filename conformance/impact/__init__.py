@@ -1,0 +1,1 @@
+"""Client impact: what each official client makes of every recorded exchange, replayed offline."""
