@@ -155,6 +155,11 @@ EMULATIONS: dict[str | tuple[str, str], Emulation] = {
     "features.prompt_caching": E("cache-control-stripped", cases=("caching.prefix_cached", "caching.read_on_repeat")),
     "features.effort": E("effort-dropped", cases=("effort.level_honoured",)),
     "features.context_management": E("context-management-ignored", cases=("context.edits_applied",)),
+    # issue 13 (features b): a provider without the feature drops the tool, the format or the refusal (vLLM, llama.cpp, Ollama)
+    "features.server_tools": E("server-tools-stripped", cases=("server_tools.web_tools_run",)),
+    "features.code_execution": E("server-tools-stripped", cases=("server_tools.code_execution_run",)),
+    "features.structured_outputs": E("output-format-dropped", "strict-dropped", cases=("structured.output_format_honoured", "structured.strict_tool_input_valid")),
+    "features.streaming_refusals": E("refusal-as-end-turn", cases=("stop_reason.refusal_reported",)),
     "rules.caching.prefix_cached": E("cache-control-stripped", cases=("caching.prefix_cached",)),
     # ----------------------------------------------------------------------- params and facts
     "params.temperature.maximum": E("temperature-up-to-2", cases=("params.invalid_value_rejected:temperature.above_max@2023-06-01",),
