@@ -46,12 +46,21 @@ FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
     "prompt_caching": ("caching.prefix_cached", "caching.read_on_repeat", "caching.ttl_honoured"),
     "effort": ("effort.",),
     "context_management": ("context.",),
+    # The pause_turn rules judge every server-tool answer (and a simulation), not whether the feature is offered.
+    "server_tools": ("server_tools.web_tools_run", "server_tools.usage_counts_requests", "server_tools.stream_results_whole"),
+    "code_execution": ("server_tools.code_execution_run",),
+    "structured_outputs": ("structured.",),
+    "streaming_refusals": ("stop_reason.refusal_reported", "stop_reason.refusal_details_present"),
 }
 # Where a profile declares one of these without a source of its own, the declaration is Anthropic's documentation of it.
 FEATURE_DOCS: dict[str, str] = {
     "prompt_caching": "https://platform.claude.com/docs/en/build-with-claude/prompt-caching",
     "effort": "https://platform.claude.com/docs/en/build-with-claude/effort",
     "context_management": "https://platform.claude.com/docs/en/build-with-claude/context-editing",
+    "server_tools": "https://platform.claude.com/docs/en/agents-and-tools/tool-use/web-search-tool",
+    "code_execution": "https://platform.claude.com/docs/en/agents-and-tools/tool-use/code-execution-tool",
+    "structured_outputs": "https://platform.claude.com/docs/en/build-with-claude/structured-outputs",
+    "streaming_refusals": "https://platform.claude.com/docs/en/test-and-evaluate/strengthen-guardrails/handle-streaming-refusals",
 }
 
 
