@@ -38,8 +38,20 @@ class _Unparsed:
 UNPARSED = _Unparsed()
 
 
-OVERRAN = "overran"  # Exchange.error_kind: a stream the transport stopped past what its max_tokens allows (the target's doing)
-WITHHELD = "withheld"  # Exchange.error_kind: a request not sent, its lane opened by the breaker or the run's time out (ours)
+class ErrorKind(enum.StrEnum):
+    """Why an exchange has no whole answer; whose doing it was decides whether a rule may judge what came.
+
+    The target's doing: TIMEOUT, UNREACHABLE, PROTOCOL (failures.py maps every httpx exception to one
+    of these), OVERRAN. Ours: WITHHELD, INTERRUPTED, NOT_SENT. The values are what cassettes store.
+    """
+
+    TIMEOUT = "timeout"  # a deadline of ours ran out while the target was silent or slow
+    UNREACHABLE = "unreachable"  # no connection to the target
+    PROTOCOL = "protocol"  # the target's bytes broke HTTP, the content encoding or the text encoding
+    OVERRAN = "overran"  # a stream the transport stopped past what its max_tokens allows
+    WITHHELD = "withheld"  # not sent: its lane opened by the breaker, or the run's time out
+    INTERRUPTED = "interrupted"  # not sent or not finished: the run was interrupted (interrupts.py)
+    NOT_SENT = "not_sent"  # a follow-up whose answer to continue never came
 
 
 class ConnectionKind(enum.Enum):
@@ -101,7 +113,7 @@ class Exchange:
     elapsed: float = 0.0
     started_at: str = ""
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     truncated: bool = False
     attempts: int = 1
     notes: tuple[str, ...] = field(default=())

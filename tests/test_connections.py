@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pytest
 
 from conformance import cassette
+from conformance.auth import Auth
 from conformance.connections import Ledger, is_open
 from conformance.exchange import ConnectionKind, ConnectionUse, Exchange
 from conformance.scenarios import Request
@@ -29,7 +30,7 @@ Script = Callable[[int, int, str], tuple[str, int]]  # (connection number, reque
 
 def request(scenario: str) -> Request:
     return Request(scenario=scenario, endpoint="messages", method="POST", path=f"/v1/{scenario}", headers=(("content-type", "application/json"),),
-                   auth="x-api-key", body=b'{"max_tokens": 8}', stream=False, tags=frozenset())
+                   auth=Auth.X_API_KEY, body=b'{"max_tokens": 8}', stream=False, tags=frozenset())
 
 
 class KeepAliveServer:

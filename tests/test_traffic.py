@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from conformance.auth import Auth
 from conformance.contract.loader import load_contract
 from conformance.contract.model import RuleKind
 from conformance.exchange import Chunk, Exchange, RecordedRequest
@@ -121,7 +122,7 @@ def _exchange(n: int, *, stream: bool, body_changes: dict | None = None) -> tupl
         request=RecordedRequest("POST", "http://upstream/v1/messages", (("anthropic-version", "2023-06-01"),), raw_req),
         status=200, headers=headers, body=data, chunks=(Chunk(0, len(data), 0.0),),
     )  # fmt: skip
-    request = Request(scenario=exchange_id, endpoint="messages", method="POST", path="/v1/messages", headers=(("anthropic-version", "2023-06-01"),), auth="x-api-key", body=raw_req, stream=stream, tags=frozenset())
+    request = Request(scenario=exchange_id, endpoint="messages", method="POST", path="/v1/messages", headers=(("anthropic-version", "2023-06-01"),), auth=Auth.X_API_KEY, body=raw_req, stream=stream, tags=frozenset())
     return exchange, request
 
 

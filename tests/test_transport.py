@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import pytest
 
 from conformance import cassette
+from conformance.auth import Auth
 from conformance.contract.loader import load_contract
 from conformance.exchange import Exchange
 from conformance.extra_headers import ExtraHeaders, parse, resolve
@@ -33,7 +34,7 @@ REQUEST = Request(
     method="POST",
     path="/v1/messages",
     headers=(("user-agent", USER_AGENT), ("content-type", "application/json"), ("anthropic-version", "2023-06-01")),
-    auth="x-api-key",
+    auth=Auth.X_API_KEY,
     body=BODY,
     stream=False,
     tags=frozenset(),
@@ -209,7 +210,7 @@ def test_a_path_prefix_of_the_base_url_is_kept():
     ],
 )
 def test_auth_modes_put_the_right_credential_on_the_wire(auth, sent, recorded):
-    exchange, _, server = run(always(Reply()), replace(REQUEST, auth=auth))
+    exchange, _, server = run(always(Reply()), replace(REQUEST, auth=Auth(auth)))
     [seen] = server.seen
     assert seen.headers[sent[0]] == sent[1]
     assert {"x-api-key", "authorization"} & set(seen.headers) == {sent[0]}
@@ -217,7 +218,7 @@ def test_auth_modes_put_the_right_credential_on_the_wire(auth, sent, recorded):
 
 
 def test_auth_none_sends_no_credential():
-    exchange, _, server = run(always(Reply(status=401)), replace(REQUEST, auth="none"))
+    exchange, _, server = run(always(Reply(status=401)), replace(REQUEST, auth=Auth.NONE))
     assert {"x-api-key", "authorization"} & set(server.seen[0].headers) == set()
     assert exchange.request.header("x-api-key") is None
     assert exchange.status == 401
@@ -434,7 +435,7 @@ def test_extra_headers_go_out_and_a_secret_ones_value_reaches_no_record():
 def test_extra_headers_never_replace_a_probes_own_headers_nor_give_a_keyless_probe_a_key():
     # The loader refuses these names; a Target built by hand must still not let them through.
     sneaky = ExtraHeaders(pairs=(("X-Api-Key", "sneaky-key-0000"), ("Authorization", "Bearer sneaky"), ("anthropic-version", "1999-01-01"), ("x-extra", "1")))
-    _, _, server = run(always(Reply(status=401)), replace(REQUEST, auth="none"), headers=sneaky)
+    _, _, server = run(always(Reply(status=401)), replace(REQUEST, auth=Auth.NONE), headers=sneaky)
     [seen] = server.seen
     assert {"x-api-key", "authorization"} & set(seen.headers) == set()
     assert (seen.headers["anthropic-version"], seen.headers["x-extra"]) == ("2023-06-01", "1")

@@ -18,14 +18,14 @@ from jsonschema import Draft202012Validator
 
 from .._types import JSON, JSONObject
 from ..contract.model import Contract, ModelFacts
-from ..exchange import OVERRAN, UNPARSED, WITHHELD, Exchange
+from ..exchange import UNPARSED, ErrorKind, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
-from ..sse.framer import FrameIssue
+from ..sse.frames import FrameIssue
 from ..sse.reading import Event, StreamReading, read_stream
 
 RETRIED_STATUSES = frozenset({429, 529})
-_NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol", WITHHELD})
+_NO_ANSWER_KINDS = frozenset({ErrorKind.TIMEOUT, ErrorKind.UNREACHABLE, ErrorKind.PROTOCOL, ErrorKind.WITHHELD})
 LENGTH_RULE = "stream.length_within_max_tokens"
 
 
@@ -98,7 +98,6 @@ class Subject:
     schemas: SchemaBook
     reading: StreamReading | None = None
     twin: Exchange | None = None
-    twin_reading: StreamReading | None = None
     peers: Mapping[str, Exchange] = field(default_factory=dict)  # every exchange of the run, by scenario id
     reader: Callable[[Exchange], StreamReading | None] | None = None  # the judge's shared stream readings (None: read here)
 
@@ -149,7 +148,7 @@ class Subject:
         what lies past it was never read, so the rules about the end skip and name that rule,
         as they do when the grammar went silent earlier.
         """
-        if self.exchange.error_kind != OVERRAN:
+        if self.exchange.error_kind is not ErrorKind.OVERRAN:
             return None
         return NotApplicable(f"not judged: {self.exchange.error} (judged by {LENGTH_RULE})")
 
@@ -162,7 +161,7 @@ class Subject:
         ex = self.exchange
         if ex.truncated:
             return f"the suite's size cap cut the answer after {len(ex.body):,} bytes"
-        if ex.error_kind == "timeout" and ex.status is not None:
+        if ex.error_kind is ErrorKind.TIMEOUT and ex.status is not None:
             return f"the suite stopped waiting for the rest of the answer ({ex.error})"
         return self.reading.limit if self.reading is not None else None
 

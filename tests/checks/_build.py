@@ -10,6 +10,7 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from conformance.auth import Auth
 from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
@@ -215,7 +216,7 @@ class Build:
             method="POST",
             path="/v1/messages",
             headers=exchange.request.headers,
-            auth="x-api-key",
+            auth=Auth.X_API_KEY,
             body=body,
             stream=stream,
             tags=frozenset(tags),

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from conformance.auth import Auth
 from conformance.checks.registry import registered
 from conformance.checks.subject import Subject, Unjudgeable
 from conformance.exchange import Exchange, RecordedRequest
@@ -48,7 +49,7 @@ def exchange(scenario: str, path: str, body: Any, *, status: int = 200, method: 
     )
 
 
-def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = (), auth: str = "x-api-key") -> Subject:
+def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = (), auth: Auth = Auth.X_API_KEY) -> Subject:
     path = ex.request.url.removeprefix("http://127.0.0.1:9")
     request = Request(
         scenario=ex.id,
@@ -76,7 +77,7 @@ def listing(ids: list[str] = IDS, **changes: Any) -> Exchange:
     return exchange("models.list", "/v1/models", page(ids, **changes))
 
 
-def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200, auth: str = "x-api-key") -> Subject:
+def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200, auth: Auth = Auth.X_API_KEY) -> Subject:
     return subject(build, exchange(scenario, path, body, status=status), endpoint="models", peers=peers, auth=auth)
 
 
@@ -577,7 +578,7 @@ def test_retrieve_schema_leaves_a_refusal_of_an_unlisted_id_or_a_keyless_probe(b
         run("models.retrieve_schema", unknown)
     with pytest.raises(NotApplicable, match="which the listing does not name"):
         run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=404))
-    keyless = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=401, peers=(listing(),), auth="none")
+    keyless = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=401, peers=(listing(),), auth=Auth.NONE)
     with pytest.raises(NotApplicable):
         run("models.retrieve_schema", keyless)
 
@@ -593,7 +594,7 @@ def test_list_schema_fails_a_refused_listing(build):
     assert messages("models.list_schema", refused) == [
         "Received: status 404 (not_found_error: Not Found) for GET /v1/models\nExpected: 200 with a models page: the listing is documented for every key (profile: features.models)"
     ]
-    for path, auth in [("/v1/models?limit=0", "x-api-key"), ("/v1/models?limit=1&after_id=claude-haiku-4-5", "x-api-key"), ("/v1/models", "none")]:
+    for path, auth in [("/v1/models?limit=0", Auth.X_API_KEY), ("/v1/models?limit=1&after_id=claude-haiku-4-5", Auth.X_API_KEY), ("/v1/models", Auth.NONE)]:
         with pytest.raises(NotApplicable):
             run("models.list_schema", models(build, "models.first", path, {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}}, status=400, auth=auth))
 

@@ -16,7 +16,7 @@ import pytest
 
 from conformance import allowance
 from conformance.checks.subject import Unjudgeable
-from conformance.exchange import OVERRAN
+from conformance.exchange import ErrorKind
 from conformance.findings import NotApplicable
 from conformance.sse.reading import read_stream
 
@@ -81,7 +81,7 @@ def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_s
     cut = len(sse(events[:97]))
     body = sse(events)[:cut]
     why = f"the stream sent more than {allowance.describe(8)}, with no end in sight; the suite stopped reading after event 97"
-    subject = build.stream(body, request=request_json(max_tokens=8, stream=True), error=why, error_kind=OVERRAN)
+    subject = build.stream(body, request=request_json(max_tokens=8, stream=True), error=why, error_kind=ErrorKind.OVERRAN)
     [violation] = run("stream.length_within_max_tokens", subject)
     assert violation.message.startswith("Received: 97 events (pings aside); the suite stopped reading there, with no end in sight\nExpected: at most 96")
     for check_id in ("stream.ends_with_message_stop", "stream.framing_terminated", "stream.message_delta_stop_reason"):
@@ -92,7 +92,7 @@ def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_s
 
 def test_a_timeout_of_ours_before_the_allowance_leaves_the_length_unknown(build: Build) -> None:
     body = sse([start(), block_start(), text_delta("ok")])
-    subject = build.stream(body, error="read timeout: nothing received for 60 s after 300 bytes", error_kind="timeout")
+    subject = build.stream(body, error="read timeout: nothing received for 60 s after 300 bytes", error_kind=ErrorKind.TIMEOUT)
     with pytest.raises(Unjudgeable, match="the suite stopped waiting for the rest of the answer"):
         run("stream.length_within_max_tokens", subject)
 

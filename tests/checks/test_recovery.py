@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from conformance.checks.subject import Unjudgeable, describe_error, error_event, infrastructure_failure
-from conformance.exchange import Chunk
+from conformance.exchange import Chunk, ErrorKind
 from conformance.findings import NotApplicable
 
 from ._build import (
@@ -351,7 +351,7 @@ def test_infrastructure_failures_are_no_answer_or_429_529_after_retries(build):
     assert infrastructure_failure(ok) is None
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=2)) == "still 529 after 2 attempts (the target is rate limiting or overloaded)"
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=1)) is None
-    assert infrastructure_failure(dataclasses.replace(ok, status=None, error="read timeout", error_kind="timeout")) == "no answer: read timeout"
+    assert infrastructure_failure(dataclasses.replace(ok, status=None, error="read timeout", error_kind=ErrorKind.TIMEOUT)) == "no answer: read timeout"
 
 
 # ------------------------------------------------------------------- real captures: no false alarms

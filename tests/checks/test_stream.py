@@ -14,7 +14,7 @@ import pytest
 
 from conformance.checks.registry import registered
 from conformance.checks.subject import Unjudgeable
-from conformance.exchange import Chunk
+from conformance.exchange import Chunk, ErrorKind
 from conformance.findings import NotApplicable, NotForced
 from conformance.sse.reading import MAX_FRAMES
 
@@ -283,7 +283,7 @@ def test_a_body_our_size_cap_cut_is_not_judged_at_its_end(build, check_id):
 
 @pytest.mark.parametrize("check_id", ["stream.framing_terminated", "stream.ends_with_message_stop"])
 def test_a_stream_we_stopped_waiting_for_is_not_judged_at_its_end(build, check_id):
-    subject = build.stream(sse(text_events())[:-30], error="no complete answer within 300 s (whole-exchange timeout)", error_kind="timeout")
+    subject = build.stream(sse(text_events())[:-30], error="no complete answer within 300 s (whole-exchange timeout)", error_kind=ErrorKind.TIMEOUT)
     with pytest.raises(Unjudgeable, match=r"^not judged: the suite stopped waiting for the rest of the answer \(no complete answer within 300 s"):
         run(check_id, subject)
     with pytest.raises(Unjudgeable):

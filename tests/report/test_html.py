@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from conformance.contract.model import Tier
 from conformance.engine import RunSettings, run
+from conformance.exchange import ErrorKind
 from conformance.redact import MASK
 from conformance.reference import ReferenceServer
 from conformance.reference.router import fault_base_path
@@ -207,7 +208,7 @@ def test_pass_and_skip_rows_carry_no_evidence(build) -> None:
 
 
 def test_a_lost_exchange_shows_the_error(build) -> None:
-    lost = build.exchange("auth.lost", status=None, error="read timeout: <nothing> for 60 s", error_kind="timeout")
+    lost = build.exchange("auth.lost", status=None, error="read timeout: <nothing> for 60 s", error_kind=ErrorKind.TIMEOUT)
     document = build.document([build.record("auth.lost_check", "error", message="boom", exchanges=("auth.lost",))])
     page = report_html.render(document, {"auth.lost": lost})
     assert "No answer: timeout: read timeout: &lt;nothing&gt; for 60 s" in page

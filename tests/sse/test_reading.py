@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from conformance.exchange import Chunk
-from conformance.sse.framer import FrameIssue
+from conformance.sse.frames import FrameIssue
 from conformance.sse.grammar import GrammarIssue
 from conformance.sse.reading import read_file, read_stream
 
