@@ -8,10 +8,10 @@ Each failing case is a deviation seen in the wild (the fault catalogue's sources
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance.checks.registry import registered
 from conformance.findings import REFUSED_CLEANLY, Judgement, NotApplicable
@@ -31,7 +31,6 @@ from ._build import (
     text_delta,
 )
 
-CAPTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "captures"
 PREFIX = "Reference material 0123456789ab for a prompt caching probe.\n" + " ".join(["alpha"] * 4200)
 SYSTEM = [
     {"type": "text", "text": PREFIX, "cache_control": {"type": "ephemeral", "ttl": "1h"}},

@@ -8,10 +8,10 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance.auth import Auth
 from conformance.checks.registry import registered
@@ -22,7 +22,6 @@ from conformance.scenarios import Request
 
 from ._build import Build, judged, message, messages, request_json, run
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 COUNTED = request_json(max_tokens=None, system="You are a terse assistant.")
 IDS = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]
 

@@ -13,6 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance import allowance
 from conformance.checks.subject import Unjudgeable
@@ -34,8 +35,6 @@ from ._build import (
     start,
     text_delta,
 )
-
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 
 
 def _looping(count: int) -> list[dict]:

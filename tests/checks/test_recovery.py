@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
+from capture_corpus import capture, corpus
 
 from conformance.checks.subject import Unjudgeable, describe_error, error_event, infrastructure_failure
 from conformance.exchange import Chunk, ErrorKind
@@ -33,7 +33,6 @@ from ._build import (
     text_events,
 )
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 RATE_LIMIT = {"type": "error", "error": {"type": "rate_limit_error", "message": "This request would exceed your account's rate limit. Please try again later."}}
 OVERLOADED = {"type": "error", "error": {"details": None, "type": "overloaded_error", "message": "Overloaded"}}
 ERROR_EVENT = {"type": "error", **{k: v for k, v in OVERLOADED.items() if k != "type"}}
@@ -98,10 +97,7 @@ def test_retry_after_is_only_judged_on_429s(build):
 
 @pytest.mark.parametrize("name", ["57-error-429-rate-limit-org-2025-03.json", "58-error-429-rate-limit-2026-04.json"])
 def test_real_429_bodies_with_their_retry_after_pass(build, name):
-    path = CAPTURES / name
-    if not path.is_file():
-        pytest.skip(f"capture {name} not found")
-    assert run("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", "37"), body=path.read_bytes())) == []
+    assert run("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", "37"), body=capture(name).read_bytes())) == []
 
 
 # ----------------------------------------------------------------- errors before the stream
@@ -357,7 +353,7 @@ def test_infrastructure_failures_are_no_answer_or_429_529_after_retries(build):
 # ------------------------------------------------------------------- real captures: no false alarms
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.stem)
 def test_real_streams_raise_no_recovery_alarm(build, path):
     subject = build.stream(path.read_bytes())
     assert run("recovery.pre_stream_error_is_status", subject) == []
@@ -365,7 +361,7 @@ def test_real_streams_raise_no_recovery_alarm(build, path):
 
 
 def test_the_real_midstream_error_fragment_is_a_legal_break_off(build):
-    fragment = CAPTURES / "fragments" / "f1-midstream-api-error-2024-07.sse"
+    fragment = capture("fragments/f1-midstream-api-error-2024-07.sse")
     if not fragment.is_file():
         pytest.skip("fragment f1 not found")
     subject = build.stream(sse([start(), block_start(0)]) + fragment.read_bytes())

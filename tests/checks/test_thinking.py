@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance.findings import NotApplicable
 
@@ -24,7 +23,6 @@ from ._build import (
     text_delta,
 )
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
 THOUGHT = {"type": "thinking", "thinking": "The user wants ok.", "signature": SIGNATURE}

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance.findings import NotApplicable
 
@@ -24,7 +24,6 @@ from ._build import (
     start,
 )
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 TOOL_ID = "toolu_01A09q90qw90lq917835lq9"
 WEATHER = {
     "name": "get_weather",

@@ -7,9 +7,9 @@ rule exists for fails with its exact message, and what the rule cannot judge is 
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import pytest
+from capture_corpus import corpus
 
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
@@ -28,7 +28,6 @@ from ._build import (
     text_delta,
 )
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 WEATHER = {"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 ASK = [{"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}]
 AUTO = request_json(max_tokens=128, tools=[WEATHER], messages=ASK)
@@ -134,7 +133,7 @@ def test_stop_reason_when_called_needs_a_call(build):
         judge("tools.stop_reason_tool_use", build.plain(message("Sunny.", stop_reason="tool_use"), request=AUTO))
 
 
-ANSWERS = sorted([*CAPTURES.glob("*.sse"), *(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50)])  # 50 and up: errors, counts, listings
+ANSWERS = corpus("*.sse", "*.json", keep=lambda p: p.suffix == ".sse" or int(p.name[:2]) < 50)  # 50 and up: errors, counts, listings
 
 
 @pytest.mark.parametrize("path", ANSWERS, ids=lambda p: p.stem)
