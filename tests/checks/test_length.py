@@ -21,25 +21,13 @@ from conformance.exchange import ErrorKind
 from conformance.findings import NotApplicable
 from conformance.sse.reading import read_stream
 
-from ._build import (
-    PING,
-    STOP,
-    Build,
-    block_start,
-    block_stop,
-    judged,
-    message_delta,
-    request_json,
-    run,
-    sse,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import Build, judged, request_json, run
 
 
 def _looping(count: int) -> list[dict]:
     """A text block whose piece repeats ``count`` times, then a proper end."""
-    return [start(), block_start(), *[text_delta("ok ")] * count, block_stop(), message_delta(), STOP]
+    return [ev.start(), ev.block_start(), *[ev.text_delta("ok ")] * count, ev.block_stop(), ev.message_delta(), ev.STOP]
 
 
 def test_the_allowance_is_four_events_per_token_plus_64() -> None:
@@ -63,7 +51,7 @@ def test_a_plain_stream_is_judged_within_its_allowance(build: Build) -> None:
 
 
 def test_pings_are_not_counted(build: Build) -> None:
-    events = [start(), *[PING] * 500, block_start(), text_delta("ok"), block_stop(), message_delta(), STOP]
+    events = [ev.start(), *[ev.PING] * 500, ev.block_start(), ev.text_delta("ok"), ev.block_stop(), ev.message_delta(), ev.STOP]
     assert run("stream.length_within_max_tokens", build.stream(events)) == []
 
 
@@ -77,8 +65,8 @@ def test_a_stream_past_its_allowance_fails_even_when_it_ends(build: Build) -> No
 def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_skip_naming_it(build: Build) -> None:
     # What the transport records when it stops reading one event past the allowance (an endless stream).
     events = _looping(500)
-    cut = len(sse(events[:97]))
-    body = sse(events)[:cut]
+    cut = len(ev.sse(events[:97]))
+    body = ev.sse(events)[:cut]
     why = f"the stream sent more than {allowance.describe(8)}, with no end in sight; the suite stopped reading after event 97"
     subject = build.stream(body, request=request_json(max_tokens=8, stream=True), error=why, error_kind=ErrorKind.OVERRAN)
     [violation] = run("stream.length_within_max_tokens", subject)
@@ -90,7 +78,7 @@ def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_s
 
 
 def test_a_timeout_of_ours_before_the_allowance_leaves_the_length_unknown(build: Build) -> None:
-    body = sse([start(), block_start(), text_delta("ok")])
+    body = ev.sse([ev.start(), ev.block_start(), ev.text_delta("ok")])
     subject = build.stream(body, error="read timeout: nothing received for 60 s after 300 bytes", error_kind=ErrorKind.TIMEOUT)
     with pytest.raises(Unjudgeable, match="the suite stopped waiting for the rest of the answer"):
         run("stream.length_within_max_tokens", subject)

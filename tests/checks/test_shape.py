@@ -8,7 +8,8 @@ from conformance.checks.subject import Unjudgeable
 from conformance.contract.loader import load_contract
 from conformance.findings import NotApplicable
 
-from ._build import Build, judged, message, messages, run, start, text_events
+from . import _events as ev
+from ._build import Build, judged, message, messages, run
 
 
 def test_message_schema_passes_a_message(build):
@@ -90,8 +91,8 @@ def test_id_prefix_flags_an_openai_id(build):
 
 def test_id_prefix_reads_a_stream_from_message_start(build):
     assert run("shape.id_prefix", build.stream()) == []
-    events = text_events()
-    events[0] = start(msg_id="2f5d7c1e-uuid")
+    events = ev.text_events()
+    events[0] = ev.start(msg_id="2f5d7c1e-uuid")
     [violation] = run("shape.id_prefix", build.stream(events))
     assert violation.message == 'Received: id "2f5d7c1e-uuid"\nExpected: an id starting with msg_'
     assert violation.at == "message_start /message/id"
@@ -106,7 +107,7 @@ def test_id_prefix_leaves_missing_ids_to_the_schema(build):
 
 def test_id_prefix_needs_a_message_start_in_a_stream(build):
     with pytest.raises(NotApplicable, match="no message_start"):
-        run("shape.id_prefix", build.stream(text_events()[1:]))
+        run("shape.id_prefix", build.stream(ev.text_events()[1:]))
 
 
 # ---------------------------------------------------------------- shape.status_is_200

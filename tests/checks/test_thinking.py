@@ -7,21 +7,8 @@ from capture_corpus import CAPTURES
 
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import judged, message, messages, request_json, run
 
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
@@ -34,19 +21,19 @@ def answer(*blocks: dict) -> dict:
 
 def thinking_events(*, signature: str | None = SIGNATURE, thinking_pieces: tuple[str, ...] = ("The user", " wants ok.")) -> list[dict]:
     """A stream with a thinking block (signature_delta unless None) then a text block, as DOC-STR shows it."""
-    sign = [delta("signature_delta", 0, signature=signature)] if signature is not None else []
+    sign = [ev.delta("signature_delta", 0, signature=signature)] if signature is not None else []
     return [
-        start(),
-        block_start(0, "thinking"),
-        PING,
-        *(delta("thinking_delta", 0, thinking=p) for p in thinking_pieces),
+        ev.start(),
+        ev.block_start(0, "thinking"),
+        ev.PING,
+        *(ev.delta("thinking_delta", 0, thinking=p) for p in thinking_pieces),
         *sign,
-        block_stop(0),
-        block_start(1),
-        text_delta("ok", 1),
-        block_stop(1),
-        message_delta("end_turn", output_tokens=30),
-        STOP,
+        ev.block_stop(0),
+        ev.block_start(1),
+        ev.text_delta("ok", 1),
+        ev.block_stop(1),
+        ev.message_delta("end_turn", output_tokens=30),
+        ev.STOP,
     ]
 
 

@@ -8,18 +8,8 @@ from capture_corpus import CAPTURES
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    message,
-    message_delta,
-    request_json,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import message, request_json
 
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
@@ -33,17 +23,17 @@ def judge(subject) -> Judgement:
 
 def events(*signatures: str) -> list[dict]:
     return [
-        start(),
-        block_start(0, "thinking"),
-        PING,
-        delta("thinking_delta", 0, thinking="The user wants ok."),
-        *(delta("signature_delta", 0, signature=s) for s in signatures),
-        block_stop(0),
-        block_start(1),
-        text_delta("ok", 1),
-        block_stop(1),
-        message_delta("end_turn", output_tokens=30),
-        STOP,
+        ev.start(),
+        ev.block_start(0, "thinking"),
+        ev.PING,
+        ev.delta("thinking_delta", 0, thinking="The user wants ok."),
+        *(ev.delta("signature_delta", 0, signature=s) for s in signatures),
+        ev.block_stop(0),
+        ev.block_start(1),
+        ev.text_delta("ok", 1),
+        ev.block_stop(1),
+        ev.message_delta("end_turn", output_tokens=30),
+        ev.STOP,
     ]
 
 
