@@ -26,3 +26,8 @@ def capture(name: str) -> Path:
     if not path.is_file():
         raise FileNotFoundError(f"capture {name} not found in {CAPTURES}")
     return path
+
+
+def answers() -> list[Path]:
+    """Every recorded answer to a messages request: the streams, and the Message bodies (00-49; 50 and up are errors, counts, listings)."""
+    return corpus("*.sse", "*.json", keep=lambda path: path.suffix == ".sse" or int(path.name[:2]) < 50)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 from conformance.auth import Auth
@@ -15,7 +16,7 @@ from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
 from conformance.exchange import Chunk, Exchange, RecordedRequest
-from conformance.findings import Judgement, Violation
+from conformance.findings import Judgement, NotApplicable, Violation
 from conformance.scenarios import Request
 from conformance.sse.reading import read_stream
 
@@ -71,6 +72,19 @@ def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
     result = registered()[check_id](subject)
     assert isinstance(result, Judgement), f"{check_id} returns {type(result).__name__}, not a Judgement"
     return result.judged
+
+
+def violations(subject: Subject, check_ids: Iterable[str], *, located: bool = False) -> dict[str, list[str]]:
+    """The violation messages of every listed check that found any (with their locators when ``located``); a skip finds nothing."""
+    out: dict[str, list[str]] = {}
+    for check_id in check_ids:
+        try:
+            found = run(check_id, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[check_id] = [f"{v.message} (at {v.at})" if located else v.message for v in found]
+    return out
 
 
 def messages(check_id: str, subject: Subject) -> list[str]:
@@ -175,6 +189,11 @@ class Build:
         body = request_json(stream=True) if request is None else {**request, "stream": True}
         expected = expect_text if expect_text is not None or request is not None else PLAIN_TEXT
         return self.subject(self.exchange(body=raw, request=body, scenario="plain.stream", **kwargs), marker=marker, twin=twin, expect_text=expected)
+
+    def real(self, path: Path, request: dict[str, Any] | None = None) -> Subject:
+        """A recorded answer (tests/fixtures/captures), a stream or a Message body, as the answer to ``request`` with room for any length."""
+        body = {**(request_json() if request is None else request), "max_tokens": 64000}
+        return self.stream(path.read_bytes(), request=body) if path.suffix == ".sse" else self.plain(path.read_bytes(), request=body)
 
     def error(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 400, **kwargs: Any) -> Subject:
         """A non-2xx answer (Anthropic's envelope by default)."""

@@ -13,9 +13,7 @@ import re
 import pytest
 from capture_corpus import corpus
 
-from conformance.findings import NotApplicable
-
-from ._build import request_json, run
+from ._build import request_json, violations
 
 STREAMS = corpus("*.sse")
 MESSAGES = corpus("*.json", keep=lambda p: int(p.name[:2]) < 50)
@@ -54,18 +52,6 @@ MESSAGE_CHECKS = ["shape.message_schema", *ON_EVERY_ANSWER]
 ERROR_CHECKS = ["errors.envelope_shape", "errors.type_matches_status"]
 BIG = request_json(max_tokens=64000)
 
-def verdicts(subject, check_ids):
-    out = {}
-    for cid in check_ids:
-        try:
-            found = run(cid, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[cid] = [f"{v.message} (at {v.at})" for v in found]
-    return out
-
-
 def request_for(raw: bytes) -> dict:
     """BIG, with the stop sequence the answer reports among its stop_sequences: the API names only one the request listed."""
     fired = re.search(rb'"stop_sequence"\s*:\s*("(?:[^"\\]|\\.)*")', raw)
@@ -76,17 +62,17 @@ def request_for(raw: bytes) -> dict:
 def test_real_streams_break_no_check(build, path):
     raw = path.read_bytes()
     subject = build.stream(raw, request={**request_for(raw), "stream": True})
-    assert verdicts(subject, STREAM_CHECKS) == {}
+    assert violations(subject, STREAM_CHECKS, located=True) == {}
 
 
 @pytest.mark.parametrize("path", MESSAGES, ids=lambda p: p.stem)
 def test_real_messages_break_no_check(build, path):
     raw = path.read_bytes()
     assert json.loads(raw)["type"] == "message", "captures 00-49 are Message bodies (INDEX.md)"
-    assert verdicts(build.plain(raw, request=request_for(raw)), MESSAGE_CHECKS) == {}
+    assert violations(build.plain(raw, request=request_for(raw)), MESSAGE_CHECKS, located=True) == {}
 
 
 @pytest.mark.parametrize("path", ERRORS, ids=lambda p: p.stem)
 def test_real_errors_break_no_check(build, path):
     status = int(path.name.split("-")[2])
-    assert verdicts(build.error(path.read_bytes(), status=status), ERROR_CHECKS) == {}
+    assert violations(build.error(path.read_bytes(), status=status), ERROR_CHECKS, located=True) == {}

@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from capture_corpus import CAPTURES
+from capture_corpus import corpus
 
 from conformance import allowance
 from conformance.checks.subject import Unjudgeable
@@ -35,7 +35,7 @@ def test_the_allowance_is_four_events_per_token_plus_64() -> None:
     assert allowance.describe(32) == "at most 192 events (pings aside) for max_tokens 32: 4 per token plus 64"
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.name)
 def test_every_first_party_stream_stays_far_inside_the_allowance_of_its_own_output(path: Path) -> None:
     # The derivation of the constant: events (pings aside) <= output_tokens + 6 in every capture; the allowance
     # of the output alone (as if max_tokens had been exactly what was used) has room for ten times that excess.

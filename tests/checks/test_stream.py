@@ -19,7 +19,7 @@ from conformance.findings import NotApplicable, NotForced
 from conformance.sse.reading import MAX_FRAMES
 
 from . import _events as ev
-from ._build import Build, judged, message, messages, request_json, run
+from ._build import Build, judged, message, messages, request_json, run, violations
 from ._events import at
 
 ANYWHERE = " (ping and error are accepted anywhere before the end)"
@@ -28,15 +28,7 @@ STREAM_CHECKS = sorted(cid for cid in registered() if cid.startswith("stream.") 
 
 def findings(subject) -> dict[str, list[str]]:
     """Every stream check's violation messages, for the checks that found any."""
-    out: dict[str, list[str]] = {}
-    for cid in STREAM_CHECKS:
-        try:
-            found = run(cid, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[cid] = [v.message for v in found]
-    return out
+    return violations(subject, STREAM_CHECKS)
 
 
 def padded(event: dict, spaces: int = 7) -> bytes:

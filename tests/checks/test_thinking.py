@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from capture_corpus import CAPTURES
+from capture_corpus import CAPTURES, answers
 
 from conformance.findings import NotApplicable
 
 from . import _events as ev
-from ._build import judged, message, messages, request_json, run
+from ._build import judged, message, messages, request_json, run, violations
 
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
@@ -142,26 +142,9 @@ def test_stream_signature_delta_leaves_broken_streams_to_the_grammar(build):
 CHECKS = ["thinking.signature_present", "thinking.stream_signature_delta", "thinking.block_present"]
 
 
-def _verdicts(subject):
-    out = {}
-    for check_id in CHECKS:
-        try:
-            found = run(check_id, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[check_id] = [v.message for v in found]
-    return out
-
-
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
-def test_real_streams_raise_no_thinking_alarm(build, path):
-    assert _verdicts(build.stream(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
-
-
-@pytest.mark.parametrize("path", sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50), ids=lambda p: p.stem)
-def test_real_messages_raise_no_thinking_alarm(build, path):
-    assert _verdicts(build.plain(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
+def test_real_answers_raise_no_thinking_alarm(build, path):
+    assert violations(build.real(path), CHECKS) == {}
 
 
 @pytest.mark.parametrize("name", ["07-sonnet37-thinking-2025-02.sse", "18-opus46-adaptive-thinking-text-first-2026-02.sse", "23-haiku45-thinking-tool-use-2026-05.sse"])

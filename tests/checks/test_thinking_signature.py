@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from capture_corpus import CAPTURES
+from capture_corpus import corpus
 
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
@@ -61,7 +61,7 @@ def test_signature_single_delta_leaves_what_it_cannot_judge(build):
         judge(build.stream(events(), request=THINKING))
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.stem)
 def test_signature_single_delta_holds_on_every_capture(build, path):
     try:
         result = judge(build.stream(path.read_bytes(), request={**THINKING, "max_tokens": 64000, "stream": True}))

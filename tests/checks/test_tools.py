@@ -5,12 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-from capture_corpus import CAPTURES
+from capture_corpus import answers
 
 from conformance.findings import NotApplicable
 
 from . import _events as ev
-from ._build import judged, message, messages, request_json, run
+from ._build import judged, message, messages, request_json, run, violations
 
 TOOL_ID = "toolu_01A09q90qw90lq917835lq9"
 WEATHER = {
@@ -315,26 +315,9 @@ def test_parallel_disabled_respected_only_judges_the_flag(build):
 REQUEST_FREE = ["tools.tool_use_block_present", "tools.id_prefix", "tools.ids_unique", "tools.stream_input_is_object", "tools.input_matches_schema"]
 
 
-def _verdicts(subject):
-    out = {}
-    for check_id in REQUEST_FREE:
-        try:
-            found = run(check_id, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[check_id] = [v.message for v in found]
-    return out
-
-
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
-def test_real_streams_raise_no_tool_alarm(build, path):
-    assert _verdicts(build.stream(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
-
-
-@pytest.mark.parametrize("path", sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50), ids=lambda p: p.stem)
-def test_real_messages_raise_no_tool_alarm(build, path):
-    assert _verdicts(build.plain(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
+def test_real_answers_raise_no_tool_alarm(build, path):
+    assert violations(build.real(path), REQUEST_FREE) == {}
 
 
 # ------------------------------------------------------------------ tools.no_text_before_forced_call

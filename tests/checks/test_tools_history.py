@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 
 import pytest
-from capture_corpus import corpus
+from capture_corpus import answers
 
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
@@ -122,13 +122,9 @@ def test_stop_reason_when_called_needs_a_call(build):
         judge("tools.stop_reason_tool_use", build.plain(message("Sunny.", stop_reason="tool_use"), request=AUTO))
 
 
-ANSWERS = corpus("*.sse", "*.json", keep=lambda p: p.suffix == ".sse" or int(p.name[:2]) < 50)  # 50 and up: errors, counts, listings
-
-
-@pytest.mark.parametrize("path", ANSWERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
 def test_stop_reason_when_called_holds_on_every_capture(build, path):
-    reader = build.stream if path.suffix == ".sse" else build.plain
-    subject = reader(path.read_bytes(), request={**AUTO, "max_tokens": 64000})
+    subject = build.real(path, AUTO)
     with contextlib.suppress(NotApplicable):
         assert judge("tools.stop_reason_tool_use", subject).violations == ()
 
