@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from local_server import LocalServer
 
 from conformance import allowance, breaker
 from conformance.auth import Auth
@@ -91,41 +92,21 @@ async def dribble_heads(body: dict[str, object], writer: Writer) -> None:
         await asyncio.sleep(0.1)
 
 
-class Server:
-    """An HTTP/1.1 server on 127.0.0.1 whose handler gets the decoded body and the writer."""
+class Server(LocalServer):
+    """An HTTP/1.1 server whose handler gets the decoded body and the writer."""
 
     def __init__(self, handler: Handler) -> None:
+        super().__init__()
         self.handler = handler
         self.bodies: list[dict[str, object]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Server:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            raw = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in raw.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
-            body = json.loads(await reader.readexactly(length))
-            self.bodies.append(body)
-            await self.handler(body, writer)
-            await writer.drain()
-        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+    async def serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        raw = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in raw.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        body = json.loads(await reader.readexactly(length))
+        self.bodies.append(body)
+        await self.handler(body, writer)
+        await writer.drain()
 
 
 async def _send_all(handler: Handler, requests: list[Request], *, timeouts: Timeouts = SMALL, concurrency: int = 1, clock: float | None = None) -> tuple[list, Transport, float]:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pytest
+from local_server import LocalServer
 
 from conformance import cassette
 from conformance.auth import Auth
@@ -66,63 +67,41 @@ class Reply:
 Handler = Callable[[Seen, int], Reply]  # (request, 0-based request number) -> reply
 
 
-class Server:
+class Server(LocalServer):
     """A one-purpose HTTP/1.1 server on 127.0.0.1; every connection closes after one answer."""
 
     def __init__(self, handler: Handler) -> None:
+        super().__init__()
         self.handler = handler
         self.seen: list[Seen] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Server:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            seen = Seen(method, path, headers, body)
-            self.seen.append(seen)
-            reply = self.handler(seen, len(self.seen) - 1)
-            await asyncio.sleep(reply.before)
-            if reply.raw is not None:
-                writer.write(reply.raw)
-                await writer.drain()
-                return
-            chunked = len(reply.pieces) > 1
-            framing = [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(b"".join(reply.pieces))))]
-            head_out = f"HTTP/1.1 {reply.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in [*reply.headers, *framing, ("connection", "close")]) + "\r\n"
-            writer.write(head_out.encode("latin-1"))
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        seen = Seen(method, path, headers, body)
+        self.seen.append(seen)
+        reply = self.handler(seen, len(self.seen) - 1)
+        await asyncio.sleep(reply.before)
+        if reply.raw is not None:
+            writer.write(reply.raw)
             await writer.drain()
-            for number, piece in enumerate(reply.pieces):
-                if number and reply.pause:
-                    await asyncio.sleep(reply.pause)
-                writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
-                await writer.drain()
-            if chunked:
-                writer.write(b"0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+            return
+        chunked = len(reply.pieces) > 1
+        framing = [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(b"".join(reply.pieces))))]
+        head_out = f"HTTP/1.1 {reply.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in [*reply.headers, *framing, ("connection", "close")]) + "\r\n"
+        writer.write(head_out.encode("latin-1"))
+        await writer.drain()
+        for number, piece in enumerate(reply.pieces):
+            if number and reply.pause:
+                await asyncio.sleep(reply.pause)
+            writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
 
 
 async def send(base_url: str, request: Request = REQUEST, headers: ExtraHeaders | None = None, **options: object) -> tuple[Exchange, Transport]:
