@@ -7,9 +7,9 @@ import hashlib
 import html
 import re
 import time
-from html.parser import HTMLParser
 
 from markupsafe import escape
+from report_pages import parse
 
 from conformance.contract.model import Tier
 from conformance.engine import RunSettings, run
@@ -19,37 +19,6 @@ from conformance.reference import ReferenceServer
 from conformance.reference.router import fault_base_path
 from conformance.report import html as report_html
 from conformance.report import results as results_doc
-
-
-class Tags(HTMLParser):
-    """Every start tag with its attributes, and the text of every <script> element."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[str] = []
-        self._in_script = False
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        self._in_script = tag == "script"
-        if self._in_script:
-            self.scripts.append("")
-
-    def handle_endtag(self, tag):
-        if tag == "script":
-            self._in_script = False
-
-    def handle_data(self, data):
-        if self._in_script:
-            self.scripts[-1] += data
-
-
-def parse(page: str) -> Tags:
-    tags = Tags()
-    tags.feed(page)
-    tags.close()
-    return tags
 
 
 def failing_document(build):
