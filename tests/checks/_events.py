@@ -93,3 +93,20 @@ def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
 def at(events: list[Mapping[str, Any] | bytes], index: int, kind: str) -> str:
     """The locator a check prints for event ``index`` of a stream built from ``events``."""
     return f"event #{index} ({kind}) @ byte {len(sse(events[:index]))}"
+
+
+def thinking_then_text(*signatures: str, thinking: tuple[str, ...]) -> list[dict[str, Any]]:
+    """A thinking block (its ``thinking`` pieces, one signature_delta per signature) then a text block, as the extended-thinking docs show it."""
+    return [
+        start(),
+        block_start(0, "thinking"),
+        PING,
+        *(delta("thinking_delta", 0, thinking=piece) for piece in thinking),
+        *(delta("signature_delta", 0, signature=signature) for signature in signatures),
+        block_stop(0),
+        block_start(1),
+        text_delta("ok", 1),
+        block_stop(1),
+        message_delta("end_turn", output_tokens=30),
+        STOP,
+    ]

@@ -20,21 +20,8 @@ def answer(*blocks: dict) -> dict:
 
 
 def thinking_events(*, signature: str | None = SIGNATURE, thinking_pieces: tuple[str, ...] = ("The user", " wants ok.")) -> list[dict]:
-    """A stream with a thinking block (signature_delta unless None) then a text block, as DOC-STR shows it."""
-    sign = [ev.delta("signature_delta", 0, signature=signature)] if signature is not None else []
-    return [
-        ev.start(),
-        ev.block_start(0, "thinking"),
-        ev.PING,
-        *(ev.delta("thinking_delta", 0, thinking=p) for p in thinking_pieces),
-        *sign,
-        ev.block_stop(0),
-        ev.block_start(1),
-        ev.text_delta("ok", 1),
-        ev.block_stop(1),
-        ev.message_delta("end_turn", output_tokens=30),
-        ev.STOP,
-    ]
+    """A stream with a thinking block (signature_delta unless None) then a text block."""
+    return ev.thinking_then_text(*([signature] if signature is not None else []), thinking=thinking_pieces)
 
 
 # ------------------------------------------------------------------- thinking.block_present

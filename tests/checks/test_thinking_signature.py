@@ -22,19 +22,7 @@ def judge(subject) -> Judgement:
 
 
 def events(*signatures: str) -> list[dict]:
-    return [
-        ev.start(),
-        ev.block_start(0, "thinking"),
-        ev.PING,
-        ev.delta("thinking_delta", 0, thinking="The user wants ok."),
-        *(ev.delta("signature_delta", 0, signature=s) for s in signatures),
-        ev.block_stop(0),
-        ev.block_start(1),
-        ev.text_delta("ok", 1),
-        ev.block_stop(1),
-        ev.message_delta("end_turn", output_tokens=30),
-        ev.STOP,
-    ]
+    return ev.thinking_then_text(*signatures, thinking=("The user wants ok.",))
 
 
 def test_signature_single_delta_passes(build):

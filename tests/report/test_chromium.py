@@ -18,13 +18,7 @@ def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, b
     document = build.document(
         [
             build.record("auth.x_api_key_accepted", exchanges=("plain",)),
-            build.record(
-                "errors.envelope_shape",
-                "fail",
-                message=f"[plain] Received: {payload}\nExpected: an error envelope",
-                exchanges=("plain",),
-                violations=[build.violation(f"Received: {payload}\nExpected: an error envelope", "plain", at="/")],
-            ),
+            build.failed("errors.envelope_shape", "plain", f"Received: {payload}\nExpected: an error envelope", at="/"),
         ]
     )
     page = report_html.write_report(tmp_path / "run", document, exchanges)

@@ -30,13 +30,7 @@ def failing_document(build):
     }
     results = [
         build.record("auth.x_api_key_accepted", exchanges=("plain",)),
-        build.record(
-            "errors.envelope_shape",
-            "fail",
-            message=f"[plain] Received: {xss}\nExpected: an envelope",
-            exchanges=("plain",),
-            violations=[build.violation(f"Received: {xss}\nExpected: an envelope", "plain", at="/error")],
-        ),
+        build.failed("errors.envelope_shape", "plain", f"Received: {xss}\nExpected: an envelope", at="/error"),
         build.record(
             "stream.event_order",
             "fail",
