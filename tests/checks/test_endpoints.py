@@ -326,12 +326,19 @@ def test_after_id_pages_passes_an_empty_page_after_the_last_model(build):
     assert run("models.after_id_pages", after) == []
 
 
-def test_after_id_pages_flags_an_ignored_cursor(build):
-    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-6", page(IDS[:1], has_more=True), peers=(listing(),))
-    [violation] = run("models.after_id_pages", after)
+@pytest.mark.parametrize(
+    ("direction", "cursor", "retrieves", "expected"),
+    [
+        ("after", "claude-sonnet-4-6", (), 'a page starting with "claude-haiku-4-5-20251001"'),
+        ("before", "claude-haiku-4-5", (IDS[2],), 'a page ending with "claude-sonnet-4-6"'),
+    ],
+)
+def test_paging_flags_an_ignored_cursor(build, direction, cursor, retrieves, expected):
+    subject = models(build, f"models.{direction}", f"/v1/models?limit=1&{direction}_id={cursor}", page(IDS[:1], has_more=True), peers=(listing(), *map(retrieved, retrieves)))
+    [violation] = run(f"models.{direction}_id_pages", subject)
     assert violation.message == (
-        'Received: data ids ["claude-opus-4-8"] after_id="claude-sonnet-4-6"\n'
-        'Expected: a page starting with "claude-haiku-4-5-20251001", as models.list orders them: '
+        f'Received: data ids ["claude-opus-4-8"] {direction}_id="{cursor}"\n'
+        f"Expected: {expected}, as models.list orders them: "
         '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
     )
     assert violation.at == "/data"
@@ -384,17 +391,6 @@ def test_before_id_pages_resolves_an_alias_through_the_retrieved_model(build):
 def test_before_id_pages_passes_an_empty_page_before_the_first_model(build):
     before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-opus-4-8", page([]), peers=(listing(),))
     assert run("models.before_id_pages", before) == []
-
-
-def test_before_id_pages_flags_an_ignored_cursor(build):
-    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-haiku-4-5", page(IDS[:1], has_more=True), peers=(listing(), retrieved(IDS[2])))
-    [violation] = run("models.before_id_pages", before)
-    assert violation.message == (
-        'Received: data ids ["claude-opus-4-8"] before_id="claude-haiku-4-5"\n'
-        'Expected: a page ending with "claude-sonnet-4-6", as models.list orders them: '
-        '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
-    )
-    assert violation.at == "/data"
 
 
 def test_before_id_pages_flags_models_before_the_first_one(build):
