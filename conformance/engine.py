@@ -1,7 +1,7 @@
 """Plan → execute → judge: one run of the suite against one target.
 
 Owns the per-run ``RunResult``: which cases were selected, which requests they needed, what came
-back, what was judged, and what it cost. A preflight request goes first (preflight.py); if the
+back, what was judged, and what it cost (counted by spending.py, which replay and the proxy share). A preflight request goes first (preflight.py); if the
 target refuses it, the other auth scheme and API version are tried, and the run is planned again
 with the way that worked; if none works, the run stops with one ``TargetError`` instead of hundreds
 of failures.

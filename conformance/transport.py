@@ -1,12 +1,13 @@
 """Sends requests to the target and records what happened, redacted, as ``Exchange`` values.
 
-The only module that imports httpx and the only one that holds the API key. Owns: timeouts
-(connect, idle read, whole exchange), the size caps (per body and per run, with gzip and deflate
-inflated in bounded steps so a bomb costs no more than the cap), retry of 429/529 after ``retry-after``
-(bounded), the redirect guard (never follows a redirect to another origin, so neither the key
-nor an extra header reaches another host), connection hygiene (a request that dies on a kept-alive connection before any answer is
-resent once on a new connection, and the exchange records which connection it used), and
-translating httpx errors into recorded infrastructure errors. Judging is not its job.
+The one place that holds the API key and drives httpx for a run (the proxy has its own client).
+Owns: timeouts (connect, idle read, whole exchange), the size caps (per body and per run; bodies
+arrive decoded in bounded steps through inflate.py, so a gzip bomb costs no more than the cap),
+retry of 429/529 after ``retry-after`` (bounded), the redirect guard (never follows a redirect to
+another origin, so neither the key nor an extra header reaches another host), and connection
+hygiene (a request that dies on a kept-alive connection before any answer is resent once on a new
+connection, and the exchange records which connection it used). An httpx failure is recorded
+with the ``ErrorKind`` and the line failures.py gives it. Judging is not its job.
 """
 
 from __future__ import annotations
