@@ -38,6 +38,14 @@ class _Unparsed:
 UNPARSED = _Unparsed()
 
 
+def _decoded(body: bytes) -> JSON:
+    """A body as JSON, or ``UNPARSED``: an empty body and nesting deeper than the parser's stack are no judgeable JSON either."""
+    try:
+        return jsontext.loads(body) if body else UNPARSED
+    except ValueError:
+        return UNPARSED
+
+
 class ErrorKind(enum.StrEnum):
     """Why an exchange has no whole answer; whose doing it was decides whether a rule may judge what came.
 
@@ -94,10 +102,7 @@ class RecordedRequest:
     @cached_property
     def json(self) -> JSON:
         """The decoded JSON body, or ``UNPARSED`` when the body is not JSON (malformed-JSON probes)."""
-        try:
-            return jsontext.loads(self.body) if self.body else UNPARSED
-        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
-            return UNPARSED
+        return _decoded(self.body)
 
 
 @dataclass(frozen=True)
@@ -148,10 +153,7 @@ class Exchange:
     @cached_property
     def json(self) -> JSON:
         """The decoded response body, or ``UNPARSED`` when it is not JSON."""
-        try:
-            return jsontext.loads(self.body) if self.body else UNPARSED
-        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
-            return UNPARSED
+        return _decoded(self.body)
 
     def not_json(self) -> str:
         """How a Received: line describes a body that is not (strict) JSON: why, then its start."""
