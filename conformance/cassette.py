@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._types import JSONObject
 from .errors import CassetteError
-from .exchange import Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
+from .exchange import Chunk, ConnectionKind, ConnectionUse, ErrorKind, Exchange, RecordedRequest
 
 FORMAT = "anthropic-conformance/cassette/1"
 
@@ -106,7 +106,7 @@ def from_record(record: JSONObject) -> Exchange:
             elapsed=float(record.get("elapsed", 0.0)),
             started_at=str(record.get("started_at", "")),
             error=error.get("message"),
-            error_kind=error.get("kind"),
+            error_kind=None if error.get("kind") is None else ErrorKind(error["kind"]),
             truncated=bool(resp.get("truncated", False)),
             attempts=int(record.get("attempts", 1)),
             notes=tuple(record.get("notes", ())),

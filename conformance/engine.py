@@ -1,7 +1,7 @@
 """Plan → execute → judge: one run of the suite against one target.
 
 Owns the per-run ``RunResult``: which cases were selected, which requests they needed, what came
-back, what was judged, and what it cost. A preflight request goes first (preflight.py); if the
+back, what was judged, and what it cost (counted by spending.py, which replay and the proxy share). A preflight request goes first (preflight.py); if the
 target refuses it, the other auth scheme and API version are tried, and the run is planned again
 with the way that worked; if none works, the run stops with one ``TargetError`` instead of hundreds
 of failures.
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,15 +21,16 @@ from ._types import JSON
 from .budget import Estimate
 from .checks.subject import error_event
 from .contract.model import Contract, Tier
-from .exchange import WITHHELD, Exchange, RecordedRequest
+from .exchange import ErrorKind, Exchange, RecordedRequest
 from .extra_headers import ExtraHeaders
 from .findings import Finding, Outcome
-from .interrupts import INTERRUPTED, Interruption, until_stopped
+from .interrupts import Interruption, until_stopped
 from .judge import Judge
-from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_problem, scheme_of, settle
+from .preflight import MAX_FALLBACKS, PREFLIGHT, Preflight, Way, preflight_problem, settle
 from .retries import retry_behaviour
-from .scenarios import NOT_SENT, Case, Request, build_request, follow_up, scenario_specs
+from .scenarios import Case, Request, build_request, follow_up, scenario_specs
 from .shares import Share, plan_shares
+from .spending import Spend, spend_by_tier, spend_of
 from .sse.reading import read_stream
 from .transport import Limits, Target, Timeouts, Transport, make_wrong_key
 from .versions import load_contracts, run_cases
@@ -53,27 +54,6 @@ class RunSettings:
     max_requests: int | None = None
     max_tokens_total: int | None = None
     headers: ExtraHeaders = field(default_factory=ExtraHeaders)  # sent on every request; secret values never in a repr
-
-
-@dataclass
-class Spend:
-    """What a run cost: requests on the wire (retries included) and tokens the target reported."""
-
-    requests: int = 0
-    retries: int = 0
-    reopened: int = 0  # requests resent on a new connection after the target closed a kept-alive one under them
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cost_usd: float | None = None
-    by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
-    planned_tokens: int | None = None  # the plan's upper bound, printed before the run, beside what was spent
-    worst_seconds: float | None = None  # the plan's worst-case wall time (the run's clock)
-    trips: tuple[str, ...] = ()  # what tripped the breaker: "stalled on plain.stream (...)"
-
-    @property
-    def tokens(self) -> int:
-        """Input plus output tokens."""
-        return self.input_tokens + self.output_tokens
 
 
 @dataclass
@@ -129,8 +109,8 @@ Progress = Callable[[int, int], None]
 def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
     """A follow-up that was not sent: the answer it continues is missing or not a Message (or was itself kept back: then so is this one)."""
     recorded = RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body)
-    if followed is not None and followed.error_kind == WITHHELD:
-        return Exchange(id=request.scenario, request=recorded, status=None, error=followed.error, error_kind=WITHHELD, attempts=0)
+    if followed is not None and followed.error_kind is ErrorKind.WITHHELD:
+        return Exchange(id=request.scenario, request=recorded, status=None, error=followed.error, error_kind=ErrorKind.WITHHELD, attempts=0)
     got = "no answer" if followed is None or followed.status is None else f"status {followed.status}"
     if followed is not None and followed.ok:
         got += " with no content to send back"
@@ -139,7 +119,7 @@ def _not_sent(request: Request, followed: Exchange | None) -> Exchange:
         request=recorded,
         status=None,
         error=f"not sent: it continues {request.follows}, which got {got}",
-        error_kind=NOT_SENT,
+        error_kind=ErrorKind.NOT_SENT,
     )
 
 
@@ -211,47 +191,8 @@ def _unanswered(sid: str, request: Request, interruption: Interruption) -> Excha
         request=RecordedRequest(method=request.method, url=request.path, headers=(), body=request.body),
         status=None,
         error=f"no answer: {interruption.describe()} before it came",
-        error_kind=INTERRUPTED,
+        error_kind=ErrorKind.INTERRUPTED,
     )
-
-
-def spend_by_tier(reader: Judge, shares: Sequence[Share], exchanges: Mapping[str, Exchange]) -> dict[str, dict[str, int]]:
-    """What each tier of this run cost: the requests its cases needed (with the preflight and the twins they compare with) and their tokens."""
-    out: dict[str, dict[str, int]] = {}
-    for tier in Tier:
-        needed = {PREFLIGHT}
-        for share in shares:
-            for case in share.cases:
-                if case.rule.tier.rank > tier.rank or case.skip:
-                    continue
-                for sid in case.scenarios:
-                    needed.add(share.exchange_id(sid))
-                    twin = share.requests[sid].twin if sid in share.requests else None
-                    if twin:
-                        needed.add(share.exchange_id(twin))
-        chosen = {wid: exchanges[wid] for wid in needed if wid in exchanges}
-        tokens_in, tokens_out = spend_of(reader, chosen)
-        out[tier.value] = {"requests": len(chosen), "input_tokens": tokens_in, "output_tokens": tokens_out}
-    return out
-
-
-def spend_of(judge: Judge, exchanges: Mapping[str, Exchange]) -> tuple[int, int]:
-    """Input and output tokens the target reported across the run."""
-    total_in = total_out = 0
-    for exchange in exchanges.values():
-        if not exchange.ok:
-            continue
-        reading = judge.reading(exchange)
-        message = reading.message if reading is not None else exchange.json
-        usage = message.get("usage") if isinstance(message, dict) else None
-        if not isinstance(usage, dict):
-            continue
-        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-            value = usage.get(key)
-            total_in += value if isinstance(value, int) and not isinstance(value, bool) else 0
-        value = usage.get("output_tokens")
-        total_out += value if isinstance(value, int) and not isinstance(value, bool) else 0
-    return total_in, total_out
 
 
 def _contracts(settings: RunSettings, way: Way | None = None) -> dict[str, Contract]:
@@ -343,7 +284,7 @@ async def preflight_plan(
     Returns the plan to run, the preflight's answer (the new plan's ``plain``), the report, and the
     cases the first plan had and the new one lacks (another primary version may have other cases).
     """
-    asked = Way(scheme_of(chosen.requests[PREFLIGHT].auth), chosen.contract.api_version)
+    asked = Way(chosen.requests[PREFLIGHT].auth.scheme, chosen.contract.api_version)
 
     def request_for(way: Way) -> Request:
         if way == asked:

@@ -38,8 +38,28 @@ class _Unparsed:
 UNPARSED = _Unparsed()
 
 
-OVERRAN = "overran"  # Exchange.error_kind: a stream the transport stopped past what its max_tokens allows (the target's doing)
-WITHHELD = "withheld"  # Exchange.error_kind: a request not sent, its lane opened by the breaker or the run's time out (ours)
+def _decoded(body: bytes) -> JSON:
+    """A body as JSON, or ``UNPARSED``: an empty body and nesting deeper than the parser's stack are no judgeable JSON either."""
+    try:
+        return jsontext.loads(body) if body else UNPARSED
+    except ValueError:
+        return UNPARSED
+
+
+class ErrorKind(enum.StrEnum):
+    """Why an exchange has no whole answer; whose doing it was decides whether a rule may judge what came.
+
+    The target's doing: TIMEOUT, UNREACHABLE, PROTOCOL (failures.py maps every httpx exception to one
+    of these), OVERRAN. Ours: WITHHELD, INTERRUPTED, NOT_SENT. The values are what cassettes store.
+    """
+
+    TIMEOUT = "timeout"  # a deadline of ours ran out while the target was silent or slow
+    UNREACHABLE = "unreachable"  # no connection to the target
+    PROTOCOL = "protocol"  # the target's bytes broke HTTP, the content encoding or the text encoding
+    OVERRAN = "overran"  # a stream the transport stopped past what its max_tokens allows
+    WITHHELD = "withheld"  # not sent: its lane opened by the breaker, or the run's time out
+    INTERRUPTED = "interrupted"  # not sent or not finished: the run was interrupted (interrupts.py)
+    NOT_SENT = "not_sent"  # a follow-up whose answer to continue never came
 
 
 class ConnectionKind(enum.Enum):
@@ -82,10 +102,7 @@ class RecordedRequest:
     @cached_property
     def json(self) -> JSON:
         """The decoded JSON body, or ``UNPARSED`` when the body is not JSON (malformed-JSON probes)."""
-        try:
-            return jsontext.loads(self.body) if self.body else UNPARSED
-        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
-            return UNPARSED
+        return _decoded(self.body)
 
 
 @dataclass(frozen=True)
@@ -101,7 +118,7 @@ class Exchange:
     elapsed: float = 0.0
     started_at: str = ""
     error: str | None = None
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     truncated: bool = False
     attempts: int = 1
     notes: tuple[str, ...] = field(default=())
@@ -136,10 +153,7 @@ class Exchange:
     @cached_property
     def json(self) -> JSON:
         """The decoded response body, or ``UNPARSED`` when it is not JSON."""
-        try:
-            return jsontext.loads(self.body) if self.body else UNPARSED
-        except ValueError:  # includes nesting deeper than the parser's stack: not judgeable JSON
-            return UNPARSED
+        return _decoded(self.body)
 
     def not_json(self) -> str:
         """How a Received: line describes a body that is not (strict) JSON: why, then its start."""

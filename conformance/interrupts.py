@@ -24,7 +24,6 @@ from typing import Any, TextIO, TypeVar, cast
 
 T = TypeVar("T")
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
-INTERRUPTED = "interrupted"  # Exchange.error_kind of a request the interruption stopped
 
 
 # ------------------------------------------------------------------------- closed pipes

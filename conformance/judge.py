@@ -16,9 +16,9 @@ from dataclasses import replace
 from .checks.registry import CheckFn, registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
 from .contract.model import Contract, RuleKind, Selector
-from .exchange import Exchange
+from .exchange import ErrorKind, Exchange
 from .findings import Finding, Level, NotApplicable, NotForced, Outcome, Violation
-from .scenarios import NOT_SENT, Case, Request
+from .scenarios import Case, Request
 from .sse.reading import StreamReading, read_stream
 
 MAX_SHOWN = 3
@@ -107,7 +107,7 @@ class Judge:
         exchange = self.exchanges.get(sid)
         if exchange is None:
             return replace(base, outcome=Outcome.ERROR, message=f"scenario {sid!r} was not executed")
-        if exchange.status is None and exchange.error_kind == NOT_SENT:
+        if exchange.status is None and exchange.error_kind is ErrorKind.NOT_SENT:
             return replace(base, outcome=Outcome.SKIP, message=f"prerequisite failed: {exchange.error}")
         if exchange.status is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no answer to {sid}: {exchange.error}")
@@ -192,7 +192,6 @@ class Judge:
             schemas=self.schemas,
             reading=self.reading(exchange),
             twin=twin,
-            twin_reading=None,
             peers=self.exchanges,
             reader=self.reading,
         )
@@ -203,7 +202,7 @@ class Judge:
         if fn is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
         assert rule.on is not None
-        picked = [e for e in self.select(rule.on, among) if e.error_kind != NOT_SENT and _unfollowed(e) is None]
+        picked = [e for e in self.select(rule.on, among) if e.error_kind is not ErrorKind.NOT_SENT and _unfollowed(e) is None]
         unanswered = [e for e in picked if e.status is None]
         judged = [e for e in picked if e.status is not None]
         cut_short = self._cut_short(rule.on, among)

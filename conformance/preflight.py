@@ -11,14 +11,14 @@ the result says which ways were tried. Knows nothing of httpx (the transport's j
 
 from __future__ import annotations
 
-import enum
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ._types import JSONObject
+from .auth import Scheme
 from .errors import AuthRejected, RateLimited, TargetError, TargetTimeout, TargetUnreachable
-from .exchange import Exchange
+from .exchange import ErrorKind, Exchange
 from .scenarios import Request
 from .transport import Transport
 
@@ -27,23 +27,6 @@ PREFLIGHT = "plain"
 # URL or model), 429/529 (busy), 5xx or no answer at all: no other way of asking fixes those.
 FALLBACK_STATUSES = frozenset({400, 401, 403, 422})
 MAX_FALLBACKS = 3  # the other scheme, the other version, and both
-
-
-class Scheme(enum.Enum):
-    """How the key travels (the transport's auth modes of the same names)."""
-
-    X_API_KEY = "x-api-key"
-    BEARER = "bearer"
-
-    @property
-    def header(self) -> str:
-        """The scheme as a person reads it in a message."""
-        return "Authorization: Bearer" if self is Scheme.BEARER else "x-api-key"
-
-    @property
-    def other(self) -> Scheme:
-        """The scheme to try when this one is refused."""
-        return Scheme.BEARER if self is Scheme.X_API_KEY else Scheme.X_API_KEY
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,11 +93,6 @@ class Preflight:
     def refused_exchanges(self) -> list[Exchange]:
         """The refused attempts as exchanges for the cassette, each under its own id (replay ignores them)."""
         return [replace(a.exchange, id=f"preflight:{a.way.scheme.value}:{a.way.version}") for a in self.refused()]
-
-
-def scheme_of(auth: str) -> Scheme:
-    """The scheme of a transport auth mode (``bearer-lowercase`` is still Bearer)."""
-    return Scheme.BEARER if auth.startswith("bearer") else Scheme.X_API_KEY
 
 
 def alternatives(asked: Way, versions: Sequence[str], status: int | None) -> list[Way]:
@@ -184,10 +162,10 @@ def preflight_problem(exchange: Exchange, base_url: str) -> TargetError | None:
     """Why the target cannot be tested at all, or None when the basic request worked."""
     where = f"{exchange.request.method} {exchange.request.url}"
     if exchange.status is None:
-        kind = TargetTimeout if exchange.error_kind == "timeout" else TargetUnreachable
+        kind = TargetTimeout if exchange.error_kind is ErrorKind.TIMEOUT else TargetUnreachable
         return kind(f"target unreachable: {where}: {one_line(str(exchange.error))}", url=exchange.request.url)
     if exchange.ok and exchange.error is not None:  # a status came, then the body never completed: every request would hang the same way
-        broke: type[TargetError] = TargetTimeout if exchange.error_kind == "timeout" else TargetError
+        broke: type[TargetError] = TargetTimeout if exchange.error_kind is ErrorKind.TIMEOUT else TargetError
         return broke(f"the target's answer to a basic request broke off: {where} → {exchange.status}, then after {len(exchange.body)} bytes: {one_line(exchange.error)}", url=exchange.request.url)
     if exchange.ok:
         return None

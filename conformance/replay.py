@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from . import budget, cassette
-from .engine import RunResult, Spend, resolve_model, spend_of
+from .engine import RunResult, resolve_model
 from .errors import CassetteError
 from .exchange import Exchange
 from .findings import Finding
@@ -24,6 +24,7 @@ from .preflight import PREFLIGHT
 from .retries import ATTEMPT, behaviour_failures, mark_exhausted, settle_attempt
 from .scenarios import Case
 from .shares import plan_shares
+from .spending import Spend, spend_of
 from .versions import load_contracts, run_cases
 
 

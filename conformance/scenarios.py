@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from . import cacheable, media
 from ._types import JSON, JSONObject
+from .auth import Auth
 from .contract.model import (
     Condition,
     Contract,
@@ -31,7 +32,6 @@ from .contract.model import (
 from .findings import Level
 
 USER_AGENT = "anthropic-conformance/0.1"
-NOT_SENT = "not_sent"  # Exchange.error_kind of a follow-up whose answer to continue never came
 DEFAULT_STEP = {"integer": 1.0, "number": 0.01}
 
 # Wrong-type probes per declared type: values no lax validator coerces into that type.
@@ -52,7 +52,7 @@ class Request:
     method: str
     path: str
     headers: tuple[tuple[str, str], ...]
-    auth: str  # "x-api-key" | "bearer" | "bearer-lowercase" | "none" | "wrong-x-api-key" | "wrong-bearer"
+    auth: Auth
     body: bytes
     stream: bool
     tags: frozenset[str]
@@ -420,7 +420,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         method=method or default_method,
         path=(path or default_path).replace("{model}", quote(model, safe="/")),
         headers=tuple(wire),
-        auth=auth_mode,
+        auth=Auth(auth_mode),
         body=payload,
         stream=bool(stream) or start_only,
         tags=tags,

@@ -18,11 +18,12 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .contract.model import Contract, Selector
-from .engine import RunResult, Spend
+from .engine import RunResult
 from .exchange import Exchange
 from .findings import Finding, Outcome, Violation
 from .judge import Judge
 from .scenarios import Case, Request
+from .spending import Spend, tokens_of
 from .versions import run_cases
 
 WINDOW = 64  # exchanges kept as peers of the next one (cross-exchange rules look back this far)
@@ -262,16 +263,9 @@ class TrafficJudge:
     def _count_tokens(self, judge: Judge, exchange: Exchange) -> None:
         if not exchange.ok or endpoint_of(exchange.request.url) != "messages":
             return
-        reading = judge.reading(exchange)
-        message = reading.message if reading is not None else exchange.json
-        usage = message.get("usage") if isinstance(message, dict) else None
-        if not isinstance(usage, dict):
-            return
-        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-            value = usage.get(key)
-            self.spend.input_tokens += value if isinstance(value, int) and not isinstance(value, bool) else 0
-        value = usage.get("output_tokens")
-        self.spend.output_tokens += value if isinstance(value, int) and not isinstance(value, bool) else 0
+        tokens_in, tokens_out = tokens_of(judge, exchange)
+        self.spend.input_tokens += tokens_in
+        self.spend.output_tokens += tokens_out
 
     def _pin(self, exchange: Exchange) -> None:
         """Keep an exchange that broke a rule as evidence for the report, while the evidence budget lasts."""

@@ -1,12 +1,13 @@
 """Sends requests to the target and records what happened, redacted, as ``Exchange`` values.
 
-The only module that imports httpx and the only one that holds the API key. Owns: timeouts
-(connect, idle read, whole exchange), the size caps (per body and per run, with gzip and deflate
-inflated in bounded steps so a bomb costs no more than the cap), retry of 429/529 after ``retry-after``
-(bounded), the redirect guard (never follows a redirect to another origin, so neither the key
-nor an extra header reaches another host), connection hygiene (a request that dies on a kept-alive connection before any answer is
-resent once on a new connection, and the exchange records which connection it used), and
-translating httpx errors into recorded infrastructure errors. Judging is not its job.
+The one place that holds the API key and drives httpx for a run (the proxy has its own client).
+Owns: timeouts (connect, idle read, whole exchange), the size caps (per body and per run; bodies
+arrive decoded in bounded steps through inflate.py, so a gzip bomb costs no more than the cap),
+retry of 429/529 after ``retry-after`` (bounded), the redirect guard (never follows a redirect to
+another origin, so neither the key nor an extra header reaches another host), and connection
+hygiene (a request that dies on a kept-alive connection before any answer is resent once on a new
+connection, and the exchange records which connection it used). An httpx failure is recorded
+with the ``ErrorKind`` and the line failures.py gives it. Judging is not its job.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import secrets
 import string
 import time
 import zlib
-from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -28,15 +29,14 @@ import httpx
 
 from .breaker import PREFLIGHT_HEAD, SHORT_IDLE, SHORT_TOTAL, Breaker, Lane, StreamStop, Trip
 from .connections import Ledger, Stream
-from .exchange import OVERRAN, WITHHELD, Chunk, ConnectionKind, ConnectionUse, Exchange, RecordedRequest
+from .exchange import Chunk, ConnectionKind, ConnectionUse, ErrorKind, Exchange, RecordedRequest
 from .extra_headers import ExtraHeaders
+from .failures import CAUGHT, describe, kind_of, os_error_in
+from .inflate import decoded
 from .redact import Redactor
 from .scenarios import Request
 
 RETRY_STATUSES = frozenset({429, 529})
-# How each bearer mode spells the scheme: RFC 9110 §11.1 makes it case-insensitive, so both must work.
-_BEARER_SPELLING = {"bearer": "Bearer", "bearer-lowercase": "bearer"}
-INFLATE_STEP = 1024 * 1024  # most bytes one decompression step produces: 64 KiB of a gzip bomb would otherwise be 64 MiB at once
 # httpcore's trace extension (request extension "trace") names this event only when a request opens a
 # new TCP connection; the others mark a request that failed on its connection, and that connection closed.
 _OPENED = "connection.connect_tcp.started"
@@ -151,13 +151,8 @@ class Transport:
         # loader refuses those names; this holds for a Target built by hand too).
         own = {name.lower() for name, _ in headers} | {"x-api-key", "authorization"}
         headers += [(name, value) for name, value in self.target.headers.pairs if name.lower() not in own]
-        scheme = request.auth.removeprefix("wrong-")
-        key = self.target.wrong_key if request.auth.startswith("wrong-") else self.target.api_key
-        if scheme == "x-api-key":
-            headers.append(("x-api-key", key))
-        elif scheme in _BEARER_SPELLING:
-            headers.append(("authorization", f"{_BEARER_SPELLING[scheme]} {key}"))
-        return headers
+        credential = request.auth.header(self.target.wrong_key if request.auth.is_wrong else self.target.api_key)
+        return headers if credential is None else [*headers, credential]
 
     async def send(self, request: Request) -> Exchange:
         """Send ``request`` (retrying 429/529 when allowed) and return the redacted record."""
@@ -183,7 +178,7 @@ class Transport:
     def _withheld(self, request: Request, why: str, notes: tuple[str, ...]) -> Exchange:
         """The record of a request the breaker or the run's clock kept back: no status, the reason as its error."""
         recorded = RecordedRequest(method=request.method, url=self._redactor.text(self.target.url(request.path)), headers=(), body=self._redactor.data(request.body))
-        return Exchange(id=request.scenario, request=recorded, status=None, error=why, error_kind=WITHHELD, attempts=0, notes=notes)
+        return Exchange(id=request.scenario, request=recorded, status=None, error=why, error_kind=ErrorKind.WITHHELD, attempts=0, notes=notes)
 
     async def _send_connected(self, request: Request, attempt: int, notes: tuple[str, ...]) -> Exchange:
         """One attempt; when a kept-alive connection dies under it before any answer, one resend on a new connection.
@@ -220,7 +215,7 @@ class Transport:
         status: int | None = None
         response_headers: tuple[tuple[str, str], ...] = ()
         error: str | None = None
-        error_kind: str | None = None
+        error_kind: ErrorKind | None = None
         truncated = False
         extra_notes: list[str] = []
         use: ConnectionUse | None = None
@@ -254,7 +249,7 @@ class Transport:
                                 url = target_url
                                 continue
                             extra_notes.append(f"redirect {status} to {self._redactor.text(target_url)} not followed: the key never leaves the target's origin")
-                        async with contextlib.aclosing(_decoded(response)) as pieces:
+                        async with contextlib.aclosing(decoded(response)) as pieces:
                             async for piece in pieces:
                                 watch.read(len(piece))
                                 stop = events.feed(piece) if events is not None else None
@@ -278,7 +273,7 @@ class Transport:
                                     if events.first_only:
                                         extra_notes.append(f"closed by the suite after the first event: {request.scenario} only asks whether the request is accepted (200 plus message_start)")
                                     else:
-                                        error, error_kind = events.overran(), OVERRAN
+                                        error, error_kind = events.overran(), ErrorKind.OVERRAN
                                         trip = Trip(Lane.STREAM, request.scenario, "sent a stream longer than its max_tokens allows", error, waited=False)
                                     break
                     finally:
@@ -288,18 +283,13 @@ class Transport:
                     break
         except TimeoutError:
             error, trip = watch.expired()
-            error_kind = "timeout"
-        except httpx.TimeoutException as exc:
-            phase = {"ConnectTimeout": "connect", "ReadTimeout": "read", "WriteTimeout": "write", "PoolTimeout": "pool"}.get(type(exc).__name__, "")
-            limit = self.timeouts.connect if phase == "connect" else self.timeouts.read
-            error, error_kind = f"{phase} timeout: nothing received for {limit:g} s", "timeout"
-            trip = watch.stalled(error, headed=status is not None)
-        except httpx.ConnectError as exc:
-            error, error_kind = f"connection failed: {self._redactor.text(_root_cause(exc))}", "unreachable"
-        except httpx.RemoteProtocolError as exc:
-            error, error_kind = f"protocol error: {self._redactor.text(str(exc)) or type(exc).__name__}", "protocol"
-        except (httpx.HTTPError, httpx.InvalidURL, UnicodeError, ValueError, zlib.error) as exc:
-            error, error_kind = f"{type(exc).__name__}: {self._redactor.text(str(exc))}", "protocol"
+            error_kind = ErrorKind.TIMEOUT
+        except CAUGHT as exc:
+            error, error_kind = describe(exc, self._redactor.text, connect=self.timeouts.connect, read=self.timeouts.read), kind_of(exc)
+            if error_kind is ErrorKind.TIMEOUT:
+                trip = watch.stalled(error, headed=status is not None)
+        except (UnicodeError, ValueError, zlib.error) as exc:  # the target's bytes broke the text or content encoding
+            error, error_kind = f"{type(exc).__name__}: {self._redactor.text(str(exc))}", ErrorKind.PROTOCOL
         if trip is not None:
             self.breaker.trip(trip)
         elapsed = round(time.monotonic() - t0, 4)
@@ -365,82 +355,10 @@ class _Trace:
             return None
         inner = exc.__cause__ or exc.__context__  # httpx's exception wraps httpcore's
         below = (inner.__cause__ or inner.__context__) if inner is not None else None
-        if below is not None and not _os_error_in(below):
+        if below is not None and not os_error_in(below):
             return None
         after, idle = self._claimed
         return ConnectionUse(ConnectionKind.REOPENED, after=after, idle=idle, dropped=f"{type(exc).__name__}: {redact(str(exc)) or 'connection reset'}")
-
-
-class _Inflater:
-    """gzip or deflate decoding in steps of at most ``INFLATE_STEP`` bytes, so the body cap bounds memory (httpx inflates a whole read at once)."""
-
-    def __init__(self, encoding: str) -> None:
-        self._raw_fallback = encoding == "deflate"  # "deflate" without the zlib header, as httpx and browsers accept
-        self._z = zlib.decompressobj(zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS)
-
-    def pieces(self, data: bytes) -> Iterator[bytes]:
-        """The decoded bytes of ``data``, a step at a time."""
-        while data:
-            try:
-                out = self._z.decompress(data, INFLATE_STEP)
-            except zlib.error:
-                if not self._raw_fallback:
-                    raise
-                self._z = zlib.decompressobj(-zlib.MAX_WBITS)
-                out = self._z.decompress(data, INFLATE_STEP)
-            self._raw_fallback = False
-            data = self._z.unconsumed_tail
-            if out:
-                yield out
-
-    def flush(self) -> bytes:
-        """What the decoder still holds at the end of the body."""
-        return self._z.flush()
-
-
-async def _decoded(response: httpx.Response) -> AsyncGenerator[bytes, None]:
-    """The body as it arrives, content-decoded; gzip and deflate in bounded steps."""
-    encoding = response.headers.get("content-encoding", "").strip().lower()
-    if encoding not in ("gzip", "deflate"):
-        async for piece in response.aiter_bytes():
-            yield piece
-        return
-    inflater = _Inflater(encoding)
-    async for raw in response.aiter_raw():
-        for piece in inflater.pieces(raw):
-            yield piece
-    tail = inflater.flush()
-    if tail:
-        yield tail
-
-
-def _os_error_in(exc: BaseException) -> bool:
-    """Whether an exception chain holds an OSError (a reset, a broken pipe) somewhere down."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, OSError):
-            return True
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return False
-
-
-def _root_cause(exc: BaseException) -> str:
-    """The most specific reason in an exception chain (httpx hides 'Connection refused' two levels down)."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    for candidate in reversed(seen):
-        if isinstance(candidate, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(candidate, OSError) and candidate.strerror:
-            return candidate.strerror
-        if str(candidate):
-            return str(candidate)
-    return type(exc).__name__
 
 
 def _with_note(exchange: Exchange, note: str) -> Exchange:

@@ -15,10 +15,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
 import pytest
+from local_server import LocalServer
 
 from conformance import allowance, breaker
+from conformance.auth import Auth
 from conformance.breaker import Breaker, Lane, worst_case
-from conformance.exchange import OVERRAN, WITHHELD
+from conformance.exchange import ErrorKind
 from conformance.scenarios import USER_AGENT, Request
 from conformance.transport import Target, Timeouts, Transport
 
@@ -44,7 +46,7 @@ def request(scenario: str, *, stream: bool, max_tokens: int = 8, start_only: boo
         method="POST",
         path="/v1/messages",
         headers=(("user-agent", USER_AGENT), ("content-type", "application/json")),
-        auth="x-api-key",
+        auth=Auth.X_API_KEY,
         body=json.dumps(body).encode(),
         stream=stream,
         tags=frozenset(),
@@ -90,41 +92,21 @@ async def dribble_heads(body: dict[str, object], writer: Writer) -> None:
         await asyncio.sleep(0.1)
 
 
-class Server:
-    """An HTTP/1.1 server on 127.0.0.1 whose handler gets the decoded body and the writer."""
+class Server(LocalServer):
+    """An HTTP/1.1 server whose handler gets the decoded body and the writer."""
 
     def __init__(self, handler: Handler) -> None:
+        super().__init__()
         self.handler = handler
         self.bodies: list[dict[str, object]] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Server:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            raw = await reader.readuntil(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in raw.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
-            body = json.loads(await reader.readexactly(length))
-            self.bodies.append(body)
-            await self.handler(body, writer)
-            await writer.drain()
-        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+    async def serve(self, reader: asyncio.StreamReader, writer: Writer) -> None:
+        raw = await reader.readuntil(b"\r\n\r\n")
+        length = next((int(line.split(b":")[1]) for line in raw.split(b"\r\n") if line.lower().startswith(b"content-length:")), 0)
+        body = json.loads(await reader.readexactly(length))
+        self.bodies.append(body)
+        await self.handler(body, writer)
+        await writer.drain()
 
 
 async def _send_all(handler: Handler, requests: list[Request], *, timeouts: Timeouts = SMALL, concurrency: int = 1, clock: float | None = None) -> tuple[list, Transport, float]:
@@ -157,7 +139,7 @@ def test_a_stalled_stream_shortens_the_next_and_a_second_stall_stops_the_streams
     assert second.error.startswith("read timeout: nothing received for 0.3 s")  # the short one, and why
     assert "a short deadline, since the target stalled on s0.stream before" in second.error
     for later in rest:  # not sent: the stream lane is open
-        assert (later.status, later.error_kind, later.attempts) == (None, WITHHELD, 0)
+        assert (later.status, later.error_kind, later.attempts) == (None, ErrorKind.WITHHELD, 0)
         assert later.error.startswith("not judged: the target stalled on s0.stream (read timeout: nothing received for 1 s")
         assert later.error.endswith("and again on s1.stream; the remaining streamed requests were not sent")
     assert all(e.ok and e.error is None for e in exchanges[5:])  # the plain lane goes on
@@ -186,7 +168,7 @@ def test_a_dribbled_head_trips_the_head_lane_for_every_kind_of_request():
     # a plain answer's head may wait for the whole generation: its allowance (idle + 0.25 s per token), not the idle timeout alone
     assert (first.status, first.error_kind, first.error) == (None, "timeout", "no complete response head within 2.2 s")
     assert second.error == "no complete response head within 0.3 s; a short deadline, since the target did not finish a response head in time on p0 before"
-    assert third.error_kind == WITHHELD
+    assert third.error_kind == ErrorKind.WITHHELD
     assert third.error.startswith("not judged: the target did not finish a response head in time on p0")
     assert [t.lane for t in transport.breaker.trips] == [Lane.HEAD, Lane.HEAD]
 
@@ -197,7 +179,7 @@ def test_a_dribbled_head_trips_the_head_lane_for_every_kind_of_request():
 def test_an_endless_stream_is_stopped_one_event_past_its_allowance():
     probe = request("s0.stream", stream=True, max_tokens=8)
     [exchange], transport, took = send_all(flood_streams, [probe])
-    assert (exchange.status, exchange.error_kind) == (200, OVERRAN)
+    assert (exchange.status, exchange.error_kind) == (200, ErrorKind.OVERRAN)
     assert exchange.error == f"the stream sent more than {allowance.describe(8)}, with no end in sight; the suite stopped reading after event 97"
     assert exchange.body == START + BLOCK + DELTA * 95  # cut at the end of the 97th event, nothing after it kept
     assert [t.what for t in transport.breaker.trips] == ["sent a stream longer than its max_tokens allows"]
@@ -208,7 +190,7 @@ def test_streams_past_their_allowance_shorten_the_lane_but_are_each_judged():
     # Stopping at the allowance cost no waiting: every stream is read to its own allowance and judged, none is withheld.
     streams = [request(f"s{i}.stream", stream=True, max_tokens=8) for i in range(4)]
     exchanges, transport, took = send_all(flood_streams, streams)
-    assert [e.error_kind for e in exchanges] == [OVERRAN] * 4
+    assert [e.error_kind for e in exchanges] == [ErrorKind.OVERRAN] * 4
     assert len(transport.breaker.trips) == 4
     assert took < 3
 
@@ -232,7 +214,7 @@ def test_the_run_clock_cuts_what_waits_and_sends_nothing_more():
     first, *rest = exchanges
     assert first.error.startswith("the run's time limit ran out (its worst case, 0 s) after ")
     for later in rest:
-        assert later.error_kind == WITHHELD
+        assert later.error_kind == ErrorKind.WITHHELD
         assert later.error.startswith("not judged: the run's time limit ran out")
     assert transport.breaker.trips == ()  # the clock is ours: it trips nothing
     assert took < 1.5

@@ -8,7 +8,7 @@ import pytest
 
 from conformance import cassette
 from conformance.errors import CassetteError
-from conformance.exchange import Chunk, Exchange, RecordedRequest
+from conformance.exchange import Chunk, ErrorKind, Exchange, RecordedRequest
 
 REQUEST = RecordedRequest(
     method="POST",
@@ -37,14 +37,14 @@ STREAM = Exchange(
     chunks=(Chunk(0, 37, 0.1), Chunk(37, 51, 0.2)),
     truncated=True,
     error="read timeout: nothing received for 60 s",
-    error_kind="timeout",
+    error_kind=ErrorKind.TIMEOUT,
 )
 LOST = Exchange(
     id="auth.missing",
     request=RecordedRequest("POST", "http://127.0.0.1:1/v1/messages", (), b"\xff\xfe not utf-8"),
     status=None,
     error="connection failed: [Errno 111] Connection refused",
-    error_kind="unreachable",
+    error_kind=ErrorKind.UNREACHABLE,
 )
 SEPARATORS = Exchange(
     id="roles.system",

@@ -15,8 +15,10 @@ import struct
 from collections.abc import Callable
 
 import pytest
+from local_server import LocalServer
 
 from conformance import cassette
+from conformance.auth import Auth
 from conformance.connections import Ledger, is_open
 from conformance.exchange import ConnectionKind, ConnectionUse, Exchange
 from conformance.scenarios import Request
@@ -29,65 +31,45 @@ Script = Callable[[int, int, str], tuple[str, int]]  # (connection number, reque
 
 def request(scenario: str) -> Request:
     return Request(scenario=scenario, endpoint="messages", method="POST", path=f"/v1/{scenario}", headers=(("content-type", "application/json"),),
-                   auth="x-api-key", body=b'{"max_tokens": 8}', stream=False, tags=frozenset())
+                   auth=Auth.X_API_KEY, body=b'{"max_tokens": 8}', stream=False, tags=frozenset())
 
 
-class KeepAliveServer:
+class KeepAliveServer(LocalServer):
     """HTTP/1.1 with persistent connections; ``script`` decides each request's fate."""
 
     def __init__(self, script: Script) -> None:
+        super().__init__()
         self.script = script
         self.connections = 0
         self.requests: list[tuple[int, str]] = []  # (connection number, path) in arrival order
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> KeepAliveServer:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.base_url = f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.connections += 1
         number, on_connection = self.connections, 0
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")
-                path = lines[0].split(" ")[1]
-                length = next((int(v) for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "content-length"), 0)
-                await reader.readexactly(length)
-                on_connection += 1
-                action, status = self.script(number, on_connection, path)
-                self.requests.append((number, path))
-                if action == RESET:  # SO_LINGER 0: the close sends RST instead of FIN
-                    writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-                    return
-                if action == CLOSE:
-                    return
-                if action == GARBAGE:
-                    writer.write(b"\x00\x01 not http at all\r\n\r\n")
-                    await writer.drain()
-                    return
-                if action == SILENT:
-                    await reader.read()  # until the client gives up and hangs up
-                    return
-                body = b'{"type": "error"}' if status >= 400 else b'{"type": "message"}'
-                writer.write(f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body)
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            path = lines[0].split(" ")[1]
+            length = next((int(v) for k, _, v in (line.partition(":") for line in lines[1:]) if k.lower() == "content-length"), 0)
+            await reader.readexactly(length)
+            on_connection += 1
+            action, status = self.script(number, on_connection, path)
+            self.requests.append((number, path))
+            if action == RESET:  # SO_LINGER 0: the close sends RST instead of FIN
+                writer.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            if action == CLOSE:
+                return
+            if action == GARBAGE:
+                writer.write(b"\x00\x01 not http at all\r\n\r\n")
                 await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError, asyncio.CancelledError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+                return
+            if action == SILENT:
+                await reader.read()  # until the client gives up and hangs up
+                return
+            body = b'{"type": "error"}' if status >= 400 else b'{"type": "message"}'
+            writer.write(f"HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body)
+            await writer.drain()
 
 
 def close_after_errors(how: str = CLOSE) -> Script:

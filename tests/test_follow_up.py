@@ -18,10 +18,10 @@ from conformance.contract.loader import load_contract
 from conformance.contract.model import Condition, ModelFacts
 from conformance.engine import execute
 from conformance.errors import SpecError
-from conformance.exchange import Exchange, RecordedRequest
+from conformance.exchange import ErrorKind, Exchange, RecordedRequest
 from conformance.findings import Outcome
 from conformance.judge import Judge
-from conformance.scenarios import NOT_SENT, build_cases, follow_up, holds, plan_requests
+from conformance.scenarios import build_cases, follow_up, holds, plan_requests
 
 MODEL = "claude-haiku-4-5"
 SPECS = Path(__file__).resolve().parents[1] / "specs"
@@ -139,7 +139,7 @@ def test_a_follow_up_of_a_refused_request_is_not_sent_and_skipped(contract, plan
     transport, exchanges = _run(requests, {"thinking.tool": (400, error)})
     assert transport.sent == ["thinking.tool"]
     skipped = exchanges["thinking.round_trip"]
-    assert (skipped.status, skipped.error_kind) == (None, NOT_SENT)
+    assert (skipped.status, skipped.error_kind) == (None, ErrorKind.NOT_SENT)
     assert skipped.error == "not sent: it continues thinking.tool, which got status 400"
     judge = Judge(contract, requests, exchanges, model=MODEL)
     [case] = [c for c in build_cases(contract, MODEL) if c.id == "thinking.round_trip_accepted"]

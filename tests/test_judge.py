@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 
 from conformance.contract.loader import load_contract
-from conformance.exchange import Exchange, RecordedRequest
+from conformance.exchange import ErrorKind, Exchange, RecordedRequest
 from conformance.findings import Level, Outcome
 from conformance.judge import Judge
 from conformance.scenarios import build_cases, plan_requests
@@ -110,7 +110,7 @@ def test_expectation_notes_a_server_error_for_a_client_error(contract, cases, re
 
 
 def test_expectation_without_an_answer_is_an_error(contract, cases, requests):
-    ex = answer(requests, "auth.missing", None, b"", error="connection failed: [Errno 111] Connection refused", error_kind="unreachable")
+    ex = answer(requests, "auth.missing", None, b"", error="connection failed: [Errno 111] Connection refused", error_kind=ErrorKind.UNREACHABLE)
     finding = judge(contract, requests, ex).judge(cases["auth.missing_key_rejected"])
     assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to auth.missing: connection failed: [Errno 111] Connection refused")
 
@@ -156,7 +156,7 @@ def test_expectation_of_several_scenarios_names_the_one_that_failed(contract, ca
 
 
 def test_expectation_of_several_scenarios_is_an_error_when_one_got_no_answer(contract, cases, requests):
-    lost = answer(requests, "roles.developer", None, b"", error="read timeout: nothing received for 60 s", error_kind="timeout")
+    lost = answer(requests, "roles.developer", None, b"", error="read timeout: nothing received for 60 s", error_kind=ErrorKind.TIMEOUT)
     exchanges = [answer(requests, "roles.unknown", 400, REFUSED), lost, answer(requests, "roles.unknown.stream", 400, REFUSED)]
     finding = judge(contract, requests, *exchanges).judge(cases["roles.unknown_role_rejected"])
     assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to roles.developer: read timeout: nothing received for 60 s")
@@ -262,7 +262,7 @@ def test_property_with_nothing_selected_is_a_prerequisite_skip(contract, cases, 
 
 
 def test_property_with_only_unanswered_exchanges_is_an_error(contract, cases, requests):
-    ex = answer(requests, "plain", None, b"", error="read timeout: nothing received for 60 s", error_kind="timeout")
+    ex = answer(requests, "plain", None, b"", error="read timeout: nothing received for 60 s", error_kind=ErrorKind.TIMEOUT)
     finding = judge(contract, requests, ex).judge(cases["shape.message_schema"])
     assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to judge: plain: read timeout: nothing received for 60 s")
 
@@ -543,7 +543,7 @@ def test_a_probe_the_contract_refuses_fails_when_accepted(contract, cases, reque
 
 
 def test_a_probe_cut_by_a_deadline_of_ours_before_any_event_is_an_error(contract, cases, requests):
-    cut = answer(requests, "param.max_tokens.at_max", 200, b"", headers=PROBE_SSE, error="read timeout: nothing received for 60 s after 0 bytes", error_kind="timeout")
+    cut = answer(requests, "param.max_tokens.at_max", 200, b"", headers=PROBE_SSE, error="read timeout: nothing received for 60 s after 0 bytes", error_kind=ErrorKind.TIMEOUT)
     finding = judge(contract, requests, cut).judge(cases["params.valid_value_accepted:max_tokens.at_max"])
     assert (finding.outcome, finding.message) == (Outcome.ERROR, "no answer to param.max_tokens.at_max: status 200, then read timeout: nothing received for 60 s after 0 bytes")
 
@@ -556,6 +556,6 @@ def test_an_accepted_probe_is_no_answer_for_the_stream_rules(contract, cases, re
 
 def test_a_withheld_exchange_is_an_error_naming_why(contract, cases, requests):
     why = "not judged: the target stalled on plain.stream (read timeout: nothing received for 60 s after 420 bytes), and again on x.stream; the remaining streamed requests were not sent"
-    withheld = answer(requests, "auth.missing", None, b"", headers=(), error=why, error_kind="withheld", attempts=0)
+    withheld = answer(requests, "auth.missing", None, b"", headers=(), error=why, error_kind=ErrorKind.WITHHELD, attempts=0)
     finding = judge(contract, requests, withheld).judge(cases["auth.missing_key_rejected"])
     assert (finding.outcome, finding.message) == (Outcome.ERROR, f"no answer to auth.missing: {why}")

@@ -12,9 +12,10 @@ import json
 
 import pytest
 
+from conformance.auth import Auth, Scheme
 from conformance.errors import AuthRejected, TargetError, TargetTimeout
-from conformance.exchange import Exchange, RecordedRequest
-from conformance.preflight import MAX_FALLBACKS, Scheme, Way, alternatives, preflight_problem, settle
+from conformance.exchange import ErrorKind, Exchange, RecordedRequest
+from conformance.preflight import MAX_FALLBACKS, Way, alternatives, preflight_problem, settle
 from conformance.scenarios import Request
 
 V1, V2 = "2023-06-01", "2026-10-21"
@@ -25,7 +26,7 @@ OK = (200, {"type": "message", "content": []})
 
 def _request(way: Way) -> Request:
     return Request(scenario="plain", endpoint="messages", method="POST", path="/v1/messages", headers=(("anthropic-version", way.version),),
-                   auth=way.scheme.value, body=b"{}", stream=False, tags=frozenset())
+                   auth=Auth(way.scheme), body=b"{}", stream=False, tags=frozenset())
 
 
 class _Target:
@@ -48,7 +49,7 @@ class _Transport:
         headers = (("authorization", "Bearer [REDACTED]"),) if way.scheme is Scheme.BEARER else (("x-api-key", "[REDACTED]"),)
         recorded = RecordedRequest(method="POST", url="http://127.0.0.1:9/v1/messages", headers=headers, body=b"{}")
         if status is None:
-            return Exchange(id="plain", request=recorded, status=None, error=str(payload), error_kind="timeout")
+            return Exchange(id="plain", request=recorded, status=None, error=str(payload), error_kind=ErrorKind.TIMEOUT)
         return Exchange(id="plain", request=recorded, status=status, headers=(("content-type", "application/json"),), body=json.dumps(payload).encode())
 
 

@@ -8,6 +8,7 @@ from dataclasses import replace
 
 import pytest
 
+from conformance.auth import Auth
 from conformance.contract.loader import load_contract
 from conformance.contract.model import RuleKind
 from conformance.exchange import Chunk, Exchange, RecordedRequest
@@ -15,17 +16,8 @@ from conformance.findings import Finding, Level, Outcome, Violation
 from conformance.scenarios import Request
 from conformance.traffic import EVIDENCE, KEPT_VIOLATIONS, WINDOW, Tally, TrafficJudge, describe, endpoint_of
 from conformance.versions import load_contracts
-from tests.checks._build import (
-    STOP,
-    block_start,
-    block_stop,
-    message,
-    message_delta,
-    request_json,
-    sse,
-    start,
-    text_delta,
-)
+from tests.checks import _events as ev
+from tests.checks._build import message, request_json
 
 MODEL = "claude-haiku-4-5"
 
@@ -111,7 +103,7 @@ def _exchange(n: int, *, stream: bool, body_changes: dict | None = None) -> tupl
     req = request_json(stream=True if stream else None, **{"max_tokens": 64, **(body_changes or {})})
     raw_req = json.dumps(req).encode()
     if stream:
-        data = sse([start(msg_id=f"msg_{n:024d}"), block_start(0), *(text_delta("Hello there ") for _ in range(50)), block_stop(0), message_delta(output_tokens=20), STOP])
+        data = ev.sse([ev.start(msg_id=f"msg_{n:024d}"), ev.block_start(0), *(ev.text_delta("Hello there ") for _ in range(50)), ev.block_stop(0), ev.message_delta(output_tokens=20), ev.STOP])
         headers = (("content-type", "text/event-stream"), ("request-id", f"req_{n:024d}"))
     else:
         data = json.dumps(message(id=f"msg_{n:024d}")).encode()
@@ -121,7 +113,7 @@ def _exchange(n: int, *, stream: bool, body_changes: dict | None = None) -> tupl
         request=RecordedRequest("POST", "http://upstream/v1/messages", (("anthropic-version", "2023-06-01"),), raw_req),
         status=200, headers=headers, body=data, chunks=(Chunk(0, len(data), 0.0),),
     )  # fmt: skip
-    request = Request(scenario=exchange_id, endpoint="messages", method="POST", path="/v1/messages", headers=(("anthropic-version", "2023-06-01"),), auth="x-api-key", body=raw_req, stream=stream, tags=frozenset())
+    request = Request(scenario=exchange_id, endpoint="messages", method="POST", path="/v1/messages", headers=(("anthropic-version", "2023-06-01"),), auth=Auth.X_API_KEY, body=raw_req, stream=stream, tags=frozenset())
     return exchange, request
 
 

@@ -15,8 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import pytest
+from local_server import LocalServer
 
 from conformance import cassette
+from conformance.auth import Auth
 from conformance.contract.loader import load_contract
 from conformance.exchange import Exchange
 from conformance.extra_headers import ExtraHeaders, parse, resolve
@@ -33,7 +35,7 @@ REQUEST = Request(
     method="POST",
     path="/v1/messages",
     headers=(("user-agent", USER_AGENT), ("content-type", "application/json"), ("anthropic-version", "2023-06-01")),
-    auth="x-api-key",
+    auth=Auth.X_API_KEY,
     body=BODY,
     stream=False,
     tags=frozenset(),
@@ -65,63 +67,41 @@ class Reply:
 Handler = Callable[[Seen, int], Reply]  # (request, 0-based request number) -> reply
 
 
-class Server:
+class Server(LocalServer):
     """A one-purpose HTTP/1.1 server on 127.0.0.1; every connection closes after one answer."""
 
     def __init__(self, handler: Handler) -> None:
+        super().__init__()
         self.handler = handler
         self.seen: list[Seen] = []
-        self._tasks: set[asyncio.Task[None]] = set()
 
-    async def __aenter__(self) -> Server:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self._server.close()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self._server.wait_closed()
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        assert task is not None
-        self._tasks.add(task)
-        try:
-            head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode("latin-1").split("\r\n")
-            method, path, _ = lines[0].split(" ", 2)
-            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
-            seen = Seen(method, path, headers, body)
-            self.seen.append(seen)
-            reply = self.handler(seen, len(self.seen) - 1)
-            await asyncio.sleep(reply.before)
-            if reply.raw is not None:
-                writer.write(reply.raw)
-                await writer.drain()
-                return
-            chunked = len(reply.pieces) > 1
-            framing = [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(b"".join(reply.pieces))))]
-            head_out = f"HTTP/1.1 {reply.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in [*reply.headers, *framing, ("connection", "close")]) + "\r\n"
-            writer.write(head_out.encode("latin-1"))
+    async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        method, path, _ = lines[0].split(" ", 2)
+        headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:] if line)}
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        seen = Seen(method, path, headers, body)
+        self.seen.append(seen)
+        reply = self.handler(seen, len(self.seen) - 1)
+        await asyncio.sleep(reply.before)
+        if reply.raw is not None:
+            writer.write(reply.raw)
             await writer.drain()
-            for number, piece in enumerate(reply.pieces):
-                if number and reply.pause:
-                    await asyncio.sleep(reply.pause)
-                writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
-                await writer.drain()
-            if chunked:
-                writer.write(b"0\r\n\r\n")
-                await writer.drain()
-        except (asyncio.CancelledError, ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            writer.close()
-            self._tasks.discard(task)
+            return
+        chunked = len(reply.pieces) > 1
+        framing = [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(b"".join(reply.pieces))))]
+        head_out = f"HTTP/1.1 {reply.status} X\r\n" + "".join(f"{k}: {v}\r\n" for k, v in [*reply.headers, *framing, ("connection", "close")]) + "\r\n"
+        writer.write(head_out.encode("latin-1"))
+        await writer.drain()
+        for number, piece in enumerate(reply.pieces):
+            if number and reply.pause:
+                await asyncio.sleep(reply.pause)
+            writer.write(f"{len(piece):x}\r\n".encode() + piece + b"\r\n" if chunked else piece)
+            await writer.drain()
+        if chunked:
+            writer.write(b"0\r\n\r\n")
+            await writer.drain()
 
 
 async def send(base_url: str, request: Request = REQUEST, headers: ExtraHeaders | None = None, **options: object) -> tuple[Exchange, Transport]:
@@ -209,7 +189,7 @@ def test_a_path_prefix_of_the_base_url_is_kept():
     ],
 )
 def test_auth_modes_put_the_right_credential_on_the_wire(auth, sent, recorded):
-    exchange, _, server = run(always(Reply()), replace(REQUEST, auth=auth))
+    exchange, _, server = run(always(Reply()), replace(REQUEST, auth=Auth(auth)))
     [seen] = server.seen
     assert seen.headers[sent[0]] == sent[1]
     assert {"x-api-key", "authorization"} & set(seen.headers) == {sent[0]}
@@ -217,7 +197,7 @@ def test_auth_modes_put_the_right_credential_on_the_wire(auth, sent, recorded):
 
 
 def test_auth_none_sends_no_credential():
-    exchange, _, server = run(always(Reply(status=401)), replace(REQUEST, auth="none"))
+    exchange, _, server = run(always(Reply(status=401)), replace(REQUEST, auth=Auth.NONE))
     assert {"x-api-key", "authorization"} & set(server.seen[0].headers) == set()
     assert exchange.request.header("x-api-key") is None
     assert exchange.status == 401
@@ -434,7 +414,7 @@ def test_extra_headers_go_out_and_a_secret_ones_value_reaches_no_record():
 def test_extra_headers_never_replace_a_probes_own_headers_nor_give_a_keyless_probe_a_key():
     # The loader refuses these names; a Target built by hand must still not let them through.
     sneaky = ExtraHeaders(pairs=(("X-Api-Key", "sneaky-key-0000"), ("Authorization", "Bearer sneaky"), ("anthropic-version", "1999-01-01"), ("x-extra", "1")))
-    _, _, server = run(always(Reply(status=401)), replace(REQUEST, auth="none"), headers=sneaky)
+    _, _, server = run(always(Reply(status=401)), replace(REQUEST, auth=Auth.NONE), headers=sneaky)
     [seen] = server.seen
     assert {"x-api-key", "authorization"} & set(seen.headers) == set()
     assert (seen.headers["anthropic-version"], seen.headers["x-extra"]) == ("2023-06-01", "1")

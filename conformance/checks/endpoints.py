@@ -48,7 +48,7 @@ def _refused(s: Subject, expected: str) -> Violation:
 
 def _ordinary_auth(s: Subject) -> bool:
     """The request carried the run's key the ordinary way (not a probe of a missing or wrong key)."""
-    return s.request.auth in ("x-api-key", "bearer")
+    return s.request.auth.ordinary
 
 
 def _query(s: Subject) -> dict[str, str]:

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from .._types import JSON
 from ..findings import Judgement, NotApplicable, Violation, judgement
-from ..sse.framer import Frame
+from ..sse.frames import Frame
 from ..sse.reading import StreamReading
 from .registry import check
 from .subject import Subject, counted, describe_error, error_event, locate, locate_event, show

@@ -19,8 +19,7 @@ def message_schema(s: Subject) -> Judgement:
     if data is UNPARSED:
         s.whole()  # a body a limit of ours cut is no JSON through our doing
         return judgement("the body", [Violation(f"Received: {s.exchange.not_json()}\nExpected: a Message object")])
-    tolerated = {f"{name!r} is a required property" for name in s.contract.profile.strictness.get("tolerate_missing", ())}
-    errors = [(pointer, message) for pointer, message in s.schemas.errors("message", data) if not (pointer == "/" and message in tolerated)]
+    errors = s.schemas.errors("message", data, may_lack=s.contract.profile.strictness.get("tolerate_missing", ()))
     return judgement("the body against the Message schema", [Violation(f"Received: {message}\nExpected: a Message as documented", at=pointer) for pointer, message in errors])
 
 

@@ -18,7 +18,7 @@ from dataclasses import replace
 from .. import jsontext
 from .._types import JSON, JSONObject
 from ..findings import Judgement, NotApplicable, NotForced, Violation, judgement
-from ..sse.framer import FrameIssue
+from ..sse.frames import FrameIssue
 from ..sse.grammar import GrammarIssue, Progress
 from ..sse.reading import Event, StreamReading
 from ._probes import answer_text, comparable, deterministic, text_blocks

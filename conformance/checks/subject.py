@@ -10,22 +10,22 @@ into ``error``, never ``skip`` or ``fail``, unless other exchanges reach a verdi
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeGuard
 
-from jsonschema import Draft202012Validator
+from jsonschema import Draft202012Validator, ValidationError, validators
 
 from .._types import JSON, JSONObject
 from ..contract.model import Contract, ModelFacts
-from ..exchange import OVERRAN, UNPARSED, WITHHELD, Exchange
+from ..exchange import UNPARSED, ErrorKind, Exchange
 from ..findings import NotApplicable
 from ..scenarios import Request
-from ..sse.framer import FrameIssue
+from ..sse.frames import FrameIssue
 from ..sse.reading import Event, StreamReading, read_stream
 
 RETRIED_STATUSES = frozenset({429, 529})
-_NO_ANSWER_KINDS = frozenset({"timeout", "unreachable", "protocol", WITHHELD})
+_NO_ANSWER_KINDS = frozenset({ErrorKind.TIMEOUT, ErrorKind.UNREACHABLE, ErrorKind.PROTOCOL, ErrorKind.WITHHELD})
 LENGTH_RULE = "stream.length_within_max_tokens"
 
 
@@ -55,25 +55,50 @@ def describe_error(event: Event) -> str:
     return show(event.raw[:120])
 
 
+class _Missing(ValidationError):
+    """A ``required`` error that names its property as a value: a profile's tolerance matches the schema, not the wording."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name!r} is a required property")
+        self.property = name
+
+
+def _required(validator: Any, required: Any, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """jsonschema's ``required`` keyword (same errors, same order), each error a ``_Missing``."""
+    if validator.is_type(instance, "object"):
+        for name in required:
+            if name not in instance:
+                yield _Missing(name)
+
+
+_Validator: Any = validators.extend(Draft202012Validator, {"required": _required})  # type: ignore[no-untyped-call]  # extend is untyped
+
+
 class SchemaBook:
     """The contract's response schemas, compiled once, addressed by their logical names."""
 
     def __init__(self, contract: Contract) -> None:
-        self._validators: dict[str, Draft202012Validator] = {}
+        self._validators: dict[str, Any] = {}
         for name, ref in contract.schema_refs.items():
             file, _, pointer = ref.partition("#")
             schema: Any = contract.schemas[file]
             base = schema.get("$id", file)
             target = {"$ref": f"{base}#{pointer}"} if pointer else schema
-            self._validators[name] = Draft202012Validator(target, registry=contract.schema_registry)
+            self._validators[name] = _Validator(target, registry=contract.schema_registry)
 
-    def errors(self, name: str, instance: JSON, *, limit: int = 5) -> list[tuple[str, str]]:
-        """(JSON pointer, message) for each way ``instance`` breaks schema ``name``, most useful first."""
+    def errors(self, name: str, instance: JSON, *, limit: int = 5, may_lack: Collection[str] = ()) -> list[tuple[str, str]]:
+        """(JSON pointer, message) for each way ``instance`` breaks schema ``name``, most useful first.
+
+        ``may_lack`` names top-level properties a profile documents as absent (``strictness.tolerate_missing``):
+        among the first ``limit`` errors, their absence is dropped.
+        """
         validator = self._validators[name]
         found = sorted(validator.iter_errors(instance), key=lambda e: (len(list(e.absolute_path)), str(list(e.absolute_path))))
         out: list[tuple[str, str]] = []
         for error in found[:limit]:
             leaf = _best_leaf(error)
+            if isinstance(leaf, _Missing) and not leaf.absolute_path and leaf.property in may_lack:
+                continue
             pointer = "/" + "/".join(str(p) for p in leaf.absolute_path)
             out.append((pointer, leaf.message))
         return out
@@ -98,7 +123,6 @@ class Subject:
     schemas: SchemaBook
     reading: StreamReading | None = None
     twin: Exchange | None = None
-    twin_reading: StreamReading | None = None
     peers: Mapping[str, Exchange] = field(default_factory=dict)  # every exchange of the run, by scenario id
     reader: Callable[[Exchange], StreamReading | None] | None = None  # the judge's shared stream readings (None: read here)
 
@@ -149,7 +173,7 @@ class Subject:
         what lies past it was never read, so the rules about the end skip and name that rule,
         as they do when the grammar went silent earlier.
         """
-        if self.exchange.error_kind != OVERRAN:
+        if self.exchange.error_kind is not ErrorKind.OVERRAN:
             return None
         return NotApplicable(f"not judged: {self.exchange.error} (judged by {LENGTH_RULE})")
 
@@ -162,7 +186,7 @@ class Subject:
         ex = self.exchange
         if ex.truncated:
             return f"the suite's size cap cut the answer after {len(ex.body):,} bytes"
-        if ex.error_kind == "timeout" and ex.status is not None:
+        if ex.error_kind is ErrorKind.TIMEOUT and ex.status is not None:
             return f"the suite stopped waiting for the rest of the answer ({ex.error})"
         return self.reading.limit if self.reading is not None else None
 

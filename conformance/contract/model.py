@@ -285,11 +285,6 @@ class Profile:
     knob_sources: Mapping[str, str] = field(default_factory=dict)  # knob (auth_schemes, features.pdf...) -> source of its declared value
     request_headers: tuple[DeclaredHeader, ...] = ()  # headers the provider documents for every request (extra_headers.py sends them)
 
-    @property
-    def primary_scheme(self) -> str:
-        """The auth scheme ordinary requests use."""
-        return self.auth_primary or self.auth_schemes[0]
-
     def knob(self, name: str) -> JSON:
         """A profile knob as rule conditions see it."""
         if name == "auth_schemes":

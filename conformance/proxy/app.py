@@ -27,11 +27,13 @@ from typing import Any
 
 import httpx
 
-from ..exchange import Chunk, Exchange, RecordedRequest
+from ..auth import Auth
+from ..exchange import Chunk, ErrorKind, Exchange, RecordedRequest
+from ..failures import kind_of
+from ..inflate import Inflater
 from ..redact import Redactor
 from ..scenarios import Request
 from ..traffic import endpoint_of
-from ..transport import _Inflater
 
 # RFC 9110 §7.6.1: meaningful for one connection only; the proxy's own connections carry their own.
 HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade", "proxy-authenticate", "proxy-authorization", "host"})
@@ -85,16 +87,16 @@ def _narrowed(value: str) -> str | None:
     return ", ".join(kept) or "identity"
 
 
-def _auth(headers: Iterable[tuple[str, str]]) -> tuple[str, list[str]]:
+def _auth(headers: Iterable[tuple[str, str]]) -> tuple[Auth, list[str]]:
     """The credential mode of a request (as ``Request.auth`` names it) and the secrets it carries."""
-    mode, secrets = "none", []
+    mode, secrets = Auth.NONE, []
     for name, value in headers:
         if name == "x-api-key" and value:
-            mode = "x-api-key"
+            mode = Auth.X_API_KEY
             secrets.append(value)
         elif name == "authorization" and value:
             scheme, _, token = value.partition(" ")
-            mode = "bearer" if scheme.lower() == "bearer" and mode == "none" else mode
+            mode = Auth.BEARER if scheme.lower() == "bearer" and mode is Auth.NONE else mode
             secrets.append(token or value)
     return mode, secrets
 
@@ -204,7 +206,7 @@ class ProxyApp:
         status: int | None = None
         response_headers: tuple[tuple[str, str], ...] = ()
         error: str | None = None
-        error_kind: str | None = None
+        error_kind: ErrorKind | None = None
         broke: _UpstreamBroke | None = None
         try:
             request = httpx.Request(method, url, headers=headers, content=body)
@@ -244,7 +246,7 @@ class ProxyApp:
                 method=method,
                 path=path,
                 headers=recorded.headers,
-                auth="unverified" if status in (401, 403) else mode,  # a refused key may be the client's mistake: no rule takes it for the target's
+                auth=Auth.UNVERIFIED if status in (401, 403) else mode,  # a refused key may be the client's mistake: no rule takes it for the target's
                 body=recorded.body,
                 stream=exchange.streamed,
                 tags=frozenset(),
@@ -256,7 +258,7 @@ class ProxyApp:
 
     def _record(
         self, exchange_id: str, recorded: RecordedRequest, redactor: Redactor, recorder: _Recorder, *, started: str, status: int | None,
-        headers: tuple[tuple[str, str], ...], error: str | None, error_kind: str | None, notes: list[str],
+        headers: tuple[tuple[str, str], ...], error: str | None, error_kind: ErrorKind | None, notes: list[str],
     ) -> Exchange:  # fmt: skip
         data, chunks = recorder.result()
         notes += recorder.notes
@@ -290,13 +292,13 @@ class _Recorder:
         self.notes: list[str] = []
         self._body = bytearray()
         self._chunks: list[Chunk] = []
-        self._inflater: _Inflater | None = None
+        self._inflater: Inflater | None = None
 
     def decoding(self, encoding: str) -> None:
         """Decode what follows (gzip or deflate: the only codings the proxy lets the upstream use)."""
         coding = encoding.strip().lower()
         if coding in ("gzip", "deflate"):
-            self._inflater = _Inflater(coding)
+            self._inflater = Inflater(coding)
         elif coding not in ("", "identity"):
             self.notes.append(f"content-encoding {coding!r} is not one the proxy decodes; the body is recorded as it came")
 
@@ -349,11 +351,7 @@ async def _answer(send: Callable[[dict[str, Any]], Any], status: int, body: byte
     await send({"type": "http.response.body", "body": body, "more_body": False})
 
 
-def _describe(exc: httpx.HTTPError, redactor: Redactor) -> tuple[str, str]:
-    """(message, error kind) of an upstream failure, as the transport names its kinds."""
-    text = redactor.text(str(exc)) or type(exc).__name__
-    if isinstance(exc, httpx.TimeoutException):
-        return f"{type(exc).__name__}: {text}", "timeout"
-    if isinstance(exc, httpx.ConnectError):
-        return f"connection failed: {text}", "unreachable"
-    return f"{type(exc).__name__}: {text}", "protocol"
+def _describe(exc: httpx.HTTPError, redactor: Redactor) -> tuple[str, ErrorKind]:
+    """(message, error kind) of an upstream failure, the kind as the transport records it."""
+    text, kind = redactor.text(str(exc)) or type(exc).__name__, kind_of(exc)
+    return (f"connection failed: {text}" if kind is ErrorKind.UNREACHABLE else f"{type(exc).__name__}: {text}"), kind

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import cassette
+from ..auth import Auth
 from ..errors import CassetteError
 from ..findings import Finding, Level, Outcome
 from ..scenarios import Case, Request
@@ -41,10 +42,10 @@ def _request(exchange: Any) -> Request:
     url = exchange.request.url
     path = "/v1/" + url.split("/v1/", 1)[1] if "/v1/" in url else "/" + url.split("://", 1)[-1].split("/", 1)[-1]
     modes = {name for name, _ in exchange.request.headers}
-    auth = "x-api-key" if "x-api-key" in modes else "bearer" if "authorization" in modes else "none"
+    auth = Auth.X_API_KEY if "x-api-key" in modes else Auth.BEARER if "authorization" in modes else Auth.NONE
     return Request(
         scenario=exchange.id, endpoint=endpoint_of(path) or "other", method=exchange.request.method, path=path, headers=exchange.request.headers,
-        auth="unverified" if exchange.status in (401, 403) else auth, body=exchange.request.body, stream=exchange.streamed, tags=frozenset(),
+        auth=Auth.UNVERIFIED if exchange.status in (401, 403) else auth, body=exchange.request.body, stream=exchange.streamed, tags=frozenset(),
     )  # fmt: skip
 
 

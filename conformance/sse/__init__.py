@@ -1,1 +1,1 @@
-"""Server-sent events: framer (bytes to frames), grammar (events to violations), rebuild, reading."""
+"""Server-sent events: framer (bytes to frames), frames (the frame values), grammar (events to violations), rebuild, reading."""

@@ -2,7 +2,8 @@
 
 Owns line splitting (CR, LF, CRLF at the byte level), per-line UTF-8 decoding, the BOM and the
 event size cap, and reports what it could not frame as ``Violation`` values. It knows no JSON
-and no event names: what a frame means is the grammar's job.
+and no event names: what a frame means is the grammar's job. The values it makes (``Frame``,
+``FrameTable``, ``LineEnding``, ``FrameIssue``) live in frames.py.
 
 Speed (live traffic goes through here): an event in the shape nearly every server sends
 (``event: NAME`` and/or ``data: VALUE`` lines ended by LF, then a blank line, whole inside one read)
@@ -14,124 +15,27 @@ frames for the same bytes (tests/sse/test_framer.py feeds every case both ways).
 
 from __future__ import annotations
 
-import enum
 import re
 import sys
-from typing import NamedTuple
 
 from ..findings import Violation
+from .frames import (
+    ENDING_BIT,
+    ENDINGS,
+    LF_ONLY,
+    Frame,
+    FrameIssue,
+    FrameTable,
+    LineEnding,
+    new_frame,
+    plain_fields,
+)
 
 _ESCAPED = re.compile("[\udc80-\udcff]")
 _BOM = b"\xef\xbb\xbf"
 _LF = 0x0A
 _REPORTED_BAD_LINES = 3
-
-
-class LineEnding(enum.Enum):
-    """The three line terminators SSE accepts; mixing them is legal but worth seeing."""
-
-    LF = "LF"
-    CR = "CR"
-    CRLF = "CRLF"
-
-
 _ENDING_SIZE = {LineEnding.LF: 1, LineEnding.CR: 1, LineEnding.CRLF: 2}
-# Line endings seen in a block, as a bit mask while framing (no set per block); a frame gets the frozenset.
-_BIT = {LineEnding.LF: 1, LineEnding.CR: 2, LineEnding.CRLF: 4}
-_ENDINGS = tuple(frozenset(e for e, bit in _BIT.items() if mask & bit) for mask in range(8))
-_LF_ONLY = _ENDINGS[1]
-_EVENT, _DATA = sys.intern("event"), sys.intern("data")
-
-
-class FrameIssue(enum.Enum):
-    """Violation kinds the framer reports, so checks can route them without reading messages."""
-
-    BAD_UTF8 = "bad_utf8"
-    EOF_MID_EVENT = "eof_mid_event"
-    EVENT_TOO_LARGE = "event_too_large"
-    BOM = "bom"
-
-
-class Frame(NamedTuple):
-    """One blank-line-terminated block, with where and when it arrived, for evidence and timing checks.
-
-    A named tuple rather than a frozen dataclass: one is made per event, and a frozen dataclass's
-    ``__init__`` costs several times the framing of a typical event.
-    """
-
-    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: the frame's number is its index
-    event: str | None
-    data: str | None
-    id: str | None
-    retry: str | None
-    comments: tuple[str, ...]
-    fields: tuple[tuple[str, str], ...]
-    start: int
-    end: int
-    endings: frozenset[LineEnding]
-    t: float | None
-
-
-_new_frame = tuple.__new__  # Frame(...) without the keyword-argument machinery, on the hot path
-
-
-def plain_fields(event: str | None, data: str | None) -> tuple[tuple[str, str], ...]:
-    """The fields of a frame made of at most one event line and one data line, in that order."""
-    if event is None:
-        return ((_DATA, data),) if data is not None else ()
-    return ((_EVENT, event), (_DATA, data)) if data is not None else ((_EVENT, event),)
-
-
-class FrameTable:
-    """Frames as columns, for a reader that keeps every frame of a long stream.
-
-    A ``Frame`` per event costs its tuple and its fields' tuples, and the garbage collector walks
-    every one of them: a stream of 50,000 events holds 250,000 tuples. Here an event of the common
-    shape (see ``Framer._fast``) is only its name, data, offsets and time in five lists; any other
-    frame is kept whole in ``special``. ``frame(i)`` gives the same ``Frame`` either way.
-    """
-
-    __slots__ = ("datas", "ends", "names", "special", "starts", "times")
-
-    def __init__(self) -> None:
-        self.names: list[str | None] = []
-        self.datas: list[str | None] = []
-        self.starts: list[int] = []
-        self.ends: list[int] = []
-        self.times: list[float | None] = []
-        self.special: dict[int, Frame] = {}  # position -> a frame that is not of the common shape
-
-    def __len__(self) -> int:
-        return len(self.starts)
-
-    def append(self, frame: Frame) -> None:
-        """Keep a frame made by the general path whole."""
-        self.special[len(self.starts)] = frame
-        self.names.append(frame.event)
-        self.datas.append(frame.data)
-        self.starts.append(frame.start)
-        self.ends.append(frame.end)
-        self.times.append(frame.t)
-
-    def frame(self, i: int, index: int | None = None) -> Frame:
-        """The frame at position ``i`` (numbered ``index``, by default its position)."""
-        found = self.special.get(i)
-        if found is not None:
-            return found if index is None or found.index == index else found._replace(index=index)
-        event, data = self.names[i], self.datas[i]
-        number = i if index is None else index
-        return _new_frame(Frame, (number, event, data, None, None, (), plain_fields(event, data), self.starts[i], self.ends[i], _LF_ONLY, self.times[i]))
-
-    def truncate(self, size: int) -> None:
-        """Forget every frame from position ``size`` on (a cap of the reader stopped there)."""
-        for column in (self.names, self.datas, self.starts, self.ends, self.times):
-            del column[size:]
-        for i in [i for i in self.special if i >= size]:
-            del self.special[i]
-
-    def clear(self) -> None:
-        """Forget every frame (a reader that may not keep them has judged them)."""
-        self.truncate(0)
 
 
 class _Block:
@@ -180,7 +84,7 @@ class _Block:
     def frame(self, index: int, end: int, t: float | None) -> Frame:
         """Freeze the block into the value the rest of the tool sees."""
         data = "\n".join(self.data) if self.data else None
-        return Frame(index, self.event, data, self.id, self.retry, tuple(self.comments), tuple(self.fields), self.start, end, _ENDINGS[self.endings], t)
+        return Frame(index, self.event, data, self.id, self.retry, tuple(self.comments), tuple(self.fields), self.start, end, ENDINGS[self.endings], t)
 
 
 class Framer:
@@ -380,7 +284,7 @@ class Framer:
                 table.ends.append(base + at)
                 table.times.append(t)
             else:
-                frames.append(_new_frame(Frame, (index, event, data, None, None, (), plain_fields(event, data), base + i, base + at, _LF_ONLY, t)))
+                frames.append(new_frame(Frame, (index, event, data, None, None, (), plain_fields(event, data), base + i, base + at, LF_ONLY, t)))
             index += 1
             i = at
         self._index = index
@@ -404,7 +308,7 @@ class Framer:
         if self._line_len == 0:
             if block is not None:
                 if not block.dropped:
-                    block.endings |= _BIT[ending]
+                    block.endings |= ENDING_BIT[ending]
                     frames.append(block.frame(self._index, end, self._t))
                     self._index += 1
                 self._block = None
@@ -415,7 +319,7 @@ class Framer:
                 self._drop(block)
             if not block.dropped:
                 block.size += size
-                block.endings |= _BIT[ending]
+                block.endings |= ENDING_BIT[ending]
                 block.add(self._decode(bytes(self._line), self._line_start))
         self._line.clear()
         self._line_len = 0

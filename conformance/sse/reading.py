@@ -25,7 +25,8 @@ from .. import jsontext
 from .._types import JSONObject
 from ..exchange import Chunk
 from ..findings import Violation
-from .framer import Frame, Framer, FrameTable
+from .framer import Framer
+from .frames import Frame, FrameTable
 from .grammar import Grammar, Progress
 from .rebuild import Rebuild
 

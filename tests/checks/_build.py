@@ -8,18 +8,22 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
+from conformance.auth import Auth
 from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
 from conformance.exchange import Chunk, Exchange, RecordedRequest
-from conformance.findings import Judgement, Violation
+from conformance.findings import Judgement, NotApplicable, Violation
 from conformance.scenarios import Request
 from conformance.sse.reading import read_stream
 
+from . import _events as ev
+from ._events import MSG_ID
+
 MODEL = "claude-haiku-4-5"
-MSG_ID = "msg_01XFDUDYJgAACzvnptvVoYEL"
 PLAIN_TEXT = "Grüße ok"
 PROMPT = f"Reply with exactly this text and nothing else: {PLAIN_TEXT}"
 URL = "http://127.0.0.1:9/v1/messages"
@@ -57,83 +61,6 @@ def error_body(kind: str = "invalid_request_error", text: str = "max_tokens: Fie
     return {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
 
 
-def start(*, output_tokens: int = 1, input_tokens: int = 21, msg_id: str = MSG_ID) -> dict[str, Any]:
-    """A message_start event."""
-    usage = {"input_tokens": input_tokens, "cache_creation_input_tokens": 0, "cache_read_input_tokens": 0, "output_tokens": output_tokens}
-    return {
-        "type": "message_start",
-        "message": {
-            "id": msg_id,
-            "type": "message",
-            "role": "assistant",
-            "model": "claude-haiku-4-5-20251001",
-            "content": [],
-            "stop_reason": None,
-            "stop_sequence": None,
-            "usage": usage,
-        },
-    }
-
-
-def block_start(index: int = 0, kind: str = "text") -> dict[str, Any]:
-    """A content_block_start; known kinds get their documented fields, others only a type."""
-    blocks: dict[str, dict[str, Any]] = {
-        "text": {"type": "text", "text": ""},
-        "thinking": {"type": "thinking", "thinking": "", "signature": ""},
-        "tool_use": {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "get_weather", "input": {}},
-        "redacted_thinking": {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIwxtE3rAFBa8cr3qpP"},
-    }
-    return {"type": "content_block_start", "index": index, "content_block": blocks.get(kind, {"type": kind})}
-
-
-def text_delta(text: str, index: int = 0) -> dict[str, Any]:
-    """A content_block_delta carrying text."""
-    return {"type": "content_block_delta", "index": index, "delta": {"type": "text_delta", "text": text}}
-
-
-def delta(kind: str, index: int = 0, **fields: Any) -> dict[str, Any]:
-    """A content_block_delta of any delta type."""
-    return {"type": "content_block_delta", "index": index, "delta": {"type": kind, **fields}}
-
-
-def block_stop(index: int = 0) -> dict[str, Any]:
-    """A content_block_stop."""
-    return {"type": "content_block_stop", "index": index}
-
-
-def message_delta(stop_reason: str | None = "end_turn", *, output_tokens: int = 5, stop_sequence: str | None = None, **usage: Any) -> dict[str, Any]:
-    """A message_delta with the final stop_reason and cumulative usage."""
-    return {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": stop_sequence}, "usage": {"output_tokens": output_tokens, **usage}}
-
-
-PING = {"type": "ping"}
-STOP = {"type": "message_stop"}
-
-
-def text_events(*pieces: str, stop_reason: str = "end_turn", output_tokens: int = 5, stop_sequence: str | None = None) -> list[dict[str, Any]]:
-    """The events of a one-text-block answer, ping after the block start as Anthropic usually sends it."""
-    return [
-        start(),
-        block_start(0),
-        PING,
-        *(text_delta(p) for p in (pieces or ("Grüße", " ok"))),
-        block_stop(0),
-        message_delta(stop_reason, output_tokens=output_tokens, stop_sequence=stop_sequence),
-        STOP,
-    ]
-
-
-def sse(events: Iterable[Mapping[str, Any] | bytes]) -> bytes:
-    """Anthropic's wire form: ``event: <type>`` then ``data: <json>`` and a blank line; bytes pass through verbatim."""
-    out = bytearray()
-    for event in events:
-        if isinstance(event, bytes):
-            out += event
-        else:
-            out += f"event: {event['type']}\ndata: {json.dumps(event, ensure_ascii=False, separators=(',', ':'))}\n\n".encode()
-    return bytes(out)
-
-
 def run(check_id: str, subject: Subject) -> list[Violation]:
     """Run one registered check on one subject: its violations."""
     result = registered()[check_id](subject)
@@ -145,6 +72,19 @@ def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
     result = registered()[check_id](subject)
     assert isinstance(result, Judgement), f"{check_id} returns {type(result).__name__}, not a Judgement"
     return result.judged
+
+
+def violations(subject: Subject, check_ids: Iterable[str], *, located: bool = False) -> dict[str, list[str]]:
+    """The violation messages of every listed check that found any (with their locators when ``located``); a skip finds nothing."""
+    out: dict[str, list[str]] = {}
+    for check_id in check_ids:
+        try:
+            found = run(check_id, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[check_id] = [f"{v.message} (at {v.at})" if located else v.message for v in found]
+    return out
 
 
 def messages(check_id: str, subject: Subject) -> list[str]:
@@ -215,7 +155,7 @@ class Build:
             method="POST",
             path="/v1/messages",
             headers=exchange.request.headers,
-            auth="x-api-key",
+            auth=Auth.X_API_KEY,
             body=body,
             stream=stream,
             tags=frozenset(tags),
@@ -245,10 +185,15 @@ class Build:
         **kwargs: Any,
     ) -> Subject:
         """A streamed answer: events (or raw bytes) through the real SSE reader; the plain prompt asks for exactly "Grüße ok"."""
-        raw = events if isinstance(events, bytes) else sse(text_events() if events is None else events)
+        raw = events if isinstance(events, bytes) else ev.sse(ev.text_events() if events is None else events)
         body = request_json(stream=True) if request is None else {**request, "stream": True}
         expected = expect_text if expect_text is not None or request is not None else PLAIN_TEXT
         return self.subject(self.exchange(body=raw, request=body, scenario="plain.stream", **kwargs), marker=marker, twin=twin, expect_text=expected)
+
+    def real(self, path: Path, request: dict[str, Any] | None = None) -> Subject:
+        """A recorded answer (tests/fixtures/captures), a stream or a Message body, as the answer to ``request`` with room for any length."""
+        body = {**(request_json() if request is None else request), "max_tokens": 64000}
+        return self.stream(path.read_bytes(), request=body) if path.suffix == ".sse" else self.plain(path.read_bytes(), request=body)
 
     def error(self, body: bytes | dict[str, Any] | str | None = None, *, status: int = 400, **kwargs: Any) -> Subject:
         """A non-2xx answer (Anthropic's envelope by default)."""

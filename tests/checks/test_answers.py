@@ -9,7 +9,8 @@ import pytest
 from conformance.exchange import RecordedRequest
 from conformance.findings import NotApplicable
 
-from ._build import MODEL, MSG_ID, judged, message, messages, request_json, run, sse, start, text_events
+from . import _events as ev
+from ._build import MODEL, MSG_ID, judged, message, messages, request_json, run
 
 SNAPSHOT = "claude-haiku-4-5-20251001"
 
@@ -57,7 +58,7 @@ def test_model_matches_request_flags_another_model(build):
 
 
 def test_model_matches_request_reads_message_start_of_a_stream(build):
-    events = text_events()
+    events = ev.text_events()
     events[0]["message"]["model"] = "upstream-deployment-7b"
     [violation] = run("shape.model_matches_request", build.stream(events))
     assert violation.at == "message_start /message/model"
@@ -73,9 +74,9 @@ def test_model_matches_request_needs_a_requested_model(build):
 
 def _answer(build, msg_id: str, scenario: str, *, stream: bool = False):
     if stream:
-        events = text_events()
-        events[0] = start(msg_id=msg_id)
-        return build.exchange(body=sse(events), request=request_json(stream=True), scenario=scenario)
+        events = ev.text_events()
+        events[0] = ev.start(msg_id=msg_id)
+        return build.exchange(body=ev.sse(events), request=request_json(stream=True), scenario=scenario)
     return build.exchange(body=message(id=msg_id), scenario=scenario)
 
 

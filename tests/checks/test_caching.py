@@ -8,30 +8,18 @@ Each failing case is a deviation seen in the wild (the fault catalogue's sources
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from capture_corpus import CAPTURES
 
 from conformance.checks.registry import registered
 from conformance.findings import REFUSED_CLEANLY, Judgement, NotApplicable
 from conformance.validate import validate
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    error_body,
-    message,
-    message_delta,
-    request_json,
-    sse,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import error_body, message, request_json
 
-CAPTURES = Path(__file__).resolve().parents[2] / "tests" / "fixtures" / "captures"
 PREFIX = "Reference material 0123456789ab for a prompt caching probe.\n" + " ".join(["alpha"] * 4200)
 SYSTEM = [
     {"type": "text", "text": PREFIX, "cache_control": {"type": "ephemeral", "ttl": "1h"}},
@@ -57,18 +45,18 @@ def first(build, answer_usage: dict[str, Any] | None = None, *, status: int = 20
 
 
 def repeat_events(start_usage: dict[str, Any], delta_usage: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    opening = start()
+    opening = ev.start()
     opening["message"]["usage"] = start_usage
-    closing = message_delta("end_turn", output_tokens=1)
+    closing = ev.message_delta("end_turn", output_tokens=1)
     if delta_usage is not None:
         closing["usage"].update(delta_usage)
-    return [opening, block_start(0), PING, text_delta("ok"), block_stop(0), closing, STOP]
+    return [opening, ev.block_start(0), ev.PING, ev.text_delta("ok"), ev.block_stop(0), closing, ev.STOP]
 
 
 def repeat(build, events: list[dict[str, Any]], *, prior=None):
     conversation = probe(stream=True)
     conversation["messages"] += [{"role": "assistant", "content": [{"type": "text", "text": "ok"}]}, {"role": "user", "content": "Reply with exactly this text and nothing else: ok"}]
-    exchange = build.exchange(body=sse(events), request=conversation, scenario="caching.repeat")
+    exchange = build.exchange(body=ev.sse(events), request=conversation, scenario="caching.repeat")
     return build.subject(exchange, peers=[prior if prior is not None else first(build)])
 
 

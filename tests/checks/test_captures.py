@@ -9,18 +9,15 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
+from capture_corpus import corpus
 
-from conformance.findings import NotApplicable
+from ._build import request_json, violations
 
-from ._build import request_json, run
-
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
-STREAMS = sorted(CAPTURES.glob("*.sse"))
-MESSAGES = sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50)
-ERRORS = sorted(p for p in CAPTURES.glob("*.json") if 50 <= int(p.name[:2]) < 65)
+STREAMS = corpus("*.sse")
+MESSAGES = corpus("*.json", keep=lambda p: int(p.name[:2]) < 50)
+ERRORS = corpus("*.json", keep=lambda p: 50 <= int(p.name[:2]) < 65)
 
 ON_EVERY_ANSWER = [
     "shape.id_prefix",
@@ -55,21 +52,6 @@ MESSAGE_CHECKS = ["shape.message_schema", *ON_EVERY_ANSWER]
 ERROR_CHECKS = ["errors.envelope_shape", "errors.type_matches_status"]
 BIG = request_json(max_tokens=64000)
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"capture corpus not found at {CAPTURES}")
-
-
-def verdicts(subject, check_ids):
-    out = {}
-    for cid in check_ids:
-        try:
-            found = run(cid, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[cid] = [f"{v.message} (at {v.at})" for v in found]
-    return out
-
-
 def request_for(raw: bytes) -> dict:
     """BIG, with the stop sequence the answer reports among its stop_sequences: the API names only one the request listed."""
     fired = re.search(rb'"stop_sequence"\s*:\s*("(?:[^"\\]|\\.)*")', raw)
@@ -80,19 +62,17 @@ def request_for(raw: bytes) -> dict:
 def test_real_streams_break_no_check(build, path):
     raw = path.read_bytes()
     subject = build.stream(raw, request={**request_for(raw), "stream": True})
-    assert verdicts(subject, STREAM_CHECKS) == {}
+    assert violations(subject, STREAM_CHECKS, located=True) == {}
 
 
 @pytest.mark.parametrize("path", MESSAGES, ids=lambda p: p.stem)
 def test_real_messages_break_no_check(build, path):
-    body = json.loads(path.read_text(encoding="utf-8"))
-    if body.get("type") != "message":
-        pytest.skip("not a Message body")
     raw = path.read_bytes()
-    assert verdicts(build.plain(raw, request=request_for(raw)), MESSAGE_CHECKS) == {}
+    assert json.loads(raw)["type"] == "message", "captures 00-49 are Message bodies (INDEX.md)"
+    assert violations(build.plain(raw, request=request_for(raw)), MESSAGE_CHECKS, located=True) == {}
 
 
 @pytest.mark.parametrize("path", ERRORS, ids=lambda p: p.stem)
 def test_real_errors_break_no_check(build, path):
     status = int(path.name.split("-")[2])
-    assert verdicts(build.error(path.read_bytes(), status=status), ERROR_CHECKS) == {}
+    assert violations(build.error(path.read_bytes(), status=status), ERROR_CHECKS, located=True) == {}

@@ -6,14 +6,15 @@ import pytest
 
 from conformance.findings import NotApplicable, NotForced
 
-from ._build import PLAIN_TEXT, PROMPT, judged, message, messages, request_json, run, sse, text_events
+from . import _events as ev
+from ._build import PLAIN_TEXT, PROMPT, judged, message, messages, request_json, run
 
 VOWELS = request_json(stop_sequences=["o", "a", "e", "i"])
 
 
 def _probe(build, body, *, expect_text=PLAIN_TEXT, stream=False, peers=()):
     if stream:
-        exchange = build.exchange(body=sse(body), request={**VOWELS, "stream": True}, scenario="stop_sequence.stream")
+        exchange = build.exchange(body=ev.sse(body), request={**VOWELS, "stream": True}, scenario="stop_sequence.stream")
     else:
         exchange = build.exchange(body=body, request=VOWELS, scenario="stop_sequence")
     return build.subject(exchange, expect_text=expect_text, peers=peers)
@@ -33,7 +34,7 @@ def test_fired_stop_sequence_reported_passes(build):
 
 
 def test_fired_stop_sequence_reported_passes_on_a_stream(build):
-    events = text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="e")
+    events = ev.text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="e")
     assert run("content.fired_stop_sequence_reported", _probe(build, events, stream=True)) == []
 
 
@@ -65,7 +66,7 @@ def test_fired_stop_sequence_reported_on_a_deterministic_target(build):
 
 
 def test_fired_stop_sequence_reported_reads_the_stream_from_message_delta(build):
-    events = text_events("Gr", "üß", stop_reason="end_turn")
+    events = ev.text_events("Gr", "üß", stop_reason="end_turn")
     [violation] = run("content.fired_stop_sequence_reported", _probe(build, events, stream=True))
     assert violation.at == "message_delta /delta/stop_sequence"
 
@@ -112,7 +113,7 @@ def test_prefill_not_echoed_flags_the_prefill_repeated(build):
 
 def test_prefill_not_echoed_reads_the_stream_and_block_prefills(build):
     request = request_json(messages=[{"role": "user", "content": PROMPT}, {"role": "assistant", "content": [{"type": "text", "text": "Antwort:"}]}])
-    events = text_events("Antwort:", " Grüße ok")
+    events = ev.text_events("Antwort:", " Grüße ok")
     [violation] = run("roles.prefill_not_echoed", build.stream(events, request=request))
     assert violation.at == "rebuilt message /content/0/text"
 

@@ -14,19 +14,8 @@ import pytest
 from conformance.checks.registry import registered
 from conformance.findings import REFUSED_CLEANLY, Judgement, NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    error_body,
-    message,
-    message_delta,
-    request_json,
-    sse,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import error_body, message, request_json
 
 HAIKU_REFUSAL = error_body(text="This model does not support the effort parameter.")
 OPUS_46_REFUSAL = error_body(text="This model does not support effort level 'xhigh'. Supported levels: high, low, max, medium.")
@@ -120,18 +109,18 @@ def history(rounds: int = 3) -> list[dict[str, Any]]:
 
 
 def context_events(report: Any, *, inside_delta: bool = False) -> list[dict[str, Any]]:
-    closing = message_delta("end_turn", output_tokens=1)
+    closing = ev.message_delta("end_turn", output_tokens=1)
     if report is not None:
         if inside_delta:
             closing["delta"]["context_management"] = report
         else:
             closing["context_management"] = report
-    return [start(), block_start(0), PING, text_delta("ok"), block_stop(0), closing, STOP]
+    return [ev.start(), ev.block_start(0), ev.PING, ev.text_delta("ok"), ev.block_stop(0), closing, ev.STOP]
 
 
 def context(build, events=None, *, status: int = 200, body: Any = None, config: Any = CLEAR, rounds: int = 3):
     request = request_json(stream=True, max_tokens=16, messages=history(rounds), context_management=config)
-    payload = sse(events) if events is not None else body
+    payload = ev.sse(events) if events is not None else body
     return build.subject(build.exchange(status=status, body=payload, request=request, scenario="context.clear_tool_uses"))
 
 
@@ -194,4 +183,4 @@ def test_nothing_certainly_triggered_is_not_judged(build):
 def test_a_stream_cut_before_its_message_delta_leaves_the_report_unjudged(build):
     # The cut is stream.ends_with_message_stop's finding (fault truncated-stream, stream-hung-up-after-message-start).
     with pytest.raises(NotApplicable, match="no message_delta to carry the report"):
-        judge("context.edits_applied", context(build, [start(), block_start(0), text_delta("ok")]))
+        judge("context.edits_applied", context(build, [ev.start(), ev.block_start(0), ev.text_delta("ok")]))

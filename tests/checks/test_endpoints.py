@@ -8,11 +8,12 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import replace
-from pathlib import Path
 from typing import Any
 
 import pytest
+from capture_corpus import CAPTURES
 
+from conformance.auth import Auth
 from conformance.checks.registry import registered
 from conformance.checks.subject import Subject, Unjudgeable
 from conformance.exchange import Exchange, RecordedRequest
@@ -21,7 +22,6 @@ from conformance.scenarios import Request
 
 from ._build import Build, judged, message, messages, request_json, run
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 COUNTED = request_json(max_tokens=None, system="You are a terse assistant.")
 IDS = ["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]
 
@@ -48,7 +48,7 @@ def exchange(scenario: str, path: str, body: Any, *, status: int = 200, method: 
     )
 
 
-def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = (), auth: str = "x-api-key") -> Subject:
+def subject(build, ex: Exchange, *, endpoint: str, twin: Exchange | None = None, peers: tuple[Exchange, ...] = (), auth: Auth = Auth.X_API_KEY) -> Subject:
     path = ex.request.url.removeprefix("http://127.0.0.1:9")
     request = Request(
         scenario=ex.id,
@@ -76,7 +76,7 @@ def listing(ids: list[str] = IDS, **changes: Any) -> Exchange:
     return exchange("models.list", "/v1/models", page(ids, **changes))
 
 
-def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200, auth: str = "x-api-key") -> Subject:
+def models(build, scenario: str, path: str, body: Any, *, peers: tuple[Exchange, ...] = (), status: int = 200, auth: Auth = Auth.X_API_KEY) -> Subject:
     return subject(build, exchange(scenario, path, body, status=status), endpoint="models", peers=peers, auth=auth)
 
 
@@ -326,12 +326,19 @@ def test_after_id_pages_passes_an_empty_page_after_the_last_model(build):
     assert run("models.after_id_pages", after) == []
 
 
-def test_after_id_pages_flags_an_ignored_cursor(build):
-    after = models(build, "models.after", "/v1/models?limit=1&after_id=claude-sonnet-4-6", page(IDS[:1], has_more=True), peers=(listing(),))
-    [violation] = run("models.after_id_pages", after)
+@pytest.mark.parametrize(
+    ("direction", "cursor", "retrieves", "expected"),
+    [
+        ("after", "claude-sonnet-4-6", (), 'a page starting with "claude-haiku-4-5-20251001"'),
+        ("before", "claude-haiku-4-5", (IDS[2],), 'a page ending with "claude-sonnet-4-6"'),
+    ],
+)
+def test_paging_flags_an_ignored_cursor(build, direction, cursor, retrieves, expected):
+    subject = models(build, f"models.{direction}", f"/v1/models?limit=1&{direction}_id={cursor}", page(IDS[:1], has_more=True), peers=(listing(), *map(retrieved, retrieves)))
+    [violation] = run(f"models.{direction}_id_pages", subject)
     assert violation.message == (
-        'Received: data ids ["claude-opus-4-8"] after_id="claude-sonnet-4-6"\n'
-        'Expected: a page starting with "claude-haiku-4-5-20251001", as models.list orders them: '
+        f'Received: data ids ["claude-opus-4-8"] {direction}_id="{cursor}"\n'
+        f"Expected: {expected}, as models.list orders them: "
         '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
     )
     assert violation.at == "/data"
@@ -384,17 +391,6 @@ def test_before_id_pages_resolves_an_alias_through_the_retrieved_model(build):
 def test_before_id_pages_passes_an_empty_page_before_the_first_model(build):
     before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-opus-4-8", page([]), peers=(listing(),))
     assert run("models.before_id_pages", before) == []
-
-
-def test_before_id_pages_flags_an_ignored_cursor(build):
-    before = models(build, "models.before", "/v1/models?limit=1&before_id=claude-haiku-4-5", page(IDS[:1], has_more=True), peers=(listing(), retrieved(IDS[2])))
-    [violation] = run("models.before_id_pages", before)
-    assert violation.message == (
-        'Received: data ids ["claude-opus-4-8"] before_id="claude-haiku-4-5"\n'
-        'Expected: a page ending with "claude-sonnet-4-6", as models.list orders them: '
-        '["claude-opus-4-8", "claude-sonnet-4-6", "claude-haiku-4-5-20251001", "claude-sonnet-4-5-20250929"]'
-    )
-    assert violation.at == "/data"
 
 
 def test_before_id_pages_flags_models_before_the_first_one(build):
@@ -577,7 +573,7 @@ def test_retrieve_schema_leaves_a_refusal_of_an_unlisted_id_or_a_keyless_probe(b
         run("models.retrieve_schema", unknown)
     with pytest.raises(NotApplicable, match="which the listing does not name"):
         run("models.retrieve_schema", models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=404))
-    keyless = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=401, peers=(listing(),), auth="none")
+    keyless = models(build, "models.retrieve", "/v1/models/claude-opus-4-8", NOT_FOUND, status=401, peers=(listing(),), auth=Auth.NONE)
     with pytest.raises(NotApplicable):
         run("models.retrieve_schema", keyless)
 
@@ -593,7 +589,7 @@ def test_list_schema_fails_a_refused_listing(build):
     assert messages("models.list_schema", refused) == [
         "Received: status 404 (not_found_error: Not Found) for GET /v1/models\nExpected: 200 with a models page: the listing is documented for every key (profile: features.models)"
     ]
-    for path, auth in [("/v1/models?limit=0", "x-api-key"), ("/v1/models?limit=1&after_id=claude-haiku-4-5", "x-api-key"), ("/v1/models", "none")]:
+    for path, auth in [("/v1/models?limit=0", Auth.X_API_KEY), ("/v1/models?limit=1&after_id=claude-haiku-4-5", Auth.X_API_KEY), ("/v1/models", Auth.NONE)]:
         with pytest.raises(NotApplicable):
             run("models.list_schema", models(build, "models.first", path, {"type": "error", "error": {"type": "invalid_request_error", "message": "no"}}, status=400, auth=auth))
 

@@ -6,14 +6,11 @@ captures that hold their feature, so a pass there is a verdict, not a skip.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from capture_corpus import capture
 
 from conformance.findings import Outcome
 from conformance.validate import validate
-
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 
 JUDGED = [
     ("10-sonnet35-web-search-citations-2025-05.sse", "server_tools.usage_counts_requests", "usage.server_tool_use.web_search_requests 1 for 1 web_search call(s), 1 with results"),
@@ -26,12 +23,9 @@ JUDGED = [
     ("47-sonnet4-web-fetch-unavailable.json", "server_tools.usage_counts_requests", "usage.server_tool_use.web_fetch_requests 1 for 1 web_fetch call(s), 0 with results"),
 ]
 
-pytestmark = pytest.mark.skipif(not CAPTURES.is_dir(), reason=f"capture corpus not found at {CAPTURES}")
-
-
 @pytest.mark.parametrize(("name", "check_id", "item"), JUDGED, ids=[f"{n[:2]}-{c}" for n, c, _ in JUDGED])
 def test_a_real_recording_is_judged_and_passes(name: str, check_id: str, item: str) -> None:
-    findings = {f.check_id: f for f in validate(CAPTURES / name).findings}
+    findings = {f.check_id: f for f in validate(capture(name)).findings}
     finding = findings[check_id]
     assert finding.outcome is Outcome.PASS, finding.message
     assert any(judged.startswith(item) for judged in finding.judged), finding.judged

@@ -13,34 +13,21 @@ import re
 from pathlib import Path
 
 import pytest
+from capture_corpus import corpus
 
 from conformance import allowance
 from conformance.checks.subject import Unjudgeable
-from conformance.exchange import OVERRAN
+from conformance.exchange import ErrorKind
 from conformance.findings import NotApplicable
 from conformance.sse.reading import read_stream
 
-from ._build import (
-    PING,
-    STOP,
-    Build,
-    block_start,
-    block_stop,
-    judged,
-    message_delta,
-    request_json,
-    run,
-    sse,
-    start,
-    text_delta,
-)
-
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
+from . import _events as ev
+from ._build import Build, judged, request_json, run
 
 
 def _looping(count: int) -> list[dict]:
     """A text block whose piece repeats ``count`` times, then a proper end."""
-    return [start(), block_start(), *[text_delta("ok ")] * count, block_stop(), message_delta(), STOP]
+    return [ev.start(), ev.block_start(), *[ev.text_delta("ok ")] * count, ev.block_stop(), ev.message_delta(), ev.STOP]
 
 
 def test_the_allowance_is_four_events_per_token_plus_64() -> None:
@@ -48,7 +35,7 @@ def test_the_allowance_is_four_events_per_token_plus_64() -> None:
     assert allowance.describe(32) == "at most 192 events (pings aside) for max_tokens 32: 4 per token plus 64"
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.name)
 def test_every_first_party_stream_stays_far_inside_the_allowance_of_its_own_output(path: Path) -> None:
     # The derivation of the constant: events (pings aside) <= output_tokens + 6 in every capture; the allowance
     # of the output alone (as if max_tokens had been exactly what was used) has room for ten times that excess.
@@ -64,7 +51,7 @@ def test_a_plain_stream_is_judged_within_its_allowance(build: Build) -> None:
 
 
 def test_pings_are_not_counted(build: Build) -> None:
-    events = [start(), *[PING] * 500, block_start(), text_delta("ok"), block_stop(), message_delta(), STOP]
+    events = [ev.start(), *[ev.PING] * 500, ev.block_start(), ev.text_delta("ok"), ev.block_stop(), ev.message_delta(), ev.STOP]
     assert run("stream.length_within_max_tokens", build.stream(events)) == []
 
 
@@ -78,10 +65,10 @@ def test_a_stream_past_its_allowance_fails_even_when_it_ends(build: Build) -> No
 def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_skip_naming_it(build: Build) -> None:
     # What the transport records when it stops reading one event past the allowance (an endless stream).
     events = _looping(500)
-    cut = len(sse(events[:97]))
-    body = sse(events)[:cut]
+    cut = len(ev.sse(events[:97]))
+    body = ev.sse(events)[:cut]
     why = f"the stream sent more than {allowance.describe(8)}, with no end in sight; the suite stopped reading after event 97"
-    subject = build.stream(body, request=request_json(max_tokens=8, stream=True), error=why, error_kind=OVERRAN)
+    subject = build.stream(body, request=request_json(max_tokens=8, stream=True), error=why, error_kind=ErrorKind.OVERRAN)
     [violation] = run("stream.length_within_max_tokens", subject)
     assert violation.message.startswith("Received: 97 events (pings aside); the suite stopped reading there, with no end in sight\nExpected: at most 96")
     for check_id in ("stream.ends_with_message_stop", "stream.framing_terminated", "stream.message_delta_stop_reason"):
@@ -91,8 +78,8 @@ def test_a_stream_the_suite_stopped_past_its_allowance_fails_and_the_end_rules_s
 
 
 def test_a_timeout_of_ours_before_the_allowance_leaves_the_length_unknown(build: Build) -> None:
-    body = sse([start(), block_start(), text_delta("ok")])
-    subject = build.stream(body, error="read timeout: nothing received for 60 s after 300 bytes", error_kind="timeout")
+    body = ev.sse([ev.start(), ev.block_start(), ev.text_delta("ok")])
+    subject = build.stream(body, error="read timeout: nothing received for 60 s after 300 bytes", error_kind=ErrorKind.TIMEOUT)
     with pytest.raises(Unjudgeable, match="the suite stopped waiting for the rest of the answer"):
         run("stream.length_within_max_tokens", subject)
 

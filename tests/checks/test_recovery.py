@@ -9,36 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from pathlib import Path
 
 import pytest
+from capture_corpus import capture, corpus
 
 from conformance.checks.subject import Unjudgeable, describe_error, error_event, infrastructure_failure
-from conformance.exchange import Chunk
+from conformance.exchange import Chunk, ErrorKind
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    Build,
-    block_start,
-    block_stop,
-    judged,
-    message_delta,
-    messages,
-    run,
-    sse,
-    start,
-    text_delta,
-    text_events,
-)
+from . import _events as ev
+from ._build import Build, judged, messages, run
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 RATE_LIMIT = {"type": "error", "error": {"type": "rate_limit_error", "message": "This request would exceed your account's rate limit. Please try again later."}}
 OVERLOADED = {"type": "error", "error": {"details": None, "type": "overloaded_error", "message": "Overloaded"}}
 ERROR_EVENT = {"type": "error", **{k: v for k, v in OVERLOADED.items() if k != "type"}}
 JSON = ("content-type", "application/json")
-MIDSTREAM = [start(), block_start(0), PING, text_delta("Grüße"), ERROR_EVENT]
+MIDSTREAM = [ev.start(), ev.block_start(0), ev.PING, ev.text_delta("Grüße"), ERROR_EVENT]
 
 
 def rate_limited(build: Build, *headers: tuple[str, str], body: object = RATE_LIMIT):
@@ -49,7 +35,7 @@ def timed(build: Build, pieces: list[tuple[float, dict | bytes]], **kwargs):
     """A stream whose pieces (events or raw bytes) arrived at the given seconds, one read each."""
     raw, chunks = b"", []
     for t, piece in pieces:
-        data = sse([piece])
+        data = ev.sse([piece])
         chunks.append(Chunk(offset=len(raw), size=len(data), t=t))
         raw += data
     return build.stream(raw, chunks=tuple(chunks), **kwargs)
@@ -98,10 +84,7 @@ def test_retry_after_is_only_judged_on_429s(build):
 
 @pytest.mark.parametrize("name", ["57-error-429-rate-limit-org-2025-03.json", "58-error-429-rate-limit-2026-04.json"])
 def test_real_429_bodies_with_their_retry_after_pass(build, name):
-    path = CAPTURES / name
-    if not path.is_file():
-        pytest.skip(f"capture {name} not found")
-    assert run("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", "37"), body=path.read_bytes())) == []
+    assert run("recovery.retry_after_on_rate_limit", rate_limited(build, ("retry-after", "37"), body=capture(name).read_bytes())) == []
 
 
 # ----------------------------------------------------------------- errors before the stream
@@ -112,7 +95,7 @@ def test_an_error_after_message_start_is_in_band_as_documented(build):
     assert run("recovery.pre_stream_error_is_status", build.stream()) == []
 
 
-@pytest.mark.parametrize("events", [[ERROR_EVENT], [PING, ERROR_EVENT]], ids=["first", "after-ping"])
+@pytest.mark.parametrize("events", [[ERROR_EVENT], [ev.PING, ERROR_EVENT]], ids=["first", "after-ping"])
 def test_an_error_before_message_start_should_have_been_a_status(build, events):
     [violation] = run("recovery.pre_stream_error_is_status", build.stream(events))
     index = len(events) - 1
@@ -120,7 +103,7 @@ def test_an_error_before_message_start_should_have_been_a_status(build, events):
         "Received: status 200 and an error event (overloaded_error: Overloaded) before message_start\n"
         "Expected: an HTTP error status (e.g. 529 overloaded_error) when the request fails before its stream starts"
     )
-    assert (violation.event_index, violation.at) == (index, f"event #{index} (error) @ byte {len(sse(events[:index]))}")
+    assert (violation.event_index, violation.at) == (index, f"event #{index} (error) @ byte {len(ev.sse(events[:index]))}")
 
 
 def test_pre_stream_errors_are_judged_on_streams_only(build):
@@ -134,18 +117,18 @@ def test_pre_stream_errors_are_judged_on_streams_only(build):
 def test_a_failure_that_reaches_the_client_passes(build):
     assert run("recovery.stream_failure_surfaced", build.stream(MIDSTREAM)) == []
     assert run("recovery.stream_failure_surfaced", build.error(OVERLOADED, status=529)) == []
-    data_only = sse(MIDSTREAM[:-1]) + b"data: " + json.dumps(ERROR_EVENT).encode() + b"\n\n"
+    data_only = ev.sse(MIDSTREAM[:-1]) + b"data: " + json.dumps(ERROR_EVENT).encode() + b"\n\n"
     assert run("recovery.stream_failure_surfaced", build.stream(data_only)) == []  # judged by stream.event_name_matches_type
 
 
 def test_a_failure_swallowed_into_a_normal_end_fails(build):
-    events = [*MIDSTREAM[:-1], block_stop(0), message_delta("end_turn", output_tokens=2), STOP]
+    events = [*MIDSTREAM[:-1], ev.block_stop(0), ev.message_delta("end_turn", output_tokens=2), ev.STOP]
     [violation] = run("recovery.stream_failure_surfaced", build.stream(events))
     assert violation.message == (
         'Received: a stream that ends like a complete answer (stop_reason "end_turn"), though the target was made to fail after the stream started\n'
         'Expected: an error event as the last event, e.g. {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}'
     )
-    assert violation.at == f"event #5 (message_delta) @ byte {len(sse(events[:5]))}"
+    assert violation.at == f"event #5 (message_delta) @ byte {len(ev.sse(events[:5]))}"
 
 
 def test_a_failure_that_just_stops_fails_without_a_locator(build):
@@ -245,23 +228,23 @@ def test_rate_limit_headers_are_judged_only_where_they_are_sent(build):
 
 
 def test_a_stream_that_keeps_talking_passes(build):
-    pieces = [(0.0, start()), (0.1, block_start(0)), (14.0, PING), (28.0, text_delta("Grüße")), (29.0, block_stop(0)), (29.5, message_delta()), (29.5, STOP)]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (14.0, ev.PING), (28.0, ev.text_delta("Grüße")), (29.0, ev.block_stop(0)), (29.5, ev.message_delta()), (29.5, ev.STOP)]
     assert run("recovery.stream_silence_bounded", timed(build, pieces)) == []
 
 
 def test_a_long_silence_after_message_start_warns(build):
-    pieces = [(0.0, start()), (0.1, block_start(0)), (20.6, PING), (20.7, text_delta("Grüße")), (20.8, block_stop(0)), (20.9, message_delta()), (21.0, STOP)]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (20.6, ev.PING), (20.7, ev.text_delta("Grüße")), (20.8, ev.block_stop(0)), (20.9, ev.message_delta()), (21.0, ev.STOP)]
     subject = timed(build, pieces)
     [violation] = run("recovery.stream_silence_bounded", subject)
     assert violation.message == (
-        f"Received: 20.5 s without any event, ping or comment, after event #1 (content_block_start) @ byte {len(sse([start()]))}\n"
+        f"Received: 20.5 s without any event, ping or comment, after event #1 (content_block_start) @ byte {len(ev.sse([ev.start()]))}\n"
         "Expected: at most 15 s of silence after message_start (ping events keep a pending answer alive)"
     )
-    assert violation.at == f"event #2 (ping) @ byte {len(sse([start(), block_start(0)]))}"
+    assert violation.at == f"event #2 (ping) @ byte {len(ev.sse([ev.start(), ev.block_start(0)]))}"
 
 
 def test_comments_count_as_activity_and_the_wait_before_message_start_does_not_count(build):
-    pieces = [(0.0, b": keepalive\n\n"), (40.0, start()), (41.0, block_start(0)), (50.0, b": keepalive\n\n"), (60.0, text_delta("ok")), (61.0, block_stop(0)), (61.0, message_delta()), (61.0, STOP)]
+    pieces = [(0.0, b": keepalive\n\n"), (40.0, ev.start()), (41.0, ev.block_start(0)), (50.0, b": keepalive\n\n"), (60.0, ev.text_delta("ok")), (61.0, ev.block_stop(0)), (61.0, ev.message_delta()), (61.0, ev.STOP)]
     assert run("recovery.stream_silence_bounded", timed(build, pieces)) == []
     pieces[3] = (44.0, b": keepalive\n\n")
     [violation] = run("recovery.stream_silence_bounded", timed(build, pieces))
@@ -271,7 +254,7 @@ def test_comments_count_as_activity_and_the_wait_before_message_start_does_not_c
 def test_a_profile_may_change_the_silence_limit(build):
     profile = dataclasses.replace(build.contract.profile, strictness={"max_stream_silence_s": 1})
     strict = Build(dataclasses.replace(build.contract, profile=profile))
-    pieces = [(0.0, start()), (0.1, block_start(0)), (1.6, text_delta("ok")), (1.7, block_stop(0)), (1.8, message_delta()), (1.8, STOP)]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (1.6, ev.text_delta("ok")), (1.7, ev.block_stop(0)), (1.8, ev.message_delta()), (1.8, ev.STOP)]
     assert run("recovery.stream_silence_bounded", timed(build, pieces)) == []
     [violation] = run("recovery.stream_silence_bounded", timed(strict, pieces))
     assert "Expected: at most 1 s of silence after message_start" in violation.message
@@ -279,7 +262,7 @@ def test_a_profile_may_change_the_silence_limit(build):
 
 def test_a_stream_that_stalls_until_the_read_times_out_warns(build):
     # /tmp/redteam-req robust-stream-hang: message_start, then nothing until the idle timeout; no second arrival time.
-    subject = timed(build, [(0.0, start())], elapsed=20.0, error="read timeout: nothing received for 20 s")
+    subject = timed(build, [(0.0, ev.start())], elapsed=20.0, error="read timeout: nothing received for 20 s")
     [violation] = run("recovery.stream_silence_bounded", subject)
     assert violation.message == (
         "Received: 20.0 s without any event, ping or comment, after event #0 (message_start) @ byte 0\n"
@@ -289,18 +272,18 @@ def test_a_stream_that_stalls_until_the_read_times_out_warns(build):
 
 
 def test_a_stream_closed_after_a_long_silence_warns_and_a_short_one_passes(build):
-    pieces = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("Grüße"))]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (0.2, ev.text_delta("Grüße"))]
     [violation] = run("recovery.stream_silence_bounded", timed(build, pieces, elapsed=16.2))
-    assert violation.message.startswith(f"Received: 16.0 s without any event, ping or comment, after event #2 (content_block_delta) @ byte {len(sse(MIDSTREAM[:2]))}\n")
+    assert violation.message.startswith(f"Received: 16.0 s without any event, ping or comment, after event #2 (content_block_delta) @ byte {len(ev.sse(MIDSTREAM[:2]))}\n")
     assert violation.at == "the end of the answer, 16.2 s in (the connection closed with no message_stop)"
     assert run("recovery.stream_silence_bounded", timed(build, pieces, elapsed=3.0)) == []
 
 
 def test_the_wait_after_a_finished_stream_is_not_silence(build):
     # After message_stop (or an error event) the answer is complete: a connection left open is not a stall.
-    finished = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("ok")), (0.3, block_stop(0)), (0.4, message_delta()), (0.5, STOP)]
+    finished = [(0.0, ev.start()), (0.1, ev.block_start(0)), (0.2, ev.text_delta("ok")), (0.3, ev.block_stop(0)), (0.4, ev.message_delta()), (0.5, ev.STOP)]
     assert run("recovery.stream_silence_bounded", timed(build, finished, elapsed=60.0)) == []
-    assert run("recovery.stream_silence_bounded", timed(build, [(0.0, start()), (0.1, ERROR_EVENT)], elapsed=60.0)) == []
+    assert run("recovery.stream_silence_bounded", timed(build, [(0.0, ev.start()), (0.1, ERROR_EVENT)], elapsed=60.0)) == []
 
 
 def test_silences_cannot_be_judged_without_times_or_a_start(build):
@@ -310,7 +293,7 @@ def test_silences_cannot_be_judged_without_times_or_a_start(build):
         run("recovery.stream_silence_bounded", timed(build, [(0.0, ERROR_EVENT)]))
     unstated = Build(dataclasses.replace(build.contract, max_stream_silence=None))
     with pytest.raises(NotApplicable, match=r"states no stream\.max_silence_s"):
-        run("recovery.stream_silence_bounded", timed(unstated, [(0.0, start()), (1.0, PING)]))
+        run("recovery.stream_silence_bounded", timed(unstated, [(0.0, ev.start()), (1.0, ev.PING)]))
 
 
 # ------------------------------------------------------------- the Subject's broken-off signal
@@ -318,7 +301,7 @@ def test_silences_cannot_be_judged_without_times_or_a_start(build):
 
 def test_a_stream_broken_off_by_an_error_event_has_no_final_message(build):
     subject = build.stream(MIDSTREAM)
-    assert subject.broken_off() == f"the stream broke off with an error event (overloaded_error: Overloaded) at event #4 (error) @ byte {len(sse(MIDSTREAM[:4]))}"
+    assert subject.broken_off() == f"the stream broke off with an error event (overloaded_error: Overloaded) at event #4 (error) @ byte {len(ev.sse(MIDSTREAM[:4]))}"
     with pytest.raises(Unjudgeable, match=r"broke off with an error event .*, so there is no final message to judge"):
         subject.message()
     assert [i for i, _ in subject.events()] == [0, 1, 2, 3, 4]  # what did arrive stays judgeable
@@ -327,22 +310,22 @@ def test_a_stream_broken_off_by_an_error_event_has_no_final_message(build):
 
 
 def test_an_error_event_is_recognised_by_its_name_or_its_type(build):
-    named = build.stream(sse(MIDSTREAM[:-1]) + b'event: error\ndata: {"error": "upstream failed"}\n\n')
+    named = build.stream(ev.sse(MIDSTREAM[:-1]) + b'event: error\ndata: {"error": "upstream failed"}\n\n')
     assert named.reading is not None
     event = error_event(named.reading)
     assert event is not None
     assert describe_error(event) == '"{\\"error\\": \\"upstream failed\\"}"'
-    typed = build.stream(sse(MIDSTREAM[:-1]) + b"data: " + json.dumps(ERROR_EVENT).encode() + b"\n\n")
+    typed = build.stream(ev.sse(MIDSTREAM[:-1]) + b"data: " + json.dumps(ERROR_EVENT).encode() + b"\n\n")
     assert typed.broken_off() is not None
 
 
 def test_a_twin_still_rate_limited_after_retries_is_unjudgeable(build):
     twin = dataclasses.replace(build.twin(status=429, body=RATE_LIMIT), attempts=4)
     with pytest.raises(Unjudgeable, match=r"the non-stream twin plain has nothing to compare with: still 429 after 4 attempts"):
-        build.stream(text_events(), twin=twin).twin_message()
+        build.stream(ev.text_events(), twin=twin).twin_message()
     once = build.twin(status=429, body=RATE_LIMIT)  # a single 429 is an answer: not infrastructure
     with pytest.raises(NotApplicable) as caught:
-        build.stream(text_events(), twin=once).twin_message()
+        build.stream(ev.text_events(), twin=once).twin_message()
     assert not isinstance(caught.value, Unjudgeable)
 
 
@@ -351,13 +334,13 @@ def test_infrastructure_failures_are_no_answer_or_429_529_after_retries(build):
     assert infrastructure_failure(ok) is None
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=2)) == "still 529 after 2 attempts (the target is rate limiting or overloaded)"
     assert infrastructure_failure(dataclasses.replace(ok, status=529, attempts=1)) is None
-    assert infrastructure_failure(dataclasses.replace(ok, status=None, error="read timeout", error_kind="timeout")) == "no answer: read timeout"
+    assert infrastructure_failure(dataclasses.replace(ok, status=None, error="read timeout", error_kind=ErrorKind.TIMEOUT)) == "no answer: read timeout"
 
 
 # ------------------------------------------------------------------- real captures: no false alarms
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.stem)
 def test_real_streams_raise_no_recovery_alarm(build, path):
     subject = build.stream(path.read_bytes())
     assert run("recovery.pre_stream_error_is_status", subject) == []
@@ -365,10 +348,10 @@ def test_real_streams_raise_no_recovery_alarm(build, path):
 
 
 def test_the_real_midstream_error_fragment_is_a_legal_break_off(build):
-    fragment = CAPTURES / "fragments" / "f1-midstream-api-error-2024-07.sse"
+    fragment = capture("fragments/f1-midstream-api-error-2024-07.sse")
     if not fragment.is_file():
         pytest.skip("fragment f1 not found")
-    subject = build.stream(sse([start(), block_start(0)]) + fragment.read_bytes())
+    subject = build.stream(ev.sse([ev.start(), ev.block_start(0)]) + fragment.read_bytes())
     assert run("recovery.pre_stream_error_is_status", subject) == []
     assert run("recovery.stream_failure_surfaced", subject) == []
     assert run("stream.ends_with_message_stop", subject) == []
@@ -387,22 +370,22 @@ def test_what_the_recovery_checks_judged(build):
     assert judged("recovery.ratelimit_headers_wellformed", rate_limited(build, *headers)) == ("2 anthropic-ratelimit-* headers",)
     assert judged("recovery.pre_stream_error_is_status", build.stream()) == ("the events before message_start (event #0)",)
     assert judged("recovery.stream_failure_surfaced", build.stream(MIDSTREAM)) == ("an error event (event #4, overloaded_error: Overloaded)",)
-    pieces = [(0.0, start()), (0.1, block_start(0)), (14.0, PING), (28.0, text_delta("Grüße")), (29.0, block_stop(0)), (29.5, message_delta()), (29.5, STOP)]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (14.0, ev.PING), (28.0, ev.text_delta("Grüße")), (29.0, ev.block_stop(0)), (29.5, ev.message_delta()), (29.5, ev.STOP)]
     assert judged("recovery.stream_silence_bounded", timed(build, pieces)) == ("the gaps between 7 frames after message_start (longest 14.0 s)",)
 
 
 def test_a_swallowed_failure_past_our_cap_is_not_judged(build):
-    subject = build.stream(sse(text_events())[:-40], truncated=True)
+    subject = build.stream(ev.sse(ev.text_events())[:-40], truncated=True)
     with pytest.raises(Unjudgeable, match="size cap"):
         run("recovery.stream_failure_surfaced", subject)
 
 
 def test_a_silence_past_our_size_cap_is_not_the_targets(build):
     # The cap stopped reading; what came after the last kept frame was never seen, so it is no silence.
-    pieces = [(0.0, start()), (0.1, block_start(0)), (0.2, text_delta("Grüße"))]
+    pieces = [(0.0, ev.start()), (0.1, ev.block_start(0)), (0.2, ev.text_delta("Grüße"))]
     raw, chunks = b"", []
     for t, piece in pieces:
-        data = sse([piece])
+        data = ev.sse([piece])
         chunks.append(Chunk(offset=len(raw), size=len(data), t=t))
         raw += data
     subject = build.stream(raw, chunks=tuple(chunks), elapsed=30.0, truncated=True)

@@ -8,7 +8,7 @@ from conformance.checks.registry import registered
 from conformance.exchange import Chunk
 from conformance.findings import Judgement, NotApplicable
 
-from ._build import PING, STOP, block_start, block_stop, message_delta, sse, start, text_delta
+from . import _events as ev
 
 
 def judge(subject) -> Judgement:
@@ -19,8 +19,8 @@ def judge(subject) -> Judgement:
 
 def timed(build, deltas: int, arrival):
     """A stream of ``deltas`` text deltas; ``arrival(i)`` is when the i-th event's bytes arrived (seconds into the request)."""
-    events = [start(), block_start(0), PING, *(text_delta(f" {n}") for n in range(deltas)), block_stop(0), message_delta(output_tokens=deltas), STOP]
-    pieces = [sse([e]) for e in events]
+    events = [ev.start(), ev.block_start(0), ev.PING, *(ev.text_delta(f" {n}") for n in range(deltas)), ev.block_stop(0), ev.message_delta(output_tokens=deltas), ev.STOP]
+    pieces = [ev.sse([e]) for e in events]
     chunks, offset = [], 0
     for index, piece in enumerate(pieces):
         chunks.append(Chunk(offset=offset, size=len(piece), t=arrival(index)))

@@ -8,7 +8,8 @@ from conformance.checks.refusals import REFUSAL_TEST_STRING
 from conformance.findings import NotApplicable
 from conformance.reference.turns import REFUSAL_TEST_STRING as SERVED
 
-from ._build import STOP, judged, message, messages, request_json, run, start
+from . import _events as ev
+from ._build import judged, message, messages, request_json, run
 
 REFUSE = request_json(messages=[{"role": "user", "content": REFUSAL_TEST_STRING}])
 DETAILS = {"type": "refusal", "category": "cyber", "explanation": "This request was declined because it could enable cyber harm."}
@@ -19,7 +20,7 @@ RESULT = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01A", "cont
 def refused_stream(details: object = DETAILS) -> list[dict]:
     """Capture 27's shape: no content block, the refusal and its details in message_delta."""
     delta = {"type": "message_delta", "delta": {"stop_reason": "refusal", "stop_sequence": None, "stop_details": details}, "usage": {"output_tokens": 0}}
-    return [start(output_tokens=0), delta, STOP]
+    return [ev.start(output_tokens=0), delta, ev.STOP]
 
 
 def test_the_suite_sends_the_string_the_reference_refuses():

@@ -7,20 +7,8 @@ import pytest
 from conformance.checks.subject import Unjudgeable
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_stop,
-    delta,
-    error_body,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    start,
-)
+from . import _events as ev
+from ._build import error_body, judged, message, messages, request_json, run
 
 SEARCH_TOOL = {"type": "web_search_20250305", "name": "web_search", "max_uses": 1}
 FETCH_TOOL = {"type": "web_fetch_20250910", "name": "web_fetch", "max_uses": 1}
@@ -52,18 +40,18 @@ def searched(*blocks: dict, stop_reason: str = "end_turn", server_tool_use: obje
 def stream_events(*, result_block: dict | None = None, extra: list[dict] | None = None, stop_reason: str = "end_turn") -> list[dict]:
     """A streamed forced search as capture 12 shows it: the call with its input in pieces, the result whole in its start."""
     events: list[dict] = [
-        start(),
+        ev.start(),
         {"type": "content_block_start", "index": 0, "content_block": {**use(), "input": {}}},
-        PING,
-        delta("input_json_delta", 0, partial_json=""),
-        delta("input_json_delta", 0, partial_json='{"query": "capital'),
-        delta("input_json_delta", 0, partial_json=' of France"}'),
-        block_stop(0),
+        ev.PING,
+        ev.delta("input_json_delta", 0, partial_json=""),
+        ev.delta("input_json_delta", 0, partial_json='{"query": "capital'),
+        ev.delta("input_json_delta", 0, partial_json=' of France"}'),
+        ev.block_stop(0),
     ]
     if result_block is not False:
-        events += [{"type": "content_block_start", "index": 1, "content_block": result_block or result()}, *(extra or []), block_stop(1)]
+        events += [{"type": "content_block_start", "index": 1, "content_block": result_block or result()}, *(extra or []), ev.block_stop(1)]
     usage = {"web_search_requests": 1 if result_block is not False else 0, "web_fetch_requests": 0}
-    events += [message_delta(stop_reason, output_tokens=40, input_tokens=10387, server_tool_use=usage), STOP]
+    events += [ev.message_delta(stop_reason, output_tokens=40, input_tokens=10387, server_tool_use=usage), ev.STOP]
     return events
 
 
@@ -200,7 +188,7 @@ def test_a_search_that_found_nothing_is_an_empty_list_not_a_missing_result(build
 
 
 def test_a_result_sent_in_deltas_fails(build):
-    events = stream_events(result_block=result(content=[]), extra=[delta("tool_result_delta", 1, content=RESULTS)])
+    events = stream_events(result_block=result(content=[]), extra=[ev.delta("tool_result_delta", 1, content=RESULTS)])
     [text] = messages("server_tools.stream_results_whole", build.stream(events, request=SEARCH))
     assert text.startswith('Received: a "tool_result_delta" delta for the "web_search_tool_result" block at index 1\n')
 

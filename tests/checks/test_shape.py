@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 
 from conformance.checks.subject import Unjudgeable
+from conformance.contract.loader import load_contract
 from conformance.findings import NotApplicable
 
-from ._build import judged, message, messages, run, start, text_events
+from . import _events as ev
+from ._build import Build, judged, message, messages, run
 
 
 def test_message_schema_passes_a_message(build):
@@ -32,6 +34,17 @@ def test_message_schema_flags_a_missing_stop_sequence_key(build):
     [violation] = run("shape.message_schema", build.plain(body))
     assert violation.message == "Received: 'stop_sequence' is a required property\nExpected: a Message as documented"
     assert violation.at == "/"
+
+
+def test_a_profile_that_documents_a_missing_field_tolerates_its_absence_and_nothing_else():
+    """vllm's strictness.tolerate_missing names stop_sequence: matched by the schema's property, not jsonschema's wording."""
+    vllm = Build(load_contract("2023-06-01", "vllm"))
+    lacking = {key: value for key, value in message().items() if key != "stop_sequence"}
+    assert run("shape.message_schema", vllm.plain(lacking)) == []
+    assert messages("shape.message_schema", vllm.plain({key: value for key, value in lacking.items() if key != "model"})) == [
+        "Received: 'model' is a required property\nExpected: a Message as documented"
+    ]
+    assert messages("shape.message_schema", vllm.plain(message(stop_sequence=7))) == ["Received: 7 is not of type 'string', 'null'\nExpected: a Message as documented"]
 
 
 def test_message_schema_flags_a_null_stop_reason(build):
@@ -78,8 +91,8 @@ def test_id_prefix_flags_an_openai_id(build):
 
 def test_id_prefix_reads_a_stream_from_message_start(build):
     assert run("shape.id_prefix", build.stream()) == []
-    events = text_events()
-    events[0] = start(msg_id="2f5d7c1e-uuid")
+    events = ev.text_events()
+    events[0] = ev.start(msg_id="2f5d7c1e-uuid")
     [violation] = run("shape.id_prefix", build.stream(events))
     assert violation.message == 'Received: id "2f5d7c1e-uuid"\nExpected: an id starting with msg_'
     assert violation.at == "message_start /message/id"
@@ -94,7 +107,7 @@ def test_id_prefix_leaves_missing_ids_to_the_schema(build):
 
 def test_id_prefix_needs_a_message_start_in_a_stream(build):
     with pytest.raises(NotApplicable, match="no message_start"):
-        run("shape.id_prefix", build.stream(text_events()[1:]))
+        run("shape.id_prefix", build.stream(ev.text_events()[1:]))
 
 
 # ---------------------------------------------------------------- shape.status_is_200

@@ -6,7 +6,8 @@ import pytest
 
 from conformance.findings import NotApplicable, NotForced
 
-from ._build import PLAIN_TEXT, judged, message, messages, request_json, run, sse, text_events
+from . import _events as ev
+from ._build import PLAIN_TEXT, judged, message, messages, request_json, run
 
 KNOWN = ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"]
 LIMIT = request_json(max_tokens=5, messages=[{"role": "user", "content": "Count from 1 to 200, separated by spaces."}])
@@ -28,7 +29,7 @@ def test_known_value_flags_openai_finish_reasons(build):
 
 
 def test_known_value_reads_the_stream_from_message_delta(build):
-    [violation] = run("stop_reason.known_value", build.stream(text_events(stop_reason="length")))
+    [violation] = run("stop_reason.known_value", build.stream(ev.text_events(stop_reason="length")))
     assert violation.message == f'Received: stop_reason "length"\nExpected: one of {", ".join(KNOWN)}'
     assert violation.at == "message_delta /delta/stop_reason"
 
@@ -41,7 +42,7 @@ def test_known_value_leaves_missing_values_to_their_owners(build):
     with pytest.raises(NotApplicable, match=r"^no stop_reason \(judged by shape\.message_schema\)$"):
         run("stop_reason.known_value", build.plain(body))
     with pytest.raises(NotApplicable, match=r"^no stop_reason \(judged by stream\.message_delta_stop_reason\)$"):
-        run("stop_reason.known_value", build.stream(text_events(stop_reason=None)))
+        run("stop_reason.known_value", build.stream(ev.text_events(stop_reason=None)))
 
 
 def test_known_value_leaves_non_strings_to_the_schema(build):
@@ -58,7 +59,7 @@ def test_end_turn_on_natural_stop_passes(build):
 
 
 def test_end_turn_on_natural_stop_flags_another_reason(build):
-    [violation] = run("stop_reason.end_turn_on_natural_stop", build.stream(text_events(stop_reason="max_tokens")))
+    [violation] = run("stop_reason.end_turn_on_natural_stop", build.stream(ev.text_events(stop_reason="max_tokens")))
     assert violation.message == 'Received: stop_reason "max_tokens"\nExpected: "end_turn" (the prompt asks for a short answer well within max_tokens)'
     assert violation.at == "message_delta /delta/stop_reason"
 
@@ -139,7 +140,7 @@ def _peers(build, text, n=2):
 
 def _probe(build, body, *, peers=(), expect_text=None, stream=False):
     if stream:
-        exchange = build.exchange(body=sse(body), request={**VOWELS, "stream": True}, scenario="stop_sequence.stream")
+        exchange = build.exchange(body=ev.sse(body), request={**VOWELS, "stream": True}, scenario="stop_sequence.stream")
     else:
         exchange = build.exchange(body=body, request=VOWELS, scenario="stop_sequence")
     return build.subject(exchange, peers=peers, expect_text=expect_text, tags=["sequence_stop"])
@@ -189,9 +190,9 @@ def test_stop_sequence_reported_leaves_a_sequence_kept_at_the_end_to_the_exclusi
 
 
 def test_stop_sequence_reported_in_a_stream(build):
-    events = text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="e")
+    events = ev.text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="e")
     assert run("stop_reason.stop_sequence_reported", _probe(build, events, stream=True, expect_text=PLAIN_TEXT)) == []
-    events = text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="o")
+    events = ev.text_events("Gr", "üß", stop_reason="stop_sequence", stop_sequence="o")
     [violation] = run("stop_reason.stop_sequence_reported", _probe(build, events, stream=True, expect_text=PLAIN_TEXT))
     assert violation.message.startswith('Received: stop_sequence "o"\nExpected: "e", the sequence that stopped the text')
     assert violation.at == "message_delta /delta/stop_sequence"
@@ -243,7 +244,7 @@ def test_stop_sequence_excluded_flags_any_requested_sequence_in_the_text(build):
 
 
 def test_stop_sequence_excluded_reads_the_rebuilt_stream_text(build):
-    events = text_events("Gr", "üß", "e", stop_reason="stop_sequence", stop_sequence="e")
+    events = ev.text_events("Gr", "üß", "e", stop_reason="stop_sequence", stop_sequence="e")
     [violation] = run("stop_reason.stop_sequence_excluded", _probe(build, events, stream=True))
     assert violation.message.startswith('Received: text "Grüße", which holds the stop sequence "e"')
     assert violation.at == "rebuilt message /content/0/text"
@@ -271,7 +272,7 @@ def test_stop_sequence_null_otherwise_flags_a_stale_value(build):
 
 
 def test_stop_sequence_null_otherwise_flags_an_empty_string_in_a_stream(build):
-    [violation] = run("stop_reason.stop_sequence_null_otherwise", build.stream(text_events(stop_reason="max_tokens", stop_sequence="")))
+    [violation] = run("stop_reason.stop_sequence_null_otherwise", build.stream(ev.text_events(stop_reason="max_tokens", stop_sequence="")))
     assert violation.message == 'Received: stop_sequence "" with stop_reason "max_tokens"\nExpected: null'
     assert violation.at == "message_delta /delta/stop_sequence"
 
@@ -294,7 +295,7 @@ def test_stop_sequence_set_on_match_flags_a_missing_or_foreign_value(build, valu
     # sglang #33153 (before the fix): the streamed message_delta never carried stop_sequence.
     [violation] = run("stop_reason.stop_sequence_set_on_match", _probe(build, message("H", stop_reason="stop_sequence", stop_sequence=value)))
     assert violation.message.endswith(f"\nExpected: {expected}")
-    events = text_events("H", stop_reason="stop_sequence", stop_sequence=value)
+    events = ev.text_events("H", stop_reason="stop_sequence", stop_sequence=value)
     [violation] = run("stop_reason.stop_sequence_set_on_match", _probe(build, events, stream=True))
     assert violation.at == "message_delta /delta/stop_sequence"
 

@@ -8,21 +8,8 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    error_body,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    start,
-)
+from . import _events as ev
+from ._build import error_body, judged, message, messages, request_json, run
 
 SCHEMA = {"type": "object", "properties": {"colour": {"enum": ["blue"]}, "count": {"enum": [3]}}, "required": ["colour", "count"], "additionalProperties": False}
 FORMAT = request_json(max_tokens=64, output_config={"format": {"type": "json_schema", "schema": SCHEMA}}, messages=[{"role": "user", "content": "Reply with exactly this text and nothing else: The colour is red."}])
@@ -61,7 +48,7 @@ def test_json_outside_the_schema_fails(build):
 
 
 def test_streamed_json_is_judged_on_the_rebuilt_text(build):
-    events = [start(), block_start(0), PING, delta("text_delta", 0, text='{"colour": '), delta("text_delta", 0, text='"blue", "count": 3}'), block_stop(0), message_delta(output_tokens=9), STOP]
+    events = [ev.start(), ev.block_start(0), ev.PING, ev.delta("text_delta", 0, text='{"colour": '), ev.delta("text_delta", 0, text='"blue", "count": 3}'), ev.block_stop(0), ev.message_delta(output_tokens=9), ev.STOP]
     assert run("structured.output_format_honoured", build.stream(events, request=FORMAT)) == []
 
 
@@ -99,13 +86,13 @@ def test_a_strict_input_outside_its_schema_fails(build):
 
 def test_a_streamed_strict_input_is_judged_joined(build):
     events = [
-        start(),
+        ev.start(),
         {"type": "content_block_start", "index": 0, "content_block": {"type": "tool_use", "id": "toolu_01A09q90qw90lq917835lq9", "name": "record_weather", "input": {}}},
-        delta("input_json_delta", 0, partial_json=""),
-        delta("input_json_delta", 0, partial_json=json.dumps({"city": "Paris", "days": 3})),
-        block_stop(0),
-        message_delta("tool_use", output_tokens=9),
-        STOP,
+        ev.delta("input_json_delta", 0, partial_json=""),
+        ev.delta("input_json_delta", 0, partial_json=json.dumps({"city": "Paris", "days": 3})),
+        ev.block_stop(0),
+        ev.message_delta("tool_use", output_tokens=9),
+        ev.STOP,
     ]
     assert run("structured.strict_tool_input_valid", build.stream(events, request=STRICT)) == []
 

@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from capture_corpus import CAPTURES, answers
 
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import judged, message, messages, request_json, run, violations
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
 THOUGHT = {"type": "thinking", "thinking": "The user wants ok.", "signature": SIGNATURE}
@@ -35,21 +20,8 @@ def answer(*blocks: dict) -> dict:
 
 
 def thinking_events(*, signature: str | None = SIGNATURE, thinking_pieces: tuple[str, ...] = ("The user", " wants ok.")) -> list[dict]:
-    """A stream with a thinking block (signature_delta unless None) then a text block, as DOC-STR shows it."""
-    sign = [delta("signature_delta", 0, signature=signature)] if signature is not None else []
-    return [
-        start(),
-        block_start(0, "thinking"),
-        PING,
-        *(delta("thinking_delta", 0, thinking=p) for p in thinking_pieces),
-        *sign,
-        block_stop(0),
-        block_start(1),
-        text_delta("ok", 1),
-        block_stop(1),
-        message_delta("end_turn", output_tokens=30),
-        STOP,
-    ]
+    """A stream with a thinking block (signature_delta unless None) then a text block."""
+    return ev.thinking_then_text(*([signature] if signature is not None else []), thinking=thinking_pieces)
 
 
 # ------------------------------------------------------------------- thinking.block_present
@@ -157,26 +129,9 @@ def test_stream_signature_delta_leaves_broken_streams_to_the_grammar(build):
 CHECKS = ["thinking.signature_present", "thinking.stream_signature_delta", "thinking.block_present"]
 
 
-def _verdicts(subject):
-    out = {}
-    for check_id in CHECKS:
-        try:
-            found = run(check_id, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[check_id] = [v.message for v in found]
-    return out
-
-
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
-def test_real_streams_raise_no_thinking_alarm(build, path):
-    assert _verdicts(build.stream(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
-
-
-@pytest.mark.parametrize("path", sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50), ids=lambda p: p.stem)
-def test_real_messages_raise_no_thinking_alarm(build, path):
-    assert _verdicts(build.plain(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
+def test_real_answers_raise_no_thinking_alarm(build, path):
+    assert violations(build.real(path), CHECKS) == {}
 
 
 @pytest.mark.parametrize("name", ["07-sonnet37-thinking-2025-02.sse", "18-opus46-adaptive-thinking-text-first-2026-02.sse", "23-haiku45-thinking-tool-use-2026-05.sse"])

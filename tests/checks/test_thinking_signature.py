@@ -2,27 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from capture_corpus import corpus
 
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    message,
-    message_delta,
-    request_json,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import message, request_json
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 SIGNATURE = "EqQBCgIYAhIM1gbcDa9GJwZA2b3hGgxBdjrkzLoky3dl1pkiMOYds"
 THINKING = request_json(max_tokens=1100, thinking={"type": "enabled", "budget_tokens": 1024})
 
@@ -34,19 +22,7 @@ def judge(subject) -> Judgement:
 
 
 def events(*signatures: str) -> list[dict]:
-    return [
-        start(),
-        block_start(0, "thinking"),
-        PING,
-        delta("thinking_delta", 0, thinking="The user wants ok."),
-        *(delta("signature_delta", 0, signature=s) for s in signatures),
-        block_stop(0),
-        block_start(1),
-        text_delta("ok", 1),
-        block_stop(1),
-        message_delta("end_turn", output_tokens=30),
-        STOP,
-    ]
+    return ev.thinking_then_text(*signatures, thinking=("The user wants ok.",))
 
 
 def test_signature_single_delta_passes(build):
@@ -73,7 +49,7 @@ def test_signature_single_delta_leaves_what_it_cannot_judge(build):
         judge(build.stream(events(), request=THINKING))
 
 
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", corpus("*.sse"), ids=lambda p: p.stem)
 def test_signature_single_delta_holds_on_every_capture(build, path):
     try:
         result = judge(build.stream(path.read_bytes(), request={**THINKING, "max_tokens": 64000, "stream": True}))

@@ -3,28 +3,15 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
+from capture_corpus import answers
 
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    start,
-)
+from . import _events as ev
+from ._build import judged, message, messages, request_json, run, violations
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 TOOL_ID = "toolu_01A09q90qw90lq917835lq9"
 WEATHER = {
     "name": "get_weather",
@@ -53,16 +40,16 @@ def called(*blocks: dict, stop_reason: str = "tool_use") -> dict:
 
 def tool_events(*pieces: str, tool_id: str = TOOL_ID, stop_reason: str = "tool_use") -> list[dict]:
     """A stream of one tool_use block whose input arrives in ``pieces`` (first-party sends "" first)."""
-    first = block_start(0, "tool_use")
+    first = ev.block_start(0, "tool_use")
     first["content_block"]["id"] = tool_id
     return [
-        start(),
+        ev.start(),
         first,
-        PING,
-        *(delta("input_json_delta", 0, partial_json=p) for p in (pieces or ("", '{"city": ', '"Paris"}'))),
-        block_stop(0),
-        message_delta(stop_reason, output_tokens=40),
-        STOP,
+        ev.PING,
+        *(ev.delta("input_json_delta", 0, partial_json=p) for p in (pieces or ("", '{"city": ', '"Paris"}'))),
+        ev.block_stop(0),
+        ev.message_delta(stop_reason, output_tokens=40),
+        ev.STOP,
     ]
 
 
@@ -144,7 +131,7 @@ def test_tool_use_block_present_passes(build):
 
 
 def test_tool_use_block_present_flags_a_stop_reason_without_a_call(build):
-    events = [start(), block_start(0), delta("text_delta", 0, text="Checking."), block_stop(0), message_delta("tool_use"), STOP]
+    events = [ev.start(), ev.block_start(0), ev.delta("text_delta", 0, text="Checking."), ev.block_stop(0), ev.message_delta("tool_use"), ev.STOP]
     [violation] = run("tools.tool_use_block_present", build.stream(events, request=AUTO))
     assert violation.message == 'Received: no tool_use block (content types ["text"], stop_reason "tool_use")\nExpected: at least one tool_use block with stop_reason tool_use'
     assert violation.at == "rebuilt message /content"
@@ -328,26 +315,9 @@ def test_parallel_disabled_respected_only_judges_the_flag(build):
 REQUEST_FREE = ["tools.tool_use_block_present", "tools.id_prefix", "tools.ids_unique", "tools.stream_input_is_object", "tools.input_matches_schema"]
 
 
-def _verdicts(subject):
-    out = {}
-    for check_id in REQUEST_FREE:
-        try:
-            found = run(check_id, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[check_id] = [v.message for v in found]
-    return out
-
-
-@pytest.mark.parametrize("path", sorted(CAPTURES.glob("*.sse")), ids=lambda p: p.stem)
-def test_real_streams_raise_no_tool_alarm(build, path):
-    assert _verdicts(build.stream(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
-
-
-@pytest.mark.parametrize("path", sorted(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50), ids=lambda p: p.stem)
-def test_real_messages_raise_no_tool_alarm(build, path):
-    assert _verdicts(build.plain(path.read_bytes(), request=request_json(max_tokens=64000))) == {}
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
+def test_real_answers_raise_no_tool_alarm(build, path):
+    assert violations(build.real(path), REQUEST_FREE) == {}
 
 
 # ------------------------------------------------------------------ tools.no_text_before_forced_call
@@ -391,6 +361,6 @@ def test_converted_tool_checks_name_what_they_judged(build):
 
 def test_stream_input_matches_twin_leaves_a_stream_without_calls_to_forced_tool_called(build):
     twin = build.twin(called(), scenario="tools.forced")
-    events = [start(), block_start(0), delta("text_delta", 0, text="Paris"), block_stop(0), message_delta("end_turn"), STOP]
+    events = [ev.start(), ev.block_start(0), ev.delta("text_delta", 0, text="Paris"), ev.block_stop(0), ev.message_delta("end_turn"), ev.STOP]
     with pytest.raises(NotApplicable, match=r"the stream made no tool call \(judged by tools\.forced_tool_called\)"):
         run("tools.stream_input_matches_twin", build.stream(events, request=FORCED, twin=twin))

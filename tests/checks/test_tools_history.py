@@ -7,28 +7,16 @@ rule exists for fails with its exact message, and what the rule cannot judge is 
 from __future__ import annotations
 
 import contextlib
-from pathlib import Path
 
 import pytest
+from capture_corpus import answers
 
 from conformance.checks.registry import registered
 from conformance.findings import Judgement, NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    delta,
-    message,
-    message_delta,
-    request_json,
-    sse,
-    start,
-    text_delta,
-)
+from . import _events as ev
+from ._build import message, request_json
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 WEATHER = {"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
 ASK = [{"role": "user", "content": "What is the weather in Paris? Use the get_weather tool."}]
 AUTO = request_json(max_tokens=128, tools=[WEATHER], messages=ASK)
@@ -50,11 +38,11 @@ def called(*blocks: dict, stop_reason: str = "tool_use") -> dict:
 
 
 def tool_stream(*pieces: str, tool_id: str = "toolu_01A09q90qw90lq917835lq9", start_input: dict | None = None, stop_reason: str = "tool_use") -> bytes:
-    first = block_start(0, "tool_use")
+    first = ev.block_start(0, "tool_use")
     first["content_block"]["id"] = tool_id
     if start_input is not None:
         first["content_block"]["input"] = start_input
-    return sse([start(), first, PING, *(delta("input_json_delta", 0, partial_json=p) for p in pieces), block_stop(0), message_delta(stop_reason, output_tokens=40), STOP])
+    return ev.sse([ev.start(), first, ev.PING, *(ev.delta("input_json_delta", 0, partial_json=p) for p in pieces), ev.block_stop(0), ev.message_delta(stop_reason, output_tokens=40), ev.STOP])
 
 
 # ----------------------------------------------------------------- tools.ids_unique_across_run
@@ -134,13 +122,9 @@ def test_stop_reason_when_called_needs_a_call(build):
         judge("tools.stop_reason_tool_use", build.plain(message("Sunny.", stop_reason="tool_use"), request=AUTO))
 
 
-ANSWERS = sorted([*CAPTURES.glob("*.sse"), *(p for p in CAPTURES.glob("*.json") if int(p.name[:2]) < 50)])  # 50 and up: errors, counts, listings
-
-
-@pytest.mark.parametrize("path", ANSWERS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", answers(), ids=lambda p: p.stem)
 def test_stop_reason_when_called_holds_on_every_capture(build, path):
-    reader = build.stream if path.suffix == ".sse" else build.plain
-    subject = reader(path.read_bytes(), request={**AUTO, "max_tokens": 64000})
+    subject = build.real(path, AUTO)
     with contextlib.suppress(NotApplicable):
         assert judge("tools.stop_reason_tool_use", subject).violations == ()
 
@@ -179,7 +163,7 @@ def test_block_start_empty_leaves_a_programmatic_tool_call_start(build):
     assert build_run(build, tool_stream("", start_input={"city": "Paris"})) == []
     [violation] = build_run(build, tool_stream("", '{"city":"Paris"}', start_input={"city": "Paris"}))
     assert violation.message == 'Received: a tool_use block starting with input {"city": "Paris"}\nExpected: input {}, the rest arriving as deltas'
-    text_first = sse([start(), {**block_start(0), "content_block": {"type": "text", "text": "Hi"}}, text_delta(" there"), block_stop(0), message_delta(), STOP])
+    text_first = ev.sse([ev.start(), {**ev.block_start(0), "content_block": {"type": "text", "text": "Hi"}}, ev.text_delta(" there"), ev.block_stop(0), ev.message_delta(), ev.STOP])
     assert len(build_run(build, text_first)) == 1
 
 

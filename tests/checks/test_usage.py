@@ -8,29 +8,11 @@ import pytest
 
 from conformance.findings import NotApplicable
 
-from ._build import (
-    PING,
-    STOP,
-    block_start,
-    block_stop,
-    judged,
-    message,
-    message_delta,
-    messages,
-    request_json,
-    run,
-    sse,
-    start,
-    text_delta,
-    text_events,
-)
+from . import _events as ev
+from ._build import judged, message, messages, request_json, run
+from ._events import at
 
 LIMIT = request_json(max_tokens=5)
-
-
-def at(events, index: int, kind: str) -> str:
-    """The locator a check prints for event ``index`` of a stream built from ``events``."""
-    return f"event #{index} ({kind}) @ byte {len(sse(events[:index]))}"
 
 
 def usage(**counts):
@@ -60,7 +42,7 @@ def test_what_the_usage_checks_judged(build):
 
 
 def test_stream_cumulative_needs_two_counts_to_follow(build):
-    events = [start(), block_start(), text_delta("Grüße"), block_stop(), {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}, STOP]
+    events = [ev.start(), ev.block_start(), ev.text_delta("Grüße"), ev.block_stop(), {"type": "message_delta", "delta": {"stop_reason": "end_turn"}}, ev.STOP]
     with pytest.raises(NotApplicable, match="fewer than two integer output_tokens counts"):
         run("usage.stream_cumulative", build.stream(events))
 
@@ -73,8 +55,8 @@ def test_input_tokens_positive_counts_cached_tokens(build):
 
 def test_input_tokens_positive_flags_zero_in_message_start(build):
     # peers.md §4.6 #6: message_start.usage.input_tokens == 0, the real value only at the end.
-    events = text_events()
-    events[0] = start(input_tokens=0)
+    events = ev.text_events()
+    events[0] = ev.start(input_tokens=0)
     [violation] = run("usage.input_tokens_positive", build.stream(events))
     assert violation.message == "Received: input_tokens 0 (cache counters included: 0)\nExpected: >= 1 for a non-empty prompt"
     assert violation.at == "event #0 (message_start) @ byte 0 /message/usage/input_tokens"
@@ -110,9 +92,9 @@ def test_output_tokens_nonnegative_flags_a_negative_count(build):
 
 
 def test_output_tokens_nonnegative_flags_every_bad_stream_event(build):
-    events = text_events()
+    events = ev.text_events()
     events[0]["message"]["usage"]["output_tokens"] = "1"
-    events[-2] = message_delta(output_tokens=2.5)
+    events[-2] = ev.message_delta(output_tokens=2.5)
     found = run("usage.output_tokens_nonnegative", build.stream(events))
     assert [v.message for v in found] == ['Received: output_tokens "1"\nExpected: an integer >= 0', "Received: output_tokens 2.5\nExpected: an integer >= 0"]
     assert [v.at for v in found] == [at(events, 0, "message_start"), at(events, 6, "message_delta")]
@@ -134,7 +116,7 @@ def test_output_within_max_tokens_flags_an_overshoot(build):
 
 
 def test_output_within_max_tokens_reads_the_final_stream_usage(build):
-    subject = build.stream(text_events(stop_reason="max_tokens", output_tokens=9), request=LIMIT)
+    subject = build.stream(ev.text_events(stop_reason="max_tokens", output_tokens=9), request=LIMIT)
     [violation] = run("usage.output_within_max_tokens", subject)
     assert violation.message == "Received: output_tokens=9\nExpected: <= max_tokens=5"
     assert violation.at == "message_delta /usage/output_tokens"
@@ -150,20 +132,20 @@ def test_output_within_max_tokens_needs_an_integer_limit(build):
 
 def test_stream_cumulative_passes_a_large_message_start_count(build):
     # INDEX.md observation 6: message_start.output_tokens is not fixed at 0 or 1 (8, 88, even the total).
-    events = text_events(output_tokens=40)
+    events = ev.text_events(output_tokens=40)
     events[0]["message"]["usage"]["output_tokens"] = 40
     assert run("usage.stream_cumulative", build.stream(events)) == []
 
 
 def test_stream_cumulative_passes_a_message_delta_repeating_input_tokens(build):
     # INDEX.md observation 17: later message_deltas repeat (and may enlarge) input_tokens and cache counters.
-    events = text_events()
-    events[-2] = message_delta(output_tokens=9, input_tokens=10387, cache_read_input_tokens=0)
+    events = ev.text_events()
+    events[-2] = ev.message_delta(output_tokens=9, input_tokens=10387, cache_read_input_tokens=0)
     assert run("usage.stream_cumulative", build.stream(events)) == []
 
 
 def test_stream_cumulative_flags_a_per_chunk_count(build):
-    events = [start(output_tokens=8), block_start(), text_delta("Grüße ok"), block_stop(), message_delta(output_tokens=3), STOP]
+    events = [ev.start(output_tokens=8), ev.block_start(), ev.text_delta("Grüße ok"), ev.block_stop(), ev.message_delta(output_tokens=3), ev.STOP]
     [violation] = run("usage.stream_cumulative", build.stream(events))
     assert violation.message == "Received: output_tokens 3 in message_delta, after 8 at event #0\nExpected: a running total that never decreases"
     assert violation.at == at(events, 4, "message_delta")
@@ -171,7 +153,7 @@ def test_stream_cumulative_flags_a_per_chunk_count(build):
 
 
 def test_stream_cumulative_compares_successive_message_deltas(build):
-    events = [start(), block_start(), text_delta("ok"), block_stop(), message_delta(None, output_tokens=5), PING, message_delta(output_tokens=2), STOP]
+    events = [ev.start(), ev.block_start(), ev.text_delta("ok"), ev.block_stop(), ev.message_delta(None, output_tokens=5), ev.PING, ev.message_delta(output_tokens=2), ev.STOP]
     assert messages("usage.stream_cumulative", build.stream(events)) == [
         "Received: output_tokens 2 in message_delta, after 5 at event #4\nExpected: a running total that never decreases"
     ]
@@ -187,31 +169,31 @@ def test_stream_cumulative_is_for_streams(build):
 
 def test_stream_matches_twin_passes_within_the_tolerance(build):
     twin = build.twin(message(usage=usage(output_tokens=7)))
-    assert run("usage.stream_matches_twin", build.stream(text_events(output_tokens=5), twin=twin)) == []
+    assert run("usage.stream_matches_twin", build.stream(ev.text_events(output_tokens=5), twin=twin)) == []
 
 
 def test_stream_matches_twin_flags_zeroed_stream_input(build):
     # peers.md §4.6 #6: usage reported as zeros because closing events went out before usage arrived.
-    events = text_events()
-    events[0] = start(input_tokens=0)
+    events = ev.text_events()
+    events[0] = ev.start(input_tokens=0)
     [violation] = run("usage.stream_matches_twin", build.stream(events, twin=build.twin()))
     assert violation.message == "Received: input_tokens=0 streamed, 21 not streamed (plain)\nExpected: equal within 0 tokens or 0%"
     assert violation.at == "final usage /input_tokens"
 
 
 def test_stream_matches_twin_flags_output_beyond_the_tolerance(build):
-    assert messages("usage.stream_matches_twin", build.stream(text_events(output_tokens=40), twin=build.twin())) == [
+    assert messages("usage.stream_matches_twin", build.stream(ev.text_events(output_tokens=40), twin=build.twin())) == [
         "Received: output_tokens=40 streamed, 5 not streamed (plain)\nExpected: equal within 2 tokens or 25%"
     ]
 
 
 def test_stream_matches_twin_compares_total_input_across_cache_counters(build):
     # Caching moves tokens between the counters of two requests; the sum is what the request cost.
-    events = text_events()
-    events[0] = start(input_tokens=4)
-    events[-2] = message_delta(output_tokens=5, input_tokens=4, cache_read_input_tokens=17)
+    events = ev.text_events()
+    events[0] = ev.start(input_tokens=4)
+    events[-2] = ev.message_delta(output_tokens=5, input_tokens=4, cache_read_input_tokens=17)
     assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
-    events[-2] = message_delta(output_tokens=5, input_tokens=21, cache_read_input_tokens=13, cache_creation_input_tokens=7)
+    events[-2] = ev.message_delta(output_tokens=5, input_tokens=21, cache_read_input_tokens=13, cache_creation_input_tokens=7)
     assert messages("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == [
         "Received: input_tokens=41 streamed, 21 not streamed (plain, cache reads and writes included)\nExpected: equal within 0 tokens or 0%"
     ]
@@ -219,18 +201,18 @@ def test_stream_matches_twin_compares_total_input_across_cache_counters(build):
 
 def test_stream_matches_twin_compares_output_of_the_same_answer_only(build):
     # A sampling model: another text, another length; both ran to max_tokens, or not comparable.
-    events = text_events("Lorem ipsum dolor", output_tokens=40)
+    events = ev.text_events("Lorem ipsum dolor", output_tokens=40)
     assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
-    events = text_events("Lorem ipsum dolor", output_tokens=64, stop_reason="max_tokens")
+    events = ev.text_events("Lorem ipsum dolor", output_tokens=64, stop_reason="max_tokens")
     twin = build.twin(message("Sit amet", stop_reason="max_tokens", usage=usage(output_tokens=32)))
     assert len(run("usage.stream_matches_twin", build.stream(events, twin=twin))) == 1
 
 
 def test_stream_matches_twin_takes_message_delta_input_over_message_start(build):
     # The SDK accumulator overwrites message_start's counters with the ones message_delta repeats.
-    events = text_events()
-    events[0] = start(input_tokens=0)
-    events[-2] = message_delta(output_tokens=5, input_tokens=21)
+    events = ev.text_events()
+    events[0] = ev.start(input_tokens=0)
+    events[-2] = ev.message_delta(output_tokens=5, input_tokens=21)
     assert run("usage.stream_matches_twin", build.stream(events, twin=build.twin())) == []
 
 
@@ -242,7 +224,7 @@ def test_stream_matches_twin_needs_a_successful_twin(build):
 
 
 def test_stream_matches_twin_needs_output_tokens_in_the_final_message_delta(build):
-    events = text_events()
+    events = ev.text_events()
     events[-2] = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
     with pytest.raises(NotApplicable, match=r"stream\.event_schema"):
         run("usage.stream_matches_twin", build.stream(events, twin=build.twin()))
@@ -260,7 +242,7 @@ def test_output_tokens_counted_flags_a_free_answer(build):
     assert messages("usage.output_tokens_counted", build.plain(message(usage=usage(output_tokens=0)))) == [
         'Received: output_tokens=0 for an answer with content ["text"]\nExpected: >= 1 (every generated token is counted)'
     ]
-    [violation] = run("usage.output_tokens_counted", build.stream(text_events(output_tokens=0)))
+    [violation] = run("usage.output_tokens_counted", build.stream(ev.text_events(output_tokens=0)))
     assert violation.at == "message_delta /usage/output_tokens"
 
 

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
+from capture_corpus import CAPTURES, corpus
 
 from conformance.engine import RunSettings, run
 from conformance.findings import Outcome
@@ -15,8 +16,7 @@ from conformance.reference import ReferenceServer
 from conformance.replay import replay
 from conformance.validate import validate
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
-FILES = sorted(p for p in [*CAPTURES.glob("*.sse"), *CAPTURES.glob("*.json"), *(CAPTURES / "fragments").glob("*")] if p.is_file())
+FILES = corpus("*.sse", "*.json", "fragments/*")
 
 
 def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from conformance import cassette
+from conformance.auth import Auth
 from conformance.errors import TargetError, TargetTimeout
-from conformance.exchange import Exchange, RecordedRequest
+from conformance.exchange import ErrorKind, Exchange, RecordedRequest
 from conformance.preflight import preflight_problem
 from conformance.report import evidence, summary, terminal
 from conformance.scenarios import Request
@@ -22,7 +23,7 @@ from .servers import MIB, Behaviour, HostileServer, Phase, Received, Wire, gzip_
 KEY = "sk-ant-api03-HOSTILE-hardening-0123456789abcdef"
 REQUEST = Request(
     scenario="plain", endpoint="messages", method="POST", path="/v1/messages",
-    headers=(("content-type", "application/json"), ("anthropic-version", "2023-06-01")), auth="x-api-key",
+    headers=(("content-type", "application/json"), ("anthropic-version", "2023-06-01")), auth=Auth.X_API_KEY,
     body=b'{"model": "m", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}', stream=False, tags=frozenset(),
 )
 
@@ -112,7 +113,7 @@ def test_an_error_message_nested_deep_is_named_not_printed():
     assert str(problem).endswith("→ 400 invalid_request_error: <list>")
 
 
-@pytest.mark.parametrize(("kind", "error"), [(TargetTimeout, "timeout"), (TargetError, "protocol")])
+@pytest.mark.parametrize(("kind", "error"), [(TargetTimeout, ErrorKind.TIMEOUT), (TargetError, ErrorKind.PROTOCOL)])
 def test_a_preflight_answer_that_breaks_off_stops_the_run(kind, error):
     problem = preflight_problem(answered(200, b'{"type":', error="it broke", kind=error), "http://x")
     assert type(problem) is kind

@@ -69,13 +69,19 @@ async def _sse(answer: openai_chat.Answer, *, include_usage: bool) -> AsyncItera
     yield b"data: [DONE]\n\n"
 
 
-async def chat_completions(request: Request) -> Response:
-    """POST /v1/chat/completions, streamed or not."""
+async def _admitted(request: Request) -> bytes | Response:
+    """The request's body, recorded; or the error answer when its key is refused."""
     raw = await request.body()
     _record(raw, request.url.path)
     denied = _authorized(request)
-    if denied is not None:
-        return _error(denied)
+    return raw if denied is None else _error(denied)
+
+
+async def chat_completions(request: Request) -> Response:
+    """POST /v1/chat/completions, streamed or not."""
+    raw = await _admitted(request)
+    if isinstance(raw, Response):
+        return raw
     try:
         body = json.loads(raw)
     except ValueError:
@@ -100,11 +106,9 @@ async def _responses_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> As
 
 async def responses(request: Request) -> Response:
     """POST /v1/responses, streamed or not."""
-    raw = await request.body()
-    _record(raw, request.url.path)
-    denied = _authorized(request)
-    if denied is not None:
-        return _error(denied)
+    raw = await _admitted(request)
+    if isinstance(raw, Response):
+        return raw
     try:
         body = json.loads(raw)
         answer = openai_responses.answer(body)

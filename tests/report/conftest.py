@@ -98,6 +98,11 @@ def record(
     }
 
 
+def failed(id: str, exchange: str, text: str, *, at: str | None = None, **fields: Any) -> dict[str, Any]:
+    """A failed record with one violation (``text``, ``Received: …\nExpected: …``) on one exchange, its message as the judge writes it."""
+    return record(id, "fail", message=f"[{exchange}] {text}", exchanges=(exchange,), violations=[violation(text, exchange, at=at)], **fields)
+
+
 def violation(message: str, exchange: str | None, *, at: str | None = None, event_index: int | None = None) -> dict[str, Any]:
     """One violation entry of a record."""
     return {"message": message, "at": at, "exchange": exchange, "event_index": event_index}
@@ -166,6 +171,7 @@ def build() -> Any:
         stream_exchange = staticmethod(stream_exchange)
         record = staticmethod(record)
         violation = staticmethod(violation)
+        failed = staticmethod(failed)
         document = staticmethod(document)
         synthetic = staticmethod(synthetic)
         sse = staticmethod(sse)

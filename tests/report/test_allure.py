@@ -29,10 +29,8 @@ def test_a_page_without_analytics_is_unchanged() -> None:
 
 def test_a_case_has_its_id_as_title_labels_source_link_and_evidence(build) -> None:
     exchanges = {"plain": build.exchange("plain", status=400)}
-    record = build.record(
-        "errors.envelope_shape:plain@2026-10-21", "fail", message="[plain] Received: x\nExpected: y", exchanges=("plain",),
-        violations=[build.violation("Received: x\nExpected: y", "plain", at="/error")], api_version="2026-10-21",
-        level_reason="Client: the SDK reads error.type",
+    record = build.failed(
+        "errors.envelope_shape:plain@2026-10-21", "plain", "Received: x\nExpected: y", at="/error", api_version="2026-10-21", level_reason="Client: the SDK reads error.type"
     )
     run = build.document([record])["run"] | {"name": "https://user:hunter22@gw.example/anthropic"}
     case = allure_case(record, run, exchanges)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from conformance.exchange import ErrorKind
 from conformance.redact import MASK
 from conformance.report import casefile
 
@@ -88,7 +89,7 @@ def test_attachments_carry_what_report_html_shows(build) -> None:
 
 
 def test_an_exchange_without_an_answer_says_why(build) -> None:
-    exchange = build.exchange("lost", status=None, error="timed out after 60 s", error_kind="timeout")
+    exchange = build.exchange("lost", status=None, error="timed out after 60 s", error_kind=ErrorKind.TIMEOUT)
     attached = {a.name: a.text for a in casefile.exchange_attachments(exchange)}
     assert attached["lost · response"] == "No answer: timeout: timed out after 60 s"
     assert casefile.exchange_line(exchange) == f"lost: POST {build.URL} → no answer: timeout: timed out after 60 s"

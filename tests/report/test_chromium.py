@@ -3,38 +3,13 @@
 from __future__ import annotations
 
 import re
-import subprocess
-from pathlib import Path
 
-import pytest
 from markupsafe import escape
+from report_pages import driven, dump_dom, needs_chromium
 
 from conformance.report import html as report_html
 
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-)
-
-pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)")
-
-
-def dump_dom(page: Path, profile: Path) -> str:
-    """The DOM after load (our script has run), as headless Chromium serialises it."""
-    done = subprocess.run(
-        [str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    return done.stdout.decode("utf-8")
+pytestmark = needs_chromium
 
 
 def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, build) -> None:
@@ -43,13 +18,7 @@ def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, b
     document = build.document(
         [
             build.record("auth.x_api_key_accepted", exchanges=("plain",)),
-            build.record(
-                "errors.envelope_shape",
-                "fail",
-                message=f"[plain] Received: {payload}\nExpected: an error envelope",
-                exchanges=("plain",),
-                violations=[build.violation(f"Received: {payload}\nExpected: an error envelope", "plain", at="/")],
-            ),
+            build.failed("errors.envelope_shape", "plain", f"Received: {payload}\nExpected: an error envelope", at="/"),
         ]
     )
     page = report_html.write_report(tmp_path / "run", document, exchanges)
@@ -74,25 +43,10 @@ def test_report_in_chromium_shows_evidence_and_runs_no_target_script(tmp_path, b
     assert re.search(r'id="f-shown">2 of 2<', dom)
 
 
-DRIVER = """<script>
-(function () {
-  document.querySelector('#filters input[value="pass"]').click();
-  var area = document.getElementById("f-area");
-  area.value = "stream";
-  area.dispatchEvent(new Event("change"));
-  document.body.setAttribute("data-driven", "1");
-}());
-</script>"""
-
-
 def test_filters_hide_rows_and_update_counts(tmp_path, build) -> None:
     """Drive the filters with a test-only script (the CSP that would block it is removed for this test)."""
     document, exchanges = build.synthetic(105)
-    page = report_html.render(document, exchanges)
-    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", DRIVER + "</body>")
-    path = tmp_path / "driven.html"
-    path.write_text(page, encoding="utf-8")
-    dom = dump_dom(path, tmp_path / "chromium-profile")
+    dom = driven(report_html.render(document, exchanges), """document.querySelector('#filters input[value="pass"]').click();""", tmp_path)
     assert 'data-driven="1"' in dom
     rows = re.findall(r'<section class="r (\w+)" id="([^"]+)" data-o="\w+" data-a="(\w+)"[^>]*?( hidden(?:="")?)?>', dom)
     assert len(rows) == 105

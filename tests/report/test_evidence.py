@@ -8,6 +8,7 @@ import subprocess
 
 import pytest
 
+from conformance.exchange import ErrorKind
 from conformance.redact import MASK
 from conformance.report import evidence
 
@@ -159,7 +160,7 @@ def test_request_and_response_views(build) -> None:
 
 
 def test_no_answer_has_no_response_view_and_says_why(build) -> None:
-    ex = build.exchange("auth.lost", status=None, error="connection failed: [Errno 111] Connection refused", error_kind="unreachable")
+    ex = build.exchange("auth.lost", status=None, error="connection failed: [Errno 111] Connection refused", error_kind=ErrorKind.UNREACHABLE)
     assert evidence.response_view(ex) is None
     assert evidence.failure_text(ex) == "unreachable: connection failed: [Errno 111] Connection refused"
     assert evidence.failure_text(build.exchange()) is None

@@ -7,14 +7,11 @@ import copy
 import hashlib
 import html
 import re
-import subprocess
 import time
-from html.parser import HTMLParser
-from pathlib import Path
 from typing import Any
 
-import pytest
 from markupsafe import escape
+from report_pages import driven, dump_dom, needs_chromium, parse
 
 from conformance import compare
 from conformance.report import matrix
@@ -23,9 +20,6 @@ SCRIPT = "<script>document.body.setAttribute('data-pwned','1')</script>"
 IMG = "</script><img src=x onerror=alert(1)>"
 SOURCE = "https://platform.claude.com/docs/en/api/messages"
 DEAD = "unusable: connection refused by http://127.0.0.1:9 (<b>down</b>)"
-CHROMIUM = Path("/usr/bin/chromium")
-FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync")
 
 # (case id, level, {target: (outcome, message)}); "dead" never has cells.
 CHECKS: list[tuple[str, str, dict[str, tuple[str, str]]]] = [
@@ -87,37 +81,6 @@ def comparison(against: bool = False) -> dict[str, Any]:
             "broken": {"better": [], "worse": [{"id": "stream.data_is_json", "before": "pass", "now": "error"}], "new": [], "gone": ["auth.gone_check"]},
         }}
     return document
-
-
-class Tags(HTMLParser):
-    """Start tags with attributes, <script> and <style> texts, and the text inside each <tr>."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.scripts: list[str] = []
-        self.styles: list[str] = []
-        self._into: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        self._into = self.scripts if tag == "script" else self.styles if tag == "style" else None
-        if self._into is not None:
-            self._into.append("")
-
-    def handle_endtag(self, tag):
-        self._into = None
-
-    def handle_data(self, data):
-        if self._into is not None:
-            self._into[-1] += data
-
-
-def parse(page: str) -> Tags:
-    tags = Tags()
-    tags.feed(page)
-    tags.close()
-    return tags
 
 
 def matrix_row(page: str, case_id: str) -> str:
@@ -469,16 +432,6 @@ def test_5_targets_by_400_cases_render_fast_and_small(record_property) -> None:
 
 # ------------------------------------------------------------------------------ chromium
 
-needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)")
-
-
-def dump_dom(page: Path, profile: Path) -> str:
-    """The DOM after load (our script has run), as headless Chromium serialises it."""
-    done = subprocess.run([str(CHROMIUM), *FLAGS, f"--user-data-dir={profile}", "--dump-dom", page.resolve().as_uri()],
-                          capture_output=True, timeout=120, check=True)
-    return done.stdout.decode("utf-8")
-
-
 @needs_chromium
 def test_matrix_in_chromium_renders_and_runs_no_target_script(tmp_path) -> None:
     document = comparison(against=True)
@@ -500,26 +453,11 @@ def test_matrix_in_chromium_renders_and_runs_no_target_script(tmp_path) -> None:
     assert 'id="f-shown">7 of 7<' in dom
 
 
-DRIVER = """<script>
-(function () {
-  document.getElementById("f-differ").click();
-  var area = document.getElementById("f-area");
-  area.value = "stream";
-  area.dispatchEvent(new Event("change"));
-  document.body.setAttribute("data-driven", "1");
-}());
-</script>"""
-
-
 @needs_chromium
 def test_filters_hide_rows_and_empty_areas(tmp_path) -> None:
     """Drive the filters with a test-only script (the CSP that would block it is removed for this test)."""
     document = large(5, 400)
-    page = matrix.render(document)
-    page = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page).replace("</body>", DRIVER + "</body>")
-    path = tmp_path / "driven.html"
-    path.write_text(page, encoding="utf-8")
-    dom = dump_dom(path, tmp_path / "chromium-profile")
+    dom = driven(matrix.render(document), 'document.getElementById("f-differ").click();', tmp_path)
     assert 'data-driven="1"' in dom
     rows = re.findall(r'<tr class="row( d)?" id="([^"]+)" data-a="(\w+)"[^>]*?( hidden(?:="")?)?>', dom)
     assert len(rows) == 400

@@ -11,7 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.sse.framer import Frame, FrameIssue, Framer, FrameTable, LineEnding
+from conformance.sse.framer import Framer
+from conformance.sse.frames import Frame, FrameIssue, FrameTable, LineEnding
 
 TRAILING = b"data: trailing"
 

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import pytest
+from capture_corpus import corpus
 
 from conformance.exchange import Chunk
-from conformance.sse.framer import FrameIssue
+from conformance.sse.frames import FrameIssue
 from conformance.sse.grammar import GrammarIssue
 from conformance.sse.reading import read_file, read_stream
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
-MISSING = pytest.param(None, marks=pytest.mark.skip(reason=f"capture corpus not found at {CAPTURES}"))
-STREAMS = sorted(CAPTURES.glob("*.sse")) or [MISSING]
-FRAGMENTS = sorted(CAPTURES.glob("fragments/*.sse")) or [MISSING]
+STREAMS = corpus("*.sse")
+FRAGMENTS = corpus("fragments/*.sse")
 
 
 def name(path):

@@ -6,16 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from capture_corpus import corpus
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.sse.reading import read_stream
 from conformance.sse.rebuild import rebuild
 
-CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
-STREAMS = sorted(CAPTURES.glob("*.sse")) or [
-    pytest.param(None, marks=pytest.mark.skip(reason=f"capture corpus not found at {CAPTURES}"))
-]
+STREAMS = corpus("*.sse")
 
 
 def start(**message):
