@@ -18,8 +18,9 @@ import pytest
 from conformance.contract.model import Tier
 from conformance.impact import clients as impact_clients
 from conformance.impact.replay import assess
+from conformance.options import Options
 from conformance.report.results import SCHEMA_PATH
-from conformance.runstate import Options, RunState
+from conformance.runstate import RunState
 
 
 @pytest.fixture(scope="module")
