@@ -176,8 +176,7 @@ def run_targets(
         hooks = RunHooks(progress=progress(spec.name) if progress is not None else None, interruption=interruption or Interruption())
         with RunState(chosen, hooks=hooks) as state:
             try:
-                state.execute(None)
-                item.document = state.report.document if state.report is not None else None
+                item.document = state.execute(None).document
             except TargetError as exc:
                 item.error = f"unusable: {exc}"
             except ConformanceError as exc:

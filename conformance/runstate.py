@@ -151,7 +151,7 @@ class RunState:
         server, key = self._server
         return str(server.base_url), str(key)
 
-    def execute(self, case_ids: list[str] | None) -> RunResult:
+    def execute(self, case_ids: list[str] | None) -> Report:
         """Plan, execute and judge the selected cases (None: all), then publish the run folder."""
         _, headers = prepare(self.options)  # nothing starts (no server, no folder) for a run that would be refused
         base_url, key = self._target()
@@ -167,7 +167,7 @@ class RunState:
         )
         self.report = publish(result, run_dir, self.options, tier=self.options.tier or "full", interruption=self.hooks.interruption)
         self._verdicts = self.report.verdicts
-        return result
+        return self.report
 
     @property
     def result(self) -> RunResult | None:
