@@ -1,8 +1,10 @@
 """pytest glue, and nothing else: options, parametrization from the spec, outcomes, xdist.
 
 Registered through the ``pytest11`` entry point, so ``pytest --pyargs conformance --base-url …``
-works from any directory. Every decision about what to send and how to judge lives below this
-module; here a ``Finding`` only becomes a pytest outcome:
+works from any directory. The options are generated from ``options.Options``; the run itself is
+a ``runstate.RunState`` (a driver such as the CLI registers its ``RunHooks`` as a plugin to hear
+progress and why a run stopped). Every decision about what to send and how to judge lives below
+this module; here a ``Finding`` only becomes a pytest outcome:
 pass → passed, fail → failed, warn → passed and reported as "warned", skip → skipped,
 error (infrastructure) → an error in setup.
 """
