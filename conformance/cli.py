@@ -21,17 +21,20 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__, baseline, extra_headers, interrupts
-from .arguments import OneLineParser, add_verbosity, count, seconds
+from . import baseline, interrupts, options
+from ._version import __version__
+from .arguments import OneLineParser, add_verbosity
 from .contract.loader import available_profiles, available_versions, load_contract, unknown_profile
-from .errors import ConformanceError
+from .errors import ConformanceError, TargetError
+from .options import Options
+from .publish import check_report_dir, new_run_id, publish, publish_comparison
 from .report import terminal
-from .runstate import check_report_dir, new_run_id, previous_results
-from .versions import load_contracts
+from .runstate import RunHooks, prepare
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TARGET, EXIT_INTERNAL = 0, 1, 2, 3, 4
 EXIT_SIGINT = 130  # 128 + the signal, as shells report it; SIGTERM gives 143
@@ -40,6 +43,23 @@ EPILOG = """exit codes:
   2  usage or spec error          3  target unusable (preflight failed)
   4  internal error of the suite (please report it)
   130, 143  interrupted by SIGINT, SIGTERM (partial results, "complete": false)"""
+
+
+COMPARE_HELPS = {
+    "tier": "run only this tier on every target (default: each target's tier in the file, else full)",
+    "report_dir": "where reports/compare-<id>/ is written (default: reports)",
+    "baseline": "expected failures, entries may name a target (default: none)",
+    "strict_baseline": "a stale baseline entry fails the run, and a TODO reason is refused (default: off)",
+    "behaviour_retries": "resend a failed behaviour probe up to N times (default: 1)",
+    "client_impact": "replay each target's exchanges into the official clients; the matrix shows which break (default: install)",
+}
+REPLAY_HELPS = {
+    "report_dir": "where the fresh reports/<run-id>/ is written (default: reports)",
+    "spec_dir": "use spec files from DIR (default: the packaged specs)",
+    "baseline": "expected MUST failures (default: none)",
+    "strict_baseline": COMPARE_HELPS["strict_baseline"],
+    "client_impact": "replay the recorded exchanges into the official clients too (default: install)",
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,30 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", help="run the suite (no --base-url: against the embedded reference server)", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    run.add_argument("--base-url", metavar="URL", help="target base URL; the suite appends /v1/messages (default: embedded reference server)")
-    run.add_argument("--api-key-env", metavar="VAR", default="ANTHROPIC_API_KEY", help="environment variable holding the target's API key (default: ANTHROPIC_API_KEY)")
-    run.add_argument("--header", action="append", default=[], metavar="'NAME: VALUE'", help="send this header on every request (repeatable), e.g. a gateway's routing header; VALUE may be ${VAR}, read from the environment and redacted like the key (default: none)")
-    run.add_argument("--model", help="model id to test (default: the profile's default model)")
-    run.add_argument("--profile", help="provider profile: its documented deviations (default: anthropic; reference for the embedded server)")
-    run.add_argument("--api-version", default="2023-06-01", help="primary anthropic-version (default: 2023-06-01); version-dependent rules are judged under every live version")
-    run.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier, smoke < core < full: each includes the ones before it (default: full)")
-    run.add_argument("--concurrency", type=count(1), metavar="N", help="requests in flight at once (default: 4; 8 for the embedded server)")
+    options.add_arguments(run)
     run.add_argument("-k", dest="keyword", metavar="EXPR", help="select checks by id substring expression (pytest -k; default: every check of the tier)")
     run.add_argument("-m", dest="markexpr", metavar="EXPR", help="select checks by marker expression, e.g. 'stream and must' (pytest -m; default: every check of the tier)")
-    run.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/<run-id>/ is written (default: reports)")
-    run.add_argument("--target-name", metavar="NAME", help="a name for the target in reports and baselines (default: its base URL)")
-    run.add_argument("--baseline", metavar="FILE", help="YAML of expected MUST failures (with reasons, optional expiry): listed failures do not fail the run (default: none)")
-    run.add_argument("--strict-baseline", action="store_true", help="a baseline entry that now passes (stale) fails the run, and a TODO reason is refused (default: off)")
-    run.add_argument("--write-baseline", metavar="FILE", help="write this run's MUST failures as a starting baseline, each with a TODO reason to replace (default: not written)")
-    run.add_argument("--max-requests", type=count(1), metavar="N", help="refuse to start a run that could send more than N requests (default: no limit)")
-    run.add_argument("--max-tokens-total", type=count(1), metavar="N", help="refuse to start a run whose token upper bound exceeds N (default: no limit)")
-    run.add_argument("--against", metavar="RESULTS_JSON", help="compare with an earlier run's results.json: what got better, worse, what is new (default: none)")
-    run.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times; a late pass is a warning (default: 1)")
-    run.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR instead of the packaged ones (default: the packaged specs)")
-    run.add_argument("--request-timeout", type=seconds, metavar="S", help="longest time one exchange may take (default: 180)")
-    run.add_argument("--idle-timeout", type=seconds, metavar="S", help="longest silence tolerated while reading (default: 60)")
-    run.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
-                     help="replay every exchange, offline, into the official Python, TypeScript and AI SDK clients; install: missing ones go into ~/.cache first (default)")
     run.add_argument("pytest_args", nargs="*", metavar="-- PYTEST_ARGS", help="anything after -- goes to pytest unchanged")
     add_verbosity(run)
 
@@ -89,14 +88,8 @@ def _parser() -> argparse.ArgumentParser:
 
     comp = sub.add_parser("compare", help="run the suite against several targets (a TOML file) and write one side-by-side report", epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     comp.add_argument("targets", metavar="TARGETS_TOML", help="[[target]] tables: name, base_url, api_key (\"${VAR}\"), model, profile, api_version, concurrency, headers ({ Name = \"value\" })")
-    comp.add_argument("--tier", choices=("smoke", "core", "full"), help="run only this tier on every target (default: each target's tier in the file, else full)")
-    comp.add_argument("--report-dir", default="reports", metavar="DIR", help="where reports/compare-<id>/ is written (default: reports)")
+    options.add_arguments(comp, "tier", "report_dir", "baseline", "strict_baseline", "behaviour_retries", "client_impact", helps=COMPARE_HELPS)
     comp.add_argument("--against", metavar="COMPARISON_JSON", help="compare with an earlier comparison.json and print what changed (default: none)")
-    comp.add_argument("--baseline", metavar="FILE", help="expected failures, entries may name a target (default: none)")
-    comp.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
-    comp.add_argument("--behaviour-retries", type=count(0), default=1, metavar="N", help="resend a failed behaviour probe up to N times (default: 1)")
-    comp.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
-                      help="replay each target's exchanges into the official clients; the matrix shows which break (default: install)")
     add_verbosity(comp)
 
     merge = sub.add_parser("merge", help="combine results.json files of separate runs (e.g. a CI matrix) into one comparison report")
@@ -109,12 +102,7 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("--profile", help="default: the profile the run used")
     replay.add_argument("--api-version", help="default: the API version the run used")
     replay.add_argument("--model", help="default: the model the run used")
-    replay.add_argument("--report-dir", default="reports", metavar="DIR", help="where the fresh reports/<run-id>/ is written (default: reports)")
-    replay.add_argument("--spec-dir", metavar="DIR", help="use spec files from DIR (default: the packaged specs)")
-    replay.add_argument("--baseline", metavar="FILE", help="expected MUST failures (default: none)")
-    replay.add_argument("--strict-baseline", action="store_true", help="a stale baseline entry fails the run, and a TODO reason is refused (default: off)")
-    replay.add_argument("--client-impact", choices=("install", "installed", "off"), default=os.environ.get("CONFORMANCE_CLIENT_IMPACT") or "install",
-                        help="replay the recorded exchanges into the official clients too (default: install)")
+    options.add_arguments(replay, "report_dir", "spec_dir", "baseline", "strict_baseline", "client_impact", helps=REPLAY_HELPS)
     add_verbosity(replay)
 
     validate = sub.add_parser("validate", help="judge one saved response body or raw SSE stream (e.g. from curl) and print the findings")
@@ -180,27 +168,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     args = _parser().parse_args(argv)
     try:
-        if args.command == "run":
-            return cmd_run(args)
-        if args.command == "serve":
-            return cmd_serve(args)
-        if args.command == "replay":
-            return cmd_replay(args)
-        if args.command == "compare":
-            return cmd_compare(args)
-        if args.command == "merge":
-            return cmd_merge(args)
-        if args.command == "validate":
-            return cmd_validate(args)
-        if args.command == "proxy":
-            from .proxy.command import run as cmd_proxy
-
-            return cmd_proxy(args)
-        if args.command == "clients":
-            from .clientrun.command import run as cmd_clients
-
-            return cmd_clients(args)
-        return cmd_list_checks(args)
+        return _command(args.command)(args)
     except ConformanceError as exc:
         print(f"anthropic-conformance: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -210,47 +178,32 @@ def _main(argv: Sequence[str] | None) -> int:
         return code
 
 
+def _command(name: str) -> Callable[[argparse.Namespace], int]:
+    """The function behind a subcommand; proxy and clients are imported only when asked for."""
+    if name == "proxy":
+        from .proxy.command import run as proxy
+
+        return proxy
+    if name == "clients":
+        from .clientrun.command import run as clients
+
+        return clients
+    commands = {"run": cmd_run, "serve": cmd_serve, "replay": cmd_replay, "compare": cmd_compare, "merge": cmd_merge, "validate": cmd_validate, "list-checks": cmd_list_checks}
+    return commands[name]
+
+
 # --------------------------------------------------------------------------------- run
 
 
-class _CliPlugin:
-    """Joins the pytest run: hands the engine a progress callback and the CLI's interruption, and keeps the run state."""
-
-    def __init__(self, progress: terminal.Progress | None, interruption: interrupts.Interruption) -> None:
-        self.progress = progress  # None under -q
-        self.interruption = interruption
-        self.state: Any = None
-
-    def pytest_configure(self, config: Any) -> None:
-        from .plugin import RUN_KEY
-
-        self.state = config.stash[RUN_KEY]
-        self.state.progress = self.progress
-        self.state.interruption = self.interruption
-        self.state.on_plan = (lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)) if self.progress is not None else (lambda plan: None)
-
-
-def _pytest_args(args: argparse.Namespace, run_dir: Path) -> list[str]:
+def _pytest_argv(chosen: Options, args: argparse.Namespace, run_dir: Path) -> list[str]:
+    """pytest's own settings for a CLI run, then the options (generated from ``Options``), then the selection."""
     isolated = str(Path(__file__).with_name("_cli_pytest.ini"))
     # -c: ignore the surrounding project's pytest settings; --assert=plain: this process imported
     # the package before pytest could install its rewrite hook (and the suite uses no assert).
     argv = ["-c", isolated, "--rootdir", os.getcwd(), "--assert=plain", "--pyargs", "conformance", "-p", "no:cacheprovider", "-p", "no:terminal"]
-    argv += ["--report-dir", args.report_dir, "--run-id", run_dir.name, "--api-version", args.api_version]
     argv += [f"--junitxml={run_dir / 'junit.xml'}", f"--alluredir={run_dir / 'allure-results'}", "-o", "junit_suite_name=anthropic-conformance"]
-    if args.base_url:
-        argv += ["--base-url", args.base_url, "--api-key-env", args.api_key_env]
-    else:  # explicitly none: pytest-base-url would otherwise read $PYTEST_BASE_URL into --base-url
-        argv.append("--base-url=")
-    if args.strict_baseline:
-        argv.append("--strict-baseline")
-    argv += [f"--header={text}" for text in args.header]  # ${VAR} travels unread: the value never enters an argv
-    for flag, value in (("--against", args.against), ("--target-name", args.target_name), ("--baseline", args.baseline), ("--write-baseline", args.write_baseline),
-                        ("--max-requests", args.max_requests), ("--max-tokens-total", args.max_tokens_total), ("--behaviour-retries", args.behaviour_retries),
-                        ("--profile", args.profile), ("--model", args.model), ("--tier", args.tier), ("--concurrency", args.concurrency), ("--spec-dir", args.spec_dir),
-                        ("--request-timeout", args.request_timeout), ("--idle-timeout", args.idle_timeout), ("-k", args.keyword), ("-m", args.markexpr),
-                        ("--client-impact", args.client_impact)):
-        if value is not None:
-            argv += [flag, str(value)]
+    argv += options.pytest_argv(replace(chosen, run_id=run_dir.name))
+    argv += [*(["-k", args.keyword] if args.keyword else []), *(["-m", args.markexpr] if args.markexpr else [])]
     return argv + list(args.pytest_args)
 
 
@@ -258,41 +211,40 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the suite through pytest, then print the summary and choose the exit code."""
     import pytest
 
-    if args.base_url and not os.environ.get(args.api_key_env):
-        print(f"anthropic-conformance: environment variable {args.api_key_env} is not set (it should hold the API key for {args.base_url})", file=sys.stderr)
+    chosen = options.from_namespace(args)
+    if chosen.base_url and not os.environ.get(str(chosen.api_key_env)):
+        print(f"anthropic-conformance: environment variable {chosen.api_key_env} is not set (it should hold the API key for {chosen.base_url})", file=sys.stderr)
         return EXIT_USAGE
-    profile = args.profile or ("anthropic" if args.base_url else "reference")
-    contracts = load_contracts(args.api_version, profile, spec_dir=args.spec_dir)  # a broken spec is a one-line exit 2 before anything starts
+    contracts, headers = prepare(chosen)  # a broken spec, header, baseline, report folder or --against file: one line, exit 2, before anything starts
     versions = list(contracts)
-    chosen = contracts[args.api_version].profile
-    headers = extra_headers.for_run(chosen.request_headers, chosen.name, args=args.header)  # a malformed header or unset ${VAR}: one line, exit 2
-    check_report_dir(args.report_dir)  # a report folder that cannot be written is a one-line exit 2 before any request
-    if args.baseline:
-        baseline.load(args.baseline, strict=args.strict_baseline)  # so is a broken baseline
-    if args.against:
-        previous_results(args.against)  # and an --against file that is no results.json
-    run_dir = Path(args.report_dir) / new_run_id()
+    run_dir = Path(chosen.report_dir) / new_run_id()
     also = f" (and {', '.join(versions[1:])} where the rules differ)" if versions[1:] else ""
     if args.verbosity >= 0:
-        print(f"anthropic-conformance {__version__}: {'embedded reference server' if not args.base_url else args.base_url} · profile {profile} · API {args.api_version}{also}", file=sys.stderr)
+        target = "embedded reference server" if chosen.embedded else chosen.base_url
+        print(f"anthropic-conformance {__version__}: {target} · profile {chosen.profile_name} · API {chosen.api_version}{also}", file=sys.stderr)
         if headers.pairs:
             print(f"  extra headers: {headers.describe()}", file=sys.stderr)
-    interruption = interrupts.Interruption()
-    plugin = _CliPlugin(terminal.Progress(sys.stderr) if args.verbosity >= 0 else None, interruption)
-    with interruption.installed():
-        code = int(pytest.main(_pytest_args(args, run_dir), plugins=[plugin]))
-    if plugin.progress is not None:
-        plugin.progress.close()
-    state = plugin.state
-    if interruption.fired:
-        print(f"anthropic-conformance: {interrupts.stopped_line(interruption, run_dir)}", file=sys.stderr)
-        return interruption.exit_code
-    if state is not None and state.startup_error is not None:
-        print(f"anthropic-conformance: {state.startup_error}", file=sys.stderr)
-        return EXIT_USAGE
-    if state is not None and state.fatal:
-        print(f"anthropic-conformance: {state.fatal}", file=sys.stderr)
-        return EXIT_TARGET
+    progress = terminal.Progress(sys.stderr) if args.verbosity >= 0 else None
+    stopped: list[ConformanceError] = []
+    hooks = RunHooks(progress=progress, on_plan=(lambda plan: print(f"  {plan.describe()}", file=sys.stderr, flush=True)) if progress is not None else (lambda plan: None),
+                     on_stop=stopped.append, interruption=interrupts.Interruption())
+    with hooks.interruption.installed():
+        code = int(pytest.main(_pytest_argv(chosen, args, run_dir), plugins=[hooks]))
+    if progress is not None:
+        progress.close()
+    if hooks.interruption.fired:
+        print(f"anthropic-conformance: {interrupts.stopped_line(hooks.interruption, run_dir)}", file=sys.stderr)
+        return hooks.interruption.exit_code
+    if stopped:
+        print(f"anthropic-conformance: {stopped[0]}", file=sys.stderr)
+        return EXIT_TARGET if isinstance(stopped[0], TargetError) else EXIT_USAGE
+    return _finish(run_dir, code, args)
+
+
+def _finish(run_dir: Path, code: int, args: argparse.Namespace) -> int:
+    """The summary of a run pytest ended, and its exit code: the gate's, unless the run ended without results."""
+    import pytest
+
     results = run_dir / "results.json"
     if not results.is_file():
         if code == pytest.ExitCode.NO_TESTS_COLLECTED:
@@ -327,18 +279,6 @@ def _profiles(documents: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def _publish(out_dir: Path, document: dict[str, Any]) -> Path:
-    from .report import matrix, summary
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "comparison.json").write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
-    page: Path = matrix.write(out_dir, document)
-    text = matrix.markdown(document)
-    (out_dir / "summary.md").write_text(text, encoding="utf-8")
-    summary.append_github_step_summary(text)
-    return page
-
-
 def _compare_exit(document: dict[str, Any]) -> int:
     if any(c.get("gate_failed") for c in document["targets"]):
         return EXIT_FAILED
@@ -357,20 +297,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     out_dir = Path(args.report_dir) / f"compare-{new_run_id()}"
     if args.verbosity >= 0:
         print(f"comparing {len(specs)} targets: {', '.join(s.name for s in specs)}", file=sys.stderr)
-    overrides: dict[str, Any] = {"step_summary": False, "baseline": args.baseline, "strict_baseline": args.strict_baseline, "behaviour_retries": args.behaviour_retries,
-                                 "client_impact": args.client_impact}
-    if args.tier:
-        overrides["tier"] = args.tier
+    template = Options(step_summary=False, baseline=args.baseline, strict_baseline=args.strict_baseline, behaviour_retries=args.behaviour_retries, client_impact=args.client_impact, tier=args.tier)
     interruption = interrupts.Interruption()
     with interruption.installed():
         # Several targets share one stderr: plain lines, each naming its target, never one updating line.
         progress = (lambda name: terminal.Progress(sys.stderr, live=False, label=name)) if args.verbosity >= 0 else None
-        runs = compare.run_targets(specs, out_dir, overrides=overrides, interruption=interruption, progress=progress)
+        runs = compare.run_targets(specs, out_dir, template=template, interruption=interruption, progress=progress)
     documents = [r.document for r in runs if r.document is not None]
     entries = [(r.spec.name, r.document, r.error, f"{r.spec.name}/report.html" if r.document is not None else None) for r in runs]
     document = compare.comparison(entries, profiles=_profiles(documents))
     compare.against(document, earlier)
-    page = _publish(out_dir, document)
+    page = publish_comparison(out_dir, document)
     print(terminal.comparison(document, str(page), verbosity=args.verbosity))
     if interruption.fired:
         print(f"anthropic-conformance: {interruption.describe()}; partial results (\"complete\": false) in {page}", file=sys.stderr)
@@ -400,7 +337,7 @@ def cmd_merge(args: argparse.Namespace) -> int:
         documents.append(document)
     merged = compare.comparison(entries, profiles=_profiles(documents))
     compare.against(merged, compare.load_earlier(args.against))
-    page = _publish(out_dir, merged)
+    page = publish_comparison(out_dir, merged)
     print(terminal.comparison(merged, str(page)))
     return EXIT_FAILED if any(c.get("gate_failed") for c in merged["targets"]) else EXIT_OK
 
@@ -412,7 +349,6 @@ def cmd_replay(args: argparse.Namespace) -> int:
     """Judge a recorded run again, offline, and write a fresh report."""
     from .proxy.replay import replay_session, session_document
     from .replay import replay
-    from .runstate import Options, RunState
 
     check_report_dir(args.report_dir)
     session = session_document(Path(args.path))
@@ -422,12 +358,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
         print(terminal.summary(published.document, report_path=str(published.run_dir / "report.html"), colour=terminal.fancy(sys.stdout)))
         return EXIT_FAILED if published.failed else EXIT_OK
     result = replay(Path(args.path), profile=args.profile, api_version=args.api_version, model=args.model, spec_dir=args.spec_dir)
-    options = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline,
-                      client_impact=args.client_impact)
-    state = RunState(options)
-    run_dir = state.run_dir
-    state.write(result, run_dir)
-    document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
+    chosen = Options(base_url=result.base_url or "replay", profile=result.contract.profile.name, report_dir=args.report_dir, baseline=args.baseline, strict_baseline=args.strict_baseline,
+                     client_impact=args.client_impact)
+    run_dir = Path(args.report_dir) / new_run_id()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    document = publish(result, run_dir, chosen).document
     if args.verbosity >= 0:
         print(f"replayed {args.path}: {len(result.exchanges)} recorded exchanges, no request sent", file=sys.stderr)
     print(terminal.summary(document, report_path=str(run_dir / "report.html"), colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
@@ -442,21 +377,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if not path.exists():
         raise ConformanceError(f"{path}: no such file")
     judged = validate(path, status=args.status, api_version=args.api_version, spec_dir=args.spec_dir)
-    colour = terminal.colour(sys.stdout)
-    if args.verbosity >= 0:
-        print(f"{path}: judged as {judged.kind}, {len(judged.findings)} checks")
-        for note in judged.notes:
-            print(f"  note: {note}")
-    for finding in judged.findings if args.verbosity >= 0 else ():
-        mark = {"pass": "✓", "fail": "✗", "warn": "!", "error": "E", "skip": "-"}[finding.outcome.value]
-        print(f"  {terminal._paint(mark, finding.outcome.value, colour)} {finding.check_id}")
-        for line in finding.message.splitlines():
-            print(f"      {line}")
-        for item in finding.judged if args.verbosity > 0 else ():
-            print(f"      judged: {terminal._first_line(item)}")
-    counts = {o: sum(1 for f in judged.findings if f.outcome.value == o) for o in ("pass", "fail", "warn", "error")}
-    errors = f" · {counts['error']} error (a limit of the suite, not a verdict)" if counts["error"] else ""
-    print(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn{errors}")
+    print(terminal.judged(str(path), judged.kind, judged.findings, judged.notes, colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
     return EXIT_FAILED if judged.must_failures else EXIT_OK
 
 

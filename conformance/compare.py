@@ -15,16 +15,19 @@ import re
 import threading
 import tomllib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from . import __version__, extra_headers
+from . import extra_headers
 from ._types import JSONObject
+from ._version import __version__
 from .errors import ConfigError, ConformanceError, TargetError
 from .findings import REFUSED_CLEANLY
 from .interrupts import Interruption
-from .versions import split, versioned
+from .options import Options
+from .report.diff import diff
+from .runstate import RunHooks, RunState
 
 FORMAT = "anthropic-conformance/comparison/1"
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -161,42 +164,32 @@ def run_targets(
     specs: Iterable[TargetSpec],
     out_dir: Path,
     *,
-    overrides: Mapping[str, Any] | None = None,
+    template: Options | None = None,
     interruption: Interruption | None = None,
     progress: Callable[[str], Callable[[int, int], None]] | None = None,
 ) -> list[TargetRun]:
     """Run every target concurrently (each within its own concurrency); a dead target never stops the others.
 
+    ``template`` holds the options every target shares (a target's own tier wins over its tier);
     ``interruption`` stops them all; ``progress`` gives each target (by name) its progress callback.
     """
-    import json
-
-    from .runstate import Options, RunState
-
+    shared = template or Options()
     runs = [TargetRun(spec=s, run_dir=out_dir / s.name) for s in specs]
 
     def work(item: TargetRun) -> None:
         spec = item.spec
-        extra = dict(overrides or {})
-        options = Options(
-            base_url=spec.base_url, api_key=spec.api_key, model=spec.model, profile=spec.profile, api_version=spec.api_version,
-            concurrency=spec.concurrency, tier=spec.tier or extra.pop("tier", None), report_dir=str(out_dir), run_id=spec.name,
-            target_name=spec.name, headers=spec.headers, **extra,
+        chosen = replace(
+            shared, base_url=spec.base_url, api_key=spec.api_key, model=spec.model, profile=spec.profile, api_version=spec.api_version,
+            concurrency=spec.concurrency, tier=spec.tier or shared.tier, report_dir=str(out_dir), run_id=spec.name, target_name=spec.name, headers=spec.headers,
         )
-        state = RunState(options)
-        if interruption is not None:
-            state.interruption = interruption
-        if progress is not None:
-            state.progress = progress(spec.name)
-        try:
-            state.execute(None)
-            item.document = json.loads((item.run_dir / "results.json").read_text(encoding="utf-8"))
-        except TargetError as exc:
-            item.error = f"unusable: {exc}"
-        except ConformanceError as exc:
-            item.error = f"not run: {exc}"
-        finally:
-            state.close()
+        hooks = RunHooks(progress=progress(spec.name) if progress is not None else None, interruption=interruption or Interruption())
+        with RunState(chosen, hooks=hooks) as state:
+            try:
+                item.document = state.execute(None).document
+            except TargetError as exc:
+                item.error = f"unusable: {exc}"
+            except ConformanceError as exc:
+                item.error = f"not run: {exc}"
 
     threads = [threading.Thread(target=work, args=(item,), name=f"compare-{item.spec.name}") for item in runs]
     for thread in threads:
@@ -317,47 +310,3 @@ def against(document: JSONObject, earlier: JSONObject | None) -> None:
         now = [{"id": row["id"], "outcome": row["cells"][name]["outcome"]} for row in document["checks"] if name in row["cells"]]
         targets[name] = diff(now, list(earlier["outcomes"].get(name, {}).values()), tiers=(column.get("tier"), earlier["tiers"].get(name)))
     document["against"] = {"file": earlier["file"], "targets": targets}
-
-
-def _same_case(record: Mapping[str, Any], now: Mapping[str, str]) -> str:
-    """An earlier record's id as this run names the case: a version-dependent case recorded before ids carried the version gets the one it was judged under."""
-    case_id = str(record["id"])
-    version = record.get("api_version")
-    if case_id in now or not isinstance(version, str) or split(case_id)[1] is not None:
-        return case_id
-    pinned = versioned(case_id, version)
-    return pinned if pinned in now else case_id
-
-
-def diff(current: Iterable[Mapping[str, Any]], previous: Iterable[Mapping[str, Any]], *, tiers: tuple[str | None, str | None] | None = None) -> JSONObject:
-    """What changed between two runs of one target: better, worse, new and gone cases.
-
-    ``tiers`` is (now, before), the tiers the two runs selected. When they differ, a case that
-    went to or from ``skip`` is listed under ``tier`` instead of better or worse: a check judged
-    on what the run sent (a stream long enough to time, say) may have had nothing to judge in the
-    smaller tier, which says nothing about the target.
-    """
-    rank = {"pass": 0, "warn": 1, "skip": 2, "error": 2, "fail": 3}
-    now = {str(r["id"]): str(r["outcome"]) for r in current}
-    before = {_same_case(r, now): str(r["outcome"]) for r in previous}
-    retiered = tiers is not None and None not in tiers and tiers[0] != tiers[1]  # an older document names no tier: unknown, not different
-    better: list[JSONObject] = []
-    worse: list[JSONObject] = []
-    by_tier: list[JSONObject] = []
-    for case_id, outcome in now.items():
-        old = before.get(case_id)
-        if old is None or old == outcome:
-            continue
-        change = {"id": case_id, "before": old, "now": outcome}
-        if retiered and "skip" in (old, outcome):
-            by_tier.append(change)
-            continue
-        (better if rank[outcome] < rank[old] else worse).append(change)
-    return {
-        "better": sorted(better, key=lambda c: c["id"]),
-        "worse": sorted(worse, key=lambda c: c["id"]),
-        "new": sorted(case_id for case_id in now if case_id not in before),
-        "gone": sorted(case_id for case_id in before if case_id not in now),
-        "tier": sorted(by_tier, key=lambda c: c["id"]),
-        **({"tiers": {"now": tiers[0], "before": tiers[1]}} if retiered and tiers is not None else {}),
-    }

@@ -1,8 +1,10 @@
 """pytest glue, and nothing else: options, parametrization from the spec, outcomes, xdist.
 
 Registered through the ``pytest11`` entry point, so ``pytest --pyargs conformance --base-url …``
-works from any directory. Every decision about what to send and how to judge lives below this
-module; here a ``Finding`` only becomes a pytest outcome:
+works from any directory. The options are generated from ``options.Options``; the run itself is
+a ``runstate.RunState`` (a driver such as the CLI registers its ``RunHooks`` as a plugin to hear
+progress and why a run stopped). Every decision about what to send and how to judge lives below
+this module; here a ``Finding`` only becomes a pytest outcome:
 pass → passed, fail → failed, warn → passed and reported as "warned", skip → skipped,
 error (infrastructure) → an error in setup.
 """
@@ -11,22 +13,25 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import os
 from collections.abc import Generator
+from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import options
+from .budget import Estimate
 from .errors import ConformanceError, SpecError, TargetError
 from .findings import Finding, Outcome
+from .options import TIERS
 from .report import allure as allure_report
 from .report import casefile
 from .report.casefile import RunEvidence
-from .runstate import CLIENT_IMPACT_ENV, CLIENT_IMPACT_MODES, Options, RunState
+from .runstate import RunHooks, RunState, check
 
 RUN_KEY = pytest.StashKey[RunState]()
 CASE_ARG = "conformance_case"
-TIERS = ("smoke", "core", "full")
 EXIT_SPEC_ERROR = 2
 EXIT_TARGET_UNUSABLE = 3
 
@@ -43,41 +48,13 @@ GROUP = "conformance"
 
 
 def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
-    """The conformance option group; ``--base-url`` only once every other plugin had the chance to own it."""
+    """The conformance option group, generated from ``Options``; ``--base-url`` only once every other plugin had the chance to own it."""
     group = parser.getgroup(GROUP, "Anthropic Messages API conformance")
     if _initial_conftests_loaded(pluginmanager):  # registered from a conftest: the hook below has already run
         _claim_base_url(parser)
-    group.addoption("--api-key", dest="conformance_api_key", metavar="KEY", default=None, help="API key for the target. Default: $ANTHROPIC_API_KEY.")
-    group.addoption("--api-key-env", dest="conformance_api_key_env", metavar="VAR", default=None, help="Read the API key from environment variable VAR (keeps it off command lines).")
-    group.addoption(
-        "--header", dest="conformance_headers", action="append", default=[], metavar="'NAME: VALUE'",
-        help="Send this header on every request (repeatable), e.g. a gateway's routing header. VALUE may be ${VAR}: read from the environment and redacted like the key.",
-    )
-    group.addoption("--run-id", dest="conformance_run_id", metavar="ID", default=None, help="Name of the run folder under --report-dir. Default: a timestamp.")
-    group.addoption("--model", dest="conformance_model", metavar="MODEL", default=None, help="Model id to test. Default: the profile's default model.")
-    group.addoption("--profile", dest="conformance_profile", metavar="NAME", default=None, help="Provider profile (its documented deviations). Default: anthropic (reference for the embedded server).")
-    group.addoption("--api-version", dest="conformance_api_version", metavar="VERSION", default="2023-06-01", help="Primary anthropic-version: 2023-06-01 (default) or 2026-10-21. Version-dependent rules are judged under both live versions.")
-    group.addoption("--spec-dir", dest="conformance_spec_dir", metavar="DIR", default=None, help="Use spec files from DIR instead of the packaged ones.")
-    group.addoption("--concurrency", dest="conformance_concurrency", type=int, metavar="N", default=None, help="Requests in flight at once. Default: 4 (8 for the embedded server).")
-    group.addoption("--report-dir", dest="conformance_report_dir", metavar="DIR", default="reports", help="Where reports/<run-id>/ is written. Default: reports.")
-    group.addoption("--tier", dest="conformance_tier", metavar="TIER", default=None, choices=TIERS, help="Run only this tier: smoke, core or full (each includes the ones before it). Default: full.")
-    group.addoption("--target-name", dest="conformance_target_name", metavar="NAME", default=None, help="A name for the target in reports and baselines. Default: its base URL.")
-    group.addoption("--baseline", dest="conformance_baseline", metavar="FILE", default=None, help="YAML of expected MUST failures: listed failures are xfailed, not failed.")
-    group.addoption("--strict-baseline", dest="conformance_strict_baseline", action="store_true", default=False, help="A baseline entry that now passes (stale) fails the run.")
-    group.addoption("--write-baseline", dest="conformance_write_baseline", metavar="FILE", default=None, help="Write this run's MUST failures as a starting baseline.")
-    group.addoption("--against", dest="conformance_against", metavar="RESULTS_JSON", default=None, help="Compare with an earlier results.json: better, worse, new, gone.")
-    group.addoption("--behaviour-retries", dest="conformance_behaviour_retries", type=int, metavar="N", default=1, help="Resend a failed behaviour probe up to N times; a pass on retry is a warning. Default: 1.")
-    group.addoption("--max-requests", dest="conformance_max_requests", type=int, metavar="N", default=None, help="Refuse to start a run that could send more than N requests.")
-    group.addoption("--max-tokens-total", dest="conformance_max_tokens_total", type=int, metavar="N", default=None, help="Refuse to start a run whose token upper bound exceeds N.")
-    group.addoption("--request-timeout", dest="conformance_request_timeout", type=float, metavar="S", default=180.0, help="Longest time one exchange may take. Default: 180.")
-    group.addoption("--idle-timeout", dest="conformance_idle_timeout", type=float, metavar="S", default=60.0, help="Longest silence tolerated while reading an answer. Default: 60.")
-    group.addoption(
-        "--client-impact",
-        dest="conformance_client_impact",
-        choices=CLIENT_IMPACT_MODES,
-        default=os.environ.get(CLIENT_IMPACT_ENV) or "installed",
-        help="Replay every exchange into the official clients offline: install (missing ones into the cache first), installed (only those present), off. Default: installed ($CONFORMANCE_CLIENT_IMPACT).",
-    )
+    for flag, kwargs in options.pytest_options():
+        if flag != BASE_URL_OPTION:
+            group.addoption(flag, **kwargs)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -113,9 +90,7 @@ def _claim_base_url(parser: pytest.Parser) -> None:
         return
     # pytest 9 raises argparse's error at once, pytest 8 a ValueError for a clash inside the group.
     with contextlib.suppress(ValueError, argparse.ArgumentError):
-        parser.getgroup(GROUP).addoption(
-            BASE_URL_OPTION, dest="base_url", metavar="URL", default=None, help="Target base URL (the suite appends /v1/messages). Default: the embedded reference server."
-        )
+        parser.getgroup(GROUP).addoption(BASE_URL_OPTION, **dict(options.pytest_options())[BASE_URL_OPTION])
 
 
 def _base_url(config: pytest.Config) -> str | None:
@@ -129,42 +104,12 @@ def _base_url(config: pytest.Config) -> str | None:
     return str(value) if value else None
 
 
-def _options(config: pytest.Config) -> Options:
-    return Options(
-        base_url=_base_url(config),
-        api_key=config.getoption("conformance_api_key"),
-        api_key_env=config.getoption("conformance_api_key_env"),
-        run_id=config.getoption("conformance_run_id"),
-        model=config.getoption("conformance_model"),
-        profile=config.getoption("conformance_profile"),
-        api_version=config.getoption("conformance_api_version"),
-        spec_dir=config.getoption("conformance_spec_dir"),
-        concurrency=config.getoption("conformance_concurrency"),
-        report_dir=config.getoption("conformance_report_dir"),
-        tier=config.getoption("conformance_tier"),
-        target_name=config.getoption("conformance_target_name"),
-        baseline=config.getoption("conformance_baseline"),
-        strict_baseline=config.getoption("conformance_strict_baseline"),
-        write_baseline=config.getoption("conformance_write_baseline"),
-        behaviour_retries=config.getoption("conformance_behaviour_retries"),
-        against=config.getoption("conformance_against"),
-        max_requests=config.getoption("conformance_max_requests"),
-        max_tokens_total=config.getoption("conformance_max_tokens_total"),
-        request_timeout=config.getoption("conformance_request_timeout"),
-        idle_timeout=config.getoption("conformance_idle_timeout"),
-        header_args=tuple(config.getoption("conformance_headers") or ()),
-        client_impact=config.getoption("conformance_client_impact", "off"),
-    )
-
-
 def _is_worker(config: pytest.Config) -> bool:
     return hasattr(config, "workerinput")
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Create the run state; workers learn the run folder from the controller."""
-    from pathlib import Path
-
+    """Create the run state from the options (and a driver's ``RunHooks``); workers learn the run folder from the controller."""
     for tier in TIERS:
         config.addinivalue_line("markers", f"{tier}: conformance checks in the {tier} tier (tiers include the ones before them)")
     config.addinivalue_line("markers", "must: conformance checks of MUST rules (a violation fails)")
@@ -174,21 +119,30 @@ def pytest_configure(config: pytest.Config) -> None:
     if _is_worker(config):
         run_dir_value = config.workerinput.get("conformance_run_dir")  # type: ignore[attr-defined]
         run_dir = Path(run_dir_value) if run_dir_value else None
-    state = RunState(_options(config), run_dir=run_dir)
-    config.stash[RUN_KEY] = state
+    chosen = options.from_pytest(config.getoption, _base_url(config))
+    config.stash[RUN_KEY] = RunState(chosen, run_dir=run_dir, hooks=_hooks(config))
     try:
-        state.options.check()
-        state.load_baseline()
+        check(chosen)
     except ConformanceError as exc:
         raise pytest.UsageError(f"conformance: {exc}") from exc
     if config.pluginmanager.hasplugin("xdist"):
         config.pluginmanager.register(_XdistHooks(), "conformance-xdist")
 
 
+def _hooks(config: pytest.Config) -> RunHooks:
+    """The hooks a driver registered as a plugin (the CLI does), else the terminal's plan line."""
+    hooks = next((p for p in config.pluginmanager.get_plugins() if isinstance(p, RunHooks)), RunHooks())
+    return hooks if hooks.on_plan is not None else replace(hooks, on_plan=lambda plan: _write_plan(config, plan))
+
+
+def _write_plan(config: pytest.Config, plan: Estimate) -> None:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    if reporter is not None:
+        reporter.write_line(f"conformance: {plan.describe()}")
+
+
 def _register_areas(config: pytest.Config) -> None:
     """One marker per rule area, so ``pytest --markers`` lists them and ``-m stream`` passes ``--strict-markers``."""
-    from pathlib import Path
-
     from .contract.loader import rule_areas
 
     spec_dir = config.getoption("conformance_spec_dir", None)
@@ -238,7 +192,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     except ConformanceError as exc:
         # Exiting here would show as a collection error with a traceback; collection_finish
         # exits instead, with the one-line message.
-        state.startup_error = exc
+        state.stop(exc)
         metafunc.parametrize(CASE_ARG, [pytest.param("spec-error", id="spec-error", marks=pytest.mark.skip(reason=str(exc)))])
         return
     params = []
@@ -271,26 +225,20 @@ def _case_from_nodeid(nodeid: str) -> str | None:
 
 def _execute(config: pytest.Config, case_ids: list[str]) -> None:
     state = _state(config)
-    if state.startup_error is None and case_ids:
+    if state.error is None and case_ids:
         try:
             _ = state.cases
         except ConformanceError as exc:
-            state.startup_error = exc
-    if state.startup_error is not None:
-        _exit_on(state.startup_error)
+            state.stop(exc)
+    if state.error is not None:
+        _exit_on(state.error)
     if not case_ids or config.option.collectonly:
         return
-    reporter = config.pluginmanager.get_plugin("terminalreporter")
-    if reporter is not None and state.on_plan is None:
-        state.on_plan = lambda plan: reporter.write_line(f"conformance: {plan.describe()}")
     try:
-        with state.interruption.installed():  # SIGINT/SIGTERM stop the sending; what arrived is judged
+        with state.hooks.interruption.installed():  # SIGINT/SIGTERM stop the sending; what arrived is judged
             state.execute(case_ids)
-    except TargetError as exc:
-        state.record_fatal(str(exc))  # xdist workers and the CLI read it
-        _exit_on(exc)
-    except ConformanceError as exc:
-        state.startup_error = exc
+    except ConformanceError as exc:  # a TargetError is told to xdist workers and the CLI too
+        state.stop(exc)
         _exit_on(exc)
 
 
@@ -311,7 +259,7 @@ class _XdistHooks:
 
     def pytest_configure_node(self, node: Any) -> None:
         state = _state(node.config)
-        node.workerinput["conformance_run_dir"] = str(state.planned_run_dir())
+        node.workerinput["conformance_run_dir"] = str(state.run_dir)
 
     def pytest_xdist_node_collection_finished(self, node: Any, ids: list[str]) -> None:
         state = _state(node.config)
@@ -344,9 +292,9 @@ def report_finding(finding: Finding, request: pytest.FixtureRequest | None = Non
     state = _state(request.config) if request is not None else None
     if finding.outcome is Outcome.SKIP:
         pytest.skip(finding.message)
-    if finding.outcome is Outcome.FAIL and state is not None and finding.case_id in state.excused:
-        pytest.xfail(f"baselined: {state.excused[finding.case_id]}")
-    if finding.outcome is Outcome.PASS and state is not None and finding.case_id in state.stale:
+    if finding.outcome is Outcome.FAIL and state is not None and finding.case_id in state.verdicts.excused:
+        pytest.xfail(f"baselined: {state.verdicts.excused[finding.case_id]}")
+    if finding.outcome is Outcome.PASS and state is not None and finding.case_id in state.verdicts.stale:
         if state.options.strict_baseline:
             pytest.fail(f"{finding.case_id}: stale baseline entry, the check passes now; remove it from {state.options.baseline}", pytrace=False)
         if request is not None:
@@ -396,7 +344,7 @@ def _evidence(config: pytest.Config) -> RunEvidence:
     evidence = config.stash.get(EVIDENCE_KEY, None)
     if evidence is None:
         state = _state(config)
-        evidence = RunEvidence(state.planned_run_dir(), exchanges=state.result.exchanges if state.result is not None else None)
+        evidence = RunEvidence(state.run_dir, exchanges=state.result.exchanges if state.result is not None else None)
         config.stash[EVIDENCE_KEY] = evidence
     return evidence
 
@@ -490,8 +438,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     state = session.config.stash.get(RUN_KEY, None)
     if state is not None and state.fatal and not _is_worker(session.config):
         session.exitstatus = EXIT_TARGET_UNUSABLE
-    if state is not None and state.interruption.fired and not _is_worker(session.config):
-        session.exitstatus = state.interruption.exit_code
+    if state is not None and state.hooks.interruption.fired and not _is_worker(session.config):
+        session.exitstatus = state.hooks.interruption.exit_code
 
 
 __all__ = ["InfrastructureError", "SpecError", "report_finding"]

@@ -4,7 +4,7 @@ Owns the hand-over from the forwarding event loop (a bounded queue: when judging
 exchange that just finished waits, never the bytes of another), the judging thread (``traffic.py``
 judges each exchange as it completes, so a long session holds a bounded window, not every body),
 the cassette written line by line as exchanges complete, the live lines on the terminal, and the
-run folder written at the end with the planned run's own publishing (``RunState.write``: results.json,
+run folder written at the end with the planned run's own publishing (``publish.publish``: results.json,
 report.html, summary.md) plus junit.xml. A bug in judging one exchange is reported and skipped,
 never the end of the session.
 """
@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from .. import __version__, cassette
+from .. import cassette
+from .._version import __version__
 from ..contract.model import Contract
 from ..exchange import Exchange
 from ..findings import Finding, Outcome
+from ..options import Options
+from ..publish import new_run_id, publish
 from ..report import junit, summary, terminal
-from ..runstate import Options, RunState, new_run_id
 from ..scenarios import Case, Request
 from ..traffic import Judged, TrafficJudge
 
@@ -174,9 +176,8 @@ class Session:
             result.cases.append(case)
             result.findings.append(finding)
         options = Options(base_url=self.settings.upstream, profile=self.settings.profile, report_dir=self.settings.report_dir, target_name=self.settings.target_name, step_summary=False)
-        state = RunState(options, run_dir=self.run_dir)
         section = self.section()
-        document = state.write(result, self.run_dir, extra={"proxy": section, **(extra or {})})
+        document = publish(result, self.run_dir, options, extra={"proxy": section, **(extra or {})}).document
         junit.write(self.run_dir / "junit.xml", document)
         text = summary.markdown(document) + "\n" + markdown(section)
         (self.run_dir / "summary.md").write_text(text, encoding="utf-8")

@@ -11,8 +11,8 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 
-from .. import __version__
 from .._types import JSONObject
+from .._version import __version__
 from ..engine import RunResult
 from ..findings import Finding, Outcome
 from ..redact import Redactor

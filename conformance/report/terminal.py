@@ -11,10 +11,11 @@ import os
 import re
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TextIO
 
 from .._types import JSONObject
+from ..findings import Finding
 from . import summary as summary_md
 
 ORDER = ("fail", "warn", "error", "skip", "pass")
@@ -221,4 +222,17 @@ def comparison(document: JSONObject, page: str, *, verbosity: int = 0) -> str:
             shown = [("worse", c) for c in change["worse"]] + [("better", c) for c in change["better"]] if verbosity >= 0 else []
             lines += [f"      {kind}: {c['id']} {c['before']} → {c['now']}" for kind, c in shown[:20]]
     lines.append(f"  report {page}")
+    return "\n".join(lines)
+
+
+def judged(path: str, kind: str, findings: Sequence[Finding], notes: Sequence[str], *, colour: bool, verbosity: int = 0) -> str:
+    """What ``validate`` found in one saved answer: each finding with its message (-v: what it judged), then the counts."""
+    lines = [f"{path}: judged as {kind}, {len(findings)} checks", *(f"  note: {note}" for note in notes)] if verbosity >= 0 else []
+    for finding in findings if verbosity >= 0 else ():
+        lines.append(f"  {_paint(_MARK[finding.outcome.value], finding.outcome.value, colour)} {finding.check_id}")
+        lines += [f"      {line}" for line in finding.message.splitlines()]
+        lines += [f"      judged: {_first_line(item)}" for item in (finding.judged if verbosity > 0 else ())]
+    counts = {o: sum(1 for f in findings if f.outcome.value == o) for o in ("pass", "fail", "warn", "error")}
+    errors = f" · {counts['error']} error (a limit of the suite, not a verdict)" if counts["error"] else ""
+    lines.append(f"  {counts['pass']} pass · {counts['fail']} fail · {counts['warn']} warn{errors}")
     return "\n".join(lines)

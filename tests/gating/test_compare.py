@@ -8,6 +8,7 @@ import pytest
 
 from conformance import compare
 from conformance.errors import ConfigError
+from conformance.report.diff import diff
 
 
 def targets(tmp_path: Path, text: str) -> Path:
@@ -51,7 +52,7 @@ def test_broken_targets_files_are_one_clear_error(tmp_path: Path, text: str, mes
 def test_diff_reports_better_worse_new_and_gone() -> None:
     now = [{"id": "a.x", "outcome": "pass"}, {"id": "a.y", "outcome": "fail"}, {"id": "a.z", "outcome": "pass"}]
     before = [{"id": "a.x", "outcome": "fail"}, {"id": "a.y", "outcome": "pass"}, {"id": "a.w", "outcome": "pass"}]
-    assert compare.diff(now, before) == {
+    assert diff(now, before) == {
         "better": [{"id": "a.x", "before": "fail", "now": "pass"}],
         "worse": [{"id": "a.y", "before": "pass", "now": "fail"}],
         "new": ["a.z"],
@@ -63,13 +64,13 @@ def test_diff_reports_better_worse_new_and_gone() -> None:
 def test_a_skip_a_different_tier_explains_is_not_worse() -> None:
     now = [{"id": "recovery.stream_not_buffered", "outcome": "skip"}, {"id": "a.y", "outcome": "fail"}]
     before = [{"id": "recovery.stream_not_buffered", "outcome": "pass"}, {"id": "a.y", "outcome": "pass"}]
-    changed = compare.diff(now, before, tiers=("core", "full"))
+    changed = diff(now, before, tiers=("core", "full"))
     assert changed["worse"] == [{"id": "a.y", "before": "pass", "now": "fail"}]
     assert changed["tier"] == [{"id": "recovery.stream_not_buffered", "before": "pass", "now": "skip"}]
     assert changed["tiers"] == {"now": "core", "before": "full"}
-    same = compare.diff(now, before, tiers=("core", "core"))  # same tier: the skip is the target's doing
+    same = diff(now, before, tiers=("core", "core"))  # same tier: the skip is the target's doing
     assert {c["id"] for c in same["worse"]} == {"a.y", "recovery.stream_not_buffered"}
-    unknown = compare.diff(now, before, tiers=("core", None))  # an older document that names no tier: not known to differ
+    unknown = diff(now, before, tiers=("core", None))  # an older document that names no tier: not known to differ
     assert len(unknown["worse"]) == 2
 
 

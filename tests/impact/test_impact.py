@@ -18,8 +18,9 @@ import pytest
 from conformance.contract.model import Tier
 from conformance.impact import clients as impact_clients
 from conformance.impact.replay import assess
+from conformance.options import Options
 from conformance.report.results import SCHEMA_PATH
-from conformance.runstate import Options, RunState
+from conformance.runstate import RunState
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +97,7 @@ def test_no_client_breaks_on_the_faithful_server(reference, reference_key, tmp_p
 def test_clients_not_installed_are_named_as_not_checked(monkeypatch, tmp_path, reference, reference_key):
     monkeypatch.setenv(impact_clients.CACHE_ENV, str(tmp_path / "empty-cache"))
     state = RunState(Options(base_url=reference.base_url, api_key=reference_key, profile="reference", tier=Tier.SMOKE.value, report_dir=str(tmp_path), run_id="run", step_summary=False))
-    result = state.execute(None)
+    result = state.execute(None).result
     report = assess(result.exchanges.values(), install=False, log=lambda line: None)
     assert [(r.client.id, r.checked) for r in report.clients] == [("python-1", False), ("python-2", False), ("typescript", False), ("ai-sdk", False)]
     assert all("not installed" in r.note for r in report.clients)
