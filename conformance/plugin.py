@@ -434,10 +434,13 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    """A spec error found while collecting exits 2 rather than pytest's 4; an interrupted run exits 130 or 143."""
+    """A run that could not start, or that could judge at most half of its MUST cases, exits 3; an interrupted run exits 130 or 143."""
     state = session.config.stash.get(RUN_KEY, None)
     if state is not None and state.fatal and not _is_worker(session.config):
         session.exitstatus = EXIT_TARGET_UNUSABLE
+    report = state.report if state is not None else None
+    if report is not None and report.document["gate"].get("unjudged") and not report.document["must_failures"] and not _is_worker(session.config):
+        session.exitstatus = EXIT_TARGET_UNUSABLE  # more than half of the MUST cases could not be judged (publish._mark_unjudged)
     if state is not None and state.hooks.interruption.fired and not _is_worker(session.config):
         session.exitstatus = state.hooks.interruption.exit_code
 

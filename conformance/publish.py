@@ -123,6 +123,9 @@ class Report:
     verdicts: Verdicts
 
 
+UNJUDGED_SHARE = 0.5  # more than this share of the MUST cases in error: the target could not be tested (exit 3)
+
+
 def publish(
     result: RunResult, run_dir: Path, options: Options, *, tier: str | None = None, interruption: Interruption | None = None, extra: Mapping[str, Any] | None = None
 ) -> Report:
@@ -136,6 +139,7 @@ def publish(
     _client_impact(document, result, options.client_impact)
     excused, stale = _gate(document, options)
     _mark_interrupted(document, interruption)
+    _mark_unjudged(document)
     if tier is not None:
         document["run"]["tier"] = tier
     if options.against:
@@ -164,6 +168,28 @@ def _mark_interrupted(document: dict[str, Any], interruption: Interruption | Non
     gate = document["gate"]
     gate["failed"] = True
     gate["reasons"] = [*gate["reasons"], f"{interruption.describe()}: {unjudged} of {len(document['results'])} cases not judged, the results are partial"]
+
+
+def _mark_unjudged(document: dict[str, Any]) -> None:
+    """A run that could judge at most half of its MUST cases fails the gate as untestable, never "no MUST failure".
+
+    Each error is a limit of ours (a deadline, a redirect to another host we refuse to follow, a
+    response we could not read), never a verdict against the target; but when more than half of the
+    MUST cases end that way, a green gate would say the target conforms when it was barely tested.
+    The run exits 3 (target unusable), as a preflight that failed every way does, with its reports.
+    """
+    if not document.get("complete", True):
+        return  # an interrupted run already says how much it left unjudged
+    must = [r for r in document["results"] if r.get("level") == "MUST"]
+    errors = [r for r in must if r["outcome"] == "error"]
+    if not must or len(errors) <= len(must) * UNJUDGED_SHARE:
+        return
+    first = (errors[0].get("message") or "").strip().splitlines()
+    said = first[0][:300] if first else "no message"
+    gate = document["gate"]
+    gate["unjudged"] = {"errors": len(errors), "must": len(must), "first": said}
+    gate["failed"] = True
+    gate["reasons"] = [*gate["reasons"], f"{len(errors)} of {len(must)} MUST cases could not be judged (error), the first: {said}"]
 
 
 def _client_impact(document: dict[str, Any], result: RunResult, mode: str) -> None:

@@ -229,6 +229,19 @@ def test_every_affected_check_fails_errors_or_skips_with_evidence(run: Run) -> N
 
 
 @LATER
+def test_a_target_that_could_barely_be_judged_never_passes_the_gate(run: Run) -> None:
+    """More than half of the MUST cases in error is "could not be tested" (exit 3, reports written), not a green gate."""
+    assert run.run_dir is not None
+    gate = json.loads((run.run_dir / "results.json").read_text(encoding="utf-8"))["gate"]
+    if run.behaviour.exit_code == 3:
+        assert gate["failed"], gate
+        assert gate["unjudged"]["errors"] * 2 > gate["unjudged"]["must"], gate
+        assert "anthropic-conformance: the target could not be tested:" in run.stderr, run.stderr[-2000:]
+    else:
+        assert "unjudged" not in gate, gate
+
+
+@LATER
 def test_the_report_renders_with_target_text_escaped(run: Run) -> None:
     assert run.run_dir is not None
     page = (run.run_dir / "report.html").read_text(encoding="utf-8")
