@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import httpx
+import pytest
+
+from conformance.reference.router import fault_base_path
 
 V2023 = "2023-06-01"
 V2026 = "2026-10-21"
@@ -15,3 +21,24 @@ XYZZY = "Reply with exactly this text and nothing else: one two three XYZZY four
 def user(text: str) -> list[Any]:
     """A one-turn conversation (typed loosely so it also fits the SDK's MessageParam)."""
     return [{"role": "user", "content": text}]
+
+
+Probe = Callable[[httpx.Client, dict[str, str]], None]
+"""A wire probe: asserts a fault's effect on the answers it asks for (and so fails against the faithful server)."""
+
+
+def wire_probe_tests(probes: Mapping[str, Probe]) -> tuple[Callable[..., None], Callable[..., None]]:
+    """The two tests a table of wire probes gets: each fault shows its effect, and the faithful server does not."""
+    names = sorted(probes)
+
+    @pytest.mark.parametrize("name", names)
+    def test_fault_changes_the_response(server: Any, headers: dict[str, str], name: str) -> None:
+        with httpx.Client(base_url=server.base_url + fault_base_path(name), timeout=30) as http:
+            probes[name](http, headers)
+
+    @pytest.mark.parametrize("name", names)
+    def test_faithful_server_does_not_show_the_fault(http: httpx.Client, headers: dict[str, str], name: str) -> None:
+        with pytest.raises(AssertionError):
+            probes[name](http, headers)
+
+    return test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault
