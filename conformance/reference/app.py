@@ -59,15 +59,18 @@ def error_response(error: ApiError, rid: str, *, extra: dict[str, str] | None = 
     return json_response(error.envelope(rid), status=error.http_status, rid=rid, extra=extra)
 
 
-async def serve_lifespan(receive: Receive, send: Send) -> None:
-    """Acknowledge lifespan events so servers that send them start and stop cleanly."""
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
+async def is_http(scope: Scope, receive: Receive, send: Send) -> bool:
+    """True for an HTTP request to answer; lifespan events are acknowledged here (so servers that send them
+    start and stop cleanly) and any other scope is ignored."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return False
+    return bool(scope["type"] == "http")
 
 
 def _raw_headers(request: Request) -> RawHeaders:
@@ -118,10 +121,7 @@ class ReferenceApp:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if not await is_http(scope, receive, send):
             return
         request = Request(scope, receive)
         try:

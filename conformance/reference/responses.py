@@ -10,32 +10,25 @@ and the code execution `container`; a refusal carries its `stop_details`.
 
 from __future__ import annotations
 
-import secrets
-import string
 from dataclasses import dataclass
 
 from conformance._types import JSONObject
 from conformance.reference import blocks, server_tools
+from conformance.reference.ids import base62
 from conformance.reference.prompt_cache import NO_CACHE, CacheUse
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
 from conformance.reference.variant import Variant
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-
-
-def _base62(length: int) -> str:
-    return "".join(secrets.choice(_BASE62) for _ in range(length))
-
 
 def request_id() -> str:
     """`req_` + 24 base62 characters, the shape of first-party request ids."""
-    return "req_" + _base62(24)
+    return "req_" + base62(24)
 
 
 def message_id() -> str:
     """`msg_01` + 22 base62 characters, the shape of first-party message ids."""
-    return "msg_01" + _base62(22)
+    return "msg_01" + base62(22)
 
 
 @dataclass(frozen=True, slots=True)

@@ -246,7 +246,7 @@ def test_every_recovery_fault_has_a_probe():
     assert sorted(PROBES) == sorted(f.name for f in FAULTS)
 
 
-test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault = wire_probe_tests(PROBES)
+test_every_probe_names_a_fault, test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault = wire_probe_tests(PROBES)
 
 
 @pytest.mark.parametrize("name", ["stream-stall-without-ping", "stream-hung-up-after-message-start"])

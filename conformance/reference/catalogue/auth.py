@@ -15,8 +15,9 @@ from dataclasses import replace
 
 from conformance.reference.fault import Fault, FaultContext, fault
 from conformance.reference.rewrite.edits import PEERS, edit_header, header
-from conformance.reference.rewrite.request import MESSAGES_PATH, RequestView, Wrapper, rewrite_request
+from conformance.reference.rewrite.request import MESSAGES_PATH, rewrite_request
 from conformance.reference.rewrite.response import replace_error
+from conformance.reference.rewrite.views import RequestView, Wrapper
 
 # gitleaks' anthropic-api-key rule: the shape a format check accepts (contract.yaml headers.wrong_key_*).
 KEY_SHAPE = re.compile(r"^sk-ant-api03-[A-Za-z0-9_-]{93}AA$")

@@ -15,7 +15,8 @@ from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS
 from conformance.reference.rewrite.request import edit_body
 from conformance.reference.rewrite.response import rewrite_json_response
-from conformance.reference.rewrite.stream import EventOut, event, rewrite_events
+from conformance.reference.rewrite.stream import event, rewrite_events
+from conformance.reference.rewrite.views import EventOut
 
 
 def _marked(body: JSONObject) -> Iterator[JSONObject]:

@@ -16,7 +16,8 @@ from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault, fault
 from conformance.reference.media_rules import IMAGE_TYPES
 from conformance.reference.rewrite.edits import PEERS, refuse_field, request_body, turns
-from conformance.reference.rewrite.request import Refusal, RequestView, compose, edit_body, refuse_request
+from conformance.reference.rewrite.request import compose, edit_body, refuse_request
+from conformance.reference.rewrite.views import Refusal, RequestView
 
 
 def _blocks(body: JSONObject) -> Iterator[tuple[str, JSONObject, JSONObject]]:

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS
-from conformance.reference.rewrite.request import RequestView, rewrite_request
-from conformance.reference.rewrite.stream import EventOut, event, rewrite_events
+from conformance.reference.rewrite.request import rewrite_request
+from conformance.reference.rewrite.stream import event, rewrite_events
+from conformance.reference.rewrite.views import EventOut, RequestView
 
 CONTEXT_BETA = "context-management-2025-06-27"
 

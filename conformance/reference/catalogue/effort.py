@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from conformance._types import JSONObject
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.request import RequestView, edit_body, refuse_request
+from conformance.reference.rewrite.request import edit_body, refuse_request
+from conformance.reference.rewrite.views import RequestView
 
 
 def _drop_effort(body: JSONObject) -> None:

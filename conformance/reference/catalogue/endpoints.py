@@ -18,15 +18,13 @@ from conformance.reference.fault import Fault, fault
 from conformance.reference.models import CATALOGUE, lookup
 from conformance.reference.rewrite.edits import PEERS
 from conformance.reference.rewrite.request import (
-    Refusal,
-    RequestView,
-    Wrapper,
     branch_on_request,
     per_request,
     refuse_request,
     rewrite_request,
 )
 from conformance.reference.rewrite.response import reanswer_json, replace_error, rewrite_json_response
+from conformance.reference.rewrite.views import Refusal, RequestView, Wrapper
 
 COUNT_PATH = "/v1/messages/count_tokens"
 

@@ -16,19 +16,13 @@ from conformance._types import JSON, RawHeaders
 from conformance.reference.fault import Fault, fault
 from conformance.reference.headers import KNOWN_BETAS
 from conformance.reference.rewrite.edits import PEERS, edit_header, header
-from conformance.reference.rewrite.request import (
-    Refusal,
-    RequestView,
-    branch_on_request,
-    compose,
-    refuse_request,
-    rewrite_request,
-)
+from conformance.reference.rewrite.request import branch_on_request, compose, refuse_request, rewrite_request
 from conformance.reference.rewrite.response import (
     reanswer_json,
     rewrite_json_response,
     rewrite_response_headers,
 )
+from conformance.reference.rewrite.views import Refusal, RequestView
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 

@@ -14,14 +14,8 @@ from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault, fault
 from conformance.reference.models import lookup
 from conformance.reference.rewrite.edits import PEERS, refuse_field, request_body, turns
-from conformance.reference.rewrite.request import (
-    Refusal,
-    RequestView,
-    Wrapper,
-    edit_body,
-    refuse_request,
-    rewrite_request,
-)
+from conformance.reference.rewrite.request import edit_body, refuse_request, rewrite_request
+from conformance.reference.rewrite.views import Refusal, RequestView, Wrapper
 
 
 def _default_max_tokens(body: dict[str, JSON]) -> None:

@@ -18,7 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from conformance._types import JSON, RawHeaders
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS
-from conformance.reference.rewrite.request import RequestView, branch_on_request, compose
+from conformance.reference.rewrite.request import branch_on_request, compose
 from conformance.reference.rewrite.response import (
     reanswer_json,
     replace_error,
@@ -26,8 +26,6 @@ from conformance.reference.rewrite.response import (
     rewrite_response_headers,
 )
 from conformance.reference.rewrite.stream import (
-    EventFn,
-    EventOut,
     event,
     format_event,
     hang_up_stream,
@@ -35,6 +33,7 @@ from conformance.reference.rewrite.stream import (
     rewrite_events_with_state,
     stall_stream,
 )
+from conformance.reference.rewrite.views import EventFn, EventOut, RequestView
 
 STALL_S = 1.5
 

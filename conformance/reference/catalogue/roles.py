@@ -14,15 +14,13 @@ from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_message, is_messages_call, request_body, turns
 from conformance.reference.rewrite.request import (
     MESSAGES_PATH,
-    Refusal,
-    RequestView,
-    Wrapper,
     compose,
     edit_body,
     per_request,
     refuse_request,
 )
-from conformance.reference.rewrite.stream import EventFn, EventOut, event, rewrite_events_with_state
+from conformance.reference.rewrite.stream import event, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
 
 
 def _any_role_is_user(body: dict[str, JSON]) -> None:

@@ -13,13 +13,8 @@ from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.request import compose, edit_body
 from conformance.reference.rewrite.response import rewrite_json_response
-from conformance.reference.rewrite.stream import (
-    EventFn,
-    EventOut,
-    event,
-    rewrite_events,
-    rewrite_events_with_state,
-)
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut
 
 SERVER_TYPES = ("web_search_", "web_fetch_", "code_execution_")
 

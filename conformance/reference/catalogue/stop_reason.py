@@ -15,8 +15,9 @@ from starlette.types import ASGIApp
 from conformance._types import JSON, JSONObject
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_answer, edit_event, edit_message, inside
-from conformance.reference.rewrite.request import RequestView, branch_on_request, compose, edit_body
-from conformance.reference.rewrite.stream import EventFn, EventOut, event, rewrite_events_with_state
+from conformance.reference.rewrite.request import branch_on_request, compose, edit_body
+from conformance.reference.rewrite.stream import event, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, RequestView
 
 
 def _first_stop_sequence_only(body: JSONObject) -> None:

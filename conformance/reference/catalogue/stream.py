@@ -14,15 +14,14 @@ from collections.abc import Callable, Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_event
-from conformance.reference.rewrite.request import RequestView, Wrapper, compose, per_request
+from conformance.reference.rewrite.request import compose, per_request
 from conformance.reference.rewrite.stream import (
-    EventFn,
-    EventOut,
     event,
     rewrite_events,
     rewrite_events_with_state,
     rewrite_stream_bytes,
 )
+from conformance.reference.rewrite.views import EventFn, EventOut, RequestView, Wrapper
 
 
 def _drop_last_text_delta() -> EventFn:

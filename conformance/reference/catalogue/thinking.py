@@ -13,21 +13,9 @@ from dataclasses import replace
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
-from conformance.reference.rewrite.request import (
-    Refusal,
-    RequestView,
-    compose,
-    edit_body,
-    refuse_request,
-    rewrite_request,
-)
-from conformance.reference.rewrite.stream import (
-    EventFn,
-    EventOut,
-    event,
-    rewrite_events,
-    rewrite_events_with_state,
-)
+from conformance.reference.rewrite.request import compose, edit_body, refuse_request, rewrite_request
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
 
 
 def _delta_type(data: JSON) -> str | None:

@@ -13,8 +13,9 @@ from collections.abc import Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_message, request_body
-from conformance.reference.rewrite.request import Refusal, RequestView, compose, edit_body, refuse_request
-from conformance.reference.rewrite.stream import EventFn, EventOut, event, rewrite_events_with_state
+from conformance.reference.rewrite.request import compose, edit_body, refuse_request
+from conformance.reference.rewrite.stream import event, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
 
 
 def _forced_as_auto(body: dict[str, JSON]) -> None:

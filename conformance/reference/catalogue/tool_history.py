@@ -14,23 +14,10 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.request import (
-    Refusal,
-    RequestView,
-    Wrapper,
-    compose,
-    edit_body,
-    per_request,
-    refuse_request,
-)
+from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
-from conformance.reference.rewrite.stream import (
-    EventFn,
-    EventOut,
-    event,
-    rewrite_events,
-    rewrite_events_with_state,
-)
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
 
 
 def _messages(view: RequestView) -> list[JSON]:

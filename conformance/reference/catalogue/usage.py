@@ -19,9 +19,10 @@ from conformance.reference.rewrite.edits import (
     is_message,
     is_messages_call,
 )
-from conformance.reference.rewrite.request import RequestView, Wrapper, compose, per_request
+from conformance.reference.rewrite.request import compose, per_request
 from conformance.reference.rewrite.response import rewrite_json_response
-from conformance.reference.rewrite.stream import EventOut, event, rewrite_events
+from conformance.reference.rewrite.stream import event, rewrite_events
+from conformance.reference.rewrite.views import EventOut, RequestView, Wrapper
 
 
 def _zero_output(status: int, body: JSON) -> JSON | bytes:

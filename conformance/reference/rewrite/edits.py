@@ -13,20 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from conformance._types import JSON, RawHeaders
-from conformance.reference.rewrite.request import (
-    MESSAGES_PATH,
-    Refusal,
-    RequestView,
-    Wrapper,
-    compose,
-    rewrite_request,
-)
+from conformance.reference.rewrite.request import MESSAGES_PATH, compose, rewrite_request
 from conformance.reference.rewrite.response import rewrite_json_response
-from conformance.reference.rewrite.stream import EventOut, event, rewrite_events
+from conformance.reference.rewrite.stream import event, rewrite_events
+from conformance.reference.rewrite.views import ContentEdit, Edit, EventOut, Refusal, RequestView, Wrapper
 
-Edit = Callable[[dict[str, JSON]], None]
-"""Changes a JSON object in place (the caller hands it a copy)."""
-ContentEdit = Callable[[list[JSON]], list[JSON]]
 PEERS = "peers.md §4.6"
 """The table of real deviations in the project's research notes; a fault cites its row as ``f"{PEERS} #N"``."""
 

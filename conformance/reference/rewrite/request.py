@@ -9,30 +9,16 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from conformance._types import JSON, RawHeaders
+from conformance._types import JSON
 from conformance.reference.responses import request_id
+from conformance.reference.rewrite.views import Refusal, RequestView, Wrapper
 from conformance.reference.rewrite.wire import decode_headers, encode_headers, with_length
 
-Wrapper = Callable[[ASGIApp], ASGIApp]
-Refusal = tuple[int, str, str] | None
-"""What a refusing rule returns: (status, error type, message) to answer with an error, None to pass the request on."""
 MESSAGES_PATH = "/v1/messages"
 _REQUEST_LIMIT = 32 * 1024 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class RequestView:
-    """What a request rewrite sees and returns; `body` is None when the body is not JSON."""
-
-    method: str
-    path: str
-    headers: RawHeaders
-    body: JSON | None
-    query: str = ""  # the raw query string (`beta=true`), which `path` never carries
 
 
 def compose(*wrappers: Wrapper) -> Wrapper:
@@ -84,7 +70,7 @@ async def _read_view(scope: Scope, receive: Receive) -> tuple[RequestView, list[
     return RequestView(scope["method"], scope["path"], decode_headers(scope["headers"]), body, query), chunks, more
 
 
-_Handler = Callable[[Scope, Receive, Send, "RequestView", list[bytes], bool], Awaitable[None]]
+_Handler = Callable[[Scope, Receive, Send, RequestView, list[bytes], bool], Awaitable[None]]
 
 
 def _on_http(handle: _Handler, app: ASGIApp) -> ASGIApp:

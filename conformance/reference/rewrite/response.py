@@ -13,7 +13,7 @@ from collections.abc import Callable
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance._types import JSON, RawHeaders
-from conformance.reference.rewrite.request import Wrapper
+from conformance.reference.rewrite.views import Wrapper
 from conformance.reference.rewrite.wire import content_type, decode_headers, encode_headers, with_length
 
 Answer = tuple[int, RawHeaders, bytes]

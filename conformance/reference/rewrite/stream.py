@@ -10,17 +10,14 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance._types import JSON
-from conformance.reference.rewrite.request import Wrapper
+from conformance.reference.rewrite.views import EventFn, EventOut, Wrapper
 from conformance.reference.rewrite.wire import content_type
 
-EventOut = tuple[str | None, str]
-EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
-"""An event rewrite: (event name, parsed data) to zero or more (name, data text) to send instead."""
 _BLOCK_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE = re.compile(r"\r\n|\r|\n")
 
