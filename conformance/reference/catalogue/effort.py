@@ -6,20 +6,10 @@ peers.md §4.6.
 
 from __future__ import annotations
 
-from conformance._types import JSONObject
 from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import drop_output_config
 from conformance.reference.rewrite.request import edit_body, refuse_request
 from conformance.reference.rewrite.views import RequestView
-
-
-def _drop_effort(body: JSONObject) -> None:
-    config = body.get("output_config")
-    if isinstance(config, dict) and "effort" in config:
-        rest = {k: v for k, v in config.items() if k != "effort"}
-        if rest:
-            body["output_config"] = rest
-        else:
-            del body["output_config"]
 
 
 def _effort_500(view: RequestView) -> tuple[int, str, str] | None:
@@ -35,7 +25,7 @@ FAULTS: tuple[Fault, ...] = (
           "https://github.com/BerriAI/litellm/pull/27074 (LiteLLM did not forward output_config.effort to Anthropic, Bedrock or Vertex until this fix); "
           "https://github.com/griffinmartin/opencode-claude-auth/pull/126 (a proxy stripping effort)",
           "output_config.effort is removed before the request goes upstream: every answer runs at the default effort and nothing says so.",
-          edit_body(_drop_effort)),
+          edit_body(drop_output_config("effort"))),
     fault("effort-refused-as-500", ["effort.level_honoured"],
           "https://github.com/ls1intum/edutelligence/issues/749 (an effort level answered with HTTP 500 'Unexpected reasoning effort high')",
           "Any output_config.effort is answered 500 api_error naming the backend's own effort levels: no client can act on it.",

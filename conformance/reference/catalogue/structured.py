@@ -8,17 +8,8 @@ from __future__ import annotations
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import drop_output_config
 from conformance.reference.rewrite.request import edit_body
-
-
-def _drop_output_format(body: dict[str, JSON]) -> None:
-    config = body.get("output_config")
-    if isinstance(config, dict) and "format" in config:
-        rest = {k: v for k, v in config.items() if k != "format"}
-        if rest:
-            body["output_config"] = rest
-        else:
-            del body["output_config"]
 
 
 def _drop_strict(body: dict[str, JSON]) -> None:
@@ -33,7 +24,7 @@ FAULTS: tuple[Fault, ...] = (
           "https://github.com/NVIDIA-NeMo/Switchyard/issues/452 (/v1/messages drops output_format / json_schema: 200, no warning); "
           "https://github.com/askalf/dario/pull/583 (output_config rebuilt with effort only, the schema dropped: the model answers in prose)",
           "output_config.format is dropped on the way: the model answers the prompt in prose, 200.",
-          edit_body(_drop_output_format)),
+          edit_body(drop_output_config("format"))),
     fault("strict-dropped",
           ["structured.strict_tool_input_valid", "tools.input_matches_schema"],
           "https://github.com/lidge-jun/opencodex/issues/5210 (Messages to Messages: tools rebuilt without strict); "

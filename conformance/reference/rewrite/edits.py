@@ -70,6 +70,21 @@ def is_message(status: int, body: JSON) -> bool:
     return status == 200 and isinstance(body, dict) and body.get("type") == "message"
 
 
+def drop_output_config(key: str) -> Edit:
+    """Remove ``output_config[key]`` (and output_config itself when nothing else is left), as a gateway that never learned the field does."""
+
+    def drop(body: dict[str, JSON]) -> None:
+        config = body.get("output_config")
+        if isinstance(config, dict) and key in config:
+            rest = {k: v for k, v in config.items() if k != key}
+            if rest:
+                body["output_config"] = rest
+            else:
+                del body["output_config"]
+
+    return drop
+
+
 def inside(key: str, edit: Edit) -> Edit:
     """Apply ``edit`` to the object under ``key`` (message_start's message, message_delta's delta), when there is one."""
 
