@@ -14,16 +14,11 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import is_message, is_messages_call, turns
 from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
 from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
-
-
-def _messages(view: RequestView) -> list[JSON]:
-    body = view.body if view.path.rstrip("/") == "/v1/messages" and isinstance(view.body, dict) else None
-    messages = body.get("messages") if body is not None else None
-    return messages if isinstance(messages, list) else []
 
 
 def _blocks(turn: JSON) -> list[dict[str, JSON]]:
@@ -31,13 +26,13 @@ def _blocks(turn: JSON) -> list[dict[str, JSON]]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
-def _message(status: int, body: JSON) -> dict[str, JSON] | None:
+def _copy_of_message(status: int, body: JSON) -> dict[str, JSON] | None:
     """A copy of a successful non-stream Message, None for anything else."""
-    return copy.deepcopy(body) if status == 200 and isinstance(body, dict) and body.get("type") == "message" else None
+    return copy.deepcopy(body) if is_message(status, body) and isinstance(body, dict) else None
 
 
 def _renumber_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None:
         return body
     calls = [b for b in _blocks(message) if b.get("type") == "tool_use"]
@@ -68,7 +63,7 @@ def _unforced_tool_call(view: RequestView) -> bool:
 
 
 def _end_turn_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None or message.get("stop_reason") != "tool_use":
         return body
     return {**message, "stop_reason": "end_turn"}
@@ -111,7 +106,8 @@ def _input_at_start_and_in_deltas() -> EventFn:
 
 
 def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
-    return [b for turn in _messages(view) for b in _blocks(turn) if b.get("type") == "tool_result"]
+    body = view.body if is_messages_call(view) and isinstance(view.body, dict) else {}
+    return [b for turn in turns(body) for b in _blocks(turn) if b.get("type") == "tool_result"]
 
 
 def _image_in_result(block: dict[str, JSON]) -> bool:
@@ -173,7 +169,7 @@ _FLATTENED = "get_weather(city='Paris')"
 
 
 def _flattened_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None:
         return body
     return {**message, "content": [{"type": "text", "text": _FLATTENED}], "stop_reason": "tool_use"}
