@@ -173,6 +173,8 @@ FAULTS: tuple[Fault, ...] = (
           "Event streams are labelled application/json.", rewrite_response_headers(_content_type("text/event-stream", "application/json"))),
     fault("no-request-id", ["headers.request_id_present"], "https://platform.claude.com/docs/en/api/errors (request-id on every response)",
           "The request-id response header is stripped.", rewrite_response_headers(_drop_request_id)),
+    # Documented by a provider and emulated for its profile (specs/profiles/): the suite fails it under the anthropic
+    # profile, the provider's profile tolerates it (tests/profiles/).
     fault("beta-allowlist-stale", ["headers.beta_accepted"],
           "peers.md §4.6 #18; https://github.com/anthropics/claude-code/issues/13770 (a gateway refusing a beta Claude Code sends); https://github.com/BerriAI/litellm/pull/41203 (per-provider beta allowlists, 'invalid beta flag')",
           "anthropic-beta values missing from the gateway's frozen allowlist, Claude Code's own betas among them, are refused with 400 'invalid beta flag'.",

@@ -135,6 +135,8 @@ FAULTS: tuple[Fault, ...] = (
           "https://github.com/ericc-ch/copilot-api/pull/261 (the contract: the response excludes the prefill, the client stitches it back on)",
           "The answer repeats the prefill before its continuation (the prefill put back in front of the generated text), streamed or not.",
           per_request(_echo_prefill)),
+    # Documented by a provider and emulated for its profile (specs/profiles/): the suite fails it under the anthropic
+    # profile, the provider's profile tolerates it (tests/profiles/).
     fault("system-role-rejected", ["roles.system_role_handled"],
           "https://docs.requesty.ai/api-reference/endpoint/messages-create (\"no system role\"); " + TOAPIS
           + " (only user and assistant roles); https://github.com/vllm-project/vllm/issues/44000; https://github.com/ollama/ollama/issues/16372",

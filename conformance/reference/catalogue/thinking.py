@@ -195,7 +195,7 @@ FAULTS: tuple[Fault, ...] = (
           "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
     fault("thinking-signature-split", ["thinking.signature_single_delta", "thinking.stream_round_trip_accepted"],
           f"{PEERS} #20 (stream translators that mangle signatures: https://github.com/router-for-me/CLIProxyAPI/issues/2172); "
-          "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/request_body.py (the signature is replaced, not appended)",
+          "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py (the signature is replaced, not appended)",
           "Each signature arrives in two signature_delta events of half its length; a client keeps the second half, and the next turn is refused.",
           rewrite_events(_split_signature_delta)),
 )
