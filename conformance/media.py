@@ -18,6 +18,7 @@ WebP lossless (RFC 9649, VP8L), BMP (BITMAPINFOHEADER), PDF 1.4 (ISO 32000-1).
 from __future__ import annotations
 
 import base64
+import binascii
 import re
 import struct
 import zlib
@@ -285,6 +286,16 @@ def image_size(data: bytes) -> tuple[int, int] | None:
     if kind == "image/webp":
         return _webp_size(data)
     return None
+
+
+def block_image_size(block: Mapping[str, JSON]) -> tuple[int, int] | None:
+    """(width, height) of an image content block's base64 data; None for a URL or file source, or bytes that are not an image."""
+    source = block.get("source")
+    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
+    try:
+        return image_size(base64.b64decode(data, validate=True)) if isinstance(data, str) else None
+    except (binascii.Error, ValueError):
+        return None
 
 
 def image_tokens(width: int, height: int) -> int:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Iterator
 
 from .. import media
@@ -272,12 +270,7 @@ def _tool_result_images(body: JSON) -> tuple[JSON, list[JSONObject]]:
 
 def _image_estimate(image: JSONObject) -> tuple[str, int] | None:
     """An image block's size and its cost by the vision doc's estimate, None when the size cannot be read."""
-    source = image.get("source")
-    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
-    try:
-        size = media.image_size(base64.b64decode(data, validate=True)) if isinstance(data, str) else None
-    except (binascii.Error, ValueError):
-        size = None
+    size = media.block_image_size(image)
     return (f"{size[0]}x{size[1]}", media.image_tokens(*size)) if size is not None else None
 
 

@@ -59,7 +59,7 @@ def error_response(error: ApiError, rid: str, *, extra: dict[str, str] | None = 
     return json_response(error.envelope(rid), status=error.http_status, rid=rid, extra=extra)
 
 
-async def serve_lifespan(receive: Receive, send: Send) -> None:
+async def _serve_lifespan(receive: Receive, send: Send) -> None:
     """Acknowledge lifespan events so servers that send them start and stop cleanly."""
     while True:
         message = await receive()
@@ -68,6 +68,13 @@ async def serve_lifespan(receive: Receive, send: Send) -> None:
         elif message["type"] == "lifespan.shutdown":
             await send({"type": "lifespan.shutdown.complete"})
             return
+
+
+async def is_http(scope: Scope, receive: Receive, send: Send) -> bool:
+    """True for an HTTP request to answer; lifespan events are served here and any other scope is ignored."""
+    if scope["type"] == "lifespan":
+        await _serve_lifespan(receive, send)
+    return bool(scope["type"] == "http")
 
 
 def _raw_headers(request: Request) -> RawHeaders:
@@ -118,10 +125,7 @@ class ReferenceApp:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if not await is_http(scope, receive, send):
             return
         request = Request(scope, receive)
         try:
@@ -199,14 +203,10 @@ class ReferenceApp:
         pause = simulate.requested(_raw_headers(request)) is simulate.Simulation.PAUSE_TURN
         generation = turns.respond(valid, reply=self.variant.model_reply, pause=pause)
         msg_id = responses.message_id()
+        answer = responses.Answer(valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant, cache=cache, context_management=report)
         if not valid.stream:
-            body = responses.message_body(
-                valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant, cache=cache, context_management=report
-            )
-            return json_response(body, rid=rid)
-        events = responses.stream_events(
-            valid, generation, input_tokens=input_tokens, msg_id=msg_id, variant=self.variant, cache=cache, context_management=report
-        )
+            return json_response(responses.message_body(answer), rid=rid)
+        events = responses.stream_events(answer)
         if simulate.requested(_raw_headers(request)) is simulate.Simulation.MIDSTREAM_ERROR:
             events = simulate.break_off(events)
         events = list(events)

@@ -31,10 +31,28 @@ class Fault:
     options: Mapping[str, str] = field(default_factory=dict)
 
 
-def plain_fault(name: str, breaks: Iterable[str], source: str, description: str, wrapper: Callable[[ASGIApp], ASGIApp], **options: str) -> Fault:
-    """A fault whose wrapper needs nothing from the deployment (most of them): ``breaks`` sorted for stable diffs."""
+Wrapper = Callable[[ASGIApp], ASGIApp]
 
-    def wrap(app: ASGIApp, _context: FaultContext) -> ASGIApp:
-        return wrapper(app)
+
+def fault(
+    name: str,
+    breaks: Iterable[str],
+    source: str,
+    description: str,
+    wrapper: Wrapper | None = None,
+    *,
+    keyed: Callable[[FaultContext], Wrapper] | None = None,
+    **options: str,
+) -> Fault:
+    """The one way the catalogue writes a fault: ``wrapper`` when it needs nothing from the deployment (most do),
+    ``keyed`` when it needs the deployment's key; ``breaks`` sorted for stable diffs."""
+    if (wrapper is None) == (keyed is None):
+        raise TypeError(f"fault {name!r}: give exactly one of wrapper and keyed")
+
+    def wrap(app: ASGIApp, context: FaultContext) -> ASGIApp:
+        if wrapper is not None:
+            return wrapper(app)
+        assert keyed is not None
+        return keyed(context)(app)
 
     return Fault(name=name, breaks=tuple(sorted(breaks)), source=source, description=description, wrap=wrap, options=options)

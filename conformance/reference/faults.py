@@ -1,8 +1,9 @@
 """The fault registry: every named deviation of the catalogue, and the app wrapped in some of them.
 
 Owns ``FAULTS`` (read-only after import) and ``build_app``. The deviations themselves live in
-catalogue.py, their value types in fault.py, the send/receive plumbing in rewrite.py; the
-faithful app never learns it is wrapped (STYLE T3).
+catalogue/ (one module per area, as in checks/), their value types in fault.py, the send/receive
+plumbing and the words faults are written in in rewrite/; the faithful app never learns it is
+wrapped (STYLE T3).
 """
 
 from __future__ import annotations

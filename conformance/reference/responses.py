@@ -10,32 +10,25 @@ and the code execution `container`; a refusal carries its `stop_details`.
 
 from __future__ import annotations
 
-import secrets
-import string
 from dataclasses import dataclass
 
 from conformance._types import JSONObject
 from conformance.reference import blocks, server_tools
+from conformance.reference.ids import base62
 from conformance.reference.prompt_cache import NO_CACHE, CacheUse
 from conformance.reference.toy_model import Generation
 from conformance.reference.validation import MessagesRequest
 from conformance.reference.variant import Variant
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
-
-
-def _base62(length: int) -> str:
-    return "".join(secrets.choice(_BASE62) for _ in range(length))
-
 
 def request_id() -> str:
     """`req_` + 24 base62 characters, the shape of first-party request ids."""
-    return "req_" + _base62(24)
+    return "req_" + base62(24)
 
 
 def message_id() -> str:
     """`msg_01` + 22 base62 characters, the shape of first-party message ids."""
-    return "msg_01" + _base62(22)
+    return "msg_01" + base62(22)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,56 +77,51 @@ def _server_usage(request: MessagesRequest, generation: Generation, usage: JSONO
     return {**usage, "input_tokens": int(usage["input_tokens"] or 0) + generation.context_tokens, "server_tool_use": server_tools.usage(generation.server_calls)}
 
 
-def message_body(
-    request: MessagesRequest,
-    generation: Generation,
-    *,
-    input_tokens: int,
-    msg_id: str,
-    variant: Variant,
-    cache: CacheUse = NO_CACHE,
-    context_management: JSONObject | None = None,
-) -> JSONObject:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """One answer to write, streamed or not: what was asked, what the model generated, and how it is counted."""
+
+    request: MessagesRequest
+    generation: Generation
+    input_tokens: int
+    msg_id: str
+    variant: Variant
+    cache: CacheUse = NO_CACHE
+    context_management: JSONObject | None = None
+
+
+def message_body(answer: Answer) -> JSONObject:
     """The non-streaming Message; without tool calls one text block even when the text is empty.
 
     ``context_management`` (the beta's report) follows usage at the top level, as in capture 42.
     """
-    usage = _server_usage(request, generation, _usage(input_tokens, generation.output_tokens, cache))
+    usage = _server_usage(answer.request, answer.generation, _usage(answer.input_tokens, answer.generation.output_tokens, answer.cache))
     body = _message(
-        request,
-        msg_id,
-        content=blocks.content(generation, blank_lead=variant.blank_text_before_thinking),
-        generation=generation,
+        answer.request,
+        answer.msg_id,
+        content=blocks.content(answer.generation, blank_lead=answer.variant.blank_text_before_thinking),
+        generation=answer.generation,
         usage=usage,
     )
-    container = server_tools.container(generation.server_calls)
+    container = server_tools.container(answer.generation.server_calls)
     if container is not None:
         body = {**body, "container": container}
-    return {**body, "context_management": context_management} if context_management is not None else body
+    return {**body, "context_management": answer.context_management} if answer.context_management is not None else body
 
 
-def stream_events(
-    request: MessagesRequest,
-    generation: Generation,
-    *,
-    input_tokens: int,
-    msg_id: str,
-    variant: Variant,
-    cache: CacheUse = NO_CACHE,
-    context_management: JSONObject | None = None,
-) -> list[Event]:
+def stream_events(answer: Answer) -> list[Event]:
     """The full event sequence: start, each block (start, deltas, stop), stop reason, end; pings after the first block opens.
 
     message_delta repeats the input counters of message_start (captures 13, 20-27) and carries the
     context-management report at its top level (captures 19, 26, 29).
     """
     ping = Event("ping", {"type": "ping"})
-    start = _message(request, msg_id, content=[], generation=None, usage=_usage(input_tokens, min(1, generation.output_tokens), cache))
+    start = _message(answer.request, answer.msg_id, content=[], generation=None, usage=_usage(answer.input_tokens, min(1, answer.generation.output_tokens), answer.cache))
     events = [Event("message_start", {"type": "message_start", "message": start})]
-    if variant.unknown_events:
+    if answer.variant.unknown_events:
         events.append(Event("future_event", {"type": "future_event"}))
-    pings_left = variant.pings
-    for index, block in enumerate(blocks.streamed(generation, per_delta=variant.delta_chunk_tokens, blank_lead=variant.blank_text_before_thinking)):
+    pings_left = answer.variant.pings
+    for index, block in enumerate(blocks.streamed(answer.generation, per_delta=answer.variant.delta_chunk_tokens, blank_lead=answer.variant.blank_text_before_thinking)):
         events.append(Event("content_block_start", {"type": "content_block_start", "index": index, "content_block": block.start}))
         if pings_left and index == 0:
             events.append(ping)
@@ -146,23 +134,23 @@ def stream_events(
         events.append(Event("content_block_stop", {"type": "content_block_stop", "index": index}))
     events.extend([ping] * pings_left)
     stop: JSONObject = {
-        "stop_reason": generation.stop_reason.value,
-        "stop_sequence": generation.stop_sequence,
-        "stop_details": generation.stop_details,
+        "stop_reason": answer.generation.stop_reason.value,
+        "stop_sequence": answer.generation.stop_sequence,
+        "stop_details": answer.generation.stop_details,
     }
-    container = server_tools.container(generation.server_calls)
+    container = server_tools.container(answer.generation.server_calls)
     if container is not None:
         stop["container"] = container
-    counters = cache.usage(input_tokens)
-    usage = _server_usage(request, generation, {
+    counters = answer.cache.usage(answer.input_tokens)
+    usage = _server_usage(answer.request, answer.generation, {
         "input_tokens": counters["input_tokens"],
         "cache_creation_input_tokens": counters["cache_creation_input_tokens"],
         "cache_read_input_tokens": counters["cache_read_input_tokens"],
-        "output_tokens": generation.output_tokens,
+        "output_tokens": answer.generation.output_tokens,
     })
     closing: JSONObject = {"type": "message_delta", "delta": stop, "usage": usage}
-    if context_management is not None:
-        closing["context_management"] = context_management
+    if answer.context_management is not None:
+        closing["context_management"] = answer.context_management
     events.append(Event("message_delta", closing))
     events.append(Event("message_stop", {"type": "message_stop"}))
     return events

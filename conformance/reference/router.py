@@ -11,7 +11,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from conformance.reference.api_error import ApiError, ErrorType
-from conformance.reference.app import create_app, error_response, serve_lifespan
+from conformance.reference.app import create_app, error_response, is_http
 from conformance.reference.faults import FAULTS, build_app, unknown_fault_error
 from conformance.reference.responses import request_id
 from conformance.reference.variant import CANNED_MODELS, VARIANTS, named
@@ -68,10 +68,7 @@ class FaultRouter:
         return app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await serve_lifespan(receive, send)
-            return
-        if scope["type"] != "http":
+        if not await is_http(scope, receive, send):
             return
         selected = self._select(scope["path"])
         if isinstance(selected, str):

@@ -18,17 +18,15 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import re
-import secrets
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conformance._types import JSON, JSONObject
+from conformance.reference.ids import base62
 from conformance.reference.shapes import Problem, at
+from conformance.reference.tool_calls import ToolCall
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 # Versioned tool types by the name each one must carry (SDK WebSearchTool20250305Param, WebFetchTool20250910Param, CodeExecutionTool20250825Param).
 _TYPES = (("web_search_", "web_search"), ("web_fetch_", "web_fetch"), ("code_execution_", "code_execution"))
 _QUERY = re.compile(r"(?i)search(?: the web)? for:?\s*(.+?)(?:[.,;]\s|$)")
@@ -40,19 +38,14 @@ _PAGE_TEXT = "Example Domain\nThis domain is for use in documentation examples w
 
 
 @dataclass(frozen=True, slots=True)
-class ServerCall:
-    """One server tool call of a turn: the server_tool_use block, then the result the API added (None: the turn paused first)."""
+class ServerCall(ToolCall):
+    """One server tool call of a turn: the server_tool_use block, then the result the API added (None: the turn paused first).
 
-    id: str
-    name: str  # the server_tool_use name: web_search, web_fetch, bash_code_execution
-    tool: str  # the tool of the request it runs: web_search, web_fetch, code_execution
-    input: JSONObject
+    A tool call by its id, name (web_search, web_fetch, bash_code_execution) and input; ``tool`` is the tool of the request it runs.
+    """
+
+    tool: str  # web_search, web_fetch, code_execution
     result: JSONObject | None
-
-    @property
-    def input_json(self) -> str:
-        """The input as the JSON text a stream sends in input_json_delta pieces."""
-        return json.dumps(self.input, ensure_ascii=False)
 
     def block(self) -> JSONObject:
         """The server_tool_use content block."""
@@ -61,7 +54,7 @@ class ServerCall:
 
 def server_tool_use_id() -> str:
     """`srvtoolu_01` + 22 base62 characters, the shape of first-party server tool ids (captures 10, 16, 22)."""
-    return "srvtoolu_01" + "".join(secrets.choice(_BASE62) for _ in range(22))
+    return "srvtoolu_01" + base62(22)
 
 
 def kind(tool: Mapping[str, JSON]) -> str | None:
@@ -159,7 +152,7 @@ def choose(prompt: str, tools: Sequence[object], tool_choice: object, *, pause: 
     if isinstance(limit, int) and calls_so_far >= limit:
         error: JSONObject = {"type": _EXCEEDED[tool_kind], "error_code": "max_uses_exceeded"}
         result = {**result, "content": error}
-    return (ServerCall(call_id, name, tool_kind, tool_input, None if pause else result),)
+    return (ServerCall(id=call_id, name=name, input=tool_input, tool=tool_kind, result=None if pause else result),)
 
 
 def usage(calls: Sequence[ServerCall]) -> JSONObject:
@@ -176,4 +169,4 @@ def container(calls: Sequence[ServerCall]) -> JSONObject | None:
     ran = [c for c in calls if c.tool == "code_execution" and c.result is not None]
     if not ran:
         return None
-    return {"id": "container_011C" + "".join(secrets.choice(_BASE62) for _ in range(20)), "expires_at": "2099-01-01T00:00:00Z"}
+    return {"id": "container_011C" + base62(20), "expires_at": "2099-01-01T00:00:00Z"}

@@ -20,14 +20,12 @@ from __future__ import annotations
 import json
 import posixpath
 import re
-import secrets
-import string
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from conformance._types import JSON, JSONObject
+from conformance.reference.ids import base62
 
-_BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _PLACE = re.compile(r"\bin ([A-Z][\w-]*)")
 _NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
 _FILE_NAME = re.compile(r"[\w.~-]*\w\.[A-Za-z0-9]{1,8}")
@@ -55,7 +53,7 @@ class ToolCall:
 
 def tool_use_id() -> str:
     """`toolu_01` + 22 base62 characters, the shape of first-party tool_use ids."""
-    return "toolu_01" + "".join(secrets.choice(_BASE62) for _ in range(22))
+    return "toolu_01" + base62(22)
 
 
 def _custom_tools(tools: Sequence[object]) -> list[JSONObject]:

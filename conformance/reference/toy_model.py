@@ -12,8 +12,6 @@ only the user's own words: ``<system-reminder>`` sections an agent harness adds 
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import re
 from collections.abc import Sequence
@@ -84,12 +82,7 @@ def _count_json(value: object) -> int:
 
 def _image_cost(block: JSONObject) -> int | None:
     """An image block's tokens by the vision doc's estimate (its pixels, not its base64 text), None when its size is unknown."""
-    source = block.get("source")
-    data = source.get("data") if isinstance(source, dict) and source.get("type") == "base64" else None
-    try:
-        size = media.image_size(base64.b64decode(data, validate=True)) if isinstance(data, str) else None
-    except (binascii.Error, ValueError):
-        size = None
+    size = media.block_image_size(block)
     return media.image_tokens(*size) if size is not None else None
 
 

@@ -1,8 +1,7 @@
-"""Shared fixtures for the reference-server tests: one live router process per session."""
+"""Shared fixtures for the reference-server tests, on the one live router process of the session (tests/conftest.py)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 
 import httpx
@@ -14,18 +13,15 @@ from ._support import V2023
 
 
 @pytest.fixture(scope="session")
-def api_key() -> str:
-    """A fresh key per session, like a real secret nobody can guess."""
-    return "sk-ant-test-" + secrets.token_hex(12)
+def api_key(reference_key: str) -> str:
+    """The session's key (tests/conftest.py): a canary nobody can guess, so a leak into any artifact shows."""
+    return reference_key
 
 
 @pytest.fixture(scope="session")
-def server(api_key: str) -> Iterator[ReferenceServer]:
-    """The reference server in a child process, serving faults and variants by path."""
-    with ReferenceServer(api_key, router=True) as running:
-        yield running
-        log = running.stderr_tail()
-    assert "Traceback" not in log, f"the reference server logged an exception:\n{log}"
+def server(reference: ReferenceServer) -> ReferenceServer:
+    """The session's reference server (tests/conftest.py), serving faults and variants by path."""
+    return reference
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 
 import httpx
 import pytest
@@ -11,7 +10,7 @@ import pytest
 from conformance.reference.faults import FAULTS, build_app
 from conformance.reference.router import fault_base_path
 
-from ._support import COUNT, GRUSSE, HAIKU, V2023, user
+from ._support import COUNT, GRUSSE, HAIKU, V2023, Probe, user, wire_probe_tests
 
 MESSAGE = {"model": HAIKU, "max_tokens": 32, "messages": user(GRUSSE)}
 STREAM = {**MESSAGE, "stream": True}
@@ -110,7 +109,7 @@ def lossy_utf8_chunks(http: httpx.Client, headers: dict[str, str]) -> None:
     assert http.post("/v1/messages", headers=headers, json=MESSAGE).json()["content"][0]["text"] == "Grüße ok"
 
 
-PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
+PROBES: dict[str, Probe] = {
     "drop-message-stop": drop_message_stop,
     "stop-reason-stop": stop_reason_stop,
     "openai-error-envelope": openai_error_envelope,
@@ -124,22 +123,7 @@ PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
 }
 
 
-def test_every_probe_names_a_fault():
-    # Every fault is proven end to end by tests/suite/test_fault_matrix.py; these probes pin the
-    # wire-level effect of the first faults of the catalogue.
-    assert set(PROBES) <= set(FAULTS)
-
-
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_fault_changes_the_response(server, headers, name):
-    with httpx.Client(base_url=server.base_url + fault_base_path(name), timeout=30) as http:
-        PROBES[name](http, headers)
-
-
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_faithful_server_does_not_show_the_fault(http, headers, name):
-    with pytest.raises(AssertionError):
-        PROBES[name](http, headers)
+test_every_probe_names_a_fault, test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault = wire_probe_tests(PROBES)
 
 
 @pytest.mark.parametrize("name", sorted(FAULTS))

@@ -1,24 +1,20 @@
-"""The wire effect of every fault in conformance/reference/catalogue/headers.py, and that the faithful server shows none of them."""
+"""The wire effect of the credential and header faults (catalogue/auth.py, headers.py, errors.py), and that the faithful server shows none of them."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
-import pytest
 
-from conformance.reference.catalogue.headers import CONSTANT_ID, FAULTS, KEY_SHAPE
-from conformance.reference.router import fault_base_path
+from conformance.reference.catalogue.auth import KEY_SHAPE
+from conformance.reference.catalogue.headers import CONSTANT_ID
 from conformance.reference.simulate import HEADER
 from conformance.transport import make_wrong_key
 
-from ._support import GRUSSE, HAIKU, user
+from ._support import GRUSSE, HAIKU, Probe, user, wire_probe_tests
 
 MESSAGE = {"model": HAIKU, "max_tokens": 32, "messages": user(GRUSSE)}
 STREAM = {**MESSAGE, "stream": True}
 COUNT = {"model": HAIKU, "messages": user(GRUSSE)}
 WELL_FORMED = make_wrong_key("sk-ant-api03-conformance-invalid-", length=108, suffix="AA")
-Probe = Callable[[httpx.Client, dict[str, str]], None]
 
 
 def without_key(headers: dict[str, str]) -> dict[str, str]:
@@ -117,17 +113,4 @@ PROBES: dict[str, Probe] = {
 }
 
 
-def test_every_header_fault_has_a_probe():
-    assert sorted(PROBES) == sorted(f.name for f in FAULTS)
-
-
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_fault_changes_the_response(server, headers, name):
-    with httpx.Client(base_url=server.base_url + fault_base_path(name), timeout=30) as http:
-        PROBES[name](http, headers)
-
-
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_faithful_server_does_not_show_the_fault(http, headers, name):
-    with pytest.raises(AssertionError):
-        PROBES[name](http, headers)
+test_every_probe_names_a_fault, test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault = wire_probe_tests(PROBES)

@@ -1,4 +1,4 @@
-"""The wrapper builders faults are made of, driven directly over ASGI (no network, no ASGITransport)."""
+"""The wrapper builders faults are made of (conformance/reference/rewrite/), driven directly over ASGI (no network, no ASGITransport)."""
 
 from __future__ import annotations
 
@@ -9,23 +9,22 @@ from typing import Any
 import pytest
 
 from conformance.reference.app import create_app
-from conformance.reference.rewrite import (
-    RequestView,
-    compose,
-    event,
-    hang_up_stream,
-    per_request,
+from conformance.reference.rewrite.request import compose, per_request, refuse_request, rewrite_request
+from conformance.reference.rewrite.response import (
     reanswer_json,
-    refuse_request,
     replace_error,
-    rewrite_events,
     rewrite_headers_by_status,
     rewrite_json_response,
-    rewrite_request,
     rewrite_response_headers,
+)
+from conformance.reference.rewrite.stream import (
+    event,
+    hang_up_stream,
+    rewrite_events,
     rewrite_stream_bytes,
     stall_stream,
 )
+from conformance.reference.rewrite.views import RequestView
 
 from ._support import GRUSSE, HAIKU, user
 

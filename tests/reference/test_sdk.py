@@ -12,7 +12,7 @@ import pytest
 
 from conformance import media
 
-from ._support import COUNT, GRUSSE, HAIKU, V2023, XYZZY, user
+from ._support import COUNT, GRUSSE, HAIKU, V2023, WEATHER_ASK, WEATHER_TOOL, XYZZY, user
 
 
 def text_of(message: Any) -> str:
@@ -302,17 +302,6 @@ def test_the_sdk_waits_what_retry_after_says(clean_env, base_url, api_key):
 
 # ------------------------------------------------------------------ tool use and thinking
 
-WEATHER_TOOL: Any = {
-    "name": "get_weather",
-    "description": "Get the current weather in a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "enum": ["Paris", "London", "Tokyo"]}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-}
-WEATHER_ASK = "What is the weather in Paris? Use the get_weather tool."
 FORCED_CHOICE: Any = {"type": "tool", "name": "get_weather"}
 ENABLED: Any = {"type": "enabled", "budget_tokens": 1024}
 

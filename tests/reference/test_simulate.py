@@ -16,12 +16,11 @@ import pytest
 from conformance.contract.loader import load_contract
 from conformance.reference.catalogue.recovery import BACKEND_PACE_S, FAULTS, STALL_S
 from conformance.reference.responses import Event
-from conformance.reference.router import fault_base_path
 from conformance.reference.simulate import HEADER, break_off, rate_limit_headers
 from conformance.scenarios import build_request, scenario_specs
 from conformance.transport import Target, Transport
 
-from ._support import GRUSSE, HAIKU, V2023, user
+from ._support import GRUSSE, HAIKU, V2023, Probe, user, wire_probe_tests
 
 MESSAGE = {"model": HAIKU, "max_tokens": 32, "messages": user(GRUSSE)}
 STREAM = {**MESSAGE, "stream": True}
@@ -224,7 +223,7 @@ def status_mapped(status: int, simulation: str, kind: str) -> Callable[[httpx.Cl
     return probe
 
 
-PROBES: dict[str, Callable[[httpx.Client, dict[str, str]], None]] = {
+PROBES: dict[str, Probe] = {
     "rate-limit-as-503": status_mapped(503, "rate_limited", "rate_limit_error"),
     "overloaded-as-api-error-500": status_mapped(500, "overloaded", "api_error"),
     "too-large-as-400": status_mapped(400, "too_large", "invalid_request_error"),
@@ -247,16 +246,7 @@ def test_every_recovery_fault_has_a_probe():
     assert sorted(PROBES) == sorted(f.name for f in FAULTS)
 
 
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_fault_changes_the_response(server, headers, name):
-    with httpx.Client(base_url=server.base_url + fault_base_path(name), timeout=30) as http:
-        PROBES[name](http, headers)
-
-
-@pytest.mark.parametrize("name", sorted(PROBES))
-def test_faithful_server_does_not_show_the_fault(http, headers, name):
-    with pytest.raises(AssertionError):
-        PROBES[name](http, headers)
+test_every_probe_names_a_fault, test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault = wire_probe_tests(PROBES)
 
 
 @pytest.mark.parametrize("name", ["stream-stall-without-ping", "stream-hung-up-after-message-start"])

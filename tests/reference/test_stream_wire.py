@@ -12,6 +12,9 @@ from conformance.reference.variant import Variant
 
 from ._support import COUNT, GRUSSE, HAIKU, XYZZY, user
 
+# The key order of a Message, streamed (message_start) or not, as the API writes it.
+MESSAGE_KEYS = ["model", "id", "type", "role", "content", "stop_reason", "stop_sequence", "stop_details", "usage"]
+
 
 def parse(raw: bytes) -> list[tuple[str, dict[str, Any]]]:
     """Strict parse of the default layout: `event: X\\ndata: {json}\\n\\n`, nothing else."""
@@ -56,17 +59,7 @@ def test_stream_grammar_and_values(http, headers):
         "message_stop",
     ]
     start = events[0][1]["message"]
-    assert list(start) == [
-        "model",
-        "id",
-        "type",
-        "role",
-        "content",
-        "stop_reason",
-        "stop_sequence",
-        "stop_details",
-        "usage",
-    ]
+    assert list(start) == MESSAGE_KEYS
     assert (start["model"], start["content"], start["stop_reason"], start["stop_sequence"]) == (
         HAIKU,
         [],
@@ -129,17 +122,7 @@ def test_non_stream_message_shape(http, headers):
     )
     assert response.headers["content-type"] == "application/json"
     message = response.json()
-    assert list(message) == [
-        "model",
-        "id",
-        "type",
-        "role",
-        "content",
-        "stop_reason",
-        "stop_sequence",
-        "stop_details",
-        "usage",
-    ]
+    assert list(message) == MESSAGE_KEYS
     assert message["usage"] == {
         "input_tokens": 13,
         "cache_creation_input_tokens": 0,

@@ -13,26 +13,15 @@ import pytest
 
 from conformance.reference import thoughts, tool_calls
 
-from ._support import HAIKU
+from ._support import HAIKU, WEATHER_ASK, WEATHER_TOOL
 from .test_validation_http import assert_error
 
-WEATHER: dict[str, Any] = {
-    "name": "get_weather",
-    "description": "Get the current weather in a city.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"city": {"type": "string", "enum": ["Paris", "London", "Tokyo"]}},
-        "required": ["city"],
-        "additionalProperties": False,
-    },
-}
-ASK = "What is the weather in Paris? Use the get_weather tool."
 THINKING = {"type": "enabled", "budget_tokens": 1024}
 
 
-def body(prompt: str = ASK, **fields: Any) -> dict[str, Any]:
+def body(prompt: str = WEATHER_ASK, **fields: Any) -> dict[str, Any]:
     """A tools request (fields override; None removes one)."""
-    base: dict[str, Any] = {"model": HAIKU, "max_tokens": 128, "tools": [WEATHER], "messages": [{"role": "user", "content": prompt}]}
+    base: dict[str, Any] = {"model": HAIKU, "max_tokens": 128, "tools": [WEATHER_TOOL], "messages": [{"role": "user", "content": prompt}]}
     base.update(fields)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -61,8 +50,8 @@ def events(response) -> list[dict[str, Any]]:
     [
         ({"type": "tool", "name": "get_weather"}, "What is the weather in Paris?", ["Paris"]),
         ({"type": "any"}, "Weather in London please.", ["London"]),
-        ({"type": "auto"}, ASK, ["Paris"]),
-        (None, ASK, ["Paris"]),
+        ({"type": "auto"}, WEATHER_ASK, ["Paris"]),
+        (None, WEATHER_ASK, ["Paris"]),
         ({"type": "any"}, "What is the weather in Paris and in London?", ["Paris", "London"]),
         ({"type": "any", "disable_parallel_tool_use": True}, "What is the weather in Paris and in London?", ["Paris"]),
     ],
@@ -79,7 +68,7 @@ def test_calls_follow_tool_choice(http, headers, choice, prompt, cities):
 
 @pytest.mark.parametrize("choice", [{"type": "none"}, {"type": "auto"}], ids=["none", "auto-unnamed"])
 def test_no_call_without_reason(http, headers, choice):
-    prompt = ASK if choice["type"] == "none" else "Reply with exactly this text and nothing else: ok"
+    prompt = WEATHER_ASK if choice["type"] == "none" else "Reply with exactly this text and nothing else: ok"
     message = post(http, headers, body(prompt, tool_choice=choice)).json()
     assert [b["type"] for b in message["content"]] == ["text"]
     assert message["stop_reason"] == "end_turn"
@@ -116,11 +105,11 @@ def test_server_tools_are_never_called_by_the_toy():
 @pytest.mark.parametrize(
     ("tools", "message"),
     [
-        ([{**WEATHER, "name": "weather.get"}], "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"),
-        ([{**WEATHER, "name": "x" * 129}], "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"),
-        ([{**WEATHER, "input_schema": {"type": "array"}}], "tools.0.custom.input_schema.type: Input should be 'object'"),
+        ([{**WEATHER_TOOL, "name": "weather.get"}], "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"),
+        ([{**WEATHER_TOOL, "name": "x" * 129}], "tools.0.custom.name: String should match pattern '^[a-zA-Z0-9_-]{1,128}$'"),
+        ([{**WEATHER_TOOL, "input_schema": {"type": "array"}}], "tools.0.custom.input_schema.type: Input should be 'object'"),
         ([{"name": "get_weather"}], "tools.0.custom.input_schema: Field required"),
-        ([WEATHER, WEATHER], "tools: Tool names must be unique."),
+        ([WEATHER_TOOL, WEATHER_TOOL], "tools: Tool names must be unique."),
     ],
     ids=["dotted-name", "long-name", "array-schema", "no-schema", "duplicate"],
 )
@@ -129,7 +118,7 @@ def test_invalid_tool_definitions(http, headers, tools, message):
 
 
 def test_a_server_tool_keeps_its_versioned_type(http, headers):
-    tools = [WEATHER, {"type": "web_search_20250305", "name": "web_search"}]
+    tools = [WEATHER_TOOL, {"type": "web_search_20250305", "name": "web_search"}]
     assert post(http, headers, body(tools=tools)).status_code == 200
 
 
@@ -141,7 +130,7 @@ def test_tool_choice_must_name_a_defined_tool(http, headers):
 
 
 def _history(*turns: dict[str, Any]) -> list[dict[str, Any]]:
-    return [{"role": "user", "content": ASK}, *turns]
+    return [{"role": "user", "content": WEATHER_ASK}, *turns]
 
 
 CALL = {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_01A", "name": "get_weather", "input": {"city": "Paris"}}]}
@@ -159,17 +148,17 @@ def test_a_tool_round_trip_is_answered(http, headers):
         (_history(CALL, RESULT), None, "Requests which include `tool_use` or `tool_result` blocks must define tools."),
         (
             _history(CALL, {"role": "user", "content": "thanks"}),
-            [WEATHER],
+            [WEATHER_TOOL],
             "messages.1: `tool_use` ids were found without `tool_result` blocks immediately after: toolu_01A. "
             "Each `tool_use` block must have a corresponding `tool_result` block in the next message.",
         ),
         (
             _history({"role": "assistant", "content": "Let me check."}, RESULT),
-            [WEATHER],
+            [WEATHER_TOOL],
             "messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: toolu_01A. "
             "Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
         ),
-        (_history(CALL, RESULT, CALL, RESULT), [WEATHER], "messages.3.content.0: `tool_use` ids must be unique"),
+        (_history(CALL, RESULT, CALL, RESULT), [WEATHER_TOOL], "messages.3.content.0: `tool_use` ids must be unique"),
     ],
     ids=["no-tools", "unanswered-call", "orphan-result", "repeated-id"],
 )
@@ -269,7 +258,7 @@ def test_thinking_refusals(http, headers, fields, text):
 @pytest.mark.parametrize("prefill", ["Let me", [{"type": "text", "text": "Let me"}]], ids=["string", "blocks"])
 def test_no_prefill_with_thinking(http, headers, prefill):
     # "You cannot pre-fill responses when thinking is enabled" (extended-thinking guide); wording from https://github.com/n8n-io/n8n/issues/22550.
-    messages = [{"role": "user", "content": ASK}, {"role": "assistant", "content": prefill}]
+    messages = [{"role": "user", "content": WEATHER_ASK}, {"role": "assistant", "content": prefill}]
     assert_error(
         post(http, headers, body(max_tokens=1100, thinking=THINKING, messages=messages)),
         400,

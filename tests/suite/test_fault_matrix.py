@@ -56,6 +56,19 @@ def _not_passing(result: RunResult) -> dict[str, list[str]]:
     return out
 
 
+def _breaks_diff(fault: Fault, result: RunResult) -> str:
+    """What to change in ``fault.breaks`` when it disagrees with the run, then the evidence: a mechanical update after a new check."""
+    broken = _not_passing(result)
+    declared, observed = set(fault.breaks), set(broken)
+    lines = [f"fault {fault.name}: declared breaks disagree with the run"]
+    for cid in sorted(declared - observed):
+        outcomes = sorted({f.outcome.value for f in result.findings if f.check_id == cid}) or ["not run"]
+        lines.append(f"  declared but not broken: {cid} ({', '.join(outcomes)})")
+    lines += [f"  broken but not declared: {cid}" for cid in sorted(observed - declared)]
+    lines += ["evidence:", *(f"  {line}" for cid in sorted(observed - declared) for line in broken[cid])]
+    return "\n".join(lines)
+
+
 @pytest.mark.parametrize("api_version", VERSIONS)
 def test_faithful_server_passes_everything(reference: ReferenceServer, reference_key: str, api_version: str) -> None:
     result = _run(reference.base_url, reference_key, api_version)
@@ -110,7 +123,7 @@ def test_fault_breaks_exactly_its_checks(reference: ReferenceServer, reference_k
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, **fault.options)
     assert _unjudged(result) == []
     broken = _not_passing(result)
-    assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
+    assert sorted(broken) == sorted(fault.breaks), _breaks_diff(fault, result)
     for finding in result.findings:
         assert finding.outcome is not Outcome.ERROR, finding.message
         if finding.outcome in (Outcome.FAIL, Outcome.WARN):
@@ -161,7 +174,7 @@ def test_probe_fault_breaks_exactly_its_checks_under_2026(reference: ReferenceSe
     result = _run(reference.base_url + fault_base_path(fault.name), reference_key, "2026-10-21", **fault.options)
     assert _unjudged(result) == []
     broken = _not_passing(result)
-    assert sorted(broken) == sorted(fault.breaks), "\n".join(line for lines in broken.values() for line in lines)
+    assert sorted(broken) == sorted(fault.breaks), _breaks_diff(fault, result)
 
 
 # In front of a canned model these fail the gate: every MUST rule they break fails. The SHOULD rules (the model an
@@ -182,7 +195,7 @@ def test_a_canned_model_behind_a_fault_fails_the_gate(reference: ReferenceServer
     assert _unjudged(result) == []
     broken = _not_passing(result)
     shown = "\n".join(line for lines in broken.values() for line in lines)
-    assert set(fault.breaks) <= set(broken), shown
+    assert set(fault.breaks) <= set(broken), _breaks_diff(fault, result)
     for cid in fault.breaks:  # a MUST the fault breaks fails, a SHOULD warns: never the other way round
         outcomes = {f.outcome for f in result.findings if f.check_id == cid and f.outcome not in (Outcome.PASS, Outcome.SKIP)}
         assert outcomes == {Outcome.FAIL if levels[cid] is Level.MUST else Outcome.WARN}, shown
@@ -201,6 +214,26 @@ def test_a_grammar_silenced_at_the_start_leaves_its_checks_skipped_with_the_owne
         assert by_id[check_id].outcome is Outcome.SKIP, by_id[check_id]
         assert "not judged: the stream has no message_start, see stream.message_start_first" in by_id[check_id].message
     assert by_id["stream.ends_with_message_stop"].outcome is Outcome.FAIL  # the missing end is always judged
+
+
+def test_a_disagreement_prints_what_to_change_in_breaks() -> None:
+    from types import SimpleNamespace
+
+    from conformance.findings import Finding
+
+    findings = [
+        Finding(check_id="stop_reason.known_value", case="", outcome=Outcome.FAIL, level=Level.MUST, message="plain fail"),
+        Finding(check_id="stop_reason.end_turn_on_natural_stop", case="", outcome=Outcome.PASS, level=Level.MUST, judged=("x",)),
+        Finding(check_id="stream.event_order", case="", outcome=Outcome.FAIL, level=Level.MUST, message="Received: x"),
+    ]
+    result = SimpleNamespace(findings=findings)
+    assert _breaks_diff(FAULTS["stop-reason-stop"], result).splitlines() == [  # type: ignore[arg-type]
+        "fault stop-reason-stop: declared breaks disagree with the run",
+        "  declared but not broken: stop_reason.end_turn_on_natural_stop (pass)",
+        "  broken but not declared: stream.event_order",
+        "evidence:",
+        "  stream.event_order fail: Received: x",
+    ]
 
 
 def test_the_property_rejects_a_pass_that_judged_nothing_and_a_silent_skip() -> None:

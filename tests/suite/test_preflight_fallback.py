@@ -1,6 +1,7 @@
 """The preflight fallback on the whole plan: a target that refuses one auth scheme or one API version loses only that verdict.
 
-Against the reference server behind the access faults (catalogue/access.py), asked for the way the
+Against the reference server behind the faults that refuse one way in (x-api-key-not-read and
+bearer-not-read in catalogue/auth.py, version-2026-10-21-refused in catalogue/headers.py), asked for the way the
 target refuses: the run falls back with one extra request, judges everything else, and the refused
 way fails its own case with the target's refusal as evidence. Cases of the version the target
 refused that the version it accepts lacks are skipped, saying why.

@@ -11,11 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 
 from conformance._types import JSON, JSONObject
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import EventOut, edit_body, event, rewrite_events, rewrite_json_response
-
-PEERS = "peers.md §4.6"
+from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import PEERS
+from conformance.reference.rewrite.request import edit_body
+from conformance.reference.rewrite.response import rewrite_json_response
+from conformance.reference.rewrite.stream import event, rewrite_events
+from conformance.reference.rewrite.views import EventOut
 
 
 def _marked(body: JSONObject) -> Iterator[JSONObject]:
@@ -79,28 +80,28 @@ def _no_cache_at_start(name: str | None, data: JSON) -> Iterable[EventOut]:
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("cache-control-stripped", ["caching.prefix_cached", "caching.read_on_repeat"],
-           f"{PEERS} #7 (https://github.com/BerriAI/litellm/issues/31069); vLLM accepts cache_control and drops it "
-           "(tests/entrypoints/anthropic/test_anthropic_messages_conversion.py, https://github.com/vllm-project/vllm)",
-           "Every cache_control is removed before the request goes upstream: nothing is written or read, and every turn pays the full input price.",
-           edit_body(_strip_cache_control)),
-    _fault("cache-ttl-stripped", ["caching.ttl_honoured"],
-           "https://github.com/askalf/dario/pull/679 (a proxy stamped the 5-minute default where a 1-hour TTL belonged); "
-           "https://github.com/anthropics/claude-code/issues/46829 (a 1h-to-5m TTL change seen only in usage.cache_creation)",
-           "cache_control's ttl is dropped on the way, so a 1-hour breakpoint is written with the 5-minute default.",
-           edit_body(_set_ttl(None))),
-    _fault("cache-ttl-upgraded", ["caching.ttl_honoured"],
-           "https://github.com/anthony-chaudhary/fak/issues/1850 (a gateway that rewrites cache breakpoints to the 1-hour TTL); "
-           "https://github.com/rossoctl/context-guru/pull/86 (the same, behind a size gate)",
-           "Every cache_control is rewritten to ttl 1h: 5-minute writes are billed at 2x the input price instead of 1.25x.",
-           edit_body(_set_ttl("1h"))),
-    _fault("cache-breakdown-zeroed", ["caching.breakdown_sums"],
-           "https://github.com/anthropics/anthropic-sdk-java/issues/353 (cache_creation_input_tokens > 0 beside a 0/0 TTL breakdown); "
-           "https://github.com/Wei-Shaw/claude-relay-service/pull/1081 (cost computed from the buckets missed the rest)",
-           "usage.cache_creation is reported as 0/0 whatever was written (message and message_start).",
-           lambda app: rewrite_events(_breakdown_zeroed_event)(rewrite_json_response(_breakdown_zeroed_body)(app))),
-    _fault("cache-read-missing-at-stream-start", ["caching.read_on_repeat"],
-           f"{PEERS} #4, #6; https://github.com/BerriAI/litellm/issues/31069 (message_start reports the cache tokens as 0 with OpenAI-format upstreams)",
-           "A stream's message_start reports no cache read or write; the real counters arrive only in message_delta.",
-           rewrite_events(_no_cache_at_start)),
+    fault("cache-control-stripped", ["caching.prefix_cached", "caching.read_on_repeat"],
+          f"{PEERS} #7 (https://github.com/BerriAI/litellm/issues/31069); vLLM accepts cache_control and drops it "
+          "(tests/entrypoints/anthropic/test_anthropic_messages_conversion.py, https://github.com/vllm-project/vllm)",
+          "Every cache_control is removed before the request goes upstream: nothing is written or read, and every turn pays the full input price.",
+          edit_body(_strip_cache_control)),
+    fault("cache-ttl-stripped", ["caching.ttl_honoured"],
+          "https://github.com/askalf/dario/pull/679 (a proxy stamped the 5-minute default where a 1-hour TTL belonged); "
+          "https://github.com/anthropics/claude-code/issues/46829 (a 1h-to-5m TTL change seen only in usage.cache_creation)",
+          "cache_control's ttl is dropped on the way, so a 1-hour breakpoint is written with the 5-minute default.",
+          edit_body(_set_ttl(None))),
+    fault("cache-ttl-upgraded", ["caching.ttl_honoured"],
+          "https://github.com/anthony-chaudhary/fak/issues/1850 (a gateway that rewrites cache breakpoints to the 1-hour TTL); "
+          "https://github.com/rossoctl/context-guru/pull/86 (the same, behind a size gate)",
+          "Every cache_control is rewritten to ttl 1h: 5-minute writes are billed at 2x the input price instead of 1.25x.",
+          edit_body(_set_ttl("1h"))),
+    fault("cache-breakdown-zeroed", ["caching.breakdown_sums"],
+          "https://github.com/anthropics/anthropic-sdk-java/issues/353 (cache_creation_input_tokens > 0 beside a 0/0 TTL breakdown); "
+          "https://github.com/Wei-Shaw/claude-relay-service/pull/1081 (cost computed from the buckets missed the rest)",
+          "usage.cache_creation is reported as 0/0 whatever was written (message and message_start).",
+          lambda app: rewrite_events(_breakdown_zeroed_event)(rewrite_json_response(_breakdown_zeroed_body)(app))),
+    fault("cache-read-missing-at-stream-start", ["caching.read_on_repeat"],
+          f"{PEERS} #4, #6; https://github.com/BerriAI/litellm/issues/31069 (message_start reports the cache tokens as 0 with OpenAI-format upstreams)",
+          "A stream's message_start reports no cache read or write; the real counters arrive only in message_delta.",
+          rewrite_events(_no_cache_at_start)),
 )

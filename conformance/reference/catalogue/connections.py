@@ -10,8 +10,7 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from conformance.reference.connections import close_before_next_request
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
+from conformance.reference.fault import Fault, fault
 
 
 def _close_after_errors(app: ASGIApp) -> ASGIApp:
@@ -34,9 +33,9 @@ def _close_after_errors(app: ASGIApp) -> ASGIApp:
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("close-kept-alive-after-error", ["recovery.connection_close_announced"],
-           "https://github.com/helidon-io/helidon/issues/9013 (an error answered with Connection: keep-alive, then the connection closed); "
-           "https://github.com/apple/swift-http-api-proposal/pull/105 (a server that closes connections without Connection: close makes clients fail at random)",
-           "After an error answer (no Connection: close), the connection is closed when the next request arrives on it, before any answer.",
-           _close_after_errors),
+    fault("close-kept-alive-after-error", ["recovery.connection_close_announced"],
+          "https://github.com/helidon-io/helidon/issues/9013 (an error answered with Connection: keep-alive, then the connection closed); "
+          "https://github.com/apple/swift-http-api-proposal/pull/105 (a server that closes connections without Connection: close makes clients fail at random)",
+          "After an error answer (no Connection: close), the connection is closed when the next request arrives on it, before any answer.",
+          _close_after_errors),
 )

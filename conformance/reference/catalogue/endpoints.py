@@ -14,25 +14,22 @@ from urllib.parse import parse_qsl, urlencode
 from conformance._types import JSON
 from conformance.reference import models_api
 from conformance.reference.api_error import ApiError
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
+from conformance.reference.fault import Fault, fault
 from conformance.reference.models import CATALOGUE, lookup
-from conformance.reference.rewrite import (
-    RequestView,
-    Wrapper,
+from conformance.reference.rewrite.edits import PEERS
+from conformance.reference.rewrite.request import (
     branch_on_request,
     per_request,
-    reanswer_json,
     refuse_request,
-    replace_error,
-    rewrite_json_response,
     rewrite_request,
 )
+from conformance.reference.rewrite.response import reanswer_json, replace_error, rewrite_json_response
+from conformance.reference.rewrite.views import Refusal, RequestView, Wrapper
 
-PEERS = "peers.md §4.6"
 COUNT_PATH = "/v1/messages/count_tokens"
+
 MODELS_PATH = "/v1/models"
-Refusal = tuple[int, str, str] | None
+
 MESSAGES_ONLY = ("max_tokens", "temperature", "top_p", "top_k", "stop_sequences", "stream", "metadata", "service_tier")
 
 
@@ -46,9 +43,6 @@ def _listing(view: RequestView) -> bool:
 
 def _retrieving(view: RequestView) -> bool:
     return view.method == "GET" and view.path.startswith(MODELS_PATH + "/")
-
-
-# ------------------------------------------------------------------------------ count_tokens
 
 
 def _messages_beta_query_unrouted(view: RequestView) -> Refusal:
@@ -146,9 +140,6 @@ def _coerce(body: dict[str, JSON]) -> None:
     for tool in body.get("tools") or []:
         if isinstance(tool, dict) and isinstance(tool.get("name"), str):
             tool["name"] = "".join(ch if ch.isalnum() or ch in "_-" else "_" for ch in tool["name"])[:128]
-
-
-# ------------------------------------------------------------------------------------ models
 
 
 def _openai_model(item: JSON) -> JSON:
@@ -255,115 +246,117 @@ _COUNT_ROUTE = [
     "count_tokens.beta_query_accepted", "count_tokens.invalid_tool_name_rejected", "count_tokens.max_tokens_not_required", "count_tokens.messages_only_fields_rejected",
     "count_tokens.messages_required", "count_tokens.model_required", "count_tokens.unknown_role_rejected",
 ]
+
 _COUNTS_ANYTHING = ["count_tokens.invalid_tool_name_rejected", "count_tokens.messages_only_fields_rejected", "count_tokens.unknown_model_not_found", "count_tokens.unknown_role_rejected"]
+
 
 FAULTS: tuple[Fault, ...] = (
     # ------------------------------------------------------------- count_tokens
-    _fault("count-tokens-missing", _COUNT_ROUTE,
-           f"{PEERS} #17; https://github.com/BerriAI/litellm/issues/13252 (404 on /v1/messages/count_tokens?beta=true from Claude Code)",
-           "/v1/messages/count_tokens is not served: every count is a 404.",
-           refuse_request(_no_count_route)),
-    _fault("count-tokens-beta-query-unrouted", ["count_tokens.beta_query_accepted"],
-           f"{PEERS} #17; https://github.com/envoyproxy/ai-gateway/issues/1360 ('invalid_path: anthropic/v1/messages/count_tokens?beta=true')",
-           "count_tokens answers on its bare path, but the ?beta=true path Claude Code calls is a 404.",
-           refuse_request(_beta_query_unrouted)),
-    _fault("count-tokens-requires-max-tokens", ["auth.count_tokens_missing_key_rejected", "count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required", "count_tokens.unknown_model_not_found"],
-           "https://github.com/experientiallabs/experiential/pull/914 (count requests decoded with the generation schema, which requires max_tokens)",
-           "count_tokens validates the body as a Messages request, so a count without max_tokens is a 400.",
-           refuse_request(_count_requires_max_tokens)),
-    _fault("count-tokens-prompt-tokens", ["count_tokens.response_schema"],
-           f"{PEERS} #27 (OpenAI vocabulary leaks into Anthropic answers)",
-           'count_tokens answers OpenAI-style {"prompt_tokens": N} instead of {"input_tokens": N}.',
-           branch_on_request(_counting, rewrite_json_response(_prompt_tokens))),
-    _fault("count-tokens-ignores-system", ["count_tokens.matches_usage"],
-           "https://github.com/router-for-me/CLIProxyAPI/issues/679 (count_tokens ignores system prompts: 48 counted, 728 used)",
-           "count_tokens counts the messages only, leaving the system prompt out.",
-           rewrite_request(_drop_system)),
-    _fault("count-tokens-any-model", ["count_tokens.unknown_model_not_found"],
-           "https://github.com/pleaseai/shunt/issues/89 (count_tokens answered by a local o200k_base tokenizer, whatever the model); capture 54 (Anthropic: 404 not_found_error)",
-           "count_tokens counts with a local tokenizer, so a model id that does not exist still gets a count instead of a 404.",
-           _edit_count(_any_model)),
-    _fault("count-tokens-messages-fields-accepted", ["count_tokens.messages_only_fields_rejected"],
-           "https://github.com/Wei-Shaw/sub2api/pull/4913 (the gateway strips max_tokens from counts; Anthropic answers it 'Extra inputs are not permitted')",
-           "count_tokens strips max_tokens, temperature, stop_sequences, stream and the other Messages-only fields before counting, instead of refusing them.",
-           _edit_count(_strip_messages_fields)),
-    _fault("count-tokens-ignores-tools", ["count_tokens.invalid_tool_name_rejected", "count_tokens.matches_usage"],
-           "https://github.com/router-for-me/CLIProxyAPI/issues/840 (countTokens ignores the tools field: content-only counts)",
-           "count_tokens counts system and messages but leaves the tool definitions out (so it never validates them either).",
-           _edit_count(_drop_tools)),
-    _fault("count-tokens-unvalidated", ["count_tokens.invalid_tool_name_rejected", "count_tokens.unknown_role_rejected"],
-           "https://github.com/pleaseai/shunt/issues/89 (a local count for whatever arrives, where the upstream would validate)",
-           "count_tokens counts bodies /v1/messages refuses: a role tool becomes user, a tool name with a dot is sanitised.",
-           _edit_count(_coerce)),
-    _fault("count-tokens-local-tokenizer", ["count_tokens.matches_usage"],
-           "https://github.com/BerriAI/litellm/pull/37185 (a local tokenizer counts ~1.77x under Claude's usage)",
-           "count_tokens is a local estimate with another tokenizer than the one behind usage: every count is usage divided by 1.8. "
-           "A deviation in front of Claude; a translating gateway's honest difference (strictness.translates).",
-           branch_on_request(_counting, rewrite_json_response(_recount(lambda n: round(n / 1.8))))),
-    _fault("count-tokens-own-prompt", ["count_tokens.matches_usage"],
-           "https://github.com/router-for-me/CLIProxyAPI/issues/4103 (count_tokens includes the gateway's own ~2k-token system prompt, which is never sent)",
-           "Every count adds 2,000 tokens of a prompt the gateway never sends: beyond even the translated band.",
-           branch_on_request(_counting, rewrite_json_response(_recount(lambda n: n + 2000)))),
-    _fault("count-tokens-stub-zero", ["auth.count_tokens_missing_key_rejected", "count_tokens.matches_usage", "count_tokens.messages_required", "count_tokens.model_required", *_COUNTS_ANYTHING],
-           "https://github.com/ShouZhuo0413/codebuddy2api/issues/12 (count_tokens returns input_tokens 0 for any input)",
-           'count_tokens is a stub: {"input_tokens": 0} for any body, valid or not.',
-           branch_on_request(_counting, reanswer_json(_zero))),
+    fault("count-tokens-missing", _COUNT_ROUTE,
+          f"{PEERS} #17; https://github.com/BerriAI/litellm/issues/13252 (404 on /v1/messages/count_tokens?beta=true from Claude Code)",
+          "/v1/messages/count_tokens is not served: every count is a 404.",
+          refuse_request(_no_count_route)),
+    fault("count-tokens-beta-query-unrouted", ["count_tokens.beta_query_accepted"],
+          f"{PEERS} #17; https://github.com/envoyproxy/ai-gateway/issues/1360 ('invalid_path: anthropic/v1/messages/count_tokens?beta=true')",
+          "count_tokens answers on its bare path, but the ?beta=true path Claude Code calls is a 404.",
+          refuse_request(_beta_query_unrouted)),
+    fault("count-tokens-requires-max-tokens", ["auth.count_tokens_missing_key_rejected", "count_tokens.beta_query_accepted", "count_tokens.max_tokens_not_required", "count_tokens.unknown_model_not_found"],
+          "https://github.com/experientiallabs/experiential/pull/914 (count requests decoded with the generation schema, which requires max_tokens)",
+          "count_tokens validates the body as a Messages request, so a count without max_tokens is a 400.",
+          refuse_request(_count_requires_max_tokens)),
+    fault("count-tokens-prompt-tokens", ["count_tokens.response_schema"],
+          f"{PEERS} #27 (OpenAI vocabulary leaks into Anthropic answers)",
+          'count_tokens answers OpenAI-style {"prompt_tokens": N} instead of {"input_tokens": N}.',
+          branch_on_request(_counting, rewrite_json_response(_prompt_tokens))),
+    fault("count-tokens-ignores-system", ["count_tokens.matches_usage"],
+          "https://github.com/router-for-me/CLIProxyAPI/issues/679 (count_tokens ignores system prompts: 48 counted, 728 used)",
+          "count_tokens counts the messages only, leaving the system prompt out.",
+          rewrite_request(_drop_system)),
+    fault("count-tokens-any-model", ["count_tokens.unknown_model_not_found"],
+          "https://github.com/pleaseai/shunt/issues/89 (count_tokens answered by a local o200k_base tokenizer, whatever the model); capture 54 (Anthropic: 404 not_found_error)",
+          "count_tokens counts with a local tokenizer, so a model id that does not exist still gets a count instead of a 404.",
+          _edit_count(_any_model)),
+    fault("count-tokens-messages-fields-accepted", ["count_tokens.messages_only_fields_rejected"],
+          "https://github.com/Wei-Shaw/sub2api/pull/4913 (the gateway strips max_tokens from counts; Anthropic answers it 'Extra inputs are not permitted')",
+          "count_tokens strips max_tokens, temperature, stop_sequences, stream and the other Messages-only fields before counting, instead of refusing them.",
+          _edit_count(_strip_messages_fields)),
+    fault("count-tokens-ignores-tools", ["count_tokens.invalid_tool_name_rejected", "count_tokens.matches_usage"],
+          "https://github.com/router-for-me/CLIProxyAPI/issues/840 (countTokens ignores the tools field: content-only counts)",
+          "count_tokens counts system and messages but leaves the tool definitions out (so it never validates them either).",
+          _edit_count(_drop_tools)),
+    fault("count-tokens-unvalidated", ["count_tokens.invalid_tool_name_rejected", "count_tokens.unknown_role_rejected"],
+          "https://github.com/pleaseai/shunt/issues/89 (a local count for whatever arrives, where the upstream would validate)",
+          "count_tokens counts bodies /v1/messages refuses: a role tool becomes user, a tool name with a dot is sanitised.",
+          _edit_count(_coerce)),
+    fault("count-tokens-local-tokenizer", ["count_tokens.matches_usage"],
+          "https://github.com/BerriAI/litellm/pull/37185 (a local tokenizer counts ~1.77x under Claude's usage)",
+          "count_tokens is a local estimate with another tokenizer than the one behind usage: every count is usage divided by 1.8. "
+          "A deviation in front of Claude; a translating gateway's honest difference (strictness.translates).",
+          branch_on_request(_counting, rewrite_json_response(_recount(lambda n: round(n / 1.8))))),
+    fault("count-tokens-own-prompt", ["count_tokens.matches_usage"],
+          "https://github.com/router-for-me/CLIProxyAPI/issues/4103 (count_tokens includes the gateway's own ~2k-token system prompt, which is never sent)",
+          "Every count adds 2,000 tokens of a prompt the gateway never sends: beyond even the translated band.",
+          branch_on_request(_counting, rewrite_json_response(_recount(lambda n: n + 2000)))),
+    fault("count-tokens-stub-zero", ["auth.count_tokens_missing_key_rejected", "count_tokens.matches_usage", "count_tokens.messages_required", "count_tokens.model_required", *_COUNTS_ANYTHING],
+          "https://github.com/ShouZhuo0413/codebuddy2api/issues/12 (count_tokens returns input_tokens 0 for any input)",
+          'count_tokens is a stub: {"input_tokens": 0} for any body, valid or not.',
+          branch_on_request(_counting, reanswer_json(_zero))),
     # ------------------------------------------------------------------- models
-    _fault("models-openai-shape", ["models.list_schema", "models.retrieve_schema"],
-           f"{PEERS} #27; https://github.com/BerriAI/litellm/issues/13128 (the /v1/models listing and model objects in OpenAI's shape)",
-           'GET /v1/models answers OpenAI\'s {"object": "list", "data": [...]} and /v1/models/{id} an {"id", "object": "model", "created", "owned_by"}.',
-           branch_on_request(lambda view: _listing(view) or _retrieving(view), rewrite_json_response(_openai_shapes))),
-    _fault("models-null-cursor-ids", ["models.list_schema"],
-           "https://github.com/databricks/unity-gateway/issues/680 (first_id and last_id stay null, so clients cannot page)",
-           "Model pages carry first_id and last_id null whatever they hold.",
-           branch_on_request(_listing, rewrite_json_response(_null_cursor_ids))),
-    _fault("models-pagination-ignored", ["models.after_id_pages", "models.before_id_pages", "models.limit_respected", "models.limit_zero_rejected"],
-           "https://github.com/diegosouzapw/OmniRoute/issues/13389 (the full catalogue whatever limit and after are)",
-           "GET /v1/models ignores limit, after_id and before_id: every request gets the same first page.",
-           rewrite_request(_drop_query("limit", "after_id", "before_id"))),
-    _fault("models-has-more-always-true", ["models.has_more_false_on_short_page"],
-           "https://github.com/ogx-ai/ogx/issues/5611 (a compatibility layer hard-codes has_more; there False, here True)",
-           "Model pages always say has_more true, so SDK auto-pagination asks again after the last page.",
-           branch_on_request(_listing, rewrite_json_response(_has_more_true))),
-    _fault("models-created-at-naive", ["models.list_schema", "models.retrieve_schema"],
-           "https://github.com/antonagestam/phantom-types/pull/168 (a naive datetime is not an RFC 3339 / OpenAPI date-time)",
-           "created_at is printed as a naive datetime (2025-10-15T00:00:00) without Z or offset.",
-           branch_on_request(lambda view: _listing(view) or _retrieving(view), rewrite_json_response(_naive_created_at))),
-    _fault("models-alias-retrieve-wrong-model", ["models.retrieve_schema"],
-           "https://github.com/vercel/ai/issues/18118 (a gateway names a different model than the one asked for)",
-           "GET /v1/models/{alias} answers the newest listed model (claude-opus-4-8) whatever the alias; listed ids answer correctly.",
-           branch_on_request(_alias_retrieved, rewrite_json_response(_newest_model))),
-    _fault("models-oldest-first", ["models.most_recent_first"],
-           "https://github.com/diegosouzapw/OmniRoute/issues/13389 (a gateway serves its own catalogue order); DOC-MODELS-LIST: most recent first",
-           "GET /v1/models lists the oldest model first (paging consistently in that order).",
-           per_request(_oldest_first)),
-    _fault("models-before-id-ignored", ["models.before_id_pages"],
-           "https://github.com/diegosouzapw/OmniRoute/issues/13389 (paging parameters ignored); here only before_id",
-           "GET /v1/models ignores before_id: a page before a model is the first page.",
-           rewrite_request(_drop_query("before_id"))),
-    _fault("models-limit-clamped", ["models.limit_zero_rejected"],
-           "https://github.com/NousResearch/hermes-agent/pull/98211 (a paginated mock that caps the page size instead of refusing); DOC-MODELS-LIST: limit 1-1000",
-           "GET /v1/models clamps limit into 1-1000 (0 becomes the default 20) instead of refusing it.",
-           rewrite_request(_clamp_limit)),
-    _fault("unknown-model-id-500", ["models.unknown_id_not_found"],
-           f"{PEERS} #23 (wrong status mapping); https://github.com/langwatch/langwatch/pull/6207",
-           "GET /v1/models/{id} for an unknown id is a 500 api_error instead of a 404.",
-           branch_on_request(_retrieving, replace_error(_not_found_as(500, "api_error")))),
-    _fault("models-listing-unrouted", ["auth.models_missing_key_rejected", "models.limit_zero_rejected", "models.list_schema"],
-           "https://github.com/zxcloli666/AI-Worker-Proxy/pull/14 (a proxy that served no /v1/models until the route was added); DOC-MODELS-LIST",
-           "GET /v1/models is not served: every listing is a 404 (retrieving one model still works).",
-           refuse_request(_no_listing_route)),
-    _fault("models-retrieve-listed-404", ["models.retrieve_schema"],
-           "https://github.com/BaseIntelligence/bounty-challenge/issues/7122 (the listing names six models, retrieving any but one is a 404)",
-           "GET /v1/models/{id} is a 404 not_found_error for every id, the ones GET /v1/models lists included.",
-           refuse_request(_no_model_found)),
-    _fault("unknown-model-id-200-empty", ["models.retrieve_schema", "models.unknown_id_not_found"],
-           "https://github.com/epam/ai-dial-chat/issues/7926 (an unknown model lookup returns 200 with an empty body)",
-           "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",
-           branch_on_request(_retrieving, reanswer_json(_empty_200))),
+    fault("models-openai-shape", ["models.list_schema", "models.retrieve_schema"],
+          f"{PEERS} #27; https://github.com/BerriAI/litellm/issues/13128 (the /v1/models listing and model objects in OpenAI's shape)",
+          'GET /v1/models answers OpenAI\'s {"object": "list", "data": [...]} and /v1/models/{id} an {"id", "object": "model", "created", "owned_by"}.',
+          branch_on_request(lambda view: _listing(view) or _retrieving(view), rewrite_json_response(_openai_shapes))),
+    fault("models-null-cursor-ids", ["models.list_schema"],
+          "https://github.com/databricks/unity-gateway/issues/680 (first_id and last_id stay null, so clients cannot page)",
+          "Model pages carry first_id and last_id null whatever they hold.",
+          branch_on_request(_listing, rewrite_json_response(_null_cursor_ids))),
+    fault("models-pagination-ignored", ["models.after_id_pages", "models.before_id_pages", "models.limit_respected", "models.limit_zero_rejected"],
+          "https://github.com/diegosouzapw/OmniRoute/issues/13389 (the full catalogue whatever limit and after are)",
+          "GET /v1/models ignores limit, after_id and before_id: every request gets the same first page.",
+          rewrite_request(_drop_query("limit", "after_id", "before_id"))),
+    fault("models-has-more-always-true", ["models.has_more_false_on_short_page"],
+          "https://github.com/ogx-ai/ogx/issues/5611 (a compatibility layer hard-codes has_more; there False, here True)",
+          "Model pages always say has_more true, so SDK auto-pagination asks again after the last page.",
+          branch_on_request(_listing, rewrite_json_response(_has_more_true))),
+    fault("models-created-at-naive", ["models.list_schema", "models.retrieve_schema"],
+          "https://github.com/antonagestam/phantom-types/pull/168 (a naive datetime is not an RFC 3339 / OpenAPI date-time)",
+          "created_at is printed as a naive datetime (2025-10-15T00:00:00) without Z or offset.",
+          branch_on_request(lambda view: _listing(view) or _retrieving(view), rewrite_json_response(_naive_created_at))),
+    fault("models-alias-retrieve-wrong-model", ["models.retrieve_schema"],
+          "https://github.com/vercel/ai/issues/18118 (a gateway names a different model than the one asked for)",
+          "GET /v1/models/{alias} answers the newest listed model (claude-opus-4-8) whatever the alias; listed ids answer correctly.",
+          branch_on_request(_alias_retrieved, rewrite_json_response(_newest_model))),
+    fault("models-oldest-first", ["models.most_recent_first"],
+          "https://github.com/diegosouzapw/OmniRoute/issues/13389 (a gateway serves its own catalogue order); DOC-MODELS-LIST: most recent first",
+          "GET /v1/models lists the oldest model first (paging consistently in that order).",
+          per_request(_oldest_first)),
+    fault("models-before-id-ignored", ["models.before_id_pages"],
+          "https://github.com/diegosouzapw/OmniRoute/issues/13389 (paging parameters ignored); here only before_id",
+          "GET /v1/models ignores before_id: a page before a model is the first page.",
+          rewrite_request(_drop_query("before_id"))),
+    fault("models-limit-clamped", ["models.limit_zero_rejected"],
+          "https://github.com/NousResearch/hermes-agent/pull/98211 (a paginated mock that caps the page size instead of refusing); DOC-MODELS-LIST: limit 1-1000",
+          "GET /v1/models clamps limit into 1-1000 (0 becomes the default 20) instead of refusing it.",
+          rewrite_request(_clamp_limit)),
+    fault("unknown-model-id-500", ["models.unknown_id_not_found"],
+          f"{PEERS} #23 (wrong status mapping); https://github.com/langwatch/langwatch/pull/6207",
+          "GET /v1/models/{id} for an unknown id is a 500 api_error instead of a 404.",
+          branch_on_request(_retrieving, replace_error(_not_found_as(500, "api_error")))),
+    fault("models-listing-unrouted", ["auth.models_missing_key_rejected", "models.limit_zero_rejected", "models.list_schema"],
+          "https://github.com/zxcloli666/AI-Worker-Proxy/pull/14 (a proxy that served no /v1/models until the route was added); DOC-MODELS-LIST",
+          "GET /v1/models is not served: every listing is a 404 (retrieving one model still works).",
+          refuse_request(_no_listing_route)),
+    fault("models-retrieve-listed-404", ["models.retrieve_schema"],
+          "https://github.com/BaseIntelligence/bounty-challenge/issues/7122 (the listing names six models, retrieving any but one is a 404)",
+          "GET /v1/models/{id} is a 404 not_found_error for every id, the ones GET /v1/models lists included.",
+          refuse_request(_no_model_found)),
+    fault("unknown-model-id-200-empty", ["models.retrieve_schema", "models.unknown_id_not_found"],
+          "https://github.com/epam/ai-dial-chat/issues/7926 (an unknown model lookup returns 200 with an empty body)",
+          "GET /v1/models/{id} for an unknown id is a 200 with an empty body.",
+          branch_on_request(_retrieving, reanswer_json(_empty_200))),
     # ----------------------------------------------------------------- messages
-    _fault("messages-beta-query-404", ["endpoints.messages_beta_query_accepted", "context.edits_applied"],
-           "https://github.com/router-for-me/CLIProxyAPI/issues/3892 (404 on …/v1/messages?beta=true after a routing change); https://github.com/envoyproxy/ai-gateway/issues/1360 (the count_tokens analogue)",
-           "/v1/messages answers on its bare path, but the ?beta=true path the SDKs' beta clients and Claude Code post to is a 404.",
-           refuse_request(_messages_beta_query_unrouted)),
+    fault("messages-beta-query-404", ["endpoints.messages_beta_query_accepted", "context.edits_applied"],
+          "https://github.com/router-for-me/CLIProxyAPI/issues/3892 (404 on …/v1/messages?beta=true after a routing change); https://github.com/envoyproxy/ai-gateway/issues/1360 (the count_tokens analogue)",
+          "/v1/messages answers on its bare path, but the ?beta=true path the SDKs' beta clients and Claude Code post to is a 404.",
+          refuse_request(_messages_beta_query_unrouted)),
 )

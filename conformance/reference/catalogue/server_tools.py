@@ -1,4 +1,4 @@
-"""Faults of server tools and paused turns (issue 13): a gateway that drops the tool, hands it to the client, loses its usage, splits its results, or ends a paused turn.
+"""Faults of server tools (server_tools.*, issue 13): a gateway that drops the tool, hands it to the client, loses its usage or splits its results.
 
 Each is a deviation a real gateway showed, with its public source. Request rewrites, body and event
 rewrites only; the faithful app never learns it is wrapped.
@@ -7,23 +7,15 @@ rewrites only; the faithful app never learns it is wrapped.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from conformance._types import JSON
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import (
-    EventOut,
-    Wrapper,
-    compose,
-    edit_body,
-    event,
-    rewrite_events,
-    rewrite_events_with_state,
-    rewrite_json_response,
-)
+from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.request import compose, edit_body
+from conformance.reference.rewrite.response import rewrite_json_response
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut
 
-EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
 SERVER_TYPES = ("web_search_", "web_fetch_", "code_execution_")
 
 
@@ -109,59 +101,29 @@ def _results_as_deltas() -> EventFn:
     return rewrite
 
 
-def _pause_as_end_turn(target: dict[str, JSON]) -> None:
-    if target.get("stop_reason") == "pause_turn":
-        target["stop_reason"] = "end_turn"
-
-
-def _both(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
-    """The same edit on a non-stream Message and on the message_delta's delta."""
-
-    def body(status: int, data: JSON) -> JSON:
-        if status == 200 and isinstance(data, dict) and data.get("type") == "message":
-            data = copy.deepcopy(data)
-            fn(data)
-        return data
-
-    def stream(name: str | None, data: JSON) -> Iterable[EventOut]:
-        delta = data.get("delta") if isinstance(data, dict) and data.get("type") == "message_delta" else None
-        if isinstance(delta, dict):
-            data = copy.deepcopy(data)
-            fn(data["delta"])
-        return [event(name, data)]
-
-    return compose(rewrite_json_response(body), rewrite_events(stream))
-
-
 FAULTS: tuple[Fault, ...] = (
-    _fault("server-tools-stripped",
-           ["server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
-           "https://github.com/zts212653/clowder-ai/issues/1077 (WebSearch/WebFetch silently return empty through non-Anthropic proxies: a successful response, no results); "
-           "https://github.com/router-for-me/CLIProxyAPI/issues/883 (Claude Code: \"Did 0 searches\"); "
-           "https://github.com/NVIDIA/TensorRT-LLM/pull/18130 (review: \"Silently dropping a configured server tool lets the client believe live search was honored while the model answers without it\")",
-           "Server tools (web_search, web_fetch, code_execution) and a tool_choice naming one are dropped on the way: the model answers alone, 200.",
-           edit_body(_strip_server_tools)),
-    _fault("server-tool-as-client-tool",
-           ["server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
-           "https://github.com/mnfst/llm-gateway/pull/2881 (server tools forwarded to other providers as ordinary functions: \"The model could emit a tool_call for a tool nobody can run\")",
-           "Each server tool is declared upstream as an ordinary function of the same name: the answer carries a tool_use block for web_search the client cannot run.",
-           edit_body(_server_tools_as_functions)),
-    _fault("server-tool-usage-dropped",
-           ["server_tools.usage_counts_requests"],
-           "https://github.com/WordPress/ai-provider-for-anthropic/issues/41 (usage.server_tool_use dropped, so consumers cannot price searches); "
-           "https://github.com/experientiallabs/experiential/pull/689 (web_search_requests parsed past, not surfaced)",
-           "usage.server_tool_use is dropped from every answer, streamed (message_delta) or not: the searches and fetches that ran are not reported.",
-           compose(rewrite_json_response(_usage_dropped_in_body), rewrite_events(_usage_dropped_in_stream))),
-    _fault("server-tool-result-as-delta",
-           ["server_tools.stream_results_whole"],
-           "DOC-STR (server tool results arrive whole in content_block_start); the SDK accumulator applies only the deltas it knows "
-           "(anthropic-sdk-python lib/streaming/_messages.py), so a re-streamer that sends every block as an empty start plus deltas loses them",
-           "In streams, each server tool result block starts with empty content and its content follows in a content_block_delta.",
-           rewrite_events_with_state(_results_as_deltas)),
-    _fault("pause-turn-as-end-turn",
-           ["stop_reason.pause_turn_passed_through", "stop_reason.pause_turn_reported"],
-           "https://github.com/anthropics/anthropic-sdk-csharp/issues/230 (pause_turn converted to ChatFinishReason.Stop); "
-           "https://github.com/gsd-build/gsd-2/pull/2870 (pause_turn mapped to \"stop\": the paused turn ends, and the next request fails)",
-           "stop_reason pause_turn is reported as end_turn, streamed or not.",
-           _both(_pause_as_end_turn)),
+    fault("server-tools-stripped",
+          ["server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
+          "https://github.com/zts212653/clowder-ai/issues/1077 (WebSearch/WebFetch silently return empty through non-Anthropic proxies: a successful response, no results); "
+          "https://github.com/router-for-me/CLIProxyAPI/issues/883 (Claude Code: \"Did 0 searches\"); "
+          "https://github.com/NVIDIA/TensorRT-LLM/pull/18130 (review: \"Silently dropping a configured server tool lets the client believe live search was honored while the model answers without it\")",
+          "Server tools (web_search, web_fetch, code_execution) and a tool_choice naming one are dropped on the way: the model answers alone, 200.",
+          edit_body(_strip_server_tools)),
+    fault("server-tool-as-client-tool",
+          ["server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
+          "https://github.com/mnfst/llm-gateway/pull/2881 (server tools forwarded to other providers as ordinary functions: \"The model could emit a tool_call for a tool nobody can run\")",
+          "Each server tool is declared upstream as an ordinary function of the same name: the answer carries a tool_use block for web_search the client cannot run.",
+          edit_body(_server_tools_as_functions)),
+    fault("server-tool-usage-dropped",
+          ["server_tools.usage_counts_requests"],
+          "https://github.com/WordPress/ai-provider-for-anthropic/issues/41 (usage.server_tool_use dropped, so consumers cannot price searches); "
+          "https://github.com/experientiallabs/experiential/pull/689 (web_search_requests parsed past, not surfaced)",
+          "usage.server_tool_use is dropped from every answer, streamed (message_delta) or not: the searches and fetches that ran are not reported.",
+          compose(rewrite_json_response(_usage_dropped_in_body), rewrite_events(_usage_dropped_in_stream))),
+    fault("server-tool-result-as-delta",
+          ["server_tools.stream_results_whole"],
+          "DOC-STR (server tool results arrive whole in content_block_start); the SDK accumulator applies only the deltas it knows "
+          "(anthropic-sdk-python lib/streaming/_messages.py), so a re-streamer that sends every block as an empty start plus deltas loses them",
+          "In streams, each server tool result block starts with empty content and its content follows in a content_block_delta.",
+          rewrite_events_with_state(_results_as_deltas)),
 )

@@ -7,58 +7,21 @@ carry it back. Deviation numbers refer to the research notes' table (peers.md §
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 
 from conformance._types import JSON
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import (
-    EventOut,
-    RequestView,
-    Wrapper,
-    compose,
-    edit_body,
-    event,
-    refuse_request,
-    rewrite_events,
-    rewrite_events_with_state,
-    rewrite_json_response,
-    rewrite_request,
-)
-
-EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
-Verdict = tuple[int, str, str] | None
-PEERS = "peers.md §4.6"
-
-
-
-
-def _messages(view: RequestView) -> dict[str, JSON] | None:
-    if view.path.rstrip("/") != "/v1/messages" or not isinstance(view.body, dict):
-        return None
-    return copy.deepcopy(view.body)
-
-
-def _body(fn: Callable[[list[JSON]], list[JSON]]) -> Wrapper:
-    """Rewrite the content of successful non-stream Messages."""
-
-    def rewrite(status: int, body: JSON) -> JSON:
-        if status == 200 and isinstance(body, dict) and body.get("type") == "message" and isinstance(body.get("content"), list):
-            body = {**body, "content": fn(copy.deepcopy(body["content"]))}
-        return body
-
-    return rewrite_json_response(rewrite)
+from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
+from conformance.reference.rewrite.request import compose, edit_body, refuse_request, rewrite_request
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
 
 
 def _delta_type(data: JSON) -> str | None:
     delta = data.get("delta") if isinstance(data, dict) and data.get("type") == "content_block_delta" else None
     kind = delta.get("type") if isinstance(delta, dict) else None
     return kind if isinstance(kind, str) else None
-
-
-# ------------------------------------------------------------------------------ responses
 
 
 def _empty_signatures(content: list[JSON]) -> list[JSON]:
@@ -120,11 +83,8 @@ def _split_signature_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
     return [event(name, {**data, "delta": {"type": "signature_delta", "signature": part}}) for part in (signature[:half], signature[half:])]
 
 
-# ------------------------------------------------------------------------------- requests
-
-
 def _assistant_thinking(view: RequestView) -> bool:
-    body = _messages(view)
+    body = request_body(view)
     messages = body.get("messages") if body is not None else None
     for message in messages if isinstance(messages, list) else ():
         content = message.get("content") if isinstance(message, dict) and message.get("role") == "assistant" else None
@@ -133,21 +93,21 @@ def _assistant_thinking(view: RequestView) -> bool:
     return False
 
 
-def _refuse_round_trip(view: RequestView) -> Verdict:
+def _refuse_round_trip(view: RequestView) -> Refusal:
     if _assistant_thinking(view):
         return 400, "invalid_request_error", "messages.1.content.0: Invalid `signature` in `thinking` block"
     return None
 
 
-def _refuse_thinking(view: RequestView) -> Verdict:
-    body = _messages(view)
+def _refuse_thinking(view: RequestView) -> Refusal:
+    body = request_body(view)
     if body is not None and "thinking" in body:
         return 400, "invalid_request_error", "thinking: Extra inputs are not permitted"
     return None
 
 
-def _refuse_adaptive(view: RequestView) -> Verdict:
-    body = _messages(view)
+def _refuse_adaptive(view: RequestView) -> Refusal:
+    body = request_body(view)
     thinking = body.get("thinking") if body is not None else None
     if isinstance(thinking, dict) and thinking.get("type") == "adaptive":
         return 400, "invalid_request_error", "adaptive thinking is not supported on this model"
@@ -156,7 +116,7 @@ def _refuse_adaptive(view: RequestView) -> Verdict:
 
 def _ignore_invalid_budget(view: RequestView) -> RequestView:
     """A budget the API would refuse is not checked: thinking is dropped and the request served."""
-    body = _messages(view)
+    body = request_body(view)
     thinking = body.get("thinking") if body is not None else None
     if body is None or not isinstance(thinking, dict) or thinking.get("type") != "enabled":
         return view
@@ -204,38 +164,38 @@ def _drop_thinking_if_prefilled(body: dict[str, JSON]) -> None:
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
-           "Thinking blocks carry an empty signature (streamed: an empty signature_delta), so the next turn cannot send them back.",
-           compose(_body(_empty_signatures), rewrite_events(_empty_signature_delta))),
-    _fault("signature-delta-missing", ["thinking.signature_present", "thinking.stream_signature_delta", "thinking.stream_round_trip_accepted"],
-           f"{PEERS} #20; https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (streaming deltas: no signature_delta)",
-           "Streams send thinking_delta pieces but never a signature_delta.", rewrite_events(_drop_signature_delta)),
-    _fault("thinking-folded-into-text", ["thinking.block_present", "thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
-           "The reasoning comes back as text: the thinking block becomes a text block and its signature is lost.",
-           compose(_body(_fold_into_text), rewrite_events_with_state(_fold_stream_into_text))),
-    _fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
-           "A thinking block sent back in the next turn is refused (the gateway re-routes it to a backend that cannot verify its signature).",
-           refuse_request(_refuse_round_trip)),
-    _fault("thinking-not-supported", ["thinking.enabled_accepted"], "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (no thinking parameter)",
-           "Any thinking parameter is refused as an extra input.", refuse_request(_refuse_thinking)),
-    _fault("adaptive-thinking-rejected", ["thinking.adaptive_accepted"], "https://github.com/openclaw/openclaw/issues/67888 (adaptive thinking unknown for a model that has it)",
-           "thinking {type: adaptive} is refused for a model that offers it.", refuse_request(_refuse_adaptive), model="claude-sonnet-4-6"),
-    _fault("budget-tokens-not-validated", ["thinking.block_present", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
-           "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
-           "budget_tokens outside [1024, max_tokens) is not refused; the request is served without thinking.", rewrite_request(_ignore_invalid_budget)),
-    _fault("thinking-budget-defaulted", ["thinking.budget_required"], "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
-           "thinking {type: enabled} without budget_tokens is given a budget of 1024 and served.", _edit(_default_budget)),
-    _fault("thinking-dropped-for-forced-tool", ["thinking.block_present", "thinking.forced_tool_choice_rejected"],
-           "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
-           "Extended thinking with a tool_choice that forces a tool is served with thinking silently dropped.", _edit(_drop_thinking_if_forced)),
-    _fault("thinking-sampling-params-dropped", ["thinking.temperature_rejected"], "https://docs.litellm.ai/docs/completion/drop_params (unsupported parameters silently dropped)",
-           "With thinking on, temperature and top_k are silently dropped instead of refused.", _edit(_drop_sampling_if_thinking)),
-    _fault("thinking-dropped-for-prefill", ["thinking.block_present", "thinking.prefill_rejected"],
-           "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
-           "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
-    _fault("thinking-signature-split", ["thinking.signature_single_delta", "thinking.stream_round_trip_accepted"],
-           f"{PEERS} #20 (stream translators that mangle signatures: https://github.com/router-for-me/CLIProxyAPI/issues/2172); "
-           "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py (the signature is replaced, not appended)",
-           "Each signature arrives in two signature_delta events of half its length; a client keeps the second half, and the next turn is refused.",
-           rewrite_events(_split_signature_delta)),
+    fault("thinking-signature-empty", ["thinking.round_trip_accepted", "thinking.signature_present", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/earendil-works/pi/issues/4464",
+          "Thinking blocks carry an empty signature (streamed: an empty signature_delta), so the next turn cannot send them back.",
+          compose(edit_content(_empty_signatures), rewrite_events(_empty_signature_delta))),
+    fault("signature-delta-missing", ["thinking.signature_present", "thinking.stream_signature_delta", "thinking.stream_round_trip_accepted"],
+          f"{PEERS} #20; https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (streaming deltas: no signature_delta)",
+          "Streams send thinking_delta pieces but never a signature_delta.", rewrite_events(_drop_signature_delta)),
+    fault("thinking-folded-into-text", ["thinking.block_present", "thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #9; https://github.com/BerriAI/litellm/issues/33224",
+          "The reasoning comes back as text: the thinking block becomes a text block and its signature is lost.",
+          compose(edit_content(_fold_into_text), rewrite_events_with_state(_fold_stream_into_text))),
+    fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
+          "A thinking block sent back in the next turn is refused (the gateway re-routes it to a backend that cannot verify its signature).",
+          refuse_request(_refuse_round_trip)),
+    fault("thinking-not-supported", ["thinking.enabled_accepted"], "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (no thinking parameter)",
+          "Any thinking parameter is refused as an extra input.", refuse_request(_refuse_thinking)),
+    fault("adaptive-thinking-rejected", ["thinking.adaptive_accepted"], "https://github.com/openclaw/openclaw/issues/67888 (adaptive thinking unknown for a model that has it)",
+          "thinking {type: adaptive} is refused for a model that offers it.", refuse_request(_refuse_adaptive), model="claude-sonnet-4-6"),
+    fault("budget-tokens-not-validated", ["thinking.block_present", "thinking.budget_below_minimum_rejected", "thinking.budget_not_below_max_tokens_rejected"],
+          "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
+          "budget_tokens outside [1024, max_tokens) is not refused; the request is served without thinking.", rewrite_request(_ignore_invalid_budget)),
+    fault("thinking-budget-defaulted", ["thinking.budget_required"], "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (budget_tokens accepted, not enforced)",
+          "thinking {type: enabled} without budget_tokens is given a budget of 1024 and served.", _edit(_default_budget)),
+    fault("thinking-dropped-for-forced-tool", ["thinking.block_present", "thinking.forced_tool_choice_rejected"],
+          "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
+          "Extended thinking with a tool_choice that forces a tool is served with thinking silently dropped.", _edit(_drop_thinking_if_forced)),
+    fault("thinking-sampling-params-dropped", ["thinking.temperature_rejected"], "https://docs.litellm.ai/docs/completion/drop_params (unsupported parameters silently dropped)",
+          "With thinking on, temperature and top_k are silently dropped instead of refused.", _edit(_drop_sampling_if_thinking)),
+    fault("thinking-dropped-for-prefill", ["thinking.block_present", "thinking.prefill_rejected"],
+          "https://github.com/BerriAI/litellm/pull/17106 (modify_params: the thinking parameter dropped when the request cannot carry it)",
+          "Extended thinking with a final assistant turn is served with thinking silently dropped, as a plain prefill.", _edit(_drop_thinking_if_prefilled)),
+    fault("thinking-signature-split", ["thinking.signature_single_delta", "thinking.stream_round_trip_accepted"],
+          f"{PEERS} #20 (stream translators that mangle signatures: https://github.com/router-for-me/CLIProxyAPI/issues/2172); "
+          "https://github.com/anthropics/anthropic-sdk-python/blob/main/src/anthropic/lib/streaming/_messages.py (the signature is replaced, not appended)",
+          "Each signature arrives in two signature_delta events of half its length; a client keeps the second half, and the next turn is refused.",
+          rewrite_events(_split_signature_delta)),
 )

@@ -10,33 +10,15 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from conformance._types import JSON
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import (
-    EventOut,
-    RequestView,
-    Wrapper,
-    compose,
-    edit_body,
-    event,
-    per_request,
-    refuse_request,
-    rewrite_events,
-    rewrite_events_with_state,
-    rewrite_json_response,
-)
-
-EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
-Verdict = tuple[int, str, str] | None
-
-
-def _messages(view: RequestView) -> list[JSON]:
-    body = view.body if view.path.rstrip("/") == "/v1/messages" and isinstance(view.body, dict) else None
-    messages = body.get("messages") if body is not None else None
-    return messages if isinstance(messages, list) else []
+from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import is_message, is_messages_call, turns
+from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
+from conformance.reference.rewrite.response import rewrite_json_response
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
 
 
 def _blocks(turn: JSON) -> list[dict[str, JSON]]:
@@ -44,16 +26,13 @@ def _blocks(turn: JSON) -> list[dict[str, JSON]]:
     return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
-def _message(status: int, body: JSON) -> dict[str, JSON] | None:
+def _copy_of_message(status: int, body: JSON) -> dict[str, JSON] | None:
     """A copy of a successful non-stream Message, None for anything else."""
-    return copy.deepcopy(body) if status == 200 and isinstance(body, dict) and body.get("type") == "message" else None
-
-
-# ------------------------------------------------------------------ ids minted per answer
+    return copy.deepcopy(body) if is_message(status, body) and isinstance(body, dict) else None
 
 
 def _renumber_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None:
         return body
     calls = [b for b in _blocks(message) if b.get("type") == "tool_use"]
@@ -76,9 +55,6 @@ def _renumber_events() -> EventFn:
     return rewrite
 
 
-# -------------------------------------------------------------- stop_reason of unforced calls
-
-
 def _unforced_tool_call(view: RequestView) -> bool:
     body = view.body if isinstance(view.body, dict) else {}
     choice = body.get("tool_choice")
@@ -87,7 +63,7 @@ def _unforced_tool_call(view: RequestView) -> bool:
 
 
 def _end_turn_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None or message.get("stop_reason") != "tool_use":
         return body
     return {**message, "stop_reason": "end_turn"}
@@ -98,9 +74,6 @@ def _end_turn_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
     if isinstance(data, dict) and isinstance(delta, dict) and delta.get("stop_reason") == "tool_use":
         data = {**data, "delta": {**delta, "stop_reason": "end_turn"}}
     return [event(name, data)]
-
-
-# ------------------------------------------------------------- streamed input, two sources
 
 
 def _input_at_start_and_in_deltas() -> EventFn:
@@ -132,11 +105,9 @@ def _input_at_start_and_in_deltas() -> EventFn:
     return rewrite
 
 
-# ----------------------------------------------------------------------- the tool history
-
-
 def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
-    return [b for turn in _messages(view) for b in _blocks(turn) if b.get("type") == "tool_result"]
+    body = view.body if is_messages_call(view) and isinstance(view.body, dict) else {}
+    return [b for turn in turns(body) for b in _blocks(turn) if b.get("type") == "tool_result"]
 
 
 def _image_in_result(block: dict[str, JSON]) -> bool:
@@ -144,7 +115,7 @@ def _image_in_result(block: dict[str, JSON]) -> bool:
     return isinstance(content, list) and any(isinstance(part, dict) and part.get("type") == "image" for part in content)
 
 
-def _refuse_result_images(view: RequestView) -> Verdict:
+def _refuse_result_images(view: RequestView) -> Refusal:
     if any(_image_in_result(block) for block in _tool_results(view)):
         return 400, "invalid_request_error", "tool result supports text children only"
     return None
@@ -198,7 +169,7 @@ _FLATTENED = "get_weather(city='Paris')"
 
 
 def _flattened_body(status: int, body: JSON) -> JSON:
-    message = _message(status, body)
+    message = _copy_of_message(status, body)
     if message is None:
         return body
     return {**message, "content": [{"type": "text", "text": _FLATTENED}], "stop_reason": "tool_use"}
@@ -224,37 +195,37 @@ def _flattened(stream_only: bool) -> Wrapper:
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("tool-ids-per-response", ["tools.ids_unique_across_run"],
-           "https://github.com/NVIDIA-NeMo/Switchyard/issues/502 (OpenAI call ids reused across turns: call_0 in every answer; agents loop)",
-           "Every answer numbers its tool_use ids from toolu_0 again, so two answers of one conversation share ids.",
-           compose(rewrite_json_response(_renumber_body), rewrite_events_with_state(_renumber_events))),
-    _fault("auto-tool-call-end-turn", ["tools.stop_reason_tool_use"],
-           "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason of tool calls translated to end_turn); https://github.com/anthropics/claude-code/issues/16785 (calls not run)",
-           "A tool call the model chose on its own (tool_choice auto) reports stop_reason end_turn; forced calls keep tool_use.",
-           per_request(lambda view: compose(rewrite_json_response(_end_turn_body), rewrite_events(_end_turn_delta)) if _unforced_tool_call(view) else None)),
-    _fault("tool-input-start-and-deltas", ["stream.block_start_empty", "tools.stream_input_single_source"],
-           "https://github.com/inflaborg/ccrelay/pull/119 (a synthetic stream that put the whole input in content_block_start, later streamed as input_json_delta too); "
-           "https://github.com/vercel/ai/blob/main/packages/anthropic/src/anthropic-language-model.ts (start input and deltas concatenated)",
-           "A streamed tool_use block starts with its whole input, and the input_json_delta pieces still follow.",
-           rewrite_events_with_state(_input_at_start_and_in_deltas)),
-    _fault("tool-result-image-refused", ["tools.tool_result_image_accepted"],
-           "https://github.com/CommandCodeAI/command-code/issues/850 (400 on every tool_result holding an image block, what Claude Code sends when a tool reads a screenshot)",
-           "A tool_result carrying an image block is refused with 400.", refuse_request(_refuse_result_images)),
-    _fault("tool-result-image-dropped", ["usage.tool_result_image_counted"],
-           "https://github.com/router-for-me/CLIProxyAPI/issues/5707 (images inside tool_result silently dropped on the way to an OpenAI backend)",
-           "Image blocks inside tool_result content are removed before the model sees the conversation.", edit_body(_drop_result_images)),
-    _fault("parallel-tool-results-split", ["tools.parallel_results_accepted"],
-           "https://github.com/mlflow/mlflow/issues/24296 (consecutive tool results split into separate user messages, then refused)",
-           "A user turn answering parallel calls is split into one user turn per tool_result, so the first call goes unanswered in its turn.",
-           edit_body(_split_results)),
-    _fault("tool-result-unknown-id-dropped", ["tools.tool_result_unknown_id_rejected"],
-           "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool results are removed)",
-           "A tool_result naming a call the previous turn never made is silently removed and the conversation served.", edit_body(_drop_unpaired_results)),
-    _fault("tool-history-flattened", ["tools.tool_use_block_present"], "issue 9 (found by hand: a tool_result turn answered as if the tool history had been flattened into text)",
-           "A request carrying tool_result blocks is answered with the call written out as text and stop_reason tool_use, but no tool_use block (streamed and not).",
-           _flattened(stream_only=False)),
-    _fault("tool-history-flattened-in-streams", ["tools.tool_use_block_present"],
-           "issue 9 (found by hand); a gateway whose stream converter is separate from its plain path",
-           "Like tool-history-flattened, on streams only: the plain answer to the same conversation is right.",
-           _flattened(stream_only=True)),
+    fault("tool-ids-per-response", ["tools.ids_unique_across_run"],
+          "https://github.com/NVIDIA-NeMo/Switchyard/issues/502 (OpenAI call ids reused across turns: call_0 in every answer; agents loop)",
+          "Every answer numbers its tool_use ids from toolu_0 again, so two answers of one conversation share ids.",
+          compose(rewrite_json_response(_renumber_body), rewrite_events_with_state(_renumber_events))),
+    fault("auto-tool-call-end-turn", ["tools.stop_reason_tool_use"],
+          "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason of tool calls translated to end_turn); https://github.com/anthropics/claude-code/issues/16785 (calls not run)",
+          "A tool call the model chose on its own (tool_choice auto) reports stop_reason end_turn; forced calls keep tool_use.",
+          per_request(lambda view: compose(rewrite_json_response(_end_turn_body), rewrite_events(_end_turn_delta)) if _unforced_tool_call(view) else None)),
+    fault("tool-input-start-and-deltas", ["stream.block_start_empty", "tools.stream_input_single_source"],
+          "https://github.com/inflaborg/ccrelay/pull/119 (a synthetic stream that put the whole input in content_block_start, later streamed as input_json_delta too); "
+          "https://github.com/vercel/ai/blob/main/packages/anthropic/src/anthropic-language-model.ts (start input and deltas concatenated)",
+          "A streamed tool_use block starts with its whole input, and the input_json_delta pieces still follow.",
+          rewrite_events_with_state(_input_at_start_and_in_deltas)),
+    fault("tool-result-image-refused", ["tools.tool_result_image_accepted"],
+          "https://github.com/CommandCodeAI/command-code/issues/850 (400 on every tool_result holding an image block, what Claude Code sends when a tool reads a screenshot)",
+          "A tool_result carrying an image block is refused with 400.", refuse_request(_refuse_result_images)),
+    fault("tool-result-image-dropped", ["usage.tool_result_image_counted"],
+          "https://github.com/router-for-me/CLIProxyAPI/issues/5707 (images inside tool_result silently dropped on the way to an OpenAI backend)",
+          "Image blocks inside tool_result content are removed before the model sees the conversation.", edit_body(_drop_result_images)),
+    fault("parallel-tool-results-split", ["tools.parallel_results_accepted"],
+          "https://github.com/mlflow/mlflow/issues/24296 (consecutive tool results split into separate user messages, then refused)",
+          "A user turn answering parallel calls is split into one user turn per tool_result, so the first call goes unanswered in its turn.",
+          edit_body(_split_results)),
+    fault("tool-result-unknown-id-dropped", ["tools.tool_result_unknown_id_rejected"],
+          "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool results are removed)",
+          "A tool_result naming a call the previous turn never made is silently removed and the conversation served.", edit_body(_drop_unpaired_results)),
+    fault("tool-history-flattened", ["tools.tool_use_block_present"], "issue 9 (found by hand: a tool_result turn answered as if the tool history had been flattened into text)",
+          "A request carrying tool_result blocks is answered with the call written out as text and stop_reason tool_use, but no tool_use block (streamed and not).",
+          _flattened(stream_only=False)),
+    fault("tool-history-flattened-in-streams", ["tools.tool_use_block_present"],
+          "issue 9 (found by hand); a gateway whose stream converter is separate from its plain path",
+          "Like tool-history-flattened, on streams only: the plain answer to the same conversation is right.",
+          _flattened(stream_only=True)),
 )

@@ -1,8 +1,8 @@
-"""Tool-use deviations real gateways show, each a small wrapper around the faithful app.
+"""Tool-use deviations real gateways show in calls and definitions (tools.*), each a small wrapper around the faithful app.
 
-Most come from translating Anthropic tool use to and from OpenAI's function calling: arguments
-are a JSON string there, ids are call_…, finish_reason tool_calls has to be mapped, and
-tool_choice none, disable_parallel_tool_use and is_error have no direct counterpart. Deviation
+Most come from translating Anthropic tool use to and from OpenAI's function calling: arguments are a JSON
+string there, ids are call_…, finish_reason tool_calls has to be mapped, and definitions are validated by
+other rules. tool_choice lives in tool_choice.py, results and history in tool_history.py. Deviation
 numbers refer to the research notes' table (peers.md §4.6).
 """
 
@@ -14,50 +14,14 @@ import re
 from collections.abc import Callable, Iterable
 
 from conformance._types import JSON
-from conformance.reference.fault import Fault
-from conformance.reference.fault import plain_fault as _fault
-from conformance.reference.rewrite import (
-    EventOut,
-    RequestView,
-    Wrapper,
-    compose,
-    edit_body,
-    event,
-    refuse_request,
-    rewrite_events,
-    rewrite_events_with_state,
-    rewrite_json_response,
-)
+from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
+from conformance.reference.rewrite.request import compose, edit_body, refuse_request
+from conformance.reference.rewrite.response import rewrite_json_response
+from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
+from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
 
-EventFn = Callable[[str | None, JSON], Iterable[EventOut]]
-Verdict = tuple[int, str, str] | None
-PEERS = "peers.md §4.6"
 VLLM = "https://github.com/vllm-project/vllm/blob/main/vllm/entrypoints/anthropic/protocol.py"
-
-
-
-
-def _messages(view: RequestView) -> dict[str, JSON] | None:
-    """A copy of a Messages request body (or count_tokens), None for anything else."""
-    if not view.path.rstrip("/").startswith("/v1/messages") or not isinstance(view.body, dict):
-        return None
-    return copy.deepcopy(view.body)
-
-
-def _edit(fn: Callable[[dict[str, JSON]], None]) -> Wrapper:
-    """A rewrite of Messages and count_tokens bodies (a gateway that mangles tools does it on both)."""
-    return edit_body(fn, count_tokens=True)
-
-
-def _body(fn: Callable[[list[JSON]], list[JSON]]) -> Wrapper:
-    """Rewrite the content of successful non-stream Messages."""
-
-    def rewrite(status: int, body: JSON) -> JSON:
-        if status == 200 and isinstance(body, dict) and body.get("type") == "message" and isinstance(body.get("content"), list):
-            body = {**body, "content": fn(copy.deepcopy(body["content"]))}
-        return body
-
-    return rewrite_json_response(rewrite)
 
 
 def _blocks(kind: str, fn: Callable[[dict[str, JSON]], None]) -> Callable[[list[JSON]], list[JSON]]:
@@ -82,9 +46,6 @@ def _tool_use_starts(fn: Callable[[dict[str, JSON]], None]) -> EventFn:
         return [event(name, data)]
 
     return rewrite
-
-
-# ------------------------------------------------------------------------------ responses
 
 
 def _without_tool_use(content: list[JSON]) -> list[JSON]:
@@ -212,34 +173,6 @@ def _stop_in_delta(name: str | None, data: JSON) -> Iterable[EventOut]:
     return [event(name, data)]
 
 
-# ------------------------------------------------------------------------------- requests
-
-
-def _choice(body: dict[str, JSON]) -> dict[str, JSON] | None:
-    choice = body.get("tool_choice")
-    return choice if isinstance(choice, dict) else None
-
-
-def _ignore_none(body: dict[str, JSON]) -> None:
-    choice = _choice(body)
-    if choice is not None and choice.get("type") == "none":
-        del body["tool_choice"]
-
-
-def _refuse_none(view: RequestView) -> Verdict:
-    body = _messages(view)
-    choice = _choice(body) if body is not None else None
-    if choice is not None and choice.get("type") == "none":
-        return 400, "invalid_request_error", "tool_choice.type: Input should be 'auto', 'any' or 'tool'"
-    return None
-
-
-def _drop_parallel_flag(body: dict[str, JSON]) -> None:
-    choice = _choice(body)
-    if choice is not None:
-        choice.pop("disable_parallel_tool_use", None)
-
-
 _INVALID_NAME = re.compile(r"[^a-zA-Z0-9_-]")
 
 
@@ -253,29 +186,6 @@ def _sanitise_tools(body: dict[str, JSON]) -> None:
         schema = tool.get("input_schema")
         if not isinstance(schema, dict) or schema.get("type") != "object":
             tool["input_schema"] = {"type": "object", "properties": {}}
-
-
-_OPENAI_CHOICES: dict[str, str] = {"auto": "auto", "none": "none", "required": "any", "any": "any"}
-
-
-def _openai_tool_choice(body: dict[str, JSON]) -> None:
-    """OpenAI's tool_choice forms mapped to Anthropic's: the bare strings, and {type: required} for any."""
-    choice = body.get("tool_choice")
-    if isinstance(choice, str) and choice in _OPENAI_CHOICES:
-        body["tool_choice"] = {"type": _OPENAI_CHOICES[choice]}
-    elif isinstance(choice, dict) and choice.get("type") == "required":
-        body["tool_choice"] = {**choice, "type": "any"}
-
-
-def _tool_names(body: dict[str, JSON]) -> set[JSON]:
-    tools = body.get("tools")
-    return {tool.get("name") for tool in tools if isinstance(tool, dict)} if isinstance(tools, list) else set()
-
-
-def _unknown_choice_is_auto(body: dict[str, JSON]) -> None:
-    choice = _choice(body)
-    if choice is not None and choice.get("type") == "tool" and choice.get("name") not in _tool_names(body):
-        body["tool_choice"] = {"type": "auto"}
 
 
 def _custom_tools(body: dict[str, JSON]) -> list[dict[str, JSON]]:
@@ -300,8 +210,8 @@ def _sanitise_names(body: dict[str, JSON]) -> None:
             tool["name"] = _INVALID_NAME.sub("_", tool["name"])[:64] or "tool"
 
 
-def _refuse_empty_properties(view: RequestView) -> Verdict:
-    body = _messages(view)
+def _refuse_empty_properties(view: RequestView) -> Refusal:
+    body = request_body(view, count_tokens=True)
     for index, tool in enumerate(_custom_tools(body) if body is not None else ()):
         schema = tool.get("input_schema")
         if isinstance(schema, dict) and schema.get("type") == "object" and not schema.get("properties"):
@@ -329,7 +239,7 @@ def _answer_dangling_calls(body: dict[str, JSON]) -> None:
 
 
 def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
-    body = _messages(view)
+    body = request_body(view, count_tokens=True)
     messages = body.get("messages") if body is not None else None
     found = []
     for message in messages if isinstance(messages, list) else ():
@@ -338,72 +248,61 @@ def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
     return found
 
 
-def _refuse_tool_results(view: RequestView) -> Verdict:
+def _refuse_tool_results(view: RequestView) -> Refusal:
     if _tool_results(view):
         return 400, "invalid_request_error", "Unexpected tool call id in tool results"
     return None
 
 
-def _refuse_is_error(view: RequestView) -> Verdict:
+def _refuse_is_error(view: RequestView) -> Refusal:
     if any("is_error" in block for block in _tool_results(view)):
         return 400, "invalid_request_error", "messages.2.content.0.tool_result.is_error: Extra inputs are not permitted"
     return None
 
 
 FAULTS: tuple[Fault, ...] = (
-    _fault("tool-call-dropped", ["tools.forced_tool_called", "tools.tool_use_block_present"], f"{PEERS} #10 (vLLM test_message_stream_converter.py docstring)",
-           "stop_reason tool_use arrives, but the tool_use block was lost in translation (streamed or not).",
-           compose(_body(_without_tool_use), rewrite_events_with_state(_drop_tool_blocks))),
-    _fault("stream-tool-input-lost", ["tools.input_matches_schema", "tools.stream_input_matches_twin", "structured.strict_tool_input_valid"], f"{PEERS} #12; https://github.com/BerriAI/litellm/issues/25605",
-           "Streamed tool calls lose their arguments: every input_json_delta is empty, so the input is {} (non-stream is fine).",
-           rewrite_events(_lose_stream_input)),
-    _fault("tool-use-block-per-chunk",
-           ["stream.rebuilt_matches_twin", "tools.ids_unique", "tools.input_matches_schema", "tools.parallel_disabled_respected", "tools.stream_input_is_object",
+    fault("tool-call-dropped", ["tools.forced_tool_called", "tools.tool_use_block_present"], f"{PEERS} #10 (vLLM test_message_stream_converter.py docstring)",
+          "stop_reason tool_use arrives, but the tool_use block was lost in translation (streamed or not).",
+          compose(edit_content(_without_tool_use), rewrite_events_with_state(_drop_tool_blocks))),
+    fault("stream-tool-input-lost", ["tools.input_matches_schema", "tools.stream_input_matches_twin", "structured.strict_tool_input_valid"], f"{PEERS} #12; https://github.com/BerriAI/litellm/issues/25605",
+          "Streamed tool calls lose their arguments: every input_json_delta is empty, so the input is {} (non-stream is fine).",
+          rewrite_events(_lose_stream_input)),
+    fault("tool-use-block-per-chunk",
+          ["stream.rebuilt_matches_twin", "tools.ids_unique", "tools.input_matches_schema", "tools.parallel_disabled_respected", "tools.stream_input_is_object",
             "tools.stream_input_matches_twin", "thinking.stream_round_trip_accepted", "structured.strict_tool_input_valid"],
-           f"{PEERS} #11; https://github.com/nanocoai/nanoclaw/pull/1241",
-           "Every tool-argument chunk opens a new tool_use block with the same id; the first block stays empty.",
-           rewrite_events_with_state(_block_per_argument_chunk)),
-    _fault("tool-use-start-without-input", ["stream.event_schema"], f"{PEERS} #13; https://github.com/farion1231/cc-switch/pull/2557",
-           "content_block_start of a tool_use block has no input field.", rewrite_events(_tool_use_starts(_drop_start_input))),
-    _fault("tool-input-json-string", ["shape.message_schema", "thinking.round_trip_accepted", "tools.stream_input_is_object", "thinking.stream_round_trip_accepted", "server_tools.stream_results_whole"],
-           "https://github.com/nielspeter/claude-code-proxy/pull/13 (OpenAI arguments string forwarded as tool_use.input)",
-           "tool_use input is OpenAI's arguments string instead of an object (streamed: the pieces join into a JSON string literal).",
-           compose(_body(_blocks("tool_use", _input_as_string)), rewrite_events_with_state(_stream_input_as_string))),
-    _fault("openai-tool-call-ids", ["tools.id_prefix"], "https://github.com/theopenco/llmgateway/pull/3389 (call_… ids leaked on /v1/messages)",
-           "tool_use ids are OpenAI call_… ids instead of toolu_… ids.",
-           compose(_body(_blocks("tool_use", _openai_id)), rewrite_events(_tool_use_starts(_openai_id)))),
-    _fault("tool-names-namespaced", ["tools.forced_tool_called"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
-           "tool_use blocks name the tool with the gateway's MCP prefix (mcp__client_tools__get_weather), not as the request defined it.",
-           compose(_body(_blocks("tool_use", _namespaced)), rewrite_events(_tool_use_starts(_namespaced)))),
-    _fault("tool-use-stop-reason-end-turn", ["tools.stop_reason_tool_use"], "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason tool_calls translated to end_turn)",
-           "An answer that calls a tool reports stop_reason end_turn instead of tool_use.",
-           compose(rewrite_json_response(_stop_in_body), rewrite_events(_stop_in_delta))),
-    _fault("tool-choice-none-ignored", ["tools.tool_choice_none_respected"], "https://github.com/ollama/ollama/blob/main/docs/api/anthropic-compatibility.mdx (tool_choice not supported)",
-           "tool_choice none is dropped, so the model may call the tool anyway.", _edit(_ignore_none)),
-    _fault("tool-choice-none-rejected", ["tools.tool_choice_none_accepted"], f"{VLLM} (tool_choice type auto, any or tool only)",
-           "tool_choice {type: none} is refused with 400.", refuse_request(_refuse_none)),
-    _fault("parallel-tool-use-not-disabled", ["tools.parallel_disabled_respected"], f"{VLLM} (no disable_parallel_tool_use)",
-           "disable_parallel_tool_use is dropped, so the model makes one call per city.", _edit(_drop_parallel_flag)),
-    _fault("tool-definitions-not-validated", ["count_tokens.invalid_tool_name_rejected", "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected"],
-           f"{VLLM} (tool name a plain str, input_schema any dict)",
-           "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", _edit(_sanitise_tools)),
-    _fault("tool-input-schema-defaulted", ["tools.missing_input_schema_rejected"], "https://platform.openai.com/docs/api-reference/chat/create (function parameters optional: 'Omitting parameters defines a function with an empty parameter list')",
-           "A custom tool without input_schema is given {\"type\": \"object\", \"properties\": {}} and served.", _edit(_default_input_schema)),
-    _fault("tool-name-truncated", ["tools.invalid_name_rejected"], "https://platform.openai.com/docs/guides/function-calling (function names up to 64 characters, which translating gateways cut to)",
-           "Tool names longer than 64 characters are cut to 64 and served instead of refused.", _edit(_truncate_names)),
-    _fault("tool-schema-needs-properties", ["tools.invalid_name_rejected", "tools.no_argument_tool_accepted"],
-           "https://github.com/vercel/ai/issues/3371 (Gemini: 'parameters.properties: should be non-empty for OBJECT type')",
-           "A Gemini-backed gateway: a tool whose object schema has no properties is refused, and tool names are sanitised instead of checked.",
-           compose(refuse_request(_refuse_empty_properties), _edit(_sanitise_names))),
-    _fault("tool-choice-openai-forms-accepted", ["params.invalid_value_rejected", "params.wrong_type_rejected"],
-           "https://docs.requesty.ai/api-reference/endpoint/messages-create (example request sends tool_choice \"auto\"); https://platform.openai.com/docs/api-reference/chat/create (tool_choice auto, none, required)",
-           "OpenAI's tool_choice forms are accepted: the strings auto, none, required and {type: required} are mapped to Anthropic's objects.", _edit(_openai_tool_choice)),
-    _fault("tool-choice-name-unchecked", ["tools.tool_choice_unknown_tool_rejected", "tools.tool_choice_without_name_rejected"], f"{VLLM} (AnthropicToolChoice.name optional)",
-           "tool_choice {type: tool} without a name, or naming a tool the request does not define, falls back to auto.", _edit(_unknown_choice_is_auto)),
-    _fault("tool-result-synthesised", ["tools.unanswered_tool_use_rejected"], "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool calls get tool results)",
-           "A tool call the next user turn leaves unanswered gets a placeholder tool_result and the conversation is served.", _edit(_answer_dangling_calls)),
-    _fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted", "thinking.stream_round_trip_accepted", "tools.parallel_results_accepted", "tools.tool_result_image_accepted", "context.edits_applied"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
-           "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
-    _fault("tool-result-is-error-rejected", ["tools.tool_result_accepted", "tools.tool_result_image_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
-           "A tool_result carrying is_error is refused as an extra input.", refuse_request(_refuse_is_error)),
+          f"{PEERS} #11; https://github.com/nanocoai/nanoclaw/pull/1241",
+          "Every tool-argument chunk opens a new tool_use block with the same id; the first block stays empty.",
+          rewrite_events_with_state(_block_per_argument_chunk)),
+    fault("tool-use-start-without-input", ["stream.event_schema"], f"{PEERS} #13; https://github.com/farion1231/cc-switch/pull/2557",
+          "content_block_start of a tool_use block has no input field.", rewrite_events(_tool_use_starts(_drop_start_input))),
+    fault("tool-input-json-string", ["shape.message_schema", "thinking.round_trip_accepted", "tools.stream_input_is_object", "thinking.stream_round_trip_accepted", "server_tools.stream_results_whole"],
+          "https://github.com/nielspeter/claude-code-proxy/pull/13 (OpenAI arguments string forwarded as tool_use.input)",
+          "tool_use input is OpenAI's arguments string instead of an object (streamed: the pieces join into a JSON string literal).",
+          compose(edit_content(_blocks("tool_use", _input_as_string)), rewrite_events_with_state(_stream_input_as_string))),
+    fault("openai-tool-call-ids", ["tools.id_prefix"], "https://github.com/theopenco/llmgateway/pull/3389 (call_… ids leaked on /v1/messages)",
+          "tool_use ids are OpenAI call_… ids instead of toolu_… ids.",
+          compose(edit_content(_blocks("tool_use", _openai_id)), rewrite_events(_tool_use_starts(_openai_id)))),
+    fault("tool-names-namespaced", ["tools.forced_tool_called"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
+          "tool_use blocks name the tool with the gateway's MCP prefix (mcp__client_tools__get_weather), not as the request defined it.",
+          compose(edit_content(_blocks("tool_use", _namespaced)), rewrite_events(_tool_use_starts(_namespaced)))),
+    fault("tool-use-stop-reason-end-turn", ["tools.stop_reason_tool_use"], "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason tool_calls translated to end_turn)",
+          "An answer that calls a tool reports stop_reason end_turn instead of tool_use.",
+          compose(rewrite_json_response(_stop_in_body), rewrite_events(_stop_in_delta))),
+    fault("tool-definitions-not-validated", ["count_tokens.invalid_tool_name_rejected", "tools.input_schema_not_object_rejected", "tools.invalid_name_rejected", "tools.missing_input_schema_rejected"],
+          f"{VLLM} (tool name a plain str, input_schema any dict)",
+          "Invalid tool definitions are served: names are sanitised and non-object schemas replaced instead of a 400.", edit_body(_sanitise_tools, count_tokens=True)),
+    fault("tool-input-schema-defaulted", ["tools.missing_input_schema_rejected"], "https://platform.openai.com/docs/api-reference/chat/create (function parameters optional: 'Omitting parameters defines a function with an empty parameter list')",
+          "A custom tool without input_schema is given {\"type\": \"object\", \"properties\": {}} and served.", edit_body(_default_input_schema, count_tokens=True)),
+    fault("tool-name-truncated", ["tools.invalid_name_rejected"], "https://platform.openai.com/docs/guides/function-calling (function names up to 64 characters, which translating gateways cut to)",
+          "Tool names longer than 64 characters are cut to 64 and served instead of refused.", edit_body(_truncate_names, count_tokens=True)),
+    fault("tool-schema-needs-properties", ["tools.invalid_name_rejected", "tools.no_argument_tool_accepted"],
+          "https://github.com/vercel/ai/issues/3371 (Gemini: 'parameters.properties: should be non-empty for OBJECT type')",
+          "A Gemini-backed gateway: a tool whose object schema has no properties is refused, and tool names are sanitised instead of checked.",
+          compose(refuse_request(_refuse_empty_properties), edit_body(_sanitise_names, count_tokens=True))),
+    fault("tool-result-synthesised", ["tools.unanswered_tool_use_rejected"], "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool calls get tool results)",
+          "A tool call the next user turn leaves unanswered gets a placeholder tool_result and the conversation is served.", edit_body(_answer_dangling_calls, count_tokens=True)),
+    fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted", "thinking.stream_round_trip_accepted", "tools.parallel_results_accepted", "tools.tool_result_image_accepted", "context.edits_applied"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
+          "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
+    fault("tool-result-is-error-rejected", ["tools.tool_result_accepted", "tools.tool_result_image_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
+          "A tool_result carrying is_error is refused as an extra input.", refuse_request(_refuse_is_error)),
 )
