@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from types import TracebackType
 from typing import Any
 
 import httpx
@@ -33,6 +34,31 @@ Probe = Callable[[httpx.Client, dict[str, str]], None]
 """A wire probe: asserts a fault's effect on the answers it asks for (and so fails against the faithful server)."""
 
 
+def _failing_assert(probe: Probe, http: httpx.Client, headers: dict[str, str]) -> int | None:
+    """The line of the probe's own ``assert`` that failed, or None when every one held.
+
+    Only an assert written in the probe itself counts: an AssertionError raised anywhere else (a
+    helper, httpx, a fixture) is re-raised, so the faithful-server test cannot pass by accident.
+    """
+    try:
+        probe(http, headers)
+    except AssertionError as error:
+        frames = [tb for tb in _tracebacks(error.__traceback__) if tb.tb_frame.f_code is probe.__code__]
+        last = _tracebacks(error.__traceback__)[-1]
+        if not frames or last.tb_frame.f_code is not probe.__code__:
+            raise
+        return last.tb_lineno
+    return None
+
+
+def _tracebacks(tb: TracebackType | None) -> list[TracebackType]:
+    out = []
+    while tb is not None:
+        out.append(tb)
+        tb = tb.tb_next
+    return out
+
+
 def wire_probe_tests(probes: Mapping[str, Probe]) -> tuple[Callable[..., None], ...]:
     """The tests a table of wire probes gets: each names a fault, each fault shows its effect, the faithful server does not.
 
@@ -50,7 +76,7 @@ def wire_probe_tests(probes: Mapping[str, Probe]) -> tuple[Callable[..., None], 
 
     @pytest.mark.parametrize("name", names)
     def test_faithful_server_does_not_show_the_fault(http: httpx.Client, headers: dict[str, str], name: str) -> None:
-        with pytest.raises(AssertionError):
-            probes[name](http, headers)
+        line = _failing_assert(probes[name], http, headers)
+        assert line is not None, f"the faithful server shows every effect the {name} probe asserts"
 
     return test_every_probe_names_a_fault, test_fault_changes_the_response, test_faithful_server_does_not_show_the_fault
