@@ -206,6 +206,12 @@ class ScenarioSpec:
     follows: str | None = None  # sent after this scenario, continuing its conversation with its answer
     reply: str = ""  # the follow-up's user turn: each tool call's result, or plain text
     start_only: bool = False  # a probe of acceptance: streamed, and closed after its first event (what it costs is bounded)
+    twin_of: str | None = None  # a stream twin: the scenario it sends again, streamed, and is compared with (``twin_id`` names it)
+
+
+def twin_id(sid: str) -> str:
+    """The id of the stream twin of scenario ``sid``: the one place that spells it."""
+    return f"{sid}.stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -355,9 +361,9 @@ class Contract:
         candidates = (model, tail, tail.replace(".", "-"))  # ...and some spell versions with dots: claude-haiku-4.5
         for entry in self.models:
             if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
-                known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}
+                known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in FACT_NAMES}
                 return ModelFacts(model=model, source=entry.source, **known)
         return ModelFacts(model=model)
 
 
-_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})
+FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})
