@@ -50,9 +50,7 @@ class Judge:
         if not (exchange.streamed and exchange.ok):
             return None
         if exchange.id not in self._readings:
-            self._readings[exchange.id] = read_stream(
-                exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes
-            )
+            self._readings[exchange.id] = read_stream(exchange.body, exchange.chunks, max_event_bytes=self.contract.max_event_bytes)
         return self._readings[exchange.id]
 
     def forget(self, exchange_id: str) -> None:

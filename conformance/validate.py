@@ -148,7 +148,7 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
         chunks=(Chunk(offset=0, size=len(data), t=0.0),) if data else (),
     )
     request = Request(scenario="validate", endpoint=endpoint, method="POST", path="", headers=(), auth="none", body=body, stream=stream, tags=frozenset())
-    reading = read_file(path, delta_blocks=contract.delta_blocks, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
+    reading = read_file(path, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
     fragment = _fragment(reading)
     subject = Subject(exchange=exchange, request=request, contract=contract, facts=contract.model_facts(""), schemas=SchemaBook(contract), reading=reading)
     checks = registered()

@@ -124,7 +124,6 @@ def _build(root: Path, chain: list[Path], docs: Mapping[str, JSONObject], profil
         wrong_key_suffix=c["headers"]["wrong_key_suffix"],
         status_types={int(k): tuple(v) for k, v in c["errors"]["status_types"].items()},
         stop_reasons=tuple(c["stop_reasons"]),
-        delta_blocks={k: frozenset(v) for k, v in c["stream"]["delta_blocks"].items()},
         max_event_bytes=int(c["stream"].get("max_event_bytes", 8 * 1024 * 1024)),
         twin_tolerance={k: (float(v["absolute"]), float(v["relative"])) for k, v in c["usage"]["twin_tolerance"].items()},
         schemas=schemas,

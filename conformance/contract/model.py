@@ -336,7 +336,6 @@ class Contract:
     wrong_key_suffix: str
     status_types: Mapping[int, tuple[str, ...]]
     stop_reasons: tuple[str, ...]
-    delta_blocks: Mapping[str, frozenset[str]]
     max_event_bytes: int
     twin_tolerance: Mapping[str, tuple[float, float]]
     schemas: Mapping[str, JSONObject]  # name -> schema, refs resolvable through ``schema_registry``

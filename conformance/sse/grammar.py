@@ -62,6 +62,10 @@ class GrammarIssue(enum.Enum):
 _S = StreamState
 _K = EventKind
 
+# The event grammar (DOC-STR "Event types" and "Basic streaming request"): state → event kind → next
+# state. The only copy: the spec points here. UNKNOWN is any event type not listed: tolerated, since
+# Anthropic adds event types. A missing pair is a violation; after message_stop or an error event
+# nothing but what the end state's row accepts may follow.
 TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.BEFORE_START: {
         _K.MESSAGE_START: _S.IN_MESSAGE,
@@ -96,6 +100,8 @@ TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.ERROR: {},
 }
 
+# Which delta types may appear inside which content block types (DOC-STR, SDK-TYPES RawContentBlockDelta).
+# Unknown delta types, and known deltas inside unknown block types, are tolerated: Anthropic adds both.
 DELTA_BLOCKS: dict[str, frozenset[str]] = {
     "text_delta": frozenset({"text"}),
     "citations_delta": frozenset({"text"}),

@@ -225,7 +225,7 @@ class Build:
         )
         reading = None
         if exchange.streamed and exchange.ok:
-            reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
+            reading = read_stream(exchange.body, exchange.chunks, max_event_bytes=self.contract.max_event_bytes)
         run_exchanges = {e.id: e for e in (exchange, *peers)}
         return Subject(exchange=exchange, request=request, contract=self.contract, facts=self.facts, schemas=self.schemas, reading=reading, twin=twin, peers=run_exchanges)
 

@@ -68,7 +68,6 @@ def test_both_api_versions_load_under_the_anthropic_profile(version):
     assert contract.endpoints["messages"] == ("POST", "/v1/messages")
     assert contract.status_types[529] == ("overloaded_error",)
     assert contract.twin_tolerance == {"input_tokens": (0.0, 0.0), "output_tokens": (2.0, 0.25)}
-    assert contract.delta_blocks["thinking_delta"] == frozenset({"thinking"})
     assert set(contract.schema_refs) == {"message", "start_message", "error", "stream_event", "usage", "count_tokens", "models_list", "model_info"}
     assert contract.url("DOC-ERR") == "https://platform.claude.com/docs/en/api/errors"
     assert contract.url("https://example.com/x") == "https://example.com/x"
