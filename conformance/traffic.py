@@ -1,8 +1,8 @@
 """Judging traffic nobody planned: every exchange a client sent through the proxy, with every rule that needs no planned request.
 
-Which rules those are comes from the rules themselves (``Rule.needs_plan``): a property rule whose
-selector names no scenario or tag and that states no ``planned_only`` reason judges any exchange of
-the kind it selects. Each exchange is judged once, as it arrives, by the same ``Judge`` the planned
+Which rules those are comes from the rules themselves: traffic offers every ``Need`` but the
+suite's plan and the twins it sends (``Rule.judgeable_from``), so a property rule whose selector
+names no scenario or tag and that reads no twin judges any exchange of the kind it selects. Each exchange is judged once, as it arrives, by the same ``Judge`` the planned
 run uses (``among`` = this exchange); the other exchanges of a bounded window are its peers, so the
 rules across a run (unique message, tool and request ids) look back that far. A ``Tally`` folds the
 per-exchange verdicts of one case into the session's verdict, keeping counts and the first few
@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from .contract.model import Contract, Selector
+from .contract.model import EVERY_NEED, Contract, Need, Selector
 from .engine import RunResult, Spend
 from .exchange import Exchange
 from .findings import Finding, Outcome, Violation
@@ -34,6 +34,7 @@ KEPT_VIOLATIONS = 20  # violations a tally keeps (results.json shows up to 20)
 KEPT_JUDGED = 50  # judged items a tally keeps (results.json shows up to 50)
 KEPT_REASONS = 5  # distinct skip or error reasons a tally keeps
 MAX_JUDGES = 8  # (version, model) pairs whose judges stay compiled
+TRAFFIC = EVERY_NEED - {Need.PLAN, Need.TWIN}  # what an exchange nobody planned offers a check: all but the plan and its twins
 
 
 def endpoint_of(path: str) -> str | None:
@@ -188,7 +189,7 @@ class TrafficJudge:
         """The traffic cases for ``model`` (its facts may skip some): every live version's, ids carrying the version where they differ."""
         if model not in self._cases:
             every = run_cases(self.contracts, model)
-            self._cases[model] = [c for c in every if c.rule.needs_plan is None]
+            self._cases[model] = [c for c in every if c.rule.judgeable_from(TRAFFIC)]
             if len(self._cases) > MAX_JUDGES * 4:
                 self._cases.pop(next(iter(self._cases)))
         return self._cases[model]

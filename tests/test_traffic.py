@@ -36,7 +36,7 @@ def test_needs_plan_is_read_from_the_rule_not_from_a_list() -> None:
     assert rules["auth.missing_key_rejected"].needs_plan  # an expectation: a request composed on purpose
     assert "forces a behaviour" in str(rules["stop_reason.end_turn_on_natural_stop"].needs_plan)  # selected by tag
     assert "scenarios" in str(rules["count_tokens.matches_usage"].needs_plan)  # selected by name
-    assert "twin" in str(rules["stream.text_matches_twin"].needs_plan)  # planned_only in the spec
+    assert "twin" in str(rules["stream.text_matches_twin"].needs_plan)  # the spec says it reads a twin
     for rule_id in ("stream.event_order", "errors.envelope_shape", "shape.message_schema", "tools.ids_unique_across_run", "models.list_schema"):
         assert rules[rule_id].needs_plan is None, rule_id
     traffic = [r for r in rules.values() if r.needs_plan is None]
