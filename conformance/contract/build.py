@@ -70,6 +70,7 @@ def rule_of(rule_id: str, raw: JSONObject) -> Rule:
         level_reason=raw.get("level_reason", ""),
         behaviour=bool(raw.get("behaviour", False)),
         reads=frozenset(Need(need) for need in raw.get("reads", ())),
+        shows=raw.get("shows", ""),
         scenario=raw.get("scenario"),
         also=tuple(raw.get("also", ())),
         expect=expect_of(raw.get("expect")),

@@ -133,6 +133,7 @@ class Rule:
     generated: Generation | None = None
     behaviour: bool = False  # a model may vary on it: retried on failure (--behaviour-retries), a late pass warns
     reads: frozenset[Need] = frozenset()  # what the check reads besides the answer's body (spec: ``reads``)
+    shows: str = ""  # the capability a profile declares that this rule's verdicts show working or not (compare: declared vs observed)
     overridden_by: str = ""  # the profile line that changed this rule, with its source
     skip: str | None = None  # a profile may declare the rule not applicable, with a reason
 
