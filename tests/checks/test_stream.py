@@ -12,8 +12,9 @@ import json
 
 import pytest
 
-from conformance.checks.registry import registered
 from conformance.checks.subject import Unjudgeable
+from conformance.contract.loader import load_contract
+from conformance.contract.model import RuleKind
 from conformance.exchange import Chunk
 from conformance.findings import NotApplicable, NotForced
 from conformance.sse.reading import MAX_FRAMES
@@ -38,7 +39,16 @@ from ._build import (
 )
 
 ANYWHERE = " (ping and error are accepted anywhere before the end)"
-STREAM_CHECKS = sorted(cid for cid in registered() if cid.startswith("stream.") or cid in ("usage.stream_cumulative", "usage.output_tokens_nonnegative", "usage.input_tokens_positive"))
+
+
+def _stream_checks() -> list[str]:
+    """The stream area's rules, and the usage rules a run judges on any streamed answer: read from the spec, no list of ids."""
+    rules = load_contract("2023-06-01", "anthropic").rules.values()
+    usage = [r for r in rules if r.area == "usage" and r.kind is RuleKind.PROPERTY and r.on is not None and r.on.stream is not False and r.needs_plan is None]
+    return sorted(r.id for r in [*(r for r in rules if r.area == "stream"), *usage])
+
+
+STREAM_CHECKS = _stream_checks()
 
 
 def at(events, index: int, kind: str) -> str:
@@ -706,7 +716,9 @@ def test_the_judged_items_of_a_plain_stream(build):
         "stream.text_intact": ("2 text deltas (8 characters) for U+FFFD the plain answer does not have",),
         "stream.utf8_valid": (f"{size} bytes decoded as UTF-8",),
         "usage.input_tokens_positive": ("input_tokens 21 in message_start",),
+        "usage.output_tokens_counted": ("output_tokens 5 for 1 content block",),
         "usage.output_tokens_nonnegative": ("output_tokens of message_start and 1 message_delta",),
+        "usage.output_within_max_tokens": ("output_tokens 5 against max_tokens 32",),
         "usage.stream_cumulative": ("output_tokens of message_start and 1 message_delta",),
     }
 
