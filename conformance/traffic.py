@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from .contract.model import EVERY_NEED, Contract, Need, Selector
-from .engine import RunResult, Spend
+from .engine import RunResult, Spend, spend_of
 from .exchange import Exchange
 from .findings import Finding, Outcome, Violation
 from .judge import Judge
@@ -261,18 +261,12 @@ class TrafficJudge:
         return Judged(exchange, dict(counts), tuple(newly), tuple(broken), judged=True)
 
     def _count_tokens(self, judge: Judge, exchange: Exchange) -> None:
-        if not exchange.ok or endpoint_of(exchange.request.url) != "messages":
+        """Add the tokens a Messages answer reports to the session's spend, the way a planned run counts them."""
+        if endpoint_of(exchange.request.url) != "messages":
             return
-        reading = judge.reading(exchange)
-        message = reading.message if reading is not None else exchange.json
-        usage = message.get("usage") if isinstance(message, dict) else None
-        if not isinstance(usage, dict):
-            return
-        for key in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
-            value = usage.get(key)
-            self.spend.input_tokens += value if isinstance(value, int) and not isinstance(value, bool) else 0
-        value = usage.get("output_tokens")
-        self.spend.output_tokens += value if isinstance(value, int) and not isinstance(value, bool) else 0
+        tokens_in, tokens_out = spend_of(judge, {exchange.id: exchange})
+        self.spend.input_tokens += tokens_in
+        self.spend.output_tokens += tokens_out
 
     def _pin(self, exchange: Exchange) -> None:
         """Keep an exchange that broke a rule as evidence for the report, while the evidence budget lasts."""

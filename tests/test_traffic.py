@@ -15,17 +15,7 @@ from conformance.findings import Finding, Level, Outcome, Violation
 from conformance.scenarios import Request
 from conformance.traffic import EVIDENCE, KEPT_VIOLATIONS, WINDOW, Tally, TrafficJudge, describe, endpoint_of
 from conformance.versions import load_contracts
-from tests.checks._build import (
-    STOP,
-    block_start,
-    block_stop,
-    message,
-    message_delta,
-    request_json,
-    sse,
-    start,
-    text_delta,
-)
+from tests.checks import _build as hand
 
 MODEL = "claude-haiku-4-5"
 
@@ -108,13 +98,14 @@ def test_a_tally_that_judged_nothing_is_a_skip_with_the_reasons() -> None:
 
 def _exchange(n: int, *, stream: bool, body_changes: dict | None = None) -> tuple[Exchange, Request]:
     exchange_id = f"{n:04d}-messages"
-    req = request_json(stream=True if stream else None, **{"max_tokens": 64, **(body_changes or {})})
+    req = hand.request_json(stream=True if stream else None, **{"max_tokens": 64, **(body_changes or {})})
     raw_req = json.dumps(req).encode()
     if stream:
-        data = sse([start(msg_id=f"msg_{n:024d}"), block_start(0), *(text_delta("Hello there ") for _ in range(50)), block_stop(0), message_delta(output_tokens=20), STOP])
+        events = [hand.start(msg_id=f"msg_{n:024d}"), hand.block_start(0), *(hand.text_delta("Hello there ") for _ in range(50)), hand.block_stop(0), hand.message_delta(output_tokens=20)]
+        data = hand.sse([*events, hand.STOP])
         headers = (("content-type", "text/event-stream"), ("request-id", f"req_{n:024d}"))
     else:
-        data = json.dumps(message(id=f"msg_{n:024d}")).encode()
+        data = json.dumps(hand.message(id=f"msg_{n:024d}")).encode()
         headers = (("content-type", "application/json"), ("request-id", f"req_{n:024d}"))
     exchange = Exchange(
         id=exchange_id,
