@@ -62,10 +62,8 @@ class GrammarIssue(enum.Enum):
 _S = StreamState
 _K = EventKind
 
-# The event grammar (DOC-STR "Event types" and "Basic streaming request"): state → event kind → next
-# state. The only copy: the spec points here. UNKNOWN is any event type not listed: tolerated, since
-# Anthropic adds event types. A missing pair is a violation; after message_stop or an error event
-# nothing but what the end state's row accepts may follow.
+# The event grammar (DOC-STR "Event types", "Basic streaming request"), its only copy. UNKNOWN (event
+# types Anthropic adds) is tolerated; a missing pair is a violation.
 TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.BEFORE_START: {
         _K.MESSAGE_START: _S.IN_MESSAGE,
@@ -100,8 +98,7 @@ TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.ERROR: {},
 }
 
-# Which delta types may appear inside which content block types (DOC-STR, SDK-TYPES RawContentBlockDelta).
-# Unknown delta types, and known deltas inside unknown block types, are tolerated: Anthropic adds both.
+# The delta types each content block type takes (DOC-STR, SDK-TYPES RawContentBlockDelta); unknown ones are tolerated.
 DELTA_BLOCKS: dict[str, frozenset[str]] = {
     "text_delta": frozenset({"text"}),
     "citations_delta": frozenset({"text"}),
