@@ -207,9 +207,7 @@ class Grammar:
     )  # fmt: skip
 
     def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
-        self._delta_blocks: Mapping[str, frozenset[str]] = dict(
-            DELTA_BLOCKS if delta_blocks is None else delta_blocks
-        )
+        self._delta_blocks: Mapping[str, frozenset[str]] = dict(DELTA_BLOCKS if delta_blocks is None else delta_blocks)
         self._known_blocks = frozenset().union(*self._delta_blocks.values())
         self._state = StreamState.BEFORE_START
         self._row = _ROWS[self._state]
