@@ -1,4 +1,9 @@
-"""Recorded exchanges + cases → findings. No I/O: the same code judges a live run and a replay.
+"""Recorded exchanges + cases → findings. No I/O: one judge for a live run, a replay, the proxy's traffic and ``validate``.
+
+Each way of judging picks the rules it can put to the test by what they read (``Rule.judgeable_from``),
+then goes through the same selection (``Judge.select``), the same subject (``Judge.subject``), the same
+check application (``apply``: the one place a check's exceptions become results) and the same
+outcome mapping (``outcome_of``, ``shown``).
 
 Expectation cases compare one exchange's status with the spec's expectation; property cases
 run their registered check on every exchange their selector picks and aggregate. Outcomes:
