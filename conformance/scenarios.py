@@ -2,8 +2,9 @@
 
 A *case* is one verdict (one pytest item): a rule, optionally one generated variation of it.
 A *request* is one exchange with the target; many cases share one request. Generated rules
-turn every parameter boundary in params.yaml (and every API version a profile lists) into a
-case and a request, so a new parameter in the spec is a new set of tests with no code change.
+turn every parameter boundary in params.yaml (``variations.py`` names them and their values)
+and every API version a profile lists into a case and a request, so a new parameter in the spec
+is a new set of tests with no code change. A stream twin is found by its ``twin_of``, never by its id.
 """
 
 from __future__ import annotations
