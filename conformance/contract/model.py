@@ -1,7 +1,7 @@
 """The contract as frozen values: rules, parameters, scenarios, model facts and the profile.
 
-Built only by ``loader.py`` from the spec files; everything downstream reads these values and
-never the YAML. Nothing here does I/O.
+Built only by ``loader.py`` (through ``build.py`` and ``profiles.py``) from the spec files;
+everything downstream reads these values and never the YAML. Nothing here does I/O.
 """
 
 from __future__ import annotations
