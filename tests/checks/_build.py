@@ -14,7 +14,7 @@ from conformance.checks.registry import registered
 from conformance.checks.subject import SchemaBook, Subject
 from conformance.contract.model import Contract
 from conformance.exchange import Chunk, Exchange, RecordedRequest
-from conformance.findings import Judgement, Violation
+from conformance.findings import Judgement, NotApplicable, Violation
 from conformance.scenarios import Request
 from conformance.sse.reading import read_stream
 
@@ -138,6 +138,19 @@ def run(check_id: str, subject: Subject) -> list[Violation]:
     """Run one registered check on one subject: its violations."""
     result = registered()[check_id](subject)
     return list(result.violations)
+
+
+def found_by(check_ids: Iterable[str], subject: Subject) -> dict[str, list[Violation]]:
+    """The violations of each check that found any; a check with nothing to judge here (NotApplicable) is left out."""
+    out: dict[str, list[Violation]] = {}
+    for check_id in check_ids:
+        try:
+            found = run(check_id, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[check_id] = found
+    return out
 
 
 def judged(check_id: str, subject: Subject) -> tuple[str, ...]:

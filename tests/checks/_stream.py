@@ -10,9 +10,8 @@ import json
 
 from conformance.contract.loader import load_contract
 from conformance.contract.model import RuleKind
-from conformance.findings import NotApplicable
 
-from ._build import run, sse
+from ._build import found_by, sse
 
 ANYWHERE = " (ping and error are accepted anywhere before the end)"
 
@@ -34,15 +33,7 @@ def at(events, index: int, kind: str) -> str:
 
 def findings(subject) -> dict[str, list[str]]:
     """Every stream check's violation messages, for the checks that found any."""
-    out: dict[str, list[str]] = {}
-    for cid in STREAM_CHECKS:
-        try:
-            found = run(cid, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[cid] = [v.message for v in found]
-    return out
+    return {cid: [v.message for v in found] for cid, found in found_by(STREAM_CHECKS, subject).items()}
 
 
 def padded(event: dict, spaces: int = 7) -> bytes:

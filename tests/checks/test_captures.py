@@ -16,11 +16,10 @@ from pathlib import Path
 import pytest
 
 from conformance.contract.model import RuleKind
-from conformance.findings import NotApplicable
 from conformance.judge import Judge
 from conformance.validate import SAVED
 
-from ._build import request_json, run
+from ._build import found_by, request_json
 
 CAPTURES = Path(__file__).resolve().parents[1] / "fixtures" / "captures"
 STREAMS = sorted(CAPTURES.glob("*.sse"))
@@ -41,15 +40,7 @@ def judgeable(subject) -> list[str]:
 
 
 def verdicts(subject):
-    out = {}
-    for cid in judgeable(subject):
-        try:
-            found = run(cid, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[cid] = [f"{v.message} (at {v.at})" for v in found]
-    return out
+    return {cid: [f"{v.message} (at {v.at})" for v in found] for cid, found in found_by(judgeable(subject), subject).items()}
 
 
 def request_for(raw: bytes) -> dict:

@@ -14,21 +14,7 @@ import pytest
 from conformance.checks.subject import Unjudgeable
 from conformance.sse.reading import MAX_FRAMES
 
-from ._build import (
-    STOP,
-    Build,
-    block_start,
-    block_stop,
-    delta,
-    judged,
-    message_delta,
-    messages,
-    run,
-    sse,
-    start,
-    text_delta,
-    text_events,
-)
+from . import _build as hand
 from ._stream import at
 
 # -------------------------------------------------------------- stream.event_name_matches_type
@@ -36,9 +22,9 @@ from ._stream import at
 
 def test_event_name_matches_type_flags_data_only_events(build):
     # anthropic-contract.md §0.5: official SDKs drop events without an event: line.
-    events = text_events()
+    events = hand.text_events()
     raw = b"".join(b"data: " + json.dumps(e).encode() + b"\n\n" for e in events)
-    found = run("stream.event_name_matches_type", build.stream(raw))
+    found = hand.run("stream.event_name_matches_type", build.stream(raw))
     assert len(found) == len(events)
     assert found[0].message == 'Received: no event: line for data of type "message_start"\nExpected: event: message_start'
     assert found[0].at == "event #0 (message_start) @ byte 0"
@@ -46,16 +32,16 @@ def test_event_name_matches_type_flags_data_only_events(build):
 
 
 def test_event_name_matches_type_flags_a_wrong_name(build):
-    events = text_events()
-    raw = sse(events).replace(b"event: content_block_delta", b"event: completion", 1)
-    [violation] = run("stream.event_name_matches_type", build.stream(raw))
+    events = hand.text_events()
+    raw = hand.sse(events).replace(b"event: content_block_delta", b"event: completion", 1)
+    [violation] = hand.run("stream.event_name_matches_type", build.stream(raw))
     assert violation.message == 'Received: event: completion for data of type "content_block_delta"\nExpected: event: content_block_delta'
     assert violation.at == at(events, 3, "content_block_delta")
     assert violation.event_index == 3
 
 
 def test_event_name_matches_type_flags_a_byte_order_mark(build):
-    [violation] = run("stream.event_name_matches_type", build.stream(b"\xef\xbb\xbf" + sse(text_events())))
+    [violation] = hand.run("stream.event_name_matches_type", build.stream(b"\xef\xbb\xbf" + hand.sse(hand.text_events())))
     assert violation.message == (
         "Received: a UTF-8 byte order mark at the start of the body"
         "\nExpected: the body starts with the first field (clients that keep the BOM lose the first event name)"
@@ -67,20 +53,20 @@ def test_event_name_matches_type_flags_a_byte_order_mark(build):
 
 
 def test_data_is_json_flags_a_cut_payload(build):
-    events = text_events()
-    raw = sse(events).replace(b'{"type":"message_stop"}', b'{"type":"message_stop"')
-    [violation] = run("stream.data_is_json", build.stream(raw))
+    events = hand.text_events()
+    raw = hand.sse(events).replace(b'{"type":"message_stop"}', b'{"type":"message_stop"')
+    [violation] = hand.run("stream.data_is_json", build.stream(raw))
     assert violation.message == 'Received: data "{\\"type\\":\\"message_stop\\""\nExpected: one JSON object'
     assert violation.at == at(events, 7, "message_stop")
 
 
 def test_data_is_json_flags_json_that_is_not_an_object(build):
-    raw = sse([*text_events()[:-1], b'event: message_stop\ndata: "done"\n\n'])
-    assert messages("stream.data_is_json", build.stream(raw)) == ['Received: data "\\"done\\""\nExpected: one JSON object']
+    raw = hand.sse([*hand.text_events()[:-1], b'event: message_stop\ndata: "done"\n\n'])
+    assert hand.messages("stream.data_is_json", build.stream(raw)) == ['Received: data "\\"done\\""\nExpected: one JSON object']
 
 
 def test_data_is_json_leaves_done_to_its_own_check(build):
-    assert run("stream.data_is_json", build.stream(sse(text_events()) + b"data: [DONE]\n\n")) == []
+    assert hand.run("stream.data_is_json", build.stream(hand.sse(hand.text_events()) + b"data: [DONE]\n\n")) == []
 
 
 # -------------------------------------------------------------------- stream.no_done_sentinel
@@ -88,8 +74,8 @@ def test_data_is_json_leaves_done_to_its_own_check(build):
 
 def test_no_done_sentinel_flags_openai_terminator(build):
     # peers.md §4.6 #14: the stream ends with data: [DONE] (GitHub Copilot proxy).
-    raw = sse(text_events())
-    [violation] = run("stream.no_done_sentinel", build.stream(raw + b"data: [DONE]\n\n"))
+    raw = hand.sse(hand.text_events())
+    [violation] = hand.run("stream.no_done_sentinel", build.stream(raw + b"data: [DONE]\n\n"))
     assert violation.message == "Received: data: [DONE]\nExpected: no sentinel; message_stop ends the stream"
     assert violation.at == f"event #8 @ byte {len(raw)}"
     assert violation.event_index == 8
@@ -99,10 +85,10 @@ def test_no_done_sentinel_flags_openai_terminator(build):
 
 
 def test_utf8_valid_flags_a_latin1_byte(build):
-    raw = sse(text_events()).replace("ü".encode(), b"\xfc")
+    raw = hand.sse(hand.text_events()).replace("ü".encode(), b"\xfc")
     bad = raw.index(b"\xfc")
     line = raw.rindex(b"\n", 0, bad) + 1
-    [violation] = run("stream.utf8_valid", build.stream(raw))
+    [violation] = hand.run("stream.utf8_valid", build.stream(raw))
     assert violation.message == (
         f"Received: invalid UTF-8 byte 0xfc at byte {bad} (1 invalid bytes on the line starting at byte {line})"
         "\nExpected: UTF-8 text (it was decoded with U+FFFD replacement)"
@@ -114,9 +100,9 @@ def test_utf8_valid_flags_a_latin1_byte(build):
 
 
 def test_framing_terminated_flags_a_stream_cut_mid_event(build):
-    raw = sse(text_events())[:-30]
-    start_of_last = len(sse(text_events()[:-1]))
-    [violation] = run("stream.framing_terminated", build.stream(raw))
+    raw = hand.sse(hand.text_events())[:-30]
+    start_of_last = len(hand.sse(hand.text_events()[:-1]))
+    [violation] = hand.run("stream.framing_terminated", build.stream(raw))
     assert violation.message == (
         f"Received: stream ended mid-event after 7 complete events ({len(raw) - start_of_last} bytes of an unterminated event)"
         "\nExpected: every event ends with a blank line"
@@ -125,49 +111,49 @@ def test_framing_terminated_flags_a_stream_cut_mid_event(build):
 
 
 def test_framing_terminated_quotes_the_transport_error(build):
-    raw = sse(text_events())[:-30]
-    [violation] = run("stream.framing_terminated", build.stream(raw, error="read timeout: nothing received for 60 s"))
+    raw = hand.sse(hand.text_events())[:-30]
+    [violation] = hand.run("stream.framing_terminated", build.stream(raw, error="read timeout: nothing received for 60 s"))
     assert violation.message.endswith("\nExpected: every event ends with a blank line\nNote: the transport reports: read timeout: nothing received for 60 s")
 
 
 @pytest.mark.parametrize("check_id", ["stream.framing_terminated", "stream.ends_with_message_stop", "stream.message_delta_stop_reason"])
 def test_a_body_our_size_cap_cut_is_not_judged_at_its_end(build, check_id):
-    raw = sse(text_events())[:-30]
+    raw = hand.sse(hand.text_events())[:-30]
     with pytest.raises(Unjudgeable, match=f"^not judged: the suite's size cap cut the answer after {len(raw)} bytes$"):
-        run(check_id, build.stream(raw, truncated=True))
+        hand.run(check_id, build.stream(raw, truncated=True))
 
 
 @pytest.mark.parametrize("check_id", ["stream.framing_terminated", "stream.ends_with_message_stop"])
 def test_a_stream_we_stopped_waiting_for_is_not_judged_at_its_end(build, check_id):
-    subject = build.stream(sse(text_events())[:-30], error="no complete answer within 300 s (whole-exchange timeout)", error_kind="timeout")
+    subject = build.stream(hand.sse(hand.text_events())[:-30], error="no complete answer within 300 s (whole-exchange timeout)", error_kind="timeout")
     with pytest.raises(Unjudgeable, match=r"^not judged: the suite stopped waiting for the rest of the answer \(no complete answer within 300 s"):
-        run(check_id, subject)
+        hand.run(check_id, subject)
     with pytest.raises(Unjudgeable):
         subject.message()
 
 
 def test_an_event_over_our_size_cap_stops_reading_and_is_no_verdict(build):
-    small = Build(dataclasses.replace(build.contract, max_event_bytes=1024))
-    events = text_events("x" * 2000)
+    small = hand.Build(dataclasses.replace(build.contract, max_event_bytes=1024))
+    events = hand.text_events("x" * 2000)
     subject = small.stream(events)
-    begins = len(sse(events[:3]))
+    begins = len(hand.sse(events[:3]))
     cap = f"not judged: an event at byte {begins:,} is larger than the suite's cap of 1,024 bytes for one event; reading stopped there"
     for check_id in ("stream.framing_terminated", "stream.ends_with_message_stop"):
         with pytest.raises(Unjudgeable) as caught:
-            run(check_id, subject)
+            hand.run(check_id, subject)
         assert str(caught.value) == cap
-    assert judged("stream.event_order", subject) == ("2 events after message_start in the documented order",)  # what came before the cap
+    assert hand.judged("stream.event_order", subject) == ("2 events after message_start in the documented order",)  # what came before the cap
     with pytest.raises(Unjudgeable, match="so the final message is unknown"):
         subject.message()
 
 
 def test_a_stream_past_our_event_cap_is_judged_up_to_it(build):
-    events = [start(), block_start(), *(text_delta("x") for _ in range(MAX_FRAMES + 5)), block_stop(), message_delta(), STOP]
+    events = [hand.start(), hand.block_start(), *(hand.text_delta("x") for _ in range(MAX_FRAMES + 5)), hand.block_stop(), hand.message_delta(), hand.STOP]
     subject = build.stream(events)
     with pytest.raises(Unjudgeable, match=f"^not judged: the suite reads at most {MAX_FRAMES:,} events of a stream"):
-        run("stream.ends_with_message_stop", subject)
-    assert judged("stream.event_order", subject) == (f"{MAX_FRAMES - 1:,} events after message_start in the documented order",)
-    assert judged("stream.delta_matches_block", subject) == (f"the kind of {MAX_FRAMES - 2:,} deltas against its block",)
+        hand.run("stream.ends_with_message_stop", subject)
+    assert hand.judged("stream.event_order", subject) == (f"{MAX_FRAMES - 1:,} events after message_start in the documented order",)
+    assert hand.judged("stream.delta_matches_block", subject) == (f"the kind of {MAX_FRAMES - 2:,} deltas against its block",)
 
 
 # ----------------------------------------------------------------------- stream.event_schema
@@ -175,24 +161,24 @@ def test_a_stream_past_our_event_cap_is_judged_up_to_it(build):
 
 def test_event_schema_flags_message_delta_without_usage(build):
     # peers.md §4.6 #5 (pi #6567): message_delta with no usage object crashes clients.
-    events = text_events()
+    events = hand.text_events()
     events[-2] = {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}}
-    [violation] = run("stream.event_schema", build.stream(events))
+    [violation] = hand.run("stream.event_schema", build.stream(events))
     assert violation.message == "Received: 'usage' is a required property\nExpected: a message_delta event as documented"
     assert violation.at == at(events, 6, "message_delta") + " /"
 
 
 def test_event_schema_flags_tool_use_start_without_input(build):
     # peers.md §4.6 #13 (cc-switch #2557): content_block_start for tool_use lacks input: {}.
-    events = [start(), block_start(0, "tool_use"), delta("input_json_delta", 0, partial_json="{}"), block_stop(0), message_delta("tool_use"), STOP]
+    events = [hand.start(), hand.block_start(0, "tool_use"), hand.delta("input_json_delta", 0, partial_json="{}"), hand.block_stop(0), hand.message_delta("tool_use"), hand.STOP]
     del events[1]["content_block"]["input"]
-    [violation] = run("stream.event_schema", build.stream(events))
+    [violation] = hand.run("stream.event_schema", build.stream(events))
     assert violation.message == "Received: 'input' is a required property\nExpected: a content_block_start event as documented"
     assert violation.at == at(events, 1, "content_block_start") + " /content_block"
 
 
 def test_event_schema_reports_at_most_ten_violations(build):
-    events = [start(), block_start(), *({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}} for _ in range(12)), block_stop(), message_delta(), STOP]
-    found = run("stream.event_schema", build.stream(events))
+    events = [hand.start(), hand.block_start(), *({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta"}} for _ in range(12)), hand.block_stop(), hand.message_delta(), hand.STOP]
+    found = hand.run("stream.event_schema", build.stream(events))
     assert len(found) == 10
     assert {v.message for v in found} == {"Received: 'text' is a required property\nExpected: a content_block_delta event as documented"}

@@ -121,40 +121,20 @@ def test_deep_merge_merges_mappings_replaces_lists_and_deletes_on_null():
 
 
 # One edit in one file of a copy of the shipped tree, and the one error it must give: "<file>#<pointer>: <what>".
-ONE_EDIT = [
-    pytest.param(
-        V2023, "rules.yaml", "  headers.request_id_present:\n    area: headers\n    level: SHOULD", "  headers.request_id_present:\n    area: headers\n    level: MAYBE",
-        "/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']", id="a bad level",
-    ),
-    pytest.param(
-        V2023, "rules.yaml", "    scenario: auth.missing\n", "    scenario: auth.missing\n    colour: red\n",
-        "/rules/auth.missing_key_rejected: Additional properties are not allowed ('colour' was unexpected)", id="an unknown key in a rule",
-    ),
-    pytest.param(V2023, "rules.yaml", "scenario: auth.missing\n", "scenario: auth.nope\n", "/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'", id="an unknown scenario"),
-    pytest.param(
-        V2023, "rules.yaml", "also: [roles.developer, roles.unknown.stream]\n", "also: [roles.developer, roles.nope]\n",
-        "/rules/roles.unknown_role_rejected: unknown scenario 'roles.nope'", id="an unknown further scenario",
-    ),
-    pytest.param(
-        V2023, "rules.yaml", "needs: [plain.stream]\n", "needs: [plain.streamed]\n", "/rules/headers.stream_content_type: unknown scenario 'plain.streamed'", id="an unknown needed scenario"
-    ),
-    pytest.param(
-        V2023, "rules.yaml", "source: DOC-BETA", "source: NOT-A-KEY", "/rules/headers.beta_accepted/source: source 'NOT-A-KEY' is neither a key of sources nor a URL", id="a rule source"
-    ),
-    pytest.param(
-        V2023, "params.yaml", "  stream:\n    type: boolean\n    source: OAS25", "  stream:\n    type: boolean\n    source: the docs",
-        "/params/stream/source: source 'the docs' is neither a key of sources nor a URL", id="a param source",
-    ),
-    pytest.param(
-        V2023, "scenarios.yaml", "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: plian", "/scenarios/auth.wrong/base: unknown base scenario 'plian'", id="an unknown base scenario"
-    ),
-    pytest.param(
-        V2026, "params.yaml", "    removed_value: 5\n", "    removed_value: 5\n    level: MAYBE\n", "/params/top_k/level: 'MAYBE' is not one of ['MUST', 'SHOULD']", id="the overlay blamed"
-    ),
-]
+ONE_EDIT = {
+    "a bad level": (V2023, "rules.yaml", "  headers.request_id_present:\n    area: headers\n    level: SHOULD", "  headers.request_id_present:\n    area: headers\n    level: MAYBE", "/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"),
+    "an unknown key in a rule": (V2023, "rules.yaml", "    scenario: auth.missing\n", "    scenario: auth.missing\n    colour: red\n", "/rules/auth.missing_key_rejected: Additional properties are not allowed ('colour' was unexpected)"),
+    "an unknown scenario": (V2023, "rules.yaml", "scenario: auth.missing\n", "scenario: auth.nope\n", "/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'"),
+    "an unknown further scenario": (V2023, "rules.yaml", "also: [roles.developer, roles.unknown.stream]\n", "also: [roles.developer, roles.nope]\n", "/rules/roles.unknown_role_rejected: unknown scenario 'roles.nope'"),
+    "an unknown needed scenario": (V2023, "rules.yaml", "needs: [plain.stream]\n", "needs: [plain.streamed]\n", "/rules/headers.stream_content_type: unknown scenario 'plain.streamed'"),
+    "a rule source": (V2023, "rules.yaml", "source: DOC-BETA", "source: NOT-A-KEY", "/rules/headers.beta_accepted/source: source 'NOT-A-KEY' is neither a key of sources nor a URL"),
+    "a param source": (V2023, "params.yaml", "  stream:\n    type: boolean\n    source: OAS25", "  stream:\n    type: boolean\n    source: the docs", "/params/stream/source: source 'the docs' is neither a key of sources nor a URL"),
+    "an unknown base scenario": (V2023, "scenarios.yaml", "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: plian", "/scenarios/auth.wrong/base: unknown base scenario 'plian'"),
+    "the overlay blamed": (V2026, "params.yaml", "    removed_value: 5\n", "    removed_value: 5\n    level: MAYBE\n", "/params/top_k/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"),
+}
 
 
-@pytest.mark.parametrize(("version", "name", "old", "new", "expected"), ONE_EDIT)
+@pytest.mark.parametrize(("version", "name", "old", "new", "expected"), list(ONE_EDIT.values()), ids=list(ONE_EDIT))
 def test_one_broken_entry_is_one_error_naming_its_file_and_pointer(specs, version, name, old, new, expected):
     path = edit(specs / "messages" / version / name, old, new)
     assert str(spec_error(specs, version)) == f"{path}#{expected}"
