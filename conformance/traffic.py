@@ -21,7 +21,7 @@ from .contract.model import EVERY_NEED, Contract, Need, Selector
 from .engine import RunResult, Spend, spend_of
 from .exchange import Exchange
 from .findings import Finding, Outcome, Violation
-from .judge import Judge
+from .judge import Judge, shown
 from .scenarios import Case, Request
 from .versions import run_cases
 
@@ -106,11 +106,11 @@ class Tally:
         notes += [f"{n}× {reason}" for reason, n in self.reasons.most_common(KEPT_REASONS)]
         if self.broken:
             outcome = Outcome.FAIL if self.counts[Outcome.FAIL] else Outcome.WARN
-            shown = [f"[{v.exchange}] {v.message}" + (f"\nAt: {v.at}" if v.at else "") for v in self.violations[:SHOWN]]
+            message = shown(self.violations[:SHOWN])  # as a planned run shows them; the count of the rest is the session's
             more = self.violation_count - min(SHOWN, len(self.violations))
             if more > 0:
-                shown.append(f"… and {more} more violation(s); broken on {self.counts[Outcome.FAIL] + self.counts[Outcome.WARN]} exchange(s)")
-            return replace(base, outcome=outcome, message="\n".join(shown), violations=tuple(self.violations), exchanges=tuple(self.broken_on), notes=tuple(notes), judged=tuple(self.judged))
+                message += f"\n… and {more} more violation(s); broken on {self.counts[Outcome.FAIL] + self.counts[Outcome.WARN]} exchange(s)"
+            return replace(base, outcome=outcome, message=message, violations=tuple(self.violations), exchanges=tuple(self.broken_on), notes=tuple(notes), judged=tuple(self.judged))
         if self.counts[Outcome.PASS]:
             return replace(base, exchanges=tuple(self.judged_on), notes=tuple(notes), judged=tuple(self.judged))
         if self.counts[Outcome.ERROR]:
