@@ -27,7 +27,6 @@ import anthropic
 import httpx2
 from sse_stream import long_text_stream, mixed_stream, pieces
 
-from conformance.contract.loader import load_contract
 from conformance.exchange import Chunk
 from conformance.sse.framer import Framer
 from conformance.sse.grammar import Grammar
@@ -35,7 +34,6 @@ from conformance.sse.reading import read_stream
 from conformance.sse.rebuild import rebuild
 
 READ_SIZE = 16 * 1024
-DELTA_BLOCKS = load_contract("2023-06-01").delta_blocks
 
 
 def _chunks(body: bytes) -> list[Chunk]:
@@ -44,7 +42,7 @@ def _chunks(body: bytes) -> list[Chunk]:
 
 def ours(body: bytes) -> int:
     """read_stream as the Judge calls it; returns the event count and insists the stream reads clean."""
-    reading = read_stream(body, _chunks(body), delta_blocks=DELTA_BLOCKS, max_frames=len(body))  # the cap is for runs, not this
+    reading = read_stream(body, _chunks(body), max_frames=len(body))  # the cap is for runs, not this
     if reading.framing or reading.grammar or reading.message is None:
         raise RuntimeError(f"benchmark stream is not clean: {(reading.framing + reading.grammar)[:3]}")
     return len(reading.events)
@@ -62,7 +60,7 @@ def our_stages(body: bytes) -> dict[str, float]:
     t1 = time.perf_counter()
     data = [json.loads(f.data) for f in frames if f.data is not None]
     t2 = time.perf_counter()
-    grammar = Grammar(DELTA_BLOCKS)
+    grammar = Grammar()
     for index, event in enumerate(data):
         grammar.feed(event, index)
     grammar.close()

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from ._types import JSONObject
 from .errors import CassetteError
-from .exchange import Chunk, ConnectionKind, ConnectionUse, ErrorKind, Exchange, RecordedRequest
+from .exchange import Attempt, Chunk, ConnectionKind, ConnectionUse, ErrorKind, Exchange, RecordedRequest
 
 FORMAT = "anthropic-conformance/cassette/1"
 
@@ -64,6 +64,7 @@ def to_record(exchange: Exchange) -> JSONObject:
         "error": None if exchange.error is None else {"kind": exchange.error_kind, "message": exchange.error},
         "notes": list(exchange.notes),
         "connection": _connection_record(exchange.connection),
+        **({"attempt": {"of": exchange.attempt.of, "number": exchange.attempt.number}} if exchange.attempt is not None else {}),
     }
 
 
@@ -83,6 +84,15 @@ def _connection(record: JSONObject | None) -> ConnectionUse | None:
         idle=None if idle is None else float(idle),
         dropped=None if record.get("dropped") is None else str(record["dropped"]),
     )
+
+
+def _attempt(record: JSONObject) -> Attempt | None:
+    """Which behaviour retry a record is; a cassette written before the field existed says so only in the id (``<id>#attempt<n>``)."""
+    given = record.get("attempt")
+    if isinstance(given, dict):
+        return Attempt(of=str(given["of"]), number=int(given["number"]))
+    of, _, number = str(record["id"]).partition("#attempt")
+    return Attempt(of=of, number=int(number)) if number else None
 
 
 def from_record(record: JSONObject) -> Exchange:
@@ -111,6 +121,7 @@ def from_record(record: JSONObject) -> Exchange:
             attempts=int(record.get("attempts", 1)),
             notes=tuple(record.get("notes", ())),
             connection=_connection(record.get("connection")),
+            attempt=_attempt(record),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:  # AttributeError: a list or string where a mapping belongs
         raise CassetteError(f"malformed cassette record {record.get('id', '?')!r}: {exc}") from exc

@@ -34,27 +34,9 @@ _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 TARGET_KEYS = frozenset({"name", "base_url", "api_key", "model", "profile", "api_version", "concurrency", "tier", "headers"})
 
-# Which checks show whether a declared capability is really there (by id prefix).
-FEATURE_CHECKS: dict[str, tuple[str, ...]] = {
-    "auth x-api-key": ("auth.x_api_key_accepted",),
-    "auth bearer": ("auth.bearer_accepted",),
-    "streaming": ("stream.", "headers.stream_content_type"),
-    "tools": ("tools.",),
-    "thinking": ("thinking.",),
-    "vision": ("content.image",),
-    "pdf": ("content.pdf", "content.text_document"),
-    "count_tokens": ("count_tokens.",),
-    "models": ("models.",),
-    # Issue 13: the features a gateway drops without a word. caching.breakdown_sums judges every answer, not the feature.
-    "prompt_caching": ("caching.prefix_cached", "caching.read_on_repeat", "caching.ttl_honoured"),
-    "effort": ("effort.",),
-    "context_management": ("context.",),
-    # The pause_turn rules judge every server-tool answer (and a simulation), not whether the feature is offered.
-    "server_tools": ("server_tools.web_tools_run", "server_tools.usage_counts_requests", "server_tools.stream_results_whole"),
-    "code_execution": ("server_tools.code_execution_run",),
-    "structured_outputs": ("structured.",),
-    "streaming_refusals": ("stop_reason.refusal_reported", "stop_reason.refusal_details_present"),
-}
+# The capabilities a profile declares, in the order the comparison shows them. Which rules show
+# each one is the spec's business (a rule's ``shows``), never a list of ids here.
+FEATURES = ("auth x-api-key", "auth bearer", "streaming", "tools", "thinking", "vision", "pdf", "count_tokens", "models", "prompt_caching", "effort", "context_management", "server_tools", "code_execution", "structured_outputs", "streaming_refusals")
 # Where a profile declares one of these without a source of its own, the declaration is Anthropic's documentation of it.
 FEATURE_DOCS: dict[str, str] = {
     "prompt_caching": "https://platform.claude.com/docs/en/build-with-claude/prompt-caching",
@@ -204,7 +186,7 @@ def _declared(document: JSONObject, profiles: Mapping[str, Any]) -> dict[str, bo
     if profile is None:
         return {}
     declared: dict[str, bool | None] = {"auth x-api-key": "x-api-key" in profile.auth_schemes, "auth bearer": "bearer" in profile.auth_schemes}
-    for feature in FEATURE_CHECKS:
+    for feature in FEATURES:
         if feature in profile.features:
             declared[feature] = profile.features[feature]
     return declared
@@ -215,7 +197,7 @@ def _declared_sources(document: JSONObject, profiles: Mapping[str, Any]) -> dict
     profile = profiles.get(document["run"]["profile"])
     if profile is None:
         return {}
-    sources = {name: str(source) for name, source in getattr(profile, "feature_sources", {}).items() if name in FEATURE_CHECKS}
+    sources = {name: str(source) for name, source in getattr(profile, "feature_sources", {}).items() if name in FEATURES}
     for name, doc in FEATURE_DOCS.items():
         if name in profile.features and name not in sources:
             sources[name] = f"{doc} (Anthropic's documentation)"
@@ -228,10 +210,18 @@ def _refused(records: list[JSONObject]) -> bool:
     return bool(items) and all(REFUSED_CLEANLY in item for item in items)
 
 
-def _observed(results: list[JSONObject]) -> dict[str, str]:
+def shown_by() -> dict[str, str]:
+    """Rule id → the capability its verdicts show (the spec's ``shows``), over every API version of the packaged spec."""
+    from .contract.loader import available_versions, load_contract
+
+    return {rule.id: rule.shows for version in available_versions() for rule in load_contract(version).rules.values() if rule.shows}
+
+
+def _observed(results: list[JSONObject], shows: Mapping[str, str] | None = None) -> dict[str, str]:
     observed: dict[str, str] = {}
-    for feature, prefixes in FEATURE_CHECKS.items():
-        records = [r for r in results if any(r["id"].startswith(p) for p in prefixes) and r["outcome"] != "skip"]
+    shows = shown_by() if shows is None else shows
+    for feature in FEATURES:
+        records = [r for r in results if shows.get(str(r.get("check") or r["id"].split(":", 1)[0])) == feature and r["outcome"] != "skip"]
         outcomes = [r["outcome"] for r in records]
         if not outcomes:
             observed[feature] = "not judged"
@@ -250,6 +240,7 @@ def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str |
     """The comparison document from (name, results document or None, error, relative report path) per target."""
     targets: list[JSONObject] = []
     rows: dict[str, JSONObject] = {}
+    shows = shown_by()
     for name, document, error, report in entries:
         column: JSONObject = {"name": name, "status": "ok" if document is not None else "unusable", "error": error, "report": report}
         if document is not None:
@@ -258,7 +249,7 @@ def comparison(entries: Iterable[tuple[str, JSONObject | None, str | None, str |
             column.update(
                 base_url=run["target"], profile=run["profile"], model=run["model"], api_version=run["api_version"], counts=document["counts"],
                 must_failures=document["must_failures"], gate_failed=document.get("gate", {}).get("failed"), spend=document["spend"], complete=document.get("complete", True), tier=run.get("tier"),
-                declared=_declared(document, profiles or {}), observed=_observed(results), scores=_scores(results),
+                declared=_declared(document, profiles or {}), observed=_observed(results, shows), scores=_scores(results),
                 declared_sources=_declared_sources(document, profiles or {}),
             )
             for record in results:

@@ -85,6 +85,14 @@ class ConnectionUse:
     dropped: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """A behaviour probe sent again (``retries.py``): the exchange it repeats and which attempt it is (2 = the first retry)."""
+
+    of: str
+    number: int
+
+
 @dataclass(frozen=True)
 class RecordedRequest:
     """The request as it went on the wire, secrets already replaced."""
@@ -123,6 +131,7 @@ class Exchange:
     attempts: int = 1
     notes: tuple[str, ...] = field(default=())
     connection: ConnectionUse | None = None  # None: not recorded (a replayed older cassette, a validated file)
+    attempt: Attempt | None = None  # a behaviour retry of another exchange; None: the first sending
 
     def header(self, name: str) -> str | None:
         """First value of a response header, or None."""

@@ -1,4 +1,9 @@
-"""Recorded exchanges + cases → findings. No I/O: the same code judges a live run and a replay.
+"""Recorded exchanges + cases → findings. No I/O: one judge for a live run, a replay, the proxy's traffic and ``validate``.
+
+Each way of judging picks the rules it can put to the test by what they read (``Rule.judgeable_from``),
+then goes through the same selection (``Judge.select``), the same subject (``Judge.subject``), the same
+check application (``apply``: the one place a check's exceptions become results) and the same
+outcome mapping (``outcome_of``, ``shown``).
 
 Expectation cases compare one exchange's status with the spec's expectation; property cases
 run their registered check on every exchange their selector picks and aggregate. Outcomes:
@@ -10,8 +15,9 @@ unless other exchanges let the rule reach a verdict.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from dataclasses import replace
+import enum
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 from .checks.registry import CheckFn, registered
 from .checks.subject import SchemaBook, Subject, Unjudgeable, infrastructure_failure
@@ -22,6 +28,60 @@ from .scenarios import Case, Request
 from .sse.reading import StreamReading, read_stream
 
 MAX_SHOWN = 3
+
+
+class Applied(enum.Enum):
+    """How one check went on one exchange: judged, or why not (each way of judging maps these to its outcomes)."""
+
+    JUDGED = "judged"
+    NOT_APPLICABLE = "not applicable"  # the answer holds nothing this rule is about
+    NOT_FORCED = "not forced"  # the probe's answer shows the model did not do what the prompt asked
+    UNJUDGEABLE = "unjudgeable"  # a limit of ours, or an error event, left nothing to judge
+    BROKEN_OFF = "broken off"  # not applicable because the answer broke off: infrastructure, not the rule
+    CRASHED = "crashed"  # the check raised: the tool's error, never the target's fault
+
+
+@dataclass(frozen=True, slots=True)
+class OnExchange:
+    """One check's result on one exchange: what it judged and found, or (``reason``) why it judged nothing."""
+
+    applied: Applied
+    judged: tuple[str, ...] = ()
+    violations: tuple[Violation, ...] = ()
+    reason: str = ""
+
+
+def apply(fn: CheckFn, subject: Subject) -> OnExchange:
+    """Run one check on one exchange: the one place a check's exceptions become results (run, replay, proxy, validate)."""
+    try:
+        result = fn(subject)
+        if not result.judged and not result.violations:
+            raise NotApplicable("the check found nothing to judge in this answer")
+    except Unjudgeable as exc:
+        return OnExchange(Applied.UNJUDGEABLE, reason=str(exc))
+    except NotApplicable as exc:
+        # On an answer that broke off, "not applicable" only means "not there to judge": infrastructure.
+        broken = subject.broken_off()
+        if broken is not None:
+            return OnExchange(Applied.BROKEN_OFF, reason=broken)
+        return OnExchange(Applied.NOT_FORCED if isinstance(exc, NotForced) else Applied.NOT_APPLICABLE, reason=str(exc))
+    except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
+        return OnExchange(Applied.CRASHED, reason=f"{type(exc).__name__}: {exc}")
+    return OnExchange(Applied.JUDGED, judged=tuple(result.judged), violations=tuple(result.violations))
+
+
+def outcome_of(level: Level) -> Outcome:
+    """What a violation of a rule at ``level`` is: a MUST fails, a SHOULD warns."""
+    return Outcome.FAIL if level is Level.MUST else Outcome.WARN
+
+
+def shown(violations: Sequence[Violation], *, tagged: bool = True) -> str:
+    """The first violations as a finding's message; ``tagged`` names each one's exchange and counts the rest (one saved answer needs neither)."""
+    lines = [(f"[{v.exchange}] " if tagged else "") + v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:MAX_SHOWN]]
+    more = len(violations) - MAX_SHOWN
+    if tagged and more > 0:
+        lines.append(f"… and {more} more violation(s)")
+    return "\n".join(lines)
 
 
 def _stream_flag_malformed(exchange: Exchange) -> bool:
@@ -36,24 +96,28 @@ def _stream_flag_malformed(exchange: Exchange) -> bool:
 class Judge:
     """Judges cases against one run's exchanges; stream readings are computed once and shared."""
 
-    def __init__(self, contract: Contract, requests: Mapping[str, Request], exchanges: Mapping[str, Exchange], *, model: str) -> None:
+    def __init__(
+        self, contract: Contract, requests: Mapping[str, Request], exchanges: Mapping[str, Exchange], *, model: str, readings: Mapping[str, StreamReading] | None = None
+    ) -> None:
         self.contract = contract
         self.requests = requests
         self.exchanges = exchanges
         self.facts = contract.model_facts(model)
         self.schemas = SchemaBook(contract)
         self._checks = registered()
-        self._readings: dict[str, StreamReading] = {}
+        self._readings: dict[str, StreamReading] = dict(readings or {})  # given: a stream read from a file in slices (validate)
 
     def reading(self, exchange: Exchange) -> StreamReading | None:
         """The stream reading of a successful stream answer (memoised), else None."""
         if not (exchange.streamed and exchange.ok):
             return None
         if exchange.id not in self._readings:
-            self._readings[exchange.id] = read_stream(
-                exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes
-            )
+            self._readings[exchange.id] = read_stream(exchange.body, exchange.chunks, max_event_bytes=self.contract.max_event_bytes)
         return self._readings[exchange.id]
+
+    def check(self, rule_id: str) -> CheckFn | None:
+        """The check function registered for a rule, None when there is none."""
+        return self._checks.get(rule_id)
 
     def forget(self, exchange_id: str) -> None:
         """Drop the memoised reading of an exchange that left the mappings (the proxy keeps a bounded window of a long session)."""
@@ -198,7 +262,7 @@ class Judge:
 
     def _judge_property(self, case: Case, base: Finding, among: Collection[str] | None = None) -> Finding:
         rule = case.rule
-        fn: CheckFn | None = self._checks.get(rule.id)
+        fn = self.check(rule.id)
         if fn is None:
             return replace(base, outcome=Outcome.ERROR, message=f"no check function is registered for {rule.id}")
         assert rule.on is not None
@@ -216,26 +280,19 @@ class Judge:
         applicable: list[str] = []
         items: list[str] = []
         for exchange in judged:
-            subject = self.subject(exchange)
-            try:
-                result = fn(subject)
-                if not result.judged and not result.violations:
-                    raise NotApplicable("the check found nothing to judge in this answer")
-            except NotApplicable as exc:
-                # On an answer that broke off, "not applicable" only means "not there to judge": infrastructure.
-                broken = str(exc) if isinstance(exc, Unjudgeable) else subject.broken_off()
-                if broken is not None:
-                    cut_short.append(f"{exchange.id}: {broken}")
-                elif isinstance(exc, NotForced):
-                    unforced.append(Violation(str(exc), exchange=exchange.id))
-                else:
-                    reasons.append((exchange.id, str(exc)))
-                continue
-            except Exception as exc:  # a bug in a check is the tool's error, never the target's fault
-                return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {type(exc).__name__}: {exc}")
-            applicable.append(exchange.id)
-            items += [f"{exchange.id}: {item}" for item in result.judged]
-            violations += [replace(v, exchange=exchange.id) for v in result.violations]
+            result = apply(fn, self.subject(exchange))
+            if result.applied in (Applied.UNJUDGEABLE, Applied.BROKEN_OFF):
+                cut_short.append(f"{exchange.id}: {result.reason}")
+            elif result.applied is Applied.NOT_FORCED:
+                unforced.append(Violation(result.reason, exchange=exchange.id))
+            elif result.applied is Applied.NOT_APPLICABLE:
+                reasons.append((exchange.id, result.reason))
+            elif result.applied is Applied.CRASHED:
+                return replace(base, outcome=Outcome.ERROR, message=f"check {rule.id} raised {result.reason}")
+            else:
+                applicable.append(exchange.id)
+                items += [f"{exchange.id}: {item}" for item in result.judged]
+                violations += [replace(v, exchange=exchange.id) for v in result.violations]
         if not applicable:
             notes = tuple(f"not judged, no complete answer: {c}" for c in cut_short[:5])
             if unforced:  # the probe never put the rule to the test: neither a pass nor the target's failure
@@ -275,12 +332,7 @@ class Judge:
         return f"prerequisite failed: no exchange this rule judges got the answer it needs ({states or 'none executed'})"
 
     def _verdict(self, base: Finding, violations: list[Violation], case: Case) -> Finding:
-        outcome = Outcome.FAIL if case.level is Level.MUST else Outcome.WARN
-        shown = [f"[{v.exchange}] {v.message}" + (f"\nAt: {v.at}" if v.at else "") for v in violations[:MAX_SHOWN]]
-        more = len(violations) - MAX_SHOWN
-        if more > 0:
-            shown.append(f"… and {more} more violation(s)")
-        return replace(base, outcome=outcome, violations=tuple(violations), message="\n".join(shown))
+        return replace(base, outcome=outcome_of(case.level), violations=tuple(violations), message=shown(violations))
 
 
 def _first_needed(reasons: list[tuple[str, str]], needs: tuple[str, ...]) -> list[str]:

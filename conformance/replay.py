@@ -21,7 +21,7 @@ from .exchange import Exchange
 from .findings import Finding
 from .judge import Judge
 from .preflight import PREFLIGHT
-from .retries import ATTEMPT, behaviour_failures, mark_exhausted, settle_attempt
+from .retries import behaviour_failures, mark_exhausted, settle_attempt
 from .scenarios import Case
 from .shares import plan_shares
 from .spending import Spend, spend_of
@@ -71,11 +71,10 @@ def replay(
     first: dict[str, Exchange] = {}
     attempts: dict[str, dict[int, Exchange]] = {}
     for exchange in records:
-        wid, _, attempt = exchange.id.partition(ATTEMPT)
-        if attempt:
-            attempts.setdefault(wid, {})[int(attempt)] = exchange
+        if exchange.attempt is not None:
+            attempts.setdefault(exchange.attempt.of, {})[exchange.attempt.number] = exchange
         else:
-            first.setdefault(wid, exchange)
+            first.setdefault(exchange.id, exchange)
     contracts = load_contracts(api_version or str(meta.get("api_version") or "2023-06-01"), profile or str(meta.get("profile") or "anthropic"), spec_dir=spec_dir)
     contract = next(iter(contracts.values()))
     chosen = resolve_model(contract, model or (str(meta["model"]) if meta.get("model") else None))

@@ -12,13 +12,13 @@ import asyncio
 from collections.abc import Mapping
 from dataclasses import replace
 
-from .exchange import Exchange
+from .exchange import Attempt, Exchange
 from .findings import Finding, Outcome
 from .judge import Judge
 from .scenarios import Case
 from .transport import Transport
 
-ATTEMPT = "#attempt"
+ATTEMPT = "#attempt"  # a retry's exchange id is ``<exchange id>#attempt<n>`` (unique in a cassette); what it repeats is its ``attempt`` field
 
 
 def behaviour_failures(cases: list[Case], findings: list[Finding]) -> list[int]:
@@ -84,7 +84,9 @@ async def retry_behaviour(
             break
         fresh = await asyncio.gather(*(transport.send(judge.requests[sid]) for sid in _retry_scenarios(judge, findings, pending)))
         current.update({e.id: e for e in fresh})
-        extra += [replace(e, id=f"{names.get(e.id, e.id)}{ATTEMPT}{attempt}") for e in fresh]
+        for exchange in fresh:
+            wid = names.get(exchange.id, exchange.id)
+            extra.append(replace(exchange, id=f"{wid}{ATTEMPT}{attempt}", attempt=Attempt(of=wid, number=attempt)))
         pending = settle_attempt(judge, cases, findings, out, pending, current, attempt=attempt, total=retries + 1)
     mark_exhausted(out, pending, retries + 1)
     return out, extra

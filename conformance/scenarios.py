@@ -2,8 +2,9 @@
 
 A *case* is one verdict (one pytest item): a rule, optionally one generated variation of it.
 A *request* is one exchange with the target; many cases share one request. Generated rules
-turn every parameter boundary in params.yaml (and every API version a profile lists) into a
-case and a request, so a new parameter in the spec is a new set of tests with no code change.
+turn every parameter boundary in params.yaml (``variations.py`` names them and their values)
+and every API version a profile lists into a case and a request, so a new parameter in the spec
+is a new set of tests with no code change. A stream twin is found by its ``twin_of``, never by its id.
 """
 
 from __future__ import annotations
@@ -21,26 +22,17 @@ from .contract.model import (
     Condition,
     Contract,
     Expect,
-    ModelBound,
     ModelFacts,
-    Param,
     Profile,
     Rule,
     RuleKind,
     ScenarioSpec,
+    twin_id,
 )
 from .findings import Level
+from .variations import Missing, Skip, param_variations, variation_kind, variation_value
 
 USER_AGENT = "anthropic-conformance/0.1"
-DEFAULT_STEP = {"integer": 1.0, "number": 0.01}
-
-# Wrong-type probes per declared type: values no lax validator coerces into that type.
-_WRONG_VALUES: tuple[tuple[str, JSON], ...] = (
-    ("string", "warm"),
-    ("number", 123),
-    ("object", {"unexpected": 1}),
-    ("array", ["unexpected"]),
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,39 +170,6 @@ def _version_cases(contract: Contract, rule: Rule) -> list[Case]:
     return cases
 
 
-_VARIATION_ORDER = ("missing", "at_min", "below_min", "at_max", "above_max", "enum_value", "not_in_enum", "wrong_type", "not_integer", "item_wrong_type")
-
-
-def param_variations(param: Param) -> list[str]:
-    """The generated variations of one parameter, in a stable order.
-
-    A case the constraints do not produce is still generated when the spec gives its value
-    (``tool_choice`` has no enum, yet ``{"type": "required"}`` is its not_in_enum probe).
-    """
-    out: list[str] = []
-    if param.removed:
-        return ["present"]
-    if param.required:
-        out.append("missing")
-    if param.minimum is not None:
-        out += ["at_min", "below_min"]
-    if param.maximum is not None:
-        out += ["at_max", "above_max"]
-    out += [f"enum_{value}" for value in param.enum]
-    if param.enum:
-        out.append("not_in_enum")
-    if param.types:
-        out.append("wrong_type")
-    if "integer" in param.types:
-        out.append("not_integer")
-    if param.items_type:
-        out.append("item_wrong_type")
-    out += [name for name, override in param.cases.items() if override.has_value and name not in out and name != "present"]
-    return sorted(out, key=lambda variation: _VARIATION_ORDER.index(_variation_kind(variation)))
-
-
-def _variation_kind(variation: str) -> str:
-    return "enum_value" if variation.startswith("enum_") else variation
 
 
 def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case]:
@@ -219,7 +178,7 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
     cases: list[Case] = []
     for param in contract.params.values():
         for variation in param_variations(param):
-            if _variation_kind(variation) not in wanted:
+            if variation_kind(variation) not in wanted:
                 continue
             override = param.cases.get(variation)
             expect = rule.generated.expect
@@ -227,8 +186,8 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
             skip = rule.skip
             note = param.note
             source = contract.url(param.source)
-            value = _variation_value(param, variation, facts)
-            if isinstance(value, _Skip):
+            value = variation_value(param, variation, facts)
+            if isinstance(value, Skip):
                 skip = skip or value.reason
             if param.gated_by is not None and (variation in ("at_min", "at_max") or variation.startswith("enum_")):
                 fact, gated_value = param.gated_by
@@ -251,7 +210,7 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
                     id=f"{rule.id}:{param.name}.{variation}",
                     rule=rule,
                     variation=f"{param.name}.{variation}",
-                    scenarios=(sid, f"{sid}.stream") if override is not None and override.stream_twin and not override.accept_probe else (sid,),
+                    scenarios=(sid, twin_id(sid)) if override is not None and override.stream_twin and not override.accept_probe else (sid,),
                     level=level,
                     expect=expect,
                     skip=skip,
@@ -262,58 +221,6 @@ def _param_cases(contract: Contract, rule: Rule, facts: ModelFacts) -> list[Case
     return cases
 
 
-@dataclass(frozen=True, slots=True)
-class _Skip:
-    reason: str
-
-
-class _Missing:
-    """The variation removes the parameter."""
-
-
-_MISSING = _Missing()
-
-
-def _bound(bound: float | ModelBound | None, facts: ModelFacts) -> float | None:
-    if isinstance(bound, ModelBound):
-        value = facts.get(bound.fact)
-        return None if value is None else float(value)
-    return bound
-
-
-def _variation_value(param: Param, variation: str, facts: ModelFacts) -> JSON:
-    override = param.cases.get(variation)
-    if override is not None and override.has_value:
-        return override.value
-    integer = "integer" in param.types
-    step = param.step or DEFAULT_STEP["integer" if integer else "number"]
-
-    def num(x: float) -> JSON:
-        return int(x) if integer else round(x, 6)
-
-    if variation == "missing":
-        return _MISSING
-    if variation == "present":
-        return param.removed_value if param.removed_value is not None else 1
-    if variation in ("at_min", "below_min", "at_max", "above_max"):
-        bound = _bound(param.minimum if "min" in variation else param.maximum, facts)
-        if bound is None:
-            return _Skip(f"the bound of {param.name} comes from the model's {getattr(param.maximum, 'fact', 'facts')}, unknown for model {facts.model!r}; declare it in the profile's models.facts")
-        delta = {"at_min": 0.0, "below_min": -step, "at_max": 0.0, "above_max": step}[variation]
-        return num(bound + delta)
-    if variation.startswith("enum_"):
-        wanted = variation.removeprefix("enum_")
-        return next((v for v in param.enum if str(v) == wanted), wanted)
-    if variation == "not_in_enum":
-        return "not-a-documented-value"
-    if variation == "wrong_type":
-        return next(value for kind, value in _WRONG_VALUES if kind not in param.types and not (kind == "number" and "integer" in param.types))
-    if variation == "not_integer":
-        minimum = _bound(param.minimum, facts) or 0.0
-        return minimum + 1.5
-    if variation == "item_wrong_type":
-        return [123] if param.items_type == "string" else ["unexpected"]
-    raise ValueError(f"unknown variation {variation!r}")
 
 
 # --------------------------------------------------------------------------------- requests
@@ -325,18 +232,18 @@ def scenario_specs(contract: Contract, model: str) -> dict[str, ScenarioSpec]:
     facts = contract.model_facts(model)
     for param in contract.params.values():
         for variation in param_variations(param):
-            value = _variation_value(param, variation, facts)
+            value = variation_value(param, variation, facts)
             sid = f"param.{param.name}.{variation}"
-            if isinstance(value, _Skip):
+            if isinstance(value, Skip):
                 continue
             override = param.cases.get(variation)
             probe = override is not None and override.accept_probe  # streamed and closed after message_start: costs what it reads
-            if isinstance(value, _Missing):
+            if isinstance(value, Missing):
                 specs[sid] = ScenarioSpec(id=sid, base=param.base, unset=(param.name,), stream=True if probe else None, start_only=probe)
             else:
                 specs[sid] = ScenarioSpec(id=sid, base=param.base, set={param.name: value}, stream=True if probe else None, start_only=probe)
             if override is not None and override.stream_twin and not probe:
-                specs[f"{sid}.stream"] = ScenarioSpec(id=f"{sid}.stream", base=sid, stream=True)
+                specs[twin_id(sid)] = ScenarioSpec(id=twin_id(sid), base=sid, stream=True, twin_of=sid)
     for version in contract.profile.api_versions:
         sid = f"version.{version}"
         specs[sid] = ScenarioSpec(id=sid, base="plain", version=version)
@@ -410,7 +317,7 @@ def build_request(contract: Contract, specs: Mapping[str, ScenarioSpec], sid: st
         wire.append((name.lower(), value.replace("{beta_probe}", contract.beta_probe)))
     primary = primary_scheme(contract)
     auth_mode = {None: primary, "primary": primary, "wrong": f"wrong-{primary}"}.get(auth, auth) or primary
-    twin = own.base if own.id.endswith(".stream") and own.stream else None
+    twin = own.twin_of
     tags = frozenset(own.tags if not twin else specs[twin].tags)
     if twin is None and endpoint == "count_tokens":  # a count is compared with the answer to the messages request it mirrors
         twin = next((spec.id for spec in reversed(chain[:-1]) if spec.endpoint == "messages"), None)
@@ -477,7 +384,7 @@ def plan_requests(contract: Contract, cases: Iterable[Case], *, model: str, nonc
             if sid not in needed:
                 needed.append(sid)
     for sid in list(needed):  # a stream needs its non-stream twin to be compared with
-        base = specs[sid].base if sid.endswith(".stream") else None
+        base = specs[sid].twin_of if sid in specs else None
         if base and base not in needed:
             needed.append(base)
     for sid in list(needed):  # a follow-up needs the answer it continues

@@ -1,8 +1,8 @@
 """Judging traffic nobody planned: every exchange a client sent through the proxy, with every rule that needs no planned request.
 
-Which rules those are comes from the rules themselves (``Rule.needs_plan``): a property rule whose
-selector names no scenario or tag and that states no ``planned_only`` reason judges any exchange of
-the kind it selects. Each exchange is judged once, as it arrives, by the same ``Judge`` the planned
+Which rules those are comes from the rules themselves: traffic offers every ``Need`` but the
+suite's plan and the twins it sends (``Rule.judgeable_from``), so a property rule whose selector
+names no scenario or tag and that reads no twin judges any exchange of the kind it selects. Each exchange is judged once, as it arrives, by the same ``Judge`` the planned
 run uses (``among`` = this exchange); the other exchanges of a bounded window are its peers, so the
 rules across a run (unique message, tool and request ids) look back that far. A ``Tally`` folds the
 per-exchange verdicts of one case into the session's verdict, keeping counts and the first few
@@ -17,11 +17,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
-from .contract.model import Contract, Selector
+from .contract.model import EVERY_NEED, Contract, Need, Selector
 from .engine import RunResult
 from .exchange import Exchange
 from .findings import Finding, Outcome, Violation
-from .judge import Judge
+from .judge import Judge, shown
 from .scenarios import Case, Request
 from .spending import Spend, tokens_of
 from .versions import run_cases
@@ -35,6 +35,7 @@ KEPT_VIOLATIONS = 20  # violations a tally keeps (results.json shows up to 20)
 KEPT_JUDGED = 50  # judged items a tally keeps (results.json shows up to 50)
 KEPT_REASONS = 5  # distinct skip or error reasons a tally keeps
 MAX_JUDGES = 8  # (version, model) pairs whose judges stay compiled
+TRAFFIC = EVERY_NEED - {Need.PLAN, Need.TWIN}  # what an exchange nobody planned offers a check: all but the plan and its twins
 
 
 def endpoint_of(path: str) -> str | None:
@@ -106,11 +107,11 @@ class Tally:
         notes += [f"{n}× {reason}" for reason, n in self.reasons.most_common(KEPT_REASONS)]
         if self.broken:
             outcome = Outcome.FAIL if self.counts[Outcome.FAIL] else Outcome.WARN
-            shown = [f"[{v.exchange}] {v.message}" + (f"\nAt: {v.at}" if v.at else "") for v in self.violations[:SHOWN]]
+            message = shown(self.violations[:SHOWN])  # as a planned run shows them; the count of the rest is the session's
             more = self.violation_count - min(SHOWN, len(self.violations))
             if more > 0:
-                shown.append(f"… and {more} more violation(s); broken on {self.counts[Outcome.FAIL] + self.counts[Outcome.WARN]} exchange(s)")
-            return replace(base, outcome=outcome, message="\n".join(shown), violations=tuple(self.violations), exchanges=tuple(self.broken_on), notes=tuple(notes), judged=tuple(self.judged))
+                message += f"\n… and {more} more violation(s); broken on {self.counts[Outcome.FAIL] + self.counts[Outcome.WARN]} exchange(s)"
+            return replace(base, outcome=outcome, message=message, violations=tuple(self.violations), exchanges=tuple(self.broken_on), notes=tuple(notes), judged=tuple(self.judged))
         if self.counts[Outcome.PASS]:
             return replace(base, exchanges=tuple(self.judged_on), notes=tuple(notes), judged=tuple(self.judged))
         if self.counts[Outcome.ERROR]:
@@ -189,7 +190,7 @@ class TrafficJudge:
         """The traffic cases for ``model`` (its facts may skip some): every live version's, ids carrying the version where they differ."""
         if model not in self._cases:
             every = run_cases(self.contracts, model)
-            self._cases[model] = [c for c in every if c.rule.needs_plan is None]
+            self._cases[model] = [c for c in every if c.rule.judgeable_from(TRAFFIC)]
             if len(self._cases) > MAX_JUDGES * 4:
                 self._cases.pop(next(iter(self._cases)))
         return self._cases[model]
@@ -261,7 +262,8 @@ class TrafficJudge:
         return Judged(exchange, dict(counts), tuple(newly), tuple(broken), judged=True)
 
     def _count_tokens(self, judge: Judge, exchange: Exchange) -> None:
-        if not exchange.ok or endpoint_of(exchange.request.url) != "messages":
+        """Add the tokens a Messages answer reports to the session's spend, the way a planned run counts them."""
+        if endpoint_of(exchange.request.url) != "messages":
             return
         tokens_in, tokens_out = tokens_of(judge, exchange)
         self.spend.input_tokens += tokens_in

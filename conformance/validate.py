@@ -1,9 +1,11 @@
 """Judge one captured answer on its own: a Message body, an error body, or a raw SSE stream.
 
-For the body a user saved with curl while debugging a client. There is no request, no twin and
-no response header, so only the checks that can be judged from the body alone run: schemas,
-framing, the stream grammar, usage types, the error envelope. A stream that does not begin with
-message_start is a fragment (a captured tail) and is judged event by event only.
+For the body a user saved with curl while debugging a client. It is judged by the run's judge
+(``judge.py``: the same selection, the same checks, the same outcomes), with every rule a saved
+answer can put to the test: a file offers no request of the suite's plan, no twin and no response
+header (``Need``), so only the rules that read nothing else run: schemas, framing, the stream
+grammar, usage types, the error envelope. A stream that does not begin with message_start is a
+fragment (a captured tail): it does not offer the stream's start either, so it is judged event by event only.
 
 A stream is read from the file in slices (``sse.reading.read_file``): a recording of any length
 is judged whole, in flat memory, with no cap on its events. A file has no arrival times, so no
@@ -18,27 +20,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .auth import Auth
-from .checks.registry import registered
-from .checks.subject import SchemaBook, Subject, Unjudgeable
 from .contract.loader import load_contract
-from .contract.model import Contract, RuleKind
+from .contract.model import Contract, Need, RuleKind
 from .errors import ConfigError
 from .exchange import Chunk, Exchange, RecordedRequest
-from .findings import Finding, Level, NotApplicable, Outcome
+from .findings import Finding, Outcome
+from .judge import Applied, Judge, apply, outcome_of, shown
 from .scenarios import Request
 from .sse.reading import StreamReading, read_file
 
 _HEAD = 64 * 1024  # bytes read to tell a JSON document from a stream without reading a long stream whole
-
-# Checks that need the stream from its first event: a fragment (saved from the middle) cannot be judged by them.
-ORDER_CHECKS = frozenset(
-    {
-        "stream.message_start_first", "stream.event_order", "stream.block_indices_sequential", "stream.delta_matches_block",
-        "stream.ends_with_message_stop", "stream.message_delta_stop_reason", "recovery.pre_stream_error_is_status",
-    }
-)
-# Checks of response headers outside headers.*: a saved body has none, so a missing one is no finding.
-HEADER_CHECKS = frozenset({"errors.request_id_matches_header", "recovery.retry_after_on_rate_limit", "recovery.should_retry_consistent", "recovery.ratelimit_headers_wellformed"})
+SAVED = frozenset({Need.STREAM_START})  # what a saved answer offers a check: a whole stream (a fragment not even that)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,37 +141,24 @@ def validate(path: Path | str, *, status: int | None = None, api_version: str = 
         chunks=(Chunk(offset=0, size=len(data), t=0.0),) if data else (),
     )
     request = Request(scenario="validate", endpoint=endpoint, method="POST", path="", headers=(), auth=Auth.NONE, body=body, stream=stream, tags=frozenset())
-    reading = read_file(path, delta_blocks=contract.delta_blocks, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
+    reading = read_file(path, max_event_bytes=contract.max_event_bytes) if stream and code < 300 else None
     fragment = _fragment(reading)
-    subject = Subject(exchange=exchange, request=request, contract=contract, facts=contract.model_facts(""), schemas=SchemaBook(contract), reading=reading)
-    checks = registered()
+    judge = Judge(contract, {"validate": request}, {"validate": exchange}, model="", readings={"validate": reading} if reading is not None else None)
+    subject = judge.subject(exchange)
+    offered = frozenset() if fragment else SAVED
     findings: list[Finding] = []
     for rule in contract.rules.values():
-        selector = rule.on
-        if rule.kind is not RuleKind.PROPERTY or selector is None or selector.tags or selector.scenarios or rule.id.startswith("headers.") or rule.id in HEADER_CHECKS:
+        if rule.kind is not RuleKind.PROPERTY or rule.on is None or not rule.judgeable_from(offered) or not judge.select(rule.on):
             continue
-        if selector.endpoint not in (None, endpoint) or (selector.stream is not None and selector.stream != stream):
+        fn = judge.check(rule.id)
+        result = apply(fn, subject) if fn is not None else None
+        if result is None or result.applied in (Applied.NOT_APPLICABLE, Applied.NOT_FORCED, Applied.BROKEN_OFF):
             continue
-        if (selector.status == "ok" and code >= 300) or (selector.status == "error" and code < 400):
-            continue
-        if fragment and rule.id in ORDER_CHECKS:
-            continue
-        fn = checks.get(rule.id)
-        if fn is None:
-            continue
-        try:
-            result = fn(subject)
-        except Unjudgeable as exc:
-            if subject.limit() is not None:  # a limit of ours stopped the rule: an error naming it, never the file's fault
-                findings.append(Finding(check_id=rule.id, case="", outcome=Outcome.ERROR, level=rule.level, message=str(exc)))
-            continue  # else the recording broke off with an error event: nothing there to judge
-        except NotApplicable:
-            continue
-        violations = list(result.violations)
-        if not result.judged and not violations:
-            continue
-        outcome = Outcome.PASS if not violations else (Outcome.FAIL if rule.level is Level.MUST else Outcome.WARN)
-        message = "\n".join(v.message + (f"\nAt: {v.at}" if v.at else "") for v in violations[:3])
-        findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=message, violations=tuple(violations), judged=result.judged))
+        if result.applied is Applied.CRASHED or (result.applied is Applied.UNJUDGEABLE and subject.limit() is not None):
+            message = result.reason if result.applied is Applied.UNJUDGEABLE else f"check {rule.id} raised {result.reason}"
+            findings.append(Finding(check_id=rule.id, case="", outcome=Outcome.ERROR, level=rule.level, message=message))  # a limit of ours, never the file's fault
+        elif result.applied is Applied.JUDGED:
+            outcome = outcome_of(rule.level) if result.violations else Outcome.PASS
+            findings.append(Finding(check_id=rule.id, case="", outcome=outcome, level=rule.level, message=shown(result.violations, tagged=False), violations=result.violations, judged=result.judged))
     notes = ("a fragment: the stream does not start with message_start, so only per-event checks ran",) if fragment else ()
     return Judged(kind=kind, findings=tuple(findings), notes=notes)

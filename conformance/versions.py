@@ -36,7 +36,7 @@ _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _BUILD_INPUTS = ("endpoints", "beta_probe", "unknown_version", "wrong_key_prefix", "wrong_key_length", "wrong_key_suffix", "profile")
 # What property checks read from a contract (checks/subject.py and the checks): a difference changes every property verdict.
 _CHECK_FACTS = (
-    "schemas", "schema_refs", "status_types", "stop_reasons", "delta_blocks", "max_event_bytes", "twin_tolerance",
+    "schemas", "schema_refs", "status_types", "stop_reasons", "max_event_bytes", "twin_tolerance",
     "max_stream_silence", "count_tokens_tolerance", "models", "known_versions", "unknown_version", "profile",
 )  # fmt: skip
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
 
 from conformance import cassette
 from conformance.errors import CassetteError
-from conformance.exchange import Chunk, ErrorKind, Exchange, RecordedRequest
+from conformance.exchange import Attempt, Chunk, ErrorKind, Exchange, RecordedRequest
 
 REQUEST = RecordedRequest(
     method="POST",
@@ -130,3 +131,13 @@ def test_a_malformed_record(tmp_path, damage, detail):
 def test_a_missing_file(tmp_path):
     with pytest.raises(CassetteError, match="cannot read"):
         list(cassette.read(tmp_path / "nope.jsonl"))
+
+
+def test_a_behaviour_retry_keeps_what_it_repeats_and_an_older_cassette_says_it_in_the_id(tmp_path):
+    retry = dataclasses.replace(TEXT, id="plain#attempt2", attempt=Attempt(of="plain", number=2))
+    path = tmp_path / "cassette.jsonl"
+    cassette.write(path, [TEXT, retry])
+    assert list(cassette.read(path)) == [TEXT, retry]
+    older = {k: v for k, v in cassette.to_record(retry).items() if k != "attempt"}  # written before the field existed
+    assert cassette.from_record(older).attempt == Attempt(of="plain", number=2)
+    assert cassette.from_record(cassette.to_record(TEXT)).attempt is None

@@ -16,8 +16,8 @@ from conformance.findings import Finding, Level, Outcome, Violation
 from conformance.scenarios import Request
 from conformance.traffic import EVIDENCE, KEPT_VIOLATIONS, WINDOW, Tally, TrafficJudge, describe, endpoint_of
 from conformance.versions import load_contracts
+from tests.checks import _build as hand
 from tests.checks import _events as ev
-from tests.checks._build import message, request_json
 
 MODEL = "claude-haiku-4-5"
 
@@ -28,7 +28,7 @@ def test_needs_plan_is_read_from_the_rule_not_from_a_list() -> None:
     assert rules["auth.missing_key_rejected"].needs_plan  # an expectation: a request composed on purpose
     assert "forces a behaviour" in str(rules["stop_reason.end_turn_on_natural_stop"].needs_plan)  # selected by tag
     assert "scenarios" in str(rules["count_tokens.matches_usage"].needs_plan)  # selected by name
-    assert "twin" in str(rules["stream.text_matches_twin"].needs_plan)  # planned_only in the spec
+    assert "twin" in str(rules["stream.text_matches_twin"].needs_plan)  # the spec says it reads a twin
     for rule_id in ("stream.event_order", "errors.envelope_shape", "shape.message_schema", "tools.ids_unique_across_run", "models.list_schema"):
         assert rules[rule_id].needs_plan is None, rule_id
     traffic = [r for r in rules.values() if r.needs_plan is None]
@@ -100,13 +100,13 @@ def test_a_tally_that_judged_nothing_is_a_skip_with_the_reasons() -> None:
 
 def _exchange(n: int, *, stream: bool, body_changes: dict | None = None) -> tuple[Exchange, Request]:
     exchange_id = f"{n:04d}-messages"
-    req = request_json(stream=True if stream else None, **{"max_tokens": 64, **(body_changes or {})})
+    req = hand.request_json(stream=True if stream else None, **{"max_tokens": 64, **(body_changes or {})})
     raw_req = json.dumps(req).encode()
     if stream:
         data = ev.sse([ev.start(msg_id=f"msg_{n:024d}"), ev.block_start(0), *(ev.text_delta("Hello there ") for _ in range(50)), ev.block_stop(0), ev.message_delta(output_tokens=20), ev.STOP])
         headers = (("content-type", "text/event-stream"), ("request-id", f"req_{n:024d}"))
     else:
-        data = json.dumps(message(id=f"msg_{n:024d}")).encode()
+        data = json.dumps(hand.message(id=f"msg_{n:024d}")).encode()
         headers = (("content-type", "application/json"), ("request-id", f"req_{n:024d}"))
     exchange = Exchange(
         id=exchange_id,

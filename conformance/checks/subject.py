@@ -145,7 +145,7 @@ class Subject:
         if self.reader is not None:
             reading = self.reader(exchange)
         else:
-            reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
+            reading = read_stream(exchange.body, exchange.chunks, max_event_bytes=self.contract.max_event_bytes)
         if reading is None or reading.grammar or error_event(reading) is not None:
             return None
         return reading.message

@@ -1,7 +1,7 @@
 """The contract as frozen values: rules, parameters, scenarios, model facts and the profile.
 
-Built only by ``loader.py`` from the spec files; everything downstream reads these values and
-never the YAML. Nothing here does I/O.
+Built only by ``loader.py`` (through ``build.py`` and ``profiles.py``) from the spec files;
+everything downstream reads these values and never the YAML. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -73,6 +73,23 @@ class Variant:
     skip: str | None = None
 
 
+class Need(enum.Enum):
+    """What a check reads besides the answer's body; each way of judging offers some (see ``Rule.judgeable_from``).
+
+    A planned run and its replay offer all of them; the proxy's traffic every one but the plan (and
+    so the twin it plans); one saved answer (``validate``) none but the stream's start, when the file has it.
+    """
+
+    HEADERS = "headers"  # the response headers (a saved body has none)
+    STREAM_START = "stream_start"  # the stream from its first event (a captured tail lacks it)
+    TWIN = "twin"  # the same request sent the other way (streamed or not), or the messages request a count mirrors
+    PLAN = "plan"  # a request the suite composed on purpose: never declared, derived (``Rule.needs_plan``)
+
+
+EVERY_NEED = frozenset(Need)
+_TWIN_PLANNED = "It compares a stream with the same request sent without streaming, a twin only the suite's plan sends."
+
+
 @dataclass(frozen=True, slots=True)
 class Selector:
     """Which exchanges of a run a property rule judges."""
@@ -115,7 +132,8 @@ class Rule:
     on: Selector | None = None
     generated: Generation | None = None
     behaviour: bool = False  # a model may vary on it: retried on failure (--behaviour-retries), a late pass warns
-    planned_only: str = ""  # why a property rule needs the suite's own requests although its selector names none (a twin comparison)
+    reads: frozenset[Need] = frozenset()  # what the check reads besides the answer's body (spec: ``reads``)
+    shows: str = ""  # the capability a profile declares that this rule's verdicts show working or not (compare: declared vs observed)
     overridden_by: str = ""  # the profile line that changed this rule, with its source
     skip: str | None = None  # a profile may declare the rule not applicable, with a reason
 
@@ -125,7 +143,7 @@ class Rule:
 
         Derived from the rule itself, never from a list of ids: a status expectation judges a request
         the suite composed; a selector naming scenarios or tags picks requests by what the suite meant
-        them to force; ``planned_only`` states why a rule that selects neither still needs the plan.
+        them to force; a rule that reads a twin compares with a request only the plan sends.
         """
         if self.kind is not RuleKind.PROPERTY or self.on is None:
             return "it judges the status of a request the suite composes on purpose"
@@ -133,7 +151,16 @@ class Rule:
             return f"it judges the suite's own scenarios ({', '.join(self.on.scenarios[:3])})"
         if self.on.tags:
             return f"it judges requests whose prompt forces a behaviour (the suite's {', '.join(self.on.tags)} probes)"
-        return self.planned_only or None
+        return _TWIN_PLANNED if Need.TWIN in self.reads else None
+
+    @property
+    def wants(self) -> frozenset[Need]:
+        """Everything the check needs: what the spec says it reads, and the plan when only the suite's own requests put it to the test."""
+        return self.reads | {Need.PLAN} if self.needs_plan is not None else self.reads
+
+    def judgeable_from(self, offered: frozenset[Need]) -> bool:
+        """True when a way of judging that offers ``offered`` can put this rule to the test."""
+        return self.wants <= offered
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,6 +233,12 @@ class ScenarioSpec:
     follows: str | None = None  # sent after this scenario, continuing its conversation with its answer
     reply: str = ""  # the follow-up's user turn: each tool call's result, or plain text
     start_only: bool = False  # a probe of acceptance: streamed, and closed after its first event (what it costs is bounded)
+    twin_of: str | None = None  # a stream twin: the scenario it sends again, streamed, and is compared with (``twin_id`` names it)
+
+
+def twin_id(sid: str) -> str:
+    """The id of the stream twin of scenario ``sid``: the one place that spells it."""
+    return f"{sid}.stream"
 
 
 @dataclass(frozen=True, slots=True)
@@ -325,7 +358,6 @@ class Contract:
     wrong_key_suffix: str
     status_types: Mapping[int, tuple[str, ...]]
     stop_reasons: tuple[str, ...]
-    delta_blocks: Mapping[str, frozenset[str]]
     max_event_bytes: int
     twin_tolerance: Mapping[str, tuple[float, float]]
     schemas: Mapping[str, JSONObject]  # name -> schema, refs resolvable through ``schema_registry``
@@ -350,9 +382,9 @@ class Contract:
         candidates = (model, tail, tail.replace(".", "-"))  # ...and some spell versions with dots: claude-haiku-4.5
         for entry in self.models:
             if any(fnmatch.fnmatchcase(candidate, entry.match) for candidate in candidates):
-                known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in _FACT_NAMES}
+                known: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in entry.facts.items() if k in FACT_NAMES}
                 return ModelFacts(model=model, source=entry.source, **known)
         return ModelFacts(model=model)
 
 
-_FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})
+FACT_NAMES = frozenset({"max_output_tokens", "prefill", "system_messages", "sampling_params", "thinking", "cache_min_tokens", "effort"})

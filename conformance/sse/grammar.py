@@ -62,6 +62,8 @@ class GrammarIssue(enum.Enum):
 _S = StreamState
 _K = EventKind
 
+# The event grammar (DOC-STR "Event types", "Basic streaming request"), its only copy. UNKNOWN (event
+# types Anthropic adds) is tolerated; a missing pair is a violation.
 TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.BEFORE_START: {
         _K.MESSAGE_START: _S.IN_MESSAGE,
@@ -96,6 +98,7 @@ TRANSITIONS: dict[StreamState, dict[EventKind, StreamState]] = {
     _S.ERROR: {},
 }
 
+# The delta types each content block type takes (DOC-STR, SDK-TYPES RawContentBlockDelta); unknown ones are tolerated.
 DELTA_BLOCKS: dict[str, frozenset[str]] = {
     "text_delta": frozenset({"text"}),
     "citations_delta": frozenset({"text"}),
@@ -204,9 +207,7 @@ class Grammar:
     )  # fmt: skip
 
     def __init__(self, delta_blocks: Mapping[str, frozenset[str]] | None = None) -> None:
-        self._delta_blocks: Mapping[str, frozenset[str]] = dict(
-            DELTA_BLOCKS if delta_blocks is None else delta_blocks
-        )
+        self._delta_blocks: Mapping[str, frozenset[str]] = dict(DELTA_BLOCKS if delta_blocks is None else delta_blocks)
         self._known_blocks = frozenset().union(*self._delta_blocks.values())
         self._state = StreamState.BEFORE_START
         self._row = _ROWS[self._state]

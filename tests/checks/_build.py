@@ -67,6 +67,19 @@ def run(check_id: str, subject: Subject) -> list[Violation]:
     return list(result.violations)
 
 
+def found_by(check_ids: Iterable[str], subject: Subject) -> dict[str, list[Violation]]:
+    """The violations of each check that found any; a check with nothing to judge here (NotApplicable) is left out."""
+    out: dict[str, list[Violation]] = {}
+    for check_id in check_ids:
+        try:
+            found = run(check_id, subject)
+        except NotApplicable:
+            continue
+        if found:
+            out[check_id] = found
+    return out
+
+
 def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
     """What a check says it judged (empty: the judge makes that a skip)."""
     result = registered()[check_id](subject)
@@ -165,7 +178,7 @@ class Build:
         )
         reading = None
         if exchange.streamed and exchange.ok:
-            reading = read_stream(exchange.body, exchange.chunks, delta_blocks=self.contract.delta_blocks, max_event_bytes=self.contract.max_event_bytes)
+            reading = read_stream(exchange.body, exchange.chunks, max_event_bytes=self.contract.max_event_bytes)
         run_exchanges = {e.id: e for e in (exchange, *peers)}
         return Subject(exchange=exchange, request=request, contract=self.contract, facts=self.facts, schemas=self.schemas, reading=reading, twin=twin, peers=run_exchanges)
 

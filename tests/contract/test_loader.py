@@ -1,13 +1,11 @@
-"""conformance/contract/loader.py: the shipped specs load; a broken spec is one SpecError naming file and pointer.
+"""conformance/contract/loader.py and the modules it runs (files, build, schemas, references): the shipped specs
+load; a broken spec is one SpecError naming file and pointer. Profiles: test_profiles.py.
 
 Broken trees are copies of specs/ in tmp_path with one edit each, so every test breaks exactly
 one thing and the error must point at it.
 """
 
 from __future__ import annotations
-
-import shutil
-from pathlib import Path
 
 import pytest
 
@@ -18,35 +16,11 @@ from conformance.contract.loader import (
     default_spec_dir,
     load_contract,
 )
-from conformance.contract.model import CountTolerance, Expect, RuleKind
-from conformance.errors import ConfigError, SpecError
+from conformance.contract.model import EVERY_NEED, CountTolerance, Expect, Need, RuleKind
+from conformance.errors import SpecError
 from conformance.findings import Level
 
-SPECS = Path(__file__).resolve().parents[2] / "specs"
-V2023, V2026 = "2023-06-01", "2026-10-21"
-
-
-@pytest.fixture
-def specs(tmp_path: Path) -> Path:
-    """A private copy of the shipped spec tree."""
-    root = tmp_path / "specs"
-    shutil.copytree(SPECS, root)
-    return root
-
-
-def edit(path: Path, old: str, new: str) -> Path:
-    """Replace the first ``old`` in ``path`` (which must be there) by ``new``."""
-    text = path.read_text(encoding="utf-8")
-    assert old in text, f"{old!r} not in {path}"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    return path
-
-
-def spec_error(root: Path, version: str = V2023, profile: str = "anthropic") -> SpecError:
-    with pytest.raises(SpecError) as caught:
-        load_contract(version, profile, spec_dir=root)
-    return caught.value
-
+from ._trees import SPECS, V2023, V2026, edit, spec_error
 
 # ---------------------------------------------------------------------------- shipped specs
 
@@ -68,7 +42,6 @@ def test_both_api_versions_load_under_the_anthropic_profile(version):
     assert contract.endpoints["messages"] == ("POST", "/v1/messages")
     assert contract.status_types[529] == ("overloaded_error",)
     assert contract.twin_tolerance == {"input_tokens": (0.0, 0.0), "output_tokens": (2.0, 0.25)}
-    assert contract.delta_blocks["thinking_delta"] == frozenset({"thinking"})
     assert set(contract.schema_refs) == {"message", "start_message", "error", "stream_event", "usage", "count_tokens", "models_list", "model_info"}
     assert contract.url("DOC-ERR") == "https://platform.claude.com/docs/en/api/errors"
     assert contract.url("https://example.com/x") == "https://example.com/x"
@@ -87,10 +60,22 @@ def test_rules_are_typed_by_how_they_are_exercised():
     assert rules["headers.request_id_present"].level is Level.SHOULD
 
 
+def test_what_a_rule_reads_is_declared_and_its_need_of_the_plan_derived():
+    rules = load_contract().rules
+    assert rules["headers.request_id_present"].wants == {Need.HEADERS}
+    assert rules["stream.event_order"].wants == {Need.STREAM_START}
+    assert rules["stream.text_matches_twin"].wants == {Need.TWIN, Need.PLAN}
+    assert rules["auth.missing_key_rejected"].wants == {Need.PLAN}  # a status expectation judges a request the suite composed
+    assert rules["stream.text_intact"].wants == {Need.TWIN, Need.PLAN}
+    assert rules["shape.message_schema"].judgeable_from(frozenset())
+    assert not rules["stream.event_order"].judgeable_from(frozenset())
+    assert rules["stream.event_order"].judgeable_from(EVERY_NEED)
+
+
 def test_stream_twins_are_added_for_scenarios_that_ask_for_one():
     scenarios = load_contract().scenarios
     twin = scenarios["plain.stream"]
-    assert (twin.base, twin.stream, twin.body) == ("plain", True, None)
+    assert (twin.base, twin.stream, twin.body, twin.twin_of) == ("plain", True, None, "plain")
     assert {"max_tokens_limit.stream", "stop_sequence.stream"} <= set(scenarios)
     assert "auth.missing.stream" not in scenarios
 
@@ -135,19 +120,24 @@ def test_deep_merge_merges_mappings_replaces_lists_and_deletes_on_null():
 # ------------------------------------------------------------------------- broken spec trees
 
 
-def test_a_bad_level_names_the_file_and_pointer(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "  headers.request_id_present:\n    area: headers\n    level: SHOULD", "  headers.request_id_present:\n    area: headers\n    level: MAYBE")
-    error = spec_error(specs)
-    assert (error.file, error.pointer) == (str(rules), "/rules/headers.request_id_present/level")
-    assert str(error) == f"{rules}#/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"
+# One edit in one file of a copy of the shipped tree, and the one error it must give: "<file>#<pointer>: <what>".
+ONE_EDIT = {
+    "a bad level": (V2023, "rules.yaml", "  headers.request_id_present:\n    area: headers\n    level: SHOULD", "  headers.request_id_present:\n    area: headers\n    level: MAYBE", "/rules/headers.request_id_present/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"),
+    "an unknown key in a rule": (V2023, "rules.yaml", "    scenario: auth.missing\n", "    scenario: auth.missing\n    colour: red\n", "/rules/auth.missing_key_rejected: Additional properties are not allowed ('colour' was unexpected)"),
+    "an unknown scenario": (V2023, "rules.yaml", "scenario: auth.missing\n", "scenario: auth.nope\n", "/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'"),
+    "an unknown further scenario": (V2023, "rules.yaml", "also: [roles.developer, roles.unknown.stream]\n", "also: [roles.developer, roles.nope]\n", "/rules/roles.unknown_role_rejected: unknown scenario 'roles.nope'"),
+    "an unknown needed scenario": (V2023, "rules.yaml", "needs: [plain.stream]\n", "needs: [plain.streamed]\n", "/rules/headers.stream_content_type: unknown scenario 'plain.streamed'"),
+    "a rule source": (V2023, "rules.yaml", "source: DOC-BETA", "source: NOT-A-KEY", "/rules/headers.beta_accepted/source: source 'NOT-A-KEY' is neither a key of sources nor a URL"),
+    "a param source": (V2023, "params.yaml", "  stream:\n    type: boolean\n    source: OAS25", "  stream:\n    type: boolean\n    source: the docs", "/params/stream/source: source 'the docs' is neither a key of sources nor a URL"),
+    "an unknown base scenario": (V2023, "scenarios.yaml", "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: plian", "/scenarios/auth.wrong/base: unknown base scenario 'plian'"),
+    "the overlay blamed": (V2026, "params.yaml", "    removed_value: 5\n", "    removed_value: 5\n    level: MAYBE\n", "/params/top_k/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"),
+}
 
 
-def test_an_unknown_key_in_a_rule_names_the_rule(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "    scenario: auth.missing\n", "    scenario: auth.missing\n    colour: red\n")
-    error = spec_error(specs)
-    assert str(error) == f"{rules}#/rules/auth.missing_key_rejected: Additional properties are not allowed ('colour' was unexpected)"
+@pytest.mark.parametrize(("version", "name", "old", "new", "expected"), list(ONE_EDIT.values()), ids=list(ONE_EDIT))
+def test_one_broken_entry_is_one_error_naming_its_file_and_pointer(specs, version, name, old, new, expected):
+    path = edit(specs / "messages" / version / name, old, new)
+    assert str(spec_error(specs, version)) == f"{path}#{expected}"
 
 
 def test_a_yaml_syntax_error_names_the_line(specs):
@@ -160,55 +150,11 @@ def test_a_yaml_syntax_error_names_the_line(specs):
     assert str(error) == f"{scenarios}#line {line}, column 15: invalid YAML (mapping values are not allowed here)"
 
 
-def test_a_rule_whose_scenario_does_not_exist(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "scenario: auth.missing\n", "scenario: auth.nope\n")
-    assert str(spec_error(specs)) == f"{rules}#/rules/auth.missing_key_rejected: unknown scenario 'auth.nope'"
-
-
-def test_a_rule_whose_further_scenario_does_not_exist(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "also: [roles.developer, roles.unknown.stream]\n", "also: [roles.developer, roles.nope]\n")
-    assert str(spec_error(specs)) == f"{rules}#/rules/roles.unknown_role_rejected: unknown scenario 'roles.nope'"
-
-
 def test_further_scenarios_belong_to_expectation_rules_only(specs):
     rules = specs / "messages" / V2023 / "rules.yaml"
     edit(rules, "    needs: [plain.stream]\n", "    needs: [plain.stream]\n    also: [plain]\n")
     error = spec_error(specs)
     assert (error.file, error.pointer) == (str(rules), "/rules/headers.stream_content_type")
-
-
-def test_a_property_rule_that_needs_an_unknown_scenario(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "needs: [plain.stream]\n", "needs: [plain.streamed]\n")
-    assert str(spec_error(specs)) == f"{rules}#/rules/headers.stream_content_type: unknown scenario 'plain.streamed'"
-
-
-def test_a_source_that_is_neither_a_key_nor_a_url(specs):
-    rules = specs / "messages" / V2023 / "rules.yaml"
-    edit(rules, "source: DOC-BETA", "source: NOT-A-KEY")
-    error = spec_error(specs)
-    assert str(error) == f"{rules}#/rules/headers.beta_accepted/source: source 'NOT-A-KEY' is neither a key of sources nor a URL"
-
-
-def test_a_param_source_that_is_neither_a_key_nor_a_url(specs):
-    params = specs / "messages" / V2023 / "params.yaml"
-    edit(params, "  stream:\n    type: boolean\n    source: OAS25", "  stream:\n    type: boolean\n    source: the docs")
-    assert str(spec_error(specs)) == f"{params}#/params/stream/source: source 'the docs' is neither a key of sources nor a URL"
-
-
-def test_an_unknown_base_scenario(specs):
-    scenarios = specs / "messages" / V2023 / "scenarios.yaml"
-    edit(scenarios, "  auth.wrong:\n    base: plain", "  auth.wrong:\n    base: plian")
-    assert str(spec_error(specs)) == f"{scenarios}#/scenarios/auth.wrong/base: unknown base scenario 'plian'"
-
-
-def test_an_error_in_the_overlay_blames_the_overlay_file(specs):
-    params = specs / "messages" / V2026 / "params.yaml"
-    edit(params, "    removed_value: 5\n", "    removed_value: 5\n    level: MAYBE\n")
-    error = spec_error(specs, V2026)
-    assert str(error) == f"{params}#/params/top_k/level: 'MAYBE' is not one of ['MUST', 'SHOULD']"
 
 
 def test_an_error_in_the_base_blames_the_base_file_when_loading_the_overlay(specs):
@@ -234,114 +180,9 @@ def test_an_unknown_api_version(specs):
     assert str(error) == f"{specs / 'messages' / '2099-01-01'}: no contract for API version '2099-01-01' (known: 2023-06-01, 2026-10-21)"
 
 
-def test_an_unknown_profile_lists_the_shipped_ones(specs):
-    with pytest.raises(ConfigError) as caught:
-        load_contract(V2023, "acme", spec_dir=specs)
-    assert str(caught.value).startswith("unknown profile 'acme'. Shipped profiles: anthropic, ")
-
-
-def test_a_mistyped_profile_gets_a_suggestion(specs):
-    with pytest.raises(ConfigError) as caught:
-        load_contract(V2023, "antropic", spec_dir=specs)
-    assert str(caught.value).startswith("unknown profile 'antropic': did you mean 'anthropic'? Shipped profiles: anthropic, ")
-
-
 def test_a_missing_spec_folder(tmp_path):
     with pytest.raises(SpecError, match="spec folder not found"):
         load_contract(spec_dir=tmp_path / "nowhere")
-
-
-# ---------------------------------------------------------------------------------- profiles
-
-
-GATEWAY = """\
-name: gateway
-extends: anthropic
-description: "A gateway with documented deviations."
-auth:
-  schemes: [bearer]
-api_versions: ["2023-06-01"]
-version_header_required: false
-rules:
-  headers.request_id_present:
-    level: MUST
-    level_reason: "Client: the gateway's own client files support tickets by it"
-    note: "the gateway promises a request id"
-    source: https://gateway.example/docs/ids
-  auth.x_api_key_accepted:
-    skip: "bearer only"
-    source: https://gateway.example/docs/auth
-  request.unknown_model_not_found:
-    expect: {status: ["400", "404"]}
-    source: https://gateway.example/docs/errors
-  params.required_enforced:
-    expect: {status: ["422"]}
-    source: https://gateway.example/docs/validation
-params:
-  top_k:
-    maximum: 500
-    source: https://gateway.example/docs/params
-"""
-
-
-def test_a_profile_override_changes_the_rule_and_records_why(specs):
-    (specs / "profiles" / "gateway.yaml").write_text(GATEWAY, encoding="utf-8")
-    contract = load_contract(V2023, "gateway", spec_dir=specs)
-    rules, base = contract.rules, load_contract(V2023, "anthropic", spec_dir=specs).rules
-
-    level = rules["headers.request_id_present"]
-    assert level.level is Level.MUST
-    assert base["headers.request_id_present"].level is Level.SHOULD
-    assert level.overridden_by == "the gateway promises a request id (https://gateway.example/docs/ids)"
-    assert level.level_reason == "profile 'gateway': Client: the gateway's own client files support tickets by it"
-    assert base["headers.request_id_present"].level_reason.startswith("Room: ")
-
-    skipped = rules["auth.x_api_key_accepted"]
-    assert (skipped.skip, skipped.overridden_by) == ("profile 'gateway': bearer only", "changed by profile (https://gateway.example/docs/auth)")
-
-    expect = rules["request.unknown_model_not_found"]
-    assert expect.expect == Expect(("400", "404"))
-    generated = rules["params.required_enforced"].generated
-    assert generated is not None
-    assert generated.expect == Expect(("422",))
-    assert generated.cases == ("missing",)
-
-    untouched = rules["stream.event_order"]
-    assert untouched == base["stream.event_order"]
-    assert untouched.overridden_by == ""
-
-
-def test_a_profile_extends_another_and_adjusts_params(specs):
-    (specs / "profiles" / "gateway.yaml").write_text(GATEWAY, encoding="utf-8")
-    contract = load_contract(V2023, "gateway", spec_dir=specs)
-    profile = contract.profile
-    assert (profile.name, profile.auth_schemes, profile.api_versions, profile.version_header_required) == ("gateway", ("bearer",), (V2023,), False)
-    assert profile.default_model == "claude-haiku-4-5"  # inherited from anthropic
-    assert profile.features["streaming"] is True
-    assert contract.params["top_k"].maximum == 500.0
-    assert contract.params["top_k"].minimum == 0.0
-    assert "rules.headers.request_id_present: the gateway promises a request id (https://gateway.example/docs/ids)" in profile.deviations
-    assert "params.top_k: overridden (https://gateway.example/docs/params)" in profile.deviations
-
-
-def test_a_profile_overriding_an_unknown_rule(specs):
-    profile = specs / "profiles" / "anthropic.yaml"
-    edit(profile, "features:", 'rules:\n  auth.no_such_rule: {source: "https://x.example", level: SHOULD, level_reason: "Room: a test of an unknown rule"}\nfeatures:')
-    error = spec_error(specs)
-    assert str(error) == f"{profile}#/rules/auth.no_such_rule: profile overrides unknown rule 'auth.no_such_rule'"
-
-
-def test_a_profile_override_without_a_source(specs):
-    profile = specs / "profiles" / "anthropic.yaml"
-    edit(profile, "features:", "rules:\n  auth.wrong_key_rejected: {level: SHOULD}\nfeatures:")
-    error = spec_error(specs)
-    assert str(error) == f"{profile}#/rules/auth.wrong_key_rejected: 'source' is a required property"
-
-
-def test_a_profile_may_be_given_as_a_file(specs, tmp_path):
-    path = tmp_path / "mine.yaml"
-    path.write_text(GATEWAY.replace("name: gateway\n", "name: mine\n").replace("extends: anthropic\n", ""), encoding="utf-8")
-    assert load_contract(V2023, str(path), spec_dir=specs).profile.name == "mine"
 
 
 def test_a_cycle_of_base_scenarios(specs):
@@ -386,10 +227,3 @@ def test_a_bad_count_tokens_tolerance_names_the_fragment(specs):
     edit(fragment, "above: {absolute: 32}", "above: {absolute: 32, relative: 0.1}")
     edit(fragment, "    below: {absolute: 2, relative: 0.02}\n", "")
     assert str(spec_error(specs)) == f"{fragment}#/usage/count_tokens_tolerance: 'below' is a required property"
-
-
-def test_a_profile_that_changes_a_level_must_say_why(specs):
-    profile = specs / "profiles" / "anthropic.yaml"
-    edit(profile, "features:", 'rules:\n  auth.wrong_key_rejected: {source: "https://x.example", level: SHOULD}\nfeatures:')
-    error = spec_error(specs)
-    assert str(error) == f"{profile}#/rules/auth.wrong_key_rejected: 'level_reason' is a dependency of 'level'"

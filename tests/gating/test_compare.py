@@ -144,3 +144,7 @@ def test_declared_features_carry_their_source() -> None:
     assert compare._declared(run, profiles)["prompt_caching"] is False
     inherited = compare._declared_sources({"run": {"profile": "anthropic"}}, profiles)
     assert inherited["effort"] == "https://platform.claude.com/docs/en/build-with-claude/effort (Anthropic's documentation)"
+
+
+def test_every_capability_the_comparison_shows_is_shown_by_some_rule_of_the_spec() -> None:
+    assert set(compare.shown_by().values()) == set(compare.FEATURES)

@@ -39,18 +39,17 @@ def start(upstream: str, report_dir: Path, *extra: str) -> tuple[subprocess.Pope
 
 
 @pytest.mark.parametrize(("path", "sig", "code"), [("", signal.SIGINT, 0), (fault_base_path("drop-message-stop"), signal.SIGTERM, 1)], ids=["sigint-faithful", "sigterm-fault"])
-def test_a_signal_ends_the_session_with_the_run_folder(reference: ReferenceServer, reference_key: str, tmp_path: Path, path: str, sig: int, code: int) -> None:
+def test_a_signal_ends_the_session_with_the_run_folder(
+    reference: ReferenceServer, reference_key: str, tmp_path: Path, path: str, sig: int, code: int, request: pytest.FixtureRequest
+) -> None:
     process, url = start(reference.base_url + path, tmp_path)
-    try:
-        with httpx.Client(timeout=30) as http:
-            for _ in range(2):
-                answer = http.post(url + "/v1/messages?beta=true", headers={"x-api-key": reference_key, "anthropic-version": "2023-06-01"}, json=PLAIN)
-                assert answer.status_code == 200
-        process.send_signal(sig)
-        out, err = process.communicate(timeout=60)
-    finally:
-        if process.poll() is None:
-            process.kill()
+    request.addfinalizer(process.kill)  # a failed step must not leave the proxy running; after its exit this does nothing
+    with httpx.Client(timeout=30) as http:
+        for _ in range(2):
+            answer = http.post(url + "/v1/messages?beta=true", headers={"x-api-key": reference_key, "anthropic-version": "2023-06-01"}, json=PLAIN)
+            assert answer.status_code == 200
+    process.send_signal(sig)
+    out, err = process.communicate(timeout=60)
     assert process.returncode == code, err
     (run_dir,) = [p for p in tmp_path.iterdir() if p.is_dir() and p.name != "latest"]
     document = json.loads((run_dir / "results.json").read_text(encoding="utf-8"))
