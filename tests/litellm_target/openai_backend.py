@@ -69,23 +69,27 @@ async def _sse(answer: openai_chat.Answer, *, include_usage: bool) -> AsyncItera
     yield b"data: [DONE]\n\n"
 
 
-async def _admitted(request: Request) -> bytes | Response:
-    """The request's body, recorded; or the error answer when its key is refused."""
+async def _admitted(request: Request, bad_json: str) -> Any | Response:
+    """The request's parsed JSON body, recorded; or the error answer when its key is refused or it is not JSON.
+
+    The two endpoints word the parse error differently on api.openai.com, hence ``bad_json``.
+    """
     raw = await request.body()
     _record(raw, request.url.path)
     denied = _authorized(request)
-    return raw if denied is None else _error(denied)
+    if denied is not None:
+        return _error(denied)
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return _error(ApiError(400, bad_json))
 
 
 async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions, streamed or not."""
-    raw = await _admitted(request)
-    if isinstance(raw, Response):
-        return raw
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error(ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"))
+    body = await _admitted(request, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)")
+    if isinstance(body, Response):
+        return body
     try:
         answer = openai_chat.answer(body)
     except ApiError as err:
@@ -106,14 +110,11 @@ async def _responses_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> As
 
 async def responses(request: Request) -> Response:
     """POST /v1/responses, streamed or not."""
-    raw = await _admitted(request)
-    if isinstance(raw, Response):
-        return raw
+    body = await _admitted(request, "We could not parse the JSON body of your request.")
+    if isinstance(body, Response):
+        return body
     try:
-        body = json.loads(raw)
         answer = openai_responses.answer(body)
-    except ValueError:
-        return _error(ApiError(400, "We could not parse the JSON body of your request."))
     except ApiError as err:
         return _error(err)
     headers = {"x-request-id": "req_" + answer.id.removeprefix("resp_")}
