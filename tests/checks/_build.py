@@ -56,6 +56,13 @@ def message(text: str = "Grüße ok", **changes: Any) -> dict[str, Any]:
     return body
 
 
+def message_without(key: str) -> dict[str, Any]:
+    """A Message missing one top-level key: the schema check flags it, the property checks leave it to the schema."""
+    body = message()
+    del body[key]
+    return body
+
+
 def error_body(kind: str = "invalid_request_error", text: str = "max_tokens: Field required") -> dict[str, Any]:
     """Anthropic's error envelope (with the request_id added since 2025)."""
     return {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
