@@ -12,21 +12,13 @@ from conformance.exchange import ErrorKind, Exchange, RecordedRequest
 from conformance.findings import Level, Outcome
 from conformance.judge import Judge
 from conformance.scenarios import build_cases, plan_requests
+from tests.checks._build import message
 
 MODEL = "claude-haiku-4-5"
 URL = "http://127.0.0.1:9/v1/messages"
 RID = ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")
 JSON = ("content-type", "application/json")
-MESSAGE = {
-    "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
-    "type": "message",
-    "role": "assistant",
-    "model": MODEL,
-    "content": [{"type": "text", "text": "Grüße ok"}],
-    "stop_reason": "end_turn",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 21, "output_tokens": 5},
-}
+MESSAGE = message(model=MODEL, usage={"input_tokens": 21, "output_tokens": 5})
 AUTH_ERROR = {"type": "error", "error": {"type": "authentication_error", "message": "x-api-key header is required"}}
 
 

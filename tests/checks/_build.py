@@ -56,6 +56,13 @@ def message(text: str = "Grüße ok", **changes: Any) -> dict[str, Any]:
     return body
 
 
+def message_without(key: str) -> dict[str, Any]:
+    """A Message missing one top-level key: the schema check flags it, the property checks leave it to the schema."""
+    body = message()
+    del body[key]
+    return body
+
+
 def error_body(kind: str = "invalid_request_error", text: str = "max_tokens: Field required") -> dict[str, Any]:
     """Anthropic's error envelope (with the request_id added since 2025)."""
     return {"type": "error", "error": {"type": kind, "message": text}, "request_id": "req_011CSHoEeqs5C35K2UUqR7Fy"}
@@ -89,15 +96,10 @@ def judged(check_id: str, subject: Subject) -> tuple[str, ...]:
 
 def violations(subject: Subject, check_ids: Iterable[str], *, located: bool = False) -> dict[str, list[str]]:
     """The violation messages of every listed check that found any (with their locators when ``located``); a skip finds nothing."""
-    out: dict[str, list[str]] = {}
-    for check_id in check_ids:
-        try:
-            found = run(check_id, subject)
-        except NotApplicable:
-            continue
-        if found:
-            out[check_id] = [f"{v.message} (at {v.at})" if located else v.message for v in found]
-    return out
+    return {
+        check_id: [f"{v.message} (at {v.at})" if located else v.message for v in found]
+        for check_id, found in found_by(check_ids, subject).items()
+    }
 
 
 def messages(check_id: str, subject: Subject) -> list[str]:
@@ -135,18 +137,9 @@ class Build:
             streamed = request.get("stream") is True and status is not None and 200 <= status < 300
             kind = content_type or ("text/event-stream; charset=utf-8" if streamed else "application/json")
             headers = [("content-type", kind), ("request-id", "req_011CSHoEeqs5C35K2UUqR7Fy")]
-        return Exchange(
-            id=scenario,
-            request=RecordedRequest(method="POST", url=URL, headers=(("content-type", "application/json"), ("x-api-key", "[REDACTED]")), body=json.dumps(request).encode()),
-            status=status,
-            headers=tuple(headers),
-            body=raw,
-            chunks=chunks,
-            error=error,
-            error_kind=error_kind,
-            truncated=truncated,
-            elapsed=elapsed,
-        )
+        sent = RecordedRequest(method="POST", url=URL, headers=(("content-type", "application/json"), ("x-api-key", "[REDACTED]")), body=json.dumps(request).encode())
+        return Exchange(id=scenario, request=sent, status=status, headers=tuple(headers), body=raw, chunks=chunks,
+                        error=error, error_kind=error_kind, truncated=truncated, elapsed=elapsed)
 
     def subject(
         self,

@@ -201,16 +201,20 @@ def test_the_documented_rate_limit_headers_pass(build):
     assert run("recovery.ratelimit_headers_wellformed", build.plain(headers=[JSON, ("anthropic-ratelimit-tokens-reset", "2026-04-21 07:28:00z")])) == []
 
 
+A_TIMESTAMP = "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"  # what a malformed reset header is told to be
+A_COUNT = "a non-negative integer, e.g. 50"  # what a malformed limit or remaining header is told to be
+
+
 @pytest.mark.parametrize(
     ("name", "value", "expected"),
     [
-        ("anthropic-ratelimit-requests-reset", "1s", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
-        ("anthropic-ratelimit-tokens-reset", "1776756480", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
-        ("anthropic-ratelimit-tokens-reset", "2026-04-21T07:28:00", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
-        ("anthropic-ratelimit-input-tokens-reset", "2026-13-01T00:00:00Z", "an RFC 3339 timestamp, e.g. 2026-04-21T07:28:00Z"),
-        ("anthropic-ratelimit-requests-limit", "50.0", "a non-negative integer, e.g. 50"),
-        ("anthropic-ratelimit-output-tokens-remaining", "-3", "a non-negative integer, e.g. 50"),
-        ("anthropic-priority-output-tokens-remaining", "lots", "a non-negative integer, e.g. 50"),
+        ("anthropic-ratelimit-requests-reset", "1s", A_TIMESTAMP),
+        ("anthropic-ratelimit-tokens-reset", "1776756480", A_TIMESTAMP),
+        ("anthropic-ratelimit-tokens-reset", "2026-04-21T07:28:00", A_TIMESTAMP),
+        ("anthropic-ratelimit-input-tokens-reset", "2026-13-01T00:00:00Z", A_TIMESTAMP),
+        ("anthropic-ratelimit-requests-limit", "50.0", A_COUNT),
+        ("anthropic-ratelimit-output-tokens-remaining", "-3", A_COUNT),
+        ("anthropic-priority-output-tokens-remaining", "lots", A_COUNT),
     ],
 )
 def test_a_malformed_rate_limit_header_warns(build, name, value, expected):

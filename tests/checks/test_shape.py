@@ -9,7 +9,7 @@ from conformance.contract.loader import load_contract
 from conformance.findings import NotApplicable
 
 from . import _events as ev
-from ._build import Build, judged, message, messages, run
+from ._build import Build, judged, message, message_without, messages, run
 
 
 def test_message_schema_passes_a_message(build):
@@ -29,9 +29,7 @@ def test_message_schema_tolerates_any_key_order_and_whitespace(build):
 
 
 def test_message_schema_flags_a_missing_stop_sequence_key(build):
-    body = message()
-    del body["stop_sequence"]
-    [violation] = run("shape.message_schema", build.plain(body))
+    [violation] = run("shape.message_schema", build.plain(message_without("stop_sequence")))
     assert violation.message == "Received: 'stop_sequence' is a required property\nExpected: a Message as documented"
     assert violation.at == "/"
 
@@ -99,10 +97,8 @@ def test_id_prefix_reads_a_stream_from_message_start(build):
 
 
 def test_id_prefix_leaves_missing_ids_to_the_schema(build):
-    body = message()
-    del body["id"]
     with pytest.raises(NotApplicable, match="no string id"):
-        run("shape.id_prefix", build.plain(body))
+        run("shape.id_prefix", build.plain(message_without("id")))
 
 
 def test_id_prefix_needs_a_message_start_in_a_stream(build):

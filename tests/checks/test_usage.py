@@ -9,7 +9,7 @@ import pytest
 from conformance.findings import NotApplicable
 
 from . import _events as ev
-from ._build import judged, message, messages, request_json, run
+from ._build import judged, message, message_without, messages, request_json, run
 from ._events import at
 
 LIMIT = request_json(max_tokens=5)
@@ -70,10 +70,8 @@ def test_input_tokens_positive_flags_non_integers(build, value, shown):
 
 
 def test_input_tokens_positive_leaves_a_missing_usage_to_the_schema(build):
-    body = message()
-    del body["usage"]
     with pytest.raises(NotApplicable, match="no usage object"):
-        run("usage.input_tokens_positive", build.plain(body))
+        run("usage.input_tokens_positive", build.plain(message_without("usage")))
 
 
 # ------------------------------------------------------------ usage.output_tokens_nonnegative

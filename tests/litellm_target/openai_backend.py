@@ -16,7 +16,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,8 @@ from openai_chat import ApiError
 KEY_ENV = "TOY_BACKEND_KEY"
 LOG_ENV = "TOY_BACKEND_LOG"
 _log_lock = threading.Lock()
+# api.openai.com words an unparsable chat body at length; /v1/responses says only the first sentence.
+CHAT_BAD_JSON = "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"
 
 
 def _error(err: ApiError) -> JSONResponse:
@@ -63,39 +65,50 @@ def _authorized(request: Request) -> ApiError | None:
     return ApiError(401, f"Incorrect API key provided: {shown}****. You can find your API key at https://platform.openai.com/account/api-keys.", code="invalid_api_key")
 
 
-async def _sse(answer: openai_chat.Answer, *, include_usage: bool) -> AsyncIterator[bytes]:
+async def _serve(
+    request: Request,
+    *,
+    bad_json: str,
+    answer: Callable[[Any], openai_chat.Answer],
+    id_prefix: str,
+    stream: Callable[[openai_chat.Answer, dict[str, Any]], AsyncIterator[bytes]],
+    whole: Callable[[openai_chat.Answer, dict[str, Any]], dict[str, Any]],
+) -> Response:
+    """What both generation endpoints do: record the body, check the key, parse, answer, then stream or answer whole.
+
+    The endpoints differ only in their answer, their framing and the parse error's wording on api.openai.com.
+    """
+    raw = await request.body()
+    _record(raw, request.url.path)
+    denied = _authorized(request)
+    if denied is not None:
+        return _error(denied)
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return _error(ApiError(400, bad_json))
+    try:
+        answered = answer(body)
+    except ApiError as err:
+        return _error(err)
+    headers = {"x-request-id": "req_" + answered.id.removeprefix(id_prefix)}
+    if body.get("stream") is True:
+        return StreamingResponse(stream(answered, body), media_type="text/event-stream; charset=utf-8", headers=headers)
+    return JSONResponse(whole(answered, body), headers=headers)
+
+
+async def _chat_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> AsyncIterator[bytes]:
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
     for chunk in openai_chat.chunks(answer, include_usage=include_usage):
         yield b"data: " + json.dumps(chunk, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
     yield b"data: [DONE]\n\n"
 
 
-async def _admitted(request: Request) -> bytes | Response:
-    """The request's body, recorded; or the error answer when its key is refused."""
-    raw = await request.body()
-    _record(raw, request.url.path)
-    denied = _authorized(request)
-    return raw if denied is None else _error(denied)
-
-
 async def chat_completions(request: Request) -> Response:
     """POST /v1/chat/completions, streamed or not."""
-    raw = await _admitted(request)
-    if isinstance(raw, Response):
-        return raw
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        return _error(ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly. The OpenAI API expects a JSON payload, but what was sent was not valid JSON.)"))
-    try:
-        answer = openai_chat.answer(body)
-    except ApiError as err:
-        return _error(err)
-    headers = {"x-request-id": "req_" + answer.id.removeprefix("chatcmpl-")}
-    if body.get("stream") is True:
-        options = body.get("stream_options")
-        include_usage = isinstance(options, dict) and options.get("include_usage") is True
-        return StreamingResponse(_sse(answer, include_usage=include_usage), media_type="text/event-stream; charset=utf-8", headers=headers)
-    return JSONResponse(openai_chat.completion(answer), headers=headers)
+    return await _serve(request, answer=openai_chat.answer, id_prefix="chatcmpl-", stream=_chat_sse,
+                        whole=lambda answer, _body: openai_chat.completion(answer), bad_json=CHAT_BAD_JSON)
 
 
 async def _responses_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> AsyncIterator[bytes]:
@@ -106,20 +119,8 @@ async def _responses_sse(answer: openai_chat.Answer, body: dict[str, Any]) -> As
 
 async def responses(request: Request) -> Response:
     """POST /v1/responses, streamed or not."""
-    raw = await _admitted(request)
-    if isinstance(raw, Response):
-        return raw
-    try:
-        body = json.loads(raw)
-        answer = openai_responses.answer(body)
-    except ValueError:
-        return _error(ApiError(400, "We could not parse the JSON body of your request."))
-    except ApiError as err:
-        return _error(err)
-    headers = {"x-request-id": "req_" + answer.id.removeprefix("resp_")}
-    if body.get("stream") is True:
-        return StreamingResponse(_responses_sse(answer, body), media_type="text/event-stream; charset=utf-8", headers=headers)
-    return JSONResponse(openai_responses.response(answer, body), headers=headers)
+    return await _serve(request, answer=openai_responses.answer, id_prefix="resp_", stream=_responses_sse,
+                        whole=openai_responses.response, bad_json="We could not parse the JSON body of your request.")
 
 
 async def models(request: Request) -> Response:

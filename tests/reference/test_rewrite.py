@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import pytest
 
@@ -27,6 +28,18 @@ from conformance.reference.rewrite.stream import (
 from conformance.reference.rewrite.views import RequestView
 
 from ._support import GRUSSE, HAIKU, user
+
+T = TypeVar("T")
+
+
+def recording(seen: list[T]) -> Callable[[T], T]:
+    """A rewrite that changes nothing and keeps what it was handed: for tests about what a wrapper passes its function."""
+
+    def fn(item: T) -> T:
+        seen.append(item)
+        return item
+
+    return fn
 
 
 @pytest.fixture
@@ -104,12 +117,7 @@ async def test_rewrite_events_can_drop_and_add():
 @pytest.mark.anyio
 async def test_rewrite_stream_bytes_sees_each_chunk():
     seen: list[bytes] = []
-
-    def fn(chunk: bytes) -> bytes:
-        seen.append(chunk)
-        return chunk
-
-    _, _, bodies = await call(rewrite_stream_bytes(fn)(create_app(api_key="k")), dumps(STREAM))
+    _, _, bodies = await call(rewrite_stream_bytes(recording(seen))(create_app(api_key="k")), dumps(STREAM))
     assert b"".join(seen) == b"".join(bodies)
     assert any(chunk.endswith(b"\xc3") for chunk in seen)
 
@@ -162,12 +170,7 @@ async def test_rewrite_request_passes_non_json_bodies_untouched():
 @pytest.mark.anyio
 async def test_rewrite_request_replays_oversized_bodies():
     touched: list[RequestView] = []
-
-    def fn(view: RequestView) -> RequestView:
-        touched.append(view)
-        return view
-
-    app = rewrite_request(fn)(create_app(api_key="k"))
+    app = rewrite_request(recording(touched))(create_app(api_key="k"))
     chunks = [b" " * (1024 * 1024)] * 34
     status, _, _ = await call(app, chunks)
     assert status == 413

@@ -161,12 +161,18 @@ def midstream_error_data_only(http: httpx.Client, headers: dict[str, str]) -> No
     assert events(raw)[0][0] == "message_start"
 
 
-def stream_stall_without_ping(http: httpx.Client, headers: dict[str, str]) -> None:
+def streamed_arrivals(http: httpx.Client, headers: dict[str, str]) -> list[tuple[float, bytes]]:
+    """Each raw chunk of a stream answer with the seconds since the request went out: the stall faults are about timing."""
     arrivals: list[tuple[float, bytes]] = []
     started = time.monotonic()
     with http.stream("POST", "/v1/messages", headers=headers, json=STREAM) as response:
         for chunk in response.iter_raw():
             arrivals.append((time.monotonic() - started, chunk))
+    return arrivals
+
+
+def stream_stall_without_ping(http: httpx.Client, headers: dict[str, str]) -> None:
+    arrivals = streamed_arrivals(http, headers)
     gaps = [b - a for (a, _), (b, _) in itertools.pairwise(arrivals)]
     assert max(gaps) > STALL_S - 0.25  # read timing jitters a little around the server's sleep
 
@@ -203,11 +209,7 @@ def stream_hung_up_after_message_start(http: httpx.Client, headers: dict[str, st
 
 
 def stream_buffered_until_complete(http: httpx.Client, headers: dict[str, str]) -> None:
-    arrivals: list[tuple[float, bytes]] = []
-    started = time.monotonic()
-    with http.stream("POST", "/v1/messages", headers=headers, json=STREAM) as response:
-        for chunk in response.iter_raw():
-            arrivals.append((time.monotonic() - started, chunk))
+    arrivals = streamed_arrivals(http, headers)
     body = b"".join(chunk for _, chunk in arrivals)
     assert body.count(b"event: ") >= 7
     assert body.rstrip().endswith(b'{"type":"message_stop"}')

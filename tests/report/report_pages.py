@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import re
 import subprocess
+import time
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -15,6 +17,13 @@ import pytest
 CHROMIUM = Path("/usr/bin/chromium")
 FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync")
 needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian chromium not installed (.ci/run installs it)")
+
+
+def timed(render: Callable[[], str]) -> tuple[str, float, int]:
+    """A rendered page, the seconds rendering took and its size in UTF-8 bytes: the budgets the large-page tests hold."""
+    t0 = time.perf_counter()
+    page = render()
+    return page, time.perf_counter() - t0, len(page.encode())
 
 
 class Tags(HTMLParser):

@@ -6,10 +6,9 @@ import base64
 import hashlib
 import html
 import re
-import time
 
 from markupsafe import escape
-from report_pages import parse
+from report_pages import parse, timed
 
 from conformance.contract.model import Tier
 from conformance.engine import RunSettings, run
@@ -186,10 +185,7 @@ def test_write_report(tmp_path, build) -> None:
 
 def test_1500_results_render_fast_and_small(build, record_property) -> None:
     document, exchanges = build.synthetic(1500)
-    t0 = time.perf_counter()
-    page = report_html.render(document, exchanges)
-    seconds = time.perf_counter() - t0
-    size = len(page.encode())
+    page, seconds, size = timed(lambda: report_html.render(document, exchanges))
     record_property("report_bytes", size)
     record_property("render_seconds", round(seconds, 3))
     print(f"\n1,500 results, {len(exchanges)} exchanges: {size / 1e6:.2f} MB rendered in {seconds:.2f} s")

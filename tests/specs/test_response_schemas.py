@@ -212,6 +212,14 @@ def with_(obj: dict[str, Any], **changes: Any) -> dict[str, Any]:
     return out
 
 
+def message_delta(*, usage: dict[str, Any] | None, stop_reason: str = "end_turn") -> dict[str, Any]:
+    """A message_delta event with this usage object (None: without one)."""
+    event: dict[str, Any] = {"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None}}
+    if usage is not None:
+        event["usage"] = usage
+    return event
+
+
 def _message_with_block(block: dict[str, Any]) -> dict[str, Any]:
     return with_(good_message(), content=[block])
 
@@ -390,18 +398,14 @@ NEGATIVE_CASES: list[tuple[str, str, Any, str, str]] = [
     (
         "message_delta-without-usage",
         "stream_event.json",
-        {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}},
+        message_delta(usage=None),
         "$",
         "'usage' is a required property",
     ),
     (
         "message_delta-usage-without-output_tokens",
         "stream_event.json",
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {"input_tokens": 25},
-        },
+        message_delta(usage={"input_tokens": 25}),
         "$.usage",
         "'output_tokens' is a required property",
     ),
@@ -529,13 +533,7 @@ POSITIVE_CASES: list[tuple[str, str, Any]] = [
     (
         "extra-fields-everywhere-events",
         "stream_event.json",
-        _all_extra(
-            {
-                "type": "message_delta",
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": 3},
-            }
-        ),
+        _all_extra(message_delta(usage={"output_tokens": 3})),
     ),
     (
         "extra-fields-everywhere-start",
@@ -597,26 +595,20 @@ POSITIVE_CASES: list[tuple[str, str, Any]] = [
     (
         "message_delta-new-stop_reason",
         "stream_event.json",
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "compaction", "stop_sequence": None},
-            "usage": {"output_tokens": 0},
-        },
+        message_delta(usage={"output_tokens": 0}, stop_reason="compaction"),
     ),
     (
         "message_delta-usage-null-cache-counters",
         "stream_event.json",
-        {
-            "type": "message_delta",
-            "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-            "usage": {
+        message_delta(
+            usage={
                 "output_tokens": 5,
                 "input_tokens": None,
                 "cache_read_input_tokens": None,
                 "cache_creation_input_tokens": None,
                 "server_tool_use": None,
-            },
-        },
+            }
+        ),
     ),
     (
         "usage-nullable-fields",
