@@ -293,7 +293,7 @@ FAULTS: tuple[Fault, ...] = (
     fault("openai-tool-call-ids", ["tools.id_prefix"], "https://github.com/theopenco/llmgateway/pull/3389 (call_… ids leaked on /v1/messages)",
           "tool_use ids are OpenAI call_… ids instead of toolu_… ids.",
           compose(edit_content(_blocks("tool_use", _openai_id)), rewrite_events(_tool_use_starts(_openai_id)))),
-    fault("tool-names-namespaced", ["tools.forced_tool_called"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
+    fault("tool-names-namespaced", ["tools.forced_tool_called", "tools.name_declared"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
           "tool_use blocks name the tool with the gateway's MCP prefix (mcp__client_tools__get_weather), not as the request defined it.",
           compose(edit_content(_blocks("tool_use", _namespaced)), rewrite_events(_tool_use_starts(_namespaced)))),
     fault("tool-name-recipient-prefix", ["tools.name_declared"],
