@@ -184,6 +184,29 @@ def input_matches_schema(s: Subject) -> Judgement:
     return judgement(f"the input of {len(calls)} tool_use block(s) against its tool's input_schema", found)
 
 
+@check("tools.name_declared")
+def name_declared(s: Subject) -> Judgement:
+    """A client finds the tool to run by the call's name; the SDK's tool runner answers a name it was not given with an error and runs nothing."""
+    tools = s.request_json().get("tools")
+    if not isinstance(tools, list) or not tools:
+        raise NotApplicable("the request defines no tools to compare names with (a saved answer's request is not known)")
+    declared = _tools(s)
+    calls = [(p, b) for p, b in _tool_uses(s.message()) if "toolset_name" not in b]
+    if not calls:
+        raise NotApplicable("no tool_use block outside an SDK toolset")
+    if len(declared) < len(tools):
+        # A tool entry without a name (an MCP toolset, a future kind) may answer to names the request does not spell out.
+        calls = [(p, b) for p, b in calls if b.get("name") in declared]
+        if not calls:
+            raise NotApplicable("every tool_use name may belong to a request tool entry without a name")
+    found = [
+        Violation(f"Received: tool_use named {show(b.get('name'))}\nExpected: one of the request's tools {show(sorted(declared))}, spelled as defined", at=_where(s, p, "name"))
+        for p, b in calls
+        if b.get("name") not in declared
+    ]
+    return judgement(f"the names of {len(calls)} tool_use block(s) against the request's tools {show(sorted(declared))}", found)
+
+
 @check("tools.stream_input_is_object")
 def stream_input_is_object(s: Subject) -> Judgement:
     """Clients parse the joined input_json_delta pieces at the block's stop; anything but an object breaks the call."""

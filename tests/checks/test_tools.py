@@ -206,6 +206,39 @@ def test_input_matches_schema_leaves_non_objects_and_unknown_tools(build):
             run("tools.input_matches_schema", build.plain(body, request=request))
 
 
+# ----------------------------------------------------------------------- tools.name_declared
+
+
+def test_name_declared_passes_on_a_faithful_call(build):
+    for request in (AUTO, ANY, FORCED):
+        assert run("tools.name_declared", build.plain(called(), request=request)) == []
+    assert run("tools.name_declared", build.stream(tool_events(), request=AUTO)) == []
+    assert judged("tools.name_declared", build.plain(called(), request=AUTO)) == ('the names of 1 tool_use block(s) against the request\'s tools ["get_weather"]',)
+
+
+def test_name_declared_flags_an_unforced_call_under_another_name(build):
+    # The fault tool-name-recipient-prefix: gpt-oss's Harmony recipient left in (cubist38/mlx-openai-server#51); forced_tool_called cannot see it.
+    body = called(tool_use(name="functions.get_weather"))
+    [violation] = run("tools.name_declared", build.plain(body, request=AUTO))
+    assert violation.message == 'Received: tool_use named "functions.get_weather"\nExpected: one of the request\'s tools ["get_weather"], spelled as defined'
+    assert violation.at == "/content/0/name"
+    with pytest.raises(NotApplicable, match="does not force"):
+        run("tools.forced_tool_called", build.plain(body, request=AUTO))
+
+
+def test_name_declared_leaves_out_what_it_cannot_judge(build):
+    with pytest.raises(NotApplicable, match="defines no tools"):
+        run("tools.name_declared", build.plain(called(tool_use(name="functions.get_weather")), request=request_json()))
+    with pytest.raises(NotApplicable, match="no tool_use block"):
+        run("tools.name_declared", build.plain(message("Sunny."), request=AUTO))
+    member = {**tool_use(name="search_issues"), "toolset_name": "github"}
+    with pytest.raises(NotApplicable, match="toolset"):
+        run("tools.name_declared", build.plain(called(member), request=AUTO))
+    toolset = request_json(max_tokens=128, tools=[WEATHER, {"type": "mcp_toolset", "mcp_server_name": "github"}], messages=ASK)
+    with pytest.raises(NotApplicable, match="without a name"):
+        run("tools.name_declared", build.plain(called(tool_use(name="search_issues")), request=toolset))
+
+
 # -------------------------------------------------------------- tools.stream_input_is_object
 
 

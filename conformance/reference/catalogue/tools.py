@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
 from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
-from conformance.reference.rewrite.request import compose, edit_body, refuse_request
+from conformance.reference.rewrite.request import branch_on_request, compose, edit_body, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
 from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
@@ -152,6 +152,17 @@ def _namespaced(block: dict[str, JSON]) -> None:
     block["name"] = "mcp__client_tools__" + str(block.get("name", ""))
 
 
+def _harmony_recipient(block: dict[str, JSON]) -> None:
+    block["name"] = "functions." + str(block.get("name", ""))
+
+
+def _free_choice(view: RequestView) -> bool:
+    """A Messages call whose tool_choice leaves the name to the model (auto or absent): the backend's own parser writes it."""
+    body = request_body(view)
+    choice = body.get("tool_choice") if body is not None else None
+    return body is not None and (not isinstance(choice, dict) or choice.get("type") in (None, "auto"))
+
+
 def _end_turn_for_tool_use(target: dict[str, JSON]) -> None:
     if target.get("stop_reason") == "tool_use":
         target["stop_reason"] = "end_turn"
@@ -282,9 +293,14 @@ FAULTS: tuple[Fault, ...] = (
     fault("openai-tool-call-ids", ["tools.id_prefix"], "https://github.com/theopenco/llmgateway/pull/3389 (call_… ids leaked on /v1/messages)",
           "tool_use ids are OpenAI call_… ids instead of toolu_… ids.",
           compose(edit_content(_blocks("tool_use", _openai_id)), rewrite_events(_tool_use_starts(_openai_id)))),
-    fault("tool-names-namespaced", ["tools.forced_tool_called"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
+    fault("tool-names-namespaced", ["tools.forced_tool_called", "tools.name_declared"], "https://github.com/AntonioAEMartins/claude-code-proxy/issues/1 (tool_use named mcp__client_tools__get_weather)",
           "tool_use blocks name the tool with the gateway's MCP prefix (mcp__client_tools__get_weather), not as the request defined it.",
           compose(edit_content(_blocks("tool_use", _namespaced)), rewrite_events(_tool_use_starts(_namespaced)))),
+    fault("tool-name-recipient-prefix", ["tools.name_declared"],
+          "https://github.com/cubist38/mlx-openai-server/pull/51 (gpt-oss Harmony recipient functions.<name> not stripped); https://github.com/tontinton/maki/pull/518",
+          "Unforced tool calls (tool_choice auto) name the tool functions.get_weather, the Harmony recipient a gpt-oss backend's parser leaves in; "
+          "a forced call is right, its name written from tool_choice.",
+          branch_on_request(_free_choice, compose(edit_content(_blocks("tool_use", _harmony_recipient)), rewrite_events(_tool_use_starts(_harmony_recipient))))),
     fault("tool-use-stop-reason-end-turn", ["tools.stop_reason_tool_use"], "https://github.com/pgEdge/pgedge-postgres-mcp/issues/217 (finish_reason tool_calls translated to end_turn)",
           "An answer that calls a tool reports stop_reason end_turn instead of tool_use.",
           compose(rewrite_json_response(_stop_in_body), rewrite_events(_stop_in_delta))),
