@@ -225,6 +225,13 @@ class Subject:
             return self.reading.message
         return self.body()
 
+    def stopped_by(self, reason: str, judged_by: str = "") -> JSONObject:
+        """The final message, for a rule about answers that stop for ``reason``: any other stop is a skip (naming where it is judged)."""
+        message = self.message()
+        if message.get("stop_reason") != reason:
+            raise NotApplicable(f"stop_reason is not {reason}" + (f" (judged by {judged_by})" if judged_by else ""))
+        return message
+
     def twin_message(self) -> JSONObject:
         """The final message of the non-stream twin, or NotApplicable when there is none usable."""
         if self.twin is not None and (failure := infrastructure_failure(self.twin)) is not None:

@@ -126,9 +126,7 @@ def stop_reason_tool_use(s: Subject) -> Judgement:
 @check("tools.tool_use_block_present")
 def tool_use_block_present(s: Subject) -> Judgement:
     """stop_reason tool_use with no call to run leaves an agent with nothing to answer and nothing to say (peers #10)."""
-    message = s.message()
-    if message.get("stop_reason") != "tool_use":
-        raise NotApplicable("stop_reason is not tool_use")
+    message = s.stopped_by("tool_use")
     calls = _tool_uses(message)
     item = f"{_received(calls, message)} with stop_reason \"tool_use\""
     if not calls:
