@@ -12,6 +12,7 @@ from conformance.reference.rewrite.edits import (
     is_message,
     is_messages_call,
     refuse_field,
+    refuse_if,
     request_body,
     turns,
 )
@@ -65,6 +66,12 @@ def test_is_message_is_a_successful_non_stream_message():
     assert is_message(200, {"type": "message"})
     assert not is_message(400, {"type": "message"})
     assert not is_message(200, {"type": "error"})
+
+
+def test_refuse_if_refuses_with_the_fixed_message_only_what_the_test_holds_for():
+    refuse = refuse_if(lambda v: v.path == "/v1/messages", "no")
+    assert refuse(view()) == (400, "invalid_request_error", "no")
+    assert refuse(view("/v1/models")) is None
 
 
 def test_refuse_field_refuses_messages_calls_that_carry_the_field():

@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.edits import is_message, is_messages_call, turns
+from conformance.reference.rewrite.edits import is_message, is_messages_call, refuse_if, turns
 from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
-from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
+from conformance.reference.rewrite.views import EventFn, EventOut, RequestView, Wrapper
 
 
 def _blocks(turn: JSON) -> list[dict[str, JSON]]:
@@ -115,10 +115,8 @@ def _image_in_result(block: dict[str, JSON]) -> bool:
     return isinstance(content, list) and any(isinstance(part, dict) and part.get("type") == "image" for part in content)
 
 
-def _refuse_result_images(view: RequestView) -> Refusal:
-    if any(_image_in_result(block) for block in _tool_results(view)):
-        return 400, "invalid_request_error", "tool result supports text children only"
-    return None
+def _result_images(view: RequestView) -> bool:
+    return any(_image_in_result(block) for block in _tool_results(view))
 
 
 def _drop_result_images(body: dict[str, JSON]) -> None:
@@ -210,7 +208,7 @@ FAULTS: tuple[Fault, ...] = (
           rewrite_events_with_state(_input_at_start_and_in_deltas)),
     fault("tool-result-image-refused", ["tools.tool_result_image_accepted"],
           "https://github.com/CommandCodeAI/command-code/issues/850 (400 on every tool_result holding an image block, what Claude Code sends when a tool reads a screenshot)",
-          "A tool_result carrying an image block is refused with 400.", refuse_request(_refuse_result_images)),
+          "A tool_result carrying an image block is refused with 400.", refuse_request(refuse_if(_result_images, "tool result supports text children only"))),
     fault("tool-result-image-dropped", ["usage.tool_result_image_counted"],
           "https://github.com/router-for-me/CLIProxyAPI/issues/5707 (images inside tool_result silently dropped on the way to an OpenAI backend)",
           "Image blocks inside tool_result content are removed before the model sees the conversation.", edit_body(_drop_result_images)),

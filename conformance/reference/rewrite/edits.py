@@ -65,6 +65,15 @@ def refuse_field(name: str) -> Callable[[RequestView], Refusal]:
     return refuse
 
 
+def refuse_if(test: Callable[[RequestView], bool], message: str) -> Callable[[RequestView], Refusal]:
+    """Refuse every request ``test`` holds for with 400 invalid_request_error and the validator's fixed ``message``."""
+
+    def refuse(view: RequestView) -> Refusal:
+        return (400, "invalid_request_error", message) if test(view) else None
+
+    return refuse
+
+
 def is_message(status: int, body: JSON) -> bool:
     """A successful non-stream Message (not an error, not another endpoint's answer)."""
     return status == 200 and isinstance(body, dict) and body.get("type") == "message"
