@@ -14,7 +14,7 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.edits import is_message, is_messages_call, refuse_if, turns
+from conformance.reference.rewrite.edits import each_item, is_message, is_messages_call, refuse_if, turns
 from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
@@ -128,22 +128,14 @@ def _drop_result_images(body: dict[str, JSON]) -> None:
                 block["content"] = [part for part in content if not (isinstance(part, dict) and part.get("type") == "image")]
 
 
-def _split_results(body: dict[str, JSON]) -> None:
+def _split_results(turn: JSON) -> list[JSON]:
     """A user turn with several tool_result blocks becomes one user turn per result (the text goes with the last)."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return
-    out: list[JSON] = []
-    for turn in messages:
-        blocks = _blocks(turn)
-        results = [b for b in blocks if b.get("type") == "tool_result"]
-        if not isinstance(turn, dict) or turn.get("role") != "user" or len(results) < 2:
-            out.append(turn)
-            continue
-        rest = [b for b in blocks if b.get("type") != "tool_result"]
-        out += [{"role": "user", "content": [result]} for result in results[:-1]]
-        out.append({"role": "user", "content": [results[-1], *rest]})
-    body["messages"] = out
+    blocks = _blocks(turn)
+    results = [b for b in blocks if b.get("type") == "tool_result"]
+    if not isinstance(turn, dict) or turn.get("role") != "user" or len(results) < 2:
+        return [turn]
+    rest = [b for b in blocks if b.get("type") != "tool_result"]
+    return [*({"role": "user", "content": [result]} for result in results[:-1]), {"role": "user", "content": [results[-1], *rest]}]
 
 
 def _drop_unpaired_results(body: dict[str, JSON]) -> None:
@@ -215,7 +207,7 @@ FAULTS: tuple[Fault, ...] = (
     fault("parallel-tool-results-split", ["tools.parallel_results_accepted"],
           "https://github.com/mlflow/mlflow/issues/24296 (consecutive tool results split into separate user messages, then refused)",
           "A user turn answering parallel calls is split into one user turn per tool_result, so the first call goes unanswered in its turn.",
-          edit_body(_split_results)),
+          edit_body(each_item("messages", _split_results))),
     fault("tool-result-unknown-id-dropped", ["tools.tool_result_unknown_id_rejected"],
           "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool results are removed)",
           "A tool_result naming a call the previous turn never made is silently removed and the conversation served.", edit_body(_drop_unpaired_results)),

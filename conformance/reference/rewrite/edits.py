@@ -94,6 +94,17 @@ def drop_output_config(key: str) -> Edit:
     return drop
 
 
+def each_item(key: str, expand: Callable[[JSON], list[JSON]]) -> Edit:
+    """Replace every item of the body's list ``key`` by the items ``expand`` makes of it (itself, another, or several: a split)."""
+
+    def apply(body: dict[str, JSON]) -> None:
+        items = body.get(key)
+        if isinstance(items, list):
+            body[key] = [made for item in items for made in expand(item)]
+
+    return apply
+
+
 def inside(key: str, edit: Edit) -> Edit:
     """Apply ``edit`` to the object under ``key`` (message_start's message, message_delta's delta), when there is one."""
 
