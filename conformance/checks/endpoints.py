@@ -284,6 +284,14 @@ def _retrieve_problem(requested: str, answered: JSON, listing: JSONObject | None
     return f"one of {show(named)}: the alias names those listed ids"
 
 
+def _cursor(s: Subject, param: str) -> str:
+    """The paging cursor the request sent in ``param``; a request without one is not about paging that way."""
+    cursor = _query(s).get(param)
+    if cursor is None:
+        raise NotApplicable(f"the request has no {param}")
+    return cursor
+
+
 def _position(s: Subject, cursor: str, ids: list[str], *, param: str) -> int:
     """Where the cursor model sits in the listing; an alias is placed through the retrieved model, when that answer holds up."""
     if cursor in ids:
@@ -301,9 +309,7 @@ def _position(s: Subject, cursor: str, ids: list[str], *, param: str) -> int:
 @check("models.after_id_pages")
 def after_id_pages(s: Subject) -> Judgement:
     """The SDK pages with after_id=last_id; a cursor that is ignored repeats the first page forever."""
-    cursor = _query(s).get("after_id")
-    if cursor is None:
-        raise NotApplicable("the request has no after_id")
+    cursor = _cursor(s, "after_id")
     page = _own_page(s)
     listing = _listing(s)
     ids = _ids(listing)
@@ -322,9 +328,7 @@ def after_id_pages(s: Subject) -> Judgement:
 @check("models.before_id_pages")
 def before_id_pages(s: Subject) -> Judgement:
     """Clients walk back with before_id=first_id; a cursor that is ignored answers the first page instead."""
-    cursor = _query(s).get("before_id")
-    if cursor is None:
-        raise NotApplicable("the request has no before_id")
+    cursor = _cursor(s, "before_id")
     page = _own_page(s)
     ids = _ids(_listing(s))
     position = _position(s, cursor, ids, param="before_id")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..exchange import Exchange
 from ..findings import Judgement, NotApplicable, Violation, judgement
 from .registry import check
 from .subject import Subject, counted, show
@@ -9,12 +10,17 @@ from .subject import Subject, counted, show
 MAX_NAMED = 5  # scenarios named in one message; the rest are counted
 
 
+def _answered(s: Subject) -> Exchange:
+    """The exchange, for a rule about an answer's headers: no answer at all is a skip (the transport's finding)."""
+    if s.exchange.status is None:
+        raise NotApplicable("no answer")
+    return s.exchange
+
+
 @check("headers.json_content_type")
 def json_content_type(s: Subject) -> Judgement:
     """Clients pick their parser from Content-Type; a JSON answer labelled otherwise breaks them."""
-    ex = s.exchange
-    if ex.status is None:
-        raise NotApplicable("no answer")
+    ex = _answered(s)
     if ex.streamed and ex.ok:
         raise NotApplicable("a successful stream is judged by headers.stream_content_type")
     flag = s.request_json().get("stream", False)
@@ -40,9 +46,7 @@ def stream_content_type(s: Subject) -> Judgement:
 @check("headers.request_id_present")
 def request_id_present(s: Subject) -> Judgement:
     """A request-id is what a user quotes to support; without it failures cannot be traced."""
-    ex = s.exchange
-    if ex.status is None:
-        raise NotApplicable("no answer")
+    ex = _answered(s)
     value = ex.header("request-id")
     item = f"the request-id header of a status {ex.status} answer"
     if not value or not value.strip():
@@ -53,9 +57,7 @@ def request_id_present(s: Subject) -> Judgement:
 @check("headers.request_id_unique")
 def request_id_unique(s: Subject) -> Judgement:
     """Support finds one request by its request-id; an id several answers share finds none of them."""
-    ex = s.exchange
-    if ex.status is None:
-        raise NotApplicable("no answer")
+    ex = _answered(s)
     value = (ex.header("request-id") or "").strip()
     if not value:
         raise NotApplicable("no request-id header (judged by headers.request_id_present)")

@@ -57,9 +57,7 @@ def refusal_reported(s: Subject) -> Judgement:
 @check("stop_reason.refusal_details_present")
 def refusal_details_present(s: Subject) -> Judgement:
     """The refusals guide says stop_details is always present on a refusal; clients show its explanation and pick a fallback by its category."""
-    message = s.message()
-    if message.get("stop_reason") != "refusal":
-        raise NotApplicable("stop_reason is not refusal")
+    message = s.stopped_by("refusal")
     details = message.get("stop_details")
     at = _where(s, "stop_details")
     item = f"stop_details {show(details)} with stop_reason \"refusal\""

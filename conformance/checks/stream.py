@@ -106,6 +106,12 @@ def _silence(p: Progress) -> str:
     return f"{what}, see {_OWNER.get(issue, 'the stream checks')}"
 
 
+def _grammar(s: Subject, issue: GrammarIssue) -> tuple[Progress, list[Violation]]:
+    """How far the grammar judged the stream, and what it found of ``issue`` (the one rule a check reports)."""
+    reading = _reading(s)
+    return reading.progress, _route(reading.grammar, issue)
+
+
 def _extent(p: Progress) -> str:
     """Where judging stopped, for a judged item that covers only part of the stream."""
     return "" if p.silenced_at is None else f", up to event #{p.silenced_at} (not judged after it: {_silence(p)})"
@@ -180,9 +186,7 @@ def framing_terminated(s: Subject) -> Judgement:
 @check("stream.message_start_first")
 def message_start_first(s: Subject) -> Judgement:
     """Clients create the message object from message_start; a second one restarts or corrupts it."""
-    reading = _reading(s)
-    p = reading.progress
-    found = _route(reading.grammar, GrammarIssue.START)
+    p, found = _grammar(s, GrammarIssue.START)
     if found:
         return judgement(f"the first {counted(p.seen, 'event')} for message_start", found)
     if p.start_at is None:
@@ -196,9 +200,7 @@ def message_start_first(s: Subject) -> Judgement:
 @check("stream.event_order")
 def event_order(s: Subject) -> Judgement:
     """Accumulators follow the documented event order; anything else leaves blocks half-built."""
-    reading = _reading(s)
-    p = reading.progress
-    found = _route(reading.grammar, GrammarIssue.ORDER)
+    p, found = _grammar(s, GrammarIssue.ORDER)
     if found:
         return judgement(f"the order of events #0–#{p.silenced_at}", found)
     if not p.in_message:
@@ -213,9 +215,7 @@ def event_order(s: Subject) -> Judgement:
 @check("stream.block_indices_sequential")
 def block_indices_sequential(s: Subject) -> Judgement:
     """The block index is the position in content; a gap or mismatch puts deltas in the wrong block."""
-    reading = _reading(s)
-    p = reading.progress
-    found = _route(reading.grammar, GrammarIssue.INDEX)
+    p, found = _grammar(s, GrammarIssue.INDEX)
     if found:
         return judgement(f"the indices of {counted(p.block_events + 1, 'block event')}", found)
     if not p.block_events:
@@ -228,9 +228,7 @@ def block_indices_sequential(s: Subject) -> Judgement:
 @check("stream.delta_matches_block")
 def delta_matches_block(s: Subject) -> Judgement:
     """A thinking_delta inside a text block is how reasoning leaks into answers (LiteLLM #32357)."""
-    reading = _reading(s)
-    p = reading.progress
-    found = _route(reading.grammar, GrammarIssue.DELTA_KIND)
+    p, found = _grammar(s, GrammarIssue.DELTA_KIND)
     if found:
         return judgement(f"the kind of {counted(p.deltas_judged + 1, 'delta')} against its block", found)
     if not p.deltas_judged:

@@ -190,22 +190,24 @@ class Subject:
             return f"the suite stopped waiting for the rest of the answer ({ex.error})"
         return self.reading.limit if self.reading is not None else None
 
-    def unjudged(self, reason: str) -> NotApplicable:
-        """The exception for "nothing here to judge": ``Unjudgeable`` when a limit of ours cut the answer (the rest was never read), else a skip with ``reason``."""
+    def _cut(self, consequence: str = "") -> NotApplicable | None:
+        """The skip when the stream ran past its allowance, ``Unjudgeable`` when a limit of ours cut the answer (``consequence`` says what is lost), else None."""
         overran = self.overran()
         if overran is not None:
             return overran
         limit = self.limit()
-        return Unjudgeable(f"not judged: {limit}") if limit is not None else NotApplicable(reason)
+        return Unjudgeable(f"not judged: {limit}{consequence}") if limit is not None else None
+
+    def unjudged(self, reason: str) -> NotApplicable:
+        """The exception for "nothing here to judge": ``Unjudgeable`` when a limit of ours cut the answer (the rest was never read), else a skip with ``reason``."""
+        cut = self._cut()
+        return cut if cut is not None else NotApplicable(reason)
 
     def whole(self) -> None:
         """Unjudgeable when a limit of ours cut the answer, a skip when the stream ran past its allowance: for rules about its end or its whole."""
-        overran = self.overran()
-        if overran is not None:
-            raise overran
-        limit = self.limit()
-        if limit is not None:
-            raise Unjudgeable(f"not judged: {limit}")
+        cut = self._cut()
+        if cut is not None:
+            raise cut
 
     def message(self) -> JSONObject:
         """The final message: the body, or for a stream the message rebuilt from its events."""
@@ -213,18 +215,22 @@ class Subject:
             broken = self.broken_off()
             if broken is not None:
                 raise Unjudgeable(f"{broken}, so there is no final message to judge")
-            overran = self.overran()
-            if overran is not None:
-                raise overran
-            limit = self.limit()
-            if limit is not None:
-                raise Unjudgeable(f"not judged: {limit}, so the final message is unknown")
+            cut = self._cut(", so the final message is unknown")
+            if cut is not None:
+                raise cut
             if self.reading.message is None:
                 raise NotApplicable("the stream has no message_start to rebuild a message from")
             if self.reading.grammar or any(v.kind is FrameIssue.EOF_MID_EVENT for v in self.reading.framing):
                 raise NotApplicable("the stream is broken, so no final message can be rebuilt (judged by the stream.* checks)")
             return self.reading.message
         return self.body()
+
+    def stopped_by(self, reason: str, judged_by: str = "") -> JSONObject:
+        """The final message, for a rule about answers that stop for ``reason``: any other stop is a skip (naming where it is judged)."""
+        message = self.message()
+        if message.get("stop_reason") != reason:
+            raise NotApplicable(f"stop_reason is not {reason}" + (f" (judged by {judged_by})" if judged_by else ""))
+        return message
 
     def twin_message(self) -> JSONObject:
         """The final message of the non-stream twin, or NotApplicable when there is none usable."""

@@ -34,6 +34,14 @@ def _tool_uses(message: JSONObject) -> list[tuple[int, JSONObject]]:
     return [(i, b) for i, b in enumerate(content) if isinstance(b, dict) and b.get("type") == "tool_use"]
 
 
+def _calls(s: Subject) -> list[tuple[int, JSONObject]]:
+    """The answer's tool_use blocks, for a rule about each call: an answer without one is a skip."""
+    calls = _tool_uses(s.message())
+    if not calls:
+        raise NotApplicable("no tool_use block")
+    return calls
+
+
 def _choice(s: Subject) -> Mapping[str, JSON]:
     choice = s.request_json().get("tool_choice")
     return choice if isinstance(choice, dict) else {}
@@ -118,9 +126,7 @@ def stop_reason_tool_use(s: Subject) -> Judgement:
 @check("tools.tool_use_block_present")
 def tool_use_block_present(s: Subject) -> Judgement:
     """stop_reason tool_use with no call to run leaves an agent with nothing to answer and nothing to say (peers #10)."""
-    message = s.message()
-    if message.get("stop_reason") != "tool_use":
-        raise NotApplicable("stop_reason is not tool_use")
+    message = s.stopped_by("tool_use")
     calls = _tool_uses(message)
     item = f"{_received(calls, message)} with stop_reason \"tool_use\""
     if not calls:
@@ -131,9 +137,7 @@ def tool_use_block_present(s: Subject) -> Judgement:
 @check("tools.id_prefix")
 def id_prefix(s: Subject) -> Judgement:
     """Clients and logs recognise tool calls by the toolu_ prefix; Anthropic warns formats may change."""
-    calls = _tool_uses(s.message())
-    if not calls:
-        raise NotApplicable("no tool_use block")
+    calls = _calls(s)
     found = []
     for position, block in calls:
         value = block.get("id")
@@ -145,9 +149,7 @@ def id_prefix(s: Subject) -> Judgement:
 @check("tools.ids_unique")
 def ids_unique(s: Subject) -> Judgement:
     """tool_result names its call by id; a repeated id is ambiguous, and the API refuses a history that has one."""
-    calls = _tool_uses(s.message())
-    if not calls:
-        raise NotApplicable("no tool_use block")
+    calls = _calls(s)
     first: dict[str, int] = {}
     found = []
     for position, block in calls:
@@ -212,9 +214,7 @@ def stream_input_is_object(s: Subject) -> Judgement:
     """Clients parse the joined input_json_delta pieces at the block's stop; anything but an object breaks the call."""
     if s.reading is None:
         raise NotApplicable("not a stream")
-    calls = _tool_uses(s.message())
-    if not calls:
-        raise NotApplicable("no tool_use block")
+    calls = _calls(s)
     found = []
     for position, block in calls:
         value = block.get("input")

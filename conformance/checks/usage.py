@@ -140,9 +140,7 @@ def output_tokens_counted(s: Subject) -> Judgement:
 @check("usage.output_reaches_max_tokens")
 def output_reaches_max_tokens(s: Subject) -> Judgement:
     """An answer cut at max_tokens used all of them; a smaller count is an undercount clients pay for blind."""
-    message = s.message()
-    if message.get("stop_reason") != "max_tokens":
-        raise NotApplicable("stop_reason is not max_tokens (judged by stop_reason.max_tokens_on_limit)")
+    message = s.stopped_by("max_tokens", "stop_reason.max_tokens_on_limit")
     limit, used = s.request_json().get("max_tokens"), _usage(message).get("output_tokens")
     if not (is_int(limit) and is_int(used)):
         raise NotApplicable("no integer max_tokens and output_tokens to compare")

@@ -73,7 +73,28 @@ class StreamReading:
     error_at: int | None = None  # the first event named error by its event: line or its data's type (how the SDK and the grammar see one)
 
 
-class _Replay(Sequence[T]):
+class _Lazy(Sequence[T]):
+    """A sequence whose items are made when read: subclasses say how to make one (and, where cheaper, a run of them)."""
+
+    __slots__ = ()
+
+    def _item(self, position: int) -> T:
+        raise NotImplementedError
+
+    def _items(self, positions: range) -> Sequence[T]:
+        return tuple(self._item(i) for i in positions)
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[T]: ...
+    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
+        if isinstance(index, slice):
+            return self._items(range(len(self))[index])
+        return self._item(range(len(self))[index])
+
+
+class _Replay(_Lazy[T]):
     """A sequence that is produced again, from the start, each time it is walked: constant memory, linear time per walk."""
 
     __slots__ = ("_produce", "_size")
@@ -88,19 +109,12 @@ class _Replay(Sequence[T]):
     def __iter__(self) -> Iterator[T]:
         return islice(self._produce(), self._size)
 
-    @overload
-    def __getitem__(self, index: int) -> T: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[T]: ...
-    def __getitem__(self, index: int | slice) -> T | Sequence[T]:
-        if isinstance(index, slice):
-            wanted = range(self._size)[index]
-            found = {i: item for i, item in enumerate(self) if i in wanted}
-            return [found[i] for i in wanted]
-        position = index + self._size if index < 0 else index
-        if not 0 <= position < self._size:
-            raise IndexError(index)
+    def _item(self, position: int) -> T:
         return next(islice(self._produce(), position, None))
+
+    def _items(self, positions: range) -> Sequence[T]:
+        found = {i: item for i, item in enumerate(self) if i in positions}  # one walk for the whole slice
+        return [found[i] for i in positions]
 
     def __repr__(self) -> str:
         return f"<{self._size} items, read again on each walk>"
@@ -167,10 +181,27 @@ def _events(frames: Iterator[Frame]) -> Iterator[Event]:
             count += 1
 
 
-class _Frames(Sequence[Frame]):
+class _Columns(_Lazy[T]):
+    """A sequence read from columns, equal to any sequence of the same values (a tuple of them, in tests)."""
+
+    __slots__ = ()
+    NOUN = "items"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Sequence) and tuple(self) == tuple(other)
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))
+
+    def __repr__(self) -> str:
+        return f"<{len(self)} {self.NOUN}>"
+
+
+class _Frames(_Columns[Frame]):
     """The frames of a reading, kept as columns (``FrameTable``) and made into ``Frame`` values when read."""
 
     __slots__ = ("_table",)
+    NOUN = "frames"
 
     def __init__(self, table: FrameTable) -> None:
         self._table = table
@@ -182,29 +213,15 @@ class _Frames(Sequence[Frame]):
         frame = self._table.frame
         return (frame(i) for i in range(len(self._table)))
 
-    @overload
-    def __getitem__(self, index: int) -> Frame: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Frame]: ...
-    def __getitem__(self, index: int | slice) -> Frame | Sequence[Frame]:
-        if isinstance(index, slice):
-            return tuple(self._table.frame(i) for i in range(len(self._table))[index])
-        return self._table.frame(range(len(self._table))[index])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} frames>"
+    def _item(self, position: int) -> Frame:
+        return self._table.frame(position)
 
 
-class _Events(Sequence[Event]):
+class _Events(_Columns[Event]):
     """The events of a reading: the decoded data of each data-carrying frame, made into ``Event`` values when read."""
 
     __slots__ = ("_at", "_data", "_table")
+    NOUN = "events"
 
     def __init__(self, table: FrameTable, at: list[int], data: list[JSONObject | None]) -> None:
         self._table, self._at, self._data = table, at, data
@@ -212,31 +229,14 @@ class _Events(Sequence[Event]):
     def __len__(self) -> int:
         return len(self._at)
 
-    def _event(self, k: int) -> Event:
+    def _item(self, k: int) -> Event:
         i = self._at[k]
         frame = self._table.frame(i)
         return _new_event(Event, (k, frame, frame.event, frame.data, self._data[k]))
 
     def __iter__(self) -> Iterator[Event]:
-        return (self._event(k) for k in range(len(self._at)))
+        return (self._item(k) for k in range(len(self._at)))
 
-    @overload
-    def __getitem__(self, index: int) -> Event: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[Event]: ...
-    def __getitem__(self, index: int | slice) -> Event | Sequence[Event]:
-        if isinstance(index, slice):
-            return tuple(self._event(k) for k in range(len(self._at))[index])
-        return self._event(range(len(self._at))[index])
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Sequence) and tuple(self) == tuple(other)
-
-    def __hash__(self) -> int:
-        return hash(tuple(self))
-
-    def __repr__(self) -> str:
-        return f"<{len(self)} events>"
 
 
 class _Pass:

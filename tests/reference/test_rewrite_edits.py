@@ -7,11 +7,13 @@ import pytest
 from conformance.reference.fault import FaultContext, fault
 from conformance.reference.rewrite.edits import (
     drop_output_config,
+    each_item,
     header,
     inside,
     is_message,
     is_messages_call,
     refuse_field,
+    refuse_if,
     request_body,
     turns,
 )
@@ -65,6 +67,21 @@ def test_is_message_is_a_successful_non_stream_message():
     assert is_message(200, {"type": "message"})
     assert not is_message(400, {"type": "message"})
     assert not is_message(200, {"type": "error"})
+
+
+def test_each_item_keeps_drops_or_splits_every_item_of_a_list():
+    body = {"tools": [1, 2, 3], "other": "x"}
+    each_item("tools", lambda item: [] if item == 1 else [item, item] if item == 2 else [item])(body)
+    assert body == {"tools": [2, 2, 3], "other": "x"}
+    untouched = {"tools": "not a list"}
+    each_item("tools", lambda item: [])(untouched)
+    assert untouched == {"tools": "not a list"}
+
+
+def test_refuse_if_refuses_with_the_fixed_message_only_what_the_test_holds_for():
+    refuse = refuse_if(lambda v: v.path == "/v1/messages", "no")
+    assert refuse(view()) == (400, "invalid_request_error", "no")
+    assert refuse(view("/v1/models")) is None
 
 
 def test_refuse_field_refuses_messages_calls_that_carry_the_field():

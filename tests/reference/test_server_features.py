@@ -129,16 +129,16 @@ def test_the_refusal_test_string_is_refused_before_a_word(http, headers):
 
 
 def test_the_sdk_reads_server_tools_refusals_and_parsed_output(base_url, api_key, clean_env):
-    client = anthropic.Anthropic(api_key=api_key, base_url=base_url)
-    with client.messages.stream(**SEARCH) as stream:  # type: ignore[arg-type]
-        final = stream.get_final_message()
-    assert [b.type for b in final.content] == ["server_tool_use", "web_search_tool_result", "text"]
-    assert final.usage.server_tool_use is not None
-    assert final.usage.server_tool_use.web_search_requests == 1
-    refused = client.messages.create(model=HAIKU, max_tokens=32, messages=user(REFUSAL_TEST_STRING))
-    assert refused.stop_reason == "refusal"
-    assert refused.stop_details is not None
-    assert refused.stop_details.type == "refusal"
-    structured = client.messages.create(model=HAIKU, max_tokens=64, messages=user("Reply with exactly this text and nothing else: red"),
-                                        output_config={"format": {"type": "json_schema", "schema": SCHEMA}})
-    assert json.loads(structured.content[0].text) == {"colour": "blue", "count": 3}  # type: ignore[union-attr]
+    with anthropic.Anthropic(api_key=api_key, base_url=base_url) as client:  # closed: its pooled connection would otherwise leak into a later test's ResourceWarning
+        with client.messages.stream(**SEARCH) as stream:  # type: ignore[arg-type]
+            final = stream.get_final_message()
+        assert [b.type for b in final.content] == ["server_tool_use", "web_search_tool_result", "text"]
+        assert final.usage.server_tool_use is not None
+        assert final.usage.server_tool_use.web_search_requests == 1
+        refused = client.messages.create(model=HAIKU, max_tokens=32, messages=user(REFUSAL_TEST_STRING))
+        assert refused.stop_reason == "refusal"
+        assert refused.stop_details is not None
+        assert refused.stop_details.type == "refusal"
+        structured = client.messages.create(model=HAIKU, max_tokens=64, messages=user("Reply with exactly this text and nothing else: red"),
+                                            output_config={"format": {"type": "json_schema", "schema": SCHEMA}})
+        assert json.loads(structured.content[0].text) == {"colour": "blue", "count": 3}  # type: ignore[union-attr]

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
+from conformance.reference.rewrite.edits import each_item
 from conformance.reference.rewrite.request import compose, edit_body
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
@@ -51,19 +52,12 @@ _AS_FUNCTION_SCHEMA: dict[str, JSON] = {
 }
 
 
-def _server_tools_as_functions(body: dict[str, JSON]) -> None:
-    """Declare each server tool as an ordinary function with the same name: the model calls it, the client gets a tool_use nobody runs."""
-    tools = body.get("tools")
-    if not isinstance(tools, list):
-        return
-    out: list[JSON] = []
-    for tool in tools:
-        if isinstance(tool, dict) and _is_server_tool(tool):
-            name = str(tool.get("name"))
-            out.append({"name": name, "description": f"The {name} tool.", "input_schema": _AS_FUNCTION_SCHEMA.get(name, {"type": "object", "properties": {}})})
-        else:
-            out.append(tool)
-    body["tools"] = out
+def _as_function(tool: JSON) -> list[JSON]:
+    """A server tool declared as an ordinary function with the same name: the model calls it, the client gets a tool_use nobody runs."""
+    if not (isinstance(tool, dict) and _is_server_tool(tool)):
+        return [tool]
+    name = str(tool.get("name"))
+    return [{"name": name, "description": f"The {name} tool.", "input_schema": _AS_FUNCTION_SCHEMA.get(name, {"type": "object", "properties": {}})}]
 
 
 def _drop_server_usage(usage: JSON) -> None:
@@ -113,7 +107,7 @@ FAULTS: tuple[Fault, ...] = (
           ["server_tools.code_execution_run", "server_tools.web_tools_run", "stop_reason.pause_turn_passed_through"],
           "https://github.com/mnfst/llm-gateway/pull/2881 (server tools forwarded to other providers as ordinary functions: \"The model could emit a tool_call for a tool nobody can run\")",
           "Each server tool is declared upstream as an ordinary function of the same name: the answer carries a tool_use block for web_search the client cannot run.",
-          edit_body(_server_tools_as_functions)),
+          edit_body(each_item("tools", _as_function))),
     fault("server-tool-usage-dropped",
           ["server_tools.usage_counts_requests"],
           "https://github.com/WordPress/ai-provider-for-anthropic/issues/41 (usage.server_tool_use dropped, so consumers cannot price searches); "

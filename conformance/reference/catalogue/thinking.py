@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
+from conformance.reference.rewrite.edits import PEERS, edit_content, refuse_if, request_body
 from conformance.reference.rewrite.request import compose, edit_body, refuse_request, rewrite_request
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
 from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView
@@ -93,12 +93,6 @@ def _assistant_thinking(view: RequestView) -> bool:
     return False
 
 
-def _refuse_round_trip(view: RequestView) -> Refusal:
-    if _assistant_thinking(view):
-        return 400, "invalid_request_error", "messages.1.content.0: Invalid `signature` in `thinking` block"
-    return None
-
-
 def _refuse_thinking(view: RequestView) -> Refusal:
     body = request_body(view)
     if body is not None and "thinking" in body:
@@ -175,7 +169,7 @@ FAULTS: tuple[Fault, ...] = (
           compose(edit_content(_fold_into_text), rewrite_events_with_state(_fold_stream_into_text))),
     fault("thinking-round-trip-rejected", ["thinking.round_trip_accepted", "thinking.stream_round_trip_accepted"], f"{PEERS} #20; https://github.com/router-for-me/CLIProxyAPI/issues/2172",
           "A thinking block sent back in the next turn is refused (the gateway re-routes it to a backend that cannot verify its signature).",
-          refuse_request(_refuse_round_trip)),
+          refuse_request(refuse_if(_assistant_thinking, "messages.1.content.0: Invalid `signature` in `thinking` block"))),
     fault("thinking-not-supported", ["thinking.enabled_accepted"], "https://github.com/ggml-org/llama.cpp/blob/master/tools/server/README.md (no thinking parameter)",
           "Any thinking parameter is refused as an extra input.", refuse_request(_refuse_thinking)),
     fault("adaptive-thinking-rejected", ["thinking.adaptive_accepted"], "https://github.com/openclaw/openclaw/issues/67888 (adaptive thinking unknown for a model that has it)",

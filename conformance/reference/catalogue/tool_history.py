@@ -14,11 +14,11 @@ from collections.abc import Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.edits import is_message, is_messages_call, turns
+from conformance.reference.rewrite.edits import each_item, is_message, is_messages_call, refuse_if, turns
 from conformance.reference.rewrite.request import compose, edit_body, per_request, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
-from conformance.reference.rewrite.views import EventFn, EventOut, Refusal, RequestView, Wrapper
+from conformance.reference.rewrite.views import EventFn, EventOut, RequestView, Wrapper
 
 
 def _blocks(turn: JSON) -> list[dict[str, JSON]]:
@@ -115,10 +115,8 @@ def _image_in_result(block: dict[str, JSON]) -> bool:
     return isinstance(content, list) and any(isinstance(part, dict) and part.get("type") == "image" for part in content)
 
 
-def _refuse_result_images(view: RequestView) -> Refusal:
-    if any(_image_in_result(block) for block in _tool_results(view)):
-        return 400, "invalid_request_error", "tool result supports text children only"
-    return None
+def _result_images(view: RequestView) -> bool:
+    return any(_image_in_result(block) for block in _tool_results(view))
 
 
 def _drop_result_images(body: dict[str, JSON]) -> None:
@@ -130,22 +128,14 @@ def _drop_result_images(body: dict[str, JSON]) -> None:
                 block["content"] = [part for part in content if not (isinstance(part, dict) and part.get("type") == "image")]
 
 
-def _split_results(body: dict[str, JSON]) -> None:
+def _split_results(turn: JSON) -> list[JSON]:
     """A user turn with several tool_result blocks becomes one user turn per result (the text goes with the last)."""
-    messages = body.get("messages")
-    if not isinstance(messages, list):
-        return
-    out: list[JSON] = []
-    for turn in messages:
-        blocks = _blocks(turn)
-        results = [b for b in blocks if b.get("type") == "tool_result"]
-        if not isinstance(turn, dict) or turn.get("role") != "user" or len(results) < 2:
-            out.append(turn)
-            continue
-        rest = [b for b in blocks if b.get("type") != "tool_result"]
-        out += [{"role": "user", "content": [result]} for result in results[:-1]]
-        out.append({"role": "user", "content": [results[-1], *rest]})
-    body["messages"] = out
+    blocks = _blocks(turn)
+    results = [b for b in blocks if b.get("type") == "tool_result"]
+    if not isinstance(turn, dict) or turn.get("role") != "user" or len(results) < 2:
+        return [turn]
+    rest = [b for b in blocks if b.get("type") != "tool_result"]
+    return [*({"role": "user", "content": [result]} for result in results[:-1]), {"role": "user", "content": [results[-1], *rest]}]
 
 
 def _drop_unpaired_results(body: dict[str, JSON]) -> None:
@@ -210,14 +200,14 @@ FAULTS: tuple[Fault, ...] = (
           rewrite_events_with_state(_input_at_start_and_in_deltas)),
     fault("tool-result-image-refused", ["tools.tool_result_image_accepted"],
           "https://github.com/CommandCodeAI/command-code/issues/850 (400 on every tool_result holding an image block, what Claude Code sends when a tool reads a screenshot)",
-          "A tool_result carrying an image block is refused with 400.", refuse_request(_refuse_result_images)),
+          "A tool_result carrying an image block is refused with 400.", refuse_request(refuse_if(_result_images, "tool result supports text children only"))),
     fault("tool-result-image-dropped", ["usage.tool_result_image_counted"],
           "https://github.com/router-for-me/CLIProxyAPI/issues/5707 (images inside tool_result silently dropped on the way to an OpenAI backend)",
           "Image blocks inside tool_result content are removed before the model sees the conversation.", edit_body(_drop_result_images)),
     fault("parallel-tool-results-split", ["tools.parallel_results_accepted"],
           "https://github.com/mlflow/mlflow/issues/24296 (consecutive tool results split into separate user messages, then refused)",
           "A user turn answering parallel calls is split into one user turn per tool_result, so the first call goes unanswered in its turn.",
-          edit_body(_split_results)),
+          edit_body(each_item("messages", _split_results))),
     fault("tool-result-unknown-id-dropped", ["tools.tool_result_unknown_id_rejected"],
           "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool results are removed)",
           "A tool_result naming a call the previous turn never made is silently removed and the conversation served.", edit_body(_drop_unpaired_results)),

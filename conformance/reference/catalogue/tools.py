@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 
 from conformance._types import JSON
 from conformance.reference.fault import Fault, fault
-from conformance.reference.rewrite.edits import PEERS, edit_content, request_body
+from conformance.reference.rewrite.edits import PEERS, edit_content, refuse_if, request_body
 from conformance.reference.rewrite.request import branch_on_request, compose, edit_body, refuse_request
 from conformance.reference.rewrite.response import rewrite_json_response
 from conformance.reference.rewrite.stream import event, rewrite_events, rewrite_events_with_state
@@ -259,16 +259,12 @@ def _tool_results(view: RequestView) -> list[dict[str, JSON]]:
     return found
 
 
-def _refuse_tool_results(view: RequestView) -> Refusal:
-    if _tool_results(view):
-        return 400, "invalid_request_error", "Unexpected tool call id in tool results"
-    return None
+def _has_tool_results(view: RequestView) -> bool:
+    return bool(_tool_results(view))
 
 
-def _refuse_is_error(view: RequestView) -> Refusal:
-    if any("is_error" in block for block in _tool_results(view)):
-        return 400, "invalid_request_error", "messages.2.content.0.tool_result.is_error: Extra inputs are not permitted"
-    return None
+def _result_is_error(view: RequestView) -> bool:
+    return any("is_error" in block for block in _tool_results(view))
 
 
 FAULTS: tuple[Fault, ...] = (
@@ -318,7 +314,7 @@ FAULTS: tuple[Fault, ...] = (
     fault("tool-result-synthesised", ["tools.unanswered_tool_use_rejected"], "https://docs.litellm.ai/docs/completion/message_sanitization (modify_params: orphaned tool calls get tool results)",
           "A tool call the next user turn leaves unanswered gets a placeholder tool_result and the conversation is served.", edit_body(_answer_dangling_calls, count_tokens=True)),
     fault("tool-result-id-dropped", ["thinking.round_trip_accepted", "tools.tool_result_accepted", "thinking.stream_round_trip_accepted", "tools.parallel_results_accepted", "tools.tool_result_image_accepted", "context.edits_applied"], "https://github.com/vllm-project/vllm/pull/34745 (tool_use_id dropped from tool_result)",
-          "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(_refuse_tool_results)),
+          "tool_result blocks lose their tool_use_id in translation and the backend refuses the conversation.", refuse_request(refuse_if(_has_tool_results, "Unexpected tool call id in tool results"))),
     fault("tool-result-is-error-rejected", ["tools.tool_result_accepted", "tools.tool_result_image_accepted"], "https://github.com/sgl-project/sglang/pull/32610 (is_error has no OpenAI counterpart)",
-          "A tool_result carrying is_error is refused as an extra input.", refuse_request(_refuse_is_error)),
+          "A tool_result carrying is_error is refused as an extra input.", refuse_request(refuse_if(_result_is_error, "messages.2.content.0.tool_result.is_error: Extra inputs are not permitted"))),
 )

@@ -65,6 +65,15 @@ def refuse_field(name: str) -> Callable[[RequestView], Refusal]:
     return refuse
 
 
+def refuse_if(test: Callable[[RequestView], bool], message: str) -> Callable[[RequestView], Refusal]:
+    """Refuse every request ``test`` holds for with 400 invalid_request_error and the validator's fixed ``message``."""
+
+    def refuse(view: RequestView) -> Refusal:
+        return (400, "invalid_request_error", message) if test(view) else None
+
+    return refuse
+
+
 def is_message(status: int, body: JSON) -> bool:
     """A successful non-stream Message (not an error, not another endpoint's answer)."""
     return status == 200 and isinstance(body, dict) and body.get("type") == "message"
@@ -83,6 +92,17 @@ def drop_output_config(key: str) -> Edit:
                 del body["output_config"]
 
     return drop
+
+
+def each_item(key: str, expand: Callable[[JSON], list[JSON]]) -> Edit:
+    """Replace every item of the body's list ``key`` by the items ``expand`` makes of it (itself, another, or several: a split)."""
+
+    def apply(body: dict[str, JSON]) -> None:
+        items = body.get(key)
+        if isinstance(items, list):
+            body[key] = [made for item in items for made in expand(item)]
+
+    return apply
 
 
 def inside(key: str, edit: Edit) -> Edit:
