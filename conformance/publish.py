@@ -178,8 +178,8 @@ def _mark_unjudged(document: dict[str, Any]) -> None:
     MUST cases end that way, a green gate would say the target conforms when it was barely tested.
     The run exits 3 (target unusable), as a preflight that failed every way does, with its reports.
     """
-    if not document.get("complete", True):
-        return  # an interrupted run already says how much it left unjudged
+    if not document.get("complete", True) or "proxy" in document:
+        return  # an interrupted run already says how much it left unjudged; a proxy judges traffic nobody planned
     must = [r for r in document["results"] if r.get("level") == "MUST"]
     errors = [r for r in must if r["outcome"] == "error"]
     if not must or len(errors) <= len(must) * UNJUDGED_SHARE:
