@@ -159,6 +159,7 @@ def ensure(client: Client, *, log: Log, timeout: float = INSTALL_TIMEOUT_S, retr
             shutil.rmtree(path, ignore_errors=True)
             reason = f"could not install {client.label}: {exc}"
             failed.write_text(reason + "\n", encoding="utf-8")
+            log(f"  {reason[:300]}; it is named as not checked")  # the step's "…" line gets its ending
             return reason
         failed.unlink(missing_ok=True)
         (path / _MARKER).write_text(_wanted(client), encoding="utf-8")  # the Node clients share one folder and one marker
