@@ -204,13 +204,29 @@ def _server_tool_tokens(body: Any, *, likely: bool = False) -> int:
     return total
 
 
-def request_tokens(request: Request) -> tuple[int, int]:
-    """(input, output) tokens ``request`` can cost at most: its prompt with what its server tools can add, and its max_tokens (a probe of acceptance: what it reads)."""
+@dataclass(frozen=True, slots=True)
+class _Cost:
+    """What one request can cost: its prompt, what its server tools can add (at most, and usually), its output at most."""
+
+    prompt: int
+    server_most: int
+    server_likely: int
+    output: int
+
+
+def _cost(request: Request) -> _Cost:
     body = request.json_body()
-    tokens_in = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
+    prompt = _input_tokens(body) if body is not None else math.ceil(len(request.body) / CHARS_PER_TOKEN)
     limit = body.get("max_tokens") if isinstance(body, dict) else None
     out = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else 0
-    return tokens_in + _server_tool_tokens(body), min(out, PROBE_OUTPUT) if request.start_only else out
+    output = min(out, PROBE_OUTPUT) if request.start_only else out  # a probe of acceptance: what it reads
+    return _Cost(prompt, _server_tool_tokens(body), _server_tool_tokens(body, likely=True), output)
+
+
+def request_tokens(request: Request) -> tuple[int, int]:
+    """(input, output) tokens ``request`` can cost at most: its prompt with what its server tools can add, and its max_tokens (a probe of acceptance: what it reads)."""
+    cost = _cost(request)
+    return cost.prompt + cost.server_most, cost.output
 
 
 def estimate(
@@ -220,16 +236,16 @@ def estimate(
     upper = likely = count = refusable = cache_requests = cache_tokens = 0
     for request in requests:
         count += 1
-        tokens_in, out = request_tokens(request)
-        body = request.json_body()
+        cost = _cost(request)
+        most = cost.prompt + cost.server_most + cost.output
         if PROMPT_CACHE_TAG in request.tags:
             cache_requests += 1
-            cache_tokens += tokens_in
-        upper += tokens_in + out
+            cache_tokens += cost.prompt + cost.server_most
+        upper += most
         if request.scenario in refusals:
-            refusable += tokens_in + out
+            refusable += most
         else:  # what a conforming target likely bills: refusals cost nothing, answers a few words, server tools their usual results
-            likely += tokens_in - _server_tool_tokens(body) + _server_tool_tokens(body, likely=True) + min(out, LIKELY_OUTPUT)
+            likely += cost.prompt + cost.server_likely + min(cost.output, LIKELY_OUTPUT)
     retry = list(behaviour_scenarios)
     extra = behaviour_retries * sum(sum(request_tokens(request)) for request in retry)
     return Estimate(
