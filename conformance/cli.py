@@ -32,7 +32,7 @@ from .arguments import OneLineParser, add_verbosity
 from .contract.loader import available_profiles, available_versions, load_contract, unknown_profile
 from .errors import ConformanceError, TargetError
 from .options import Options
-from .publish import check_report_dir, new_run_id, publish, publish_comparison
+from .publish import check_report_dir, new_run_id, publish, publish_comparison, untestable
 from .report import terminal
 from .runstate import RunHooks, prepare
 
@@ -259,8 +259,8 @@ def _finish(run_dir: Path, code: int, args: argparse.Namespace) -> int:
     print(terminal.summary(document, report_path=str(report if report.is_file() else run_dir), colour=terminal.colour(sys.stdout), verbosity=args.verbosity))
     if args.write_baseline:
         print(f"anthropic-conformance: {baseline.written_note(args.write_baseline)}", file=sys.stderr)
-    unjudged = document["gate"].get("unjudged")
-    if unjudged and not document["must_failures"]:  # the plugin's exit status is then 3, which pytest also uses for an internal error
+    unjudged = untestable(document)
+    if unjudged is not None:  # the plugin's exit status is then 3, which pytest also uses for an internal error
         print(f"anthropic-conformance: the target could not be tested: {unjudged['errors']} of {unjudged['must']} MUST cases ended in error ({unjudged['first']})", file=sys.stderr)
         return EXIT_TARGET
     if code == pytest.ExitCode.INTERNAL_ERROR:

@@ -25,6 +25,7 @@ from .budget import Estimate
 from .errors import ConformanceError, SpecError, TargetError
 from .findings import Finding, Outcome
 from .options import TIERS
+from .publish import untestable
 from .report import allure as allure_report
 from .report import casefile
 from .report.casefile import RunEvidence
@@ -439,7 +440,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if state is not None and state.fatal and not _is_worker(session.config):
         session.exitstatus = EXIT_TARGET_UNUSABLE
     report = state.report if state is not None else None
-    if report is not None and report.document["gate"].get("unjudged") and not report.document["must_failures"] and not _is_worker(session.config):
+    if report is not None and untestable(report.document) is not None and not _is_worker(session.config):
         session.exitstatus = EXIT_TARGET_UNUSABLE  # more than half of the MUST cases could not be judged (publish._mark_unjudged)
     if state is not None and state.hooks.interruption.fired and not _is_worker(session.config):
         session.exitstatus = state.hooks.interruption.exit_code

@@ -192,6 +192,12 @@ def _mark_unjudged(document: dict[str, Any]) -> None:
     gate["reasons"] = [*gate["reasons"], f"{len(errors)} of {len(must)} MUST cases could not be judged (error), the first: {said}"]
 
 
+def untestable(document: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``gate.unjudged`` record when the run exits 3 for it: mostly unjudged, and no MUST failure to exit 1 for."""
+    unjudged = document["gate"].get("unjudged")
+    return unjudged if unjudged and not document["must_failures"] else None
+
+
 def _client_impact(document: dict[str, Any], result: RunResult, mode: str) -> None:
     """Replay the run's exchanges into the official clients (offline) and note, on each finding, which break and how."""
     if mode == "off" or not result.exchanges:
