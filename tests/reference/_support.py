@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from types import TracebackType
 from typing import Any
 
 import httpx
@@ -43,20 +42,13 @@ def _failing_assert(probe: Probe, http: httpx.Client, headers: dict[str, str]) -
     try:
         probe(http, headers)
     except AssertionError as error:
-        frames = [tb for tb in _tracebacks(error.__traceback__) if tb.tb_frame.f_code is probe.__code__]
-        last = _tracebacks(error.__traceback__)[-1]
-        if not frames or last.tb_frame.f_code is not probe.__code__:
-            raise
+        last = error.__traceback__
+        while last is not None and last.tb_next is not None:
+            last = last.tb_next
+        if last is None or last.tb_frame.f_code is not probe.__code__:
+            raise  # raised below the probe's own code: not the probe's assert
         return last.tb_lineno
     return None
-
-
-def _tracebacks(tb: TracebackType | None) -> list[TracebackType]:
-    out = []
-    while tb is not None:
-        out.append(tb)
-        tb = tb.tb_next
-    return out
 
 
 def wire_probe_tests(probes: Mapping[str, Probe]) -> tuple[Callable[..., None], ...]:
